@@ -1,0 +1,145 @@
+//! The server-rendered shell, its routes and the headers every reply carries.
+
+mod common;
+
+use common::spawn_app;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn every_page_renders_the_shell_on_the_server() {
+    let app = spawn_app().await;
+    for (path, title) in [
+        ("/", "Overview"),
+        ("/members", "Members"),
+        ("/roles", "Roles"),
+        ("/environments", "Environments"),
+        ("/security", "Security"),
+        ("/activity", "Activity"),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(&format!("<title>{title} · KeyStone Dashboard</title>")),
+            "{path}: title"
+        );
+        assert!(html.contains(r#"aria-label="Primary""#), "{path}: sidebar");
+        assert!(
+            html.contains("KeyStone OS"),
+            "{path}: platform name in the top bar"
+        );
+        assert!(
+            html.contains(r#"data-testid="environment-switcher""#),
+            "{path}: environment switcher"
+        );
+        assert!(
+            html.contains(&format!("<h1>{title}</h1>")),
+            "{path}: page heading"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_active_page_is_marked_in_the_navigation() {
+    let app = spawn_app().await;
+    let html = app.get("/members").await.text().await.unwrap();
+    assert!(
+        html.contains(r#"href="/members" aria-current="page""#),
+        "{html}"
+    );
+    assert!(!html.contains(r#"href="/roles" aria-current="page""#));
+}
+
+#[tokio::test]
+async fn unknown_paths_get_a_404_page_inside_the_shell() {
+    let app = spawn_app().await;
+    let response = app.get("/no/such/page").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Page not found"));
+    assert!(
+        html.contains(r#"aria-label="Primary""#),
+        "the 404 keeps the navigation"
+    );
+}
+
+#[tokio::test]
+async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
+    let app = spawn_app().await;
+    let response = app.get("/").await;
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = response.text().await.unwrap();
+
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("script-src has a nonce");
+    assert!(
+        nonce.len() >= 16,
+        "nonce is long enough to be unguessable: {nonce}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    for directive in [
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(directive), "{directive} missing from {csp}");
+    }
+    let scripts = html.matches("<script").count();
+    assert!(scripts > 0);
+    assert_eq!(
+        html.matches(&format!(r#"nonce="{nonce}""#)).count(),
+        scripts,
+        "every inline script carries the nonce"
+    );
+
+    let second = app.get("/").await;
+    let second_csp = second.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        !second_csp.contains(nonce),
+        "each response gets a fresh nonce"
+    );
+}
+
+#[tokio::test]
+async fn every_reply_is_hardened() {
+    let app = spawn_app().await;
+    for path in ["/", "/healthz", "/no/such/page"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert!(
+            headers.get("strict-transport-security").is_none(),
+            "no HSTS over plain http"
+        );
+    }
+    let json_like = app.get("/healthz").await;
+    assert!(json_like.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+}
