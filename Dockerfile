@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1.7
+# KeyStone Dashboard image: build with `docker build -t keystone-dashboard .`
+# (needs BuildKit for the cache mounts; Docker 23+ uses it by default).
+
+# ---- toolchain: the same bootstrap as a developer machine, cached until its inputs change ----
+FROM rust:1.95-bookworm AS toolchain
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV CARGO_TARGET_DIR=/app/target
+COPY scripts/env.sh scripts/bootstrap scripts/
+COPY Cargo.lock ./
+COPY end2end/package.json end2end/package-lock.json end2end/
+RUN scripts/bootstrap
+
+# ---- builder: release site and server; dependency builds are cached across image builds ----
+FROM toolchain AS builder
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/app/target,sharing=locked \
+    scripts/build \
+ && mkdir -p /out \
+ && cp target/release/keystone-dashboard /out/ \
+ && cp -r target/site /out/site
+
+# ---- runtime: the binary and the site, nothing else, as a non-root user ----
+FROM debian:bookworm-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin keystone
+WORKDIR /app
+COPY --from=builder /out/keystone-dashboard /app/keystone-dashboard
+COPY --from=builder /out/site /app/site
+USER 10001
+ENV KEYSTONE_LISTEN_ADDR=0.0.0.0:3000 \
+    KEYSTONE_SITE_ROOT=/app/site
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD curl -fsS http://127.0.0.1:3000/healthz || exit 1
+ENTRYPOINT ["/app/keystone-dashboard"]

@@ -1,0 +1,44 @@
+import { defineConfig } from '@playwright/test';
+
+// The suite runs against the release build started below; scripts/test builds it first.
+const port = Number(process.env.KEYSTONE_E2E_PORT ?? 3100);
+const targetDir = process.env.CARGO_TARGET_DIR ?? `${process.env.HOME}/.cache/keystone-dashboard/target`;
+const baseURL = `http://127.0.0.1:${port}`;
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      // Debian's Chromium; Playwright never downloads a browser here.
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  webServer: {
+    command: `${targetDir}/release/keystone-dashboard --listen-addr 127.0.0.1:${port} --public-url ${baseURL} --site-root ../target/site`,
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+});

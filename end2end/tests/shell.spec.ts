@@ -1,0 +1,63 @@
+import { test, expect, waitForHydration } from './fixtures';
+
+test('the shell renders on the server with JavaScript disabled', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const response = await page.goto('/members');
+  expect(response?.status()).toBe(200);
+
+  const nav = page.getByRole('navigation', { name: 'Primary' });
+  for (const link of ['Overview', 'Members', 'Roles', 'Environments', 'Security', 'Activity']) {
+    await expect(nav.getByRole('link', { name: link })).toBeVisible();
+  }
+  await expect(nav.getByRole('link', { name: 'Members' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('heading', { level: 1, name: 'Members' })).toBeVisible();
+  await expect(page.getByTestId('environment-switcher')).toBeVisible();
+  await expect(page).toHaveTitle('Members · KeyStone Dashboard');
+  // Without JavaScript nothing hydrates: what is visible came from the server.
+  await expect(page.locator('html[data-hydrated]')).toHaveCount(0);
+  await context.close();
+});
+
+test('after hydration, navigation happens in the page without a full reload', async ({ page }) => {
+  await page.goto('/');
+  await waitForHydration(page);
+  // A full document load would wipe this marker.
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+
+  await page.getByRole('navigation', { name: 'Primary' }).getByRole('link', { name: 'Roles' }).click();
+  await expect(page).toHaveURL(/\/roles$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Roles' })).toBeVisible();
+  await expect(page).toHaveTitle('Roles · KeyStone Dashboard');
+
+  await page.getByRole('navigation', { name: 'Primary' }).getByRole('link', { name: 'Security' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Security' })).toBeVisible();
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+});
+
+test('production is unmistakable once chosen in the switcher', async ({ page }) => {
+  await page.goto('/');
+  await waitForHydration(page);
+  await expect(page.locator('.production-banner')).toHaveCount(0);
+
+  await page.getByTestId('environment-switcher').selectOption('production');
+  await expect(page.getByRole('status').filter({ hasText: 'Production' })).toBeVisible();
+  await expect(page.locator('header.topbar')).toHaveClass(/topbar--production/);
+
+  await page.getByTestId('environment-switcher').selectOption('staging');
+  await expect(page.locator('.production-banner')).toHaveCount(0);
+});
+
+test.describe('a missing page', () => {
+  test.use({ expectedConsoleErrors: [/status of 404/] });
+
+  test('shows the 404 page inside the shell', async ({ page }) => {
+    const response = await page.goto('/definitely/not/here');
+    expect(response?.status()).toBe(404);
+    await expect(page.getByTestId('not-found')).toBeVisible();
+    await expect(page.getByRole('navigation', { name: 'Primary' })).toBeVisible();
+    await waitForHydration(page);
+    await page.getByRole('link', { name: 'Go to the overview' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
+  });
+});
