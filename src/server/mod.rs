@@ -34,18 +34,21 @@ pub enum StartupError {
     #[error("could not listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
     #[error("could not start the embedded sandbox: {0}")]
-    Sandbox(io::Error),
+    Sandbox(#[from] keystone_sandbox::StartError),
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let sandbox = match config.api_url {
             Some(_) => None,
-            None => Some(
-                keystone_sandbox::start(&keystone_sandbox::SandboxConfig::default())
-                    .await
-                    .map_err(StartupError::Sandbox)?,
-            ),
+            // No upstream configured: serve the sandbox in-process so the dashboard works out of the box.
+            None => {
+                let sandbox_config = keystone_sandbox::SandboxConfig {
+                    dashboard_url: config.public_url.clone(),
+                    ..keystone_sandbox::SandboxConfig::ephemeral()
+                };
+                Some(keystone_sandbox::start(sandbox_config).await?)
+            }
         };
         let listener = TcpListener::bind(config.listen_addr)
             .await

@@ -1,0 +1,382 @@
+//! The KeyStone API emulator (`/v1`): authentication, environment binding, permissions, rate limits
+//! and the resources of the contract's section 3.
+
+mod activity;
+mod allowlist;
+mod environments;
+pub mod error;
+mod extract;
+mod invitations;
+mod members;
+mod platform;
+mod validate;
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::Instant,
+};
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{header, HeaderMap, HeaderValue, Method},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{
+    control::RecordedRequest,
+    idp::AccessClaims,
+    model::{ActivityEntry, Environment, PlatformStatus},
+    SandboxState, SharedState, API_AUDIENCE,
+};
+use error::{ApiError, ApiResult};
+
+/// The version every reply echoes unless the request or the environment pins another.
+pub const DEFAULT_API_VERSION: &str = "0.1.0";
+pub const ENVIRONMENT_HEADER: &str = "x-keystone-environment";
+const VERSION_HEADER: &str = "keystone-version";
+
+pub fn router(state: SharedState) -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/v1/platforms/me",
+            get(platform::get).patch(platform::update),
+        )
+        .merge(environments::router())
+        .merge(allowlist::router())
+        .merge(members::router())
+        .merge(invitations::router())
+        .merge(activity::router())
+        .route_layer(middleware::from_fn_with_state(state, authenticate))
+}
+
+/// Who is calling, from where, with which permissions, in which environment.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub actor: Actor,
+    /// The environment of the request: the M2M client's own, or the user's `X-Keystone-Environment`.
+    /// Absent only on the one call that may omit the header (listing environments).
+    pub environment: Option<Environment>,
+    pub permissions: Vec<String>,
+    pub ip: IpAddr,
+    pub user_agent: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub started: Instant,
+}
+
+#[derive(Clone, Debug)]
+pub enum Actor {
+    User { user_id: String, name: String },
+    Machine { client_id: String },
+}
+
+impl Caller {
+    pub fn require(&self, permission: &str) -> ApiResult<()> {
+        if self.permissions.iter().any(|granted| granted == permission) {
+            Ok(())
+        } else {
+            Err(ApiError::missing_permission(permission))
+        }
+    }
+
+    pub fn actor_id(&self) -> &str {
+        match &self.actor {
+            Actor::User { user_id, .. } => user_id,
+            Actor::Machine { client_id } => client_id,
+        }
+    }
+
+    pub fn actor_name(&self) -> &str {
+        match &self.actor {
+            Actor::User { name, .. } => name,
+            Actor::Machine { client_id } => client_id,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.actor {
+            Actor::User { user_id, .. } => Some(user_id),
+            Actor::Machine { .. } => None,
+        }
+    }
+
+    /// An activity entry for a change this caller made.
+    pub fn activity(&self, change: Change) -> ActivityEntry {
+        ActivityEntry {
+            id: Uuid::new_v4(),
+            kind: change.kind.to_owned(),
+            category: change
+                .kind
+                .split('.')
+                .next()
+                .unwrap_or("platform")
+                .to_owned(),
+            severity: change.severity.unwrap_or("info").to_owned(),
+            description: change.description,
+            actor_type: match self.actor {
+                Actor::User { .. } => "user",
+                Actor::Machine { .. } => "m2m",
+            }
+            .to_owned(),
+            actor_id: self.actor_id().to_owned(),
+            resource_type: change.resource_type.to_owned(),
+            resource_id: change.resource_id,
+            environment_id: change.environment_id,
+            method: self.method.clone(),
+            path: self.path.clone(),
+            status_code: change.status_code,
+            ip_address: Some(self.ip.to_string()),
+            user_agent: self.user_agent.clone(),
+            duration_ms: self.started.elapsed().as_millis() as u64,
+            detail: change.detail,
+            created_at: OffsetDateTime::now_utc(),
+        }
+    }
+}
+
+/// What changed, for the activity log.
+pub struct Change {
+    pub kind: &'static str,
+    pub description: String,
+    pub resource_type: &'static str,
+    pub resource_id: String,
+    pub environment_id: Option<Uuid>,
+    pub status_code: u16,
+    pub severity: Option<&'static str>,
+    pub detail: serde_json::Value,
+}
+
+async fn authenticate(
+    State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers().clone();
+    state.stats.record(RecordedRequest {
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+        environment_header: header_text(&headers, ENVIRONMENT_HEADER),
+        request_id: header_text(&headers, "x-request-id"),
+        has_cookie: headers.contains_key(header::COOKIE),
+        header_names: headers.keys().map(|name| name.to_string()).collect(),
+    });
+    let requested_version = header_text(&headers, VERSION_HEADER);
+
+    let caller = resolve_caller(&state, &request, peer);
+    let environment = caller
+        .as_ref()
+        .ok()
+        .and_then(|caller| caller.environment.clone());
+    let rate = rate_limit(&state, environment.as_ref());
+    let mut response = match (caller, &rate) {
+        (Err(error), _) => error.into_response(),
+        (
+            Ok(_),
+            RateDecision {
+                exceeded: true,
+                reset,
+                ..
+            },
+        ) => {
+            let retry_after_seconds =
+                (*reset - OffsetDateTime::now_utc().unix_timestamp()).max(1) as u64;
+            ApiError::RateLimited {
+                retry_after_seconds,
+            }
+            .into_response()
+        }
+        (Ok(caller), _) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+    };
+
+    let version = requested_version
+        .or_else(|| {
+            environment
+                .as_ref()
+                .and_then(|environment| environment.api_version.clone())
+        })
+        .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
+    let reply_headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&version) {
+        reply_headers.insert(VERSION_HEADER, value);
+    }
+    reply_headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
+    reply_headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
+    reply_headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset));
+    response
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn resolve_caller(state: &SandboxState, request: &Request, peer: SocketAddr) -> ApiResult<Caller> {
+    let headers = request.headers();
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::Unauthorized("Not authenticated".to_owned()))?;
+    let claims: AccessClaims = state
+        .keys
+        .verify(token, &state.issuer, API_AUDIENCE)
+        .map_err(|reason| {
+            if reason.contains("ExpiredSignature") {
+                ApiError::Unauthorized("Token has expired".to_owned())
+            } else {
+                ApiError::Unauthorized("Invalid token".to_owned())
+            }
+        })?;
+    let ip = client_ip(state, headers, peer.ip());
+    let base = |actor, environment, permissions| Caller {
+        actor,
+        environment,
+        permissions,
+        ip,
+        user_agent: header_text(headers, header::USER_AGENT.as_str()),
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+        started: Instant::now(),
+    };
+
+    state.store.read(|data| {
+        if data.platform.status == PlatformStatus::Suspended {
+            return Err(ApiError::Forbidden("Platform is suspended".to_owned()));
+        }
+        if claims.org_id.is_some() && claims.org_id != data.platform.auth0_org_id {
+            return Err(ApiError::Forbidden(
+                "The token's organization is not this platform".to_owned(),
+            ));
+        }
+        if claims.is_m2m() {
+            let environment = data.environment_by_client(&claims.azp).ok_or_else(|| {
+                ApiError::Forbidden("No environment is bound to this client".to_owned())
+            })?;
+            if !environment.is_active {
+                return Err(ApiError::Forbidden("Environment is deactivated".to_owned()));
+            }
+            let allowlist: Vec<_> = data
+                .allowlist
+                .iter()
+                .filter(|entry| entry.environment_id == environment.id)
+                .collect();
+            // An empty list allows everyone; one entry restricts M2M traffic to the listed networks.
+            if !allowlist.is_empty() && !allowlist.iter().any(|entry| entry.cidr.contains(&ip)) {
+                return Err(ApiError::Forbidden("IP address not allowed".to_owned()));
+            }
+            let scopes = claims
+                .scope
+                .as_deref()
+                .unwrap_or_default()
+                .split(' ')
+                .map(str::to_owned)
+                .collect();
+            return Ok(base(
+                Actor::Machine {
+                    client_id: claims.azp.clone(),
+                },
+                Some(environment.public()),
+                scopes,
+            ));
+        }
+
+        let person = data.person(&claims.sub);
+        if data.membership(&claims.sub).is_none() {
+            return Err(ApiError::Forbidden(
+                "Not a member of this platform".to_owned(),
+            ));
+        }
+        let name = person
+            .map(|person| person.name.clone())
+            .unwrap_or_else(|| claims.sub.clone());
+        let environment = match headers.get(ENVIRONMENT_HEADER) {
+            Some(value) => {
+                let slug = value.to_str().unwrap_or_default();
+                let environment = data.environment_by_slug(slug).ok_or_else(|| {
+                    ApiError::Forbidden("The environment is not one of this platform's".to_owned())
+                })?;
+                Some(environment.public())
+            }
+            // Discovering the valid slugs must work without one.
+            None if request.method() == Method::GET
+                && request.uri().path() == "/v1/platforms/me/environments" =>
+            {
+                None
+            }
+            None => {
+                return Err(ApiError::BadRequest(
+                    "X-Keystone-Environment header is required".to_owned(),
+                ))
+            }
+        };
+        let actor = Actor::User {
+            user_id: claims.sub.clone(),
+            name,
+        };
+        Ok(base(
+            actor,
+            environment,
+            claims.permissions.clone().unwrap_or_default(),
+        ))
+    })
+}
+
+/// The peer address, or the client `X-Forwarded-For` names when the peer is a trusted proxy
+/// (the rightmost address that is not itself a trusted proxy).
+fn client_ip(state: &SandboxState, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+    let trusted = &state.config.trusted_proxies;
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    header_text(headers, "x-forwarded-for")
+        .and_then(|chain| {
+            chain
+                .rsplit(',')
+                .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+                .find(|hop| !trusted.contains(hop))
+        })
+        .unwrap_or(peer)
+}
+
+struct RateDecision {
+    limit: u32,
+    remaining: u32,
+    /// Unix time at which the window resets.
+    reset: i64,
+    exceeded: bool,
+}
+
+/// A fixed one-minute window per environment (per platform for calls without one).
+fn rate_limit(state: &SandboxState, environment: Option<&Environment>) -> RateDecision {
+    let limit = environment
+        .and_then(|environment| environment.rate_limit_rpm)
+        .unwrap_or(state.config.default_rate_limit_rpm);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let window = now.div_euclid(60);
+    let mut transient = state.transient.lock().expect("transient lock");
+    let counter = transient
+        .rate_windows
+        .entry(environment.map(|environment| environment.id))
+        .or_insert((window, 0));
+    if counter.0 != window {
+        *counter = (window, 0);
+    }
+    counter.1 = counter.1.saturating_add(1);
+    RateDecision {
+        limit,
+        remaining: limit.saturating_sub(counter.1),
+        reset: (window + 1) * 60,
+        exceeded: counter.1 > limit,
+    }
+}

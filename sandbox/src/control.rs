@@ -1,0 +1,104 @@
+//! Sandbox-only control endpoints under `/_sandbox`: fault injection and counters that tests read.
+//! The real services have nothing like them; the dashboard never calls them.
+
+use std::{
+    collections::VecDeque,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
+};
+
+use axum::{extract::State, http::StatusCode, routing::get, Json, Router};
+use serde::Serialize;
+
+use crate::{faults::Faults, SharedState};
+
+const RECENT_REQUESTS_KEPT: usize = 500;
+
+#[derive(Default)]
+pub struct Stats {
+    pub authorization_code_grants: AtomicU64,
+    pub refresh_token_grants: AtomicU64,
+    pub client_credentials_grants: AtomicU64,
+    pub api_requests: AtomicU64,
+    recent: Mutex<VecDeque<RecordedRequest>>,
+}
+
+/// What the API saw of one request: enough for tests to check what the dashboard sends upstream.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub environment_header: Option<String>,
+    pub request_id: Option<String>,
+    pub has_cookie: bool,
+    pub header_names: Vec<String>,
+}
+
+impl Stats {
+    pub fn record(&self, request: RecordedRequest) {
+        self.api_requests.fetch_add(1, Ordering::Relaxed);
+        let mut recent = self.recent.lock().expect("stats lock");
+        if recent.len() == RECENT_REQUESTS_KEPT {
+            recent.pop_front();
+        }
+        recent.push_back(request);
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "grants": {
+                "authorization_code": self.authorization_code_grants.load(Ordering::Relaxed),
+                "refresh_token": self.refresh_token_grants.load(Ordering::Relaxed),
+                "client_credentials": self.client_credentials_grants.load(Ordering::Relaxed),
+            },
+            "api_requests": self.api_requests.load(Ordering::Relaxed),
+            "recent_requests": self.recent.lock().expect("stats lock").iter().cloned().collect::<Vec<_>>(),
+        })
+    }
+
+    fn reset(&self) {
+        for counter in [
+            &self.authorization_code_grants,
+            &self.refresh_token_grants,
+            &self.client_credentials_grants,
+            &self.api_requests,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        self.recent.lock().expect("stats lock").clear();
+    }
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/_sandbox/faults",
+            get(get_faults).put(put_faults).delete(clear_faults),
+        )
+        .route("/_sandbox/stats", get(get_stats).delete(reset_stats))
+}
+
+async fn get_faults(State(state): State<SharedState>) -> Json<Faults> {
+    Json(state.faults.lock().expect("faults lock").clone())
+}
+
+async fn put_faults(State(state): State<SharedState>, Json(faults): Json<Faults>) -> Json<Faults> {
+    *state.faults.lock().expect("faults lock") = faults.clone();
+    Json(faults)
+}
+
+async fn clear_faults(State(state): State<SharedState>) -> StatusCode {
+    *state.faults.lock().expect("faults lock") = Faults::default();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_stats(State(state): State<SharedState>) -> Json<serde_json::Value> {
+    Json(state.stats.snapshot())
+}
+
+async fn reset_stats(State(state): State<SharedState>) -> StatusCode {
+    state.stats.reset();
+    StatusCode::NO_CONTENT
+}

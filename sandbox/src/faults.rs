@@ -1,0 +1,114 @@
+//! Fault injection: added latency, a failure rate, a chosen status for chosen routes, malformed bodies
+//! and dropped connections. Set at start (flags) or at run time through `/_sandbox/faults`.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Added to every reply (except the control endpoints).
+    pub latency_ms: u64,
+    /// Share of requests answered with 503.
+    pub failure_rate: f64,
+    /// Route-specific faults, first match wins.
+    pub rules: Vec<FaultRule>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// HTTP method to match; any when absent.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Path prefix to match, e.g. `/v1/platforms/me/members` or `/oauth/token`.
+    pub path_prefix: String,
+    pub action: FaultAction,
+    /// How many requests the rule applies to before it expires; forever when absent.
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultAction {
+    /// Answer with this status without running the handler; 429 carries `Retry-After`.
+    Status {
+        status: u16,
+        #[serde(default)]
+        retry_after_seconds: Option<u64>,
+    },
+    /// Run the handler, then replace the body with text that is not JSON.
+    MalformedBody,
+    /// Close the connection without answering, before the handler runs (nothing applied).
+    DropBeforeApply,
+    /// Run the handler (the change is applied), then close the connection without answering.
+    DropAfterApply,
+    /// Wait this long before handling.
+    Delay { ms: u64 },
+}
+
+impl Faults {
+    /// The action for this request, consuming one use of a counted rule.
+    pub fn take_action(&mut self, method: &str, path: &str) -> Option<FaultAction> {
+        let index = self.rules.iter().position(|rule| {
+            path.starts_with(&rule.path_prefix)
+                && rule
+                    .method
+                    .as_deref()
+                    .is_none_or(|wanted| wanted.eq_ignore_ascii_case(method))
+        })?;
+        let rule = &mut self.rules[index];
+        let action = rule.action.clone();
+        if let Some(times) = rule.times.as_mut() {
+            *times -= 1;
+            if *times == 0 {
+                self.rules.remove(index);
+            }
+        }
+        Some(action)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(method: Option<&str>, prefix: &str, times: Option<u32>) -> FaultRule {
+        FaultRule {
+            method: method.map(str::to_owned),
+            path_prefix: prefix.to_owned(),
+            action: FaultAction::Status {
+                status: 500,
+                retry_after_seconds: None,
+            },
+            times,
+        }
+    }
+
+    #[test]
+    fn counted_rules_expire_and_methods_filter() {
+        let mut faults = Faults {
+            rules: vec![rule(Some("POST"), "/v1/x", Some(2))],
+            ..Faults::default()
+        };
+        assert_eq!(faults.take_action("GET", "/v1/x"), None);
+        assert!(faults.take_action("post", "/v1/x/1").is_some());
+        assert!(faults.take_action("POST", "/v1/x").is_some());
+        assert_eq!(
+            faults.take_action("POST", "/v1/x"),
+            None,
+            "expired after two uses"
+        );
+        assert!(faults.rules.is_empty());
+    }
+
+    #[test]
+    fn uncounted_rules_stay() {
+        let mut faults = Faults {
+            rules: vec![rule(None, "/oauth/token", None)],
+            ..Faults::default()
+        };
+        for _ in 0..5 {
+            assert!(faults.take_action("POST", "/oauth/token").is_some());
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The identity provider's RS256 signing key, its JWKS, and token signing and verification.
+
+use std::{path::Path, sync::OnceLock};
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rsa::{
+    pkcs1::EncodeRsaPrivateKey,
+    pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding},
+    traits::PublicKeyParts,
+    RsaPrivateKey,
+};
+use serde::{de::DeserializeOwned, Serialize};
+use sha2::{Digest, Sha256};
+
+pub struct SigningKeys {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    jwk: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("could not read the signing key file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not write the signing key file {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the signing key file {path} is not a PKCS#8 PEM RSA key: {message}")]
+    Parse { path: String, message: String },
+    #[error("RSA key error: {0}")]
+    Rsa(String),
+}
+
+impl SigningKeys {
+    /// Loads the key from `path` when it exists, otherwise generates one and, with a path, saves it there
+    /// (so tokens stay valid across restarts when asked).
+    pub fn load_or_generate(path: Option<&Path>) -> Result<Self, KeyError> {
+        let Some(path) = path else {
+            return Self::from_private_key(process_key().clone());
+        };
+        let shown = path.display().to_string();
+        if path.exists() {
+            let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+                path: shown.clone(),
+                source,
+            })?;
+            let key = RsaPrivateKey::from_pkcs8_pem(&pem).map_err(|error| KeyError::Parse {
+                path: shown,
+                message: error.to_string(),
+            })?;
+            return Self::from_private_key(key);
+        }
+        let key = generate();
+        let pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|error| KeyError::Rsa(error.to_string()))?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| KeyError::Write {
+                path: shown.clone(),
+                source,
+            })?;
+        }
+        std::fs::write(path, pem.as_bytes()).map_err(|source| KeyError::Write {
+            path: shown,
+            source,
+        })?;
+        Self::from_private_key(key)
+    }
+
+    fn from_private_key(key: RsaPrivateKey) -> Result<Self, KeyError> {
+        let der = key
+            .to_pkcs1_der()
+            .map_err(|error| KeyError::Rsa(error.to_string()))?;
+        let encoding = EncodingKey::from_rsa_der(der.as_bytes());
+        let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
+        let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
+        let decoding = DecodingKey::from_rsa_components(&n, &e)
+            .map_err(|error| KeyError::Rsa(error.to_string()))?;
+        // RFC 7638 thumbprint: stable for the same key, different for another.
+        let thumbprint_input = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+        let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
+        let jwk = serde_json::json!({ "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e });
+        Ok(Self {
+            kid,
+            encoding,
+            decoding,
+            jwk,
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": [self.jwk] })
+    }
+
+    pub fn sign<C: Serialize>(&self, claims: &C) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .expect("RS256 signing with a valid key succeeds")
+    }
+
+    /// Verifies signature, issuer, audience and expiry (no leeway: an expired token is expired).
+    pub fn verify<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<C, String> {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        jsonwebtoken::decode::<C>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| error.to_string())
+    }
+}
+
+/// Without a key file, one key per process: generating RSA keys is the slowest part of starting a
+/// sandbox, and test binaries start many.
+fn process_key() -> &'static RsaPrivateKey {
+    static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
+    KEY.get_or_init(generate)
+}
+
+fn generate() -> RsaPrivateKey {
+    RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA key generation succeeds")
+}

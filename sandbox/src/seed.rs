@@ -1,0 +1,296 @@
+//! The believable demo the sandbox starts with: Acme Markets, its three environments, four roles,
+//! a dozen members, two pending invitations and a production allowlist.
+
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::{
+    model::{
+        AllowlistEntry, Environment, Invitation, M2mClient, Membership, Person, Platform,
+        PlatformStatus, Role,
+    },
+    permissions,
+    world::Data,
+};
+
+pub const ORG_ID: &str = "org_acme_markets";
+pub const ORG_NAME: &str = "Acme Markets";
+
+/// Seeded ids are derived from names, so they are the same in every run (links and tests can name them).
+fn stable_id(name: &str) -> Uuid {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_OID,
+        format!("keystone-sandbox:{name}").as_bytes(),
+    )
+}
+
+/// The M2M client id of a seeded environment (`sandbox-m2m-production`, ...).
+pub fn m2m_client_id(slug: &str) -> String {
+    format!("sandbox-m2m-{slug}")
+}
+
+/// The M2M client secret of a seeded environment; printed at start, never a real secret.
+pub fn m2m_client_secret(slug: &str) -> String {
+    format!("sandbox-m2m-secret-{slug}")
+}
+
+/// The seeded people: (user id, name, email, role ids). The first is the platform's founder.
+pub const PEOPLE: [(&str, &str, &str, &[&str]); 12] = [
+    (
+        "auth0|acme-ada",
+        "Ada Okafor",
+        "ada@acme-markets.example",
+        &["rol_platform_manager"],
+    ),
+    (
+        "auth0|acme-ben",
+        "Ben Carter",
+        "ben@acme-markets.example",
+        &["rol_developer"],
+    ),
+    (
+        "auth0|acme-chloe",
+        "Chloé Martin",
+        "chloe@acme-markets.example",
+        &["rol_compliance_officer"],
+    ),
+    (
+        "auth0|acme-dmitri",
+        "Dmitri Volkov",
+        "dmitri@acme-markets.example",
+        &["rol_viewer"],
+    ),
+    (
+        "auth0|acme-eve",
+        "Eve Nakamura",
+        "eve@acme-markets.example",
+        &["rol_developer", "rol_viewer"],
+    ),
+    (
+        "auth0|acme-farid",
+        "Farid Haddad",
+        "farid@acme-markets.example",
+        &["rol_developer"],
+    ),
+    (
+        "auth0|acme-grace",
+        "Grace Lin",
+        "grace@acme-markets.example",
+        &["rol_platform_manager"],
+    ),
+    (
+        "auth0|acme-hugo",
+        "Hugo Silva",
+        "hugo@acme-markets.example",
+        &["rol_compliance_officer"],
+    ),
+    (
+        "auth0|acme-ines",
+        "Inès Dubois",
+        "ines@acme-markets.example",
+        &["rol_viewer"],
+    ),
+    (
+        "auth0|acme-jonas",
+        "Jonas Berg",
+        "jonas@acme-markets.example",
+        &["rol_developer"],
+    ),
+    (
+        "auth0|acme-kemi",
+        "Kemi Adeyemi",
+        "kemi@acme-markets.example",
+        &["rol_compliance_officer", "rol_viewer"],
+    ),
+    (
+        "auth0|acme-liam",
+        "Liam O'Brien",
+        "liam@acme-markets.example",
+        &["rol_viewer"],
+    ),
+];
+
+/// A person outside the platform, to show what a non-member sees at sign-in.
+pub const OUTSIDER: (&str, &str, &str) = (
+    "auth0|outsider-olga",
+    "Olga Petrova",
+    "olga@elsewhere.example",
+);
+
+pub fn seed(now: OffsetDateTime, dashboard_url: &str, extra_members: usize) -> Data {
+    let platform_id = stable_id("platform");
+    let platform = Platform {
+        id: platform_id,
+        auth0_org_id: Some(ORG_ID.to_owned()),
+        name: ORG_NAME.to_owned(),
+        slug: "acme-markets".to_owned(),
+        status: PlatformStatus::Active,
+        logo_url: None,
+        support_email: Some("support@acme-markets.example".to_owned()),
+        support_url: Some("https://acme-markets.example/support".to_owned()),
+        onboarding_completed_at: Some(now - Duration::days(90)),
+        created_at: now - Duration::days(120),
+        updated_at: now - Duration::days(30),
+    };
+
+    let environments: Vec<Environment> = [
+        ("development", "Development", Some("0.1.0"), None),
+        ("staging", "Staging", Some("0.1.0"), None),
+        ("production", "Production", Some("0.1.0"), Some(1200)),
+    ]
+    .into_iter()
+    .map(|(slug, name, api_version, rate_limit_rpm)| Environment {
+        id: stable_id(&format!("environment:{slug}")),
+        platform_id,
+        name: name.to_owned(),
+        slug: slug.to_owned(),
+        auth0_client_id: m2m_client_id(slug),
+        webhook_url: Some(format!(
+            "https://hooks.acme-markets.example/keystone/{slug}"
+        )),
+        webhook_secret: Some(format!("whsec_sandbox_{slug}")),
+        api_version: api_version.map(str::to_owned),
+        default_timeout_seconds: 3600,
+        is_active: true,
+        rate_limit_rpm,
+        created_at: now - Duration::days(120),
+        updated_at: now - Duration::days(10),
+    })
+    .collect();
+
+    let m2m_clients = environments
+        .iter()
+        .map(|environment| M2mClient {
+            client_id: environment.auth0_client_id.clone(),
+            client_secret: m2m_client_secret(&environment.slug),
+            scopes: permissions::M2M_SCOPES
+                .iter()
+                .map(|scope| scope.to_string())
+                .collect(),
+        })
+        .collect();
+
+    let roles = permissions::seeded_roles()
+        .into_iter()
+        .map(|(id, name, description, granted)| Role {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            description: description.to_owned(),
+            permissions: granted.into_iter().map(str::to_owned).collect(),
+        })
+        .collect();
+
+    let mut people = Vec::new();
+    let mut memberships = Vec::new();
+    for (index, (user_id, name, email, role_ids)) in PEOPLE.iter().enumerate() {
+        people.push(Person {
+            user_id: user_id.to_string(),
+            email: email.to_string(),
+            name: name.to_string(),
+            picture: None,
+        });
+        memberships.push(Membership {
+            user_id: user_id.to_string(),
+            role_ids: role_ids.iter().map(|id| id.to_string()).collect(),
+            joined_at: now - Duration::days(100 - 7 * index as i64),
+            last_login_at: (index % 3 != 2).then(|| now - Duration::hours(5 + 11 * index as i64)),
+        });
+    }
+    for index in 0..extra_members {
+        let user_id = format!("auth0|generated-{index:05}");
+        people.push(Person {
+            user_id: user_id.clone(),
+            email: format!("member{index:05}@acme-markets.example"),
+            name: format!("Generated Member {index:05}"),
+            picture: None,
+        });
+        memberships.push(Membership {
+            user_id,
+            role_ids: vec!["rol_viewer".to_owned()],
+            joined_at: now - Duration::days(60) + Duration::minutes(index as i64),
+            last_login_at: None,
+        });
+    }
+    let (outsider_id, outsider_name, outsider_email) = OUTSIDER;
+    people.push(Person {
+        user_id: outsider_id.to_owned(),
+        email: outsider_email.to_owned(),
+        name: outsider_name.to_owned(),
+        picture: None,
+    });
+
+    let invitation = |id: &str, email: &str, role: &str, age: Duration| {
+        let ticket = format!("sandbox-ticket-{id}");
+        let created_at = now - age;
+        Invitation {
+            id: format!("uinv_{id}"),
+            invitee_email: email.to_owned(),
+            inviter_name: "Ada Okafor".to_owned(),
+            role_ids: vec![role.to_owned()],
+            send_email: true,
+            invitation_url: invitation_url(dashboard_url, &ticket),
+            ticket,
+            created_at,
+            expires_at: created_at + Duration::days(7),
+        }
+    };
+    let invitations = vec![
+        invitation(
+            "seeded-nora",
+            "nora@acme-markets.example",
+            "rol_developer",
+            Duration::days(2),
+        ),
+        // Created 6 days and 20 hours ago: expires within the next 4 hours.
+        invitation(
+            "seeded-omar",
+            "omar@partner.example",
+            "rol_viewer",
+            Duration::days(6) + Duration::hours(20),
+        ),
+    ];
+
+    let production = environments
+        .iter()
+        .find(|environment| environment.slug == "production")
+        .expect("seeded");
+    let allowlist = [
+        ("203.0.113.0/24", "Head office"),
+        ("198.51.100.17/32", "Settlement worker (eu-west)"),
+        ("2001:db8:ac3e::/48", "Head office IPv6"),
+    ]
+    .into_iter()
+    .map(|(cidr, description)| AllowlistEntry {
+        id: stable_id(&format!("allowlist:{cidr}")),
+        environment_id: production.id,
+        cidr: cidr.parse().expect("seeded networks are valid"),
+        description: Some(description.to_owned()),
+        created_at: now - Duration::days(45),
+        created_by: "auth0|acme-ada".to_owned(),
+    })
+    .collect();
+
+    Data {
+        platform,
+        environments,
+        roles,
+        people,
+        memberships,
+        invitations,
+        allowlist,
+        activity: Vec::new(),
+        m2m_clients,
+        refresh_tokens: Default::default(),
+    }
+}
+
+/// `<dashboard login route>?invitation=<ticket>&organization=<org_id>&organization_name=<name>`, as Auth0 builds it.
+pub fn invitation_url(dashboard_url: &str, ticket: &str) -> String {
+    let query = serde_urlencoded::to_string([
+        ("invitation", ticket),
+        ("organization", ORG_ID),
+        ("organization_name", ORG_NAME),
+    ])
+    .expect("static query encodes");
+    format!("{}/auth/login?{query}", dashboard_url.trim_end_matches('/'))
+}

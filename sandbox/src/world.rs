@@ -1,0 +1,242 @@
+//! The sandbox's state: the API's resources (persisted to a file when asked) and the identity
+//! provider's short-lived records (kept in memory only).
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Mutex,
+};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::model::{
+    ActivityEntry, AllowlistEntry, Environment, Invitation, InvitationView, M2mClient, MemberView,
+    Membership, Person, Platform, Role,
+};
+use crate::permissions::PLATFORM_MANAGER;
+
+/// What a restart keeps when a state file is configured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Data {
+    pub platform: Platform,
+    pub environments: Vec<Environment>,
+    pub roles: Vec<Role>,
+    pub people: Vec<Person>,
+    pub memberships: Vec<Membership>,
+    pub invitations: Vec<Invitation>,
+    pub allowlist: Vec<AllowlistEntry>,
+    /// Oldest first; the API lists newest first.
+    pub activity: Vec<ActivityEntry>,
+    pub m2m_clients: Vec<M2mClient>,
+    /// Refresh tokens survive a restart, as Auth0's do.
+    pub refresh_tokens: HashMap<String, RefreshToken>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefreshToken {
+    pub family: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub org_id: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub used_at: Option<OffsetDateTime>,
+    pub family_revoked: bool,
+}
+
+impl Data {
+    pub fn person(&self, user_id: &str) -> Option<&Person> {
+        self.people.iter().find(|person| person.user_id == user_id)
+    }
+
+    pub fn membership(&self, user_id: &str) -> Option<&Membership> {
+        self.memberships
+            .iter()
+            .find(|membership| membership.user_id == user_id)
+    }
+
+    pub fn role(&self, role_id: &str) -> Option<&Role> {
+        self.roles.iter().find(|role| role.id == role_id)
+    }
+
+    pub fn roles_of(&self, role_ids: &[String]) -> Vec<Role> {
+        role_ids
+            .iter()
+            .filter_map(|id| self.role(id))
+            .cloned()
+            .collect()
+    }
+
+    /// The permissions a member's roles grant today (sorted, de-duplicated); `None` for a non-member.
+    pub fn permissions_of(&self, user_id: &str) -> Option<Vec<String>> {
+        let membership = self.membership(user_id)?;
+        let mut permissions: Vec<String> = self
+            .roles_of(&membership.role_ids)
+            .into_iter()
+            .flat_map(|role| role.permissions)
+            .collect();
+        permissions.sort();
+        permissions.dedup();
+        Some(permissions)
+    }
+
+    pub fn member_view(&self, membership: &Membership) -> MemberView {
+        let person = self.person(&membership.user_id);
+        MemberView {
+            user_id: membership.user_id.clone(),
+            email: person.map(|person| person.email.clone()),
+            name: person.map(|person| person.name.clone()),
+            picture: person.and_then(|person| person.picture.clone()),
+            roles: self.roles_of(&membership.role_ids),
+            joined_at: membership.joined_at,
+            last_login_at: membership.last_login_at,
+        }
+    }
+
+    pub fn invitation_view(&self, invitation: &Invitation) -> InvitationView {
+        InvitationView {
+            id: invitation.id.clone(),
+            invitee_email: invitation.invitee_email.clone(),
+            inviter_name: invitation.inviter_name.clone(),
+            roles: self
+                .roles_of(&invitation.role_ids)
+                .into_iter()
+                .map(|role| role.name)
+                .collect(),
+            created_at: invitation.created_at,
+            expires_at: invitation.expires_at,
+            invitation_url: invitation.invitation_url.clone(),
+        }
+    }
+
+    pub fn environment(&self, id: Uuid) -> Option<&Environment> {
+        self.environments
+            .iter()
+            .find(|environment| environment.id == id)
+    }
+
+    pub fn environment_by_slug(&self, slug: &str) -> Option<&Environment> {
+        self.environments
+            .iter()
+            .find(|environment| environment.slug == slug)
+    }
+
+    pub fn environment_by_client(&self, client_id: &str) -> Option<&Environment> {
+        self.environments
+            .iter()
+            .find(|environment| environment.auth0_client_id == client_id)
+    }
+
+    /// How many members hold the Platform Manager role.
+    pub fn platform_manager_count(&self) -> usize {
+        self.memberships
+            .iter()
+            .filter(|membership| self.is_platform_manager(membership))
+            .count()
+    }
+
+    pub fn is_platform_manager(&self, membership: &Membership) -> bool {
+        membership.role_ids.iter().any(|id| {
+            self.role(id)
+                .is_some_and(|role| role.name == PLATFORM_MANAGER)
+        })
+    }
+}
+
+/// The identity provider's in-flight records: never persisted.
+#[derive(Default)]
+pub struct Transient {
+    pub pending_logins: HashMap<String, PendingLogin>,
+    pub codes: HashMap<String, AuthorizationCode>,
+    /// Requests counted per environment (or per platform for environment-less calls) and minute.
+    pub rate_windows: HashMap<Option<Uuid>, (i64, u32)>,
+}
+
+/// A validated `/authorize` request waiting for the tester to pick who signs in.
+#[derive(Clone, Debug)]
+pub struct PendingLogin {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub scope: String,
+    pub invitation: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthorizationCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub nonce: Option<String>,
+    pub user_id: String,
+    pub scope: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The persisted store: the data behind a lock, written to `file` after every change when configured.
+pub struct Store {
+    data: Mutex<Data>,
+    file: Option<PathBuf>,
+}
+
+impl Store {
+    /// Loads `file` when it exists (what a previous run saved), otherwise starts from `seed`.
+    pub fn open(file: Option<PathBuf>, seed: impl FnOnce() -> Data) -> std::io::Result<Self> {
+        let data = match &file {
+            Some(path) if path.exists() => {
+                let text = std::fs::read_to_string(path)?;
+                serde_json::from_str(&text).map_err(|error| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}: {error}", path.display()),
+                    )
+                })?
+            }
+            _ => seed(),
+        };
+        let store = Self {
+            data: Mutex::new(data),
+            file,
+        };
+        store.persist(&store.data.lock().expect("store lock"))?;
+        Ok(store)
+    }
+
+    pub fn read<R>(&self, read: impl FnOnce(&Data) -> R) -> R {
+        read(&self.data.lock().expect("store lock"))
+    }
+
+    /// Applies a change and saves it before answering, so an acknowledged write survives a restart.
+    pub fn write<R>(&self, change: impl FnOnce(&mut Data) -> R) -> R {
+        let mut data = self.data.lock().expect("store lock");
+        let result = change(&mut data);
+        if let Err(error) = self.persist(&data) {
+            tracing::error!(%error, "could not save the sandbox state");
+        }
+        result
+    }
+
+    fn persist(&self, data: &Data) -> std::io::Result<()> {
+        let Some(path) = &self.file else {
+            return Ok(());
+        };
+        write_atomically(
+            path,
+            &serde_json::to_vec_pretty(data).expect("state serialises"),
+        )
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, bytes)?;
+    std::fs::rename(temporary, path)
+}
