@@ -1,0 +1,295 @@
+//! Fault injection through `/_sandbox/faults`, and state that survives a restart.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn a_chosen_status_for_a_chosen_route_then_back_to_normal() {
+    let sandbox = spawn().await;
+    let token = sandbox.user_token(ADA).await;
+    sandbox
+        .set_faults(json!({ "rules": [
+            { "method": "GET", "path_prefix": "/v1/platforms/me/members", "action": { "kind": "status", "status": 502 }, "times": 1 },
+            { "path_prefix": "/v1/platforms/me/roles", "action": { "kind": "status", "status": 429, "retry_after_seconds": 7 } }
+        ] }))
+        .await;
+    let failed = sandbox
+        .api(
+            Method::GET,
+            "/v1/platforms/me/members",
+            &token,
+            Some("development"),
+            None,
+        )
+        .await;
+    assert_eq!(failed.status(), StatusCode::BAD_GATEWAY);
+    assert!(failed.json::<Value>().await.unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("fault injection"));
+    assert_eq!(
+        sandbox
+            .api(
+                Method::GET,
+                "/v1/platforms/me/members",
+                &token,
+                Some("development"),
+                None
+            )
+            .await
+            .status(),
+        StatusCode::OK,
+        "a counted rule expires"
+    );
+
+    let limited = sandbox
+        .api(
+            Method::GET,
+            "/v1/platforms/me/roles",
+            &token,
+            Some("development"),
+            None,
+        )
+        .await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers()["retry-after"], "7");
+
+    let current: Value = sandbox
+        .http
+        .get(sandbox.url("/_sandbox/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(current["rules"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        sandbox
+            .http
+            .delete(sandbox.url("/_sandbox/faults"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        sandbox
+            .api(
+                Method::GET,
+                "/v1/platforms/me/roles",
+                &token,
+                Some("development"),
+                None
+            )
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn latency_and_failure_rate_apply_to_every_route() {
+    let sandbox = spawn().await;
+    let token = sandbox.m2m_token("development").await;
+    sandbox.set_faults(json!({ "latency_ms": 300 })).await;
+    let started = Instant::now();
+    assert_eq!(
+        sandbox
+            .api(
+                Method::GET,
+                "/v1/platforms/me/environments",
+                &token,
+                None,
+                None
+            )
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    sandbox.set_faults(json!({ "failure_rate": 1.0 })).await;
+    assert_eq!(
+        sandbox
+            .api(
+                Method::GET,
+                "/v1/platforms/me/environments",
+                &token,
+                None,
+                None
+            )
+            .await
+            .status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let token_endpoint = sandbox
+        .http
+        .post(sandbox.url("/oauth/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        token_endpoint.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the identity provider can be made to fail too"
+    );
+    // The control endpoints never fail, or a test could not switch faults off again.
+    assert_eq!(
+        sandbox
+            .http
+            .delete(sandbox.url("/_sandbox/faults"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn dropped_connections_before_and_after_the_change_is_applied() {
+    let sandbox = spawn().await;
+    let ben = sandbox.user_token(BEN).await;
+    let staging = sandbox.environment_id("staging");
+    let path = format!("/v1/platforms/me/environments/{staging}/ip-allowlist");
+    let count = || async {
+        sandbox.get_json(&path, &ben, Some("staging")).await["total"]
+            .as_u64()
+            .unwrap()
+    };
+
+    sandbox.set_faults(json!({ "rules": [{ "method": "POST", "path_prefix": path, "action": { "kind": "drop_before_apply" }, "times": 1 }] })).await;
+    let lost = sandbox
+        .http
+        .post(sandbox.url(&path))
+        .bearer_auth(&ben)
+        .header("X-Keystone-Environment", "staging")
+        .json(&json!({ "cidr": "192.0.2.0/24" }))
+        .send()
+        .await;
+    assert!(lost.is_err(), "no reply at all");
+    assert_eq!(
+        count().await,
+        0,
+        "dropped before the handler: nothing applied"
+    );
+
+    sandbox.set_faults(json!({ "rules": [{ "method": "POST", "path_prefix": path, "action": { "kind": "drop_after_apply" }, "times": 1 }] })).await;
+    let lost = sandbox
+        .http
+        .post(sandbox.url(&path))
+        .bearer_auth(&ben)
+        .header("X-Keystone-Environment", "staging")
+        .json(&json!({ "cidr": "192.0.2.0/24" }))
+        .send()
+        .await;
+    assert!(lost.is_err(), "no reply at all");
+    assert_eq!(
+        count().await,
+        1,
+        "dropped after the handler: the change was applied"
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_keep_their_status() {
+    let sandbox = spawn().await;
+    let token = sandbox.m2m_token("development").await;
+    sandbox.set_faults(json!({ "rules": [{ "path_prefix": "/v1/platforms/me/environments", "action": { "kind": "malformed_body" } }] })).await;
+    let response = sandbox
+        .api(
+            Method::GET,
+            "/v1/platforms/me/environments",
+            &token,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert!(response.json::<Value>().await.is_err());
+}
+
+#[tokio::test]
+async fn a_stopped_sandbox_refuses_connections_until_restarted() {
+    let mut sandbox = spawn().await;
+    let token = sandbox.m2m_token("development").await;
+    sandbox.sandbox.stop();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let refused = sandbox
+        .http
+        .get(sandbox.url("/v1/platforms/me/environments"))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    assert!(refused.unwrap_err().is_connect());
+    sandbox.sandbox.restart().await.unwrap();
+    assert_eq!(
+        sandbox
+            .api(
+                Method::GET,
+                "/v1/platforms/me/environments",
+                &token,
+                None,
+                None
+            )
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn state_and_signing_key_survive_a_restart_when_files_are_given() {
+    let directory =
+        std::env::temp_dir().join(format!("keystone-sandbox-test-{}", uuid::Uuid::new_v4()));
+    let config = |addr| keystone_sandbox::SandboxConfig {
+        addr,
+        state_file: Some(directory.join("state.json")),
+        signing_key_file: Some(directory.join("key.pem")),
+        ..common::config()
+    };
+    let first = spawn_with(config("127.0.0.1:0".parse().unwrap())).await;
+    // Tokens name their issuer, the sandbox's URL: a restart serves the same address.
+    let addr = first.sandbox.addr;
+    let login = first.login(ADA).await;
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let created = first
+        .api(
+            Method::POST,
+            "/v1/platforms/me/invitations",
+            &token,
+            Some("development"),
+            Some(json!({ "email": "kept@acme.example", "role_ids": ["rol_viewer"] })),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let second = spawn_with(config(addr)).await;
+    let invitations = second
+        .get_json("/v1/platforms/me/invitations", &token, Some("development"))
+        .await;
+    assert!(
+        invitations.to_string().contains("kept@acme.example"),
+        "the change survived"
+    );
+    // The same key verifies the old token, and the refresh token still works.
+    assert_eq!(
+        second
+            .refresh(login["refresh_token"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    std::fs::remove_dir_all(directory).ok();
+}

@@ -1,0 +1,31 @@
+//! The published Python SDK (`keystoneos` 0.1.0 from PyPI) works unchanged against the sandbox.
+//! `scripts/bootstrap --test` installs it in a virtual environment; `KEYSTONE_SDK_PYTHON` names its python.
+
+mod common;
+
+#[tokio::test]
+async fn the_published_python_sdk_works_unchanged() {
+    let python = std::env::var("KEYSTONE_SDK_PYTHON").unwrap_or_else(|_| {
+        let home = std::env::var("HOME").expect("HOME is set");
+        format!("{home}/.cache/keystone-dashboard/sdk-venv/bin/python")
+    });
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "{python} is missing: run scripts/bootstrap --test (it installs the keystoneos SDK)"
+    );
+    let sandbox = common::spawn().await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk_check.py");
+    let output = tokio::process::Command::new(&python)
+        .arg(script)
+        .arg(&sandbox.base)
+        .output()
+        .await
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "SDK check failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all passed"), "{stdout}");
+}
