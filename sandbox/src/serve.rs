@@ -1,7 +1,7 @@
 //! The accept loop. Hand-rolled on hyper (instead of `axum::serve`) for two things tests need:
 //! the peer address on every request, and closing a connection without an answer (a "lost reply").
 
-use std::{convert::Infallible, net::SocketAddr};
+use std::net::SocketAddr;
 
 use axum::{
     body::Body,
@@ -127,10 +127,10 @@ async fn handle(
 }
 
 async fn run(router: Router, request: Request<Body>) -> Response<Body> {
-    let result: Result<_, Infallible> = router.oneshot(request).await;
-    match result {
-        Ok(response) => response,
-    }
+    router
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {})
 }
 
 fn fault_reply(status: StatusCode, retry_after_seconds: Option<u64>) -> Response<Body> {

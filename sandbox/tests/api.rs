@@ -695,7 +695,7 @@ async fn members_can_be_searched_changed_and_removed_within_the_guardrails() {
             &member_path(BEN),
             &ada,
             env,
-            Some(json!({ "role_ids": ["rol_viewer", "rol_compliance_officer"] })),
+            Some(json!({ "role_ids": ["rol_viewer", "rol_compliance_officer", "rol_viewer"] })),
         )
         .await;
     assert_eq!(changed.status(), StatusCode::OK);

@@ -207,13 +207,7 @@ async fn update(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let environment = state.store.write(|data| {
-        let environment = data
-            .environments
-            .iter_mut()
-            .find(|environment| environment.id == id)
-            .ok_or_else(|| ApiError::NotFound("Environment not found".to_owned()))?;
-        let was_active = environment.is_active;
+    let environment = change_environment(&state, &caller, id, |environment| {
         if let Some(name) = name {
             environment.name = name;
         }
@@ -232,6 +226,48 @@ async fn update(
         if let Some(active) = body.is_active {
             environment.is_active = active;
         }
+    })?;
+    Ok(Json(environment))
+}
+
+/// Deactivation keeps the data and blocks the environment's M2M credentials.
+async fn deactivate(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(environment_id): Path<String>,
+) -> ApiResult<Json<Environment>> {
+    caller.require(permissions::ENVIRONMENTS_MANAGE)?;
+    let id = parse_id(&environment_id)?;
+    let current = state
+        .store
+        .read(|data| data.environment(id).map(Environment::public));
+    let environment = match current {
+        None => return Err(ApiError::NotFound("Environment not found".to_owned())),
+        // Already inactive: nothing changes, so nothing is logged.
+        Some(environment) if !environment.is_active => environment,
+        Some(_) => change_environment(&state, &caller, id, |environment| {
+            environment.is_active = false
+        })?,
+    };
+    Ok(Json(environment))
+}
+
+/// Applies `apply` to one environment and logs the change; the activity type says whether the
+/// change (de)activated it, since that is what blocks or unblocks its M2M credentials.
+fn change_environment(
+    state: &SharedState,
+    caller: &Caller,
+    id: Uuid,
+    apply: impl FnOnce(&mut Environment),
+) -> ApiResult<Environment> {
+    state.store.write(|data| {
+        let environment = data
+            .environments
+            .iter_mut()
+            .find(|environment| environment.id == id)
+            .ok_or_else(|| ApiError::NotFound("Environment not found".to_owned()))?;
+        let was_active = environment.is_active;
+        apply(environment);
         environment.updated_at = OffsetDateTime::now_utc();
         let environment = environment.clone();
         let (kind, verb) = match (was_active, environment.is_active) {
@@ -254,45 +290,5 @@ async fn update(
             detail: serde_json::json!({ "slug": environment.slug }),
         }));
         Ok(environment.public())
-    })?;
-    Ok(Json(environment))
-}
-
-/// Deactivation keeps the data and blocks the environment's M2M credentials.
-async fn deactivate(
-    State(state): State<SharedState>,
-    Extension(caller): Extension<Caller>,
-    Path(environment_id): Path<String>,
-) -> ApiResult<Json<Environment>> {
-    caller.require(permissions::ENVIRONMENTS_MANAGE)?;
-    let id = parse_id(&environment_id)?;
-    let environment = state.store.write(|data| {
-        let environment = data
-            .environments
-            .iter_mut()
-            .find(|environment| environment.id == id)
-            .ok_or_else(|| ApiError::NotFound("Environment not found".to_owned()))?;
-        let changed = environment.is_active;
-        environment.is_active = false;
-        environment.updated_at = OffsetDateTime::now_utc();
-        let environment = environment.clone();
-        if changed {
-            data.activity.push(caller.activity(Change {
-                kind: "environment.deactivated",
-                description: format!(
-                    "{} deactivated the environment {}",
-                    caller.actor_name(),
-                    environment.slug
-                ),
-                resource_type: "environment",
-                resource_id: environment.id.to_string(),
-                environment_id: Some(environment.id),
-                status_code: 200,
-                severity: Some("warning"),
-                detail: serde_json::json!({ "slug": environment.slug }),
-            }));
-        }
-        Ok(environment.public())
-    })?;
-    Ok(Json(environment))
+    })
 }

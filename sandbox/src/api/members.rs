@@ -93,8 +93,10 @@ async fn update_roles(
             "You cannot change your own roles".to_owned(),
         ));
     }
+    // Keep the first of each role id, in the order given (`Vec::dedup` only drops adjacent repeats).
     let mut role_ids = body.role_ids;
-    role_ids.dedup();
+    let mut seen = std::collections::HashSet::new();
+    role_ids.retain(|id| seen.insert(id.clone()));
     state.store.write(|data| {
         let index = data
             .memberships

@@ -157,16 +157,16 @@ async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let headers = request.headers().clone();
+    let headers = request.headers();
     state.stats.record(RecordedRequest {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
-        environment_header: header_text(&headers, ENVIRONMENT_HEADER),
-        request_id: header_text(&headers, "x-request-id"),
+        environment_header: header_text(headers, ENVIRONMENT_HEADER),
+        request_id: header_text(headers, "x-request-id"),
         has_cookie: headers.contains_key(header::COOKIE),
         header_names: headers.keys().map(|name| name.to_string()).collect(),
     });
-    let requested_version = header_text(&headers, VERSION_HEADER);
+    let requested_version = header_text(headers, VERSION_HEADER);
 
     let caller = resolve_caller(&state, &request, peer);
     let environment = caller
