@@ -5,7 +5,7 @@ mod common;
 use common::spawn_app;
 use reqwest::StatusCode;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_ok() {
     let app = spawn_app().await;
     let response = app.get("/healthz").await;
@@ -13,7 +13,7 @@ async fn healthz_answers_ok() {
     assert_eq!(response.text().await.unwrap(), "ok");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_renders_the_shell_on_the_server() {
     let app = spawn_app().await;
     for (path, title) in [
@@ -47,7 +47,7 @@ async fn every_page_renders_the_shell_on_the_server() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_active_page_is_marked_in_the_navigation() {
     let app = spawn_app().await;
     let html = app.get("/members").await.text().await.unwrap();
@@ -58,7 +58,7 @@ async fn the_active_page_is_marked_in_the_navigation() {
     assert!(!html.contains(r#"href="/roles" aria-current="page""#));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_paths_get_a_404_page_inside_the_shell() {
     let app = spawn_app().await;
     let response = app.get("/no/such/page").await;
@@ -71,7 +71,7 @@ async fn unknown_paths_get_a_404_page_inside_the_shell() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
     let app = spawn_app().await;
     let response = app.get("/").await;
@@ -116,7 +116,7 @@ async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_reply_is_hardened() {
     let app = spawn_app().await;
     for path in ["/", "/healthz", "/no/such/page"] {

@@ -18,6 +18,9 @@ impl TestApp {
 }
 
 /// Starts the dashboard (and its embedded sandbox) on port 0 and returns once it is listening.
+///
+/// Tests using it run on tokio's multi-thread runtime, as the server does in production: with the
+/// server and the client sharing one current-thread test runtime, SSR of a page occasionally deadlocked.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Config::for_tests()).await
 }
