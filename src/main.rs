@@ -17,7 +17,7 @@ async fn main() -> std::process::ExitCode {
     if let Some(sandbox) = app.sandbox() {
         tracing::info!(url = %sandbox.base_url(), "no KeyStone API configured: using the embedded sandbox");
     }
-    tracing::info!(url = %config.public_url, addr = %app.local_addr(), "KeyStone Dashboard listening");
+    tracing::info!(url = %app.public_url(), addr = %app.local_addr(), "KeyStone Dashboard listening");
     match app.run_until_stopped().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

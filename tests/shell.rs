@@ -2,20 +2,28 @@
 
 mod common;
 
-use common::spawn_app;
+use common::{spawn_app, Browser, TestApp};
 use reqwest::StatusCode;
+
+/// A dashboard and a browser signed in to it.
+async fn signed_in() -> (TestApp, Browser) {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    (app, browser)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_ok() {
     let app = spawn_app().await;
-    let response = app.get("/healthz").await;
+    let response = app.browser().get("/healthz").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "ok");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_renders_the_shell_on_the_server() {
-    let app = spawn_app().await;
+    let (_app, app) = signed_in().await;
     for (path, title) in [
         ("/", "Overview"),
         ("/members", "Members"),
@@ -33,7 +41,7 @@ async fn every_page_renders_the_shell_on_the_server() {
         );
         assert!(html.contains(r#"aria-label="Primary""#), "{path}: sidebar");
         assert!(
-            html.contains("KeyStone OS"),
+            html.contains("Acme Markets"),
             "{path}: platform name in the top bar"
         );
         assert!(
@@ -49,7 +57,7 @@ async fn every_page_renders_the_shell_on_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_active_page_is_marked_in_the_navigation() {
-    let app = spawn_app().await;
+    let (_app, app) = signed_in().await;
     let html = app.get("/members").await.text().await.unwrap();
     assert!(
         html.contains(r#"href="/members" aria-current="page""#),
@@ -60,7 +68,7 @@ async fn the_active_page_is_marked_in_the_navigation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_paths_get_a_404_page_inside_the_shell() {
-    let app = spawn_app().await;
+    let (_app, app) = signed_in().await;
     let response = app.get("/no/such/page").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let html = response.text().await.unwrap();
@@ -73,7 +81,7 @@ async fn unknown_paths_get_a_404_page_inside_the_shell() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
-    let app = spawn_app().await;
+    let (server, app) = signed_in().await;
     let response = app.get("/").await;
     let csp = response.headers()["content-security-policy"]
         .to_str()
@@ -91,10 +99,12 @@ async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
         "nonce is long enough to be unguessable: {nonce}"
     );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let form_action = format!("form-action 'self' {}", server.sandbox_url);
     for directive in [
         "frame-ancestors 'none'",
         "object-src 'none'",
         "base-uri 'none'",
+        form_action.as_str(),
     ] {
         assert!(csp.contains(directive), "{directive} missing from {csp}");
     }
@@ -118,8 +128,8 @@ async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_reply_is_hardened() {
-    let app = spawn_app().await;
-    for path in ["/", "/healthz", "/no/such/page"] {
+    let (_app, app) = signed_in().await;
+    for path in ["/", "/healthz", "/no/such/page", "/auth/login"] {
         let response = app.get(path).await;
         let headers = response.headers();
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");

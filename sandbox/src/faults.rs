@@ -12,6 +12,9 @@ pub struct Faults {
     pub failure_rate: f64,
     /// Route-specific faults, first match wins.
     pub rules: Vec<FaultRule>,
+    /// Claims overwritten in every ID token issued while set (validly signed, so only the relying
+    /// party's claim checks stand between it and a misbehaving or misconfigured provider).
+    pub id_token_claims: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

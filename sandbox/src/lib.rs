@@ -132,7 +132,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, StartError> 
     let faults = Faults {
         latency_ms: config.latency_ms,
         failure_rate: config.failure_rate,
-        rules: Vec::new(),
+        ..Faults::default()
     };
     let state = Arc::new(SandboxState {
         issuer: format!("{base_url}/"),

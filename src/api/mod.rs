@@ -1,8 +1,13 @@
 //! What the browser and the server share: view models and the server functions that produce them.
 //!
 //! Server functions are the only way the WASM bundle reaches the BFF. They run on the server,
-//! where the session and its tokens live; what they return is all the browser ever sees.
+//! where the session and its tokens live; what they return is all the browser ever sees. Every
+//! server function that changes something is a POST (the default), so the CSRF check covers it.
 
+mod error;
+mod resources;
 mod shell;
 
+pub use error::{ApiError, FieldError};
+pub use resources::*;
 pub use shell::*;

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::ApiError;
 use crate::domain::EnvironmentSlug;
 
 /// Everything the application shell (top bar, sidebar, environment switcher) needs to render.
@@ -9,8 +10,8 @@ pub struct ShellView {
     pub platform_name: String,
     pub environments: Vec<EnvironmentChoice>,
     pub current_environment: EnvironmentSlug,
-    /// `None` until someone has signed in.
-    pub member: Option<MemberSummary>,
+    pub member: MemberSummary,
+    pub permissions: Vec<String>,
 }
 
 /// One entry of the environment switcher.
@@ -28,25 +29,104 @@ pub struct MemberSummary {
     pub email: String,
 }
 
-/// Loads the shell's view model.
-///
-/// Until the BFF holds a session, the shell shows the three environments every platform is seeded
-/// with and no signed-in member.
-#[server]
-pub async fn load_shell() -> Result<ShellView, ServerFnError> {
-    let environment = |slug: &str, name: &str| EnvironmentChoice {
-        slug: EnvironmentSlug::parse(slug).expect("static slug is valid"),
-        name: name.to_owned(),
-        is_active: true,
+/// The session check: who is signed in, where, and what they may do. Never a token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub user_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub picture: Option<String>,
+    pub organization_id: String,
+    pub permissions: Vec<String>,
+    pub environment: EnvironmentSlug,
+}
+
+/// Loads the shell's view model: the platform, its environments, the member and the current
+/// environment, from the KeyStone API with the session's token.
+#[server(endpoint = "shell")]
+pub async fn load_shell() -> Result<ShellView, ApiError> {
+    use crate::api::PlatformRecord;
+    use crate::server::{
+        member::{respond, MemberRequest},
+        upstream::paths,
     };
-    Ok(ShellView {
-        platform_name: "KeyStone OS".to_owned(),
-        environments: vec![
-            environment("development", "Development"),
-            environment("staging", "Staging"),
-            environment("production", "Production"),
-        ],
-        current_environment: EnvironmentSlug::parse("development").expect("static slug is valid"),
-        member: None,
-    })
+
+    respond(
+        async {
+            let request = MemberRequest::current()?;
+            // The environment first: it is chosen (and remembered) once, then both calls use it.
+            let current = request.environment().await;
+            let (platform, environments) = tokio::join!(
+                request.get::<PlatformRecord>(paths::PLATFORM, &[]),
+                request.environments(),
+            );
+            let member = request.member();
+            Ok(ShellView {
+                platform_name: platform?.name,
+                environments: environments?
+                    .into_iter()
+                    .map(|environment| EnvironmentChoice {
+                        slug: environment.slug,
+                        name: environment.name,
+                        is_active: environment.is_active,
+                    })
+                    .collect(),
+                current_environment: current?,
+                member: MemberSummary {
+                    name: member
+                        .name
+                        .clone()
+                        .or_else(|| member.email.clone())
+                        .unwrap_or_else(|| member.user_id.clone()),
+                    email: member.email.clone().unwrap_or_default(),
+                },
+                permissions: crate::server::auth::permissions_of(&request.access_token().await?),
+            })
+        }
+        .await,
+    )
+}
+
+/// The session check: the signed-in member's profile, organization, permissions and current
+/// environment. Answers 401 when nobody is signed in.
+#[server(endpoint = "session")]
+pub async fn current_session() -> Result<SessionView, ApiError> {
+    use crate::server::member::{respond, MemberRequest};
+
+    respond(
+        async {
+            let request = MemberRequest::current()?;
+            let permissions = crate::server::auth::permissions_of(&request.access_token().await?);
+            let environment = request.environment().await?;
+            let member = request.member().clone();
+            Ok(SessionView {
+                user_id: member.user_id,
+                name: member.name,
+                email: member.email,
+                picture: member.picture,
+                organization_id: member.organization_id,
+                permissions,
+                environment,
+            })
+        }
+        .await,
+    )
+}
+
+/// Switches the environment that every later call to the KeyStone API uses. A POST, so the CSRF
+/// check applies; the slug is checked against the platform's active environments.
+#[server(endpoint = "environment")]
+pub async fn switch_environment(slug: String) -> Result<EnvironmentSlug, ApiError> {
+    use crate::server::member::{respond, MemberRequest};
+
+    respond(
+        async {
+            let slug = EnvironmentSlug::parse(&slug)
+                .map_err(|error| ApiError::BadRequest(format!("Unknown environment: {error}.")))?;
+            let request = MemberRequest::current()?;
+            request.switch_environment(&slug).await?;
+            Ok(slug)
+        }
+        .await,
+    )
 }

@@ -3,8 +3,12 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{load_shell, EnvironmentChoice, MemberSummary, ShellView};
-use crate::domain::EnvironmentSlug;
+use leptos_router::hooks::use_location;
+
+use crate::api::{
+    load_shell, ApiError, EnvironmentChoice, MemberSummary, ShellView, SwitchEnvironment,
+};
+use crate::domain::{EnvironmentSlug, ReturnTo};
 
 /// Primary navigation. `A` marks the active link with `aria-current="page"`.
 #[component]
@@ -40,6 +44,14 @@ pub fn TopBar() -> impl IntoView {
             {move || Suspend::new(async move {
                 match shell.await {
                     Ok(shell) => view! { <TopBarContent shell /> }.into_any(),
+                    Err(ApiError::SignedOut) => {
+                        view! {
+                            <header class="topbar">
+                                <SignInAgain />
+                            </header>
+                        }
+                            .into_any()
+                    }
                     Err(error) => {
                         view! {
                             <header class="topbar">
@@ -63,6 +75,7 @@ fn TopBarContent(shell: ShellView) -> impl IntoView {
         environments,
         current_environment,
         member,
+        permissions: _,
     } = shell;
     let current = RwSignal::new(current_environment);
     let is_production = move || current.with(EnvironmentSlug::is_production);
@@ -84,67 +97,139 @@ fn TopBarContent(shell: ShellView) -> impl IntoView {
 
 /// Chooses the environment every page works in. Production is coloured and labelled so it can
 /// never be mistaken for a test environment (the "test/live trap").
+///
+/// A real form posting to the `switch_environment` server function: without WASM the "Switch"
+/// button submits it and the server sends the browser back; with WASM a change submits at once.
+/// Once the session has the new environment the page reloads, so every panel shows its data.
 #[component]
 fn EnvironmentSwitcher(
     environments: Vec<EnvironmentChoice>,
     current: RwSignal<EnvironmentSlug>,
 ) -> impl IntoView {
-    let on_change = move |event| {
-        if let Ok(slug) = EnvironmentSlug::parse(&event_target_value(&event)) {
-            current.set(slug);
+    let switch = ServerAction::<SwitchEnvironment>::new();
+    let form = NodeRef::<leptos::html::Form>::new();
+    let on_change = move |_| {
+        if let Some(form) = form.get() {
+            let _ = form.request_submit();
         }
     };
+    Effect::new(move |_| {
+        if let Some(Ok(slug)) = switch.value().get() {
+            current.set(slug);
+            let _ = window().location().reload();
+        }
+    });
+    let failure = move || {
+        switch
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| error.to_string())
+    };
     view! {
-        <label class="env-switcher" class:env-switcher--production=move || current.with(EnvironmentSlug::is_production)>
-            <span class="env-switcher__label">"Environment"</span>
-            <select class="env-switcher__select" on:change=on_change data-testid="environment-switcher">
-                {environments
-                    .into_iter()
-                    .map(|choice| {
-                        let selected = current.get_untracked() == choice.slug;
-                        let label = if choice.is_active {
-                            choice.name.clone()
-                        } else {
-                            format!("{} (inactive)", choice.name)
-                        };
-                        view! {
-                            <option value=choice.slug.to_string() selected=selected>
-                                {label}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
-            </select>
-        </label>
+        <ActionForm action=switch node_ref=form attr:class="env-switcher-form">
+            <label
+                class="env-switcher"
+                class:env-switcher--production=move || current.with(EnvironmentSlug::is_production)
+            >
+                <span class="env-switcher__label">"Environment"</span>
+                <select
+                    class="env-switcher__select"
+                    name="slug"
+                    on:change=on_change
+                    disabled=move || switch.pending().get()
+                    data-testid="environment-switcher"
+                >
+                    {environments
+                        .into_iter()
+                        .map(|choice| {
+                            let selected = current.get_untracked() == choice.slug;
+                            let label = if choice.is_active {
+                                choice.name.clone()
+                            } else {
+                                format!("{} (inactive)", choice.name)
+                            };
+                            view! {
+                                <option
+                                    value=choice.slug.to_string()
+                                    selected=selected
+                                    disabled=!choice.is_active
+                                >
+                                    {label}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <noscript>
+                <button type="submit" class="button">"Switch"</button>
+            </noscript>
+            <Show when=move || switch.pending().get()>
+                <span class="muted" role="status">"Switching…"</span>
+            </Show>
+            {move || failure().map(|message| view! { <span class="form-error" role="alert">{message}</span> })}
+        </ActionForm>
     }
 }
 
 /// The member's menu; a native `<details>` so it opens with the keyboard and without WASM.
+/// Signing out is a form post (never a link: a GET could be triggered by another site).
 #[component]
-fn UserMenu(member: Option<MemberSummary>) -> impl IntoView {
-    let (initials, name, email) = match &member {
-        Some(member) => (
-            initials_of(&member.name),
-            member.name.clone(),
-            member.email.clone(),
-        ),
-        None => ("?".to_owned(), "Not signed in".to_owned(), String::new()),
-    };
+fn UserMenu(member: MemberSummary) -> impl IntoView {
+    let initials = initials_of(&member.name);
     view! {
         <details class="user-menu">
             <summary class="user-menu__button" aria-label="Account menu">
                 <span class="avatar" aria-hidden="true">{initials}</span>
-                <span class="user-menu__name">{name.clone()}</span>
+                <span class="user-menu__name" data-testid="member-name">{member.name.clone()}</span>
             </summary>
             <div class="user-menu__panel">
                 <p class="user-menu__who">
-                    <strong>{name}</strong>
+                    <strong>{member.name}</strong>
                     <br />
-                    <span class="muted">{email}</span>
+                    <span class="muted" data-testid="member-email">{member.email}</span>
                 </p>
+                <form method="post" action="/auth/logout">
+                    <button type="submit" class="button" data-testid="sign-out">"Sign out"</button>
+                </form>
             </div>
         </details>
     }
+}
+
+/// Shown when the session has ended: a link back through the sign-in to this very page.
+#[component]
+pub fn SignInAgain() -> impl IntoView {
+    let location = use_location();
+    let href = move || {
+        let here = format!("{}{}", location.pathname.get(), location.search.get());
+        let return_to = ReturnTo::or_home(Some(&here));
+        format!(
+            "/auth/login?returnTo={}",
+            encode_component(return_to.as_str())
+        )
+    };
+    view! {
+        <p class="session-ended" role="alert">
+            "Your session has ended. "
+            <a href=href data-testid="sign-in-again">"Sign in again"</a>
+            " to continue where you were."
+        </p>
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
+fn encode_component(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 fn initials_of(name: &str) -> String {
@@ -173,7 +258,15 @@ pub fn ErrorPanel(errors: ArcRwSignal<Errors>) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::initials_of;
+    use super::{encode_component, initials_of};
+
+    #[test]
+    fn return_paths_are_encoded_for_the_query() {
+        assert_eq!(
+            encode_component("/members?search=a b&x=1"),
+            "/members%3Fsearch%3Da%20b%26x%3D1"
+        );
+    }
 
     #[test]
     fn initials_take_the_first_letters_of_two_words() {

@@ -1,9 +1,25 @@
-//! Response hardening applied to every reply of the dashboard.
+//! Cross-cutting request checks and response hardening: the CSRF check, the sign-in gate and the
+//! security headers.
 
-use axum::http::{header, HeaderName, HeaderValue};
+use std::sync::Arc;
+
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderName, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
 use leptos::nonce::use_nonce;
 use leptos::prelude::use_context;
+use leptos::server_fn::error::FromServerFnError;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::Session;
+
+use super::{
+    session::{self, SessionEnd},
+    AppState, Bff,
+};
+use crate::{api::ApiError, domain::ReturnTo};
 
 /// Policy for replies that are not app pages (server-function JSON, static files, errors): they never
 /// need to run script or be framed, so they get the strictest policy there is.
@@ -16,11 +32,13 @@ const LOCKED_DOWN_CSP: &str =
 ///   and WASM compilation (`wasm-unsafe-eval`); no `unsafe-inline`, so injected markup cannot run script.
 /// - `frame-ancestors 'none'` stops clickjacking; `base-uri 'none'` stops `<base>` hijacking of relative URLs;
 ///   `object-src 'none'` rules out plugins.
-pub fn page_csp(nonce: &str) -> String {
+/// - `form-action` names the identity provider too: Chromium applies it to the redirect that
+///   follows a form post, and signing out posts to `/auth/logout`, which redirects there.
+pub fn page_csp(nonce: &str, provider_origin: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data: https:; font-src 'self'; connect-src 'self'; object-src 'none'; \
-         base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+         base-uri 'none'; frame-ancestors 'none'; form-action 'self' {provider_origin}"
     )
 }
 
@@ -32,9 +50,136 @@ pub fn attach_page_csp() {
     else {
         return;
     };
-    if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce)) {
+    let provider_origin = use_context::<AppState>()
+        .map(|state| state.bff.provider.origin())
+        .unwrap_or_default();
+    if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce, &provider_origin)) {
         response.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
+}
+
+/// CSRF defence for every state-changing request, server functions included (Leptos has none
+/// built in): anything but GET/HEAD/OPTIONS must come from our own origin.
+///
+/// Browsers send `Sec-Fetch-Site` (Fetch Metadata, OWASP CSRF cheat sheet); only `same-origin` is
+/// accepted: `same-site` would trust sibling subdomains, `none` is a typed URL, not a page's form.
+/// Without it, `Origin` must equal the configured public URL. Without either, the request is
+/// refused: every browser that could be tricked into a cross-site POST sends one of the two.
+/// SameSite=Lax on the cookie is a second, independent layer.
+pub async fn reject_cross_site(
+    State(bff): State<Arc<Bff>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .and_then(|value| value.to_str().ok());
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok());
+    let same_origin = match (fetch_site, origin) {
+        (Some(site), _) => site == "same-origin",
+        (None, Some(origin)) => origin == bff.public_url,
+        (None, None) => false,
+    };
+    if same_origin {
+        return next.run(request).await;
+    }
+    tracing::warn!(
+        method = %request.method(),
+        path = request.uri().path(),
+        sec_fetch_site = fetch_site.unwrap_or("-"),
+        origin = origin.unwrap_or("-"),
+        "cross-site request refused"
+    );
+    (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response()
+}
+
+/// Paths anyone may reach: the sign-in routes, health and static assets.
+fn is_public(path: &str) -> bool {
+    path.starts_with("/auth/")
+        || path.starts_with("/pkg/")
+        || matches!(
+            path,
+            "/healthz" | "/favicon.svg" | "/favicon.ico" | "/robots.txt"
+        )
+}
+
+/// The sign-in gate. Pages without a signed-in member redirect to the login (and back here after);
+/// server functions answer 401 so the page can do the same. A session past its idle or absolute
+/// limit is ended here, its tokens removed and its refresh token revoked.
+pub async fn require_member(
+    State(bff): State<Arc<Bff>>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    if is_public(&path) {
+        return next.run(request).await;
+    }
+    let member = match session::current_member(&session, &bff.policy).await {
+        Ok(member) => member,
+        Err(error) => {
+            tracing::error!(%error, "session store unavailable");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sessions are unavailable; try again shortly.",
+            )
+                .into_response();
+        }
+    };
+    let member = match member {
+        Ok(member) => member,
+        Err(ended) => {
+            if let Some(reason) = ended {
+                bff.end_session(&session).await;
+                tracing::info!(reason = ?reason, "session expired");
+                debug_assert!(matches!(reason, SessionEnd::Idle | SessionEnd::Absolute));
+            }
+            return signed_out(&request);
+        }
+    };
+    request.extensions_mut().insert(member);
+    let mut response = next.run(request).await;
+    // Pages and data of a signed-in member are personal: no shared or browser cache keeps them.
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+fn signed_out(request: &Request) -> Response {
+    let is_page = request.method() == Method::GET && !request.uri().path().starts_with("/api/");
+    if is_page {
+        let here = request
+            .uri()
+            .path_and_query()
+            .map(|path| path.as_str())
+            .unwrap_or("/");
+        let return_to = ReturnTo::or_home(Some(here));
+        let query =
+            serde_urlencoded::to_string([("returnTo", return_to.as_str())]).expect("encodes");
+        return Redirect::to(&format!("/auth/login?{query}")).into_response();
+    }
+    let body = ApiError::SignedOut.ser();
+    (
+        StatusCode::UNAUTHORIZED,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// Headers every reply carries. `if_not_present` lets a page's own CSP stand.

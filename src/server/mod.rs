@@ -1,24 +1,77 @@
-//! The backend-for-frontend: serves the pages and server functions, and (in later modules) holds the
-//! session, the tokens and the only client that talks to the KeyStone API.
+//! The backend-for-frontend: serves the pages and server functions, runs the sign-in, holds the
+//! sessions and their tokens, and is the only client of the KeyStone API.
 
+pub mod auth;
 pub mod config;
+pub mod member;
 pub mod middleware;
+pub mod session;
+pub mod upstream;
 
-use std::{io, net::SocketAddr};
+use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::{extract::FromRef, routing::get, Router};
+use axum::{
+    extract::{FromRef, Request},
+    middleware::from_fn_with_state,
+    routing::get,
+    Router,
+};
 use leptos::{config::LeptosOptions, nonce::provide_nonce};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use tower_sessions::Session;
 
 use crate::app::{shell, App};
-pub use config::{Config, LogFormat};
+pub use config::{Config, LogFormat, SessionStoreKind};
+use session::{SessionPolicy, SignedIn, TokenVault};
+use upstream::UpstreamClient;
 
 /// State shared by every handler.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    pub bff: Arc<Bff>,
+}
+
+/// The BFF's parts, built once at start.
+pub struct Bff {
+    pub provider: Arc<auth::IdentityProvider>,
+    pub vault: TokenVault,
+    pub upstream: UpstreamClient,
+    pub policy: SessionPolicy,
+    /// Scheme, host and port, without a trailing slash.
+    pub public_url: String,
+    /// The organization members sign in to when the login link names none.
+    pub default_organization: Option<String>,
+}
+
+impl Bff {
+    /// Ends a session: its tokens are removed (and the refresh token revoked), then its record.
+    pub async fn end_session(&self, session: &Session) {
+        if let Ok(Some(member)) = session::stored_member(session).await {
+            self.end_session_tokens(&member).await;
+        }
+        if let Err(error) = session.flush().await {
+            tracing::error!(%error, "could not delete the session record");
+        }
+    }
+
+    /// Removes the member's tokens and revokes the refresh token at the provider, so a copy of it
+    /// (say, from a backup of the store) is worthless.
+    pub async fn end_session_tokens(&self, member: &SignedIn) {
+        match self.vault.remove(&member.tokens).await {
+            Ok(Some(set)) => {
+                if let Some(refresh_token) = set.refresh_token {
+                    if let Err(error) = self.provider.revoke(&refresh_token).await {
+                        tracing::warn!(%error, "could not revoke the refresh token");
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(error) => tracing::error!(%error, "could not remove the session's tokens"),
+        }
+    }
 }
 
 /// A bound, ready-to-run dashboard server (the zero2prod `Application` shape: bind first, so tests can
@@ -26,6 +79,7 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    bff: Arc<Bff>,
     sandbox: Option<keystone_sandbox::RunningSandbox>,
 }
 
@@ -35,31 +89,124 @@ pub enum StartupError {
     Bind { addr: SocketAddr, source: io::Error },
     #[error("could not start the embedded sandbox: {0}")]
     Sandbox(#[from] keystone_sandbox::StartError),
+    #[error("sessions: {0}")]
+    Sessions(#[from] session::SetupError),
+    #[error("sessions: {0}")]
+    Store(#[from] session::StoreError),
+    #[error("the identity provider settings are not valid URLs: {0}")]
+    ProviderUrl(#[from] oauth2::url::ParseError),
+}
+
+/// Where the API and the identity provider are, and who the dashboard is to the provider.
+struct Upstreams {
+    api_url: String,
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    organization: Option<String>,
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let sandbox = match config.api_url {
-            Some(_) => None,
-            // No upstream configured: serve the sandbox in-process so the dashboard works out of the box.
-            None => {
-                let sandbox_config = keystone_sandbox::SandboxConfig {
-                    dashboard_url: config.public_url.clone(),
-                    ..keystone_sandbox::SandboxConfig::ephemeral()
-                };
-                Some(keystone_sandbox::start(sandbox_config).await?)
-            }
-        };
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartupError::Bind {
                 addr: config.listen_addr,
                 source,
             })?;
-        let router = router(&config);
+        Self::build_with_listener(config, listener).await
+    }
+
+    /// Builds on an already bound listener: tests bind first to know the public URL before they
+    /// start a sandbox that must know it.
+    pub async fn build_with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.listen_addr,
+            source,
+        })?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+
+        let (sandbox, upstreams) = match &config.api_url {
+            Some(api_url) => (
+                None,
+                Upstreams {
+                    api_url: api_url.clone(),
+                    issuer: config
+                        .auth_issuer
+                        .clone()
+                        .expect("clap requires it with --api-url"),
+                    client_id: config
+                        .auth_client_id
+                        .clone()
+                        .expect("clap requires it with --api-url"),
+                    client_secret: config
+                        .auth_client_secret
+                        .clone()
+                        .expect("clap requires it with --api-url"),
+                    organization: config.auth_organization.clone(),
+                },
+            ),
+            // No upstream configured: serve the sandbox in-process so the dashboard works out of the box.
+            None => {
+                let sandbox_config = keystone_sandbox::SandboxConfig {
+                    dashboard_url: public_url.clone(),
+                    ..config.sandbox.clone()
+                };
+                let sandbox = keystone_sandbox::start(sandbox_config).await?;
+                let upstreams = Upstreams {
+                    api_url: sandbox.base_url(),
+                    issuer: format!("{}/", sandbox.base_url()),
+                    client_id: config.sandbox.dashboard_client_id.clone(),
+                    client_secret: config.sandbox.dashboard_client_secret.clone(),
+                    organization: Some(
+                        config
+                            .auth_organization
+                            .clone()
+                            .unwrap_or_else(|| keystone_sandbox::seed::ORG_ID.to_owned()),
+                    ),
+                };
+                (Some(sandbox), upstreams)
+            }
+        };
+
+        let timeout = Duration::from_secs(config.upstream_timeout_seconds);
+        let provider = Arc::new(auth::IdentityProvider::new(
+            &upstreams.issuer,
+            &upstreams.client_id,
+            &upstreams.client_secret,
+            &format!("{public_url}/auth/callback"),
+            timeout,
+        )?);
+        let policy = SessionPolicy::from_config(&config);
+        let (backend, cipher) = session::open(&config).await?;
+        let vault = TokenVault::new(
+            backend.clone(),
+            cipher,
+            provider.clone(),
+            Duration::from_secs(config.token_refresh_margin_seconds),
+            policy.absolute_lifetime,
+        );
+        let bff = Arc::new(Bff {
+            provider,
+            vault,
+            upstream: UpstreamClient::new(&upstreams.api_url, timeout),
+            policy,
+            public_url,
+            default_organization: upstreams.organization,
+        });
+        let router = router(&config, bff.clone(), &backend).await?;
         Ok(Self {
             listener,
             router,
+            bff,
             sandbox,
         })
     }
@@ -70,31 +217,62 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
+    pub fn public_url(&self) -> &str {
+        &self.bff.public_url
+    }
+
+    /// The BFF's parts, for tests that look inside the store.
+    pub fn bff(&self) -> Arc<Bff> {
+        self.bff.clone()
+    }
+
     /// The embedded sandbox, when no upstream was configured.
     pub fn sandbox(&self) -> Option<&keystone_sandbox::RunningSandbox> {
         self.sandbox.as_ref()
     }
 
+    /// Takes the embedded sandbox out, so it can outlive this server (tests restart the dashboard).
+    pub fn take_sandbox(&mut self) -> Option<keystone_sandbox::RunningSandbox> {
+        self.sandbox.take()
+    }
+
     pub async fn run_until_stopped(self) -> io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes; the embedded sandbox (if any) stops with the server.
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        let _sandbox = self.sandbox;
         axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(stop)
             .await
     }
 }
 
-/// All routes of the dashboard with their middleware.
-pub fn router(config: &Config) -> Router {
+/// All routes of the dashboard with their middleware, innermost first.
+async fn router(
+    config: &Config,
+    bff: Arc<Bff>,
+    backend: &session::Backend,
+) -> Result<Router, session::StoreError> {
     let leptos_options = LeptosOptions::builder()
         .output_name(env!("CARGO_PKG_NAME"))
         .site_root(config.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(config.listen_addr)
         .build();
-    let state = AppState { leptos_options };
+    let state = AppState {
+        leptos_options,
+        bff: bff.clone(),
+    };
     let routes = generate_route_list(App);
 
-    let mut router = Router::new()
+    let app = Router::new()
         .route("/healthz", get(healthz))
+        .merge(auth::router())
         // A fresh CSP nonce per rendered page; `middleware::attach_page_csp` puts it in the header.
         .leptos_routes_with_context(&state, routes, provide_nonce, {
             let options = state.leptos_options.clone();
@@ -104,11 +282,21 @@ pub fn router(config: &Config) -> Router {
             provide_nonce,
             shell,
         ))
+        .layer(from_fn_with_state(bff.clone(), middleware::require_member))
         .with_state(state);
-    for layer in middleware::security_headers(config.serves_https()) {
-        router = router.layer(layer);
+    let app = session::layer(app, backend, &bff.policy).await?;
+    // Outside the session layer: a cross-site request is refused before the store is touched.
+    let mut app = app.layer(from_fn_with_state(
+        bff.clone(),
+        middleware::reject_cross_site,
+    ));
+    for layer in middleware::security_headers(bff.public_url.starts_with("https://")) {
+        app = app.layer(layer);
     }
-    router.layer(TraceLayer::new_for_http())
+    // Spans name the path only: query strings (the callback's code and state) stay out of logs.
+    Ok(app.layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        tracing::info_span!("request", method = %request.method(), path = request.uri().path())
+    })))
 }
 
 /// Liveness: the process is up and serving. Readiness of dependencies is a separate check.

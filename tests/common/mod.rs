@@ -1,37 +1,507 @@
-//! Test harness: the real dashboard server on a free loopback port.
+//! Test harness: the real dashboard on a free loopback port, talking HTTP to a real sandbox, and a
+//! scripted "browser" that keeps the session cookie the way a browser would.
+//!
+//! Tests using it run on tokio's multi-thread runtime, as the server does in production: with the
+//! server and the client sharing one current-thread test runtime, SSR of a page occasionally deadlocked.
+#![allow(dead_code)] // each test binary uses a different part of the harness
 
-use keystone_dashboard::server::{Application, Config};
+use std::{
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
+use keystone_dashboard::server::{Application, Bff, Config};
+use keystone_sandbox::{RunningSandbox, SandboxConfig};
+use reqwest::{header, StatusCode};
+use serde_json::Value;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+pub const SESSION_COOKIE: &str = "__Host-keystone_session";
+pub const CLIENT_SECRET: &str = "sandbox-dashboard-secret";
+pub const ADA: &str = "auth0|acme-ada";
+pub const ADA_NAME: &str = "Ada Okafor";
+pub const OUTSIDER_ORG: &str = "org_globex";
+
+/// A running dashboard. Dropping it stops the server (and an embedded sandbox).
 pub struct TestApp {
+    /// The public URL (where browsers go).
     pub base_url: String,
-    pub client: reqwest::Client,
+    /// Where this replica actually listens (differs from `base_url` for a second replica).
+    pub addr_url: String,
+    pub sandbox_url: String,
+    pub bff: Arc<Bff>,
+    pub config: Config,
+    sandbox: Option<RunningSandbox>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// Builds a [`TestApp`]: `TestApp::builder().…​.spawn()`.
+pub struct TestAppBuilder {
+    config: Config,
+    sandbox_config: SandboxConfig,
+    external_sandbox: Option<String>,
+    listener: Option<std::net::TcpListener>,
 }
 
 impl TestApp {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.base_url))
-            .send()
-            .await
-            .expect("request reaches the dashboard")
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            config: Config::for_tests(),
+            sandbox_config: SandboxConfig::ephemeral(),
+            external_sandbox: None,
+            listener: None,
+        }
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base_url, &self.base_url)
+    }
+
+    /// The embedded sandbox (absent when the app uses an external one).
+    pub fn sandbox(&self) -> &RunningSandbox {
+        self.sandbox.as_ref().expect("this app embeds its sandbox")
+    }
+
+    /// Stops serving and waits until the server has let go of its port and store.
+    pub async fn stop(mut self) -> Option<RunningSandbox> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stops cleanly");
+        }
+        self.sandbox.take()
     }
 }
 
-/// Starts the dashboard (and its embedded sandbox) on port 0 and returns once it is listening.
-///
-/// Tests using it run on tokio's multi-thread runtime, as the server does in production: with the
-/// server and the client sharing one current-thread test runtime, SSR of a page occasionally deadlocked.
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Config::for_tests()).await
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
-pub async fn spawn_app_with(config: Config) -> TestApp {
-    let app = Application::build(config).await.expect("dashboard starts");
-    let base_url = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+impl TestAppBuilder {
+    pub fn config(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(&mut self.config);
+        self
+    }
+
+    /// Settings of the embedded sandbox.
+    pub fn sandbox(mut self, change: impl FnOnce(&mut SandboxConfig)) -> Self {
+        change(&mut self.sandbox_config);
+        self
+    }
+
+    /// Uses a sandbox running elsewhere, as a deployed dashboard uses Auth0 and the API.
+    pub fn external_sandbox(mut self, base_url: &str) -> Self {
+        self.external_sandbox = Some(base_url.to_owned());
+        self
+    }
+
+    /// Serves on this listener (to restart on the same address).
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        init_test_logging();
+        let mut config = self.config;
+        config.sandbox = SandboxConfig {
+            dashboard_url: String::new(),
+            ..self.sandbox_config
+        };
+        if let Some(base) = &self.external_sandbox {
+            config.api_url = Some(base.clone());
+            config.auth_issuer = Some(format!("{base}/"));
+            config.auth_client_id = Some("keystone-dashboard".to_owned());
+            config.auth_client_secret = Some(CLIENT_SECRET.to_owned());
+            config.auth_organization = Some(keystone_sandbox::seed::ORG_ID.to_owned());
+        }
+        let listener = match self.listener {
+            Some(listener) => {
+                listener.set_nonblocking(true).unwrap();
+                TcpListener::from_std(listener).unwrap()
+            }
+            None => TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        };
+        let mut app = Application::build_with_listener(config.clone(), listener)
+            .await
+            .expect("dashboard starts");
+        let base_url = app.public_url().to_owned();
+        let addr_url = format!("http://{}", app.local_addr());
+        let bff = app.bff();
+        let sandbox = app.take_sandbox();
+        let sandbox_url = match (&sandbox, &self.external_sandbox) {
+            (Some(sandbox), _) => sandbox.base_url(),
+            (None, Some(external)) => external.clone(),
+            (None, None) => unreachable!("one of the two"),
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            base_url,
+            addr_url,
+            sandbox_url,
+            bff,
+            config,
+            sandbox,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+}
+
+/// Server logs go to the test's captured output (shown for failing tests); `RUST_LOG` picks the level.
+fn init_test_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+pub async fn spawn_app() -> TestApp {
+    TestApp::builder().spawn().await
+}
+
+/// A sandbox of its own, for tests that run several dashboards (or restart one) against it.
+/// `dashboard_url` is the one public URL the dashboards are reached at.
+pub async fn spawn_sandbox(
+    dashboard_url: &str,
+    change: impl FnOnce(&mut SandboxConfig),
+) -> RunningSandbox {
+    let mut config = SandboxConfig {
+        dashboard_url: dashboard_url.to_owned(),
+        ..SandboxConfig::ephemeral()
+    };
+    change(&mut config);
+    keystone_sandbox::start(config)
+        .await
+        .expect("sandbox starts")
+}
+
+/// A free loopback port, held until the dashboard takes it.
+pub fn reserve_port() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+/// One browser: its own session cookie, sent only to the dashboard, and the headers a browser
+/// adds to same-origin form posts.
+pub struct Browser {
+    pub base_url: String,
+    origin: String,
+    pub http: reqwest::Client,
+    cookie: Mutex<Option<String>>,
+}
+
+/// What the sandbox's sign-in page hands back: the callback URL with code and state.
+pub struct Callback {
+    pub url: String,
+}
+
+impl Callback {
+    pub fn param(&self, name: &str) -> Option<String> {
+        query_param(&self.url, name)
+    }
+}
+
+impl Browser {
+    /// `base_url` is where requests go; `origin` is the page origin the browser reports.
+    pub fn new(base_url: &str, origin: &str) -> Self {
+        Self {
+            base_url: base_url.to_owned(),
+            origin: origin.to_owned(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookie: Mutex::new(None),
+        }
+    }
+
+    /// The same browser (same cookie) talking to another replica behind the same public URL.
+    pub fn via(&self, base_url: &str) -> Browser {
+        Browser {
+            base_url: base_url.to_owned(),
+            origin: self.origin.clone(),
+            http: self.http.clone(),
+            cookie: Mutex::new(self.session_cookie()),
+        }
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookie.lock().unwrap().clone()
+    }
+
+    pub fn set_session_cookie(&self, value: Option<String>) {
+        *self.cookie.lock().unwrap() = value;
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base_url)
+        }
+    }
+
+    fn with_cookie(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.session_cookie() {
+            Some(value) => request.header(header::COOKIE, format!("{SESSION_COOKIE}={value}")),
+            None => request,
+        }
+    }
+
+    /// Keeps what the server set, as a browser would (an emptied or expired cookie is dropped).
+    fn remember(&self, response: &reqwest::Response) {
+        for set_cookie in response.headers().get_all(header::SET_COOKIE) {
+            let set_cookie = set_cookie.to_str().unwrap();
+            let Some(rest) = set_cookie.strip_prefix(&format!("{SESSION_COOKIE}=")) else {
+                continue;
+            };
+            let value = rest.split(';').next().unwrap_or_default();
+            let removed = value.is_empty() || set_cookie.to_ascii_lowercase().contains("max-age=0");
+            self.set_session_cookie((!removed).then(|| value.to_owned()));
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        let response = self
+            .with_cookie(self.http.get(self.url(path)))
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await
+            .expect("request reaches the dashboard");
+        self.remember(&response);
+        response
+    }
+
+    /// A same-origin POST of a form (server functions take url-encoded arguments).
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.post_form_with(
+            path,
+            form,
+            &[("sec-fetch-site", "same-origin"), ("origin", &self.origin)],
+        )
+        .await
+    }
+
+    /// A POST with exactly these extra headers (for the CSRF tests).
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self.with_cookie(self.http.post(self.url(path))).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request reaches the dashboard");
+        self.remember(&response);
+        response
+    }
+
+    /// `GET /auth/login?<query>`: returns the provider's authorize URL the dashboard redirects to.
+    pub async fn start_login(&self, query: &str) -> String {
+        let response = self.get(&format!("/auth/login{query}")).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "login redirects to the provider"
+        );
+        location(&response)
+    }
+
+    /// The sandbox's sign-in page: pick `user_id`, get the redirect back to the dashboard.
+    pub async fn sign_in_at_provider(
+        &self,
+        authorize_url: &str,
+        form: &[(&str, &str)],
+    ) -> Callback {
+        let page = self.http.get(authorize_url).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "the sign-in page opens");
+        let html = page.text().await.unwrap();
+        let marker = r#"name="login" value=""#;
+        let start = html.find(marker).expect("the page carries a login id") + marker.len();
+        let login = html[start..].split('"').next().unwrap().to_owned();
+        let issuer = authorize_url.split("/authorize").next().unwrap();
+        let mut fields = vec![("login", login.as_str())];
+        fields.extend_from_slice(form);
+        let decision = self
+            .http
+            .post(format!("{issuer}/authorize/decision"))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert!(decision.status().is_redirection(), "{}", decision.status());
+        Callback {
+            url: location(&decision),
+        }
+    }
+
+    pub async fn callback(&self, callback: &Callback) -> reqwest::Response {
+        assert!(callback.url.starts_with(&self.origin), "{}", callback.url);
+        self.get(&callback.url).await
+    }
+
+    /// The whole sign-in; returns the callback's reply (a redirect to the return path on success).
+    pub async fn sign_in_as(&self, user_id: &str, query: &str) -> reqwest::Response {
+        let authorize_url = self.start_login(query).await;
+        let callback = self
+            .sign_in_at_provider(&authorize_url, &[("user_id", user_id)])
+            .await;
+        self.callback(&callback).await
+    }
+
+    /// Signs Ada (a Platform Manager) in and checks it worked.
+    pub async fn sign_in(&self) {
+        let response = self.sign_in_as(ADA, "").await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            response.text().await.unwrap()
+        );
+        assert_eq!(location(&response), "/");
+    }
+
+    /// Calls a server function the way the app does (POST, url-encoded); returns status and JSON.
+    pub async fn server_fn(&self, name: &str, args: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = self.post_form(&format!("/api/{name}"), args).await;
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(value: &str) -> String {
+    let bytes = value.replace('+', " ").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' && index + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Sets the sandbox's faults (`/_sandbox/faults`).
+pub async fn set_faults(sandbox_url: &str, faults: Value) {
+    let response = reqwest::Client::new()
+        .put(format!("{sandbox_url}/_sandbox/faults"))
+        .json(&faults)
+        .send()
+        .await
         .unwrap();
-    TestApp { base_url, client }
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// The sandbox's counters (`/_sandbox/stats`).
+pub async fn sandbox_stats(sandbox_url: &str) -> Value {
+    reqwest::get(format!("{sandbox_url}/_sandbox/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+pub async fn reset_sandbox_stats(sandbox_url: &str) {
+    reqwest::Client::new()
+        .delete(format!("{sandbox_url}/_sandbox/stats"))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A real Redis on a free port, stopped when dropped. Needs `redis-server` (installed by
+/// `scripts/bootstrap --test`).
+pub struct RedisServer {
+    child: Child,
+    pub url: String,
+}
+
+impl RedisServer {
+    pub async fn start() -> Self {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let mut child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/bootstrap --test)");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Self {
+                    child,
+                    url: format!("redis://127.0.0.1:{port}"),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server did not start on port {port}");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -269,6 +269,16 @@ fn user_tokens(
         picture: person.picture.clone(),
         org_id: Some(ORG_ID.to_owned()),
     };
+    let mut id = serde_json::to_value(&id).expect("claims serialize");
+    let overrides = state
+        .faults
+        .lock()
+        .expect("faults lock")
+        .id_token_claims
+        .clone();
+    if let Some(claims) = id.as_object_mut() {
+        claims.extend(overrides);
+    }
     let mut reply = serde_json::json!({
         "access_token": state.keys.sign(&access),
         "id_token": state.keys.sign(&id),

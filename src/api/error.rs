@@ -1,0 +1,121 @@
+//! The one error type server functions return: what went wrong, in words the UI can show.
+//!
+//! Built on the server from upstream replies and BFF checks; it never carries internals (no upstream
+//! bodies beyond the API's own `detail`, no stack traces, no tokens).
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApiError {
+    /// No session, or it ended (idle, absolute lifetime, refresh refused): sign in again.
+    #[error("Your session has ended. Sign in again to continue.")]
+    SignedOut,
+    /// The API refused: the member lacks the permission (the API's `detail` says which).
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// One message per field, as the API's 422 reply lists them.
+    #[error("{}", summarize(.0))]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Too many requests. Try again in {retry_after_seconds} seconds.")]
+    RateLimited { retry_after_seconds: u64 },
+    /// The API could not be reached or failed. `may_have_applied` is true when a change was sent and
+    /// no answer came back: the UI must then say "check before retrying", never "nothing was saved".
+    #[error("{}", unavailable_message(*.may_have_applied))]
+    Unavailable { may_have_applied: bool },
+    #[error(
+        "Something went wrong on our side. Try again; if it keeps happening, contact support."
+    )]
+    Internal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The field, e.g. `cidr` (the API's `loc` without its `body` prefix).
+    pub field: String,
+    pub message: String,
+}
+
+fn summarize(errors: &[FieldError]) -> String {
+    match errors {
+        [only] => only.message.clone(),
+        _ => "Some fields need attention.".to_owned(),
+    }
+}
+
+fn unavailable_message(may_have_applied: bool) -> &'static str {
+    if may_have_applied {
+        "The KeyStone API did not confirm the change. It may or may not have been saved: reload to check before trying again."
+    } else {
+        "The KeyStone API is not reachable right now. Nothing was changed; try again in a moment."
+    }
+}
+
+impl ApiError {
+    /// The HTTP status the server function answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::SignedOut => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::Conflict(_) => 409,
+            Self::Validation(_) => 422,
+            Self::BadRequest(_) => 400,
+            Self::RateLimited { .. } => 429,
+            Self::Unavailable { .. } => 503,
+            Self::Internal => 500,
+        }
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // The browser could not reach the BFF, or the BFF's reply did not arrive whole.
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => Self::Unavailable {
+                may_have_applied: false,
+            },
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
+                Self::BadRequest(message)
+            }
+            _ => Self::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_readable() {
+        let one = ApiError::Validation(vec![FieldError {
+            field: "cidr".into(),
+            message: "host bits set: use 10.0.0.0/8".into(),
+        }]);
+        assert_eq!(one.to_string(), "host bits set: use 10.0.0.0/8");
+        assert!(ApiError::Unavailable {
+            may_have_applied: true
+        }
+        .to_string()
+        .contains("may or may not"));
+        assert_eq!(
+            ApiError::RateLimited {
+                retry_after_seconds: 7
+            }
+            .to_string(),
+            "Too many requests. Try again in 7 seconds."
+        );
+    }
+}

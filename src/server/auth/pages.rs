@@ -1,0 +1,78 @@
+//! The few pages the BFF renders itself: sign-in problems, shown before any session exists.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Response},
+};
+
+/// These pages load only the site stylesheet; everything else stays forbidden.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; \
+                        form-action 'self'; frame-ancestors 'none'";
+
+/// A page saying what went wrong with a sign-in and offering to start again.
+pub fn sign_in_problem(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    retry_href: &str,
+) -> Response {
+    let html = format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · KeyStone Dashboard</title>
+<link rel="stylesheet" href="/pkg/keystone-dashboard.css">
+</head>
+<body class="auth-page">
+<main class="auth-card" data-testid="sign-in-problem">
+<h1>{title}</h1>
+<p>{message}</p>
+<p><a class="button button--primary" href="{retry_href}">Sign in again</a></p>
+</main>
+</body>
+</html>"#,
+        title = escape(title),
+        message = escape(message),
+        retry_href = escape(retry_href),
+    );
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CSP),
+    );
+    // The callback URL carries a code and state; never cache the page that answers it.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// HTML-escapes text taken from a query string (the provider's `error_description`).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_text_cannot_inject_markup() {
+        assert_eq!(
+            escape(r#"<script>alert("x")</script>&'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`: plain axum routes reached by
+//! navigation (and a form post), so they work before the WASM has loaded.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Router,
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{pages::sign_in_problem, IssuedTokens, ProviderError};
+use crate::{
+    domain::ReturnTo,
+    server::{
+        session::{self, PendingLogin, SignedIn},
+        AppState, Bff,
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", get(login))
+        .route("/auth/callback", get(callback))
+        .route("/auth/logout", post(logout))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginQuery {
+    return_to: Option<String>,
+    organization: Option<String>,
+    invitation: Option<String>,
+}
+
+/// Auth0 ids and invitation tickets are short and URL-safe; anything else is not forwarded.
+fn looks_like_identifier(value: &str) -> bool {
+    (1..=256).contains(&value.len())
+        && value
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.'))
+}
+
+async fn login(
+    State(bff): State<Arc<Bff>>,
+    session: Session,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, Response> {
+    let return_to = ReturnTo::or_home(query.return_to.as_deref());
+    let invitation = query
+        .invitation
+        .filter(|ticket| looks_like_identifier(ticket));
+    // Already signed in and not accepting an invitation: nothing to do at the provider.
+    if invitation.is_none() {
+        if let Ok(Ok(_)) = session::current_member(&session, &bff.policy).await {
+            return Ok(Redirect::to(return_to.as_str()).into_response());
+        }
+    }
+    let organization = query
+        .organization
+        .filter(|id| id.starts_with("org_") && looks_like_identifier(id))
+        .or_else(|| bff.default_organization.clone());
+    let start = bff
+        .provider
+        .start_login(organization.as_deref(), invitation.as_deref());
+    let pending = PendingLogin {
+        nonce: start.nonce,
+        pkce_verifier: start.pkce_verifier,
+        organization,
+        return_to,
+        started_at: session::now(),
+    };
+    session::remember_login(&session, &start.state, pending)
+        .await
+        .map_err(|error| store_unavailable(&error))?;
+    Ok(Redirect::to(&start.authorize_url).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+async fn callback(
+    State(bff): State<Arc<Bff>>,
+    session: Session,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    match finish_login(&bff, &session, query).await {
+        Ok(return_to) => Redirect::to(return_to.as_str()).into_response(),
+        Err(problem) => problem,
+    }
+}
+
+async fn finish_login(
+    bff: &Bff,
+    session: &Session,
+    query: CallbackQuery,
+) -> Result<ReturnTo, Response> {
+    let retry = "/auth/login";
+    let unknown_attempt = || {
+        sign_in_problem(
+            StatusCode::BAD_REQUEST,
+            "This sign-in link has expired",
+            "It was already used, it belongs to another browser, or it is too old. Start again.",
+            retry,
+        )
+    };
+    let Some(state) = query.state.as_deref() else {
+        return Err(unknown_attempt());
+    };
+    // Consumed before anything else, so a replayed callback finds nothing, even if this one fails.
+    let pending = session::take_login(session, state)
+        .await
+        .map_err(|error| store_unavailable(&error))?
+        .ok_or_else(|| {
+            tracing::warn!("callback with an unknown, spent or foreign state");
+            unknown_attempt()
+        })?;
+    let retry = format!(
+        "/auth/login?{}",
+        serde_urlencoded::to_string([("returnTo", pending.return_to.as_str())]).expect("encodes")
+    );
+
+    if let Some(error) = query.error.as_deref() {
+        tracing::info!(error, "the provider returned an error to the callback");
+        let message = query
+            .error_description
+            .as_deref()
+            .filter(|text| !text.is_empty())
+            .unwrap_or(error);
+        let title = match error {
+            "access_denied" => "Access denied",
+            _ => "Sign-in failed",
+        };
+        return Err(sign_in_problem(
+            StatusCode::FORBIDDEN,
+            title,
+            message,
+            &retry,
+        ));
+    }
+    let Some(code) = query.code.as_deref() else {
+        return Err(sign_in_problem(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "The identity provider sent no authorization code.",
+            &retry,
+        ));
+    };
+
+    let tokens = bff
+        .provider
+        .exchange_code(code, &pending.pkce_verifier)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "code exchange failed");
+            match error {
+                ProviderError::Refused(_) => sign_in_problem(
+                    StatusCode::BAD_REQUEST,
+                    "Sign-in failed",
+                    "The identity provider did not accept this sign-in. Start again.",
+                    &retry,
+                ),
+                ProviderError::Unavailable(_) => sign_in_problem(
+                    StatusCode::BAD_GATEWAY,
+                    "Sign-in is unavailable",
+                    "The identity provider could not be reached. Try again in a moment.",
+                    &retry,
+                ),
+            }
+        })?;
+    let claims = bff
+        .provider
+        .validate_id_token(&tokens, &pending.nonce, pending.organization.as_deref())
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "ID token rejected");
+            sign_in_problem(
+                StatusCode::BAD_REQUEST,
+                "Sign-in failed",
+                "The identity provider's answer did not pass our checks, so you were not signed in.",
+                &retry,
+            )
+        })?;
+
+    let token_set = bff
+        .vault
+        .create(IssuedTokens::from(&tokens))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "could not store the session's tokens");
+            sign_in_problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable",
+                "Your session could not be saved. Try again in a moment.",
+                &retry,
+            )
+        })?;
+    let now = session::now();
+    let member = SignedIn {
+        user_id: claims.sub,
+        name: claims.name,
+        email: claims.email,
+        picture: claims.picture,
+        organization_id: claims
+            .org_id
+            .expect("validated: an organization is present"),
+        tokens: token_set,
+        signed_in_at: now,
+        last_seen_at: now,
+    };
+    session::sign_in(session, &member)
+        .await
+        .map_err(|error| store_unavailable(&error))?;
+    tracing::info!(user_id = %member.user_id, organization = %member.organization_id, "signed in");
+    Ok(pending.return_to)
+}
+
+/// Ends the session here and at the provider. Reached only through the CSRF check, so another
+/// site cannot sign a member out.
+async fn logout(State(bff): State<Arc<Bff>>, session: Session) -> Response {
+    if let Ok(Some(member)) = session::stored_member(&session).await {
+        bff.end_session_tokens(&member).await;
+        tracing::info!(user_id = %member.user_id, "signed out");
+    }
+    if let Err(error) = session.flush().await {
+        tracing::error!(%error, "could not delete the session record");
+    }
+    Redirect::to(&bff.provider.logout_url(&format!("{}/", bff.public_url))).into_response()
+}
+
+fn store_unavailable(error: &tower_sessions::session::Error) -> Response {
+    tracing::error!(%error, "session store unavailable");
+    sign_in_problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sign-in is unavailable",
+        "Sessions cannot be stored right now. Try again in a moment.",
+        "/auth/login",
+    )
+}

@@ -1,0 +1,215 @@
+//! What a server function works with: the signed-in member of this request, their session, and
+//! calls to the KeyStone API made on their behalf.
+
+use std::sync::Arc;
+
+use axum::http::{request::Parts, StatusCode};
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+use reqwest::Method;
+use serde::{de::DeserializeOwned, Serialize};
+use tower_sessions::Session;
+
+use super::{
+    session::{self, SignedIn, VaultError},
+    upstream::{paths, Caller},
+    AppState, Bff,
+};
+use crate::{
+    api::{ApiError, EnvironmentRecord, Page},
+    domain::EnvironmentSlug,
+};
+
+pub struct MemberRequest {
+    bff: Arc<Bff>,
+    session: Session,
+    member: SignedIn,
+}
+
+impl MemberRequest {
+    /// The member the sign-in gate let through. Outside a gated request there is none.
+    pub fn current() -> Result<Self, ApiError> {
+        let state = use_context::<AppState>().ok_or(ApiError::Internal)?;
+        let parts = use_context::<Parts>().ok_or(ApiError::Internal)?;
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or(ApiError::SignedOut)?;
+        let member = parts
+            .extensions
+            .get::<SignedIn>()
+            .cloned()
+            .ok_or(ApiError::SignedOut)?;
+        Ok(Self {
+            bff: state.bff,
+            session,
+            member,
+        })
+    }
+
+    pub fn member(&self) -> &SignedIn {
+        &self.member
+    }
+
+    /// A usable access token. When there is none any more (refresh refused), the session ends.
+    pub async fn access_token(&self) -> Result<String, ApiError> {
+        match self.bff.vault.access_token(&self.member.tokens).await {
+            Ok(token) => Ok(token),
+            Err(VaultError::SignedOut) => {
+                self.bff.end_session(&self.session).await;
+                Err(ApiError::SignedOut)
+            }
+            Err(VaultError::ProviderUnavailable) => Err(ApiError::Unavailable {
+                may_have_applied: false,
+            }),
+            Err(VaultError::Store(error)) => {
+                tracing::error!(%error, "token store unavailable");
+                Err(ApiError::Unavailable {
+                    may_have_applied: false,
+                })
+            }
+        }
+    }
+
+    /// The environment this member works in: the one they chose, else the platform's first active
+    /// environment (development when there is one).
+    pub async fn environment(&self) -> Result<EnvironmentSlug, ApiError> {
+        if let Some(chosen) = session::environment(&self.session)
+            .await
+            .map_err(store_error)?
+        {
+            return Ok(chosen);
+        }
+        let environments = self.environments().await?;
+        let fallback = environments
+            .iter()
+            .filter(|environment| environment.is_active)
+            .min_by_key(|environment| environment.slug.as_str() != "development")
+            .map(|environment| environment.slug.clone())
+            .ok_or_else(|| {
+                ApiError::NotFound("This platform has no active environment.".to_owned())
+            })?;
+        session::set_environment(&self.session, &fallback)
+            .await
+            .map_err(store_error)?;
+        Ok(fallback)
+    }
+
+    /// Switches the environment every later call uses, after checking the platform has it, active.
+    pub async fn switch_environment(&self, slug: &EnvironmentSlug) -> Result<(), ApiError> {
+        let environments = self.environments().await?;
+        match environments
+            .iter()
+            .find(|environment| &environment.slug == slug)
+        {
+            Some(environment) if environment.is_active => {
+                session::set_environment(&self.session, slug)
+                    .await
+                    .map_err(store_error)?;
+                tracing::info!(environment = %slug, "environment switched");
+                Ok(())
+            }
+            Some(_) => Err(ApiError::Conflict(format!(
+                "The {slug} environment is deactivated."
+            ))),
+            None => Err(ApiError::NotFound(format!(
+                "This platform has no {slug} environment."
+            ))),
+        }
+    }
+
+    /// All environments of the platform (the one call that needs no environment header).
+    pub async fn environments(&self) -> Result<Vec<EnvironmentRecord>, ApiError> {
+        let page: Page<EnvironmentRecord> = self
+            .get_unscoped(paths::ENVIRONMENTS, &[("limit", "200".to_owned())])
+            .await?;
+        Ok(page.items)
+    }
+
+    /// A read in the member's current environment.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let environment = self.environment().await?;
+        self.call(|token| async move {
+            let caller = Caller {
+                access_token: &token,
+                environment: Some(&environment),
+            };
+            self.bff.upstream.get(&caller, path, query).await
+        })
+        .await
+    }
+
+    /// A read that is not scoped to an environment.
+    pub async fn get_unscoped<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        self.call(|token| async move {
+            let caller = Caller {
+                access_token: &token,
+                environment: None,
+            };
+            self.bff.upstream.get(&caller, path, query).await
+        })
+        .await
+    }
+
+    /// A change in the member's current environment.
+    pub async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Option<T>, ApiError> {
+        let environment = self.environment().await?;
+        self.call(|token| async move {
+            let caller = Caller {
+                access_token: &token,
+                environment: Some(&environment),
+            };
+            self.bff.upstream.send(&caller, method, path, body).await
+        })
+        .await
+    }
+
+    async fn call<T, F, Fut>(&self, call: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let token = self.access_token().await?;
+        let result = call(token).await;
+        if matches!(result, Err(ApiError::SignedOut)) {
+            // The API no longer accepts this session's token (revoked, or keys rotated): end the
+            // session so the next sign-in starts clean instead of looping.
+            self.bff.end_session(&self.session).await;
+        }
+        result
+    }
+}
+
+fn store_error(error: tower_sessions::session::Error) -> ApiError {
+    tracing::error!(%error, "session store unavailable");
+    ApiError::Unavailable {
+        may_have_applied: false,
+    }
+}
+
+/// Finishes a server function: an error sets the matching HTTP status (401, 403, 422, ...), so the
+/// reply means the same to any client, not only to this app's WASM.
+pub fn respond<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+    if let Err(error) = &result {
+        if let Some(response) = use_context::<ResponseOptions>() {
+            response.set_status(
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+    }
+    result
+}

@@ -1,0 +1,227 @@
+//! Where sessions and tokens are kept. One setting picks the backend; the session records
+//! (tower-sessions) and the sealed token sets live side by side in it.
+//!
+//! Token sets are kept apart from the session record on purpose: tower-sessions writes the whole
+//! record at the end of a request, so a concurrent request that loaded the record before a refresh
+//! would otherwise write the spent refresh token back over the rotated one.
+
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use fred::{
+    interfaces::{ClientLike, KeysInterface, LuaInterface},
+    types::{Expiration, SetOptions},
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use crate::server::config::{Config, SessionStoreKind};
+
+#[derive(Clone)]
+pub enum Backend {
+    Memory(Arc<Mutex<HashMap<String, (String, Instant)>>>),
+    Embedded(SqlitePool),
+    Redis(fred::clients::Pool),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("session database: {0}")]
+    Sqlite(#[from] sqlx::Error),
+    #[error("redis: {0}")]
+    Redis(#[from] fred::error::Error),
+    #[error("data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Keys in Redis are namespaced so the dashboard can share an instance.
+const REDIS_TOKENS: &str = "keystone-dashboard:tokens:";
+const REDIS_LOCKS: &str = "keystone-dashboard:refresh-lock:";
+
+/// Deletes the lock only if it is still ours: a holder that overran its lease must not release the
+/// next holder's lock.
+const RELEASE_LOCK: &str =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+impl Backend {
+    pub async fn connect(config: &Config) -> Result<Self, StoreError> {
+        match config.session_store {
+            SessionStoreKind::Memory => Ok(Self::Memory(Arc::default())),
+            SessionStoreKind::Embedded => {
+                let path = config.data_dir.join("sessions.sqlite3");
+                ensure_dir(&config.data_dir)?;
+                let options = SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true)
+                    // WAL lets page loads read while a refresh writes.
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await?;
+                sqlx::query(
+                    "CREATE TABLE IF NOT EXISTS token_sets (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        sealed TEXT NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    )",
+                )
+                .execute(&pool)
+                .await?;
+                Ok(Self::Embedded(pool))
+            }
+            SessionStoreKind::Redis => {
+                let url = config
+                    .redis_url
+                    .as_deref()
+                    .expect("clap requires --redis-url with --session-store redis");
+                let pool =
+                    fred::types::Builder::from_config(fred::types::config::Config::from_url(url)?)
+                        .build_pool(4)?;
+                pool.init().await?;
+                Ok(Self::Redis(pool))
+            }
+        }
+    }
+
+    pub async fn load_tokens(&self, id: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Self::Memory(map) => {
+                let map = map.lock().expect("token map lock");
+                Ok(map
+                    .get(id)
+                    .filter(|(_, expires)| *expires > Instant::now())
+                    .map(|(sealed, _)| sealed.clone()))
+            }
+            Self::Embedded(pool) => Ok(sqlx::query_scalar(
+                "SELECT sealed FROM token_sets WHERE id = ? AND expires_at > unixepoch()",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?),
+            Self::Redis(pool) => Ok(pool.get(format!("{REDIS_TOKENS}{id}")).await?),
+        }
+    }
+
+    pub async fn save_tokens(
+        &self,
+        id: &str,
+        sealed: String,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(map) => {
+                let mut map = map.lock().expect("token map lock");
+                map.retain(|_, (_, expires)| *expires > Instant::now());
+                map.insert(id.to_owned(), (sealed, Instant::now() + ttl));
+            }
+            Self::Embedded(pool) => {
+                sqlx::query(
+                    "INSERT INTO token_sets (id, sealed, expires_at) VALUES (?, ?, unixepoch() + ?)
+                     ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at",
+                )
+                .bind(id)
+                .bind(sealed)
+                .bind(ttl.as_secs() as i64)
+                .execute(pool)
+                .await?;
+                // Expired sets of sessions that were never signed out go with the next write.
+                sqlx::query("DELETE FROM token_sets WHERE expires_at <= unixepoch()")
+                    .execute(pool)
+                    .await?;
+            }
+            Self::Redis(pool) => {
+                let _: () = pool
+                    .set(
+                        format!("{REDIS_TOKENS}{id}"),
+                        sealed,
+                        Some(Expiration::EX(ttl.as_secs().max(1) as i64)),
+                        None,
+                        false,
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn delete_tokens(&self, id: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(map) => {
+                map.lock().expect("token map lock").remove(id);
+            }
+            Self::Embedded(pool) => {
+                sqlx::query("DELETE FROM token_sets WHERE id = ?")
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+            }
+            Self::Redis(pool) => {
+                let _: i64 = pool.del(format!("{REDIS_TOKENS}{id}")).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tries to take the cross-replica refresh lock for `id` for `lease`. Backends used by a single
+    /// process have nothing to coordinate, so they always grant it (the in-process lock does the work).
+    pub async fn try_lock(
+        &self,
+        id: &str,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(_) | Self::Embedded(_) => Ok(true),
+            Self::Redis(pool) => {
+                let reply: Option<String> = pool
+                    .set(
+                        format!("{REDIS_LOCKS}{id}"),
+                        holder,
+                        Some(Expiration::PX(lease.as_millis() as i64)),
+                        Some(SetOptions::NX),
+                        false,
+                    )
+                    .await?;
+                Ok(reply.is_some())
+            }
+        }
+    }
+
+    pub async fn unlock(&self, id: &str, holder: &str) -> Result<(), StoreError> {
+        if let Self::Redis(pool) = self {
+            let _: i64 = pool
+                .eval(
+                    RELEASE_LOCK,
+                    vec![format!("{REDIS_LOCKS}{id}")],
+                    vec![holder.to_owned()],
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn ensure_dir(path: &Path) -> Result<(), StoreError> {
+    std::fs::create_dir_all(path).map_err(|source| StoreError::DataDir {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Memory(_) => "Backend::Memory",
+            Self::Embedded(_) => "Backend::Embedded",
+            Self::Redis(_) => "Backend::Redis",
+        })
+    }
+}

@@ -1,0 +1,293 @@
+//! Server-side sessions (tower-sessions): the browser holds only an opaque, random session id in a
+//! `__Host-` cookie; who is signed in, their pending logins, the chosen environment and (through
+//! the vault) their tokens stay on the server (OAuth browser-apps BCP §6.1, the BFF pattern).
+
+mod backend;
+mod cipher;
+mod vault;
+
+use std::{collections::BTreeMap, path::Path, time::Duration};
+
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tower_sessions::{
+    cookie::SameSite, session_store::ExpiredDeletion, Expiry, MemoryStore, Session,
+    SessionManagerLayer, SessionStore,
+};
+use tower_sessions_redis_store::RedisStore;
+use tower_sessions_sqlx_store::SqliteStore;
+
+pub use backend::{Backend, StoreError};
+pub use cipher::{KeyError, TokenCipher};
+pub use vault::{TokenSet, TokenSetId, TokenVault, VaultError};
+
+use crate::{
+    domain::{EnvironmentSlug, ReturnTo},
+    server::config::{Config, SessionStoreKind},
+};
+
+/// `__Host-` makes the browser refuse the cookie unless it is Secure, has `Path=/` and no
+/// `Domain`, so a sibling subdomain can neither set nor overwrite it (ASVS 5 V3.3.1).
+pub const SESSION_COOKIE: &str = "__Host-keystone_session";
+
+const MEMBER_KEY: &str = "member";
+const PENDING_LOGINS_KEY: &str = "pending_logins";
+const ENVIRONMENT_KEY: &str = "environment";
+
+/// Logins started but not finished; one per tab. Bounded so a script cannot grow the record.
+const MAX_PENDING_LOGINS: usize = 8;
+/// How long a tab may spend at the provider before its login attempt is forgotten.
+const PENDING_LOGIN_TTL: i64 = 10 * 60;
+
+/// The signed-in member, as kept in the session record.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub user_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub picture: Option<String>,
+    pub organization_id: String,
+    pub tokens: TokenSetId,
+    /// Unix seconds; the absolute lifetime counts from here.
+    pub signed_in_at: i64,
+    /// Unix seconds; the idle timeout counts from here.
+    pub last_seen_at: i64,
+}
+
+/// One login in flight, keyed by its `state`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub organization: Option<String>,
+    pub return_to: ReturnTo,
+    pub started_at: i64,
+}
+
+impl std::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("organization", &self.organization)
+            .field("return_to", &self.return_to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The session timeouts (ASVS 5 V3.3.2 idle and absolute).
+#[derive(Clone, Copy, Debug)]
+pub struct SessionPolicy {
+    pub idle_timeout: Duration,
+    pub absolute_lifetime: Duration,
+}
+
+impl SessionPolicy {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            idle_timeout: config.session_idle_timeout(),
+            absolute_lifetime: config.session_absolute_lifetime(),
+        }
+    }
+
+    /// `last_seen_at` is written at most this often: a session is not rewritten on every request
+    /// (which would also race with concurrent changes), yet idle expiry stays precise enough.
+    fn touch_interval(&self) -> i64 {
+        (self.idle_timeout.as_secs() as i64 / 4).clamp(1, 60)
+    }
+}
+
+/// Why a member is no longer signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    Idle,
+    Absolute,
+}
+
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The signed-in member of this session, if the session is still within both timeouts.
+/// Marks the session as seen. Returns the member and, when the session just ended, why.
+pub async fn current_member(
+    session: &Session,
+    policy: &SessionPolicy,
+) -> Result<Result<SignedIn, Option<SessionEnd>>, tower_sessions::session::Error> {
+    let Some(mut member) = session.get::<SignedIn>(MEMBER_KEY).await? else {
+        return Ok(Err(None));
+    };
+    let now = now();
+    if now - member.signed_in_at >= policy.absolute_lifetime.as_secs() as i64 {
+        return Ok(Err(Some(SessionEnd::Absolute)));
+    }
+    if now - member.last_seen_at >= policy.idle_timeout.as_secs() as i64 {
+        return Ok(Err(Some(SessionEnd::Idle)));
+    }
+    if now - member.last_seen_at >= policy.touch_interval() {
+        member.last_seen_at = now;
+        session.insert(MEMBER_KEY, &member).await?;
+    }
+    Ok(Ok(member))
+}
+
+/// The member in the record, without the timeout checks (for ending a session).
+pub async fn stored_member(
+    session: &Session,
+) -> Result<Option<SignedIn>, tower_sessions::session::Error> {
+    session.get(MEMBER_KEY).await
+}
+
+/// Completes a login: a new session id (session fixation defence, ASVS 5 V3.2.1), then the member.
+pub async fn sign_in(
+    session: &Session,
+    member: &SignedIn,
+) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session.insert(MEMBER_KEY, member).await
+}
+
+/// Remembers a login in flight under its `state`; other tabs' logins are kept.
+pub async fn remember_login(
+    session: &Session,
+    state: &str,
+    login: PendingLogin,
+) -> Result<(), tower_sessions::session::Error> {
+    let mut pending: BTreeMap<String, PendingLogin> =
+        session.get(PENDING_LOGINS_KEY).await?.unwrap_or_default();
+    let now = now();
+    pending.retain(|_, login| now - login.started_at < PENDING_LOGIN_TTL);
+    while pending.len() >= MAX_PENDING_LOGINS {
+        let oldest = pending
+            .iter()
+            .min_by_key(|(_, login)| login.started_at)
+            .map(|(state, _)| state.clone())
+            .expect("not empty");
+        pending.remove(&oldest);
+    }
+    pending.insert(state.to_owned(), login);
+    session.insert(PENDING_LOGINS_KEY, pending).await
+}
+
+/// Takes the login for `state` out of the session: a state is good for one callback only
+/// (replay defence), and only in the session that started it (login CSRF defence, RFC 9700 §4.7).
+pub async fn take_login(
+    session: &Session,
+    state: &str,
+) -> Result<Option<PendingLogin>, tower_sessions::session::Error> {
+    let mut pending: BTreeMap<String, PendingLogin> =
+        session.get(PENDING_LOGINS_KEY).await?.unwrap_or_default();
+    let login = pending.remove(state);
+    if login.is_some() {
+        session.insert(PENDING_LOGINS_KEY, pending).await?;
+    }
+    Ok(login.filter(|login| now() - login.started_at < PENDING_LOGIN_TTL))
+}
+
+pub async fn environment(
+    session: &Session,
+) -> Result<Option<EnvironmentSlug>, tower_sessions::session::Error> {
+    session.get(ENVIRONMENT_KEY).await
+}
+
+pub async fn set_environment(
+    session: &Session,
+    slug: &EnvironmentSlug,
+) -> Result<(), tower_sessions::session::Error> {
+    session.insert(ENVIRONMENT_KEY, slug).await
+}
+
+/// The store behind the sessions, and the cipher for the vault.
+pub async fn open(config: &Config) -> Result<(Backend, TokenCipher), SetupError> {
+    let backend = Backend::connect(config).await?;
+    let cipher = match (&config.token_encryption_key, config.session_store) {
+        (Some(key), _) => TokenCipher::from_base64(key)?,
+        (None, SessionStoreKind::Memory) => TokenCipher::from_base64(&TokenCipher::generate_key())?,
+        (None, SessionStoreKind::Embedded) => embedded_key(&config.data_dir)?,
+        // Every replica must open what the others sealed: a generated key cannot be shared.
+        (None, SessionStoreKind::Redis) => return Err(SetupError::KeyRequired),
+    };
+    Ok((backend, cipher))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(
+        "--token-encryption-key (KEYSTONE_TOKEN_ENCRYPTION_KEY) is required with the Redis store"
+    )]
+    KeyRequired,
+    #[error("token key file {path}: {source}")]
+    KeyFile {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The embedded store's key: generated once into the data folder, readable by the owner only.
+fn embedded_key(data_dir: &Path) -> Result<TokenCipher, SetupError> {
+    let path = data_dir.join("token-encryption.key");
+    let key_file_error = |source| SetupError::KeyFile {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(key) => Ok(TokenCipher::from_base64(&key)?),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let key = TokenCipher::generate_key();
+            write_private(&path, &key).map_err(key_file_error)?;
+            tracing::info!(path = %path.display(), "generated a token encryption key");
+            Ok(TokenCipher::from_base64(&key)?)
+        }
+        Err(error) => Err(key_file_error(error)),
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Wraps `router` in the session layer for the configured backend.
+pub async fn layer(
+    router: Router,
+    backend: &Backend,
+    policy: &SessionPolicy,
+) -> Result<Router, StoreError> {
+    Ok(match backend {
+        Backend::Memory(_) => router.layer(manager(MemoryStore::default(), policy)),
+        Backend::Embedded(pool) => {
+            let store = SqliteStore::new(pool.clone());
+            store.migrate().await?;
+            tokio::spawn(
+                store
+                    .clone()
+                    .continuously_delete_expired(tokio::time::Duration::from_secs(300)),
+            );
+            router.layer(manager(store, policy))
+        }
+        Backend::Redis(pool) => router.layer(manager(RedisStore::new(pool.clone()), policy)),
+    })
+}
+
+fn manager<S: SessionStore + Clone>(store: S, policy: &SessionPolicy) -> SessionManagerLayer<S> {
+    SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        // Always Secure, even on http://127.0.0.1: browsers treat loopback as a secure context.
+        .with_secure(true)
+        .with_http_only(true)
+        // Lax, not Strict: the provider's redirect back to /auth/callback is a cross-site top-level
+        // navigation and must carry the cookie that holds the pending login.
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        // The store forgets an idle session by itself; the BFF also checks both limits itself.
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            policy.idle_timeout.as_secs() as i64,
+        )))
+}

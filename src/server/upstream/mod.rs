@@ -1,0 +1,278 @@
+//! The one client of the KeyStone API. Every server function goes through it.
+//!
+//! - The destination is the configured base URL plus a path from [`paths`]: callers cannot choose
+//!   a host (no SSRF).
+//! - Requests are built from scratch: the browser's cookies and headers are never forwarded; only
+//!   `Authorization`, `X-Keystone-Environment`, `Accept`, `Content-Type` and a request id go out.
+//! - Errors become [`ApiError`]s the UI can show; reads are retried on 429/502/503/504 and
+//!   connection failures, writes never (a retried write could apply twice).
+
+pub mod paths;
+
+use std::time::Duration;
+
+use reqwest::{header, Method, StatusCode};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::{
+    api::{ApiError, FieldError},
+    domain::EnvironmentSlug,
+};
+
+/// Attempts for a read, the first included.
+const READ_ATTEMPTS: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(150);
+/// A 429 asking to wait longer than this is shown to the member instead of waited out.
+const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+#[derive(Clone, Debug)]
+pub struct UpstreamClient {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+/// Who is calling: the access token and, for environment-scoped calls, the environment.
+pub struct Caller<'a> {
+    pub access_token: &'a str,
+    pub environment: Option<&'a EnvironmentSlug>,
+}
+
+impl UpstreamClient {
+    pub fn new(base_url: &str, timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            // Pooled keep-alive connections; a redirect from the API is never followed (it could
+            // take the bearer token to another host).
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("keystone-dashboard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the TLS backend initialises");
+        Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        caller: &Caller<'_>,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let mut backoff = FIRST_BACKOFF;
+        for attempt in 1..=READ_ATTEMPTS {
+            let request = self.request(caller, Method::GET, path).query(query);
+            let last = attempt == READ_ATTEMPTS;
+            match self.execute(request, false).await {
+                Ok(reply) => return decode(reply, false).await,
+                Err(Failure::Retryable { error, wait }) if !last => {
+                    let wait = wait.unwrap_or(backoff);
+                    tracing::info!(path, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying a read");
+                    tokio::time::sleep(wait).await;
+                    backoff *= 2;
+                }
+                Err(Failure::Retryable { error, .. } | Failure::Final(error)) => return Err(error),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// A change (POST, PATCH, PUT, DELETE). Sent once. `None` for 204 No Content.
+    pub async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        caller: &Caller<'_>,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Option<T>, ApiError> {
+        let mut request = self.request(caller, method, path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        match self.execute(request, true).await {
+            Ok(reply) if reply.status() == StatusCode::NO_CONTENT => Ok(None),
+            Ok(reply) => decode(reply, true).await.map(Some),
+            Err(Failure::Retryable { error, .. } | Failure::Final(error)) => Err(error),
+        }
+    }
+
+    fn request(&self, caller: &Caller<'_>, method: Method, path: &str) -> reqwest::RequestBuilder {
+        debug_assert!(path.starts_with("/v1/"), "paths come from upstream::paths");
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url))
+            .bearer_auth(caller.access_token)
+            .header(header::ACCEPT, "application/json");
+        if let Some(environment) = caller.environment {
+            // An `EnvironmentSlug` holds only [a-z0-9-]: always a valid header value.
+            request = request.header("X-Keystone-Environment", environment.as_str());
+        }
+        request
+    }
+
+    async fn execute(
+        &self,
+        request: reqwest::RequestBuilder,
+        is_write: bool,
+    ) -> Result<reqwest::Response, Failure> {
+        let reply = match request.send().await {
+            Ok(reply) => reply,
+            Err(error) => {
+                // Connection refused means the request never left: nothing can have changed.
+                let may_have_applied = is_write && !error.is_connect();
+                // The URL is dropped from the log line out of habit: paths hold ids, never secrets.
+                tracing::warn!(error = %error.without_url(), is_write, "KeyStone API unreachable");
+                return Err(Failure::Retryable {
+                    error: ApiError::Unavailable { may_have_applied },
+                    wait: None,
+                });
+            }
+        };
+        let status = reply.status();
+        if status.is_success() {
+            return Ok(reply);
+        }
+        let retry_after = reply
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        let detail = read_detail(reply).await;
+        tracing::info!(status = status.as_u16(), "KeyStone API refused a request");
+        let error = match status {
+            StatusCode::UNAUTHORIZED => ApiError::SignedOut,
+            StatusCode::FORBIDDEN => {
+                ApiError::Forbidden(detail.message_or("You do not have permission to do this."))
+            }
+            StatusCode::NOT_FOUND => ApiError::NotFound(detail.message_or("Not found.")),
+            StatusCode::CONFLICT => {
+                ApiError::Conflict(detail.message_or("This conflicts with the current state."))
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Validation(detail.fields()),
+            StatusCode::TOO_MANY_REQUESTS => {
+                let seconds = retry_after.unwrap_or(1);
+                let error = ApiError::RateLimited {
+                    retry_after_seconds: seconds,
+                };
+                let wait = Duration::from_secs(seconds);
+                return Err(if wait <= LONGEST_RETRY_AFTER {
+                    Failure::Retryable {
+                        error,
+                        wait: Some(wait),
+                    }
+                } else {
+                    Failure::Final(error)
+                });
+            }
+            StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT => {
+                // A gateway error on a write may come after the API applied it.
+                let may_have_applied = is_write && status != StatusCode::SERVICE_UNAVAILABLE;
+                return Err(Failure::Retryable {
+                    error: ApiError::Unavailable { may_have_applied },
+                    wait: None,
+                });
+            }
+            status if status.is_client_error() => {
+                ApiError::BadRequest(detail.message_or("The KeyStone API rejected the request."))
+            }
+            _ => ApiError::Unavailable {
+                may_have_applied: false,
+            },
+        };
+        Err(Failure::Final(error))
+    }
+}
+
+enum Failure {
+    Retryable {
+        error: ApiError,
+        wait: Option<Duration>,
+    },
+    Final(ApiError),
+}
+
+async fn decode<T: DeserializeOwned>(
+    reply: reqwest::Response,
+    is_write: bool,
+) -> Result<T, ApiError> {
+    let bytes = reply.bytes().await.map_err(|error| {
+        tracing::warn!(error = %error.without_url(), "KeyStone API reply cut short");
+        ApiError::Unavailable {
+            may_have_applied: is_write,
+        }
+    })?;
+    serde_json::from_slice(&bytes).map_err(|error| {
+        tracing::warn!(%error, "KeyStone API reply is not the expected JSON");
+        ApiError::Unavailable {
+            may_have_applied: is_write,
+        }
+    })
+}
+
+/// The API's error body: `{"detail": "text"}` or, for 422, `{"detail": [{"loc", "msg", "type"}]}`.
+#[derive(Default, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    detail: Option<Detail>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Detail {
+    Message(String),
+    Fields(Vec<ValidationItem>),
+}
+
+#[derive(Deserialize)]
+struct ValidationItem {
+    #[serde(default)]
+    loc: Vec<serde_json::Value>,
+    msg: String,
+}
+
+async fn read_detail(reply: reqwest::Response) -> ErrorBody {
+    let bytes = reply.bytes().await.unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or_default()
+}
+
+impl ErrorBody {
+    fn message_or(self, fallback: &str) -> String {
+        match self.detail {
+            Some(Detail::Message(message)) if !message.is_empty() => message,
+            _ => fallback.to_owned(),
+        }
+    }
+
+    fn fields(self) -> Vec<FieldError> {
+        match self.detail {
+            Some(Detail::Fields(items)) => items
+                .into_iter()
+                .map(|item| FieldError {
+                    field: item
+                        .loc
+                        .iter()
+                        .filter(|part| part.as_str() != Some("body"))
+                        .map(|part| match part {
+                            serde_json::Value::String(text) => text.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("."),
+                    message: item.msg,
+                })
+                .collect(),
+            Some(Detail::Message(message)) => vec![FieldError {
+                field: String::new(),
+                message,
+            }],
+            None => vec![FieldError {
+                field: String::new(),
+                message: "The KeyStone API rejected the values.".to_owned(),
+            }],
+        }
+    }
+}
