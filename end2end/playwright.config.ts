@@ -34,7 +34,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `${targetDir}/release/keystone-dashboard --listen-addr 127.0.0.1:${port} --public-url ${baseURL} --site-root ../target/site`,
+    command: `${targetDir}/release/keystone-dashboard --listen-addr 127.0.0.1:${port} --public-url ${baseURL} --site-root ../target/site --session-store memory --sandbox-addr 127.0.0.1:0`,
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

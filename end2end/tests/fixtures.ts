@@ -11,7 +11,7 @@ export const test = base.extend<{ expectedConsoleErrors: RegExp[]; consoleErrors
     async ({ page, expectedConsoleErrors }, use) => {
       const errors: string[] = [];
       page.on('console', (message) => {
-        if (message.type() === 'error') errors.push(message.text());
+        if (message.type() === 'error') errors.push(`${message.text()} @ ${message.location().url}`);
       });
       page.on('pageerror', (error) => errors.push(`${error.name}: ${error.message}`));
       await use(errors);
@@ -27,4 +27,18 @@ export { expect };
 /** Waits until the WASM bundle has hydrated the server-rendered page. */
 export async function waitForHydration(page: Page) {
   await expect(page.locator('html[data-hydrated="true"]')).toHaveCount(1, { timeout: 15_000 });
+}
+
+/** Who signs in unless a test says otherwise: Ada, a Platform Manager of the seeded platform. */
+export const ADA = { name: 'Ada Okafor', email: 'ada@acme-markets.example' };
+
+/**
+ * Opens `path` signed out, goes through the sandbox's sign-in page as `who`, and waits until the
+ * browser is back on `path`. Everything runs through real redirects, as in production.
+ */
+export async function signIn(page: Page, path = '/', who = ADA) {
+  await page.goto(path);
+  await expect(page.getByRole('heading', { name: /Sign in to Acme Markets/ })).toBeVisible();
+  await page.getByRole('button', { name: new RegExp(who.name) }).click();
+  await expect(page).toHaveURL((url) => url.pathname + url.search === path);
 }

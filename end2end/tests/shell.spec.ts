@@ -1,9 +1,11 @@
-import { test, expect, waitForHydration } from './fixtures';
+import { test, expect, signIn, waitForHydration } from './fixtures';
 
 test('the shell renders on the server with JavaScript disabled', async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  const response = await page.goto('/members');
+  // Signing in needs no JavaScript either: links, a form post and redirects.
+  await signIn(page, '/members');
+  const response = await page.reload();
   expect(response?.status()).toBe(200);
 
   const nav = page.getByRole('navigation', { name: 'Primary' });
@@ -20,7 +22,7 @@ test('the shell renders on the server with JavaScript disabled', async ({ browse
 });
 
 test('after hydration, navigation happens in the page without a full reload', async ({ page }) => {
-  await page.goto('/');
+  await signIn(page, '/');
   await waitForHydration(page);
   // A full document load would wipe this marker.
   await page.evaluate(() => ((window as any).__sameDocument = true));
@@ -35,23 +37,42 @@ test('after hydration, navigation happens in the page without a full reload', as
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 });
 
-test('production is unmistakable once chosen in the switcher', async ({ page }) => {
-  await page.goto('/');
+test('the environment is a session setting: switching reaches the server and survives a reload', async ({ page }) => {
+  await signIn(page, '/');
   await waitForHydration(page);
   await expect(page.locator('.production-banner')).toHaveCount(0);
 
   await page.getByTestId('environment-switcher').selectOption('production');
   await expect(page.getByRole('status').filter({ hasText: 'Production' })).toBeVisible();
   await expect(page.locator('header.topbar')).toHaveClass(/topbar--production/);
+  await page.reload();
+  await expect(page.getByTestId('environment-switcher')).toHaveValue('production');
+  await expect(page.locator('.production-banner')).toBeVisible();
 
+  await waitForHydration(page);
   await page.getByTestId('environment-switcher').selectOption('staging');
   await expect(page.locator('.production-banner')).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByTestId('environment-switcher')).toHaveValue('staging');
+});
+
+test('without JavaScript the switcher still works, through its Switch button', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signIn(page, '/roles');
+  await page.getByTestId('environment-switcher').selectOption('staging');
+  await page.getByRole('button', { name: 'Switch' }).click();
+  // Back where the form was (the server function's plain-form reply redirects to the referrer).
+  await expect(page).toHaveURL(/\/roles\??$/);
+  await expect(page.getByTestId('environment-switcher')).toHaveValue('staging');
+  await context.close();
 });
 
 test.describe('a missing page', () => {
   test.use({ expectedConsoleErrors: [/status of 404/] });
 
   test('shows the 404 page inside the shell', async ({ page }) => {
+    await signIn(page, '/');
     const response = await page.goto('/definitely/not/here');
     expect(response?.status()).toBe(404);
     await expect(page.getByTestId('not-found')).toBeVisible();

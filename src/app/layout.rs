@@ -107,6 +107,8 @@ fn EnvironmentSwitcher(
     current: RwSignal<EnvironmentSlug>,
 ) -> impl IntoView {
     let switch = ServerAction::<SwitchEnvironment>::new();
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let form = NodeRef::<leptos::html::Form>::new();
     let on_change = move |_| {
         if let Some(form) = form.get() {
@@ -162,9 +164,8 @@ fn EnvironmentSwitcher(
                         .collect_view()}
                 </select>
             </label>
-            <noscript>
-                <button type="submit" class="button">"Switch"</button>
-            </noscript>
+            // Needed only before the WASM takes over (a change then submits at once).
+            <button type="submit" class="button button--small" hidden=hydrated>"Switch"</button>
             <Show when=move || switch.pending().get()>
                 <span class="muted" role="status">"Switching…"</span>
             </Show>

@@ -25,6 +25,8 @@ fn layout(title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon to fetch: browsers would otherwise log a 404 for /favicon.ico.
+                link rel="icon" href="data:,";
                 title { (title) " · KeyStone sandbox" }
                 style { (maud::PreEscaped(STYLE)) }
             }
