@@ -29,14 +29,24 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin keystone
+ && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin keystone \
+ && mkdir -p /app/data && chown 10001 /app/data
 WORKDIR /app
 COPY --from=builder /out/keystone-dashboard /app/keystone-dashboard
 COPY --from=builder /out/site /app/site
 USER 10001
+# Defaults for trying the image out with the embedded sandbox (`docker run -p 3000:3000 -p 4010:4010`):
+# the browser signs in at the sandbox, so it listens on all interfaces and names the published URL.
+# A deployment sets KEYSTONE_API_URL and the KEYSTONE_AUTH_* settings instead, and mounts /app/data
+# (embedded store) or points KEYSTONE_SESSION_STORE=redis at Redis.
 ENV KEYSTONE_LISTEN_ADDR=0.0.0.0:3000 \
-    KEYSTONE_SITE_ROOT=/app/site
-EXPOSE 3000
+    KEYSTONE_PUBLIC_URL=http://127.0.0.1:3000 \
+    KEYSTONE_SITE_ROOT=/app/site \
+    KEYSTONE_DATA_DIR=/app/data \
+    KEYSTONE_SANDBOX_ADDR=0.0.0.0:4010 \
+    KEYSTONE_SANDBOX_PUBLIC_URL=http://127.0.0.1:4010
+VOLUME /app/data
+EXPOSE 3000 4010
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD curl -fsS http://127.0.0.1:3000/healthz || exit 1
 ENTRYPOINT ["/app/keystone-dashboard"]

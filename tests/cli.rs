@@ -17,6 +17,29 @@ fn help_lists_every_setting_with_its_environment_variable() {
         ("--api-url", "KEYSTONE_API_URL"),
         ("--log-format", "KEYSTONE_LOG_FORMAT"),
         ("--log-filter", "KEYSTONE_LOG"),
+        ("--auth-issuer", "KEYSTONE_AUTH_ISSUER"),
+        ("--auth-client-id", "KEYSTONE_AUTH_CLIENT_ID"),
+        ("--auth-client-secret", "KEYSTONE_AUTH_CLIENT_SECRET"),
+        ("--auth-organization", "KEYSTONE_AUTH_ORGANIZATION"),
+        ("--session-store", "KEYSTONE_SESSION_STORE"),
+        ("--redis-url", "KEYSTONE_REDIS_URL"),
+        ("--data-dir", "KEYSTONE_DATA_DIR"),
+        ("--token-encryption-key", "KEYSTONE_TOKEN_ENCRYPTION_KEY"),
+        (
+            "--session-idle-timeout-seconds",
+            "KEYSTONE_SESSION_IDLE_TIMEOUT",
+        ),
+        (
+            "--session-absolute-lifetime-seconds",
+            "KEYSTONE_SESSION_ABSOLUTE_LIFETIME",
+        ),
+        (
+            "--token-refresh-margin-seconds",
+            "KEYSTONE_TOKEN_REFRESH_MARGIN",
+        ),
+        ("--upstream-timeout-seconds", "KEYSTONE_UPSTREAM_TIMEOUT"),
+        ("--sandbox-addr", "KEYSTONE_SANDBOX_ADDR"),
+        ("--sandbox-public-url", "KEYSTONE_SANDBOX_PUBLIC_URL"),
     ] {
         assert!(
             help.contains(flag) && help.contains(variable),
@@ -37,4 +60,61 @@ fn settings_can_come_from_the_environment() {
         stderr.contains("not-an-address"),
         "the variable was read and rejected: {stderr}"
     );
+}
+
+#[test]
+fn help_never_prints_the_values_of_secret_settings() {
+    let output = Command::new(env!("CARGO_BIN_EXE_keystone-dashboard"))
+        .arg("--help")
+        .env("KEYSTONE_AUTH_CLIENT_SECRET", "client-secret-value")
+        .env("KEYSTONE_TOKEN_ENCRYPTION_KEY", "encryption-key-value")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.contains("KEYSTONE_AUTH_CLIENT_SECRET"));
+    assert!(!help.contains("client-secret-value"), "{help}");
+    assert!(!help.contains("encryption-key-value"), "{help}");
+}
+
+#[test]
+fn a_real_upstream_needs_the_identity_provider_settings() {
+    let output = Command::new(env!("CARGO_BIN_EXE_keystone-dashboard"))
+        .args(["--api-url", "https://api.keystoneos.xyz"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("--auth-issuer"), "{stderr}");
+}
+
+#[test]
+fn redis_needs_its_url_and_a_shared_encryption_key() {
+    let dashboard = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keystone-dashboard"));
+        command.args([
+            "--listen-addr",
+            "127.0.0.1:0",
+            "--sandbox-addr",
+            "127.0.0.1:0",
+            "--session-store",
+            "redis",
+        ]);
+        command
+            .env_remove("KEYSTONE_TOKEN_ENCRYPTION_KEY")
+            .env_remove("KEYSTONE_REDIS_URL");
+        command
+    };
+    let output = dashboard().output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("--redis-url"), "{stderr}");
+
+    // Every replica must open what the others sealed, so a generated key will not do.
+    let output = dashboard()
+        .args(["--redis-url", "redis://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("--token-encryption-key"), "{stderr}");
 }

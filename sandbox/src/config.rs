@@ -13,6 +13,15 @@ pub struct SandboxConfig {
     )]
     pub addr: SocketAddr,
 
+    /// The URL clients reach the sandbox at, when it differs from `http://<addr>` (in a container
+    /// listening on 0.0.0.0, say). It is the issuer in every token.
+    #[arg(
+        id = "sandbox_public_url",
+        long = "sandbox-public-url",
+        env = "KEYSTONE_SANDBOX_PUBLIC_URL"
+    )]
+    pub public_url: Option<String>,
+
     /// The dashboard's public URL: its `/auth/callback` is the allowed redirect URI, its root the
     /// allowed logout return URL, and invitation links point at its `/auth/login`.
     #[arg(

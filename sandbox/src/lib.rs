@@ -119,7 +119,11 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, StartError> 
         addr: config.addr,
         source,
     })?;
-    let base_url = format!("http://{addr}");
+    let base_url = config
+        .public_url
+        .as_deref()
+        .map(|url| url.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("http://{addr}"));
     let keys = SigningKeys::load_or_generate(config.signing_key_file.as_deref())?;
     let store = Store::open(config.state_file.clone(), || {
         seed::seed(

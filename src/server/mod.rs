@@ -156,10 +156,20 @@ impl Application {
             ),
             // No upstream configured: serve the sandbox in-process so the dashboard works out of the box.
             None => {
-                let sandbox_config = keystone_sandbox::SandboxConfig {
+                let mut sandbox_config = keystone_sandbox::SandboxConfig {
                     dashboard_url: public_url.clone(),
                     ..config.sandbox.clone()
                 };
+                if config.session_store == SessionStoreKind::Embedded {
+                    // Keys and data beside the sessions: after a restart the stored tokens are
+                    // still signed by a key the sandbox knows, so people stay signed in.
+                    sandbox_config
+                        .signing_key_file
+                        .get_or_insert_with(|| config.data_dir.join("sandbox-signing-key.pem"));
+                    sandbox_config
+                        .state_file
+                        .get_or_insert_with(|| config.data_dir.join("sandbox-state.json"));
+                }
                 let sandbox = keystone_sandbox::start(sandbox_config).await?;
                 let upstreams = Upstreams {
                     api_url: sandbox.base_url(),

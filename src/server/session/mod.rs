@@ -198,7 +198,7 @@ pub async fn set_environment(
 
 /// The store behind the sessions, and the cipher for the vault.
 pub async fn open(config: &Config) -> Result<(Backend, TokenCipher), SetupError> {
-    let backend = Backend::connect(config).await?;
+    // The key first: a missing key is a configuration mistake worth reporting before any I/O.
     let cipher = match (&config.token_encryption_key, config.session_store) {
         (Some(key), _) => TokenCipher::from_base64(key)?,
         (None, SessionStoreKind::Memory) => TokenCipher::from_base64(&TokenCipher::generate_key())?,
@@ -206,6 +206,7 @@ pub async fn open(config: &Config) -> Result<(Backend, TokenCipher), SetupError>
         // Every replica must open what the others sealed: a generated key cannot be shared.
         (None, SessionStoreKind::Redis) => return Err(SetupError::KeyRequired),
     };
+    let backend = Backend::connect(config).await?;
     Ok((backend, cipher))
 }
 
