@@ -26,7 +26,7 @@ use crate::{api::ApiError, domain::ReturnTo};
 const LOCKED_DOWN_CSP: &str =
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/// Content-Security-Policy of an app page, keyed to this response's nonce.
+/// Content-Security-Policy of an app page, keyed to this response's nonce (ASVS 5 V3.4).
 ///
 /// - Scripts: only the inline hydration script carrying this response's nonce, our own `/pkg` module
 ///   and WASM compilation (`wasm-unsafe-eval`); no `unsafe-inline`, so injected markup cannot run script.
@@ -59,7 +59,8 @@ pub fn attach_page_csp() {
 }
 
 /// CSRF defence for every state-changing request, server functions included (Leptos has none
-/// built in): anything but GET/HEAD/OPTIONS must come from our own origin.
+/// built in; ASVS 5 V3.5, browser origin separation): anything but GET/HEAD/OPTIONS must come from
+/// our own origin.
 ///
 /// Browsers send `Sec-Fetch-Site` (Fetch Metadata, OWASP CSRF cheat sheet); only `same-origin` is
 /// accepted: `same-site` would trust sibling subdomains, `none` is a typed URL, not a page's form.

@@ -165,7 +165,8 @@ impl IdentityProvider {
     }
 
     /// A fresh authorization request: new `state`, `nonce` and PKCE S256 pair every time
-    /// (RFC 9700 §2.1.1: PKCE with S256 for confidential clients too; OIDC Core §3.1.2.1 nonce).
+    /// (RFC 9700 §2.1.1: PKCE with S256 for confidential clients too; OIDC Core §3.1.2.1 nonce;
+    /// ASVS 5 V10.2).
     pub fn start_login(&self, organization: Option<&str>, invitation: Option<&str>) -> LoginStart {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = CsrfToken::new_random();
@@ -249,7 +250,7 @@ impl IdentityProvider {
 
     /// Validates an ID token: RS256 signature by a published key, `iss`, `aud`, `exp` (OIDC Core
     /// §3.1.3.7), the `nonce` of this login (replay defence) and the organization asked for (so an
-    /// invitation to one organization cannot sign someone into another).
+    /// invitation to one organization cannot sign someone into another; ASVS 5 V10.5).
     pub async fn validate_id_token(
         &self,
         tokens: &ProviderTokens,

@@ -1,5 +1,5 @@
 //! Encryption of tokens at rest, so a dump of the session store reveals no usable token
-//! (OWASP ASVS 5 V3.5/V11: secrets stored encrypted with an authenticated cipher).
+//! (OWASP ASVS 5 V11 cryptography, V14 data protection: secrets at rest under an authenticated cipher).
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chacha20poly1305::{

@@ -28,7 +28,7 @@ use crate::{
 };
 
 /// `__Host-` makes the browser refuse the cookie unless it is Secure, has `Path=/` and no
-/// `Domain`, so a sibling subdomain can neither set nor overwrite it (ASVS 5 V3.3.1).
+/// `Domain`, so a sibling subdomain can neither set nor overwrite it (ASVS 5 V3.3, cookie setup).
 pub const SESSION_COOKIE: &str = "__Host-keystone_session";
 
 const MEMBER_KEY: &str = "member";
@@ -74,7 +74,7 @@ impl std::fmt::Debug for PendingLogin {
     }
 }
 
-/// The session timeouts (ASVS 5 V3.3.2 idle and absolute).
+/// The session timeouts (ASVS 5 V7.3: an inactivity timeout and an absolute lifetime).
 #[derive(Clone, Copy, Debug)]
 pub struct SessionPolicy {
     pub idle_timeout: Duration,
@@ -137,7 +137,7 @@ pub async fn stored_member(
     session.get(MEMBER_KEY).await
 }
 
-/// Completes a login: a new session id (session fixation defence, ASVS 5 V3.2.1), then the member.
+/// Completes a login: a new session id (session fixation defence, ASVS 5 V7.2: a new token at authentication), then the member.
 pub async fn sign_in(
     session: &Session,
     member: &SignedIn,
@@ -238,7 +238,9 @@ fn embedded_key(data_dir: &Path) -> Result<TokenCipher, SetupError> {
         Ok(key) => Ok(TokenCipher::from_base64(&key)?),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let key = TokenCipher::generate_key();
-            write_private(&path, &key).map_err(key_file_error)?;
+            std::fs::create_dir_all(data_dir)
+                .and_then(|()| write_private(&path, &key))
+                .map_err(key_file_error)?;
             tracing::info!(path = %path.display(), "generated a token encryption key");
             Ok(TokenCipher::from_base64(&key)?)
         }
