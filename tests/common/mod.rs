@@ -505,3 +505,17 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
     }
 }
+
+/// The first JWT-looking run in `text`: `eyJ…` (the base64 of `{"`) with exactly three
+/// dot-separated base64url segments. Random ciphertext may contain `eyJ`, never this shape.
+pub fn find_jwt(text: &str) -> Option<&str> {
+    text.match_indices("eyJ").find_map(|(at, _)| {
+        let candidate = text[at..]
+            .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+            .next()
+            .unwrap_or_default();
+        let segments: Vec<&str> = candidate.split('.').collect();
+        (segments.len() == 3 && segments.iter().all(|segment| segment.len() >= 4))
+            .then_some(candidate)
+    })
+}

@@ -146,14 +146,19 @@ pub async fn sign_in(
     session.insert(MEMBER_KEY, member).await
 }
 
+async fn pending_logins(
+    session: &Session,
+) -> Result<BTreeMap<String, PendingLogin>, tower_sessions::session::Error> {
+    Ok(session.get(PENDING_LOGINS_KEY).await?.unwrap_or_default())
+}
+
 /// Remembers a login in flight under its `state`; other tabs' logins are kept.
 pub async fn remember_login(
     session: &Session,
     state: &str,
     login: PendingLogin,
 ) -> Result<(), tower_sessions::session::Error> {
-    let mut pending: BTreeMap<String, PendingLogin> =
-        session.get(PENDING_LOGINS_KEY).await?.unwrap_or_default();
+    let mut pending = pending_logins(session).await?;
     let now = now();
     pending.retain(|_, login| now - login.started_at < PENDING_LOGIN_TTL);
     while pending.len() >= MAX_PENDING_LOGINS {
@@ -174,8 +179,7 @@ pub async fn take_login(
     session: &Session,
     state: &str,
 ) -> Result<Option<PendingLogin>, tower_sessions::session::Error> {
-    let mut pending: BTreeMap<String, PendingLogin> =
-        session.get(PENDING_LOGINS_KEY).await?.unwrap_or_default();
+    let mut pending = pending_logins(session).await?;
     let login = pending.remove(state);
     if login.is_some() {
         session.insert(PENDING_LOGINS_KEY, pending).await?;
