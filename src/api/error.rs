@@ -26,6 +26,9 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     BadRequest(String),
+    /// The change has consequences the member must confirm first (lockout, production, everyone).
+    #[error("{0}")]
+    NeedsConfirmation(String),
     #[error("Too many requests. Try again in {retry_after_seconds} seconds.")]
     RateLimited { retry_after_seconds: u64 },
     /// The API could not be reached or failed. `may_have_applied` is true when a change was sent and
@@ -70,6 +73,7 @@ impl ApiError {
             Self::Conflict(_) => 409,
             Self::Validation(_) => 422,
             Self::BadRequest(_) => 400,
+            Self::NeedsConfirmation(_) => 428,
             Self::RateLimited { .. } => 429,
             Self::Unavailable { .. } => 503,
             Self::Internal => 500,

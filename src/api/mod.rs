@@ -4,10 +4,12 @@
 //! where the session and its tokens live; what they return is all the browser ever sees. Every
 //! server function that changes something is a POST (the default), so the CSRF check covers it.
 
+mod allowlist;
 mod error;
 mod resources;
 mod shell;
 
+pub use allowlist::*;
 pub use error::{ApiError, FieldError};
 pub use resources::*;
 pub use shell::*;

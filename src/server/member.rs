@@ -27,6 +27,15 @@ pub struct MemberRequest {
 }
 
 impl MemberRequest {
+    /// For plain axum handlers behind the sign-in gate.
+    pub fn new(bff: Arc<Bff>, session: Session, member: SignedIn) -> Self {
+        Self {
+            bff,
+            session,
+            member,
+        }
+    }
+
     /// The member the sign-in gate let through. Outside a gated request there is none.
     pub fn current() -> Result<Self, ApiError> {
         let state = use_context::<AppState>().ok_or(ApiError::Internal)?;

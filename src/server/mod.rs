@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+mod export;
 pub mod member;
 pub mod middleware;
 pub mod session;
@@ -282,6 +283,7 @@ async fn router(
 
     let app = Router::new()
         .route("/healthz", get(healthz))
+        .route("/security/allowlist.csv", get(export::allowlist_csv))
         .merge(auth::router())
         // A fresh CSP nonce per rendered page; `middleware::attach_page_csp` puts it in the header.
         .leptos_routes_with_context(&state, routes, provide_nonce, {

@@ -1,11 +1,13 @@
 //! One module per page. Pages whose feature has not landed yet say so plainly and say what is coming.
 
 mod placeholder;
+mod security;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use placeholder::NotBuiltYet;
+pub use security::SecurityPage;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
@@ -40,16 +42,6 @@ pub fn EnvironmentsPage() -> impl IntoView {
         <NotBuiltYet
             title="Environments"
             summary="Development, staging, production and any others: their API version, limits and M2M client."
-        />
-    }
-}
-
-#[component]
-pub fn SecurityPage() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Security"
-            summary="The IP allowlist of each environment: which networks may call the KeyStone API with M2M credentials."
         />
     }
 }

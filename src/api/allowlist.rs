@@ -1,0 +1,436 @@
+//! The IP allowlist of the current environment: view model, the warnings a change needs confirmed,
+//! and the server functions that read and change it.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, EnvironmentRecord};
+use crate::domain::{Cidr, EnvironmentSlug};
+
+/// The API allows at most this many entries per environment.
+pub const MAX_ENTRIES: usize = 500;
+/// The API's limit on descriptions.
+pub const MAX_DESCRIPTION: usize = 255;
+/// What a confirming form sends.
+pub const CONFIRMED: &str = "yes";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AllowlistEntry {
+    pub id: String,
+    pub cidr: Cidr,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub created_at: String,
+    #[serde(default)]
+    pub created_by: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AllowlistView {
+    pub environment: EnvironmentRecord,
+    pub entries: Vec<AllowlistEntry>,
+    /// The member holds `security:manage`.
+    pub can_manage: bool,
+}
+
+impl AllowlistView {
+    pub fn networks(&self) -> Vec<Cidr> {
+        self.entries.iter().map(|entry| entry.cidr).collect()
+    }
+}
+
+/// What a change of the list does beyond the obvious, in words; each must be confirmed.
+/// Shared by the page (which shows them next to a required checkbox) and the server (which
+/// refuses an unconfirmed change), so a form posted without JavaScript is held to the same rules.
+pub fn add_warnings(
+    entries_now: usize,
+    adding: &[Cidr],
+    environment: &EnvironmentSlug,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if entries_now == 0 && !adding.is_empty() {
+        warnings.push(format!(
+            "This is the first entry: M2M traffic to {environment} from every other address will be refused at once."
+        ));
+    }
+    for everyone in adding.iter().filter(|cidr| cidr.is_everyone()) {
+        let family = if everyone.is_ipv4() { "IPv4" } else { "IPv6" };
+        warnings.push(format!("{everyone} allows every {family} address."));
+    }
+    if environment.is_production() && !adding.is_empty() {
+        warnings.push("This changes production.".to_owned());
+    }
+    warnings
+}
+
+pub fn delete_warnings(entries_now: usize, environment: &EnvironmentSlug) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if entries_now == 1 {
+        warnings.push(format!(
+            "This is the last entry: {environment} will accept M2M traffic from every address."
+        ));
+    }
+    if environment.is_production() {
+        warnings.push("This changes production.".to_owned());
+    }
+    warnings
+}
+
+/// One line of a bulk add, as applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BulkResult {
+    pub line: usize,
+    pub text: String,
+    /// The entry added, or why the line was not.
+    pub outcome: Result<Cidr, String>,
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use reqwest::Method;
+    use serde_json::json;
+
+    use super::*;
+    use crate::{
+        api::Page,
+        server::{member::MemberRequest, upstream::paths},
+    };
+
+    pub struct Current {
+        pub request: MemberRequest,
+        pub environment: EnvironmentRecord,
+        pub entries: Vec<AllowlistEntry>,
+    }
+
+    /// The member's current environment and its whole list (paged through; at most 500 entries).
+    pub async fn current() -> Result<Current, ApiError> {
+        current_for(MemberRequest::current()?).await
+    }
+
+    pub async fn current_for(request: MemberRequest) -> Result<Current, ApiError> {
+        let slug = request.environment().await?;
+        let environment = request
+            .environments()
+            .await?
+            .into_iter()
+            .find(|environment| environment.slug == slug)
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("This platform has no {slug} environment."))
+            })?;
+        let mut entries = Vec::new();
+        loop {
+            let page: Page<AllowlistEntry> = request
+                .get(
+                    &paths::ip_allowlist(&environment.id),
+                    &[
+                        ("limit", "200".to_owned()),
+                        ("offset", entries.len().to_string()),
+                    ],
+                )
+                .await?;
+            let done =
+                page.items.is_empty() || entries.len() + page.items.len() >= page.total as usize;
+            entries.extend(page.items);
+            if done || entries.len() >= MAX_ENTRIES {
+                break;
+            }
+        }
+        Ok(Current {
+            request,
+            environment,
+            entries,
+        })
+    }
+
+    pub fn require_confirmation(
+        warnings: Vec<String>,
+        confirm: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if warnings.is_empty() || confirm == Some(CONFIRMED) {
+            Ok(())
+        } else {
+            Err(ApiError::NeedsConfirmation(format!(
+                "Confirm to go ahead. {}",
+                warnings.join(" ")
+            )))
+        }
+    }
+
+    pub fn clean_description(description: Option<String>) -> Result<Option<String>, ApiError> {
+        let description = description
+            .map(|text| text.trim().to_owned())
+            .filter(|text| !text.is_empty());
+        if description
+            .as_ref()
+            .is_some_and(|text| text.chars().count() > MAX_DESCRIPTION)
+        {
+            return Err(ApiError::Validation(vec![super::super::FieldError {
+                field: "description".to_owned(),
+                message: format!("A description can be at most {MAX_DESCRIPTION} characters."),
+            }]));
+        }
+        Ok(description)
+    }
+
+    pub async fn create(
+        current: &Current,
+        cidr: Cidr,
+        description: Option<String>,
+    ) -> Result<AllowlistEntry, ApiError> {
+        current
+            .request
+            .send(
+                Method::POST,
+                &paths::ip_allowlist(&current.environment.id),
+                Some(&json!({ "cidr": cidr, "description": description })),
+            )
+            .await?
+            .ok_or(ApiError::Internal)
+    }
+}
+
+/// The current environment's list as CSV, for the export download.
+#[cfg(feature = "ssr")]
+pub async fn allowlist_csv(
+    request: crate::server::member::MemberRequest,
+) -> Result<(String, String), ApiError> {
+    use crate::domain::csv_cell;
+    let current = server::current_for(request).await?;
+    let mut csv = String::from("network,description,created_by,created_at\r\n");
+    for entry in &current.entries {
+        let cells = [
+            entry.cidr.to_string(),
+            entry.description.clone().unwrap_or_default(),
+            entry.created_by.clone().unwrap_or_default(),
+            entry.created_at.clone(),
+        ];
+        csv.push_str(
+            &cells
+                .iter()
+                .map(|cell| csv_cell(cell))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        csv.push_str("\r\n");
+    }
+    Ok((current.environment.slug.to_string(), csv))
+}
+
+#[cfg(feature = "ssr")]
+fn cidr_field(input: &str) -> Result<Cidr, ApiError> {
+    Cidr::parse(input).map_err(|error| {
+        ApiError::Validation(vec![super::FieldError {
+            field: "cidr".to_owned(),
+            message: error.to_string(),
+        }])
+    })
+}
+
+/// The current environment's allowlist.
+#[server(endpoint = "allowlist")]
+pub async fn load_allowlist() -> Result<AllowlistView, ApiError> {
+    use crate::server::member::respond;
+    respond(
+        async {
+            let current = server::current().await?;
+            let token = current.request.access_token().await?;
+            let can_manage = crate::server::auth::permissions_of(&token)
+                .iter()
+                .any(|p| p == "security:manage");
+            Ok(AllowlistView {
+                environment: current.environment,
+                entries: current.entries,
+                can_manage,
+            })
+        }
+        .await,
+    )
+}
+
+/// Adds one network. Validated here again (the browser's check is a convenience, not a guard), and
+/// refused unless the warnings it carries (first entry, everyone, production) were confirmed.
+#[server(endpoint = "allowlist/add")]
+pub async fn add_allowlist_entry(
+    cidr: String,
+    description: Option<String>,
+    confirm: Option<String>,
+) -> Result<AllowlistEntry, ApiError> {
+    use crate::server::member::respond;
+    respond(
+        async {
+            let cidr = cidr_field(&cidr)?;
+            let description = server::clean_description(description)?;
+            let current = server::current().await?;
+            match crate::domain::overlap(
+                &cidr,
+                &current
+                    .entries
+                    .iter()
+                    .map(|entry| entry.cidr)
+                    .collect::<Vec<_>>(),
+            ) {
+                crate::domain::Overlap::Duplicate => {
+                    return Err(ApiError::Conflict(format!(
+                        "{cidr} is already on the list."
+                    )))
+                }
+                crate::domain::Overlap::CoveredBy(wider) => {
+                    return Err(ApiError::Conflict(format!(
+                        "{cidr} is already allowed by {wider}."
+                    )))
+                }
+                _ => {}
+            }
+            let warnings = add_warnings(current.entries.len(), &[cidr], &current.environment.slug);
+            server::require_confirmation(warnings, confirm.as_deref())?;
+            server::create(&current, cidr, description).await
+        }
+        .await,
+    )
+}
+
+/// Adds every good line of a pasted list; bad lines are reported and skipped, never guessed at.
+#[server(endpoint = "allowlist/bulk")]
+pub async fn add_allowlist_entries(
+    lines: String,
+    confirm: Option<String>,
+) -> Result<Vec<BulkResult>, ApiError> {
+    use crate::server::member::respond;
+    respond(
+        async {
+            let current = server::current().await?;
+            let existing: Vec<Cidr> = current.entries.iter().map(|entry| entry.cidr).collect();
+            let parsed = crate::domain::parse_bulk(&lines, &existing);
+            let adding: Vec<Cidr> = parsed
+                .iter()
+                .filter_map(|line| line.outcome.as_ref().ok().map(|(cidr, _)| *cidr))
+                .collect();
+            if adding.is_empty() {
+                return Err(ApiError::BadRequest(
+                    "No line holds a network that can be added.".to_owned(),
+                ));
+            }
+            if existing.len() + adding.len() > MAX_ENTRIES {
+                return Err(ApiError::BadRequest(format!(
+                    "An environment holds at most {MAX_ENTRIES} entries."
+                )));
+            }
+            let warnings = add_warnings(existing.len(), &adding, &current.environment.slug);
+            server::require_confirmation(warnings, confirm.as_deref())?;
+            let mut results = Vec::with_capacity(parsed.len());
+            for line in parsed {
+                let outcome = match line.outcome {
+                    Err(message) => Err(message),
+                    Ok((cidr, description)) => match server::clean_description(description) {
+                        Err(error) => Err(error.to_string()),
+                        Ok(description) => server::create(&current, cidr, description)
+                            .await
+                            .map(|entry| entry.cidr)
+                            .map_err(|error| error.to_string()),
+                    },
+                };
+                results.push(BulkResult {
+                    line: line.line,
+                    text: line.text,
+                    outcome,
+                });
+            }
+            Ok(results)
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "allowlist/describe")]
+pub async fn update_allowlist_description(
+    id: String,
+    description: Option<String>,
+) -> Result<AllowlistEntry, ApiError> {
+    use crate::server::{member::respond, upstream::paths};
+    respond(
+        async {
+            let description = server::clean_description(description)?;
+            let current = server::current().await?;
+            let path = format!(
+                "{}/{}",
+                paths::ip_allowlist(&current.environment.id),
+                paths::segment(&id)
+            );
+            current
+                .request
+                .send(
+                    reqwest::Method::PATCH,
+                    &path,
+                    Some(&serde_json::json!({ "description": description })),
+                )
+                .await?
+                .ok_or(ApiError::Internal)
+        }
+        .await,
+    )
+}
+
+/// Deletes an entry; the last one (which opens the environment to all) and any in production need
+/// confirming.
+#[server(endpoint = "allowlist/delete")]
+pub async fn delete_allowlist_entry(id: String, confirm: Option<String>) -> Result<Cidr, ApiError> {
+    use crate::server::{member::respond, upstream::paths};
+    respond(
+        async {
+            let current = server::current().await?;
+            let entry = current
+                .entries
+                .iter()
+                .find(|entry| entry.id == id)
+                .ok_or_else(|| {
+                    ApiError::NotFound("That entry is no longer on the list.".to_owned())
+                })?;
+            server::require_confirmation(
+                delete_warnings(current.entries.len(), &current.environment.slug),
+                confirm.as_deref(),
+            )?;
+            let path = format!(
+                "{}/{}",
+                paths::ip_allowlist(&current.environment.id),
+                paths::segment(&id)
+            );
+            current
+                .request
+                .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
+                .await?;
+            Ok(entry.cidr)
+        }
+        .await,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slug(text: &str) -> EnvironmentSlug {
+        EnvironmentSlug::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_first_entry_everyone_and_production_need_confirming() {
+        let office = Cidr::parse("203.0.113.0/24").unwrap();
+        let everyone = Cidr::parse("::/0").unwrap();
+        assert!(add_warnings(2, &[office], &slug("staging")).is_empty());
+        let first = add_warnings(0, &[office], &slug("staging"));
+        assert_eq!(first.len(), 1);
+        assert!(first[0].contains("refused at once"));
+        assert!(add_warnings(3, &[everyone], &slug("staging"))[0].contains("every IPv6 address"));
+        assert_eq!(
+            add_warnings(3, &[office], &slug("production")),
+            ["This changes production."]
+        );
+    }
+
+    #[test]
+    fn the_last_entry_and_production_need_confirming_to_delete() {
+        assert!(delete_warnings(2, &slug("staging")).is_empty());
+        assert!(delete_warnings(1, &slug("staging"))[0].contains("every address"));
+        assert_eq!(delete_warnings(4, &slug("production")).len(), 1);
+    }
+}

@@ -1,0 +1,545 @@
+//! Settings > Security: the IP allowlist of the current environment.
+//!
+//! The documented rule is sharp (an empty list lets everyone in; the first entry restricts M2M
+//! traffic at once), so every change that could lock traffic out or open it up carries its
+//! consequence in words next to a required checkbox, enforced again by the server.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    api::{
+        add_warnings, delete_warnings, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry,
+        AllowlistView, ApiError, DeleteAllowlistEntry, UpdateAllowlistDescription, CONFIRMED,
+        MAX_DESCRIPTION,
+    },
+    app::layout::SignInAgain,
+    domain::{check_address, overlap, parse_bulk, AddressCheck, Cidr, CidrError, Overlap},
+};
+
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let add = ServerAction::<AddAllowlistEntry>::new();
+    let bulk = ServerAction::<AddAllowlistEntries>::new();
+    let describe = ServerAction::<UpdateAllowlistDescription>::new();
+    let delete = ServerAction::<DeleteAllowlistEntry>::new();
+    // Every finished change reloads the list from the API: the page shows what was saved, not
+    // what was meant.
+    let allowlist = Resource::new(
+        move || {
+            (
+                add.version().get(),
+                bulk.version().get(),
+                describe.version().get(),
+                delete.version().get(),
+            )
+        },
+        |_| crate::api::load_allowlist(),
+    );
+    let actions = Actions {
+        add,
+        bulk,
+        describe,
+        delete,
+    };
+
+    view! {
+        <Title text="Security" />
+        <header class="page-header">
+            <h1>"Security"</h1>
+            <p class="muted">
+                "Which networks may call the KeyStone API with this environment's M2M credentials."
+            </p>
+        </header>
+        <Announcements actions />
+        <Suspense fallback=|| view! { <p class="panel" aria-busy="true">"Loading the allowlist…"</p> }>
+            {move || Suspend::new(async move {
+                match allowlist.await {
+                    Ok(view) => view! { <AllowlistPanel view actions /> }.into_any(),
+                    Err(ApiError::SignedOut) => view! { <SignInAgain /> }.into_any(),
+                    Err(error) => {
+                        view! {
+                            <section class="panel panel--error" role="alert">
+                                <h2>"The allowlist could not be loaded"</h2>
+                                <p>{error.to_string()}</p>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Actions {
+    add: ServerAction<AddAllowlistEntry>,
+    bulk: ServerAction<AddAllowlistEntries>,
+    describe: ServerAction<UpdateAllowlistDescription>,
+    delete: ServerAction<DeleteAllowlistEntry>,
+}
+
+/// One live region announcing how the last change went (screen readers and sighted users alike).
+#[component]
+fn Announcements(actions: Actions) -> impl IntoView {
+    let message = move || -> Option<(bool, String)> {
+        let Actions {
+            add,
+            bulk,
+            describe,
+            delete,
+        } = actions;
+        if let Some(result) = add.value().get() {
+            return Some(match result {
+                Ok(entry) => (true, format!("Added {}.", entry.cidr)),
+                Err(error) => (false, error.to_string()),
+            });
+        }
+        if let Some(result) = bulk.value().get() {
+            return Some(match result {
+                Ok(lines) => {
+                    let added = lines.iter().filter(|line| line.outcome.is_ok()).count();
+                    let refused = lines.len() - added;
+                    (
+                        refused == 0,
+                        format!("Added {added} entries; {refused} lines were not added."),
+                    )
+                }
+                Err(error) => (false, error.to_string()),
+            });
+        }
+        if let Some(result) = describe.value().get() {
+            return Some(match result {
+                Ok(entry) => (true, format!("Saved the description of {}.", entry.cidr)),
+                Err(error) => (false, error.to_string()),
+            });
+        }
+        delete.value().get().map(|result| match result {
+            Ok(cidr) => (true, format!("Deleted {cidr}.")),
+            Err(error) => (false, error.to_string()),
+        })
+    };
+    view! {
+        <div class="toast-region" role="status" aria-live="polite" data-testid="announcement">
+            {move || {
+                message()
+                    .map(|(ok, text)| {
+                        view! {
+                            <p class="toast" class:toast--error=!ok>
+                                {text}
+                            </p>
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
+    let environment = view.environment.clone();
+    let is_production = environment.slug.is_production();
+    let networks = view.networks();
+    let count = view.entries.len();
+    let can_manage = view.can_manage;
+    let entries = view.entries.clone();
+
+    view! {
+        <section class="panel" data-testid="allowlist">
+            <header class="panel__header">
+                <h2>
+                    "IP allowlist · "
+                    <span class="env-badge" class:env-badge--production=is_production data-testid="allowlist-environment">
+                        {environment.name.clone()}
+                    </span>
+                </h2>
+                <a class="button button--secondary" href="/security/allowlist.csv" download="allowlist.csv">
+                    "Export CSV"
+                </a>
+            </header>
+            {if count == 0 {
+                view! {
+                    <p class="empty-state" data-testid="allowlist-empty">
+                        "No entries: " {environment.name.clone()}
+                        " accepts M2M traffic from every address. The first entry you add restricts it to the listed networks at once."
+                    </p>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <p class="muted">
+                        {format!("{count} networks. M2M traffic from any other address is refused.")}
+                    </p>
+                    <EntriesTable entries networks=networks.clone() can_manage actions environment=environment.slug.clone() />
+                }
+                    .into_any()
+            }}
+            {(!can_manage)
+                .then(|| {
+                    view! {
+                        <p class="notice" data-testid="read-only">
+                            "You can view this list. Changing it needs the security:manage permission (the Developer or Platform Manager role)."
+                        </p>
+                    }
+                })}
+        </section>
+        {can_manage
+            .then(|| {
+                view! {
+                    <AddEntryForm action=actions.add networks=networks.clone() environment=environment.slug.clone() />
+                    <BulkAddForm action=actions.bulk networks=networks.clone() environment=environment.slug.clone() />
+                }
+            })}
+        <CheckAddress networks />
+    }
+}
+
+#[component]
+fn EntriesTable(
+    entries: Vec<AllowlistEntry>,
+    networks: Vec<Cidr>,
+    can_manage: bool,
+    actions: Actions,
+    environment: crate::domain::EnvironmentSlug,
+) -> impl IntoView {
+    let delete_warnings = delete_warnings(networks.len(), &environment);
+    view! {
+        <table class="table" data-testid="allowlist-table">
+            <thead>
+                <tr>
+                    <th scope="col">"Network"</th>
+                    <th scope="col">"Family"</th>
+                    <th scope="col">"Addresses"</th>
+                    <th scope="col">"Description"</th>
+                    <th scope="col">"Added"</th>
+                    {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                </tr>
+            </thead>
+            <tbody>
+                {entries
+                    .into_iter()
+                    .map(|entry| {
+                        let warnings = delete_warnings.clone();
+                        view! {
+                            <tr data-testid="allowlist-row">
+                                <td class="mono">{entry.cidr.to_string()}</td>
+                                <td>{if entry.cidr.is_ipv4() { "IPv4" } else { "IPv6" }}</td>
+                                <td>{entry.cidr.size_label()}</td>
+                                <td>{entry.description.clone().unwrap_or_default()}</td>
+                                <td class="muted">
+                                    {entry.created_by.clone().unwrap_or_default()}
+                                    <br />
+                                    {entry.created_at.get(..10).unwrap_or_default().to_owned()}
+                                </td>
+                                {can_manage
+                                    .then(|| view! { <RowActions entry warnings actions /> })}
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) -> impl IntoView {
+    let cidr = entry.cidr.to_string();
+    let (edit_id, delete_id) = (entry.id.clone(), entry.id.clone());
+    let (edit_label, delete_label) = (cidr.clone(), cidr.clone());
+    let description = entry.description.clone().unwrap_or_default();
+    view! {
+        <td class="row-actions">
+            <details class="inline-dialog">
+                <summary class="button button--secondary button--small">"Edit"</summary>
+                <ActionForm action=actions.describe>
+                    <input type="hidden" name="id" value=edit_id />
+                    <label>
+                        "Description of " {edit_label}
+                        <input type="text" name="description" maxlength=MAX_DESCRIPTION value=description />
+                    </label>
+                    <button type="submit" class="button button--small" disabled=move || actions.describe.pending().get()>
+                        "Save"
+                    </button>
+                </ActionForm>
+            </details>
+            <details class="inline-dialog">
+                <summary class="button button--danger button--small" data-testid="delete-entry">"Delete"</summary>
+                <ActionForm action=actions.delete>
+                    <input type="hidden" name="id" value=delete_id />
+                    <p>"Delete " <strong>{delete_label}</strong> "? M2M calls from it will be refused."</p>
+                    <Confirmation warnings />
+                    <button type="submit" class="button button--danger button--small" disabled=move || actions.delete.pending().get()>
+                        {format!("Delete {cidr}")}
+                    </button>
+                </ActionForm>
+            </details>
+        </td>
+    }
+}
+
+/// The consequences of a change and a required checkbox (so it works without JavaScript too).
+#[component]
+fn Confirmation(warnings: Vec<String>) -> impl IntoView {
+    (!warnings.is_empty()).then(|| {
+        view! {
+            <div class="warning" role="alert" data-testid="confirmation">
+                <ul>{warnings.into_iter().map(|warning| view! { <li>{warning}</li> }).collect_view()}</ul>
+                <label class="checkbox">
+                    <input type="checkbox" name="confirm" value=CONFIRMED required=true />
+                    "I understand"
+                </label>
+            </div>
+        }
+    })
+}
+
+/// What the typed network means, as you type: canonical form, problems, overlaps, warnings.
+fn describe_input(input: &str, networks: &[Cidr]) -> (Option<Cidr>, Option<String>) {
+    if input.trim().is_empty() {
+        return (None, None);
+    }
+    match Cidr::parse(input) {
+        Ok(cidr) => {
+            let note = match overlap(&cidr, networks) {
+                Overlap::Duplicate => Some(format!("{cidr} is already on the list.")),
+                Overlap::CoveredBy(wider) => Some(format!("{cidr} is already allowed by {wider}.")),
+                Overlap::Covers(narrower) => Some(format!(
+                    "{cidr} includes {} existing {}.",
+                    narrower.len(),
+                    if narrower.len() == 1 {
+                        "entry"
+                    } else {
+                        "entries"
+                    }
+                )),
+                Overlap::None => Some(format!("{cidr}: {} addresses.", cidr.size_label())),
+            };
+            (Some(cidr), note)
+        }
+        Err(error) => (None, Some(error.to_string())),
+    }
+}
+
+#[component]
+fn AddEntryForm(
+    action: ServerAction<AddAllowlistEntry>,
+    networks: Vec<Cidr>,
+    environment: crate::domain::EnvironmentSlug,
+) -> impl IntoView {
+    let input = RwSignal::new(String::new());
+    let count = networks.len();
+    let known = networks.clone();
+    let analysis = Memo::new(move |_| describe_input(&input.get(), &known));
+    let suggestion = move || match Cidr::parse(&input.get()) {
+        Err(CidrError::HostBitsSet(_, canonical)) => Some(canonical),
+        _ => None,
+    };
+    let warnings = Memo::new(move |_| {
+        let adding: Vec<Cidr> = analysis.get().0.into_iter().collect();
+        // Before anything valid is typed, show what any first entry (or production) would mean.
+        if adding.is_empty() {
+            add_warnings(
+                count,
+                &[Cidr::parse("192.0.2.0/24").expect("valid")],
+                &environment,
+            )
+        } else {
+            add_warnings(count, &adding, &environment)
+        }
+    });
+    let is_problem = Memo::new(move |_| {
+        let (cidr, _) = analysis.get();
+        !input.get().trim().is_empty()
+            && cidr.is_none_or(|cidr| {
+                matches!(
+                    overlap(&cidr, &networks),
+                    Overlap::Duplicate | Overlap::CoveredBy(_)
+                )
+            })
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            input.set(String::new());
+        }
+    });
+
+    view! {
+        <section class="panel">
+            <h2>"Add a network"</h2>
+            <ActionForm action attr:class="form" attr:data-testid="add-entry-form">
+                <label for="allowlist-cidr">"IP address or CIDR network"</label>
+                <input
+                    id="allowlist-cidr"
+                    name="cidr"
+                    type="text"
+                    required=true
+                    autocomplete="off"
+                    spellcheck="false"
+                    placeholder="203.0.113.0/24 or 2001:db8::/48"
+                    prop:value=move || input.get()
+                    on:input=move |event| input.set(event_target_value(&event))
+                    aria-describedby="allowlist-cidr-hint"
+                    aria-invalid=move || is_problem.get().to_string()
+                />
+                <p id="allowlist-cidr-hint" class="hint" class:hint--error=move || is_problem.get() data-testid="cidr-hint">
+                    {move || analysis.get().1}
+                    {move || {
+                        suggestion()
+                            .map(|canonical| {
+                                view! {
+                                    " "
+                                    <button
+                                        type="button"
+                                        class="button button--small button--secondary"
+                                        on:click=move |_| input.set(canonical.to_string())
+                                    >
+                                        {format!("Use {canonical}")}
+                                    </button>
+                                }
+                            })
+                    }}
+                </p>
+                <label for="allowlist-description">"Description (optional)"</label>
+                <input id="allowlist-description" name="description" type="text" maxlength=MAX_DESCRIPTION placeholder="Office, VPN, CI runners…" />
+                {move || view! { <Confirmation warnings=warnings.get() /> }}
+                <button type="submit" class="button" disabled=move || action.pending().get() data-testid="add-entry">
+                    {move || if action.pending().get() { "Adding…" } else { "Add network" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn BulkAddForm(
+    action: ServerAction<AddAllowlistEntries>,
+    networks: Vec<Cidr>,
+    environment: crate::domain::EnvironmentSlug,
+) -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let count = networks.len();
+    let preview = Memo::new(move |_| parse_bulk(&text.get(), &networks));
+    let warnings = Memo::new(move |_| {
+        let adding: Vec<Cidr> = preview
+            .get()
+            .iter()
+            .filter_map(|line| line.outcome.as_ref().ok().map(|(cidr, _)| *cidr))
+            .collect();
+        add_warnings(count, &adding, &environment)
+    });
+    view! {
+        <section class="panel">
+            <h2>"Add many"</h2>
+            <p class="muted">"One network per line, optionally followed by a comma or space and a description. Lines starting with # are skipped."</p>
+            <ActionForm action attr:class="form" attr:data-testid="bulk-form">
+                <label for="allowlist-bulk" class="visually-hidden">"Networks to add"</label>
+                <textarea
+                    id="allowlist-bulk"
+                    name="lines"
+                    rows="6"
+                    spellcheck="false"
+                    prop:value=move || text.get()
+                    on:input=move |event| text.set(event_target_value(&event))
+                ></textarea>
+                <ol class="bulk-preview" data-testid="bulk-preview">
+                    {move || {
+                        preview
+                            .get()
+                            .into_iter()
+                            .map(|line| {
+                                let (ok, note) = match &line.outcome {
+                                    Ok((cidr, _)) => (true, format!("will add {cidr}")),
+                                    Err(error) => (false, error.clone()),
+                                };
+                                view! {
+                                    <li class:bulk-preview--error=!ok>
+                                        <span class="mono">{format!("line {}: {}", line.line, line.text)}</span>
+                                        " — "
+                                        {note}
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ol>
+                {move || view! { <Confirmation warnings=warnings.get() /> }}
+                <button type="submit" class="button" disabled=move || action.pending().get() data-testid="bulk-add">
+                    {move || if action.pending().get() { "Adding…" } else { "Add these networks" }}
+                </button>
+            </ActionForm>
+            {move || {
+                action
+                    .value()
+                    .get()
+                    .and_then(Result::ok)
+                    .map(|lines| {
+                        view! {
+                            <ol class="bulk-preview" data-testid="bulk-results">
+                                {lines
+                                    .into_iter()
+                                    .map(|line| {
+                                        let ok = line.outcome.is_ok();
+                                        let note = match line.outcome {
+                                            Ok(cidr) => format!("added {cidr}"),
+                                            Err(error) => format!("not added: {error}"),
+                                        };
+                                        view! {
+                                            <li class:bulk-preview--error=!ok>
+                                                {format!("line {}: {} — {note}", line.line, line.text)}
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ol>
+                        }
+                    })
+            }}
+        </section>
+    }
+}
+
+/// "Check an address": evaluated in the browser against the list shown.
+#[component]
+fn CheckAddress(networks: Vec<Cidr>) -> impl IntoView {
+    let address = RwSignal::new(String::new());
+    let verdict = move || {
+        let typed = address.get();
+        let typed = typed.trim();
+        if typed.is_empty() {
+            return None;
+        }
+        Some(match typed.parse::<std::net::IpAddr>() {
+            Err(_) => (false, format!("“{typed}” is not an IP address.")),
+            Ok(ip) => match check_address(ip, &networks) {
+                AddressCheck::OpenToAll => (
+                    true,
+                    format!("{ip} is allowed: the list is empty, so every address is."),
+                ),
+                AddressCheck::AllowedBy(entry) => (true, format!("{ip} is allowed by {entry}.")),
+                AddressCheck::Refused => (
+                    false,
+                    format!("{ip} would be refused: no entry contains it."),
+                ),
+            },
+        })
+    };
+    view! {
+        <section class="panel">
+            <h2>"Check an address"</h2>
+            <label for="allowlist-check">"IP address"</label>
+            <input
+                id="allowlist-check"
+                type="text"
+                autocomplete="off"
+                placeholder="198.51.100.17"
+                prop:value=move || address.get()
+                on:input=move |event| address.set(event_target_value(&event))
+            />
+            <p class="hint" role="status" data-testid="check-result">
+                {move || verdict().map(|(ok, text)| view! { <span class:hint--error=!ok>{text}</span> })}
+            </p>
+        </section>
+    }
+}

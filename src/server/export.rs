@@ -1,0 +1,39 @@
+//! Downloads that are plain HTTP, not server functions: the allowlist as CSV.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Extension,
+};
+use tower_sessions::Session;
+
+use super::{member::MemberRequest, session::SignedIn, Bff};
+
+/// `GET /security/allowlist.csv`: the current environment's allowlist (behind the sign-in gate).
+pub async fn allowlist_csv(
+    State(bff): State<Arc<Bff>>,
+    Extension(member): Extension<SignedIn>,
+    session: Session,
+) -> Response {
+    match crate::api::allowlist_csv(MemberRequest::new(bff, session, member)).await {
+        Ok((environment, csv)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"ip-allowlist-{environment}.csv\""),
+                ),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(error) => (
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            error.to_string(),
+        )
+            .into_response(),
+    }
+}
