@@ -4,6 +4,9 @@ import { defineConfig } from '@playwright/test';
 const port = Number(process.env.KEYSTONE_E2E_PORT ?? 3100);
 const targetDir = process.env.CARGO_TARGET_DIR ?? `${process.env.HOME}/.cache/keystone-dashboard/target`;
 const baseURL = `http://127.0.0.1:${port}`;
+// The embedded sandbox on a known port, so tests can call it as an M2M client would.
+const sandboxPort = Number(process.env.KEYSTONE_E2E_SANDBOX_PORT ?? 4110);
+process.env.KEYSTONE_E2E_SANDBOX_URL = `http://127.0.0.1:${sandboxPort}`;
 
 export default defineConfig({
   testDir: './tests',
@@ -34,7 +37,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `${targetDir}/release/keystone-dashboard --listen-addr 127.0.0.1:${port} --public-url ${baseURL} --site-root ../target/site --session-store memory --sandbox-addr 127.0.0.1:0`,
+    command: `${targetDir}/release/keystone-dashboard --listen-addr 127.0.0.1:${port} --public-url ${baseURL} --site-root ../target/site --session-store memory --sandbox-addr 127.0.0.1:${sandboxPort}`,
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

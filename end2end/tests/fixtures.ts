@@ -42,3 +42,9 @@ export async function signIn(page: Page, path = '/', who = ADA) {
   await page.getByRole('button', { name: new RegExp(who.name) }).click();
   await expect(page).toHaveURL((url) => url.pathname + url.search === path);
 }
+
+/** A Viewer: sees everything, changes nothing. */
+export const DMITRI = { name: 'Dmitri Volkov', email: 'dmitri@acme-markets.example' };
+
+/** The embedded sandbox (identity provider and KeyStone API), set by playwright.config.ts. */
+export const SANDBOX_URL = process.env.KEYSTONE_E2E_SANDBOX_URL ?? 'http://127.0.0.1:4110';

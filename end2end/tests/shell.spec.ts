@@ -40,6 +40,8 @@ test('after hydration, navigation happens in the page without a full reload', as
 test('the environment is a session setting: switching reaches the server and survives a reload', async ({ page }) => {
   await signIn(page, '/');
   await waitForHydration(page);
+  // The form's Switch button is for pages without WASM; once hydrated, a change submits by itself.
+  await expect(page.getByRole('button', { name: 'Switch' })).toBeHidden();
   await expect(page.locator('.production-banner')).toHaveCount(0);
 
   await page.getByTestId('environment-switcher').selectOption('production');

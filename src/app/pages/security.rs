@@ -52,7 +52,8 @@ pub fn SecurityPage() -> impl IntoView {
             </p>
         </header>
         <Announcements actions />
-        <Suspense fallback=|| view! { <p class="panel" aria-busy="true">"Loading the allowlist…"</p> }>
+        // A transition keeps the list on screen while it reloads after a change.
+        <Transition fallback=|| view! { <p class="panel" aria-busy="true">"Loading the allowlist…"</p> }>
             {move || Suspend::new(async move {
                 match allowlist.await {
                     Ok(view) => view! { <AllowlistPanel view actions /> }.into_any(),
@@ -68,7 +69,7 @@ pub fn SecurityPage() -> impl IntoView {
                     }
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -83,21 +84,25 @@ struct Actions {
 /// One live region announcing how the last change went (screen readers and sighted users alike).
 #[component]
 fn Announcements(actions: Actions) -> impl IntoView {
-    let message = move || -> Option<(bool, String)> {
-        let Actions {
-            add,
-            bulk,
-            describe,
-            delete,
-        } = actions;
+    // Whichever change finished last speaks.
+    let latest = RwSignal::new(None::<(bool, String)>);
+    let Actions {
+        add,
+        bulk,
+        describe,
+        delete,
+    } = actions;
+    Effect::new(move |_| {
         if let Some(result) = add.value().get() {
-            return Some(match result {
+            latest.set(Some(match result {
                 Ok(entry) => (true, format!("Added {}.", entry.cidr)),
                 Err(error) => (false, error.to_string()),
-            });
+            }));
         }
+    });
+    Effect::new(move |_| {
         if let Some(result) = bulk.value().get() {
-            return Some(match result {
+            latest.set(Some(match result {
                 Ok(lines) => {
                     let added = lines.iter().filter(|line| line.outcome.is_ok()).count();
                     let refused = lines.len() - added;
@@ -107,19 +112,26 @@ fn Announcements(actions: Actions) -> impl IntoView {
                     )
                 }
                 Err(error) => (false, error.to_string()),
-            });
+            }));
         }
+    });
+    Effect::new(move |_| {
         if let Some(result) = describe.value().get() {
-            return Some(match result {
+            latest.set(Some(match result {
                 Ok(entry) => (true, format!("Saved the description of {}.", entry.cidr)),
                 Err(error) => (false, error.to_string()),
-            });
+            }));
         }
-        delete.value().get().map(|result| match result {
-            Ok(cidr) => (true, format!("Deleted {cidr}.")),
-            Err(error) => (false, error.to_string()),
-        })
-    };
+    });
+    Effect::new(move |_| {
+        if let Some(result) = delete.value().get() {
+            latest.set(Some(match result {
+                Ok(cidr) => (true, format!("Deleted {cidr}.")),
+                Err(error) => (false, error.to_string()),
+            }));
+        }
+    });
+    let message = move || latest.get();
     view! {
         <div class="toast-region" role="status" aria-live="polite" data-testid="announcement">
             {move || {
@@ -134,6 +146,7 @@ fn Announcements(actions: Actions) -> impl IntoView {
             }}
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -193,6 +206,7 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
             })}
         <CheckAddress networks />
     }
+    .into_any()
 }
 
 #[component]
@@ -241,6 +255,7 @@ fn EntriesTable(
             </tbody>
         </table>
     }
+    .into_any()
 }
 
 #[component]
@@ -277,6 +292,7 @@ fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) ->
             </details>
         </td>
     }
+    .into_any()
 }
 
 /// The consequences of a change and a required checkbox (so it works without JavaScript too).
@@ -410,6 +426,7 @@ fn AddEntryForm(
             </ActionForm>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -498,6 +515,7 @@ fn BulkAddForm(
             }}
         </section>
     }
+    .into_any()
 }
 
 /// "Check an address": evaluated in the browser against the list shown.
@@ -542,4 +560,5 @@ fn CheckAddress(networks: Vec<Cidr>) -> impl IntoView {
             </p>
         </section>
     }
+    .into_any()
 }

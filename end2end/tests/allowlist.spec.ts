@@ -1,0 +1,98 @@
+import { APIRequestContext, Page } from '@playwright/test';
+import { test, expect, signIn, waitForHydration, DMITRI, SANDBOX_URL } from './fixtures';
+
+/** Status of an M2M call with staging's credentials, made from this machine (127.0.0.1). */
+async function m2mStatus(request: APIRequestContext): Promise<number> {
+  const token = await request.post(`${SANDBOX_URL}/oauth/token`, {
+    data: {
+      client_id: 'sandbox-m2m-staging',
+      client_secret: 'sandbox-m2m-secret-staging',
+      audience: 'https://api.keystoneos.xyz',
+      grant_type: 'client_credentials',
+    },
+  });
+  const { access_token } = await token.json();
+  const reply = await request.get(`${SANDBOX_URL}/v1/platforms/me/environments`, {
+    headers: { Authorization: `Bearer ${access_token}` },
+  });
+  return reply.status();
+}
+
+async function switchTo(page: Page, slug: string, name: string) {
+  await page.getByTestId('environment-switcher').selectOption(slug);
+  await expect(page.getByTestId('allowlist-environment')).toHaveText(name);
+  await waitForHydration(page);
+}
+
+test('the allowlist guards against lockouts and really restricts M2M traffic', async ({ page, request }) => {
+  await signIn(page, '/security');
+  await waitForHydration(page);
+  await switchTo(page, 'staging', 'Staging');
+  await expect(page.getByTestId('allowlist-empty')).toContainText('accepts M2M traffic from every address');
+  expect(await m2mStatus(request)).toBe(200);
+
+  // As you type: host bits are caught and the canonical network offered.
+  const form = page.getByTestId('add-entry-form');
+  await form.getByLabel('IP address or CIDR network').fill('198.51.100.7/24');
+  await expect(page.getByTestId('cidr-hint')).toContainText('has host bits set');
+  await form.getByRole('button', { name: 'Use 198.51.100.0/24' }).click();
+  await expect(form.getByLabel('IP address or CIDR network')).toHaveValue('198.51.100.0/24');
+  await expect(page.getByTestId('cidr-hint')).toContainText('256 addresses');
+  await form.getByLabel('Description (optional)').fill('office');
+
+  // The first entry says what it does, and needs saying yes to.
+  await expect(form.getByTestId('confirmation')).toContainText('will be refused at once');
+  await form.getByTestId('add-entry').click();
+  await expect(page.getByTestId('allowlist-row')).toHaveCount(0);
+  await form.getByLabel('I understand').check();
+  await form.getByTestId('add-entry').click();
+  await expect(page.getByTestId('announcement')).toHaveText('Added 198.51.100.0/24.');
+  await expect(page.getByTestId('allowlist-row')).toHaveCount(1);
+  await expect(page.getByTestId('allowlist-row')).toContainText('office');
+  expect(await m2mStatus(request)).toBe(403);
+
+  // Bulk: the bad line is reported, the good one added (and it lets this machine in).
+  const bulk = page.getByTestId('bulk-form');
+  await bulk.locator('textarea').fill('127.0.0.1, CI runner\n10.0.0.0/33');
+  await expect(page.getByTestId('bulk-preview')).toContainText('will add 127.0.0.1/32');
+  await expect(page.getByTestId('bulk-preview')).toContainText('prefix length');
+  await bulk.getByTestId('bulk-add').click();
+  await expect(page.getByTestId('bulk-results')).toContainText('line 1: 127.0.0.1, CI runner — added 127.0.0.1/32');
+  await expect(page.getByTestId('bulk-results')).toContainText('line 2: 10.0.0.0/33 — not added');
+  await expect(page.getByTestId('allowlist-row')).toHaveCount(2);
+  expect(await m2mStatus(request)).toBe(200);
+
+  // Check an address, in the browser.
+  const check = page.getByLabel('IP address', { exact: true });
+  await check.fill('198.51.100.42');
+  await expect(page.getByTestId('check-result')).toHaveText('198.51.100.42 is allowed by 198.51.100.0/24.');
+  await check.fill('192.0.2.1');
+  await expect(page.getByTestId('check-result')).toHaveText('192.0.2.1 would be refused: no entry contains it.');
+
+  // Deleting a non-last entry needs no extra confirmation; the last one does.
+  const ci = page.getByTestId('allowlist-row').filter({ hasText: '127.0.0.1/32' });
+  await ci.getByTestId('delete-entry').click();
+  await ci.getByRole('button', { name: 'Delete 127.0.0.1/32' }).click();
+  await expect(page.getByTestId('allowlist-row')).toHaveCount(1);
+  expect(await m2mStatus(request)).toBe(403);
+
+  const last = page.getByTestId('allowlist-row');
+  await last.getByTestId('delete-entry').click();
+  await expect(last.getByTestId('confirmation')).toContainText('will accept M2M traffic from every address');
+  await last.getByLabel('I understand').check();
+  await last.getByRole('button', { name: 'Delete 198.51.100.0/24' }).click();
+  await expect(page.getByTestId('allowlist-empty')).toBeVisible();
+  await expect(page.getByTestId('announcement')).toHaveText('Deleted 198.51.100.0/24.');
+  expect(await m2mStatus(request)).toBe(200);
+});
+
+test('a viewer sees the production list read-only', async ({ page }) => {
+  await signIn(page, '/security', DMITRI);
+  await waitForHydration(page);
+  await switchTo(page, 'production', 'Production');
+  await expect(page.getByTestId('allowlist-row')).toHaveCount(3);
+  await expect(page.getByTestId('allowlist-table')).toContainText('2001:db8:ac3e::/48');
+  await expect(page.getByTestId('read-only')).toBeVisible();
+  await expect(page.getByTestId('add-entry-form')).toHaveCount(0);
+  await expect(page.getByTestId('delete-entry')).toHaveCount(0);
+});
