@@ -4,12 +4,18 @@
 //! where the session and its tokens live; what they return is all the browser ever sees. Every
 //! server function that changes something is a POST (the default), so the CSRF check covers it.
 
+mod activity;
 mod allowlist;
+mod environments;
 mod error;
+mod overview;
 mod resources;
 mod shell;
 
+pub use activity::*;
 pub use allowlist::*;
+pub use environments::*;
 pub use error::{ApiError, FieldError};
+pub use overview::*;
 pub use resources::*;
 pub use shell::*;

@@ -221,7 +221,7 @@ pub fn SignInAgain() -> impl IntoView {
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
-fn encode_component(value: &str) -> String {
+pub fn encode_component(value: &str) -> String {
     value
         .bytes()
         .map(|byte| match byte {

@@ -1,6 +1,8 @@
 //! The user interface: the HTML document, the router and the application shell.
 
 mod layout;
+
+pub use layout::encode_component;
 mod pages;
 
 use leptos::prelude::*;

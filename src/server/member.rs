@@ -153,6 +153,23 @@ impl MemberRequest {
         .await
     }
 
+    /// A read in a given environment (the overview looks at every environment at once).
+    pub async fn get_in<T: DeserializeOwned>(
+        &self,
+        environment: &EnvironmentSlug,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        self.call(|token| async move {
+            let caller = Caller {
+                access_token: &token,
+                environment: Some(environment),
+            };
+            self.bff.upstream.get(&caller, path, query).await
+        })
+        .await
+    }
+
     /// A read that is not scoped to an environment.
     pub async fn get_unscoped<T: DeserializeOwned>(
         &self,

@@ -1,23 +1,19 @@
 //! One module per page. Pages whose feature has not landed yet say so plainly and say what is coming.
 
+mod activity;
+mod environments;
+mod overview;
 mod placeholder;
 mod security;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+pub use activity::ActivityPage;
+pub use environments::EnvironmentsPage;
+pub use overview::OverviewPage;
 use placeholder::NotBuiltYet;
 pub use security::SecurityPage;
-
-#[component]
-pub fn OverviewPage() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Overview"
-            summary="Your platform at a glance: its environments, who is on the team and what changed recently."
-        />
-    }
-}
 
 #[component]
 pub fn MembersPage() -> impl IntoView {
@@ -33,23 +29,6 @@ pub fn MembersPage() -> impl IntoView {
 pub fn RolesPage() -> impl IntoView {
     view! {
         <NotBuiltYet title="Roles" summary="Each role, what it allows, and how many members hold it." />
-    }
-}
-
-#[component]
-pub fn EnvironmentsPage() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Environments"
-            summary="Development, staging, production and any others: their API version, limits and M2M client."
-        />
-    }
-}
-
-#[component]
-pub fn ActivityPage() -> impl IntoView {
-    view! {
-        <NotBuiltYet title="Activity" summary="Every change made to your platform, who made it and when." />
     }
 }
 

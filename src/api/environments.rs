@@ -1,0 +1,293 @@
+//! Settings > Environments: the platform's environments, created, edited, deactivated and
+//! reactivated through the KeyStone API.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, FieldError};
+use crate::domain::EnvironmentSlug;
+
+/// The API's bounds for `default_timeout_seconds`.
+pub const TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 60..=604_800;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentDetail {
+    pub id: String,
+    pub name: String,
+    pub slug: EnvironmentSlug,
+    pub auth0_client_id: String,
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    #[serde(default)]
+    pub api_version: Option<String>,
+    pub default_timeout_seconds: i64,
+    pub is_active: bool,
+    #[serde(default)]
+    pub rate_limit_rpm: Option<u32>,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentsView {
+    pub environments: Vec<EnvironmentDetail>,
+    /// The member holds `environments:manage`.
+    pub can_manage: bool,
+}
+
+/// What deactivating does, in words the confirmation shows.
+pub fn deactivation_warning(slug: &EnvironmentSlug) -> String {
+    let production = if slug.is_production() {
+        " This is production: live integrations stop."
+    } else {
+        ""
+    };
+    format!(
+        "Deactivating {slug} refuses its M2M credentials at once. Its data, allowlist and settings are kept, and it can be reactivated.{production}"
+    )
+}
+
+fn field(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Parses the optional numeric fields of the forms; empty means "not given".
+pub fn parse_timeout(raw: Option<&str>) -> Result<Option<i64>, FieldError> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
+        return Ok(None);
+    };
+    match raw.parse::<i64>() {
+        Ok(seconds) if TIMEOUT_RANGE.contains(&seconds) => Ok(Some(seconds)),
+        _ => Err(field(
+            "default_timeout_seconds",
+            format!(
+                "The default timeout is a whole number of seconds from {} to {}.",
+                TIMEOUT_RANGE.start(),
+                TIMEOUT_RANGE.end()
+            ),
+        )),
+    }
+}
+
+pub fn parse_rate_limit(raw: Option<&str>) -> Result<Option<u32>, FieldError> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
+        return Ok(None);
+    };
+    raw.parse::<u32>()
+        .ok()
+        .filter(|rpm| *rpm > 0)
+        .map(Some)
+        .ok_or_else(|| {
+            field(
+                "rate_limit_rpm",
+                "The rate limit is a whole number of requests per minute, at least 1.",
+            )
+        })
+}
+
+#[cfg(feature = "ssr")]
+async fn permissions_allow(
+    request: &crate::server::member::MemberRequest,
+    permission: &str,
+) -> Result<bool, ApiError> {
+    let token = request.access_token().await?;
+    Ok(crate::server::auth::permissions_of(&token)
+        .iter()
+        .any(|held| held == permission))
+}
+
+#[server(endpoint = "environments")]
+pub async fn load_environments() -> Result<EnvironmentsView, ApiError> {
+    use crate::server::{
+        member::{respond, MemberRequest},
+        upstream::paths,
+    };
+    respond(
+        async {
+            let request = MemberRequest::current()?;
+            let page: super::Page<EnvironmentDetail> = request
+                .get_unscoped(paths::ENVIRONMENTS, &[("limit", "200".to_owned())])
+                .await?;
+            let can_manage = permissions_allow(&request, "environments:manage").await?;
+            Ok(EnvironmentsView {
+                environments: page.items,
+                can_manage,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "environments/create")]
+pub async fn create_environment(
+    name: String,
+    slug: String,
+    auth0_client_id: String,
+    default_timeout_seconds: Option<String>,
+    webhook_url: Option<String>,
+) -> Result<EnvironmentDetail, ApiError> {
+    use crate::server::{
+        member::{respond, MemberRequest},
+        upstream::paths,
+    };
+    respond(
+        async {
+            let mut errors = Vec::new();
+            if name.trim().is_empty() {
+                errors.push(field("name", "Give the environment a name."));
+            }
+            if let Err(error) = EnvironmentSlug::parse(slug.trim()) {
+                errors.push(field("slug", format!("The slug is not valid: {error}.")));
+            }
+            if auth0_client_id.trim().is_empty() {
+                errors.push(field("auth0_client_id", "The M2M client id is required."));
+            }
+            let timeout = parse_timeout(default_timeout_seconds.as_deref())
+                .map_err(|error| errors.push(error))
+                .ok()
+                .flatten();
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            let webhook_url = webhook_url
+                .map(|url| url.trim().to_owned())
+                .filter(|url| !url.is_empty());
+            let request = MemberRequest::current()?;
+            request
+                .send(
+                    reqwest::Method::POST,
+                    paths::ENVIRONMENTS,
+                    Some(&serde_json::json!({
+                        "name": name.trim(),
+                        "slug": slug.trim(),
+                        "auth0_client_id": auth0_client_id.trim(),
+                        "default_timeout_seconds": timeout,
+                        "webhook_url": webhook_url,
+                    })),
+                )
+                .await?
+                .ok_or(ApiError::Internal)
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "environments/update")]
+pub async fn update_environment(
+    id: String,
+    name: String,
+    default_timeout_seconds: Option<String>,
+    rate_limit_rpm: Option<String>,
+    webhook_url: Option<String>,
+) -> Result<EnvironmentDetail, ApiError> {
+    use crate::server::{
+        member::{respond, MemberRequest},
+        upstream::paths,
+    };
+    respond(
+        async {
+            let mut errors = Vec::new();
+            if name.trim().is_empty() {
+                errors.push(field("name", "Give the environment a name."));
+            }
+            let timeout = parse_timeout(default_timeout_seconds.as_deref()).map_err(|error| errors.push(error)).ok().flatten();
+            let rate_limit = parse_rate_limit(rate_limit_rpm.as_deref()).map_err(|error| errors.push(error)).ok().flatten();
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            let mut body = serde_json::json!({
+                "name": name.trim(),
+                "rate_limit_rpm": rate_limit,
+                "webhook_url": webhook_url.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()),
+            });
+            if let Some(timeout) = timeout {
+                body["default_timeout_seconds"] = timeout.into();
+            }
+            MemberRequest::current()?
+                .send(reqwest::Method::PATCH, &paths::environment(&id), Some(&body))
+                .await?
+                .ok_or(ApiError::Internal)
+        }
+        .await,
+    )
+}
+
+/// Deactivates (confirmation required: it cuts M2M traffic) or reactivates an environment.
+#[server(endpoint = "environments/active")]
+pub async fn set_environment_active(
+    id: String,
+    active: String,
+    confirm: Option<String>,
+) -> Result<EnvironmentDetail, ApiError> {
+    use crate::server::{
+        member::{respond, MemberRequest},
+        upstream::paths,
+    };
+    respond(
+        async {
+            let request = MemberRequest::current()?;
+            let reactivate = active == "true";
+            if !reactivate && confirm.as_deref() != Some(super::CONFIRMED) {
+                let environment = request
+                    .environments()
+                    .await?
+                    .into_iter()
+                    .find(|environment| environment.id == id)
+                    .ok_or_else(|| {
+                        ApiError::NotFound("That environment does not exist.".to_owned())
+                    })?;
+                return Err(ApiError::NeedsConfirmation(format!(
+                    "Confirm to go ahead. {}",
+                    deactivation_warning(&environment.slug)
+                )));
+            }
+            let path = paths::environment(&id);
+            let reply = if reactivate {
+                request
+                    .send(
+                        reqwest::Method::PATCH,
+                        &path,
+                        Some(&serde_json::json!({ "is_active": true })),
+                    )
+                    .await?
+            } else {
+                request
+                    .send::<(), EnvironmentDetail>(reqwest::Method::DELETE, &path, None)
+                    .await?
+            };
+            reply.ok_or(ApiError::Internal)
+        }
+        .await,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_fields_are_checked_with_clear_messages() {
+        assert_eq!(parse_timeout(Some("")), Ok(None));
+        assert_eq!(parse_timeout(Some(" 3600 ")), Ok(Some(3600)));
+        assert!(parse_timeout(Some("59"))
+            .unwrap_err()
+            .message
+            .contains("60 to 604800"));
+        assert!(parse_timeout(Some("soon")).is_err());
+        assert_eq!(parse_rate_limit(None), Ok(None));
+        assert_eq!(parse_rate_limit(Some("1200")), Ok(Some(1200)));
+        assert!(parse_rate_limit(Some("0")).is_err());
+    }
+
+    #[test]
+    fn deactivating_production_says_so() {
+        let production = EnvironmentSlug::parse("production").unwrap();
+        assert!(deactivation_warning(&production).contains("This is production"));
+        assert!(
+            deactivation_warning(&EnvironmentSlug::parse("staging").unwrap())
+                .contains("M2M credentials")
+        );
+    }
+}

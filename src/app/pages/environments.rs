@@ -1,0 +1,300 @@
+//! Settings > Environments: every environment of the platform, with create, edit, deactivate and
+//! reactivate. Deactivating says what it does (M2M credentials refused, data kept) and needs a yes.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    api::{
+        deactivation_warning, load_environments, ApiError, CreateEnvironment, EnvironmentDetail,
+        EnvironmentsView, SetEnvironmentActive, UpdateEnvironment, CONFIRMED,
+    },
+    app::layout::SignInAgain,
+    domain::EnvironmentSlug,
+};
+
+#[derive(Clone, Copy)]
+struct Actions {
+    create: ServerAction<CreateEnvironment>,
+    update: ServerAction<UpdateEnvironment>,
+    active: ServerAction<SetEnvironmentActive>,
+}
+
+#[component]
+pub fn EnvironmentsPage() -> impl IntoView {
+    let actions = Actions {
+        create: ServerAction::new(),
+        update: ServerAction::new(),
+        active: ServerAction::new(),
+    };
+    let environments = Resource::new(
+        move || {
+            (
+                actions.create.version().get(),
+                actions.update.version().get(),
+                actions.active.version().get(),
+            )
+        },
+        |_| load_environments(),
+    );
+    let latest = RwSignal::new(None::<(bool, String)>);
+    Effect::new(move |_| {
+        if let Some(result) = actions.create.value().get() {
+            latest.set(Some(outcome(result, |environment| {
+                format!("Created {}.", environment.name)
+            })));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = actions.update.value().get() {
+            latest.set(Some(outcome(result, |environment| {
+                format!("Saved {}.", environment.name)
+            })));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = actions.active.value().get() {
+            latest.set(Some(outcome(result, |environment| {
+                let state = if environment.is_active {
+                    "reactivated"
+                } else {
+                    "deactivated"
+                };
+                format!("{} is {state}.", environment.name)
+            })));
+        }
+    });
+
+    view! {
+        <Title text="Environments" />
+        <header class="page-header">
+            <h1>"Environments"</h1>
+            <p class="muted">"Each environment has its own M2M client, limits, allowlist and data."</p>
+        </header>
+        <div class="toast-region" role="status" aria-live="polite" data-testid="announcement">
+            {move || latest.get().map(|(ok, text)| view! { <p class="toast" class:toast--error=!ok>{text}</p> })}
+        </div>
+        <Transition fallback=|| view! { <p class="panel" aria-busy="true">"Loading environments…"</p> }>
+            {move || Suspend::new(async move {
+                match environments.await {
+                    Ok(view) => view! { <EnvironmentsPanel view actions /> }.into_any(),
+                    Err(ApiError::SignedOut) => view! { <SignInAgain /> }.into_any(),
+                    Err(error) => view! {
+                        <section class="panel panel--error" role="alert"><p>{error.to_string()}</p></section>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn outcome(
+    result: Result<EnvironmentDetail, ApiError>,
+    success: impl Fn(&EnvironmentDetail) -> String,
+) -> (bool, String) {
+    match result {
+        Ok(environment) => (true, success(&environment)),
+        Err(error) => (false, error.to_string()),
+    }
+}
+
+#[component]
+fn EnvironmentsPanel(view: EnvironmentsView, actions: Actions) -> impl IntoView {
+    let can_manage = view.can_manage;
+    view! {
+        <section class="panel">
+            <table class="table" data-testid="environments-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Environment"</th>
+                        <th scope="col">"API version"</th>
+                        <th scope="col">"Default timeout"</th>
+                        <th scope="col">"Rate limit"</th>
+                        <th scope="col">"M2M client"</th>
+                        <th scope="col">"State"</th>
+                        {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                    </tr>
+                </thead>
+                <tbody>
+                    {view
+                        .environments
+                        .into_iter()
+                        .map(|environment| view! { <EnvironmentRow environment can_manage actions /> })
+                        .collect_view()}
+                </tbody>
+            </table>
+            {(!can_manage)
+                .then(|| view! {
+                    <p class="notice" data-testid="read-only">
+                        "You can view environments. Changing them needs the environments:manage permission (the Developer or Platform Manager role)."
+                    </p>
+                })}
+        </section>
+        {can_manage.then(|| view! { <CreateEnvironmentForm action=actions.create /> })}
+    }
+    .into_any()
+}
+
+#[component]
+fn EnvironmentRow(
+    environment: EnvironmentDetail,
+    can_manage: bool,
+    actions: Actions,
+) -> impl IntoView {
+    let production = environment.slug.is_production();
+    let rate_limit = environment.rate_limit_rpm.map_or_else(
+        || "600/min (default)".to_owned(),
+        |rpm| format!("{rpm}/min"),
+    );
+    let slug = environment.slug.to_string();
+    let slug_attr = slug.clone();
+    let name = environment.name.clone();
+    let api_version = environment
+        .api_version
+        .clone()
+        .unwrap_or_else(|| "latest".to_owned());
+    let timeout = format!("{} s", environment.default_timeout_seconds);
+    let client = environment.auth0_client_id.clone();
+    let state = if environment.is_active {
+        "Active"
+    } else {
+        "Deactivated"
+    };
+    view! {
+        <tr data-testid="environment-row" data-slug=slug_attr>
+            <td>
+                <strong>{name}</strong>
+                " "
+                {production.then(|| view! { <span class="env-badge env-badge--production">"Production"</span> })}
+                <br />
+                <span class="mono muted">{slug}</span>
+            </td>
+            <td>{api_version}</td>
+            <td>{timeout}</td>
+            <td>{rate_limit}</td>
+            <td class="mono">{client}</td>
+            <td data-testid="environment-state">{state}</td>
+            {can_manage.then(|| view! { <EnvironmentActions environment actions /> })}
+        </tr>
+    }
+    .into_any()
+}
+
+#[component]
+fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl IntoView {
+    let (edit_id, toggle_id) = (environment.id.clone(), environment.id.clone());
+    let name = environment.name.clone();
+    let timeout = environment.default_timeout_seconds.to_string();
+    let rate = environment
+        .rate_limit_rpm
+        .map(|rpm| rpm.to_string())
+        .unwrap_or_default();
+    let webhook = environment.webhook_url.clone().unwrap_or_default();
+    let warning = deactivation_warning(&environment.slug);
+    let is_active = environment.is_active;
+    let label = environment.name.clone();
+    view! {
+        <td class="row-actions">
+            <details class="inline-dialog">
+                <summary class="button button--secondary button--small">"Edit"</summary>
+                <ActionForm action=actions.update attr:class="form">
+                    <input type="hidden" name="id" value=edit_id />
+                    <label>"Name" <input type="text" name="name" required=true value=name /></label>
+                    <label>"Default timeout (seconds)" <input type="text" inputmode="numeric" name="default_timeout_seconds" value=timeout /></label>
+                    <label>"Rate limit (requests per minute; empty for the default)" <input type="text" inputmode="numeric" name="rate_limit_rpm" value=rate /></label>
+                    <label>"Webhook URL" <input type="text" name="webhook_url" value=webhook /></label>
+                    <button type="submit" class="button button--small" disabled=move || actions.update.pending().get()>"Save"</button>
+                </ActionForm>
+            </details>
+            {if is_active {
+                view! {
+                    <details class="inline-dialog">
+                        <summary class="button button--danger button--small" data-testid="deactivate">"Deactivate"</summary>
+                        <ActionForm action=actions.active>
+                            <input type="hidden" name="id" value=toggle_id />
+                            <input type="hidden" name="active" value="false" />
+                            <div class="warning" role="alert">
+                                <p>{warning}</p>
+                                <label class="checkbox">
+                                    <input type="checkbox" name="confirm" value=CONFIRMED required=true />
+                                    "I understand"
+                                </label>
+                            </div>
+                            <button type="submit" class="button button--danger button--small" disabled=move || actions.active.pending().get()>
+                                {format!("Deactivate {label}")}
+                            </button>
+                        </ActionForm>
+                    </details>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <ActionForm action=actions.active attr:class="inline-dialog">
+                        <input type="hidden" name="id" value=toggle_id />
+                        <input type="hidden" name="active" value="true" />
+                        <button type="submit" class="button button--small" data-testid="reactivate" disabled=move || actions.active.pending().get()>
+                            "Reactivate"
+                        </button>
+                    </ActionForm>
+                }
+                    .into_any()
+            }}
+        </td>
+    }
+    .into_any()
+}
+
+#[component]
+fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> impl IntoView {
+    let slug = RwSignal::new(String::new());
+    let slug_problem = move || {
+        let typed = slug.get();
+        (!typed.is_empty())
+            .then(|| EnvironmentSlug::parse(typed.trim()).err())
+            .flatten()
+            .map(|error| format!("The slug is not valid: {error}."))
+    };
+    let field_errors = move || match action.value().get() {
+        Some(Err(ApiError::Validation(fields))) => fields,
+        _ => Vec::new(),
+    };
+    view! {
+        <section class="panel">
+            <h2>"Create an environment"</h2>
+            <ActionForm action attr:class="form" attr:data-testid="create-environment-form">
+                <label for="environment-name">"Name"</label>
+                <input id="environment-name" type="text" name="name" required=true placeholder="QA" />
+                <label for="environment-slug">"Slug"</label>
+                <input
+                    id="environment-slug"
+                    type="text"
+                    name="slug"
+                    required=true
+                    placeholder="qa"
+                    spellcheck="false"
+                    prop:value=move || slug.get()
+                    on:input=move |event| slug.set(event_target_value(&event))
+                    aria-invalid=move || slug_problem().is_some().to_string()
+                    aria-describedby="environment-slug-hint"
+                />
+                <p id="environment-slug-hint" class="hint" class:hint--error=move || slug_problem().is_some() data-testid="slug-hint">
+                    {move || slug_problem().unwrap_or_else(|| "Lowercase letters, digits and hyphens. It never changes.".to_owned())}
+                </p>
+                <label for="environment-client">"M2M client id (Auth0)"</label>
+                <input id="environment-client" type="text" name="auth0_client_id" required=true spellcheck="false" />
+                <label for="environment-timeout">"Default timeout (seconds, 60 to 604800)"</label>
+                <input id="environment-timeout" type="text" inputmode="numeric" name="default_timeout_seconds" placeholder="3600" />
+                <label for="environment-webhook">"Webhook URL (optional)"</label>
+                <input id="environment-webhook" type="text" name="webhook_url" />
+                <ul class="form-errors" role="alert">
+                    {move || field_errors().into_iter().map(|error| view! { <li class="form-error">{error.message}</li> }).collect_view()}
+                </ul>
+                <button type="submit" class="button" disabled=move || action.pending().get() || slug_problem().is_some() data-testid="create-environment">
+                    {move || if action.pending().get() { "Creating…" } else { "Create environment" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
+}

@@ -1,0 +1,100 @@
+//! The overview: the platform, the member's roles and what they allow, one card per environment,
+//! pending invitations and the latest activity, each linking to its page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    api::{load_overview, permission_label, ApiError, OverviewView},
+    app::layout::SignInAgain,
+};
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| load_overview());
+    view! {
+        <Title text="Overview" />
+        <Suspense fallback=|| view! { <h1>"Overview"</h1><p class="panel" aria-busy="true">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(view) => view! { <OverviewContent view /> }.into_any(),
+                    Err(ApiError::SignedOut) => view! { <h1>"Overview"</h1><SignInAgain /> }.into_any(),
+                    Err(error) => view! {
+                        <h1>"Overview"</h1>
+                        <section class="panel panel--error" role="alert"><p>{error.to_string()}</p></section>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OverviewContent(view: OverviewView) -> impl IntoView {
+    let OverviewView {
+        platform_name,
+        member_name,
+        roles,
+        permissions,
+        environments,
+        pending_invitations,
+        recent_activity,
+    } = view;
+    let roles = if roles.is_empty() {
+        "No role found".to_owned()
+    } else {
+        roles.join(", ")
+    };
+    view! {
+        <header class="page-header">
+            <h1>"Overview"</h1>
+            <p class="muted">{format!("{platform_name} · signed in as {member_name} ({roles})")}</p>
+        </header>
+        <section class="cards" data-testid="environment-cards">
+            {environments
+                .into_iter()
+                .map(|card| {
+                    let production = card.slug.is_production();
+                    let allowlist = match card.allowlist_size {
+                        Some(0) => "Allowlist: open to all addresses".to_owned(),
+                        Some(1) => "Allowlist: restricted to 1 network".to_owned(),
+                        Some(size) => format!("Allowlist: restricted to {size} networks"),
+                        None => String::new(),
+                    };
+                    view! {
+                        <a class="card" class:card--production=production class:card--inactive=!card.is_active href="/environments" data-testid="environment-card" data-slug=card.slug.to_string()>
+                            <strong>{card.name}</strong>
+                            <span class="muted">{if card.is_active { "Active" } else { "Deactivated" }}</span>
+                            <span class="muted">{format!("API version {}", card.api_version.unwrap_or_else(|| "latest".to_owned()))}</span>
+                            <span data-testid="card-allowlist">{allowlist}</span>
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </section>
+        <div class="columns">
+            <section class="panel">
+                <h2>"What you can do"</h2>
+                <ul class="permissions" data-testid="permissions">
+                    {permissions.iter().map(|permission| view! { <li>{permission_label(permission).to_owned()}</li> }).collect_view()}
+                </ul>
+                {pending_invitations
+                    .map(|count| view! {
+                        <p><a href="/members">{format!("{count} pending invitations")}</a></p>
+                    })}
+            </section>
+            <section class="panel">
+                <h2>"Recent activity"</h2>
+                <ul class="activity" data-testid="recent-activity">
+                    {recent_activity
+                        .into_iter()
+                        .map(|entry| view! { <li>{entry.description}<span class="muted">{format!(" · {}", entry.kind)}</span></li> })
+                        .collect_view()}
+                </ul>
+                <p><a href="/activity">"All activity →"</a></p>
+            </section>
+        </div>
+    }
+    .into_any()
+}
