@@ -89,6 +89,13 @@ pub fn EnvironmentsPage() -> impl IntoView {
     }
 }
 
+/// Dialogs close once a change has gone through (reading the versions makes this re-run then).
+fn closed_after(actions: Actions) -> bool {
+    actions.update.version().get();
+    actions.active.version().get();
+    false
+}
+
 fn outcome(
     result: Result<EnvironmentDetail, ApiError>,
     success: impl Fn(&EnvironmentDetail) -> String,
@@ -196,7 +203,7 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
     let label = environment.name.clone();
     view! {
         <td class="row-actions">
-            <details class="inline-dialog">
+            <details class="inline-dialog" prop:open=move || closed_after(actions)>
                 <summary class="button button--secondary button--small">"Edit"</summary>
                 <ActionForm action=actions.update attr:class="form">
                     <input type="hidden" name="id" value=edit_id />
@@ -209,7 +216,7 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
             </details>
             {if is_active {
                 view! {
-                    <details class="inline-dialog">
+                    <details class="inline-dialog" prop:open=move || closed_after(actions)>
                         <summary class="button button--danger button--small" data-testid="deactivate">"Deactivate"</summary>
                         <ActionForm action=actions.active>
                             <input type="hidden" name="id" value=toggle_id />

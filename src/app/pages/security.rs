@@ -266,7 +266,7 @@ fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) ->
     let description = entry.description.clone().unwrap_or_default();
     view! {
         <td class="row-actions">
-            <details class="inline-dialog">
+            <details class="inline-dialog" prop:open=move || closed_after(actions)>
                 <summary class="button button--secondary button--small">"Edit"</summary>
                 <ActionForm action=actions.describe>
                     <input type="hidden" name="id" value=edit_id />
@@ -279,7 +279,7 @@ fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) ->
                     </button>
                 </ActionForm>
             </details>
-            <details class="inline-dialog">
+            <details class="inline-dialog" prop:open=move || closed_after(actions)>
                 <summary class="button button--danger button--small" data-testid="delete-entry">"Delete"</summary>
                 <ActionForm action=actions.delete>
                     <input type="hidden" name="id" value=delete_id />
@@ -293,6 +293,13 @@ fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) ->
         </td>
     }
     .into_any()
+}
+
+/// Dialogs close once a change has gone through (reading the versions makes this re-run then).
+fn closed_after(actions: Actions) -> bool {
+    actions.describe.version().get();
+    actions.delete.version().get();
+    false
 }
 
 /// The consequences of a change and a required checkbox (so it works without JavaScript too).

@@ -1,0 +1,114 @@
+import { APIRequestContext, Page } from '@playwright/test';
+import { test, expect, signIn, waitForHydration, DMITRI, SANDBOX_URL } from './fixtures';
+
+async function m2mStatus(request: APIRequestContext, slug: string): Promise<number> {
+  const token = await request.post(`${SANDBOX_URL}/oauth/token`, {
+    data: {
+      client_id: `sandbox-m2m-${slug}`,
+      client_secret: `sandbox-m2m-secret-${slug}`,
+      audience: 'https://api.keystoneos.xyz',
+      grant_type: 'client_credentials',
+    },
+  });
+  const { access_token } = await token.json();
+  const reply = await request.get(`${SANDBOX_URL}/v1/platforms/me/environments`, {
+    headers: { Authorization: `Bearer ${access_token ?? ''}` },
+  });
+  return reply.status();
+}
+
+/** The environment header of the dashboard's latest call to the platform resource. */
+async function lastUpstreamEnvironment(request: APIRequestContext): Promise<string> {
+  const stats = await (await request.get(`${SANDBOX_URL}/_sandbox/stats`)).json();
+  const reads = stats.recent_requests.filter((r: any) => r.path === '/v1/platforms/me');
+  return reads[reads.length - 1].environment_header;
+}
+
+async function cardState(page: Page, slug: string) {
+  await page.goto('/');
+  return page.locator(`[data-testid="environment-card"][data-slug="${slug}"]`);
+}
+
+test('switching environments moves the banner and the upstream header together', async ({ page, request }) => {
+  await signIn(page, '/');
+  await waitForHydration(page);
+  expect(await lastUpstreamEnvironment(request)).toBe('development');
+  await page.getByTestId('environment-switcher').selectOption('production');
+  await expect(page.locator('.production-banner')).toBeVisible();
+  await expect(page.getByTestId('environment-card').first()).toBeVisible();
+  expect(await lastUpstreamEnvironment(request)).toBe('production');
+  await waitForHydration(page);
+  await page.getByTestId('environment-switcher').selectOption('development');
+  await expect(page.locator('.production-banner')).toHaveCount(0);
+  expect(await lastUpstreamEnvironment(request)).toBe('development');
+});
+
+test('create, edit, deactivate and reactivate environments; overview and activity follow', async ({ page, request }) => {
+  await signIn(page, '/environments');
+  await waitForHydration(page);
+
+  // Create: the slug is checked as you type.
+  const form = page.getByTestId('create-environment-form');
+  await form.getByLabel('Name').fill('QA');
+  await form.getByLabel('Slug').fill('QA env');
+  await expect(page.getByTestId('slug-hint')).toContainText('not valid');
+  await expect(form.getByTestId('create-environment')).toBeDisabled();
+  await form.getByLabel('Slug').fill('qa');
+  await form.getByLabel('M2M client id (Auth0)').fill('qa-client');
+  await form.getByTestId('create-environment').click();
+  await expect(page.getByTestId('announcement')).toHaveText('Created QA.');
+  const qa = page.locator('[data-testid="environment-row"][data-slug="qa"]');
+  await expect(qa).toContainText('qa-client');
+
+  // Edit.
+  await qa.getByText('Edit').click();
+  await qa.getByLabel('Rate limit (requests per minute; empty for the default)').fill('90');
+  await qa.getByRole('button', { name: 'Save' }).click();
+  await expect(qa).toContainText('90/min');
+
+  // Deactivate staging: the confirmation explains the effect; M2M credentials then stop working.
+  const staging = page.locator('[data-testid="environment-row"][data-slug="staging"]');
+  await staging.getByTestId('deactivate').click();
+  await expect(staging.getByRole('alert')).toContainText('refuses its M2M credentials at once');
+  await staging.getByLabel('I understand').check();
+  await staging.getByRole('button', { name: 'Deactivate Staging' }).click();
+  await expect(staging.getByTestId('environment-state')).toHaveText('Deactivated');
+  expect(await m2mStatus(request, 'staging')).toBe(403);
+  await expect(await cardState(page, 'staging')).toContainText('Deactivated');
+  await expect(await cardState(page, 'qa')).toContainText('QA');
+
+  await page.goto('/environments');
+  await waitForHydration(page);
+  await staging.getByTestId('reactivate').click();
+  await expect(staging.getByTestId('environment-state')).toHaveText('Active');
+  expect(await m2mStatus(request, 'staging')).toBe(200);
+  await expect(await cardState(page, 'staging')).toContainText('Active');
+
+  // The activity page lists the changes, filtered by environment through the URL.
+  await page.goto('/activity');
+  await waitForHydration(page);
+  await page.getByTestId('activity-environment').selectOption('staging');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/environment=staging/);
+  const entries = page.getByTestId('activity-entry');
+  await expect(entries.first()).toContainText('environment.reactivated');
+  await expect(entries.nth(1)).toContainText('environment.deactivated');
+  await entries.first().locator('summary').click();
+  await expect(entries.first()).toContainText('PATCH /v1/platforms/me/environments/');
+  await page.reload();
+  await expect(page.getByTestId('activity-environment')).toHaveValue('staging');
+});
+
+test('a viewer sees environments, overview and activity read-only', async ({ page }) => {
+  await signIn(page, '/environments', DMITRI);
+  // Other tests may have added environments to this shared sandbox; the seeded three are there.
+  for (const slug of ['development', 'staging', 'production']) {
+    await expect(page.locator(`[data-testid="environment-row"][data-slug="${slug}"]`)).toBeVisible();
+  }
+  await expect(page.getByTestId('read-only')).toBeVisible();
+  await expect(page.getByTestId('create-environment-form')).toHaveCount(0);
+  await expect(page.getByTestId('deactivate')).toHaveCount(0);
+  await page.goto('/');
+  await expect(page.getByTestId('permissions')).toContainText('See IP allowlists');
+  await expect(page.getByTestId('permissions')).not.toContainText('Change IP allowlists');
+});
