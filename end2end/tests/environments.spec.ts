@@ -32,15 +32,22 @@ async function cardState(page: Page, slug: string) {
 test('switching environments moves the banner and the upstream header together', async ({ page, request }) => {
   await signIn(page, '/');
   await waitForHydration(page);
-  expect(await lastUpstreamEnvironment(request)).toBe('development');
+  await expect.poll(() => lastUpstreamEnvironment(request)).toBe('development');
   await page.getByTestId('environment-switcher').selectOption('production');
   await expect(page.locator('.production-banner')).toBeVisible();
   await expect(page.getByTestId('environment-card').first()).toBeVisible();
-  expect(await lastUpstreamEnvironment(request)).toBe('production');
+  await expect.poll(() => lastUpstreamEnvironment(request)).toBe('production');
+  await waitForHydration(page);
+  await page.getByTestId('environment-switcher').selectOption('staging');
+  await expect(page.locator('.production-banner')).toHaveCount(0);
+  await expect(page.getByTestId('environment-switcher')).toHaveValue('staging');
+  await expect(page.getByTestId('environment-card').first()).toBeVisible();
+  await expect.poll(() => lastUpstreamEnvironment(request)).toBe('staging');
   await waitForHydration(page);
   await page.getByTestId('environment-switcher').selectOption('development');
-  await expect(page.locator('.production-banner')).toHaveCount(0);
-  expect(await lastUpstreamEnvironment(request)).toBe('development');
+  await expect(page.getByTestId('environment-switcher')).toHaveValue('development');
+  await expect(page.getByTestId('environment-card').first()).toBeVisible();
+  await expect.poll(() => lastUpstreamEnvironment(request)).toBe('development');
 });
 
 test('create, edit, deactivate and reactivate environments; overview and activity follow', async ({ page, request }) => {
@@ -62,9 +69,11 @@ test('create, edit, deactivate and reactivate environments; overview and activit
 
   // Edit.
   await qa.getByText('Edit').click();
+  await qa.getByLabel('Name').fill('Quality');
   await qa.getByLabel('Rate limit (requests per minute; empty for the default)').fill('90');
   await qa.getByRole('button', { name: 'Save' }).click();
   await expect(qa).toContainText('90/min');
+  await expect(qa).toContainText('Quality');
 
   // Deactivate staging: the confirmation explains the effect; M2M credentials then stop working.
   const staging = page.locator('[data-testid="environment-row"][data-slug="staging"]');
@@ -75,7 +84,7 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await expect(staging.getByTestId('environment-state')).toHaveText('Deactivated');
   expect(await m2mStatus(request, 'staging')).toBe(403);
   await expect(await cardState(page, 'staging')).toContainText('Deactivated');
-  await expect(await cardState(page, 'qa')).toContainText('QA');
+  await expect(await cardState(page, 'qa')).toContainText('Quality');
 
   await page.goto('/environments');
   await waitForHydration(page);

@@ -19,6 +19,8 @@ pub struct EnvironmentCard {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OverviewView {
     pub platform_name: String,
+    /// Only https logos are shown (the page's CSP allows no other remote images).
+    pub platform_logo: Option<String>,
     pub member_name: String,
     pub roles: Vec<String>,
     pub permissions: Vec<String>,
@@ -120,6 +122,7 @@ pub async fn load_overview() -> Result<OverviewView, ApiError> {
                 Vec::new()
             };
             Ok(OverviewView {
+                platform_logo: platform.logo_url.filter(|url| url.starts_with("https://")),
                 platform_name: platform.name,
                 member_name: member.name.or(member.email).unwrap_or(member.user_id),
                 roles,

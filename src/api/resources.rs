@@ -21,6 +21,8 @@ pub struct PlatformRecord {
     pub slug: String,
     #[serde(default)]
     pub status: Option<String>,
+    #[serde(default)]
+    pub logo_url: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -34,6 +34,7 @@ pub fn OverviewPage() -> impl IntoView {
 fn OverviewContent(view: OverviewView) -> impl IntoView {
     let OverviewView {
         platform_name,
+        platform_logo,
         member_name,
         roles,
         permissions,
@@ -47,7 +48,8 @@ fn OverviewContent(view: OverviewView) -> impl IntoView {
         roles.join(", ")
     };
     view! {
-        <header class="page-header">
+        <header class="page-header page-header--with-logo">
+            {platform_logo.map(|src| view! { <img class="platform-logo" src=src alt="" width="40" height="40" /> })}
             <h1>"Overview"</h1>
             <p class="muted">{format!("{platform_name} · signed in as {member_name} ({roles})")}</p>
         </header>
