@@ -20,31 +20,6 @@ async fn manager_on_staging(app: &TestApp) -> Browser {
     browser
 }
 
-/// Status of an M2M call with staging's credentials, from this machine (127.0.0.1).
-async fn m2m_status(app: &TestApp) -> StatusCode {
-    let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{}/oauth/token", app.sandbox_url))
-        .json(&json!({
-            "client_id": "sandbox-m2m-staging",
-            "client_secret": "sandbox-m2m-secret-staging",
-            "audience": "https://api.keystoneos.xyz",
-            "grant_type": "client_credentials",
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    http.get(format!("{}/v1/platforms/me/environments", app.sandbox_url))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 async fn entries(browser: &Browser) -> Vec<Value> {
     let (status, view) = browser.server_fn("allowlist", &[]).await;
     assert_eq!(status, StatusCode::OK, "{view}");
@@ -60,7 +35,7 @@ async fn the_first_entry_restricts_m2m_traffic_only_once_confirmed() {
     assert_eq!(view["can_manage"], true);
     assert_eq!(entries(&browser).await.len(), 0);
     assert_eq!(
-        m2m_status(&app).await,
+        common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::OK,
         "an empty list allows everyone"
     );
@@ -83,7 +58,7 @@ async fn the_first_entry_restricts_m2m_traffic_only_once_confirmed() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["cidr"], "198.51.100.0/24");
     assert_eq!(
-        m2m_status(&app).await,
+        common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::FORBIDDEN,
         "127.0.0.1 is outside the list"
     );
@@ -100,7 +75,11 @@ async fn the_first_entry_restricts_m2m_traffic_only_once_confirmed() {
         body["cidr"], "127.0.0.1/32",
         "a bare address is stored as /32"
     );
-    assert_eq!(m2m_status(&app).await, StatusCode::OK, "inside the list");
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::OK,
+        "inside the list"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,7 +177,10 @@ async fn production_changes_and_deleting_the_last_entry_need_confirming() {
             &[("cidr", "198.51.100.0/24"), ("confirm", "yes")],
         )
         .await;
-    assert_eq!(m2m_status(&app).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::FORBIDDEN
+    );
     let id = entries(&browser).await[0]["id"]
         .as_str()
         .unwrap()
@@ -219,7 +201,11 @@ async fn production_changes_and_deleting_the_last_entry_need_confirming() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!("198.51.100.0/24"));
-    assert_eq!(m2m_status(&app).await, StatusCode::OK, "open to all again");
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::OK,
+        "open to all again"
+    );
     let (status, _) = browser
         .server_fn("allowlist/delete", &[("id", &id), ("confirm", "yes")])
         .await;

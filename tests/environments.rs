@@ -25,29 +25,6 @@ async fn environment(browser: &Browser, slug: &str) -> Value {
         .unwrap()
 }
 
-/// Status of an M2M call with `slug`'s credentials.
-async fn m2m_status(app: &TestApp, slug: &str) -> StatusCode {
-    let http = reqwest::Client::new();
-    let reply = http
-        .post(format!("{}/oauth/token", app.sandbox_url))
-        .json(&json!({
-            "client_id": format!("sandbox-m2m-{slug}"),
-            "client_secret": format!("sandbox-m2m-secret-{slug}"),
-            "audience": "https://api.keystoneos.xyz",
-            "grant_type": "client_credentials",
-        }))
-        .send()
-        .await
-        .unwrap();
-    let token: Value = reply.json().await.unwrap();
-    http.get(format!("{}/v1/platforms/me/environments", app.sandbox_url))
-        .bearer_auth(token["access_token"].as_str().unwrap_or_default())
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn environments_are_created_with_validated_fields() {
     let app = spawn_app().await;
@@ -122,7 +99,10 @@ async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activit
     let browser = manager(&app).await;
     let staging = environment(&browser, "staging").await;
     let id = staging["id"].as_str().unwrap();
-    assert_eq!(m2m_status(&app, "staging").await, StatusCode::OK);
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::OK
+    );
 
     let (status, body) = browser
         .server_fn("environments/active", &[("id", id), ("active", "false")])
@@ -145,7 +125,10 @@ async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activit
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["is_active"], false);
-    assert_eq!(m2m_status(&app, "staging").await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::FORBIDDEN
+    );
 
     let (_, overview) = browser.server_fn("overview", &[]).await;
     let card = |overview: &Value, slug: &str| {
@@ -171,7 +154,10 @@ async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activit
         .server_fn("environments/active", &[("id", id), ("active", "true")])
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(m2m_status(&app, "staging").await, StatusCode::OK);
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::OK
+    );
 
     // The log lists both changes under staging, and not under production.
     let (status, staging_log) = browser

@@ -351,11 +351,7 @@ pub async fn update_allowlist_description(
         async {
             let description = server::clean_description(description)?;
             let current = server::current().await?;
-            let path = format!(
-                "{}/{}",
-                paths::ip_allowlist(&current.environment.id),
-                paths::segment(&id)
-            );
+            let path = paths::ip_allowlist_entry(&current.environment.id, &id);
             current
                 .request
                 .send(
@@ -389,11 +385,7 @@ pub async fn delete_allowlist_entry(id: String, confirm: Option<String>) -> Resu
                 delete_warnings(current.entries.len(), &current.environment.slug),
                 confirm.as_deref(),
             )?;
-            let path = format!(
-                "{}/{}",
-                paths::ip_allowlist(&current.environment.id),
-                paths::segment(&id)
-            );
+            let path = paths::ip_allowlist_entry(&current.environment.id, &id);
             current
                 .request
                 .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)

@@ -519,3 +519,26 @@ pub fn find_jwt(text: &str) -> Option<&str> {
             .then_some(candidate)
     })
 }
+
+/// Status of an M2M call (client credentials of environment `slug`) from this machine, 127.0.0.1.
+pub async fn m2m_status(sandbox_url: &str, slug: &str) -> StatusCode {
+    let http = reqwest::Client::new();
+    let reply = http
+        .post(format!("{sandbox_url}/oauth/token"))
+        .json(&serde_json::json!({
+            "client_id": format!("sandbox-m2m-{slug}"),
+            "client_secret": format!("sandbox-m2m-secret-{slug}"),
+            "audience": "https://api.keystoneos.xyz",
+            "grant_type": "client_credentials",
+        }))
+        .send()
+        .await
+        .unwrap();
+    let token: Value = reply.json().await.unwrap();
+    http.get(format!("{sandbox_url}/v1/platforms/me/environments"))
+        .bearer_auth(token["access_token"].as_str().unwrap_or_default())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}

@@ -23,6 +23,10 @@ pub fn ip_allowlist(environment_id: &str) -> String {
     format!("{}/ip-allowlist", environment(environment_id))
 }
 
+pub fn ip_allowlist_entry(environment_id: &str, entry_id: &str) -> String {
+    format!("{}/{}", ip_allowlist(environment_id), segment(entry_id))
+}
+
 pub fn member(user_id: &str) -> String {
     format!("{MEMBERS}/{}", segment(user_id))
 }
