@@ -1,9 +1,11 @@
 //! Domain newtypes: values parsed once at the edge and valid from then on (parse, don't validate).
 
+mod email;
 mod environment;
 mod network;
 mod return_to;
 
+pub use email::{parse_email_list, Email, ListedEmail};
 pub use environment::{EnvironmentSlug, EnvironmentSlugError};
 pub use network::{
     check_address, csv_cell, overlap, parse_bulk, AddressCheck, BulkLine, Cidr, CidrError, Overlap,

@@ -2,8 +2,9 @@
 
 mod activity;
 mod environments;
+mod members;
 mod overview;
-mod placeholder;
+mod roles;
 mod security;
 
 use leptos::prelude::*;
@@ -11,28 +12,11 @@ use leptos_meta::Title;
 
 pub use activity::ActivityPage;
 pub use environments::EnvironmentsPage;
+pub use members::MembersPage;
 pub use overview::OverviewPage;
-use placeholder::NotBuiltYet;
+pub use roles::RolesPage;
 pub use security::SecurityPage;
 
-#[component]
-pub fn MembersPage() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Members"
-            summary="Everyone on your platform's team, their roles, and the invitations still pending."
-        />
-    }
-}
-
-#[component]
-pub fn RolesPage() -> impl IntoView {
-    view! {
-        <NotBuiltYet title="Roles" summary="Each role, what it allows, and how many members hold it." />
-    }
-}
-
-/// Shown for any path no route matches; answers with HTTP 404 on the server.
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
     #[cfg(feature = "ssr")]

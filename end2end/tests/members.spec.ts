@@ -1,0 +1,74 @@
+import { test, expect, signIn, waitForHydration, DMITRI } from './fixtures';
+
+test('invite, accept as the invitee, change the role, remove, revoke', async ({ page, browser }) => {
+  await signIn(page, '/members');
+  await waitForHydration(page);
+
+  // Two addresses: one is already a member and gets its own error; the other is invited.
+  const form = page.getByTestId('invite-form');
+  await form.getByLabel(/Email addresses/).fill('newbie@example.com, ben@acme-markets.example');
+  await form.getByLabel(/^Developer/).check();
+  await form.getByTestId('send-invitations').click();
+  const results = page.getByTestId('invite-results');
+  await expect(results).toContainText('newbie@example.com: invited');
+  await expect(results).toContainText('ben@acme-markets.example: not invited');
+  const invitation = page.locator('[data-testid="invitation-row"][data-email="newbie@example.com"]');
+  await expect(invitation).toContainText('Developer');
+  await expect(invitation).toContainText('in 7 days');
+  const link = await invitation.getByTestId('invitation-link').inputValue();
+  expect(link).toContain('/auth/login?invitation=');
+
+  // The invitee, in a browser of their own, follows the link and lands in the dashboard.
+  const invitee = await browser.newContext();
+  const inviteePage = await invitee.newPage();
+  await inviteePage.goto(link);
+  await inviteePage.getByRole('button', { name: 'Accept and sign in as newbie@example.com' }).click();
+  await expect(inviteePage.getByTestId('member-name')).toHaveText('newbie');
+  await invitee.close();
+
+  // The new member appears with the invited role; the invitation is gone.
+  await page.goto('/members?search=newbie');
+  await waitForHydration(page);
+  const row = page.locator('[data-testid="member-row"][data-email="newbie@example.com"]');
+  await expect(row.getByTestId('member-roles')).toHaveText('Developer');
+  await expect(page.locator('[data-testid="invitation-row"][data-email="newbie@example.com"]')).toHaveCount(0);
+
+  // Change the role.
+  await row.getByText('Change roles').click();
+  await row.getByLabel(/^Developer/).uncheck();
+  await row.getByLabel(/^Viewer/).check();
+  await row.getByRole('button', { name: 'Save roles' }).click();
+  await expect(page.getByTestId('announcement')).toContainText('Updated the roles of newbie');
+  await expect(row.getByTestId('member-roles')).toHaveText('Viewer');
+
+  // Remove, after a confirmation that names the person.
+  await row.getByText('Remove', { exact: true }).click();
+  await expect(row.getByRole('alert')).toContainText('Remove newbie from the platform?');
+  await row.getByLabel('I understand').check();
+  await row.getByRole('button', { name: 'Remove newbie' }).click();
+  await expect(page.getByTestId('announcement')).toHaveText('Member removed.');
+  await expect(row).toHaveCount(0);
+
+  // Revoke another pending invitation.
+  await page.goto('/members');
+  await waitForHydration(page);
+  const pending = page.getByTestId('invitation-row');
+  const before = await pending.count();
+  const first = pending.first();
+  await first.getByText('Revoke', { exact: true }).click();
+  await first.getByLabel('I understand').check();
+  await first.getByRole('button', { name: /Revoke the invitation of/ }).click();
+  await expect(page.getByTestId('announcement')).toHaveText('Invitation revoked.');
+  await expect(pending).toHaveCount(before - 1);
+});
+
+test('a viewer sees the team and the roles read-only', async ({ page }) => {
+  await signIn(page, '/members', DMITRI);
+  await expect(page.getByTestId('members-table')).toBeVisible();
+  await expect(page.getByTestId('read-only')).toBeVisible();
+  await expect(page.getByTestId('invite-form')).toHaveCount(0);
+  await expect(page.getByText('Change roles')).toHaveCount(0);
+  await page.goto('/roles');
+  await expect(page.getByTestId('permission-matrix')).toContainText('Change IP allowlists');
+  await expect(page.getByTestId('role-card')).toHaveCount(4);
+});

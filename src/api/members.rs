@@ -1,0 +1,536 @@
+//! Team pages: members and their roles, invitations, and the roles themselves.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::ApiError;
+#[cfg(feature = "ssr")]
+use super::FieldError;
+
+/// Members per page.
+pub const MEMBERS_PAGE_SIZE: u64 = 50;
+/// The role whose last holder may not be removed or demoted.
+pub const PLATFORM_MANAGER: &str = "Platform Manager";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub picture: Option<String>,
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub joined_at: Option<String>,
+    #[serde(default)]
+    pub last_login_at: Option<String>,
+}
+
+impl Member {
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .or_else(|| self.email.clone())
+            .unwrap_or_else(|| self.user_id.clone())
+    }
+
+    pub fn is_platform_manager(&self) -> bool {
+        self.roles.iter().any(|role| role.name == PLATFORM_MANAGER)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: String,
+    pub invitee_email: String,
+    pub inviter_name: String,
+    pub roles: Vec<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub invitation_url: String,
+    /// "in 3 days", "in 2 hours", "expired": worked out on the server when the page is loaded.
+    #[serde(default)]
+    pub expires_label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MembersView {
+    pub members: Vec<Member>,
+    pub total: u64,
+    pub offset: u64,
+    pub search: String,
+    pub roles: Vec<Role>,
+    pub invitations: Vec<Invitation>,
+    /// The signed-in member's user id (nobody may change or remove themselves).
+    pub me: String,
+    pub can_manage: bool,
+    /// How many members hold the Platform Manager role, across every page.
+    pub manager_count: usize,
+}
+
+/// Why an action on a member is not available, if it is not (shown before the API would refuse).
+pub fn member_guardrail(member: &Member, me: &str, manager_count: usize) -> Option<String> {
+    if member.user_id == me {
+        return Some(
+            "You cannot change or remove yourself; ask another Platform Manager.".to_owned(),
+        );
+    }
+    if member.is_platform_manager() && manager_count <= 1 {
+        return Some("The last Platform Manager cannot be removed or demoted.".to_owned());
+    }
+    None
+}
+
+/// The outcome of inviting one address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InviteOutcome {
+    pub email: String,
+    pub result: Result<(), String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RolesView {
+    pub roles: Vec<Role>,
+    /// Members holding each role, in the order of `roles`.
+    pub member_counts: Vec<usize>,
+    /// Every permission any role grants, in a stable order.
+    pub permissions: Vec<String>,
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::*;
+    use crate::{
+        api::Page,
+        server::{member::MemberRequest, upstream::paths},
+    };
+
+    pub async fn roles(request: &MemberRequest) -> Result<Vec<Role>, ApiError> {
+        let page: Page<Role> = request
+            .get(paths::ROLES, &[("limit", "200".to_owned())])
+            .await?;
+        Ok(page.items)
+    }
+
+    /// Every member (paged through), for counts the API does not give directly.
+    pub async fn all_members(request: &MemberRequest) -> Result<Vec<Member>, ApiError> {
+        let mut members = Vec::new();
+        loop {
+            let page: Page<Member> = request
+                .get(
+                    paths::MEMBERS,
+                    &[
+                        ("limit", "200".to_owned()),
+                        ("offset", members.len().to_string()),
+                    ],
+                )
+                .await?;
+            let done =
+                page.items.is_empty() || members.len() + page.items.len() >= page.total as usize;
+            members.extend(page.items);
+            if done {
+                return Ok(members);
+            }
+        }
+    }
+
+    pub async fn invitations(request: &MemberRequest) -> Result<Vec<Invitation>, ApiError> {
+        let page: Page<Invitation> = request
+            .get(paths::INVITATIONS, &[("limit", "200".to_owned())])
+            .await?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Ok(page
+            .items
+            .into_iter()
+            .map(|mut invitation| {
+                invitation.expires_label = relative_expiry(&invitation.expires_at, now);
+                invitation
+            })
+            .collect())
+    }
+
+    pub async fn may(request: &MemberRequest, permission: &str) -> Result<bool, ApiError> {
+        let token = request.access_token().await?;
+        Ok(crate::server::auth::permissions_of(&token)
+            .iter()
+            .any(|held| held == permission))
+    }
+
+    /// Refuses a change to yourself or to the last Platform Manager before the API is asked.
+    pub async fn guard(
+        request: &MemberRequest,
+        user_id: &str,
+        demoting: bool,
+    ) -> Result<(), ApiError> {
+        if user_id == request.member().user_id {
+            return Err(ApiError::Forbidden(
+                "You cannot change or remove yourself; ask another Platform Manager.".to_owned(),
+            ));
+        }
+        if demoting {
+            let members = all_members(request).await?;
+            let managers = members
+                .iter()
+                .filter(|member| member.is_platform_manager())
+                .count();
+            let target_is_manager = members
+                .iter()
+                .any(|member| member.user_id == user_id && member.is_platform_manager());
+            if target_is_manager && managers <= 1 {
+                return Err(ApiError::Conflict(
+                    "The last Platform Manager cannot be removed or demoted.".to_owned(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[server(endpoint = "members")]
+pub async fn load_members(
+    search: Option<String>,
+    offset: Option<u64>,
+) -> Result<MembersView, ApiError> {
+    use crate::server::{
+        member::{respond, MemberRequest},
+        upstream::paths,
+    };
+    respond(
+        async {
+            let request = MemberRequest::current()?;
+            let search = search
+                .map(|text| text.trim().to_owned())
+                .unwrap_or_default();
+            let offset = offset.unwrap_or(0);
+            let mut query = vec![
+                ("limit", MEMBERS_PAGE_SIZE.to_string()),
+                ("offset", offset.to_string()),
+            ];
+            if !search.is_empty() {
+                query.push(("search", search.clone()));
+            }
+            let page: super::Page<Member> = request.get(paths::MEMBERS, &query).await?;
+            let can_manage = server::may(&request, "members:manage").await?;
+            let all = server::all_members(&request).await?;
+            Ok(MembersView {
+                members: page.items,
+                total: page.total,
+                offset: page.offset,
+                search,
+                roles: server::roles(&request).await?,
+                invitations: server::invitations(&request).await?,
+                me: request.member().user_id.clone(),
+                can_manage,
+                manager_count: all
+                    .iter()
+                    .filter(|member| member.is_platform_manager())
+                    .count(),
+            })
+        }
+        .await,
+    )
+}
+
+/// Invites every address of a pasted list; each gets its own outcome, so one bad address never
+/// costs the others.
+#[server(endpoint = "members/invite")]
+pub async fn invite_members(
+    emails: String,
+    #[server(default)] role_ids: Vec<String>,
+    send_email: Option<String>,
+) -> Result<Vec<InviteOutcome>, ApiError> {
+    use crate::server::{
+        member::{respond, MemberRequest},
+        upstream::paths,
+    };
+    respond(
+        async {
+            let listed = crate::domain::parse_email_list(&emails);
+            let mut errors = Vec::new();
+            if listed.is_empty() {
+                errors.push(FieldError { field: "emails".to_owned(), message: "Enter at least one email address.".to_owned() });
+            }
+            if role_ids.is_empty() {
+                errors.push(FieldError { field: "role_ids".to_owned(), message: "Choose at least one role.".to_owned() });
+            }
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            let request = MemberRequest::current()?;
+            let send_email = send_email.is_some();
+            let mut outcomes = Vec::new();
+            for item in listed {
+                let result = match item.outcome {
+                    Err(message) => Err(message),
+                    Ok(email) => request
+                        .send::<_, serde_json::Value>(
+                            reqwest::Method::POST,
+                            paths::INVITATIONS,
+                            Some(&serde_json::json!({ "email": email, "role_ids": role_ids, "send_email": send_email })),
+                        )
+                        .await
+                        .map(|_| ())
+                        .map_err(|error| error.to_string()),
+                };
+                outcomes.push(InviteOutcome { email: item.text, result });
+            }
+            Ok(outcomes)
+        }
+        .await,
+    )
+}
+
+/// Replaces a member's roles. Takes effect at their next sign-in or token refresh.
+#[server(endpoint = "members/roles")]
+pub async fn change_member_roles(
+    user_id: String,
+    #[server(default)] role_ids: Vec<String>,
+) -> Result<Member, ApiError> {
+    use crate::server::{
+        member::{respond, MemberRequest},
+        upstream::paths,
+    };
+    respond(
+        async {
+            if role_ids.is_empty() {
+                return Err(ApiError::Validation(vec![FieldError {
+                    field: "role_ids".to_owned(),
+                    message:
+                        "A member needs at least one role; to take all access away, remove them."
+                            .to_owned(),
+                }]));
+            }
+            let request = MemberRequest::current()?;
+            let roles = server::roles(&request).await?;
+            let keeps_manager = roles
+                .iter()
+                .any(|role| role.name == PLATFORM_MANAGER && role_ids.contains(&role.id));
+            server::guard(&request, &user_id, !keeps_manager).await?;
+            request
+                .send(
+                    reqwest::Method::PATCH,
+                    &paths::member(&user_id),
+                    Some(&serde_json::json!({ "role_ids": role_ids })),
+                )
+                .await?
+                .ok_or(ApiError::Internal)
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "members/remove")]
+pub async fn remove_member(user_id: String, confirm: Option<String>) -> Result<String, ApiError> {
+    use crate::server::{
+        member::{respond, MemberRequest},
+        upstream::paths,
+    };
+    respond(
+        async {
+            if confirm.as_deref() != Some(super::CONFIRMED) {
+                return Err(ApiError::NeedsConfirmation(
+                    "Confirm to remove this member.".to_owned(),
+                ));
+            }
+            let request = MemberRequest::current()?;
+            server::guard(&request, &user_id, true).await?;
+            request
+                .send::<(), serde_json::Value>(
+                    reqwest::Method::DELETE,
+                    &paths::member(&user_id),
+                    None,
+                )
+                .await?;
+            Ok(user_id)
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "invitations/revoke")]
+pub async fn revoke_invitation(id: String, confirm: Option<String>) -> Result<String, ApiError> {
+    use crate::server::{
+        member::{respond, MemberRequest},
+        upstream::paths,
+    };
+    respond(
+        async {
+            if confirm.as_deref() != Some(super::CONFIRMED) {
+                return Err(ApiError::NeedsConfirmation(
+                    "Confirm to revoke this invitation.".to_owned(),
+                ));
+            }
+            let request = MemberRequest::current()?;
+            let path = format!("{}/{}", paths::INVITATIONS, paths::segment(&id));
+            request
+                .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
+                .await?;
+            Ok(id)
+        }
+        .await,
+    )
+}
+
+/// Resends an invitation the way Auth0 does: revoke it and create a new one with the same roles.
+#[server(endpoint = "invitations/resend")]
+pub async fn resend_invitation(id: String) -> Result<Invitation, ApiError> {
+    use crate::server::{
+        member::{respond, MemberRequest},
+        upstream::paths,
+    };
+    respond(
+        async {
+            let request = MemberRequest::current()?;
+            let invitation = server::invitations(&request)
+                .await?
+                .into_iter()
+                .find(|invitation| invitation.id == id)
+                .ok_or_else(|| ApiError::NotFound("That invitation is no longer pending.".to_owned()))?;
+            let roles = server::roles(&request).await?;
+            let role_ids: Vec<String> = roles
+                .iter()
+                .filter(|role| invitation.roles.contains(&role.name))
+                .map(|role| role.id.clone())
+                .collect();
+            let path = format!("{}/{}", paths::INVITATIONS, paths::segment(&id));
+            request.send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None).await?;
+            request
+                .send(
+                    reqwest::Method::POST,
+                    paths::INVITATIONS,
+                    Some(&serde_json::json!({ "email": invitation.invitee_email, "role_ids": role_ids, "send_email": true })),
+                )
+                .await?
+                .ok_or(ApiError::Internal)
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "roles")]
+pub async fn load_roles() -> Result<RolesView, ApiError> {
+    use crate::server::member::{respond, MemberRequest};
+    respond(
+        async {
+            let request = MemberRequest::current()?;
+            let roles = server::roles(&request).await?;
+            let members = server::all_members(&request).await?;
+            let member_counts = roles
+                .iter()
+                .map(|role| {
+                    members
+                        .iter()
+                        .filter(|member| member.roles.iter().any(|held| held.id == role.id))
+                        .count()
+                })
+                .collect();
+            let mut permissions: Vec<String> = Vec::new();
+            for role in &roles {
+                for permission in &role.permissions {
+                    if !permissions.contains(permission) {
+                        permissions.push(permission.clone());
+                    }
+                }
+            }
+            Ok(RolesView {
+                roles,
+                member_counts,
+                permissions,
+            })
+        }
+        .await,
+    )
+}
+
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+/// Days from 1970 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year - era * 400;
+    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Unix seconds of an RFC 3339 UTC timestamp such as `2026-12-05T17:30:00Z`.
+fn parse_utc(timestamp: &str) -> Option<i64> {
+    let number = |range: std::ops::Range<usize>| timestamp.get(range)?.parse::<i64>().ok();
+    let days = days_from_civil(number(0..4)?, number(5..7)?, number(8..10)?);
+    Some(days * 86_400 + number(11..13)? * 3600 + number(14..16)? * 60 + number(17..19)?)
+}
+
+pub fn relative_expiry(expires_at: &str, now: i64) -> String {
+    let Some(expires) = parse_utc(expires_at) else {
+        return expires_at.to_owned();
+    };
+    let left = expires - now;
+    match left {
+        ..=0 => "expired".to_owned(),
+        1..=3599 => format!("in {} minutes", (left / 60).max(1)),
+        3600..=86_399 => format!("in {} hours", left / 3600),
+        _ => format!("in {} days", left / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_reads_as_people_say_it() {
+        let now = parse_utc("2026-11-28T12:00:00Z").unwrap();
+        assert_eq!(relative_expiry("2026-11-28T15:30:00Z", now), "in 3 hours");
+        assert_eq!(relative_expiry("2026-12-05T12:00:00Z", now), "in 7 days");
+        assert_eq!(
+            relative_expiry("2026-11-28T12:10:00Z", now),
+            "in 10 minutes"
+        );
+        assert_eq!(relative_expiry("2026-11-27T12:00:00Z", now), "expired");
+        assert_eq!(parse_utc("1970-01-02T00:00:00Z"), Some(86_400));
+    }
+
+    fn member(user_id: &str, role: &str) -> Member {
+        Member {
+            user_id: user_id.to_owned(),
+            email: None,
+            name: None,
+            picture: None,
+            roles: vec![Role {
+                id: role.to_owned(),
+                name: role.to_owned(),
+                description: String::new(),
+                permissions: vec![],
+            }],
+            joined_at: None,
+            last_login_at: None,
+        }
+    }
+
+    #[test]
+    fn guardrails_protect_yourself_and_the_last_manager() {
+        assert!(member_guardrail(&member("me", "Viewer"), "me", 2)
+            .unwrap()
+            .contains("yourself"));
+        assert!(member_guardrail(&member("ada", PLATFORM_MANAGER), "me", 1)
+            .unwrap()
+            .contains("last Platform Manager"));
+        assert_eq!(
+            member_guardrail(&member("ada", PLATFORM_MANAGER), "me", 2),
+            None
+        );
+        assert_eq!(member_guardrail(&member("ben", "Developer"), "me", 1), None);
+    }
+}

@@ -1,0 +1,434 @@
+//! Team > Members: who is on the platform, with which roles; invitations sent and pending.
+//! Search and page live in the URL, so a shared link opens the same view.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::Form, hooks::use_query_map};
+
+use crate::{
+    api::{
+        load_members, member_guardrail, ApiError, ChangeMemberRoles, Invitation, InviteMembers,
+        Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation, Role, CONFIRMED,
+        MEMBERS_PAGE_SIZE,
+    },
+    app::{encode_component, layout::SignInAgain},
+};
+
+#[derive(Clone, Copy)]
+struct Actions {
+    invite: ServerAction<InviteMembers>,
+    roles: ServerAction<ChangeMemberRoles>,
+    remove: ServerAction<RemoveMember>,
+    revoke: ServerAction<RevokeInvitation>,
+    resend: ServerAction<ResendInvitation>,
+}
+
+impl Actions {
+    fn versions(&self) -> (usize, usize, usize, usize, usize) {
+        (
+            self.invite.version().get(),
+            self.roles.version().get(),
+            self.remove.version().get(),
+            self.revoke.version().get(),
+            self.resend.version().get(),
+        )
+    }
+}
+
+/// Dialogs close once a change has gone through.
+fn closed_after(actions: Actions) -> bool {
+    actions.versions();
+    false
+}
+
+#[component]
+pub fn MembersPage() -> impl IntoView {
+    let actions = Actions {
+        invite: ServerAction::new(),
+        roles: ServerAction::new(),
+        remove: ServerAction::new(),
+        revoke: ServerAction::new(),
+        resend: ServerAction::new(),
+    };
+    let query = use_query_map();
+    let search = Memo::new(move |_| query.with(|query| query.get("search").unwrap_or_default()));
+    let offset = Memo::new(move |_| {
+        query.with(|query| {
+            query
+                .get("offset")
+                .and_then(|o| o.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+    });
+    let members = Resource::new(
+        move || (search.get(), offset.get(), actions.versions()),
+        |(search, offset, _)| load_members(Some(search), Some(offset)),
+    );
+    let latest = RwSignal::new(None::<(bool, String)>);
+    Effect::new(move |_| {
+        if let Some(result) = actions.roles.value().get() {
+            latest.set(Some(match result {
+                Ok(member) => (true, format!("Updated the roles of {}. They apply at their next sign-in or token refresh.", member.display_name())),
+                Err(error) => (false, error.to_string()),
+            }));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = actions.remove.value().get() {
+            latest.set(Some(match result {
+                Ok(_) => (true, "Member removed.".to_owned()),
+                Err(error) => (false, error.to_string()),
+            }));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = actions.revoke.value().get() {
+            latest.set(Some(match result {
+                Ok(_) => (true, "Invitation revoked.".to_owned()),
+                Err(error) => (false, error.to_string()),
+            }));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = actions.resend.value().get() {
+            latest.set(Some(match result {
+                Ok(invitation) => (
+                    true,
+                    format!("Sent a new invitation to {}.", invitation.invitee_email),
+                ),
+                Err(error) => (false, error.to_string()),
+            }));
+        }
+    });
+
+    view! {
+        <Title text="Members" />
+        <header class="page-header">
+            <h1>"Members"</h1>
+            <p class="muted">"Everyone on your platform's team, their roles, and the invitations still pending."</p>
+        </header>
+        <div class="toast-region" role="status" aria-live="polite" data-testid="announcement">
+            {move || latest.get().map(|(ok, text)| view! { <p class="toast" class:toast--error=!ok>{text}</p> })}
+        </div>
+        <Transition fallback=|| view! { <p class="panel" aria-busy="true">"Loading members…"</p> }>
+            {move || Suspend::new(async move {
+                match members.await {
+                    Ok(view) => view! { <MembersPanel view actions /> }.into_any(),
+                    Err(ApiError::SignedOut) => view! { <SignInAgain /> }.into_any(),
+                    Err(error) => view! {
+                        <section class="panel panel--error" role="alert"><p>{error.to_string()}</p></section>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
+    let MembersView {
+        members,
+        total,
+        offset,
+        search,
+        roles,
+        invitations,
+        me,
+        can_manage,
+        manager_count,
+    } = view;
+    let first = if total == 0 { 0 } else { offset + 1 };
+    let last = (offset + members.len() as u64).min(total);
+    let page_link = |offset: u64, search: &str| {
+        let mut query = Vec::new();
+        if !search.is_empty() {
+            query.push(format!("search={}", encode_component(search)));
+        }
+        if offset > 0 {
+            query.push(format!("offset={offset}"));
+        }
+        format!("/members?{}", query.join("&"))
+    };
+    let newer = (offset > 0).then(|| page_link(offset.saturating_sub(MEMBERS_PAGE_SIZE), &search));
+    let older = (last < total).then(|| page_link(offset + MEMBERS_PAGE_SIZE, &search));
+    let empty = members.is_empty();
+    view! {
+        <section class="panel">
+            <div class="panel__header">
+                <Form method="GET" action="/members" attr:class="filters">
+                    <label>"Search by name or email" <input type="search" name="search" value=search.clone() data-testid="member-search" /></label>
+                    <button type="submit" class="button button--secondary">"Search"</button>
+                </Form>
+                <p class="muted" data-testid="member-count">{format!("{first}–{last} of {total}")}</p>
+            </div>
+            {if empty {
+                view! { <p class="empty-state">"No member matches this search."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table" data-testid="members-table">
+                        <thead><tr>
+                            <th scope="col">"Member"</th><th scope="col">"Roles"</th><th scope="col">"Joined"</th><th scope="col">"Last seen"</th>
+                            {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                        </tr></thead>
+                        <tbody>
+                            {members
+                                .into_iter()
+                                .map(|member| {
+                                    let guard = member_guardrail(&member, &me, manager_count);
+                                    view! { <MemberRow member guard roles=roles.clone() can_manage actions /> }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any()
+            }}
+            <nav class="pagination" aria-label="Pages">
+                {newer.map(|href| view! { <a href=href class="button button--secondary">"← Previous"</a> })}
+                {older.map(|href| view! { <a href=href class="button button--secondary">"Next →"</a> })}
+            </nav>
+            <p class="muted">"A role change takes effect at the member's next sign-in or token refresh."</p>
+            {(!can_manage).then(|| view! {
+                <p class="notice" data-testid="read-only">"You can view the team. Inviting and changing roles needs the members:manage permission (the Platform Manager role)."</p>
+            })}
+        </section>
+        {can_manage.then(|| view! { <InviteForm action=actions.invite roles=roles.clone() /> })}
+        <InvitationsPanel invitations can_manage actions />
+    }
+    .into_any()
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|word| word.chars().next())
+        .take(2)
+        .collect::<String>()
+        .to_uppercase()
+}
+
+fn day(timestamp: &Option<String>) -> String {
+    timestamp
+        .as_deref()
+        .and_then(|value| value.get(..10))
+        .unwrap_or("—")
+        .to_owned()
+}
+
+#[component]
+fn MemberRow(
+    member: Member,
+    guard: Option<String>,
+    roles: Vec<Role>,
+    can_manage: bool,
+    actions: Actions,
+) -> impl IntoView {
+    let name = member.display_name();
+    let email = member.email.clone().unwrap_or_default();
+    let role_names = member
+        .roles
+        .iter()
+        .map(|role| role.name.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let held: Vec<String> = member.roles.iter().map(|role| role.id.clone()).collect();
+    let (joined, seen) = (day(&member.joined_at), day(&member.last_login_at));
+    let user_id = member.user_id.clone();
+    let email_attr = email.clone();
+    view! {
+        <tr data-testid="member-row" data-email=email_attr>
+            <td>
+                <span class="avatar" aria-hidden="true">{initials(&name)}</span>
+                " "<strong>{name.clone()}</strong><br /><span class="muted">{email}</span>
+            </td>
+            <td data-testid="member-roles">{role_names}</td>
+            <td>{joined}</td>
+            <td>{seen}</td>
+            {can_manage.then(|| match guard {
+                Some(reason) => view! { <td class="muted" data-testid="guardrail">{reason}</td> }.into_any(),
+                None => view! { <MemberActions user_id name held roles actions /> }.into_any(),
+            })}
+        </tr>
+    }
+    .into_any()
+}
+
+#[component]
+fn MemberActions(
+    user_id: String,
+    name: String,
+    held: Vec<String>,
+    roles: Vec<Role>,
+    actions: Actions,
+) -> impl IntoView {
+    let (roles_id, remove_id) = (user_id.clone(), user_id);
+    let remove_label = format!("Remove {name}");
+    view! {
+        <td class="row-actions">
+            <details class="inline-dialog" prop:open=move || closed_after(actions)>
+                <summary class="button button--secondary button--small">"Change roles"</summary>
+                <ActionForm action=actions.roles attr:class="form">
+                    <input type="hidden" name="user_id" value=roles_id />
+                    <fieldset>
+                        <legend>{format!("Roles of {name}")}</legend>
+                        <RoleChoices roles held />
+                    </fieldset>
+                    <button type="submit" class="button button--small" disabled=move || actions.roles.pending().get()>"Save roles"</button>
+                </ActionForm>
+            </details>
+            <details class="inline-dialog" prop:open=move || closed_after(actions)>
+                <summary class="button button--danger button--small">"Remove"</summary>
+                <ActionForm action=actions.remove>
+                    <input type="hidden" name="user_id" value=remove_id />
+                    <div class="warning" role="alert">
+                        <p>{format!("{remove_label} from the platform? They lose access at once; their activity stays in the log.")}</p>
+                        <label class="checkbox"><input type="checkbox" name="confirm" value=CONFIRMED required=true />"I understand"</label>
+                    </div>
+                    <button type="submit" class="button button--danger button--small" disabled=move || actions.remove.pending().get()>{remove_label.clone()}</button>
+                </ActionForm>
+            </details>
+        </td>
+    }
+    .into_any()
+}
+
+/// One checkbox per role, with what it grants.
+#[component]
+fn RoleChoices(roles: Vec<Role>, held: Vec<String>) -> impl IntoView {
+    roles
+        .into_iter()
+        .map(|role| {
+            let checked = held.contains(&role.id);
+            view! {
+                <label class="checkbox role-choice">
+                    <input type="checkbox" name="role_ids[]" value=role.id.clone() checked=checked />
+                    <span>{role.name.clone()}<br /><span class="muted">{role.description.clone()}</span></span>
+                </label>
+            }
+        })
+        .collect_view()
+}
+
+#[component]
+fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) -> impl IntoView {
+    let preview_text = RwSignal::new(String::new());
+    let preview = Memo::new(move |_| crate::domain::parse_email_list(&preview_text.get()));
+    let field_errors = move || match action.value().get() {
+        Some(Err(ApiError::Validation(fields))) => {
+            fields.into_iter().map(|field| field.message).collect()
+        }
+        Some(Err(other)) => vec![other.to_string()],
+        _ => Vec::new(),
+    };
+    view! {
+        <section class="panel">
+            <h2>"Invite people"</h2>
+            <ActionForm action attr:class="form" attr:data-testid="invite-form">
+                <label for="invite-emails">"Email addresses (one or many: commas, spaces or new lines)"</label>
+                <textarea
+                    id="invite-emails"
+                    name="emails"
+                    rows="3"
+                    required=true
+                    prop:value=move || preview_text.get()
+                    on:input=move |event| preview_text.set(event_target_value(&event))
+                ></textarea>
+                <ul class="bulk-preview">
+                    {move || preview.get().into_iter().filter_map(|item| item.outcome.err()).map(|error| view! { <li class="bulk-preview--error">{error}</li> }).collect_view()}
+                </ul>
+                <fieldset>
+                    <legend>"Roles"</legend>
+                    <RoleChoices roles held=Vec::new() />
+                </fieldset>
+                <label class="checkbox"><input type="checkbox" name="send_email" value="true" checked=true />"Send the invitation by email"</label>
+                <ul class="form-errors" role="alert">{move || field_errors().into_iter().map(|message| view! { <li class="form-error">{message}</li> }).collect_view()}</ul>
+                <button type="submit" class="button" disabled=move || action.pending().get() data-testid="send-invitations">
+                    {move || if action.pending().get() { "Sending…" } else { "Send invitations" }}
+                </button>
+            </ActionForm>
+            <ul class="bulk-preview" data-testid="invite-results">
+                {move || action.value().get().and_then(Result::ok).map(|outcomes| {
+                    outcomes.into_iter().map(|outcome| {
+                        let ok = outcome.result.is_ok();
+                        let text = match outcome.result {
+                            Ok(()) => format!("{}: invited", outcome.email),
+                            Err(error) => format!("{}: not invited — {error}", outcome.email),
+                        };
+                        view! { <li class:bulk-preview--error=!ok>{text}</li> }
+                    }).collect_view()
+                })}
+            </ul>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn InvitationsPanel(
+    invitations: Vec<Invitation>,
+    can_manage: bool,
+    actions: Actions,
+) -> impl IntoView {
+    let empty = invitations.is_empty();
+    view! {
+        <section class="panel">
+            <h2>"Pending invitations"</h2>
+            {if empty {
+                view! { <p class="empty-state">"No invitation is pending."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table" data-testid="invitations-table">
+                        <thead><tr><th scope="col">"Email"</th><th scope="col">"Roles"</th><th scope="col">"Invited by"</th><th scope="col">"Sent"</th><th scope="col">"Expires"</th><th scope="col">"Link"</th>
+                        {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}</tr></thead>
+                        <tbody>
+                            {invitations.into_iter().map(|invitation| view! { <InvitationRow invitation can_manage actions /> }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> impl IntoView {
+    let (resend_id, revoke_id) = (invitation.id.clone(), invitation.id.clone());
+    let email = invitation.invitee_email.clone();
+    let revoke_label = format!("Revoke the invitation of {email}");
+    let email_attr = email.clone();
+    view! {
+        <tr data-testid="invitation-row" data-email=email_attr>
+            <td>{email.clone()}</td>
+            <td>{invitation.roles.join(", ")}</td>
+            <td>{invitation.inviter_name.clone()}</td>
+            <td>{invitation.created_at.get(..10).unwrap_or_default().to_owned()}</td>
+            <td class:muted=invitation.expires_label == "expired">{invitation.expires_label.clone()}</td>
+            <td>
+                <label class="visually-hidden" for=format!("link-{}", invitation.id)>{format!("Invitation link for {email}")}</label>
+                <input id=format!("link-{}", invitation.id) class="mono link-field" type="text" readonly=true value=invitation.invitation_url.clone() data-testid="invitation-link" />
+            </td>
+            {can_manage.then(|| view! {
+                <td class="row-actions">
+                    <ActionForm action=actions.resend attr:class="inline-dialog">
+                        <input type="hidden" name="id" value=resend_id />
+                        <button type="submit" class="button button--secondary button--small" disabled=move || actions.resend.pending().get()>"Resend"</button>
+                    </ActionForm>
+                    <details class="inline-dialog" prop:open=move || closed_after(actions)>
+                        <summary class="button button--danger button--small">"Revoke"</summary>
+                        <ActionForm action=actions.revoke>
+                            <input type="hidden" name="id" value=revoke_id />
+                            <div class="warning" role="alert">
+                                <p>"The link stops working at once."</p>
+                                <label class="checkbox"><input type="checkbox" name="confirm" value=CONFIRMED required=true />"I understand"</label>
+                            </div>
+                            <button type="submit" class="button button--danger button--small">{revoke_label.clone()}</button>
+                        </ActionForm>
+                    </details>
+                </td>
+            })}
+        </tr>
+    }
+    .into_any()
+}

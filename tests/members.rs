@@ -1,0 +1,315 @@
+//! Members, invitations and roles through the server functions against the real sandbox.
+
+mod common;
+
+use common::{spawn_app, Browser, TestApp};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn manager(app: &TestApp) -> Browser {
+    let browser = app.browser();
+    browser.sign_in().await;
+    browser
+}
+
+async fn role_id(browser: &Browser, name: &str) -> String {
+    let (_, view) = browser.server_fn("members", &[]).await;
+    view["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|role| role["name"] == name)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn member(browser: &Browser, email: &str) -> Option<Value> {
+    let (status, view) = browser.server_fn("members", &[("search", email)]).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    view["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|member| member["email"] == email)
+        .cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_are_searched_and_paged_and_guardrails_are_known() {
+    let app = TestApp::builder()
+        .sandbox(|sandbox| sandbox.seed_members = 120)
+        .spawn()
+        .await;
+    let browser = manager(&app).await;
+    let (status, view) = browser.server_fn("members", &[("offset", "50")]).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["total"], 132, "12 seeded people plus 120 generated");
+    assert_eq!(view["offset"], 50);
+    assert_eq!(view["members"].as_array().unwrap().len(), 50);
+    assert_eq!(view["can_manage"], true);
+    assert_eq!(view["me"], common::ADA);
+    assert!(view["manager_count"].as_u64().unwrap() >= 2);
+    assert_eq!(view["invitations"].as_array().unwrap().len(), 2);
+    let (_, found) = browser.server_fn("members", &[("search", "grace")]).await;
+    assert_eq!(found["total"], 1);
+    let html = browser
+        .get("/members?search=grace")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("grace@acme-markets.example"),
+        "server-rendered from the URL"
+    );
+    let own_row = browser
+        .get("/members?search=ada%40")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        own_row.contains("You cannot change or remove yourself"),
+        "the guardrail is explained on Ada's own row"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_report_every_address_and_can_be_resent_and_revoked() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    let viewer = role_id(&browser, "Viewer").await;
+    let (status, body) = browser
+        .server_fn(
+            "members/invite",
+            &[("emails", "new@example.com"), ("send_email", "true")],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no role chosen: {body}"
+    );
+
+    let (status, outcomes) = browser
+        .server_fn(
+            "members/invite",
+            &[
+                (
+                    "emails",
+                    "new@example.com, ben@acme-markets.example; not-an-email, NEW@example.com",
+                ),
+                ("role_ids[]", &viewer),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{outcomes}");
+    let results: Vec<(String, bool)> = outcomes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|outcome| {
+            (
+                outcome["email"].as_str().unwrap().to_owned(),
+                outcome["result"].get("Ok").is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("new@example.com".to_owned(), true),
+            ("ben@acme-markets.example".to_owned(), false),
+            ("not-an-email".to_owned(), false),
+            ("NEW@example.com".to_owned(), false)
+        ]
+    );
+    let (_, view) = browser.server_fn("members", &[]).await;
+    let pending = view["invitations"].as_array().unwrap();
+    let invitation = pending
+        .iter()
+        .find(|invitation| invitation["invitee_email"] == "new@example.com")
+        .unwrap();
+    assert_eq!(invitation["roles"], serde_json::json!(["Viewer"]));
+    assert_eq!(invitation["expires_label"], "in 7 days");
+    assert!(
+        pending.iter().any(|invitation| invitation["expires_label"]
+            .as_str()
+            .unwrap()
+            .ends_with("hours")),
+        "one expires within 4 hours"
+    );
+
+    let id = invitation["id"].as_str().unwrap().to_owned();
+    let (status, resent) = browser
+        .server_fn("invitations/resend", &[("id", &id)])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resent}");
+    assert_ne!(resent["id"], id.as_str());
+    assert_eq!(resent["roles"], serde_json::json!(["Viewer"]));
+    let (status, _) = browser
+        .server_fn(
+            "invitations/revoke",
+            &[("id", resent["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
+    let (status, _) = browser
+        .server_fn(
+            "invitations/revoke",
+            &[("id", resent["id"].as_str().unwrap()), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, view) = browser.server_fn("members", &[]).await;
+    assert_eq!(
+        view["invitations"].as_array().unwrap().len(),
+        2,
+        "back to the seeded two"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_change_and_members_leave_but_never_yourself_or_the_last_manager() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    let developer = role_id(&browser, "Developer").await;
+    let viewer = role_id(&browser, "Viewer").await;
+    let ben = member(&browser, "ben@acme-markets.example").await.unwrap();
+    let ben_id = ben["user_id"].as_str().unwrap().to_owned();
+
+    let (status, changed) = browser
+        .server_fn(
+            "members/roles",
+            &[
+                ("user_id", &ben_id),
+                ("role_ids[]", &viewer),
+                ("role_ids[]", &developer),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let names: Vec<&str> = changed["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|role| role["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Viewer") && names.contains(&"Developer"),
+        "{names:?}"
+    );
+    let (status, _) = browser
+        .server_fn("members/roles", &[("user_id", &ben_id)])
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "at least one role"
+    );
+
+    let (status, body) = browser
+        .server_fn(
+            "members/roles",
+            &[("user_id", common::ADA), ("role_ids[]", &viewer)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["Forbidden"].as_str().unwrap().contains("yourself"));
+    let (status, _) = browser
+        .server_fn(
+            "members/remove",
+            &[("user_id", common::ADA), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, _) = browser
+        .server_fn("members/remove", &[("user_id", &ben_id)])
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
+    let (status, _) = browser
+        .server_fn(
+            "members/remove",
+            &[("user_id", &ben_id), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(member(&browser, "ben@acme-markets.example").await.is_none());
+
+    // Grace is the other Platform Manager: demoting her would leave Ada as the last one, which is
+    // fine; then Ada (signed in) cannot be touched anyway. Demote Grace, then a viewer cannot
+    // manage anything.
+    let grace = member(&browser, "grace@acme-markets.example")
+        .await
+        .unwrap();
+    let (status, body) = browser
+        .server_fn(
+            "members/roles",
+            &[
+                ("user_id", grace["user_id"].as_str().unwrap()),
+                ("role_ids[]", &viewer),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, view) = browser.server_fn("members", &[]).await;
+    assert_eq!(
+        view["manager_count"], 1,
+        "Ada is the last Platform Manager now"
+    );
+
+    let (_, roles) = browser.server_fn("roles", &[]).await;
+    let names: Vec<&str> = roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|role| role["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Platform Manager",
+            "Developer",
+            "Compliance Officer",
+            "Viewer"
+        ]
+    );
+    assert_eq!(roles["member_counts"][0], 1);
+    assert!(roles["permissions"].as_array().unwrap().len() >= 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_sees_the_team_read_only() {
+    let app = spawn_app().await;
+    let viewer = app.browser();
+    viewer.sign_in_as("auth0|acme-dmitri", "").await;
+    let (_, view) = viewer.server_fn("members", &[]).await;
+    assert_eq!(view["can_manage"], false);
+    let html = viewer.get("/members").await.text().await.unwrap();
+    assert!(html.contains(r#"data-testid="read-only""#));
+    assert!(!html.contains(r#"data-testid="invite-form""#));
+    let (status, _) = viewer
+        .server_fn(
+            "members/invite",
+            &[("emails", "x@example.com"), ("role_ids[]", "rol_viewer")],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the call returns per-address outcomes"
+    );
+    let (_, outcomes) = viewer
+        .server_fn(
+            "members/invite",
+            &[("emails", "x@example.com"), ("role_ids[]", "rol_viewer")],
+        )
+        .await;
+    assert!(
+        outcomes[0]["result"]["Err"].as_str().unwrap().len() > 5,
+        "the API refused: {outcomes}"
+    );
+}
