@@ -39,14 +39,25 @@ async fn member(browser: &Browser, email: &str) -> Option<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_are_searched_and_paged_and_guardrails_are_known() {
     let app = TestApp::builder()
-        .sandbox(|sandbox| sandbox.seed_members = 120)
+        .sandbox(|sandbox| sandbox.seed_members = 988)
         .spawn()
         .await;
     let browser = manager(&app).await;
-    let (status, view) = browser.server_fn("members", &[("offset", "50")]).await;
+    let (status, view) = browser.server_fn("members", &[("offset", "950")]).await;
     assert_eq!(status, StatusCode::OK, "{view}");
-    assert_eq!(view["total"], 132, "12 seeded people plus 120 generated");
-    assert_eq!(view["offset"], 50);
+    assert_eq!(view["total"], 1000, "12 seeded people plus 988 generated");
+    assert_eq!(view["offset"], 950);
+    let html = browser
+        .get("/members?offset=950")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("951–1000 of 1000"),
+        "the last page, server-rendered from the URL"
+    );
+    assert!(html.contains("← Previous") && !html.contains("Next →"));
     assert_eq!(view["members"].as_array().unwrap().len(), 50);
     assert_eq!(view["can_manage"], true);
     assert_eq!(view["me"], common::ADA);
@@ -259,6 +270,21 @@ async fn roles_change_and_members_leave_but_never_yourself_or_the_last_manager()
     assert_eq!(
         view["manager_count"], 1,
         "Ada is the last Platform Manager now"
+    );
+
+    // Every change is in the activity log.
+    let (_, log) = browser
+        .server_fn("activity", &[("filters[category]", "member")])
+        .await;
+    let kinds: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"member.roles_updated") && kinds.contains(&"member.removed"),
+        "{kinds:?}"
     );
 
     let (_, roles) = browser.server_fn("roles", &[]).await;

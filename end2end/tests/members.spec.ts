@@ -1,6 +1,7 @@
 import { test, expect, signIn, waitForHydration, DMITRI } from './fixtures';
 
-test('invite, accept as the invitee, change the role, remove, revoke', async ({ page, browser }) => {
+test('invite, accept as the invitee, change the role, remove, revoke', async ({ page, browser, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await signIn(page, '/members');
   await waitForHydration(page);
 
@@ -17,6 +18,9 @@ test('invite, accept as the invitee, change the role, remove, revoke', async ({ 
   await expect(invitation).toContainText('in 7 days');
   const link = await invitation.getByTestId('invitation-link').inputValue();
   expect(link).toContain('/auth/login?invitation=');
+  await invitation.getByTestId('copy-link').click();
+  await expect(invitation.getByTestId('copy-link')).toHaveText('Copied');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link);
 
   // The invitee, in a browser of their own, follows the link and lands in the dashboard.
   const invitee = await browser.newContext();

@@ -199,6 +199,38 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
     .into_any()
 }
 
+/// Copies `text` to the clipboard and says how it went; the link field next to it is always there
+/// to copy by hand (before hydration, or when the browser refuses clipboard access).
+#[component]
+fn CopyButton(text: String) -> impl IntoView {
+    let state = RwSignal::new(None::<bool>);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let promise = window().navigator().clipboard().write_text(&text);
+            leptos::task::spawn_local(async move {
+                state.set(Some(
+                    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok(),
+                ));
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = &text;
+            state.set(Some(false));
+        }
+    };
+    view! {
+        <button type="button" class="button button--secondary button--small" on:click=copy data-testid="copy-link">
+            {move || match state.get() {
+                None => "Copy link",
+                Some(true) => "Copied",
+                Some(false) => "Copy it from the field",
+            }}
+        </button>
+    }
+}
+
 fn initials(name: &str) -> String {
     name.split_whitespace()
         .filter_map(|word| word.chars().next())
@@ -408,6 +440,7 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
             <td>
                 <label class="visually-hidden" for=format!("link-{}", invitation.id)>{format!("Invitation link for {email}")}</label>
                 <input id=format!("link-{}", invitation.id) class="mono link-field" type="text" readonly=true value=invitation.invitation_url.clone() data-testid="invitation-link" />
+                <CopyButton text=invitation.invitation_url.clone() />
             </td>
             {can_manage.then(|| view! {
                 <td class="row-actions">
