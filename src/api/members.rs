@@ -477,11 +477,12 @@ pub fn relative_expiry(expires_at: &str, now: i64) -> String {
         return expires_at.to_owned();
     };
     let left = expires - now;
+    // Rounded to the nearest unit: an invitation sent a second ago expires "in 7 days", not 6.
     match left {
         ..=0 => "expired".to_owned(),
-        1..=3599 => format!("in {} minutes", (left / 60).max(1)),
-        3600..=86_399 => format!("in {} hours", left / 3600),
-        _ => format!("in {} days", left / 86_400),
+        1..=3599 => format!("in {} minutes", ((left + 30) / 60).max(1)),
+        3600..=86_399 => format!("in {} hours", (left + 1800) / 3600),
+        _ => format!("in {} days", (left + 43_200) / 86_400),
     }
 }
 
@@ -492,7 +493,7 @@ mod tests {
     #[test]
     fn expiry_reads_as_people_say_it() {
         let now = parse_utc("2026-11-28T12:00:00Z").unwrap();
-        assert_eq!(relative_expiry("2026-11-28T15:30:00Z", now), "in 3 hours");
+        assert_eq!(relative_expiry("2026-11-28T15:20:00Z", now), "in 3 hours");
         assert_eq!(relative_expiry("2026-12-05T12:00:00Z", now), "in 7 days");
         assert_eq!(
             relative_expiry("2026-11-28T12:10:00Z", now),
@@ -500,6 +501,11 @@ mod tests {
         );
         assert_eq!(relative_expiry("2026-11-27T12:00:00Z", now), "expired");
         assert_eq!(parse_utc("1970-01-02T00:00:00Z"), Some(86_400));
+        assert_eq!(
+            relative_expiry("2026-12-05T11:59:59Z", now),
+            "in 7 days",
+            "rounded, not floored"
+        );
     }
 
     fn member(user_id: &str, role: &str) -> Member {

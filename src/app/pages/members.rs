@@ -66,6 +66,26 @@ pub fn MembersPage() -> impl IntoView {
     );
     let latest = RwSignal::new(None::<(bool, String)>);
     Effect::new(move |_| {
+        if let Some(result) = actions.invite.value().get() {
+            latest.set(Some(match result {
+                Ok(outcomes) => {
+                    let invited = outcomes
+                        .iter()
+                        .filter(|outcome| outcome.result.is_ok())
+                        .count();
+                    (
+                        invited == outcomes.len(),
+                        format!(
+                            "Invited {invited} of {} addresses; see each one below the form.",
+                            outcomes.len()
+                        ),
+                    )
+                }
+                Err(error) => (false, error.to_string()),
+            }));
+        }
+    });
+    Effect::new(move |_| {
         if let Some(result) = actions.roles.value().get() {
             latest.set(Some(match result {
                 Ok(member) => (true, format!("Updated the roles of {}. They apply at their next sign-in or token refresh.", member.display_name())),
@@ -331,10 +351,21 @@ fn RoleChoices(roles: Vec<Role>, held: Vec<String>) -> impl IntoView {
         .into_iter()
         .map(|role| {
             let checked = held.contains(&role.id);
+            // What the role grants, in words (the description alone can be vague).
+            let grants = role
+                .permissions
+                .iter()
+                .map(|permission| crate::api::permission_label(permission))
+                .collect::<Vec<_>>()
+                .join(" · ");
             view! {
                 <label class="checkbox role-choice">
                     <input type="checkbox" name="role_ids[]" value=role.id.clone() checked=checked />
-                    <span>{role.name.clone()}<br /><span class="muted">{role.description.clone()}</span></span>
+                    <span>
+                        <strong>{role.name.clone()}</strong>
+                        <br />
+                        <span class="muted">{grants}</span>
+                    </span>
                 </label>
             }
         })
