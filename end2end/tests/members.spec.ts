@@ -38,7 +38,7 @@ test('invite, accept as the invitee, change the role, remove, revoke', async ({ 
   await expect(page.locator('[data-testid="invitation-row"][data-email="newbie@example.com"]')).toHaveCount(0);
 
   // Change the role.
-  await row.getByText('Change roles').click();
+  await row.getByText('Change roles', { exact: true }).click();
   await row.getByLabel(/^Developer/).uncheck();
   await row.getByLabel(/^Viewer/).check();
   await row.getByRole('button', { name: 'Save roles' }).click();
@@ -71,7 +71,7 @@ test('a viewer sees the team and the roles read-only', async ({ page }) => {
   await expect(page.getByTestId('members-table')).toBeVisible();
   await expect(page.getByTestId('read-only')).toBeVisible();
   await expect(page.getByTestId('invite-form')).toHaveCount(0);
-  await expect(page.getByText('Change roles')).toHaveCount(0);
+  await expect(page.getByText('Change roles', { exact: true })).toHaveCount(0);
   await page.goto('/roles');
   await expect(page.getByTestId('permission-matrix')).toContainText('Change IP allowlists');
   await expect(page.getByTestId('role-card')).toHaveCount(4);
