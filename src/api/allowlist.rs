@@ -142,20 +142,6 @@ mod server {
         })
     }
 
-    pub fn require_confirmation(
-        warnings: Vec<String>,
-        confirm: Option<&str>,
-    ) -> Result<(), ApiError> {
-        if warnings.is_empty() || confirm == Some(CONFIRMED) {
-            Ok(())
-        } else {
-            Err(ApiError::NeedsConfirmation(format!(
-                "Confirm to go ahead. {}",
-                warnings.join(" ")
-            )))
-        }
-    }
-
     pub fn clean_description(description: Option<String>) -> Result<Option<String>, ApiError> {
         let description = description
             .map(|text| text.trim().to_owned())
@@ -233,10 +219,7 @@ pub async fn load_allowlist() -> Result<AllowlistView, ApiError> {
     respond(
         async {
             let current = server::current().await?;
-            let token = current.request.access_token().await?;
-            let can_manage = crate::server::auth::permissions_of(&token)
-                .iter()
-                .any(|p| p == "security:manage");
+            let can_manage = current.request.may("security:manage").await?;
             Ok(AllowlistView {
                 environment: current.environment,
                 entries: current.entries,
@@ -282,7 +265,7 @@ pub async fn add_allowlist_entry(
                 _ => {}
             }
             let warnings = add_warnings(current.entries.len(), &[cidr], &current.environment.slug);
-            server::require_confirmation(warnings, confirm.as_deref())?;
+            crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
             server::create(&current, cidr, description).await
         }
         .await,
@@ -316,7 +299,7 @@ pub async fn add_allowlist_entries(
                 )));
             }
             let warnings = add_warnings(existing.len(), &adding, &current.environment.slug);
-            server::require_confirmation(warnings, confirm.as_deref())?;
+            crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
             let mut results = Vec::with_capacity(parsed.len());
             for line in parsed {
                 let outcome = match line.outcome {
@@ -381,8 +364,8 @@ pub async fn delete_allowlist_entry(id: String, confirm: Option<String>) -> Resu
                 .ok_or_else(|| {
                     ApiError::NotFound("That entry is no longer on the list.".to_owned())
                 })?;
-            server::require_confirmation(
-                delete_warnings(current.entries.len(), &current.environment.slug),
+            crate::server::member::require_confirmation(
+                &delete_warnings(current.entries.len(), &current.environment.slug),
                 confirm.as_deref(),
             )?;
             let path = paths::ip_allowlist_entry(&current.environment.id, &id);

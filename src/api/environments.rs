@@ -87,17 +87,6 @@ pub fn parse_rate_limit(raw: Option<&str>) -> Result<Option<u32>, FieldError> {
         })
 }
 
-#[cfg(feature = "ssr")]
-async fn permissions_allow(
-    request: &crate::server::member::MemberRequest,
-    permission: &str,
-) -> Result<bool, ApiError> {
-    let token = request.access_token().await?;
-    Ok(crate::server::auth::permissions_of(&token)
-        .iter()
-        .any(|held| held == permission))
-}
-
 #[server(endpoint = "environments")]
 pub async fn load_environments() -> Result<EnvironmentsView, ApiError> {
     use crate::server::{
@@ -110,7 +99,7 @@ pub async fn load_environments() -> Result<EnvironmentsView, ApiError> {
             let page: super::Page<EnvironmentDetail> = request
                 .get_unscoped(paths::ENVIRONMENTS, &[("limit", "200".to_owned())])
                 .await?;
-            let can_manage = permissions_allow(&request, "environments:manage").await?;
+            let can_manage = request.may("environments:manage").await?;
             Ok(EnvironmentsView {
                 environments: page.items,
                 can_manage,

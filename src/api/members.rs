@@ -76,7 +76,8 @@ pub struct MembersView {
     /// The signed-in member's user id (nobody may change or remove themselves).
     pub me: String,
     pub can_manage: bool,
-    /// How many members hold the Platform Manager role, across every page.
+    /// How many members hold the Platform Manager role, across every page (counted only for
+    /// members who may manage, the only ones shown the guardrails; 0 otherwise).
     pub manager_count: usize,
 }
 
@@ -161,13 +162,6 @@ mod server {
             .collect())
     }
 
-    pub async fn may(request: &MemberRequest, permission: &str) -> Result<bool, ApiError> {
-        let token = request.access_token().await?;
-        Ok(crate::server::auth::permissions_of(&token)
-            .iter()
-            .any(|held| held == permission))
-    }
-
     /// Refuses a change to yourself or to the last Platform Manager before the API is asked.
     pub async fn guard(
         request: &MemberRequest,
@@ -222,8 +216,17 @@ pub async fn load_members(
                 query.push(("search", search.clone()));
             }
             let page: super::Page<Member> = request.get(paths::MEMBERS, &query).await?;
-            let can_manage = server::may(&request, "members:manage").await?;
-            let all = server::all_members(&request).await?;
+            let can_manage = request.may("members:manage").await?;
+            // Paging through every member is only worth it when the guardrails will be shown.
+            let manager_count = if can_manage {
+                server::all_members(&request)
+                    .await?
+                    .iter()
+                    .filter(|member| member.is_platform_manager())
+                    .count()
+            } else {
+                0
+            };
             Ok(MembersView {
                 members: page.items,
                 total: page.total,
@@ -233,10 +236,7 @@ pub async fn load_members(
                 invitations: server::invitations(&request).await?,
                 me: request.member().user_id.clone(),
                 can_manage,
-                manager_count: all
-                    .iter()
-                    .filter(|member| member.is_platform_manager())
-                    .count(),
+                manager_count,
             })
         }
         .await,
@@ -339,11 +339,10 @@ pub async fn remove_member(user_id: String, confirm: Option<String>) -> Result<S
     };
     respond(
         async {
-            if confirm.as_deref() != Some(super::CONFIRMED) {
-                return Err(ApiError::NeedsConfirmation(
-                    "Confirm to remove this member.".to_owned(),
-                ));
-            }
+            crate::server::member::require_confirmation(
+                &["The member loses access to the platform at once.".to_owned()],
+                confirm.as_deref(),
+            )?;
             let request = MemberRequest::current()?;
             server::guard(&request, &user_id, true).await?;
             request
@@ -367,13 +366,12 @@ pub async fn revoke_invitation(id: String, confirm: Option<String>) -> Result<St
     };
     respond(
         async {
-            if confirm.as_deref() != Some(super::CONFIRMED) {
-                return Err(ApiError::NeedsConfirmation(
-                    "Confirm to revoke this invitation.".to_owned(),
-                ));
-            }
+            crate::server::member::require_confirmation(
+                &["The invitation link stops working at once.".to_owned()],
+                confirm.as_deref(),
+            )?;
             let request = MemberRequest::current()?;
-            let path = format!("{}/{}", paths::INVITATIONS, paths::segment(&id));
+            let path = paths::invitation(&id);
             request
                 .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
                 .await?;
@@ -404,7 +402,7 @@ pub async fn resend_invitation(id: String) -> Result<Invitation, ApiError> {
                 .filter(|role| invitation.roles.contains(&role.name))
                 .map(|role| role.id.clone())
                 .collect();
-            let path = format!("{}/{}", paths::INVITATIONS, paths::segment(&id));
+            let path = paths::invitation(&id);
             request.send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None).await?;
             request
                 .send(

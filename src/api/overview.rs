@@ -59,7 +59,7 @@ pub async fn load_overview() -> Result<OverviewView, ApiError> {
     respond(
         async {
             let request = MemberRequest::current()?;
-            let permissions = crate::server::auth::permissions_of(&request.access_token().await?);
+            let permissions = request.permissions().await?;
             let may = |permission: &str| permissions.iter().any(|held| held == permission);
             let platform: super::PlatformRecord = request.get(paths::PLATFORM, &[]).await?;
             let member = request.member().clone();

@@ -80,7 +80,7 @@ pub async fn load_shell() -> Result<ShellView, ApiError> {
                         .unwrap_or_else(|| member.user_id.clone()),
                     email: member.email.clone().unwrap_or_default(),
                 },
-                permissions: crate::server::auth::permissions_of(&request.access_token().await?),
+                permissions: request.permissions().await?,
             })
         }
         .await,
@@ -96,7 +96,7 @@ pub async fn current_session() -> Result<SessionView, ApiError> {
     respond(
         async {
             let request = MemberRequest::current()?;
-            let permissions = crate::server::auth::permissions_of(&request.access_token().await?);
+            let permissions = request.permissions().await?;
             let environment = request.environment().await?;
             let member = request.member().clone();
             Ok(SessionView {

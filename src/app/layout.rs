@@ -220,6 +220,21 @@ pub fn SignInAgain() -> impl IntoView {
     }
 }
 
+/// What a page shows when its data could not be loaded: a way back in when the session ended,
+/// the reason (in the API's words) otherwise.
+#[component]
+pub fn LoadFailed(error: ApiError) -> impl IntoView {
+    match error {
+        ApiError::SignedOut => view! { <SignInAgain /> }.into_any(),
+        error => view! {
+            <section class="panel panel--error" role="alert">
+                <p>{error.to_string()}</p>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
 pub fn encode_component(value: &str) -> String {
     value

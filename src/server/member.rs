@@ -105,6 +105,20 @@ impl MemberRequest {
         Ok(fallback)
     }
 
+    /// The permissions the member's current access token grants. They shape the UI only; the
+    /// KeyStone API verifies the token and enforces every permission itself.
+    pub async fn permissions(&self) -> Result<Vec<String>, ApiError> {
+        Ok(super::auth::permissions_of(&self.access_token().await?))
+    }
+
+    pub async fn may(&self, permission: &str) -> Result<bool, ApiError> {
+        Ok(self
+            .permissions()
+            .await?
+            .iter()
+            .any(|held| held == permission))
+    }
+
     /// Switches the environment every later call uses, after checking the platform has it, active.
     pub async fn switch_environment(&self, slug: &EnvironmentSlug) -> Result<(), ApiError> {
         let environments = self.environments().await?;
@@ -224,6 +238,20 @@ fn store_error(error: tower_sessions::session::Error) -> ApiError {
     tracing::error!(%error, "session store unavailable");
     ApiError::Unavailable {
         may_have_applied: false,
+    }
+}
+
+/// Refuses a change whose consequences (`warnings`) were not confirmed by the form's
+/// `confirm=yes`. The page shows the same warnings beside a `required` checkbox; checking again
+/// here is what makes a hand-made or pre-hydration post unable to skip them.
+pub fn require_confirmation(warnings: &[String], confirm: Option<&str>) -> Result<(), ApiError> {
+    if warnings.is_empty() || confirm == Some(crate::api::CONFIRMED) {
+        Ok(())
+    } else {
+        Err(ApiError::NeedsConfirmation(format!(
+            "Confirm to go ahead. {}",
+            warnings.join(" ")
+        )))
     }
 }
 

@@ -5,10 +5,8 @@ use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
 use crate::{
-    api::{
-        load_activity, ActivityEntry, ActivityFilters, ActivityView, ApiError, ACTIVITY_PAGE_SIZE,
-    },
-    app::layout::SignInAgain,
+    api::{load_activity, ActivityEntry, ActivityFilters, ActivityView, ACTIVITY_PAGE_SIZE},
+    app::layout::LoadFailed,
 };
 
 /// The categories the log uses (the first part of each entry's type).
@@ -51,11 +49,7 @@ pub fn ActivityPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match activity.await {
                     Ok(view) => view! { <ActivityPanel view filters=filters.get_untracked() /> }.into_any(),
-                    Err(ApiError::SignedOut) => view! { <SignInAgain /> }.into_any(),
-                    Err(error) => view! {
-                        <section class="panel panel--error" role="alert"><p>{error.to_string()}</p></section>
-                    }
-                        .into_any(),
+                    Err(error) => view! { <LoadFailed error /> }.into_any(),
                 }
             })}
         </Transition>

@@ -9,7 +9,7 @@ use crate::{
         deactivation_warning, load_environments, ApiError, CreateEnvironment, EnvironmentDetail,
         EnvironmentsView, SetEnvironmentActive, UpdateEnvironment, CONFIRMED,
     },
-    app::layout::SignInAgain,
+    app::layout::LoadFailed,
     domain::EnvironmentSlug,
 };
 
@@ -78,11 +78,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match environments.await {
                     Ok(view) => view! { <EnvironmentsPanel view actions /> }.into_any(),
-                    Err(ApiError::SignedOut) => view! { <SignInAgain /> }.into_any(),
-                    Err(error) => view! {
-                        <section class="panel panel--error" role="alert"><p>{error.to_string()}</p></section>
-                    }
-                        .into_any(),
+                    Err(error) => view! { <LoadFailed error /> }.into_any(),
                 }
             })}
         </Transition>

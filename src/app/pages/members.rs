@@ -11,7 +11,7 @@ use crate::{
         Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation, Role, CONFIRMED,
         MEMBERS_PAGE_SIZE,
     },
-    app::{encode_component, layout::SignInAgain},
+    app::{encode_component, layout::LoadFailed},
 };
 
 #[derive(Clone, Copy)]
@@ -134,11 +134,7 @@ pub fn MembersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match members.await {
                     Ok(view) => view! { <MembersPanel view actions /> }.into_any(),
-                    Err(ApiError::SignedOut) => view! { <SignInAgain /> }.into_any(),
-                    Err(error) => view! {
-                        <section class="panel panel--error" role="alert"><p>{error.to_string()}</p></section>
-                    }
-                        .into_any(),
+                    Err(error) => view! { <LoadFailed error /> }.into_any(),
                 }
             })}
         </Transition>

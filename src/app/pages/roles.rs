@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::{load_roles, permission_label, ApiError, RolesView},
-    app::layout::SignInAgain,
+    api::{load_roles, permission_label, RolesView},
+    app::layout::LoadFailed,
 };
 
 #[component]
@@ -21,8 +21,7 @@ pub fn RolesPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match roles.await {
                     Ok(view) => view! { <RolesMatrix view /> }.into_any(),
-                    Err(ApiError::SignedOut) => view! { <SignInAgain /> }.into_any(),
-                    Err(error) => view! { <section class="panel panel--error" role="alert"><p>{error.to_string()}</p></section> }.into_any(),
+                    Err(error) => view! { <LoadFailed error /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -10,10 +10,10 @@ use leptos_meta::Title;
 use crate::{
     api::{
         add_warnings, delete_warnings, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry,
-        AllowlistView, ApiError, DeleteAllowlistEntry, UpdateAllowlistDescription, CONFIRMED,
+        AllowlistView, DeleteAllowlistEntry, UpdateAllowlistDescription, CONFIRMED,
         MAX_DESCRIPTION,
     },
-    app::layout::SignInAgain,
+    app::layout::LoadFailed,
     domain::{check_address, overlap, parse_bulk, AddressCheck, Cidr, CidrError, Overlap},
 };
 
@@ -57,16 +57,7 @@ pub fn SecurityPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match allowlist.await {
                     Ok(view) => view! { <AllowlistPanel view actions /> }.into_any(),
-                    Err(ApiError::SignedOut) => view! { <SignInAgain /> }.into_any(),
-                    Err(error) => {
-                        view! {
-                            <section class="panel panel--error" role="alert">
-                                <h2>"The allowlist could not be loaded"</h2>
-                                <p>{error.to_string()}</p>
-                            </section>
-                        }
-                            .into_any()
-                    }
+                    Err(error) => view! { <LoadFailed error /> }.into_any(),
                 }
             })}
         </Transition>

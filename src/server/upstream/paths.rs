@@ -27,6 +27,10 @@ pub fn ip_allowlist_entry(environment_id: &str, entry_id: &str) -> String {
     format!("{}/{}", ip_allowlist(environment_id), segment(entry_id))
 }
 
+pub fn invitation(invitation_id: &str) -> String {
+    format!("{INVITATIONS}/{}", segment(invitation_id))
+}
+
 pub fn member(user_id: &str) -> String {
     format!("{MEMBERS}/{}", segment(user_id))
 }
