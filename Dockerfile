@@ -20,11 +20,12 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/app/target,sharing=locked \
     scripts/build \
+ && cargo build --release --locked -p keystone-sandbox \
  && mkdir -p /out \
- && cp target/release/keystone-dashboard /out/ \
+ && cp target/release/keystone-dashboard target/release/keystone-sandbox /out/ \
  && cp -r target/site /out/site
 
-# ---- runtime: the binary and the site, nothing else, as a non-root user ----
+# ---- runtime: the binaries and the site, nothing else, as a non-root user ----
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
@@ -33,6 +34,8 @@ RUN apt-get update \
  && mkdir -p /app/data && chown 10001 /app/data
 WORKDIR /app
 COPY --from=builder /out/keystone-dashboard /app/keystone-dashboard
+# The sandbox, for compose.yaml's demo (`entrypoint: /app/keystone-sandbox`); a deployment ignores it.
+COPY --from=builder /out/keystone-sandbox /app/keystone-sandbox
 COPY --from=builder /out/site /app/site
 USER 10001
 # Defaults for trying the image out with the embedded sandbox (`docker run -p 3000:3000 -p 4010:4010`):

@@ -40,6 +40,10 @@ fn help_lists_every_setting_with_its_environment_variable() {
         ("--upstream-timeout-seconds", "KEYSTONE_UPSTREAM_TIMEOUT"),
         ("--sandbox-addr", "KEYSTONE_SANDBOX_ADDR"),
         ("--sandbox-public-url", "KEYSTONE_SANDBOX_PUBLIC_URL"),
+        ("--production", "KEYSTONE_PRODUCTION"),
+        ("--allow-insecure-http", "KEYSTONE_ALLOW_INSECURE_HTTP"),
+        ("--trusted-proxies", "KEYSTONE_TRUSTED_PROXIES"),
+        ("--metrics-allowed-from", "KEYSTONE_METRICS_ALLOWED_FROM"),
     ] {
         assert!(
             help.contains(flag) && help.contains(variable),
@@ -117,4 +121,61 @@ fn redis_needs_its_url_and_a_shared_encryption_key() {
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("--token-encryption-key"), "{stderr}");
+}
+
+#[test]
+fn production_mode_refuses_to_start_with_unsafe_settings_and_says_which() {
+    let output = Command::new(env!("CARGO_BIN_EXE_keystone-dashboard"))
+        .env("KEYSTONE_PRODUCTION", "true")
+        .env("KEYSTONE_PUBLIC_URL", "http://dashboard.example")
+        .env("KEYSTONE_SESSION_STORE", "memory")
+        // Must not be reached: nothing may listen when the settings are refused.
+        .env("KEYSTONE_LISTEN_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    for expected in [
+        "refusing to start in production mode",
+        "no --api-url",
+        "no --token-encryption-key",
+        "--session-store memory",
+        "is not https",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected:?} missing from:\n{stderr}"
+        );
+    }
+}
+
+/// `docs/configuration.md` carries the `--help` text verbatim, so the reference cannot drift from
+/// the binary. `KEYSTONE_UPDATE_DOCS=1 cargo test --features ssr --test cli` rewrites it.
+#[test]
+fn the_configuration_reference_matches_help() {
+    const START: &str = "<!-- help:start -->\n```text\n";
+    const END: &str = "```\n<!-- help:end -->";
+    // `--help` shows the values of set `KEYSTONE_*` variables: none may leak in from this shell.
+    let output = Command::new(env!("CARGO_BIN_EXE_keystone-dashboard"))
+        .env_clear()
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (before, rest) = doc
+        .split_once(START)
+        .expect("docs/configuration.md has the start marker");
+    let (documented, after) = rest.split_once(END).expect("and the end marker");
+    if documented != help {
+        if std::env::var_os("KEYSTONE_UPDATE_DOCS").is_some() {
+            std::fs::write(&path, format!("{before}{START}{help}{END}{after}")).unwrap();
+        } else {
+            panic!(
+                "docs/configuration.md is out of date with --help; run \
+                 KEYSTONE_UPDATE_DOCS=1 cargo test --features ssr --test cli"
+            );
+        }
+    }
 }

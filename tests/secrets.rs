@@ -111,6 +111,7 @@ async fn no_token_or_secret_appears_in_pages_replies_or_logs() {
 
     let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("signed in"), "the log capture works");
+    assert!(logs.contains("request_id="), "request spans carry their id");
     assert!(
         logs.contains("access token refreshed"),
         "the refresh was logged"

@@ -14,10 +14,11 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Headers the dashboard may send upstream; anything else would be a leak from the browser.
-const ALLOWED_HEADERS: [&str; 8] = [
+const ALLOWED_HEADERS: [&str; 9] = [
     "host",
     "authorization",
     "x-keystone-environment",
+    "x-request-id",
     "accept",
     "user-agent",
     "content-type",
@@ -113,7 +114,11 @@ struct Upstream {
 impl Upstream {
     async fn new(app: &TestApp) -> Self {
         Self {
-            client: UpstreamClient::new(&app.sandbox_url, Duration::from_secs(5)),
+            client: UpstreamClient::new(
+                &app.sandbox_url,
+                Duration::from_secs(5),
+                Default::default(),
+            ),
             token: access_token(app).await,
             environment: EnvironmentSlug::parse("development").unwrap(),
         }
@@ -123,6 +128,7 @@ impl Upstream {
         Caller {
             access_token: &self.token,
             environment: Some(&self.environment),
+            request_id: None,
         }
     }
 

@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Parser, ValueEnum};
 
+use crate::domain::Cidr;
+
 /// The KeyStone Dashboard server (backend-for-frontend of the KeyStone admin console).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "keystone-dashboard", version, about, long_about = None)]
@@ -85,6 +87,41 @@ pub struct Config {
     #[command(flatten)]
     pub sandbox: keystone_sandbox::SandboxConfig,
 
+    /// Production mode: refuse to start with settings that are only safe on a developer machine
+    /// (no `--api-url`, so the embedded sandbox; no token encryption key; the memory store; a public
+    /// URL that is not https, unless `--allow-insecure-http`).
+    #[arg(long, env = "KEYSTONE_PRODUCTION")]
+    pub production: bool,
+
+    /// In production mode, accept an `http://` public URL. Only sensible on localhost (the compose
+    /// demo): the session cookie is always `Secure`, and browsers keep such cookies over plain HTTP
+    /// for localhost alone.
+    #[arg(long, env = "KEYSTONE_ALLOW_INSECURE_HTTP")]
+    pub allow_insecure_http: bool,
+
+    /// Reverse proxies (IPs or CIDR ranges, comma-separated) whose `X-Forwarded-For` and
+    /// `X-Request-Id` are believed. From any other peer these headers are ignored: the TCP peer is
+    /// the client, and a fresh request id is made.
+    #[arg(
+        id = "dashboard_trusted_proxies",
+        long = "trusted-proxies",
+        value_name = "CIDRS",
+        env = "KEYSTONE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<Cidr>,
+
+    /// Client addresses (IPs or CIDR ranges, comma-separated) allowed to read `/metrics`; everyone
+    /// else gets a 404.
+    #[arg(
+        long,
+        value_name = "CIDRS",
+        env = "KEYSTONE_METRICS_ALLOWED_FROM",
+        value_delimiter = ',',
+        default_value = "127.0.0.0/8,::1"
+    )]
+    pub metrics_allowed_from: Vec<Cidr>,
+
     /// Log output format.
     #[arg(long, env = "KEYSTONE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -126,6 +163,50 @@ impl Config {
         ])
     }
 
+    /// The settings production mode refuses, each with what to do instead. Empty outside
+    /// production mode, and for a safe configuration.
+    pub fn production_problems(&self) -> Vec<String> {
+        if !self.production {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        if self.api_url.is_none() {
+            problems.push(
+                "no --api-url (KEYSTONE_API_URL): production mode will not run the embedded sandbox; \
+                 set the KeyStone API URL and the KEYSTONE_AUTH_* settings"
+                    .to_owned(),
+            );
+        }
+        if self.token_encryption_key.is_none() {
+            problems.push(
+                "no --token-encryption-key (KEYSTONE_TOKEN_ENCRYPTION_KEY): tokens at rest must be \
+                 sealed with a managed key (32 random bytes, base64: `openssl rand -base64 32`)"
+                    .to_owned(),
+            );
+        }
+        if self.session_store == SessionStoreKind::Memory {
+            problems.push(
+                "--session-store memory loses every session at restart and cannot be shared; \
+                 use embedded or redis"
+                    .to_owned(),
+            );
+        }
+        match self.public_url.as_deref() {
+            None => problems.push(
+                "no --public-url (KEYSTONE_PUBLIC_URL): the callback URL and the CSRF check need \
+                 the URL browsers use"
+                    .to_owned(),
+            ),
+            Some(url) if url.starts_with("https://") => {}
+            Some(url) if url.starts_with("http://") && self.allow_insecure_http => {}
+            Some(url) => problems.push(format!(
+                "--public-url {url} is not https: session cookies would cross the network in the \
+                 clear; use https, or --allow-insecure-http if TLS ends in front of the dashboard"
+            )),
+        }
+        problems
+    }
+
     pub fn session_idle_timeout(&self) -> Duration {
         Duration::from_secs(self.session_idle_timeout_seconds)
     }
@@ -155,5 +236,87 @@ mod tests {
         ]);
         assert_eq!(config.listen_addr, "0.0.0.0:8080".parse().unwrap());
         assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    fn production(extra: &[&str]) -> Config {
+        let mut args = vec![
+            "keystone-dashboard",
+            "--production",
+            "--api-url",
+            "https://api.keystoneos.xyz",
+            "--auth-issuer",
+            "https://auth.keystoneos.xyz/",
+            "--auth-client-id",
+            "dashboard",
+            "--auth-client-secret",
+            "secret",
+            "--token-encryption-key",
+            "Vb0aN0r7mJ3rP3yXz6Xk1qJ8cT5uW2eH9fD4sG7hK1o=",
+            "--public-url",
+            "https://dashboard.keystoneos.xyz",
+        ];
+        args.extend_from_slice(extra);
+        Config::parse_from(args)
+    }
+
+    #[test]
+    fn a_complete_production_configuration_passes() {
+        assert_eq!(production(&[]).production_problems(), Vec::<String>::new());
+        let mut development = Config::for_tests();
+        development.public_url = Some("http://127.0.0.1:3000".into());
+        assert!(development.production_problems().is_empty());
+    }
+
+    #[test]
+    fn production_refuses_each_unsafe_setting() {
+        type Change = Box<dyn Fn(&mut Config)>;
+        let cases: Vec<(Change, &str)> = vec![
+            (Box::new(|c| c.api_url = None), "--api-url"),
+            (
+                Box::new(|c| c.token_encryption_key = None),
+                "--token-encryption-key",
+            ),
+            (
+                Box::new(|c| c.session_store = SessionStoreKind::Memory),
+                "memory",
+            ),
+            (Box::new(|c| c.public_url = None), "no --public-url"),
+            (
+                Box::new(|c| c.public_url = Some("http://dash.example".into())),
+                "is not https",
+            ),
+            (
+                Box::new(|c| c.public_url = Some("ftp://dash.example".into())),
+                "is not https",
+            ),
+        ];
+        for (change, expected) in cases {
+            let mut config = production(&[]);
+            change(&mut config);
+            let problems = config.production_problems();
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(
+                problems[0].contains(expected),
+                "{problems:?} lacks {expected}"
+            );
+        }
+        let mut opted_in = production(&["--allow-insecure-http"]);
+        opted_in.public_url = Some("http://dash.internal".into());
+        assert!(opted_in.production_problems().is_empty());
+    }
+
+    #[test]
+    fn proxies_and_metrics_readers_are_networks() {
+        let config = Config::parse_from([
+            "keystone-dashboard",
+            "--trusted-proxies",
+            "10.0.0.0/8,192.0.2.1",
+        ]);
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(config.metrics_allowed_from[0].contains("127.0.0.1".parse().unwrap()));
+        assert!(
+            Config::try_parse_from(["keystone-dashboard", "--trusted-proxies", "10.0.0.1/8"])
+                .is_err()
+        );
     }
 }

@@ -4,21 +4,24 @@ use std::sync::Arc;
 
 use axum::{
     extract::State,
-    http::{header, StatusCode},
+    http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Extension,
 };
 use tower_sessions::Session;
 
-use super::{member::MemberRequest, session::SignedIn, Bff};
+use super::{member::MemberRequest, session::SignedIn, telemetry, Bff};
 
 /// `GET /security/allowlist.csv`: the current environment's allowlist (behind the sign-in gate).
 pub async fn allowlist_csv(
     State(bff): State<Arc<Bff>>,
     Extension(member): Extension<SignedIn>,
     session: Session,
+    headers: HeaderMap,
 ) -> Response {
-    match crate::api::allowlist_csv(MemberRequest::new(bff, session, member)).await {
+    let request_id = telemetry::request_id(&headers).map(str::to_owned);
+    let request = MemberRequest::new(bff, session, member, request_id);
+    match crate::api::allowlist_csv(request).await {
         Ok((environment, csv)) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -12,6 +12,7 @@ use tower_sessions::Session;
 
 use super::{
     session::{self, SignedIn, VaultError},
+    telemetry,
     upstream::{paths, Caller},
     AppState, Bff,
 };
@@ -24,15 +25,23 @@ pub struct MemberRequest {
     bff: Arc<Bff>,
     session: Session,
     member: SignedIn,
+    /// This request's id, passed on to the KeyStone API.
+    request_id: Option<String>,
 }
 
 impl MemberRequest {
     /// For plain axum handlers behind the sign-in gate.
-    pub fn new(bff: Arc<Bff>, session: Session, member: SignedIn) -> Self {
+    pub fn new(
+        bff: Arc<Bff>,
+        session: Session,
+        member: SignedIn,
+        request_id: Option<String>,
+    ) -> Self {
         Self {
             bff,
             session,
             member,
+            request_id,
         }
     }
 
@@ -54,6 +63,7 @@ impl MemberRequest {
             bff: state.bff,
             session,
             member,
+            request_id: telemetry::request_id(&parts.headers).map(str::to_owned),
         })
     }
 
@@ -158,10 +168,7 @@ impl MemberRequest {
     ) -> Result<T, ApiError> {
         let environment = self.environment().await?;
         self.call(|token| async move {
-            let caller = Caller {
-                access_token: &token,
-                environment: Some(&environment),
-            };
+            let caller = self.caller(&token, Some(&environment));
             self.bff.upstream.get(&caller, path, query).await
         })
         .await
@@ -175,10 +182,7 @@ impl MemberRequest {
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
         self.call(|token| async move {
-            let caller = Caller {
-                access_token: &token,
-                environment: Some(environment),
-            };
+            let caller = self.caller(&token, Some(environment));
             self.bff.upstream.get(&caller, path, query).await
         })
         .await
@@ -191,10 +195,7 @@ impl MemberRequest {
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
         self.call(|token| async move {
-            let caller = Caller {
-                access_token: &token,
-                environment: None,
-            };
+            let caller = self.caller(&token, None);
             self.bff.upstream.get(&caller, path, query).await
         })
         .await
@@ -209,13 +210,22 @@ impl MemberRequest {
     ) -> Result<Option<T>, ApiError> {
         let environment = self.environment().await?;
         self.call(|token| async move {
-            let caller = Caller {
-                access_token: &token,
-                environment: Some(&environment),
-            };
+            let caller = self.caller(&token, Some(&environment));
             self.bff.upstream.send(&caller, method, path, body).await
         })
         .await
+    }
+
+    fn caller<'a>(
+        &'a self,
+        access_token: &'a str,
+        environment: Option<&'a EnvironmentSlug>,
+    ) -> Caller<'a> {
+        Caller {
+            access_token,
+            environment,
+            request_id: self.request_id.as_deref(),
+        }
     }
 
     async fn call<T, F, Fut>(&self, call: F) -> Result<T, ApiError>

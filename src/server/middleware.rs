@@ -103,13 +103,14 @@ pub async fn reject_cross_site(
     (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response()
 }
 
-/// Paths anyone may reach: the sign-in routes, health and static assets.
+/// Paths anyone may reach: the sign-in routes, probes, metrics (which has its own address check)
+/// and static assets.
 fn is_public(path: &str) -> bool {
     path.starts_with("/auth/")
         || path.starts_with("/pkg/")
         || matches!(
             path,
-            "/healthz" | "/favicon.svg" | "/favicon.ico" | "/robots.txt"
+            "/healthz" | "/readyz" | "/metrics" | "/favicon.svg" | "/favicon.ico" | "/robots.txt"
         )
 }
 

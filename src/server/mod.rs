@@ -4,27 +4,26 @@
 pub mod auth;
 pub mod config;
 mod export;
+pub mod forwarded;
+mod health;
 pub mod member;
+pub mod metrics;
 pub mod middleware;
 pub mod session;
+pub mod telemetry;
 pub mod upstream;
 
 use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::{
-    extract::{FromRef, Request},
-    middleware::from_fn_with_state,
-    routing::get,
-    Router,
-};
+use axum::{extract::FromRef, middleware::from_fn_with_state, routing::get, Router};
 use leptos::{config::LeptosOptions, nonce::provide_nonce};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 use tower_sessions::Session;
 
 use crate::app::{shell, App};
 pub use config::{Config, LogFormat, SessionStoreKind};
+use metrics::Metrics;
 use session::{SessionPolicy, SignedIn, TokenVault};
 use upstream::UpstreamClient;
 
@@ -45,6 +44,11 @@ pub struct Bff {
     pub public_url: String,
     /// The organization members sign in to when the login link names none.
     pub default_organization: Option<String>,
+    /// The store behind sessions and tokens, for readiness and the session count.
+    pub store: session::Backend,
+    pub metrics: Arc<Metrics>,
+    /// Who may read `/metrics`.
+    pub metrics_readers: Vec<crate::domain::Cidr>,
 }
 
 impl Bff {
@@ -96,6 +100,8 @@ pub enum StartupError {
     Store(#[from] session::StoreError),
     #[error("the identity provider settings are not valid URLs: {0}")]
     ProviderUrl(#[from] oauth2::url::ParseError),
+    #[error("refusing to start in production mode:\n  - {}", .0.join("\n  - "))]
+    Unsafe(Vec<String>),
 }
 
 /// Where the API and the identity provider are, and who the dashboard is to the provider.
@@ -109,6 +115,11 @@ struct Upstreams {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        // Before binding anything: an unsafe production setting is reported, not half-started.
+        let problems = config.production_problems();
+        if !problems.is_empty() {
+            return Err(StartupError::Unsafe(problems));
+        }
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartupError::Bind {
@@ -189,6 +200,7 @@ impl Application {
         };
 
         let timeout = Duration::from_secs(config.upstream_timeout_seconds);
+        let metrics = Arc::new(Metrics::default());
         let provider = Arc::new(auth::IdentityProvider::new(
             &upstreams.issuer,
             &upstreams.client_id,
@@ -204,14 +216,18 @@ impl Application {
             provider.clone(),
             Duration::from_secs(config.token_refresh_margin_seconds),
             policy.absolute_lifetime,
+            metrics.clone(),
         );
         let bff = Arc::new(Bff {
             provider,
             vault,
-            upstream: UpstreamClient::new(&upstreams.api_url, timeout),
+            upstream: UpstreamClient::new(&upstreams.api_url, timeout, metrics.clone()),
             policy,
             public_url,
             default_organization: upstreams.organization,
+            store: backend.clone(),
+            metrics,
+            metrics_readers: config.metrics_allowed_from.clone(),
         });
         let router = router(&config, bff.clone(), &backend).await?;
         Ok(Self {
@@ -257,7 +273,11 @@ impl Application {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let _sandbox = self.sandbox;
-        axum::serve(self.listener, self.router)
+        // The peer address feeds the client address (`forwarded`), rate limits and the logs.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(stop)
             .await
     }
@@ -282,7 +302,7 @@ async fn router(
     let routes = generate_route_list(App);
 
     let app = Router::new()
-        .route("/healthz", get(healthz))
+        .merge(health::router())
         .route("/security/allowlist.csv", get(export::allowlist_csv))
         .merge(auth::router())
         // A fresh CSP nonce per rendered page; `middleware::attach_page_csp` puts it in the header.
@@ -305,15 +325,12 @@ async fn router(
     for layer in middleware::security_headers(bff.public_url.starts_with("https://")) {
         app = app.layer(layer);
     }
-    // Spans name the path only: query strings (the callback's code and state) stay out of logs.
-    Ok(app.layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-        tracing::info_span!("request", method = %request.method(), path = request.uri().path())
-    })))
-}
-
-/// Liveness: the process is up and serving. Readiness of dependencies is a separate check.
-async fn healthz() -> &'static str {
-    "ok"
+    // Outermost: the request id, client address, span and metrics cover every layer above.
+    let telemetry = Arc::new(telemetry::Telemetry {
+        metrics: bff.metrics.clone(),
+        proxies: forwarded::ProxyTrust::new(config.trusted_proxies.clone()),
+    });
+    Ok(app.layer(from_fn_with_state(telemetry, telemetry::observe)))
 }
 
 async fn shutdown_signal() {

@@ -238,6 +238,21 @@ impl IdentityProvider {
         }
     }
 
+    /// Readiness: the provider serves its OpenID discovery document.
+    pub async fn check_discovery(&self) -> Result<(), ProviderError> {
+        let reply = self
+            .http
+            .get(format!("{}.well-known/openid-configuration", self.issuer))
+            .send()
+            .await
+            .map_err(|error| ProviderError::Unavailable(error.without_url().to_string()))?;
+        if reply.status().is_success() {
+            Ok(())
+        } else {
+            Err(ProviderError::Unavailable(reply.status().to_string()))
+        }
+    }
+
     /// The provider's logout URL, returning to `return_to` (which the provider only accepts if it is
     /// registered as an allowed logout URL).
     pub fn logout_url(&self, return_to: &str) -> String {

@@ -43,6 +43,16 @@ pub enum StoreError {
 /// Keys in Redis are namespaced so the dashboard can share an instance.
 const REDIS_TOKENS: &str = "keystone-dashboard:tokens:";
 const REDIS_LOCKS: &str = "keystone-dashboard:refresh-lock:";
+/// Sorted set of token-set ids scored by expiry: counting sessions without scanning the keyspace.
+const REDIS_INDEX: &str = "keystone-dashboard:token-index";
+
+/// The token set and its index entry change together, or not at all.
+const SAVE_TOKENS: &str = "redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) \
+     redis.call('zadd', KEYS[2], ARGV[3], ARGV[4]) return 1";
+const DELETE_TOKENS: &str =
+    "redis.call('del', KEYS[1]) redis.call('zrem', KEYS[2], ARGV[1]) return 1";
+const COUNT_TOKENS: &str =
+    "redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1]) return redis.call('zcard', KEYS[1])";
 
 /// Deletes the lock only if it is still ours: a holder that overran its lease must not release the
 /// next holder's lock.
@@ -82,9 +92,19 @@ impl Backend {
                     .redis_url
                     .as_deref()
                     .expect("clap requires --redis-url with --session-store redis");
-                let pool =
-                    fred::types::Builder::from_config(fred::types::config::Config::from_url(url)?)
-                        .build_pool(4)?;
+                let mut builder =
+                    fred::types::Builder::from_config(fred::types::config::Config::from_url(url)?);
+                // Reconnect forever (0 = no limit), 100 ms doubling to 2 s: after a Redis restart
+                // the replicas come back by themselves. A command waits at most 2 s meanwhile, so a
+                // page answers "sessions unavailable" quickly instead of hanging.
+                builder
+                    .set_policy(fred::types::config::ReconnectPolicy::new_exponential(
+                        0, 100, 2_000, 2,
+                    ))
+                    .with_performance_config(|performance| {
+                        performance.default_command_timeout = Duration::from_secs(2);
+                    });
+                let pool = builder.build_pool(4)?;
                 pool.init().await?;
                 Ok(Self::Redis(pool))
             }
@@ -138,13 +158,17 @@ impl Backend {
                     .await?;
             }
             Self::Redis(pool) => {
-                let _: () = pool
-                    .set(
-                        format!("{REDIS_TOKENS}{id}"),
-                        sealed,
-                        Some(Expiration::EX(ttl.as_secs().max(1) as i64)),
-                        None,
-                        false,
+                let ttl = ttl.as_secs().max(1);
+                let _: i64 = pool
+                    .eval(
+                        SAVE_TOKENS,
+                        vec![format!("{REDIS_TOKENS}{id}"), REDIS_INDEX.to_owned()],
+                        vec![
+                            sealed,
+                            ttl.to_string(),
+                            (super::now() + ttl as i64).to_string(),
+                            id.to_owned(),
+                        ],
                     )
                     .await?;
             }
@@ -164,10 +188,60 @@ impl Backend {
                     .await?;
             }
             Self::Redis(pool) => {
-                let _: i64 = pool.del(format!("{REDIS_TOKENS}{id}")).await?;
+                let _: i64 = pool
+                    .eval(
+                        DELETE_TOKENS,
+                        vec![format!("{REDIS_TOKENS}{id}"), REDIS_INDEX.to_owned()],
+                        vec![id.to_owned()],
+                    )
+                    .await?;
             }
         }
         Ok(())
+    }
+
+    /// Signed-in sessions whose tokens are held (across replicas when the store is shared).
+    pub async fn count_token_sets(&self) -> Result<u64, StoreError> {
+        match self {
+            Self::Memory(map) => {
+                let map = map.lock().expect("token map lock");
+                let now = Instant::now();
+                Ok(map.values().filter(|(_, expires)| *expires > now).count() as u64)
+            }
+            Self::Embedded(pool) => {
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM token_sets WHERE expires_at > unixepoch()",
+                )
+                .fetch_one(pool)
+                .await?;
+                Ok(count.max(0) as u64)
+            }
+            Self::Redis(pool) => {
+                let count: i64 = pool
+                    .eval(
+                        COUNT_TOKENS,
+                        vec![REDIS_INDEX.to_owned()],
+                        vec![super::now().to_string()],
+                    )
+                    .await?;
+                Ok(count.max(0) as u64)
+            }
+        }
+    }
+
+    /// Readiness: the store answers a trivial request.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(_) => Ok(()),
+            Self::Embedded(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+                Ok(())
+            }
+            Self::Redis(pool) => {
+                let _: String = pool.ping(None).await?;
+                Ok(())
+            }
+        }
     }
 
     /// Tries to take the cross-replica refresh lock for `id` for `lease`. Backends used by a single

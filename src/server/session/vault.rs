@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{backend::Backend, cipher::TokenCipher, StoreError};
-use crate::server::auth::{IdentityProvider, IssuedTokens, ProviderError};
+use crate::server::{
+    auth::{IdentityProvider, IssuedTokens, ProviderError},
+    metrics::{Metrics, RefreshOutcome},
+};
 
 /// How long one replica may hold the refresh lock before another may take over (a crashed holder
 /// must not block the session for good). Longer than the provider call's time limit.
@@ -85,6 +88,7 @@ pub struct TokenVault {
     /// How long sealed tokens are kept: the session's absolute lifetime.
     retention: Duration,
     local_locks: KeyedLocks,
+    metrics: Arc<Metrics>,
 }
 
 impl TokenVault {
@@ -94,6 +98,7 @@ impl TokenVault {
         provider: Arc<IdentityProvider>,
         refresh_margin: Duration,
         retention: Duration,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             backend,
@@ -102,6 +107,7 @@ impl TokenVault {
             refresh_margin,
             retention,
             local_locks: KeyedLocks::default(),
+            metrics,
         }
     }
 
@@ -154,7 +160,13 @@ impl TokenVault {
                 Err(VaultError::SignedOut)
             };
         };
-        match self.provider.refresh(&refresh_token).await {
+        let result = self.provider.refresh(&refresh_token).await;
+        self.metrics.token_refresh(match &result {
+            Ok(_) => RefreshOutcome::refreshed,
+            Err(ProviderError::Refused(_)) => RefreshOutcome::refused,
+            Err(ProviderError::Unavailable(_)) => RefreshOutcome::failed,
+        });
+        match result {
             Ok(tokens) => {
                 let renewed = TokenSet::issued(IssuedTokens::from(&tokens), Some(refresh_token));
                 // Written before the lock is released, so nobody can read the spent token.

@@ -9,11 +9,18 @@
 
 pub mod paths;
 
-use std::time::Duration;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use reqwest::{header, Method, StatusCode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use super::{
+    metrics::{Metrics, UpstreamOutcome},
+    telemetry::REQUEST_ID,
+};
 use crate::{
     api::{ApiError, FieldError},
     domain::EnvironmentSlug,
@@ -29,16 +36,19 @@ const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(2);
 pub struct UpstreamClient {
     http: reqwest::Client,
     base_url: String,
+    metrics: Arc<Metrics>,
 }
 
-/// Who is calling: the access token and, for environment-scoped calls, the environment.
+/// Who is calling: the access token and, for environment-scoped calls, the environment; the
+/// request id joins the API's logs to ours.
 pub struct Caller<'a> {
     pub access_token: &'a str,
     pub environment: Option<&'a EnvironmentSlug>,
+    pub request_id: Option<&'a str>,
 }
 
 impl UpstreamClient {
-    pub fn new(base_url: &str, timeout: Duration) -> Self {
+    pub fn new(base_url: &str, timeout: Duration, metrics: Arc<Metrics>) -> Self {
         let http = reqwest::Client::builder()
             // Pooled keep-alive connections; a redirect from the API is never followed (it could
             // take the bearer token to another host).
@@ -52,6 +62,23 @@ impl UpstreamClient {
         Self {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            metrics,
+        }
+    }
+
+    /// Readiness: the API answers at all. No token is sent, so a 401 is the expected "up".
+    pub async fn check_reachable(&self) -> Result<(), String> {
+        let reply = self
+            .http
+            .get(format!("{}{}", self.base_url, paths::PLATFORM))
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|error| error.without_url().to_string())?;
+        if reply.status().is_server_error() {
+            Err(format!("answered {}", reply.status()))
+        } else {
+            Ok(())
         }
     }
 
@@ -65,7 +92,7 @@ impl UpstreamClient {
         for attempt in 1..=READ_ATTEMPTS {
             let request = self.request(caller, Method::GET, path).query(query);
             let last = attempt == READ_ATTEMPTS;
-            match self.execute(request, false).await {
+            match self.execute(request, &Method::GET, path, false).await {
                 Ok(reply) => return decode(reply, false).await,
                 Err(Failure::Retryable { error, wait }) if !last => {
                     let wait = wait.unwrap_or(backoff);
@@ -87,11 +114,11 @@ impl UpstreamClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<Option<T>, ApiError> {
-        let mut request = self.request(caller, method, path);
+        let mut request = self.request(caller, method.clone(), path);
         if let Some(body) = body {
             request = request.json(body);
         }
-        match self.execute(request, true).await {
+        match self.execute(request, &method, path, true).await {
             Ok(reply) if reply.status() == StatusCode::NO_CONTENT => Ok(None),
             Ok(reply) => decode(reply, true).await.map(Some),
             Err(Failure::Retryable { error, .. } | Failure::Final(error)) => Err(error),
@@ -109,31 +136,75 @@ impl UpstreamClient {
             // An `EnvironmentSlug` holds only [a-z0-9-]: always a valid header value.
             request = request.header("X-Keystone-Environment", environment.as_str());
         }
+        if let Some(request_id) = caller.request_id {
+            // Set by our own middleware: a generated or checked id, always a valid header value.
+            request = request.header(REQUEST_ID, request_id);
+        }
         request
     }
 
     async fn execute(
         &self,
         request: reqwest::RequestBuilder,
+        method: &Method,
+        path: &str,
         is_write: bool,
     ) -> Result<reqwest::Response, Failure> {
+        let started = Instant::now();
+        let (result, outcome) = self.execute_once(request, is_write).await;
+        self.metrics.upstream_request(
+            method.as_str(),
+            paths::template(path),
+            outcome,
+            started.elapsed().as_secs_f64(),
+        );
+        result
+    }
+
+    async fn execute_once(
+        &self,
+        request: reqwest::RequestBuilder,
+        is_write: bool,
+    ) -> (Result<reqwest::Response, Failure>, UpstreamOutcome) {
         let reply = match request.send().await {
             Ok(reply) => reply,
             Err(error) => {
                 // Connection refused means the request never left: nothing can have changed.
                 let may_have_applied = is_write && !error.is_connect();
+                let timed_out = error.is_timeout();
                 // The URL is dropped from the log line out of habit: paths hold ids, never secrets.
                 tracing::warn!(error = %error.without_url(), is_write, "KeyStone API unreachable");
-                return Err(Failure::Retryable {
+                let outcome = if timed_out {
+                    UpstreamOutcome::timeout
+                } else {
+                    UpstreamOutcome::unreachable
+                };
+                let failure = Failure::Retryable {
                     error: ApiError::Unavailable { may_have_applied },
                     wait: None,
-                });
+                };
+                return (Err(failure), outcome);
             }
         };
         let status = reply.status();
         if status.is_success() {
-            return Ok(reply);
+            return (Ok(reply), UpstreamOutcome::ok);
         }
+        let outcome = match status {
+            StatusCode::TOO_MANY_REQUESTS => UpstreamOutcome::rate_limited,
+            status if status.is_server_error() => UpstreamOutcome::server_error,
+            _ => UpstreamOutcome::client_error,
+        };
+        (self.refusal(reply, is_write).await, outcome)
+    }
+
+    /// The error for a reply that is not a success.
+    async fn refusal(
+        &self,
+        reply: reqwest::Response,
+        is_write: bool,
+    ) -> Result<reqwest::Response, Failure> {
+        let status = reply.status();
         let retry_after = reply
             .headers()
             .get(header::RETRY_AFTER)

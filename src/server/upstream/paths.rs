@@ -35,9 +35,47 @@ pub fn member(user_id: &str) -> String {
     format!("{MEMBERS}/{}", segment(user_id))
 }
 
+/// The path with its ids replaced by `{id}`, for metric labels: a bounded set of routes.
+pub fn template(path: &str) -> String {
+    const WORDS: &[&str] = &[
+        "v1",
+        "platforms",
+        "me",
+        "environments",
+        "members",
+        "roles",
+        "invitations",
+        "ip-allowlist",
+        "activity",
+    ];
+    path.split('/')
+        .map(|segment| {
+            if segment.is_empty() || WORDS.contains(&segment) {
+                segment
+            } else {
+                "{id}"
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn templates_hide_ids() {
+        assert_eq!(
+            template(&ip_allowlist_entry("env_1", "ipa_9")),
+            "/v1/platforms/me/environments/{id}/ip-allowlist/{id}"
+        );
+        assert_eq!(template(MEMBERS), MEMBERS);
+        assert_eq!(
+            template(&member("auth0|x/y")),
+            "/v1/platforms/me/members/{id}"
+        );
+    }
 
     #[test]
     fn ids_cannot_escape_their_segment() {
