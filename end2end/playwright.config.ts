@@ -37,7 +37,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `${targetDir}/release/keystone-dashboard --listen-addr 127.0.0.1:${port} --public-url ${baseURL} --site-root ../target/site --session-store memory --sandbox-addr 127.0.0.1:${sandboxPort}`,
+    command: `${targetDir}/release/keystone-dashboard --listen-addr 127.0.0.1:${port} --public-url ${baseURL} --site-root ../target/site --session-store memory --sandbox-addr 127.0.0.1:${sandboxPort} --sign-in-rate-limit-per-minute 10000`,
     url: `${baseURL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

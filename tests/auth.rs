@@ -571,3 +571,60 @@ async fn a_refused_refresh_ends_the_session_and_the_next_page_goes_to_login() {
     let response = browser.get("/roles").await;
     assert_eq!(location(&response), "/auth/login?returnTo=%2Froles");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_routes_are_rate_limited_per_client_address_with_a_clear_page() {
+    let app = TestApp::builder()
+        .config(|config| {
+            config.sign_in_rate_limit_per_minute = 3.try_into().unwrap();
+            // Loopback is a proxy here, so X-Forwarded-For names other clients.
+            config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        })
+        .spawn()
+        .await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = |client: &'static str| {
+        http.get(format!("{}/auth/login", app.base_url))
+            .header("x-forwarded-for", client)
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            login("198.51.100.1").await.unwrap().status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    let refused = login("198.51.100.1").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=61).contains(&retry_after), "{retry_after}");
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("Too many sign-in attempts"), "{page}");
+    // The callback counts too: it is where a flood would make us call the provider.
+    let callback = http
+        .get(format!("{}/auth/callback?code=x&state=y", app.base_url))
+        .header("x-forwarded-for", "198.51.100.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(callback.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another address is not affected, nor are the pages of people already signed in.
+    assert_eq!(
+        login("198.51.100.2").await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let healthz = http
+        .get(format!("{}/healthz", app.base_url))
+        .header("x-forwarded-for", "198.51.100.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(healthz.status(), StatusCode::OK);
+}

@@ -78,6 +78,23 @@ pub fn router() -> Router<SharedState> {
             get(get_faults).put(put_faults).delete(clear_faults),
         )
         .route("/_sandbox/stats", get(get_stats).delete(reset_stats))
+        .route("/_sandbox/user-token", axum::routing::post(user_token))
+}
+
+#[derive(serde::Deserialize)]
+struct UserTokenRequest {
+    user_id: String,
+}
+
+/// A member's access token without the browser sign-in, for load tools and benchmarks that call
+/// the API directly (the real Auth0 has no such door; this is a sandbox-only control endpoint).
+async fn user_token(
+    State(state): State<SharedState>,
+    Json(request): Json<UserTokenRequest>,
+) -> Result<Json<serde_json::Value>, (StatusCode, String)> {
+    crate::idp::token::user_tokens(&state, &request.user_id, "openid profile email", None, None)
+        .map(Json)
+        .map_err(|_| (StatusCode::NOT_FOUND, "no such member".to_owned()))
 }
 
 async fn get_faults(State(state): State<SharedState>) -> Json<Faults> {

@@ -12,6 +12,7 @@ pub mod control;
 pub mod faults;
 pub mod idp;
 pub mod keys;
+pub mod load;
 pub mod model;
 pub mod permissions;
 pub mod seed;

@@ -83,6 +83,11 @@ pub struct Config {
     #[arg(long, env = "KEYSTONE_UPSTREAM_TIMEOUT", default_value_t = 15)]
     pub upstream_timeout_seconds: u64,
 
+    /// Requests to `/auth/login` and `/auth/callback` allowed per client address per minute (a
+    /// sign-in takes one of each); more get a 429 page saying how long to wait.
+    #[arg(long, env = "KEYSTONE_SIGN_IN_RATE_LIMIT", default_value = "60")]
+    pub sign_in_rate_limit_per_minute: std::num::NonZeroU32,
+
     /// Settings of the embedded sandbox (used only when no `--api-url` is given).
     #[command(flatten)]
     pub sandbox: keystone_sandbox::SandboxConfig,

@@ -304,7 +304,9 @@ async fn router(
     let app = Router::new()
         .merge(health::router())
         .route("/security/allowlist.csv", get(export::allowlist_csv))
-        .merge(auth::router())
+        .merge(auth::router(auth::SignInLimiter::new(
+            config.sign_in_rate_limit_per_minute,
+        )))
         // A fresh CSP nonce per rendered page; `middleware::attach_page_csp` puts it in the header.
         .leptos_routes_with_context(&state, routes, provide_nonce, {
             let options = state.leptos_options.clone();

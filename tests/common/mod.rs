@@ -466,6 +466,13 @@ impl RedisServer {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
+        Self {
+            child: Self::spawn(port).await,
+            url: format!("redis://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn spawn(port: u16) -> Child {
         let mut child = Command::new("redis-server")
             .args([
                 "--port",
@@ -486,16 +493,20 @@ impl RedisServer {
                 .await
                 .is_ok()
             {
-                return Self {
-                    child,
-                    url: format!("redis://127.0.0.1:{port}"),
-                };
+                return child;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let _ = child.kill();
         let _ = child.wait();
         panic!("redis-server did not start on port {port}");
+    }
+
+    /// A new, empty Redis on the same port (no persistence: every key is gone).
+    pub async fn restart(&mut self) {
+        self.stop();
+        let port = self.url.rsplit(':').next().unwrap().parse().unwrap();
+        self.child = Self::spawn(port).await;
     }
 }
 

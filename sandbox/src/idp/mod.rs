@@ -3,7 +3,7 @@
 mod authorize;
 mod clients;
 mod pages;
-mod token;
+pub(crate) mod token;
 
 use axum::{
     extract::{Query, State},

@@ -34,7 +34,7 @@ struct TokenRequest {
 }
 
 /// An OAuth error reply (`{"error", "error_description"}`).
-struct OAuthError {
+pub(crate) struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
@@ -227,7 +227,7 @@ fn refresh(state: &SandboxState, request: &TokenRequest) -> Result<serde_json::V
 
 /// Access token (permissions computed now, so a role change shows at the next token), ID token, and a
 /// refresh token in `family` when `offline_access` was granted.
-fn user_tokens(
+pub(crate) fn user_tokens(
     state: &SandboxState,
     user_id: &str,
     scope: &str,

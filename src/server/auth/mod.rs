@@ -3,6 +3,7 @@
 
 mod pages;
 mod provider;
+mod rate_limit;
 mod routes;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -10,6 +11,7 @@ use rand::RngCore;
 use serde::Deserialize;
 
 pub use provider::{IdentityProvider, IssuedTokens, ProviderError, API_AUDIENCE};
+pub use rate_limit::SignInLimiter;
 pub use routes::router;
 
 /// 256 bits from the OS generator, URL-safe: token-set ids and lock holders.

@@ -22,10 +22,18 @@ use crate::{
     },
 };
 
-pub fn router() -> Router<AppState> {
+use super::SignInLimiter;
+
+/// The sign-in routes. Login and callback are rate limited per client address; logout is not
+/// (it only ends the caller's own session, and must always work).
+pub fn router(limiter: Arc<SignInLimiter>) -> Router<AppState> {
     Router::new()
         .route("/auth/login", get(login))
         .route("/auth/callback", get(callback))
+        .route_layer(axum::middleware::from_fn_with_state(
+            limiter,
+            super::rate_limit::limit_sign_in,
+        ))
         .route("/auth/logout", post(logout))
 }
 
