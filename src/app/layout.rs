@@ -204,7 +204,7 @@ fn UserMenu(member: MemberSummary) -> impl IntoView {
 pub fn SignInAgain() -> impl IntoView {
     let location = use_location();
     let href = move || {
-        let here = format!("{}{}", location.pathname.get(), location.search.get());
+        let here = path_and_query(&location.pathname.get(), &location.search.get());
         let return_to = ReturnTo::or_home(Some(&here));
         format!(
             "/auth/login?returnTo={}",
@@ -226,12 +226,37 @@ pub fn SignInAgain() -> impl IntoView {
 pub fn LoadFailed(error: ApiError) -> impl IntoView {
     match error {
         ApiError::SignedOut => view! { <SignInAgain /> }.into_any(),
-        error => view! {
-            <section class="panel panel--error" role="alert">
-                <p>{error.to_string()}</p>
-            </section>
+        error => {
+            // A full load of the same URL: the server reads everything again, with or without
+            // JavaScript (`rel="external"` keeps the router from treating it as a no-op).
+            let location = use_location();
+            let here = path_and_query(
+                &location.pathname.get_untracked(),
+                &location.search.get_untracked(),
+            );
+            let retryable = matches!(
+                error,
+                ApiError::Unavailable { .. } | ApiError::RateLimited { .. }
+            );
+            view! {
+                <section class="panel panel--error" role="alert">
+                    <p>{error.to_string()}</p>
+                    {retryable.then(|| view! {
+                        <p><a class="button" href=here rel="external">"Try again"</a></p>
+                    })}
+                </section>
+            }
+            .into_any()
         }
-        .into_any(),
+    }
+}
+
+/// The page's own URL from the router's location (whose search may come with or without `?`).
+fn path_and_query(path: &str, search: &str) -> String {
+    let path = if path.is_empty() { "/" } else { path };
+    match search.trim_start_matches('?') {
+        "" => path.to_owned(),
+        query => format!("{path}?{query}"),
     }
 }
 

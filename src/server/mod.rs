@@ -248,6 +248,11 @@ impl Application {
         &self.bff.public_url
     }
 
+    /// The whole router, for driving it in-process (the fuzz targets).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
     /// The BFF's parts, for tests that look inside the store.
     pub fn bff(&self) -> Arc<Bff> {
         self.bff.clone()
@@ -282,6 +287,8 @@ impl Application {
             .await
     }
 }
+
+const MAX_BODY_BYTES: usize = 512 * 1024;
 
 /// All routes of the dashboard with their middleware, innermost first.
 async fn router(
@@ -323,6 +330,11 @@ async fn router(
     let mut app = app.layer(from_fn_with_state(
         bff.clone(),
         middleware::reject_cross_site,
+    ));
+    // The largest legitimate body is a bulk allowlist paste (500 lines); anything far beyond is
+    // refused with 413 before a handler buffers it.
+    app = app.layer(tower_http::limit::RequestBodyLimitLayer::new(
+        MAX_BODY_BYTES,
     ));
     for layer in middleware::security_headers(bff.public_url.starts_with("https://")) {
         app = app.layer(layer);

@@ -83,6 +83,9 @@ struct PageArgs {
     common: Common,
     #[arg(long)]
     path: String,
+    /// Switch the session to this environment first.
+    #[arg(long)]
+    environment: Option<String>,
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
     #[arg(long, default_value_t = 5)]
@@ -209,26 +212,17 @@ async fn overhead(args: OverheadArgs) -> Result<serde_json::Value, String> {
         .to_owned();
     let path = format!("/v1/platforms/me/environments/{development}/ip-allowlist");
 
-    let direct = {
-        let (http, url, token) = (
-            http.clone(),
-            format!("{}{path}", args.sandbox),
-            token.clone(),
-        );
+    // The API called as a client of it would: bearer token and environment header.
+    let api_read = |base: &str| {
+        let (http, url, token) = (http.clone(), format!("{base}{path}"), token.clone());
         move || {
             http.get(&url)
                 .bearer_auth(&token)
                 .header("x-keystone-environment", "development")
         }
     };
-    let proxied = args.proxy.as_ref().map(|proxy| {
-        let (http, url, token) = (http.clone(), format!("{proxy}{path}"), token.clone());
-        move || {
-            http.get(&url)
-                .bearer_auth(&token)
-                .header("x-keystone-environment", "development")
-        }
-    });
+    let direct = api_read(&args.sandbox);
+    let proxied = args.proxy.as_deref().map(api_read);
     let through_dashboard = {
         let http = http.clone();
         let url = format!("{}/api/allowlist", args.common.origin);
@@ -300,7 +294,20 @@ async fn overhead(args: OverheadArgs) -> Result<serde_json::Value, String> {
 }
 
 async fn page(args: PageArgs) -> Result<serde_json::Value, String> {
-    let (_, cookie) = signed_in(&args.common, &args.common.origin).await?;
+    let (mut visitor, cookie) = signed_in(&args.common, &args.common.origin).await?;
+    if let Some(environment) = &args.environment {
+        match visitor
+            .server_fn(
+                "environment",
+                &[("slug", environment)],
+                &mut Samples::default(),
+            )
+            .await
+        {
+            load::Outcome::Reply { status, .. } if status.is_success() => {}
+            _ => return Err(format!("could not switch to {environment}")),
+        }
+    }
     let http = http_client(Duration::from_secs(20));
     let url = format!("{}{}", args.common.origin, args.path);
     let request = move || {

@@ -42,6 +42,26 @@ pub fn SecurityPage() -> impl IntoView {
         describe,
         delete,
     };
+    let drafts = Drafts::default();
+    provide_context(drafts);
+    // Only a confirmed save clears a draft. A bulk add keeps the lines that were not added, so
+    // they can be fixed and sent again.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            drafts.network.set(String::new());
+            drafts.description.set(String::new());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(lines)) = bulk.value().get() {
+            let refused: Vec<String> = lines
+                .iter()
+                .filter(|line| line.outcome.is_err())
+                .map(|line| line.text.clone())
+                .collect();
+            drafts.bulk_lines.set(refused.join("\n"));
+        }
+    });
 
     view! {
         <Title text="Security" />
@@ -62,6 +82,16 @@ pub fn SecurityPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// What the member has typed but not yet saved. It lives with the page, not with the forms: the
+/// forms are rebuilt each time the list reloads (after every change, failed ones included), and a
+/// failed or unconfirmed save must not cost the member their input.
+#[derive(Clone, Copy, Default)]
+struct Drafts {
+    network: RwSignal<String>,
+    description: RwSignal<String>,
+    bulk_lines: RwSignal<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -342,7 +372,9 @@ fn AddEntryForm(
     networks: Vec<Cidr>,
     environment: crate::domain::EnvironmentSlug,
 ) -> impl IntoView {
-    let input = RwSignal::new(String::new());
+    let drafts = expect_context::<Drafts>();
+    let input = drafts.network;
+    let description = drafts.description;
     let count = networks.len();
     let known = networks.clone();
     let analysis = Memo::new(move |_| describe_input(&input.get(), &known));
@@ -372,11 +404,6 @@ fn AddEntryForm(
                     Overlap::Duplicate | Overlap::CoveredBy(_)
                 )
             })
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            input.set(String::new());
-        }
     });
 
     view! {
@@ -416,7 +443,15 @@ fn AddEntryForm(
                     }}
                 </p>
                 <label for="allowlist-description">"Description (optional)"</label>
-                <input id="allowlist-description" name="description" type="text" maxlength=MAX_DESCRIPTION placeholder="Office, VPN, CI runners…" />
+                <input
+                    id="allowlist-description"
+                    name="description"
+                    type="text"
+                    maxlength=MAX_DESCRIPTION
+                    placeholder="Office, VPN, CI runners…"
+                    prop:value=move || description.get()
+                    on:input=move |event| description.set(event_target_value(&event))
+                />
                 {move || view! { <Confirmation warnings=warnings.get() /> }}
                 <button type="submit" class="button" disabled=move || action.pending().get() data-testid="add-entry">
                     {move || if action.pending().get() { "Adding…" } else { "Add network" }}
@@ -433,7 +468,7 @@ fn BulkAddForm(
     networks: Vec<Cidr>,
     environment: crate::domain::EnvironmentSlug,
 ) -> impl IntoView {
-    let text = RwSignal::new(String::new());
+    let text = expect_context::<Drafts>().bulk_lines;
     let count = networks.len();
     let preview = Memo::new(move |_| parse_bulk(&text.get(), &networks));
     let warnings = Memo::new(move |_| {

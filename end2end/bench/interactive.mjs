@@ -1,0 +1,42 @@
+// Time to interactive in Chromium: navigation start to the moment the page is hydrated (the app
+// sets <html data-hydrated="true"> when its WASM has taken over), median of N loads per page.
+// Usage: node bench/interactive.mjs <base URL> <runs> <path>...   Prints JSON.
+import { chromium } from '@playwright/test';
+
+const [base, runsText, ...paths] = process.argv.slice(2);
+const runs = Number(runsText);
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const context = await browser.newContext();
+// Records performance.now() when hydration flips the attribute: no polling delay in the figure.
+await context.addInitScript(() => {
+  new MutationObserver((_, observer) => {
+    if (document.documentElement.dataset.hydrated === 'true') {
+      window.__hydratedAt = performance.now();
+      observer.disconnect();
+    }
+  }).observe(document.documentElement, { attributes: true, attributeFilter: ['data-hydrated'] });
+});
+const page = await context.newPage();
+// Sign in once, through the sandbox's page, as Ada.
+await page.goto(`${base}/`);
+await page.getByRole('button', { name: /Ada Okafor/ }).click();
+await page.waitForURL(`${base}/`);
+
+const result = {};
+for (const path of paths) {
+  const times = [];
+  for (let run = 0; run < runs + 2; run++) {
+    await page.goto(`${base}${path}`, { waitUntil: 'commit' });
+    await page.waitForFunction(() => window.__hydratedAt !== undefined, null, { timeout: 15000 });
+    const at = await page.evaluate(() => window.__hydratedAt);
+    if (run >= 2) times.push(at); // two warm-up loads: the browser cache as a returning user has it
+  }
+  times.sort((a, b) => a - b);
+  result[path] = { median_ms: times[Math.floor(times.length / 2)], min_ms: times[0], max_ms: times[times.length - 1], runs };
+}
+await browser.close();
+console.log(JSON.stringify(result));

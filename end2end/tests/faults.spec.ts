@@ -1,0 +1,66 @@
+import { test, expect, signIn, waitForHydration, SANDBOX_URL } from './fixtures';
+
+/**
+ * The upstream misbehaving, through the sandbox's fault injection: pages say what is wrong and
+ * offer to try again, and a change whose reply was lost is neither claimed nor applied twice.
+ */
+async function setFaults(faults: object) {
+  const reply = await fetch(`${SANDBOX_URL}/_sandbox/faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(faults),
+  });
+  expect(reply.ok).toBe(true);
+}
+
+test.afterEach(async () => setFaults({}));
+
+// The browser logs the failed server-function calls these tests provoke.
+test.use({ expectedConsoleErrors: [/status of (50[0-9]|409)/] });
+
+const PAGES = ['/', '/members', '/roles', '/environments', '/security', '/activity'];
+
+test('with the API failing, every page says so and recovers with Try again', async ({ page }) => {
+  await signIn(page, '/');
+  await setFaults({ failure_rate: 1.0 });
+  for (const path of PAGES) {
+    await page.goto(path);
+    const alert = page.getByRole('alert').filter({ hasText: /not reachable|try again/i }).first();
+    await expect(alert, `${path} shows the outage`).toBeVisible();
+  }
+  // Back up: the Try again button reloads the page with its data.
+  await page.goto('/security');
+  await expect(page.getByRole('link', { name: 'Try again' }).first()).toBeVisible();
+  await setFaults({});
+  await page.getByRole('link', { name: 'Try again' }).first().click();
+  await waitForHydration(page);
+  await expect(page.getByRole('heading', { level: 1, name: 'Security' })).toBeVisible();
+  await expect(page.getByRole('alert').filter({ hasText: /not reachable/ })).toHaveCount(0);
+});
+
+test('a lost reply to an add keeps the input, re-reads the list and never applies twice', async ({ page }) => {
+  await signIn(page, '/security');
+  await waitForHydration(page);
+  const form = page.getByTestId('add-entry-form');
+  const network = '198.51.100.77/32';
+  await form.getByLabel('IP address or CIDR network').fill(network);
+  // The API applies the change, then the connection drops before it answers.
+  await setFaults({
+    rules: [{ method: 'POST', path_prefix: '/v1/platforms/me/environments', action: { kind: 'drop_after_apply' }, times: 1 }],
+  });
+  // The first entry of an environment asks for a yes; later ones do not.
+  const confirm = form.getByLabel('I understand');
+  if (await confirm.count()) await confirm.check();
+  await form.getByTestId('add-entry').click();
+  await expect(page.getByTestId('announcement')).toContainText('did not confirm the change');
+  // What was typed is still there, and the list (read again) shows the entry once.
+  await expect(form.getByLabel('IP address or CIDR network')).toHaveValue(network);
+  const rows = page.getByTestId('allowlist-row').filter({ hasText: network });
+  await expect(rows).toHaveCount(1);
+  // Trying again does not add a second copy: the API says it is already there.
+  await setFaults({});
+  if (await confirm.count()) await confirm.check();
+  await form.getByTestId('add-entry').click();
+  await expect(page.getByTestId('announcement')).toContainText('already on the list');
+  await expect(rows).toHaveCount(1);
+});
