@@ -13,12 +13,13 @@ const browser = await chromium.launch({
 const context = await browser.newContext();
 // Records performance.now() when hydration flips the attribute: no polling delay in the figure.
 await context.addInitScript(() => {
+  // Observes the document (always there, unlike <html> at this early point) and its subtree.
   new MutationObserver((_, observer) => {
-    if (document.documentElement.dataset.hydrated === 'true') {
+    if (document.documentElement?.dataset.hydrated === 'true') {
       window.__hydratedAt = performance.now();
       observer.disconnect();
     }
-  }).observe(document.documentElement, { attributes: true, attributeFilter: ['data-hydrated'] });
+  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
 });
 const page = await context.newPage();
 // Sign in once, through the sandbox's page, as Ada.

@@ -227,8 +227,10 @@ async fn session(
     let mut log = SessionLog::default();
     let mut jitter = Jitter(index as u64 * 2_654_435_761 + 1);
     let run = config.run_tag;
-    // Spread the first requests over one think time, so sessions do not move in lockstep.
-    tokio::time::sleep(config.think_time.mul_f64(jitter.next_unit())).await;
+    // Spread the first requests over one think time, so sessions do not move in lockstep (but
+    // never past the end of the run).
+    let first = Instant::now() + config.think_time.mul_f64(jitter.next_unit());
+    tokio::time::sleep_until(first.min(deadline).into()).await;
     let mut step = index;
     let mut serial = 0u32;
     while Instant::now() < deadline {
