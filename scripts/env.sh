@@ -7,6 +7,9 @@ export KEYSTONE_ROOT
 # Build artefacts live outside the clone so that a fresh clone (CI's) reuses what an earlier build
 # compiled; a cold machine simply builds from scratch. Set CARGO_TARGET_DIR to override.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/keystone-dashboard/target}"
+# Incremental caches are per source path: with one target folder shared by many clones they grew
+# by gigabytes per clone until the disk filled. Whole-crate rebuilds cost seconds more.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 # cargo-installed tools, then npm's binaryen (`wasm-opt`): Debian's binaryen 108 builds a WASM
 # that fails to hydrate, so ours must come first on PATH.

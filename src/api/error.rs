@@ -35,6 +35,10 @@ pub enum ApiError {
     /// no answer came back: the UI must then say "check before retrying", never "nothing was saved".
     #[error("{}", unavailable_message(*.may_have_applied))]
     Unavailable { may_have_applied: bool },
+    /// The session's access token expired and the identity provider could not renew it. Nothing
+    /// was sent to the API; the session stays, and the next request tries again.
+    #[error("The sign-in service is not reachable, so your session could not be renewed. Nothing was changed; try again in a moment.")]
+    ProviderUnavailable,
     #[error(
         "Something went wrong on our side. Try again; if it keeps happening, contact support."
     )]
@@ -75,7 +79,7 @@ impl ApiError {
             Self::BadRequest(_) => 400,
             Self::NeedsConfirmation(_) => 428,
             Self::RateLimited { .. } => 429,
-            Self::Unavailable { .. } => 503,
+            Self::Unavailable { .. } | Self::ProviderUnavailable => 503,
             Self::Internal => 500,
         }
     }

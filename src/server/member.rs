@@ -1,7 +1,7 @@
 //! What a server function works with: the signed-in member of this request, their session, and
 //! calls to the KeyStone API made on their behalf.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use axum::http::{request::Parts, StatusCode};
 use leptos::prelude::use_context;
@@ -27,6 +27,8 @@ pub struct MemberRequest {
     member: SignedIn,
     /// This request's id, passed on to the KeyStone API.
     request_id: Option<String>,
+    /// When this request must stop waiting for the KeyStone API (see [`Bff::request_budget`]).
+    deadline: Instant,
 }
 
 impl MemberRequest {
@@ -37,11 +39,13 @@ impl MemberRequest {
         member: SignedIn,
         request_id: Option<String>,
     ) -> Self {
+        let deadline = Instant::now() + bff.request_budget;
         Self {
             bff,
             session,
             member,
             request_id,
+            deadline,
         }
     }
 
@@ -59,7 +63,13 @@ impl MemberRequest {
             .get::<SignedIn>()
             .cloned()
             .ok_or(ApiError::SignedOut)?;
+        // Every server function of one page render shares the page's deadline.
+        let started = parts
+            .extensions
+            .get::<telemetry::RequestStarted>()
+            .map_or_else(Instant::now, |started| started.0);
         Ok(Self {
+            deadline: started + state.bff.request_budget,
             bff: state.bff,
             session,
             member,
@@ -79,9 +89,7 @@ impl MemberRequest {
                 self.bff.end_session(&self.session).await;
                 Err(ApiError::SignedOut)
             }
-            Err(VaultError::ProviderUnavailable) => Err(ApiError::Unavailable {
-                may_have_applied: false,
-            }),
+            Err(VaultError::ProviderUnavailable) => Err(ApiError::ProviderUnavailable),
             Err(VaultError::Store(error)) => {
                 tracing::error!(%error, "token store unavailable");
                 Err(ApiError::Unavailable {
@@ -167,7 +175,7 @@ impl MemberRequest {
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
         let environment = self.environment().await?;
-        self.call(|token| async move {
+        self.call(false, |token| async move {
             let caller = self.caller(&token, Some(&environment));
             self.bff.upstream.get(&caller, path, query).await
         })
@@ -181,7 +189,7 @@ impl MemberRequest {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
-        self.call(|token| async move {
+        self.call(false, |token| async move {
             let caller = self.caller(&token, Some(environment));
             self.bff.upstream.get(&caller, path, query).await
         })
@@ -194,7 +202,7 @@ impl MemberRequest {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
-        self.call(|token| async move {
+        self.call(false, |token| async move {
             let caller = self.caller(&token, None);
             self.bff.upstream.get(&caller, path, query).await
         })
@@ -209,7 +217,7 @@ impl MemberRequest {
         body: Option<&B>,
     ) -> Result<Option<T>, ApiError> {
         let environment = self.environment().await?;
-        self.call(|token| async move {
+        self.call(true, |token| async move {
             let caller = self.caller(&token, Some(&environment));
             self.bff.upstream.send(&caller, method, path, body).await
         })
@@ -228,13 +236,33 @@ impl MemberRequest {
         }
     }
 
-    async fn call<T, F, Fut>(&self, call: F) -> Result<T, ApiError>
+    /// Runs `call` with a usable token, within the request's deadline: a slow API cannot hold a
+    /// page (or a server function) longer than the budget, however many calls it makes.
+    async fn call<T, F, Fut>(&self, is_write: bool, call: F) -> Result<T, ApiError>
     where
         F: FnOnce(String) -> Fut,
         Fut: std::future::Future<Output = Result<T, ApiError>>,
     {
+        let Some(left) = self.deadline.checked_duration_since(Instant::now()) else {
+            tracing::warn!("request budget spent: not calling the KeyStone API");
+            return Err(ApiError::Unavailable {
+                may_have_applied: false,
+            });
+        };
         let token = self.access_token().await?;
-        let result = call(token).await;
+        let result = match tokio::time::timeout(left, call(token)).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(
+                    is_write,
+                    "request budget spent waiting for the KeyStone API"
+                );
+                // A write cut off mid-flight may have landed.
+                Err(ApiError::Unavailable {
+                    may_have_applied: is_write,
+                })
+            }
+        };
         if matches!(result, Err(ApiError::SignedOut)) {
             // The API no longer accepts this session's token (revoked, or keys rotated): end the
             // session so the next sign-in starts clean instead of looping.

@@ -49,6 +49,9 @@ pub struct Bff {
     pub metrics: Arc<Metrics>,
     /// Who may read `/metrics`.
     pub metrics_readers: Vec<crate::domain::Cidr>,
+    /// The most one request (a page render or a server function) waits on the KeyStone API in
+    /// all, however many calls it makes: twice the per-call timeout.
+    pub request_budget: Duration,
 }
 
 impl Bff {
@@ -228,6 +231,7 @@ impl Application {
             store: backend.clone(),
             metrics,
             metrics_readers: config.metrics_allowed_from.clone(),
+            request_budget: 2 * timeout,
         });
         let router = router(&config, bff.clone(), &backend).await?;
         Ok(Self {

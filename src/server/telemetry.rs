@@ -26,6 +26,10 @@ use super::{
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// When the request arrived: server functions of one page share a deadline counted from it.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestStarted(pub Instant);
+
 pub struct Telemetry {
     pub metrics: Arc<Metrics>,
     pub proxies: ProxyTrust,
@@ -60,6 +64,7 @@ pub async fn observe(
         HeaderValue::from_str(&request_id).expect("checked or generated: visible ASCII");
     request.headers_mut().insert(REQUEST_ID, id_header.clone());
     request.extensions_mut().insert(ClientAddr(client));
+    request.extensions_mut().insert(RequestStarted(started));
 
     let method = request.method().clone();
     let route = route_of(&request);
