@@ -294,6 +294,17 @@ impl Application {
 
 const MAX_BODY_BYTES: usize = 512 * 1024;
 
+/// The app's routes, worked out once per process. Generating them runs the app with resource
+/// loading suppressed through a process-global flag (leptos_server's `SuppressResourceLoad`): a
+/// resource first polled by another server's render in that window never completes
+/// (leptos-rs/leptos#4773). One process starts several servers in tests (and could in an
+/// embedding), so the second and later starts reuse the list instead of generating it again.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// All routes of the dashboard with their middleware, innermost first.
 async fn router(
     config: &Config,
@@ -310,7 +321,7 @@ async fn router(
         leptos_options,
         bff: bff.clone(),
     };
-    let routes = generate_route_list(App);
+    let routes = route_list();
 
     let app = Router::new()
         .merge(health::router())
