@@ -94,8 +94,9 @@ mod tests {
         samples.record(Duration::from_millis(1), None);
         let summary = samples.summary(Duration::from_secs(1));
         assert_eq!(summary.requests, 101);
-        assert_eq!(summary.p50_ms, 51.0);
-        assert_eq!(summary.p99_ms, 100.0);
+        // 101 samples (1 ms twice, then 2..=100 ms): rank 51 is 50 ms, rank 100 is 99 ms.
+        assert_eq!(summary.p50_ms, 50.0);
+        assert_eq!(summary.p99_ms, 99.0);
         assert_eq!(summary.server_errors, 1);
         assert_eq!(summary.transport_errors, 1);
         assert_eq!(summary.statuses["200"], 99);
