@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{location, TestApp, ADA};
+use common::{location, TestApp, ADA, PAGES};
 use reqwest::StatusCode;
 
 /// Markup planted in every user-controlled string the sandbox returns.
@@ -18,14 +18,6 @@ const PAYLOADS: [&str; 3] = [
 ];
 /// What must never appear in a page as markup.
 const RAW_MARKERS: [&str; 3] = ["<script>alert(1)", "<img src=x onerror", "<svg onload"];
-const PAGES: [&str; 6] = [
-    "/",
-    "/members",
-    "/roles",
-    "/environments",
-    "/security",
-    "/activity",
-];
 
 type Outcome = Result<(), String>;
 

@@ -7,18 +7,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{set_faults, Browser, TestApp};
+use common::{set_faults, Browser, TestApp, PAGES};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const PAGES: [&str; 6] = [
-    "/",
-    "/members",
-    "/roles",
-    "/environments",
-    "/security",
-    "/activity",
-];
 const UPSTREAM_TIMEOUT: u64 = 1;
 
 /// A page spends at most twice the upstream timeout on the API in all (the request budget), plus
@@ -118,14 +110,7 @@ async fn every_page_explains_each_upstream_fault_and_recovers() {
     }
 
     // Down: connection refused.
-    app.sandbox().stop();
-    let addr = app.sandbox().addr;
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(addr).await.is_err() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.stop_sandbox().await;
     checked += every_page_says(&browser, "down", unreachable).await;
     eprintln!("{checked} page × fault combinations explained");
 }

@@ -249,6 +249,10 @@ impl MemberRequest {
                 may_have_applied: false,
             });
         };
+        // The token (and a refresh it may need) stays outside the timeout on purpose: cancelling
+        // a refresh after the provider rotated the refresh token but before the vault saved it
+        // would leave the spent token behind, and its next use would revoke the whole family.
+        // The provider call has its own time limit.
         let token = self.access_token().await?;
         let result = match tokio::time::timeout(left, call(token)).await {
             Ok(result) => result,

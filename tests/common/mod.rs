@@ -445,6 +445,33 @@ pub async fn sandbox_stats(sandbox_url: &str) -> Value {
         .unwrap()
 }
 
+/// Every page of the dashboard, for tests that visit them all.
+pub const PAGES: [&str; 6] = [
+    "/",
+    "/members",
+    "/roles",
+    "/environments",
+    "/security",
+    "/activity",
+];
+
+impl TestApp {
+    /// Stops the embedded sandbox and waits until its port refuses connections. Stopping is
+    /// asynchronous: without the wait a request could still be accepted and then dropped (which
+    /// rightly counts as "may have applied", not as "unreachable").
+    pub async fn stop_sandbox(&self) {
+        self.sandbox().stop();
+        let addr = self.sandbox().addr;
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(addr).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the sandbox still accepts connections on {addr}");
+    }
+}
+
 pub async fn reset_sandbox_stats(sandbox_url: &str) {
     reqwest::Client::new()
         .delete(format!("{sandbox_url}/_sandbox/stats"))

@@ -182,28 +182,20 @@ async fn signed_in(common: &Common, target: &str) -> Result<(Visitor, String), S
 async fn overhead(args: OverheadArgs) -> Result<serde_json::Value, String> {
     let (_, cookie) = signed_in(&args.common, &args.common.origin).await?;
     let http = http_client(Duration::from_secs(20));
-    let token: serde_json::Value = http
-        .post(format!("{}/_sandbox/user-token", args.sandbox))
-        .json(&json!({ "user_id": args.common.user }))
-        .send()
-        .await
-        .map_err(|error| error.to_string())?
-        .json()
-        .await
-        .map_err(|error| error.to_string())?;
+    let token = json_of(
+        http.post(format!("{}/_sandbox/user-token", args.sandbox))
+            .json(&json!({ "user_id": args.common.user })),
+    )
+    .await?;
     let token = token["access_token"]
         .as_str()
         .ok_or("the sandbox gave no token")?
         .to_owned();
-    let environments: serde_json::Value = http
-        .get(format!("{}/v1/platforms/me/environments", args.sandbox))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .map_err(|error| error.to_string())?
-        .json()
-        .await
-        .map_err(|error| error.to_string())?;
+    let environments = json_of(
+        http.get(format!("{}/v1/platforms/me/environments", args.sandbox))
+            .bearer_auth(&token),
+    )
+    .await?;
     let development = environments["items"]
         .as_array()
         .and_then(|items| items.iter().find(|item| item["slug"] == "development"))
@@ -333,6 +325,16 @@ async fn page(args: PageArgs) -> Result<serde_json::Value, String> {
     Ok(
         json!({ "path": args.path, "concurrency": args.concurrency, "runs": args.runs, "median": median }),
     )
+}
+
+async fn json_of(request: reqwest::RequestBuilder) -> Result<serde_json::Value, String> {
+    request
+        .send()
+        .await
+        .map_err(|error| error.to_string())?
+        .json()
+        .await
+        .map_err(|error| error.to_string())
 }
 
 /// The run with the median throughput (its latencies come with it, so the figures stay consistent).
