@@ -162,7 +162,10 @@ fn the_configuration_reference_matches_help() {
         .output()
         .unwrap();
     let help = String::from_utf8(output.stdout).unwrap();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
+    // Cargo's run-time variable, not `env!`: a test binary reused from another clone of the
+    // repository through the shared target folder carries that clone's path.
+    let package = std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR");
+    let path = std::path::Path::new(&package).join("docs/configuration.md");
     let doc = std::fs::read_to_string(&path).unwrap();
     let (before, rest) = doc
         .split_once(START)

@@ -1,18 +1,9 @@
-import { test, expect, signIn, waitForHydration, SANDBOX_URL } from './fixtures';
+import { test, expect, signIn, waitForHydration, setFaults } from './fixtures';
 
 /**
  * The upstream misbehaving, through the sandbox's fault injection: pages say what is wrong and
  * offer to try again, and a change whose reply was lost is neither claimed nor applied twice.
  */
-async function setFaults(faults: object) {
-  const reply = await fetch(`${SANDBOX_URL}/_sandbox/faults`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(faults),
-  });
-  expect(reply.ok).toBe(true);
-}
-
 test.afterEach(async () => setFaults({}));
 
 // The browser logs the failed server-function calls these tests provoke.

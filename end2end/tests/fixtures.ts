@@ -48,3 +48,18 @@ export const DMITRI = { name: 'Dmitri Volkov', email: 'dmitri@acme-markets.examp
 
 /** The embedded sandbox (identity provider and KeyStone API), set by playwright.config.ts. */
 export const SANDBOX_URL = process.env.KEYSTONE_E2E_SANDBOX_URL ?? 'http://127.0.0.1:4110';
+
+/** Sets the sandbox's fault injection (`{}` clears it); see sandbox/src/faults.rs. */
+export async function setFaults(faults: object) {
+  const reply = await fetch(`${SANDBOX_URL}/_sandbox/faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(faults),
+  });
+  expect(reply.ok).toBe(true);
+}
+
+/** A fault that answers `status` to the next `times` requests of `method` under `path_prefix`. */
+export function failNext(method: string, path_prefix: string, status = 503, times = 1) {
+  return { rules: [{ method, path_prefix, action: { kind: 'status', status }, times }] };
+}

@@ -14,7 +14,10 @@ async fn the_published_python_sdk_works_unchanged() {
         "{python} is missing: run scripts/bootstrap --test (it installs the keystoneos SDK)"
     );
     let sandbox = common::spawn().await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk_check.py");
+    // Cargo's run-time variable, not `env!`: a test binary reused from another clone of the
+    // repository through the shared target folder carries that clone's path, which may be gone.
+    let package = std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR");
+    let script = format!("{package}/tests/sdk_check.py");
     let output = tokio::process::Command::new(&python)
         .arg(script)
         .arg(&sandbox.base)

@@ -1,5 +1,6 @@
 //! The user interface: the HTML document, the router and the application shell.
 
+mod dialog;
 mod layout;
 
 pub use layout::encode_component;

@@ -9,7 +9,10 @@ use crate::{
         deactivation_warning, load_environments, ApiError, CreateEnvironment, EnvironmentDetail,
         EnvironmentsView, SetEnvironmentActive, UpdateEnvironment, CONFIRMED,
     },
-    app::layout::LoadFailed,
+    app::{
+        dialog::{InlineDialog, OpenDialog, RowDraft},
+        layout::LoadFailed,
+    },
     domain::EnvironmentSlug,
 };
 
@@ -37,6 +40,20 @@ pub fn EnvironmentsPage() -> impl IntoView {
         },
         |_| load_environments(),
     );
+    let dialog = OpenDialog::provide();
+    let drafts = Drafts {
+        create: NewEnvironment::default(),
+        edit: RowDraft::new(dialog),
+    };
+    provide_context(drafts);
+    // Only a confirmed change clears what was typed; a refused or failed one keeps it for a retry.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = actions.create.value().get() {
+            drafts.create.clear();
+        }
+    });
+    dialog.close_on_success(actions.update.value());
+    dialog.close_on_success(actions.active.value());
     let latest = RwSignal::new(None::<(bool, String)>);
     Effect::new(move |_| {
         if let Some(result) = actions.create.value().get() {
@@ -85,11 +102,58 @@ pub fn EnvironmentsPage() -> impl IntoView {
     }
 }
 
-/// Dialogs close once a change has gone through (reading the versions makes this re-run then).
-fn closed_after(actions: Actions) -> bool {
-    actions.update.version().get();
-    actions.active.version().get();
-    false
+/// What the member has typed but not yet saved. It lives with the page: the forms are rebuilt each
+/// time the list reloads, after every change, failed ones included.
+#[derive(Clone, Copy)]
+struct Drafts {
+    create: NewEnvironment,
+    edit: RowDraft<EnvironmentEdit>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct NewEnvironment {
+    name: RwSignal<String>,
+    slug: RwSignal<String>,
+    client_id: RwSignal<String>,
+    timeout: RwSignal<String>,
+    webhook: RwSignal<String>,
+}
+
+impl NewEnvironment {
+    fn clear(self) {
+        for field in [
+            self.name,
+            self.slug,
+            self.client_id,
+            self.timeout,
+            self.webhook,
+        ] {
+            field.set(String::new());
+        }
+    }
+}
+
+/// The edit dialog's fields, as typed.
+#[derive(Clone, PartialEq)]
+struct EnvironmentEdit {
+    name: String,
+    timeout: String,
+    rate: String,
+    webhook: String,
+}
+
+impl EnvironmentEdit {
+    fn saved(environment: &EnvironmentDetail) -> Self {
+        Self {
+            name: environment.name.clone(),
+            timeout: environment.default_timeout_seconds.to_string(),
+            rate: environment
+                .rate_limit_rpm
+                .map(|rpm| rpm.to_string())
+                .unwrap_or_default(),
+            webhook: environment.webhook_url.clone().unwrap_or_default(),
+        }
+    }
 }
 
 fn outcome(
@@ -187,33 +251,30 @@ fn EnvironmentRow(
 #[component]
 fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl IntoView {
     let (edit_id, toggle_id) = (environment.id.clone(), environment.id.clone());
-    let name = environment.name.clone();
-    let timeout = environment.default_timeout_seconds.to_string();
-    let rate = environment
-        .rate_limit_rpm
-        .map(|rpm| rpm.to_string())
-        .unwrap_or_default();
-    let webhook = environment.webhook_url.clone().unwrap_or_default();
     let warning = deactivation_warning(&environment.slug);
     let is_active = environment.is_active;
     let label = environment.name.clone();
+    let edit_key = format!("edit:{}", environment.id);
+    let edit = EnvironmentField {
+        key: edit_key.clone(),
+        saved: EnvironmentEdit::saved(&environment),
+        draft: expect_context::<Drafts>().edit,
+    };
     view! {
         <td class="row-actions">
-            <details class="inline-dialog" prop:open=move || closed_after(actions)>
-                <summary class="button button--secondary button--small">"Edit"</summary>
+            <InlineDialog key=edit_key label="Edit".to_owned()>
                 <ActionForm action=actions.update attr:class="form">
                     <input type="hidden" name="id" value=edit_id />
-                    <label>"Name" <input type="text" name="name" required=true value=name /></label>
-                    <label>"Default timeout (seconds)" <input type="text" inputmode="numeric" name="default_timeout_seconds" value=timeout /></label>
-                    <label>"Rate limit (requests per minute; empty for the default)" <input type="text" inputmode="numeric" name="rate_limit_rpm" value=rate /></label>
-                    <label>"Webhook URL" <input type="text" name="webhook_url" value=webhook /></label>
+                    <label>"Name" <EditInput edit=edit.clone() name="name" required=true field=|fields| &mut fields.name /></label>
+                    <label>"Default timeout (seconds)" <EditInput edit=edit.clone() name="default_timeout_seconds" numeric=true field=|fields| &mut fields.timeout /></label>
+                    <label>"Rate limit (requests per minute; empty for the default)" <EditInput edit=edit.clone() name="rate_limit_rpm" numeric=true field=|fields| &mut fields.rate /></label>
+                    <label>"Webhook URL" <EditInput edit name="webhook_url" field=|fields| &mut fields.webhook /></label>
                     <button type="submit" class="button button--small" disabled=move || actions.update.pending().get()>"Save"</button>
                 </ActionForm>
-            </details>
+            </InlineDialog>
             {if is_active {
                 view! {
-                    <details class="inline-dialog" prop:open=move || closed_after(actions)>
-                        <summary class="button button--danger button--small" data-testid="deactivate">"Deactivate"</summary>
+                    <InlineDialog key=format!("deactivate:{}", environment.id) label="Deactivate".to_owned() danger=true testid="deactivate">
                         <ActionForm action=actions.active>
                             <input type="hidden" name="id" value=toggle_id />
                             <input type="hidden" name="active" value="false" />
@@ -228,7 +289,7 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
                                 {format!("Deactivate {label}")}
                             </button>
                         </ActionForm>
-                    </details>
+                    </InlineDialog>
                 }
                     .into_any()
             } else {
@@ -248,9 +309,45 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
     .into_any()
 }
 
+/// The edit dialog of one environment: its inputs show the draft over the saved values.
+#[derive(Clone)]
+struct EnvironmentField {
+    key: String,
+    saved: EnvironmentEdit,
+    draft: RowDraft<EnvironmentEdit>,
+}
+
+/// One input of the edit dialog; `field` picks which of the fields it shows and changes.
+#[component]
+fn EditInput(
+    edit: EnvironmentField,
+    name: &'static str,
+    field: fn(&mut EnvironmentEdit) -> &mut String,
+    #[prop(optional)] numeric: bool,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    let initial = field(&mut edit.saved.clone()).clone();
+    let typed = edit.clone();
+    view! {
+        <input
+            type="text"
+            name=name
+            value=initial
+            inputmode=numeric.then_some("numeric")
+            required=required
+            prop:value=move || field(&mut edit.draft.value(&edit.key, &edit.saved)).clone()
+            on:input=move |event| {
+                let value = event_target_value(&event);
+                typed.draft.edit(&typed.key, &typed.saved, |fields| *field(fields) = value);
+            }
+        />
+    }
+}
+
 #[component]
 fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> impl IntoView {
-    let slug = RwSignal::new(String::new());
+    let draft = expect_context::<Drafts>().create;
+    let slug = draft.slug;
     let slug_problem = move || {
         let typed = slug.get();
         (!typed.is_empty())
@@ -267,7 +364,15 @@ fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> impl IntoVi
             <h2>"Create an environment"</h2>
             <ActionForm action attr:class="form" attr:data-testid="create-environment-form">
                 <label for="environment-name">"Name"</label>
-                <input id="environment-name" type="text" name="name" required=true placeholder="QA" />
+                <input
+                    id="environment-name"
+                    type="text"
+                    name="name"
+                    required=true
+                    placeholder="QA"
+                    prop:value=move || draft.name.get()
+                    on:input=move |event| draft.name.set(event_target_value(&event))
+                />
                 <label for="environment-slug">"Slug"</label>
                 <input
                     id="environment-slug"
@@ -285,11 +390,33 @@ fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> impl IntoVi
                     {move || slug_problem().unwrap_or_else(|| "Lowercase letters, digits and hyphens. It never changes.".to_owned())}
                 </p>
                 <label for="environment-client">"M2M client id (Auth0)"</label>
-                <input id="environment-client" type="text" name="auth0_client_id" required=true spellcheck="false" />
+                <input
+                    id="environment-client"
+                    type="text"
+                    name="auth0_client_id"
+                    required=true
+                    spellcheck="false"
+                    prop:value=move || draft.client_id.get()
+                    on:input=move |event| draft.client_id.set(event_target_value(&event))
+                />
                 <label for="environment-timeout">"Default timeout (seconds, 60 to 604800)"</label>
-                <input id="environment-timeout" type="text" inputmode="numeric" name="default_timeout_seconds" placeholder="3600" />
+                <input
+                    id="environment-timeout"
+                    type="text"
+                    inputmode="numeric"
+                    name="default_timeout_seconds"
+                    placeholder="3600"
+                    prop:value=move || draft.timeout.get()
+                    on:input=move |event| draft.timeout.set(event_target_value(&event))
+                />
                 <label for="environment-webhook">"Webhook URL (optional)"</label>
-                <input id="environment-webhook" type="text" name="webhook_url" />
+                <input
+                    id="environment-webhook"
+                    type="text"
+                    name="webhook_url"
+                    prop:value=move || draft.webhook.get()
+                    on:input=move |event| draft.webhook.set(event_target_value(&event))
+                />
                 <ul class="form-errors" role="alert">
                     {move || field_errors().into_iter().map(|error| view! { <li class="form-error">{error.message}</li> }).collect_view()}
                 </ul>

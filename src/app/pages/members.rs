@@ -11,7 +11,11 @@ use crate::{
         Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation, Role, CONFIRMED,
         MEMBERS_PAGE_SIZE,
     },
-    app::{encode_component, layout::LoadFailed},
+    app::{
+        dialog::{InlineDialog, OpenDialog, RowDraft},
+        encode_component,
+        layout::LoadFailed,
+    },
 };
 
 #[derive(Clone, Copy)]
@@ -35,10 +39,15 @@ impl Actions {
     }
 }
 
-/// Dialogs close once a change has gone through.
-fn closed_after(actions: Actions) -> bool {
-    actions.versions();
-    false
+/// What the member has typed or ticked but not yet saved. It lives with the page: the forms are
+/// rebuilt each time the list reloads, after every change, failed ones included.
+#[derive(Clone, Copy)]
+struct Drafts {
+    invite_emails: RwSignal<String>,
+    invite_roles: RwSignal<Vec<String>>,
+    invite_send_email: RwSignal<bool>,
+    /// The roles ticked in a member's "Change roles" dialog.
+    member_roles: RowDraft<Vec<String>>,
 }
 
 #[component]
@@ -64,6 +73,33 @@ pub fn MembersPage() -> impl IntoView {
         move || (search.get(), offset.get(), actions.versions()),
         |(search, offset, _)| load_members(Some(search), Some(offset)),
     );
+    let dialog = OpenDialog::provide();
+    let drafts = Drafts {
+        invite_emails: RwSignal::default(),
+        invite_roles: RwSignal::default(),
+        invite_send_email: RwSignal::new(true),
+        member_roles: RowDraft::new(dialog),
+    };
+    provide_context(drafts);
+    // An invitation keeps the addresses that were not invited (with their roles) for a retry; a
+    // refused or failed request keeps everything.
+    Effect::new(move |_| {
+        if let Some(Ok(outcomes)) = actions.invite.value().get() {
+            let refused: Vec<String> = outcomes
+                .into_iter()
+                .filter(|outcome| outcome.result.is_err())
+                .map(|outcome| outcome.email)
+                .collect();
+            if refused.is_empty() {
+                drafts.invite_roles.set(Vec::new());
+                drafts.invite_send_email.set(true);
+            }
+            drafts.invite_emails.set(refused.join("\n"));
+        }
+    });
+    dialog.close_on_success(actions.roles.value());
+    dialog.close_on_success(actions.remove.value());
+    dialog.close_on_success(actions.revoke.value());
     let latest = RwSignal::new(None::<(bool, String)>);
     Effect::new(move |_| {
         if let Some(result) = actions.invite.value().get() {
@@ -309,23 +345,34 @@ fn MemberActions(
     roles: Vec<Role>,
     actions: Actions,
 ) -> impl IntoView {
+    let roles_key = format!("roles:{user_id}");
+    let remove_key = format!("remove:{user_id}");
     let (roles_id, remove_id) = (user_id.clone(), user_id);
     let remove_label = format!("Remove {name}");
+    let draft = expect_context::<Drafts>().member_roles;
+    let selected = {
+        let (key, held) = (roles_key.clone(), held.clone());
+        Signal::derive(move || draft.value(&key, &held))
+    };
+    let toggle = {
+        let key = roles_key.clone();
+        Callback::new(move |(role, ticked): (String, bool)| {
+            draft.edit(&key, &held, |selected| tick(selected, role, ticked));
+        })
+    };
     view! {
         <td class="row-actions">
-            <details class="inline-dialog" prop:open=move || closed_after(actions)>
-                <summary class="button button--secondary button--small">"Change roles"</summary>
+            <InlineDialog key=roles_key label="Change roles".to_owned()>
                 <ActionForm action=actions.roles attr:class="form">
                     <input type="hidden" name="user_id" value=roles_id />
                     <fieldset>
                         <legend>{format!("Roles of {name}")}</legend>
-                        <RoleChoices roles held />
+                        <RoleChoices roles selected toggle />
                     </fieldset>
                     <button type="submit" class="button button--small" disabled=move || actions.roles.pending().get()>"Save roles"</button>
                 </ActionForm>
-            </details>
-            <details class="inline-dialog" prop:open=move || closed_after(actions)>
-                <summary class="button button--danger button--small">"Remove"</summary>
+            </InlineDialog>
+            <InlineDialog key=remove_key label="Remove".to_owned() danger=true>
                 <ActionForm action=actions.remove>
                     <input type="hidden" name="user_id" value=remove_id />
                     <div class="warning" role="alert">
@@ -334,19 +381,29 @@ fn MemberActions(
                     </div>
                     <button type="submit" class="button button--danger button--small" disabled=move || actions.remove.pending().get()>{remove_label.clone()}</button>
                 </ActionForm>
-            </details>
+            </InlineDialog>
         </td>
     }
     .into_any()
 }
 
-/// One checkbox per role, with what it grants.
+fn tick(selected: &mut Vec<String>, role: String, ticked: bool) {
+    selected.retain(|held| *held != role);
+    if ticked {
+        selected.push(role);
+    }
+}
+
+/// One checkbox per role, with what it grants; `selected` says which are ticked.
 #[component]
-fn RoleChoices(roles: Vec<Role>, held: Vec<String>) -> impl IntoView {
+fn RoleChoices(
+    roles: Vec<Role>,
+    #[prop(into)] selected: Signal<Vec<String>>,
+    toggle: Callback<(String, bool)>,
+) -> impl IntoView {
     roles
         .into_iter()
         .map(|role| {
-            let checked = held.contains(&role.id);
             // What the role grants, in words (the description alone can be vague).
             let grants = role
                 .permissions
@@ -354,9 +411,19 @@ fn RoleChoices(roles: Vec<Role>, held: Vec<String>) -> impl IntoView {
                 .map(|permission| crate::api::permission_label(permission))
                 .collect::<Vec<_>>()
                 .join(" · ");
+            let (id, shown_id, ticked_id) = (role.id.clone(), role.id.clone(), role.id.clone());
+            // Rendered ticked on the server too, before the page is interactive.
+            let initially = selected.with_untracked(|selected| selected.contains(&id));
             view! {
                 <label class="checkbox role-choice">
-                    <input type="checkbox" name="role_ids[]" value=role.id.clone() checked=checked />
+                    <input
+                        type="checkbox"
+                        name="role_ids[]"
+                        value=id
+                        checked=initially
+                        prop:checked=move || selected.with(|selected| selected.contains(&shown_id))
+                        on:change=move |event| toggle.run((ticked_id.clone(), event_target_checked(&event)))
+                    />
                     <span>
                         <strong>{role.name.clone()}</strong>
                         <br />
@@ -370,7 +437,13 @@ fn RoleChoices(roles: Vec<Role>, held: Vec<String>) -> impl IntoView {
 
 #[component]
 fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) -> impl IntoView {
-    let preview_text = RwSignal::new(String::new());
+    let drafts = expect_context::<Drafts>();
+    let preview_text = drafts.invite_emails;
+    let send_email = drafts.invite_send_email;
+    let invite_roles = drafts.invite_roles;
+    let toggle = Callback::new(move |(role, ticked): (String, bool)| {
+        invite_roles.update(|selected| tick(selected, role, ticked));
+    });
     let preview = Memo::new(move |_| crate::domain::parse_email_list(&preview_text.get()));
     let field_errors = move || match action.value().get() {
         Some(Err(ApiError::Validation(fields))) => {
@@ -397,9 +470,19 @@ fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) -> impl Int
                 </ul>
                 <fieldset>
                     <legend>"Roles"</legend>
-                    <RoleChoices roles held=Vec::new() />
+                    <RoleChoices roles selected=invite_roles toggle />
                 </fieldset>
-                <label class="checkbox"><input type="checkbox" name="send_email" value="true" checked=true />"Send the invitation by email"</label>
+                <label class="checkbox">
+                    <input
+                        type="checkbox"
+                        name="send_email"
+                        value="true"
+                        checked=send_email.get_untracked()
+                        prop:checked=move || send_email.get()
+                        on:change=move |event| send_email.set(event_target_checked(&event))
+                    />
+                    "Send the invitation by email"
+                </label>
                 <ul class="form-errors" role="alert">{move || field_errors().into_iter().map(|message| view! { <li class="form-error">{message}</li> }).collect_view()}</ul>
                 <button type="submit" class="button" disabled=move || action.pending().get() data-testid="send-invitations">
                     {move || if action.pending().get() { "Sending…" } else { "Send invitations" }}
@@ -475,8 +558,7 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                         <input type="hidden" name="id" value=resend_id />
                         <button type="submit" class="button button--secondary button--small" disabled=move || actions.resend.pending().get()>"Resend"</button>
                     </ActionForm>
-                    <details class="inline-dialog" prop:open=move || closed_after(actions)>
-                        <summary class="button button--danger button--small">"Revoke"</summary>
+                    <InlineDialog key=format!("revoke:{}", invitation.id) label="Revoke".to_owned() danger=true>
                         <ActionForm action=actions.revoke>
                             <input type="hidden" name="id" value=revoke_id />
                             <div class="warning" role="alert">
@@ -485,7 +567,7 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                             </div>
                             <button type="submit" class="button button--danger button--small">{revoke_label.clone()}</button>
                         </ActionForm>
-                    </details>
+                    </InlineDialog>
                 </td>
             })}
         </tr>

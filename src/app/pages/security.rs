@@ -13,7 +13,10 @@ use crate::{
         AllowlistView, DeleteAllowlistEntry, UpdateAllowlistDescription, CONFIRMED,
         MAX_DESCRIPTION,
     },
-    app::layout::LoadFailed,
+    app::{
+        dialog::{InlineDialog, OpenDialog, RowDraft},
+        layout::LoadFailed,
+    },
     domain::{check_address, overlap, parse_bulk, AddressCheck, Cidr, CidrError, Overlap},
 };
 
@@ -42,8 +45,16 @@ pub fn SecurityPage() -> impl IntoView {
         describe,
         delete,
     };
-    let drafts = Drafts::default();
+    let dialog = OpenDialog::provide();
+    let drafts = Drafts {
+        network: RwSignal::default(),
+        description: RwSignal::default(),
+        bulk_lines: RwSignal::default(),
+        row_description: RowDraft::new(dialog),
+    };
     provide_context(drafts);
+    dialog.close_on_success(describe.value());
+    dialog.close_on_success(delete.value());
     // Only a confirmed save clears a draft. A bulk add keeps the lines that were not added, so
     // they can be fixed and sent again.
     Effect::new(move |_| {
@@ -87,11 +98,13 @@ pub fn SecurityPage() -> impl IntoView {
 /// What the member has typed but not yet saved. It lives with the page, not with the forms: the
 /// forms are rebuilt each time the list reloads (after every change, failed ones included), and a
 /// failed or unconfirmed save must not cost the member their input.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct Drafts {
     network: RwSignal<String>,
     description: RwSignal<String>,
     bulk_lines: RwSignal<String>,
+    /// A description being edited in a row's dialog.
+    row_description: RowDraft<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -284,24 +297,38 @@ fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) ->
     let cidr = entry.cidr.to_string();
     let (edit_id, delete_id) = (entry.id.clone(), entry.id.clone());
     let (edit_label, delete_label) = (cidr.clone(), cidr.clone());
-    let description = entry.description.clone().unwrap_or_default();
+    let saved = entry.description.clone().unwrap_or_default();
+    let draft = expect_context::<Drafts>().row_description;
+    let key = format!("describe:{}", entry.id);
+    let (shown_key, typed_key) = (key.clone(), key.clone());
     view! {
         <td class="row-actions">
-            <details class="inline-dialog" prop:open=move || closed_after(actions)>
-                <summary class="button button--secondary button--small">"Edit"</summary>
+            <InlineDialog key label="Edit".to_owned()>
                 <ActionForm action=actions.describe>
                     <input type="hidden" name="id" value=edit_id />
                     <label>
                         "Description of " {edit_label}
-                        <input type="text" name="description" maxlength=MAX_DESCRIPTION value=description />
+                        <input
+                            type="text"
+                            name="description"
+                            maxlength=MAX_DESCRIPTION
+                            value=saved.clone()
+                            prop:value={
+                                let saved = saved.clone();
+                                move || draft.value(&shown_key, &saved)
+                            }
+                            on:input=move |event| {
+                                let typed = event_target_value(&event);
+                                draft.edit(&typed_key, &saved, |value| *value = typed);
+                            }
+                        />
                     </label>
                     <button type="submit" class="button button--small" disabled=move || actions.describe.pending().get()>
                         "Save"
                     </button>
                 </ActionForm>
-            </details>
-            <details class="inline-dialog" prop:open=move || closed_after(actions)>
-                <summary class="button button--danger button--small" data-testid="delete-entry">"Delete"</summary>
+            </InlineDialog>
+            <InlineDialog key=format!("delete:{}", entry.id) label="Delete".to_owned() danger=true testid="delete-entry">
                 <ActionForm action=actions.delete>
                     <input type="hidden" name="id" value=delete_id />
                     <p>"Delete " <strong>{delete_label}</strong> "? M2M calls from it will be refused."</p>
@@ -310,17 +337,10 @@ fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) ->
                         {format!("Delete {cidr}")}
                     </button>
                 </ActionForm>
-            </details>
+            </InlineDialog>
         </td>
     }
     .into_any()
-}
-
-/// Dialogs close once a change has gone through (reading the versions makes this re-run then).
-fn closed_after(actions: Actions) -> bool {
-    actions.describe.version().get();
-    actions.delete.version().get();
-    false
 }
 
 /// The consequences of a change and a required checkbox (so it works without JavaScript too).

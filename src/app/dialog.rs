@@ -1,0 +1,147 @@
+//! Inline dialogs whose state outlives the rows they sit in.
+//!
+//! A page's list reloads after every change, failed ones included, and that rebuilds its rows. If a
+//! row's dialog kept its own open state and inputs, a refused or failed save would close it and
+//! throw away what the member typed. So the page owns both: which dialog is open ([`OpenDialog`])
+//! and what has been typed in it ([`RowDraft`]). Only a confirmed save closes a dialog.
+
+use leptos::prelude::*;
+
+/// Which of the page's inline dialogs is open (at most one), by key.
+#[derive(Clone, Copy)]
+pub struct OpenDialog(RwSignal<Option<String>>);
+
+impl OpenDialog {
+    /// A page's dialogs, given to every [`InlineDialog`] below it.
+    pub fn provide() -> Self {
+        let dialog = Self(RwSignal::new(None));
+        provide_context(dialog);
+        dialog
+    }
+
+    pub fn is_open(self, key: &str) -> bool {
+        self.0.with(|open| open.as_deref() == Some(key))
+    }
+
+    pub fn toggle(self, key: &str) {
+        self.0.update(|open| {
+            *open = match open.as_deref() {
+                Some(current) if current == key => None,
+                _ => Some(key.to_owned()),
+            }
+        });
+    }
+
+    pub fn close(self) {
+        self.0.set(None);
+    }
+
+    /// Closes the open dialog whenever an action's `outcome` is a success; a failed change leaves
+    /// it open with its input, next to the error.
+    pub fn close_on_success<T, E>(
+        self,
+        outcome: impl With<Value = Option<Result<T, E>>> + Send + Sync + 'static,
+    ) {
+        Effect::new(move |_| {
+            if outcome.with(|result| matches!(result, Some(Ok(_)))) {
+                self.close();
+            }
+        });
+    }
+
+    fn track(self) {
+        self.0.track();
+    }
+}
+
+/// What has been typed into the open dialog of one row, over the saved value it started from.
+pub struct RowDraft<T: Send + Sync + 'static>(RwSignal<Option<(String, T)>>);
+
+impl<T: Send + Sync + 'static> Clone for RowDraft<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for RowDraft<T> {}
+
+impl<T: Clone + Send + Sync + 'static> RowDraft<T> {
+    pub fn new(dialog: OpenDialog) -> Self {
+        let draft = RwSignal::new(None::<(String, T)>);
+        // A draft belongs to the dialog it was typed in: closing that dialog (saved or dismissed)
+        // or opening another one discards it, so a dialog opened later starts from the saved value.
+        Effect::new(move |_| {
+            dialog.track();
+            draft.set(None);
+        });
+        Self(draft)
+    }
+
+    /// The draft of the row `key` if one was typed, else its saved value.
+    pub fn value(self, key: &str, saved: &T) -> T {
+        self.0.with(|draft| match draft {
+            Some((row, value)) if row == key => value.clone(),
+            _ => saved.clone(),
+        })
+    }
+
+    pub fn edit(self, key: &str, saved: &T, change: impl FnOnce(&mut T)) {
+        self.0.update(|draft| {
+            if !matches!(draft, Some((row, _)) if row == key) {
+                *draft = Some((key.to_owned(), saved.clone()));
+            }
+            if let Some((_, value)) = draft {
+                change(value);
+            }
+        });
+    }
+}
+
+/// A disclosure dialog in a table row: the summary opens and closes it, Escape closes it and
+/// returns focus to the summary. Without JavaScript it still opens natively and its form posts.
+#[component]
+pub fn InlineDialog(
+    /// Unique on the page, e.g. `edit:<id>`.
+    key: String,
+    label: String,
+    #[prop(optional)] danger: bool,
+    #[prop(optional)] testid: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    let dialog = expect_context::<OpenDialog>();
+    let summary = NodeRef::<leptos::html::Summary>::new();
+    let (open_key, toggle_key, escape_key) = (key.clone(), key.clone(), key);
+    let class = if danger {
+        "button button--danger button--small"
+    } else {
+        "button button--secondary button--small"
+    };
+    view! {
+        <details
+            class="inline-dialog"
+            prop:open=move || dialog.is_open(&open_key)
+            on:keydown=move |event| {
+                if event.key() == "Escape" && dialog.is_open(&escape_key) {
+                    dialog.close();
+                    if let Some(summary) = summary.get() {
+                        let _ = summary.focus();
+                    }
+                }
+            }
+        >
+            <summary
+                node_ref=summary
+                class=class
+                data-testid=testid
+                on:click=move |event| {
+                    // The page, not the element, decides whether the dialog is open.
+                    event.prevent_default();
+                    dialog.toggle(&toggle_key);
+                }
+            >
+                {label}
+            </summary>
+            {children()}
+        </details>
+    }
+}
