@@ -76,8 +76,9 @@ pub struct MembersView {
     /// The signed-in member's user id (nobody may change or remove themselves).
     pub me: String,
     pub can_manage: bool,
-    /// How many members hold the Platform Manager role, across every page (counted only for
-    /// members who may manage, the only ones shown the guardrails; 0 otherwise).
+    /// How many members hold the Platform Manager role: exact below two, possibly short of the
+    /// total above (the guardrail only asks whether someone is the last one). Counted only for
+    /// members who may manage, the only ones shown the guardrails; 0 otherwise.
     pub manager_count: usize,
 }
 
@@ -127,6 +128,31 @@ mod server {
 
     /// Every member (paged through), for counts the API does not give directly.
     pub async fn all_members(request: &MemberRequest) -> Result<Vec<Member>, ApiError> {
+        members_until(request, |_| false).await
+    }
+
+    /// Members holding the Platform Manager role, read only until a second one turns up: the
+    /// guardrails only ask whether someone is the last one. Fewer than two means the whole list was
+    /// read, so then the answer is exact.
+    pub async fn platform_managers(request: &MemberRequest) -> Result<Vec<Member>, ApiError> {
+        let managers = |members: &[Member]| {
+            members
+                .iter()
+                .filter(|member| member.is_platform_manager())
+                .count()
+        };
+        let members = members_until(request, |members| managers(members) >= 2).await?;
+        Ok(members
+            .into_iter()
+            .filter(Member::is_platform_manager)
+            .collect())
+    }
+
+    /// Pages through the members until the list ends or `enough` says what was read suffices.
+    async fn members_until(
+        request: &MemberRequest,
+        enough: impl Fn(&[Member]) -> bool,
+    ) -> Result<Vec<Member>, ApiError> {
         let mut members = Vec::new();
         loop {
             let page: Page<Member> = request
@@ -141,7 +167,7 @@ mod server {
             let done =
                 page.items.is_empty() || members.len() + page.items.len() >= page.total as usize;
             members.extend(page.items);
-            if done {
+            if done || enough(&members) {
                 return Ok(members);
             }
         }
@@ -174,15 +200,8 @@ mod server {
             ));
         }
         if demoting {
-            let members = all_members(request).await?;
-            let managers = members
-                .iter()
-                .filter(|member| member.is_platform_manager())
-                .count();
-            let target_is_manager = members
-                .iter()
-                .any(|member| member.user_id == user_id && member.is_platform_manager());
-            if target_is_manager && managers <= 1 {
+            let managers = platform_managers(request).await?;
+            if managers.len() <= 1 && managers.iter().any(|member| member.user_id == user_id) {
                 return Err(ApiError::Conflict(
                     "The last Platform Manager cannot be removed or demoted.".to_owned(),
                 ));
@@ -215,15 +234,16 @@ pub async fn load_members(
             if !search.is_empty() {
                 query.push(("search", search.clone()));
             }
-            let page: super::Page<Member> = request.get(paths::MEMBERS, &query).await?;
-            let can_manage = request.may("members:manage").await?;
-            // Paging through every member is only worth it when the guardrails will be shown.
+            // Independent reads, sent together: the page waits for the slowest, not for the sum.
+            let (page, can_manage, roles, invitations) = tokio::try_join!(
+                request.get::<super::Page<Member>>(paths::MEMBERS, &query),
+                request.may("members:manage"),
+                server::roles(&request),
+                server::invitations(&request),
+            )?;
+            // Only members who may manage are shown the guardrails.
             let manager_count = if can_manage {
-                server::all_members(&request)
-                    .await?
-                    .iter()
-                    .filter(|member| member.is_platform_manager())
-                    .count()
+                server::platform_managers(&request).await?.len()
             } else {
                 0
             };
@@ -232,8 +252,8 @@ pub async fn load_members(
                 total: page.total,
                 offset: page.offset,
                 search,
-                roles: server::roles(&request).await?,
-                invitations: server::invitations(&request).await?,
+                roles,
+                invitations,
                 me: request.member().user_id.clone(),
                 can_manage,
                 manager_count,
