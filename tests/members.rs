@@ -87,6 +87,60 @@ async fn members_are_searched_and_paged_and_guardrails_are_known() {
     );
 }
 
+/// How many times the API was asked for a page of members since the counters were reset.
+async fn member_list_reads(app: &TestApp) -> usize {
+    let stats = common::sandbox_stats(&app.sandbox_url).await;
+    stats["recent_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|request| {
+            request["method"] == "GET" && request["path"] == "/v1/platforms/me/members"
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manager_count_is_remembered_briefly_and_recounted_after_a_change() {
+    // Sorted by name, Grace (the second Platform Manager) comes after the 988 generated members.
+    let app = TestApp::builder()
+        .sandbox(|sandbox| sandbox.seed_members = 988)
+        .spawn()
+        .await;
+    let browser = manager(&app).await;
+    let developer = role_id(&browser, "Developer").await;
+    let viewer = role_id(&browser, "Viewer").await;
+    let ben = member(&browser, "ben@acme-markets.example").await.unwrap();
+
+    // Counted already (above); the next renders reuse the count: one read, the page itself.
+    common::reset_sandbox_stats(&app.sandbox_url).await;
+    let (_, view) = browser.server_fn("members", &[]).await;
+    assert_eq!(view["manager_count"], 2);
+    assert_eq!(member_list_reads(&app).await, 1);
+
+    // A role change through this replica makes the next render count again, through every page.
+    let (status, body) = browser
+        .server_fn(
+            "members/roles",
+            &[
+                ("user_id", ben["user_id"].as_str().unwrap()),
+                ("role_ids[]", &developer),
+                ("role_ids[]", &viewer),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    common::reset_sandbox_stats(&app.sandbox_url).await;
+    let (_, view) = browser.server_fn("members", &[]).await;
+    assert_eq!(view["manager_count"], 2);
+    let reads = member_list_reads(&app).await;
+    assert_eq!(
+        reads,
+        1 + 5,
+        "the page, then 1,000 members 200 at a time: {reads}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invitations_report_every_address_and_can_be_resent_and_revoked() {
     let app = spawn_app().await;

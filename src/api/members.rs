@@ -148,6 +148,26 @@ mod server {
             .collect())
     }
 
+    /// How many Platform Managers the guardrails count with, remembered briefly per platform
+    /// (see `crate::server::manager_counts` for why that is safe). Never used to allow a change.
+    pub async fn manager_count(request: &MemberRequest) -> Result<usize, ApiError> {
+        let counts = &request.bff().manager_counts;
+        let platform = &request.member().organization_id;
+        if let Some(count) = counts.get(platform) {
+            return Ok(count);
+        }
+        let count = platform_managers(request).await?.len();
+        counts.remember(platform, count);
+        Ok(count)
+    }
+
+    pub fn forget_manager_count(request: &MemberRequest) {
+        request
+            .bff()
+            .manager_counts
+            .forget(&request.member().organization_id);
+    }
+
     /// Pages through the members until the list ends or `enough` says what was read suffices.
     async fn members_until(
         request: &MemberRequest,
@@ -243,7 +263,7 @@ pub async fn load_members(
             )?;
             // Only members who may manage are shown the guardrails.
             let manager_count = if can_manage {
-                server::platform_managers(&request).await?.len()
+                server::manager_count(&request).await?
             } else {
                 0
             };
@@ -338,14 +358,16 @@ pub async fn change_member_roles(
                 .iter()
                 .any(|role| role.name == PLATFORM_MANAGER && role_ids.contains(&role.id));
             server::guard(&request, &user_id, !keeps_manager).await?;
-            request
+            let changed = request
                 .send(
                     reqwest::Method::PATCH,
                     &paths::member(&user_id),
                     Some(&serde_json::json!({ "role_ids": role_ids })),
                 )
-                .await?
-                .ok_or(ApiError::Internal)
+                .await;
+            // Whatever the outcome (a lost reply may still have applied), count afresh next time.
+            server::forget_manager_count(&request);
+            changed?.ok_or(ApiError::Internal)
         }
         .await,
     )
@@ -365,13 +387,15 @@ pub async fn remove_member(user_id: String, confirm: Option<String>) -> Result<S
             )?;
             let request = MemberRequest::current()?;
             server::guard(&request, &user_id, true).await?;
-            request
+            let removed = request
                 .send::<(), serde_json::Value>(
                     reqwest::Method::DELETE,
                     &paths::member(&user_id),
                     None,
                 )
-                .await?;
+                .await;
+            server::forget_manager_count(&request);
+            removed?;
             Ok(user_id)
         }
         .await,

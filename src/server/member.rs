@@ -81,6 +81,10 @@ impl MemberRequest {
         &self.member
     }
 
+    pub fn bff(&self) -> &Bff {
+        &self.bff
+    }
+
     /// A usable access token. When there is none any more (refresh refused), the session ends.
     pub async fn access_token(&self) -> Result<String, ApiError> {
         match self.bff.vault.access_token(&self.member.tokens).await {

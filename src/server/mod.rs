@@ -6,6 +6,7 @@ pub mod config;
 mod export;
 pub mod forwarded;
 mod health;
+pub mod manager_counts;
 pub mod member;
 pub mod metrics;
 pub mod middleware;
@@ -52,6 +53,7 @@ pub struct Bff {
     /// The most one request (a page render or a server function) waits on the KeyStone API in
     /// all, however many calls it makes: twice the per-call timeout.
     pub request_budget: Duration,
+    pub manager_counts: manager_counts::ManagerCounts,
 }
 
 impl Bff {
@@ -232,6 +234,7 @@ impl Application {
             metrics,
             metrics_readers: config.metrics_allowed_from.clone(),
             request_budget: 2 * timeout,
+            manager_counts: manager_counts::ManagerCounts::new(manager_counts::REMEMBERED_FOR),
         });
         let router = router(&config, bff.clone(), &backend).await?;
         Ok(Self {

@@ -45,9 +45,8 @@ async fn list(
         .map(|text| text.trim().to_lowercase())
         .filter(|text| !text.is_empty());
     let mut members: Vec<MemberView> = state.store.read(|data| {
-        data.memberships
-            .iter()
-            .map(|membership| data.member_view(membership))
+        data.member_views()
+            .into_iter()
             .filter(|member| {
                 needle.as_deref().is_none_or(|needle| {
                     [&member.email, &member.name]
@@ -58,9 +57,11 @@ async fn list(
             })
             .collect()
     });
-    members.sort_by(|a, b| {
-        let key = |member: &MemberView| member.name.clone().unwrap_or_default().to_lowercase();
-        key(a).cmp(&key(b)).then_with(|| a.user_id.cmp(&b.user_id))
+    members.sort_by_cached_key(|member| {
+        (
+            member.name.clone().unwrap_or_default().to_lowercase(),
+            member.user_id.clone(),
+        )
     });
     Ok(Json(pagination.page(&members)))
 }
