@@ -77,22 +77,57 @@ impl<T: Clone + Send + Sync + 'static> RowDraft<T> {
         Self(draft)
     }
 
-    /// The draft of the row `key` if one was typed, else its saved value.
-    pub fn value(self, key: &str, saved: &T) -> T {
-        self.0.with(|draft| match draft {
-            Some((row, value)) if row == key => value.clone(),
-            _ => saved.clone(),
+    /// The draft as one row's dialog sees it: `key` names the row, `saved` is what the API holds.
+    pub fn row(self, key: String, saved: T) -> DraftRow<T> {
+        DraftRow {
+            draft: self,
+            row: StoredValue::new((key, saved)),
+        }
+    }
+}
+
+/// One row's view of a [`RowDraft`]: what was typed in its dialog if anything, else the saved
+/// value. `Copy`, so every closure of the row's inputs can hold it.
+pub struct DraftRow<T: Send + Sync + 'static> {
+    draft: RowDraft<T>,
+    row: StoredValue<(String, T)>,
+}
+
+impl<T: Send + Sync + 'static> Clone for DraftRow<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for DraftRow<T> {}
+
+impl<T: Clone + Send + Sync + 'static> DraftRow<T> {
+    /// What the API holds (for the server-rendered `value`, before any typing).
+    pub fn saved(self) -> T {
+        self.row.with_value(|(_, saved)| saved.clone())
+    }
+
+    /// What the row's inputs show (tracked).
+    pub fn get(self) -> T {
+        self.row.with_value(|(key, saved)| {
+            self.draft.0.with(|draft| match draft {
+                Some((row, value)) if row == key => value.clone(),
+                _ => saved.clone(),
+            })
         })
     }
 
-    pub fn edit(self, key: &str, saved: &T, change: impl FnOnce(&mut T)) {
-        self.0.update(|draft| {
-            if !matches!(draft, Some((row, _)) if row == key) {
-                *draft = Some((key.to_owned(), saved.clone()));
-            }
-            if let Some((_, value)) = draft {
-                change(value);
-            }
+    /// Changes the row's draft, starting it from the saved value if this row had none.
+    pub fn update(self, change: impl FnOnce(&mut T)) {
+        self.row.with_value(|(key, saved)| {
+            self.draft.0.update(|draft| {
+                if !matches!(draft, Some((row, _)) if row == key) {
+                    *draft = Some((key.clone(), saved.clone()));
+                }
+                if let Some((_, value)) = draft {
+                    change(value);
+                }
+            })
         });
     }
 }

@@ -10,7 +10,7 @@ use crate::{
         EnvironmentsView, SetEnvironmentActive, UpdateEnvironment, CONFIRMED,
     },
     app::{
-        dialog::{InlineDialog, OpenDialog, RowDraft},
+        dialog::{DraftRow, InlineDialog, OpenDialog, RowDraft},
         layout::LoadFailed,
     },
     domain::EnvironmentSlug,
@@ -134,7 +134,7 @@ impl NewEnvironment {
 }
 
 /// The edit dialog's fields, as typed.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 struct EnvironmentEdit {
     name: String,
     timeout: String,
@@ -255,19 +255,17 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
     let is_active = environment.is_active;
     let label = environment.name.clone();
     let edit_key = format!("edit:{}", environment.id);
-    let edit = EnvironmentField {
-        key: edit_key.clone(),
-        saved: EnvironmentEdit::saved(&environment),
-        draft: expect_context::<Drafts>().edit,
-    };
+    let edit = expect_context::<Drafts>()
+        .edit
+        .row(edit_key.clone(), EnvironmentEdit::saved(&environment));
     view! {
         <td class="row-actions">
             <InlineDialog key=edit_key label="Edit".to_owned()>
                 <ActionForm action=actions.update attr:class="form">
                     <input type="hidden" name="id" value=edit_id />
-                    <label>"Name" <EditInput edit=edit.clone() name="name" required=true field=|fields| &mut fields.name /></label>
-                    <label>"Default timeout (seconds)" <EditInput edit=edit.clone() name="default_timeout_seconds" numeric=true field=|fields| &mut fields.timeout /></label>
-                    <label>"Rate limit (requests per minute; empty for the default)" <EditInput edit=edit.clone() name="rate_limit_rpm" numeric=true field=|fields| &mut fields.rate /></label>
+                    <label>"Name" <EditInput edit name="name" required=true field=|fields| &mut fields.name /></label>
+                    <label>"Default timeout (seconds)" <EditInput edit name="default_timeout_seconds" numeric=true field=|fields| &mut fields.timeout /></label>
+                    <label>"Rate limit (requests per minute; empty for the default)" <EditInput edit name="rate_limit_rpm" numeric=true field=|fields| &mut fields.rate /></label>
                     <label>"Webhook URL" <EditInput edit name="webhook_url" field=|fields| &mut fields.webhook /></label>
                     <button type="submit" class="button button--small" disabled=move || actions.update.pending().get()>"Save"</button>
                 </ActionForm>
@@ -309,36 +307,26 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
     .into_any()
 }
 
-/// The edit dialog of one environment: its inputs show the draft over the saved values.
-#[derive(Clone)]
-struct EnvironmentField {
-    key: String,
-    saved: EnvironmentEdit,
-    draft: RowDraft<EnvironmentEdit>,
-}
-
 /// One input of the edit dialog; `field` picks which of the fields it shows and changes.
 #[component]
 fn EditInput(
-    edit: EnvironmentField,
+    edit: DraftRow<EnvironmentEdit>,
     name: &'static str,
     field: fn(&mut EnvironmentEdit) -> &mut String,
     #[prop(optional)] numeric: bool,
     #[prop(optional)] required: bool,
 ) -> impl IntoView {
-    let initial = field(&mut edit.saved.clone()).clone();
-    let typed = edit.clone();
     view! {
         <input
             type="text"
             name=name
-            value=initial
+            value=field(&mut edit.saved()).clone()
             inputmode=numeric.then_some("numeric")
             required=required
-            prop:value=move || field(&mut edit.draft.value(&edit.key, &edit.saved)).clone()
+            prop:value=move || field(&mut edit.get()).clone()
             on:input=move |event| {
                 let value = event_target_value(&event);
-                typed.draft.edit(&typed.key, &typed.saved, |fields| *field(fields) = value);
+                edit.update(|fields| *field(fields) = value);
             }
         />
     }
@@ -370,8 +358,7 @@ fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> impl IntoVi
                     name="name"
                     required=true
                     placeholder="QA"
-                    prop:value=move || draft.name.get()
-                    on:input=move |event| draft.name.set(event_target_value(&event))
+                    bind:value=draft.name
                 />
                 <label for="environment-slug">"Slug"</label>
                 <input
@@ -381,8 +368,7 @@ fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> impl IntoVi
                     required=true
                     placeholder="qa"
                     spellcheck="false"
-                    prop:value=move || slug.get()
-                    on:input=move |event| slug.set(event_target_value(&event))
+                    bind:value=slug
                     aria-invalid=move || slug_problem().is_some().to_string()
                     aria-describedby="environment-slug-hint"
                 />
@@ -396,8 +382,7 @@ fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> impl IntoVi
                     name="auth0_client_id"
                     required=true
                     spellcheck="false"
-                    prop:value=move || draft.client_id.get()
-                    on:input=move |event| draft.client_id.set(event_target_value(&event))
+                    bind:value=draft.client_id
                 />
                 <label for="environment-timeout">"Default timeout (seconds, 60 to 604800)"</label>
                 <input
@@ -406,16 +391,14 @@ fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> impl IntoVi
                     inputmode="numeric"
                     name="default_timeout_seconds"
                     placeholder="3600"
-                    prop:value=move || draft.timeout.get()
-                    on:input=move |event| draft.timeout.set(event_target_value(&event))
+                    bind:value=draft.timeout
                 />
                 <label for="environment-webhook">"Webhook URL (optional)"</label>
                 <input
                     id="environment-webhook"
                     type="text"
                     name="webhook_url"
-                    prop:value=move || draft.webhook.get()
-                    on:input=move |event| draft.webhook.set(event_target_value(&event))
+                    bind:value=draft.webhook
                 />
                 <ul class="form-errors" role="alert">
                     {move || field_errors().into_iter().map(|error| view! { <li class="form-error">{error.message}</li> }).collect_view()}

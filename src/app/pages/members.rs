@@ -349,17 +349,13 @@ fn MemberActions(
     let remove_key = format!("remove:{user_id}");
     let (roles_id, remove_id) = (user_id.clone(), user_id);
     let remove_label = format!("Remove {name}");
-    let draft = expect_context::<Drafts>().member_roles;
-    let selected = {
-        let (key, held) = (roles_key.clone(), held.clone());
-        Signal::derive(move || draft.value(&key, &held))
-    };
-    let toggle = {
-        let key = roles_key.clone();
-        Callback::new(move |(role, ticked): (String, bool)| {
-            draft.edit(&key, &held, |selected| tick(selected, role, ticked));
-        })
-    };
+    let draft = expect_context::<Drafts>()
+        .member_roles
+        .row(roles_key.clone(), held);
+    let selected = Signal::derive(move || draft.get());
+    let toggle = Callback::new(move |(role, ticked): (String, bool)| {
+        draft.update(|selected| tick(selected, role, ticked));
+    });
     view! {
         <td class="row-actions">
             <InlineDialog key=roles_key label="Change roles".to_owned()>
@@ -462,8 +458,7 @@ fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) -> impl Int
                     name="emails"
                     rows="3"
                     required=true
-                    prop:value=move || preview_text.get()
-                    on:input=move |event| preview_text.set(event_target_value(&event))
+                    bind:value=preview_text
                 ></textarea>
                 <ul class="bulk-preview">
                     {move || preview.get().into_iter().filter_map(|item| item.outcome.err()).map(|error| view! { <li class="bulk-preview--error">{error}</li> }).collect_view()}
@@ -477,9 +472,9 @@ fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) -> impl Int
                         type="checkbox"
                         name="send_email"
                         value="true"
-                        checked=send_email.get_untracked()
-                        prop:checked=move || send_email.get()
-                        on:change=move |event| send_email.set(event_target_checked(&event))
+                        // Ticked in the server-rendered page too, before it is interactive.
+                        checked=true
+                        bind:checked=send_email
                     />
                     "Send the invitation by email"
                 </label>

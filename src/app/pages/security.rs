@@ -297,10 +297,10 @@ fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) ->
     let cidr = entry.cidr.to_string();
     let (edit_id, delete_id) = (entry.id.clone(), entry.id.clone());
     let (edit_label, delete_label) = (cidr.clone(), cidr.clone());
-    let saved = entry.description.clone().unwrap_or_default();
-    let draft = expect_context::<Drafts>().row_description;
     let key = format!("describe:{}", entry.id);
-    let (shown_key, typed_key) = (key.clone(), key.clone());
+    let description = expect_context::<Drafts>()
+        .row_description
+        .row(key.clone(), entry.description.clone().unwrap_or_default());
     view! {
         <td class="row-actions">
             <InlineDialog key label="Edit".to_owned()>
@@ -312,14 +312,11 @@ fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) ->
                             type="text"
                             name="description"
                             maxlength=MAX_DESCRIPTION
-                            value=saved.clone()
-                            prop:value={
-                                let saved = saved.clone();
-                                move || draft.value(&shown_key, &saved)
-                            }
+                            value=description.saved()
+                            prop:value=move || description.get()
                             on:input=move |event| {
                                 let typed = event_target_value(&event);
-                                draft.edit(&typed_key, &saved, |value| *value = typed);
+                                description.update(|value| *value = typed);
                             }
                         />
                     </label>
@@ -439,8 +436,7 @@ fn AddEntryForm(
                     autocomplete="off"
                     spellcheck="false"
                     placeholder="203.0.113.0/24 or 2001:db8::/48"
-                    prop:value=move || input.get()
-                    on:input=move |event| input.set(event_target_value(&event))
+                    bind:value=input
                     aria-describedby="allowlist-cidr-hint"
                     aria-invalid=move || is_problem.get().to_string()
                 />
@@ -469,8 +465,7 @@ fn AddEntryForm(
                     type="text"
                     maxlength=MAX_DESCRIPTION
                     placeholder="Office, VPN, CI runners…"
-                    prop:value=move || description.get()
-                    on:input=move |event| description.set(event_target_value(&event))
+                    bind:value=description
                 />
                 {move || view! { <Confirmation warnings=warnings.get() /> }}
                 <button type="submit" class="button" disabled=move || action.pending().get() data-testid="add-entry">
@@ -510,8 +505,7 @@ fn BulkAddForm(
                     name="lines"
                     rows="6"
                     spellcheck="false"
-                    prop:value=move || text.get()
-                    on:input=move |event| text.set(event_target_value(&event))
+                    bind:value=text
                 ></textarea>
                 <ol class="bulk-preview" data-testid="bulk-preview">
                     {move || {
@@ -605,8 +599,7 @@ fn CheckAddress(networks: Vec<Cidr>) -> impl IntoView {
                 type="text"
                 autocomplete="off"
                 placeholder="198.51.100.17"
-                prop:value=move || address.get()
-                on:input=move |event| address.set(event_target_value(&event))
+                bind:value=address
             />
             <p class="hint" role="status" data-testid="check-result">
                 {move || verdict().map(|(ok, text)| view! { <span class:hint--error=!ok>{text}</span> })}
