@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::State,
-    http::{header, HeaderMap, StatusCode},
+    http::{header, request::Parts, StatusCode},
     response::{IntoResponse, Response},
     Extension,
 };
@@ -17,10 +17,11 @@ pub async fn allowlist_csv(
     State(bff): State<Arc<Bff>>,
     Extension(member): Extension<SignedIn>,
     session: Session,
-    headers: HeaderMap,
+    parts: Parts,
 ) -> Response {
-    let request_id = telemetry::request_id(&headers).map(str::to_owned);
-    let request = MemberRequest::new(bff, session, member, request_id);
+    let request_id = telemetry::request_id(&parts.headers).map(str::to_owned);
+    let started = telemetry::RequestStarted::of(&parts.extensions);
+    let request = MemberRequest::new(bff, session, member, request_id, started);
     match crate::api::allowlist_csv(request).await {
         Ok((environment, csv)) => (
             [

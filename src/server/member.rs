@@ -32,14 +32,16 @@ pub struct MemberRequest {
 }
 
 impl MemberRequest {
-    /// For plain axum handlers behind the sign-in gate.
+    /// For plain axum handlers behind the sign-in gate; `started` is when the request arrived
+    /// ([`telemetry::RequestStarted`]), which the budget counts from.
     pub fn new(
         bff: Arc<Bff>,
         session: Session,
         member: SignedIn,
         request_id: Option<String>,
+        started: Instant,
     ) -> Self {
-        let deadline = Instant::now() + bff.request_budget;
+        let deadline = started + bff.request_budget;
         Self {
             bff,
             session,
@@ -64,17 +66,13 @@ impl MemberRequest {
             .cloned()
             .ok_or(ApiError::SignedOut)?;
         // Every server function of one page render shares the page's deadline.
-        let started = parts
-            .extensions
-            .get::<telemetry::RequestStarted>()
-            .map_or_else(Instant::now, |started| started.0);
-        Ok(Self {
-            deadline: started + state.bff.request_budget,
-            bff: state.bff,
+        Ok(Self::new(
+            state.bff,
             session,
             member,
-            request_id: telemetry::request_id(&parts.headers).map(str::to_owned),
-        })
+            telemetry::request_id(&parts.headers).map(str::to_owned),
+            telemetry::RequestStarted::of(&parts.extensions),
+        ))
     }
 
     pub fn member(&self) -> &SignedIn {

@@ -30,6 +30,15 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone, Copy, Debug)]
 pub struct RequestStarted(pub Instant);
 
+impl RequestStarted {
+    /// When the request whose extensions these are arrived (now, outside [`observe`]).
+    pub fn of(extensions: &axum::http::Extensions) -> Instant {
+        extensions
+            .get::<Self>()
+            .map_or_else(Instant::now, |started| started.0)
+    }
+}
+
 pub struct Telemetry {
     pub metrics: Arc<Metrics>,
     pub proxies: ProxyTrust,
