@@ -7,6 +7,10 @@
 //! Layout: [`app`] is the UI, [`api`] the types and server functions shared by both builds,
 //! [`domain`] the validated newtypes, and `server` (ssr only) the BFF itself.
 
+// The CSV export's handler nests the allowlist read's paging futures deeper than rustc's default
+// layout query depth (128) allows.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod domain;

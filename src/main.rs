@@ -1,3 +1,7 @@
+// The CSV export's handler nests the allowlist read's paging futures deeper than rustc's default
+// layout query depth (128) allows.
+#![recursion_limit = "256"]
+
 use clap::Parser;
 use keystone_dashboard::server::{Application, Config, LogFormat};
 use tracing_subscriber::EnvFilter;

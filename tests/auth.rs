@@ -2,9 +2,21 @@
 
 mod common;
 
-use common::{location, set_faults, spawn_app, Browser, TestApp, ADA, ADA_NAME, SESSION_COOKIE};
-use reqwest::StatusCode;
-use serde_json::json;
+use common::{
+    location, reserve_port, sandbox_stats, set_faults, spawn_app, spawn_sandbox, Browser, Callback,
+    TestApp, ADA, ADA_NAME, SESSION_COOKIE,
+};
+use keystone_dashboard::server::{config::TokenEndpointAuthMethod, Application, Config};
+use keystone_sandbox::idp::{OidcProfile, TokenAuthMethod};
+use reqwest::{StatusCode, Url};
+use serde_json::{json, Value};
+
+/// A JWT's claims, unverified (the sandbox signed it; these tests look at what it says).
+fn jwt_claims(jwt: &str) -> Value {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let payload = jwt.split('.').nth(1).expect("a JWT has a payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_signs_in_and_lands_on_the_page_asked_for() {
@@ -304,6 +316,8 @@ async fn id_tokens_with_a_wrong_issuer_audience_or_expiry_are_refused() {
     let app = spawn_app().await;
     for claims in [
         json!({ "iss": "https://evil.example/" }),
+        // The sandbox's issuer without its trailing slash: compared exactly, not normalised.
+        json!({ "iss": app.sandbox_url.clone() }),
         json!({ "aud": "another-client" }),
         json!({ "exp": 1_000_000_000 }),
     ] {
@@ -456,13 +470,26 @@ async fn signing_out_ends_the_session_and_revokes_the_refresh_token() {
     let response = browser.post_form("/auth/logout", &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let provider_logout = location(&response);
+    // Discovery publishes an end_session_endpoint (Auth0's `/oidc/logout`): OIDC RP-initiated
+    // logout, naming the session by its ID token.
     assert!(
-        provider_logout.starts_with(&format!("{}/v2/logout?", app.sandbox_url)),
+        provider_logout.starts_with(&format!("{}/oidc/logout?", app.sandbox_url)),
         "{provider_logout}"
     );
     assert_eq!(
-        common::query_param(&provider_logout, "returnTo"),
+        common::query_param(&provider_logout, "post_logout_redirect_uri"),
         Some(format!("{}/", app.base_url))
+    );
+    assert_eq!(
+        common::query_param(&provider_logout, "client_id").as_deref(),
+        Some("keystone-dashboard")
+    );
+    let hint = common::query_param(&provider_logout, "id_token_hint").expect("an id_token_hint");
+    let hint = jwt_claims(&hint);
+    assert_eq!(hint["sub"], ADA, "{hint}");
+    assert_eq!(
+        hint["aud"], "keystone-dashboard",
+        "an ID token, not the access token"
     );
     assert_eq!(browser.session_cookie(), None, "the cookie is cleared");
     // The provider accepts the return URL (it is the registered one).
@@ -627,4 +654,327 @@ async fn sign_in_routes_are_rate_limited_per_client_address_with_a_clear_page() 
         .await
         .unwrap();
     assert_eq!(healthz.status(), StatusCode::OK);
+}
+
+/// `url` with its `iss` query parameter replaced by `iss` (or removed, for `None`).
+fn with_iss(url: &str, iss: Option<&str>) -> String {
+    let mut url = Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(name, _)| name != "iss")
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    {
+        let mut query = url.query_pairs_mut();
+        query.clear();
+        for (name, value) in &pairs {
+            query.append_pair(name, value);
+        }
+        if let Some(iss) = iss {
+            query.append_pair("iss", iss);
+        }
+    }
+    url.into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_signs_in_through_a_generic_openid_provider_and_can_call_the_api() {
+    // A certified-provider-style sandbox: its own endpoint paths (none of Auth0's), an issuer
+    // without a trailing slash, `iss` on the authorization response. Short-lived access tokens,
+    // so the refresh through its token endpoint is exercised too.
+    let app = TestApp::builder()
+        .sandbox(|sandbox| {
+            sandbox.oidc_profile = OidcProfile::Generic;
+            sandbox.access_token_ttl_seconds = 2;
+        })
+        .config(|config| config.token_refresh_margin_seconds = 1)
+        .spawn()
+        .await;
+    assert_eq!(app.sandbox().state.issuer, app.sandbox_url, "no slash");
+    let browser = app.browser();
+    let authorize_url = browser.start_login("?returnTo=/members").await;
+    assert!(
+        authorize_url.starts_with(&format!("{}/oidc/auth?", app.sandbox_url)),
+        "the discovered authorization endpoint: {authorize_url}"
+    );
+    let callback = browser
+        .sign_in_at_provider(&authorize_url, &[("user_id", ADA)])
+        .await;
+    assert_eq!(callback.param("iss"), Some(app.sandbox_url.clone()));
+    let response = browser.callback(&callback).await;
+    let status = response.status();
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
+    assert_eq!(location(&response), "/members");
+
+    let page = browser.get("/members").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(ADA_NAME), "signed in: {html}");
+    assert!(
+        html.contains("Acme Markets"),
+        "the API accepted the token: {html}"
+    );
+    // Past the refresh margin: the next page refreshes at the discovered token endpoint.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let page = browser.get("/members").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Acme Markets"));
+    let stats = sandbox_stats(&app.sandbox_url).await;
+    assert!(
+        stats["grants"]["refresh_token"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+
+    // Sign-out goes to the discovered end-session endpoint, which sends the browser back.
+    let response = browser.post_form("/auth/logout", &[]).await;
+    let provider_logout = location(&response);
+    assert!(
+        provider_logout.starts_with(&format!("{}/oidc/end-session?", app.sandbox_url)),
+        "{provider_logout}"
+    );
+    assert!(common::query_param(&provider_logout, "id_token_hint").is_some());
+    let back = browser.http.get(&provider_logout).send().await.unwrap();
+    assert_eq!(location(&back), format!("{}/", app.base_url));
+    let revoked = app.sandbox().state.store.read(|data| {
+        data.refresh_tokens
+            .values()
+            .all(|token| token.family_revoked)
+    });
+    assert!(revoked, "revoked at the discovered revocation endpoint");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorization_response_naming_another_issuer_is_refused() {
+    // RFC 9207, the mix-up defence. Auth0 sends no `iss`; one that is there must be ours.
+    let app = spawn_app().await;
+    let issuer = app.sandbox().state.issuer.clone();
+    for (iss, accepted) in [
+        (Some("https://evil.example/"), false),
+        // Only an exact match counts: the slash matters.
+        (Some(app.sandbox_url.as_str()), false),
+        (Some(issuer.as_str()), true),
+        (None, true),
+    ] {
+        let browser = app.browser();
+        let authorize_url = browser.start_login("").await;
+        let callback = browser
+            .sign_in_at_provider(&authorize_url, &[("user_id", ADA)])
+            .await;
+        let callback = Callback {
+            url: with_iss(&callback.url, iss),
+        };
+        let response = browser.callback(&callback).await;
+        if accepted {
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{iss:?}");
+            continue;
+        }
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{iss:?}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("did not come from this dashboard&#39;s identity provider"),
+            "{html}"
+        );
+        assert_eq!(
+            browser.get("/").await.status(),
+            StatusCode::SEE_OTHER,
+            "{iss:?}"
+        );
+    }
+    let stats = sandbox_stats(&app.sandbox_url).await;
+    assert_eq!(
+        stats["grants"]["authorization_code"], 2,
+        "refused responses never reached the token endpoint: {stats}"
+    );
+
+    // A provider that says it always sends `iss` (the generic profile): a response without it,
+    // or with the issuer written differently, is refused too.
+    let app = TestApp::builder()
+        .sandbox(|sandbox| sandbox.oidc_profile = OidcProfile::Generic)
+        .spawn()
+        .await;
+    let slash_added = format!("{}/", app.sandbox_url);
+    for iss in [None, Some(slash_added.as_str())] {
+        let browser = app.browser();
+        let authorize_url = browser.start_login("").await;
+        let callback = browser
+            .sign_in_at_provider(&authorize_url, &[("user_id", ADA)])
+            .await;
+        let callback = Callback {
+            url: with_iss(&callback.url, iss),
+        };
+        let response = browser.callback(&callback).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{iss:?}");
+        assert_eq!(browser.get("/").await.status(), StatusCode::SEE_OTHER);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_endpoint_authentication_method_is_a_setting() {
+    // The provider holds the dashboard to client_secret_basic, as an Auth0 application set so.
+    let (listener, public_url) = reserve_port();
+    let sandbox = spawn_sandbox(&public_url, |sandbox| {
+        sandbox.dashboard_token_auth_method = TokenAuthMethod::ClientSecretBasic;
+    })
+    .await;
+    let app = TestApp::builder()
+        .external_sandbox(&sandbox.base_url())
+        .listener(listener)
+        .config(|config| {
+            config.auth_token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretBasic;
+        })
+        .spawn()
+        .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    let (status, session) = browser.server_fn("session", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let response = browser.post_form("/auth/logout", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let revoked = sandbox.state.store.read(|data| {
+        data.refresh_tokens
+            .values()
+            .all(|token| token.family_revoked)
+    });
+    assert!(revoked, "revocation authenticated with Basic too");
+
+    // A replica left at the default (client_secret_post) is refused by that provider.
+    let post = TestApp::builder()
+        .external_sandbox(&sandbox.base_url())
+        .config(|config| config.public_url = Some(public_url.clone()))
+        .spawn()
+        .await;
+    let start = post
+        .bff
+        .provider
+        .start_login(Some("org_acme_markets"), None)
+        .await
+        .unwrap();
+    let callback = browser
+        .sign_in_at_provider(&start.authorize_url, &[("user_id", ADA)])
+        .await;
+    let refused = post
+        .bff
+        .provider
+        .exchange_code(&callback.param("code").unwrap(), &start.pkce_verifier)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("invalid_client"), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_falls_back_to_auth0s_logout_when_no_end_session_endpoint_is_published() {
+    let app = TestApp::builder()
+        .sandbox(|sandbox| sandbox.oidc_profile = OidcProfile::Auth0Legacy)
+        .spawn()
+        .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    let response = browser.post_form("/auth/logout", &[]).await;
+    let provider_logout = location(&response);
+    assert!(
+        provider_logout.starts_with(&format!("{}/v2/logout?", app.sandbox_url)),
+        "{provider_logout}"
+    );
+    assert_eq!(
+        common::query_param(&provider_logout, "returnTo"),
+        Some(format!("{}/", app.base_url))
+    );
+    assert_eq!(
+        common::query_param(&provider_logout, "client_id").as_deref(),
+        Some("keystone-dashboard")
+    );
+    assert_eq!(common::query_param(&provider_logout, "id_token_hint"), None);
+    let back = browser.http.get(&provider_logout).send().await.unwrap();
+    assert_eq!(location(&back), format!("{}/", app.base_url));
+}
+
+/// Settings for a dashboard using the sandbox at `base` as its provider, with `issuer`.
+fn external_config(base: &str, issuer: &str) -> Config {
+    let mut config = Config::for_tests();
+    config.api_url = Some(base.to_owned());
+    config.auth_issuer = Some(issuer.to_owned());
+    config.auth_client_id = Some("keystone-dashboard".to_owned());
+    config.auth_client_secret = Some(common::CLIENT_SECRET.to_owned());
+    config.auth_organization = Some("org_acme_markets".to_owned());
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discovery_document_naming_another_issuer_stops_the_start() {
+    for (profile, written) in [
+        // The generic provider's issuer has no trailing slash; the setting adds one.
+        (OidcProfile::Generic, "{base}/"),
+        // Auth0's has one; the setting drops it.
+        (OidcProfile::Auth0, "{base}"),
+    ] {
+        let sandbox = spawn_sandbox("http://127.0.0.1:3000", |sandbox| {
+            sandbox.oidc_profile = profile;
+        })
+        .await;
+        let configured = written.replace("{base}", &sandbox.base_url());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let error = Application::build_with_listener(
+            external_config(&sandbox.base_url(), &configured),
+            listener,
+        )
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("{profile:?}: started with the issuer {configured}"));
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("{:?}", sandbox.state.issuer))
+                && message.contains(&format!("{configured:?}")),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_unreachable_at_start_is_retried_when_needed() {
+    let (listener, public_url) = reserve_port();
+    let mut sandbox = spawn_sandbox(&public_url, |sandbox| {
+        sandbox.oidc_profile = OidcProfile::Generic;
+    })
+    .await;
+    let issuer = sandbox.state.issuer.clone();
+    sandbox.stop();
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(sandbox.addr).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The dashboard starts all the same, and says it is not ready.
+    let app = TestApp::builder()
+        .external_sandbox(&sandbox.base_url())
+        .listener(listener)
+        .config(|config| config.auth_issuer = Some(issuer))
+        .spawn()
+        .await;
+    let readiness = |app_url: String| async move {
+        let reply = reqwest::get(format!("{app_url}/readyz")).await.unwrap();
+        reply.json::<Value>().await.unwrap()["checks"]["identity_provider"].clone()
+    };
+    assert_eq!(readiness(app.addr_url.clone()).await, "failing");
+    let browser = app.browser();
+    let response = browser.get("/auth/login").await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Sign-in is unavailable"));
+
+    // The provider comes back: the next sign-in (after the short retry pause) discovers it.
+    sandbox.restart().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    browser.sign_in().await;
+    let (status, session) = browser.server_fn("session", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(readiness(app.addr_url.clone()).await, "ok");
 }

@@ -20,6 +20,7 @@ async fn environment(browser: &Browser, slug: &str) -> Value {
         .as_array()
         .unwrap()
         .iter()
+        .map(|listed| &listed["Parsed"])
         .find(|environment| environment["slug"] == slug)
         .cloned()
         .unwrap()
@@ -132,7 +133,7 @@ async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activit
 
     let (_, overview) = browser.server_fn("overview", &[]).await;
     let card = |overview: &Value, slug: &str| {
-        overview["environments"]
+        overview["environments"]["Ok"]
             .as_array()
             .unwrap()
             .iter()
@@ -141,12 +142,12 @@ async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activit
             .unwrap()
     };
     assert_eq!(card(&overview, "staging")["is_active"], false);
-    assert_eq!(card(&overview, "production")["allowlist_size"], 3);
-    assert_eq!(card(&overview, "staging")["allowlist_size"], 0);
-    assert_eq!(overview["pending_invitations"], 2);
-    assert_eq!(overview["roles"], json!(["Platform Manager"]));
+    assert_eq!(card(&overview, "production")["allowlist_size"]["Ok"], 3);
+    assert_eq!(card(&overview, "staging")["allowlist_size"]["Ok"], 0);
+    assert_eq!(overview["pending_invitations"]["Ok"], 2);
+    assert_eq!(overview["roles"]["Ok"], json!(["Platform Manager"]));
     assert_eq!(
-        overview["recent_activity"][0]["type"],
+        overview["recent_activity"]["Ok"][0]["Parsed"]["type"],
         "environment.deactivated"
     );
 
@@ -168,7 +169,7 @@ async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activit
         .as_array()
         .unwrap()
         .iter()
-        .map(|entry| entry["type"].as_str().unwrap())
+        .map(|entry| entry["Parsed"]["type"].as_str().unwrap())
         .collect();
     assert_eq!(
         &kinds[..2],
@@ -182,7 +183,10 @@ async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activit
         .as_array()
         .unwrap()
         .iter()
-        .all(|entry| !entry["type"].as_str().unwrap().starts_with("environment.")));
+        .all(|entry| !entry["Parsed"]["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("environment.")));
     let (_, searched) = browser
         .server_fn(
             "activity",
@@ -222,5 +226,5 @@ async fn a_viewer_sees_environments_and_cannot_change_them() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, overview) = viewer.server_fn("overview", &[]).await;
-    assert_eq!(overview["roles"], json!(["Viewer"]));
+    assert_eq!(overview["roles"]["Ok"], json!(["Viewer"]));
 }

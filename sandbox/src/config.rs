@@ -3,6 +3,8 @@
 
 use std::{net::IpAddr, net::SocketAddr, path::PathBuf};
 
+use crate::faults::RemovedRoute;
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct SandboxConfig {
     /// Address to listen on (port 0 picks a free port).
@@ -46,6 +48,29 @@ pub struct SandboxConfig {
         default_value = "sandbox-dashboard-secret"
     )]
     pub dashboard_client_secret: String,
+
+    /// How the dashboard's client authenticates at the token and revocation endpoints, and the only
+    /// method accepted from it (an Auth0 application is set to one): `client_secret_post` or
+    /// `client_secret_basic`.
+    #[arg(
+        long = "sandbox-dashboard-token-auth-method",
+        env = "KEYSTONE_SANDBOX_DASHBOARD_TOKEN_AUTH_METHOD",
+        value_enum,
+        default_value_t = crate::idp::TokenAuthMethod::ClientSecretPost
+    )]
+    pub dashboard_token_auth_method: crate::idp::TokenAuthMethod,
+
+    /// Which identity provider to imitate: `auth0` (Auth0's paths, issuer with a trailing slash),
+    /// `auth0-legacy` (the same without a published `end_session_endpoint`) or `generic` (a
+    /// certified OpenID provider: its own paths under `/oidc/`, issuer without a trailing slash,
+    /// `iss` on authorization responses).
+    #[arg(
+        long = "sandbox-oidc-profile",
+        env = "KEYSTONE_SANDBOX_OIDC_PROFILE",
+        value_enum,
+        default_value_t = crate::idp::OidcProfile::Auth0
+    )]
+    pub oidc_profile: crate::idp::OidcProfile,
 
     /// PEM file (PKCS#8) of the RS256 signing key; created when missing. Without it a key is generated
     /// at start and tokens do not survive a restart.
@@ -128,6 +153,41 @@ pub struct SandboxConfig {
         default_value_t = 0.0
     )]
     pub failure_rate: f64,
+
+    /// Roles on the wire (the roles list and the roles of each member) carry only `id`, `name` and
+    /// `description`, no `permissions`, as Auth0 organization roles do.
+    #[arg(
+        long = "sandbox-roles-without-permissions",
+        env = "KEYSTONE_SANDBOX_ROLES_WITHOUT_PERMISSIONS"
+    )]
+    pub roles_without_permissions: bool,
+
+    /// Invitations list their `roles` as role ids instead of role names (the contract leaves it open).
+    #[arg(
+        long = "sandbox-invitation-roles-as-ids",
+        env = "KEYSTONE_SANDBOX_INVITATION_ROLES_AS_IDS"
+    )]
+    pub invitation_roles_as_ids: bool,
+
+    /// User tokens carry permission names in another vocabulary (`manage:members` for
+    /// `members:manage`), which the API understands: the dashboard's names are not published, so
+    /// it must work when the real ones differ.
+    #[arg(
+        long = "sandbox-foreign-permissions",
+        env = "KEYSTONE_SANDBOX_FOREIGN_PERMISSIONS"
+    )]
+    pub foreign_permissions: bool,
+
+    /// API routes to answer with 404 `{"detail": "Not Found"}`, as a deployment without them would,
+    /// written `METHOD /path` (a path template such as `/v1/platforms/me/environments/{id}` matches
+    /// any id); repeat the flag or separate with commas (fault injection; also settable at run time).
+    #[arg(
+        long = "sandbox-remove-route",
+        value_name = "METHOD /PATH",
+        env = "KEYSTONE_SANDBOX_REMOVE_ROUTES",
+        value_delimiter = ','
+    )]
+    pub removed_routes: Vec<RemovedRoute>,
 }
 
 impl Default for SandboxConfig {
@@ -148,5 +208,47 @@ impl SandboxConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             ..Self::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sandbox: SandboxConfig,
+    }
+
+    #[test]
+    fn the_wire_switches_parse_from_flags() {
+        let cli = <Cli as clap::Parser>::parse_from([
+            "keystone-sandbox",
+            "--sandbox-roles-without-permissions",
+            "--sandbox-invitation-roles-as-ids",
+            "--sandbox-remove-route",
+            "GET /v1/platforms/me/roles,DELETE /v1/platforms/me/invitations/{invitation_id}",
+            "--sandbox-remove-route",
+            "GET /v1/activity",
+        ]);
+        let config = cli.sandbox;
+        assert!(config.roles_without_permissions && config.invitation_roles_as_ids);
+        let routes: Vec<String> = config
+            .removed_routes
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            routes,
+            [
+                "GET /v1/platforms/me/roles",
+                "DELETE /v1/platforms/me/invitations/{invitation_id}",
+                "GET /v1/activity"
+            ]
+        );
+        let defaults = SandboxConfig::default();
+        assert!(!defaults.roles_without_permissions && !defaults.invitation_roles_as_ids);
+        assert!(defaults.removed_routes.is_empty());
     }
 }

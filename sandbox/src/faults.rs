@@ -1,5 +1,8 @@
-//! Fault injection: added latency, a failure rate, a chosen status for chosen routes, malformed bodies
-//! and dropped connections. Set at start (flags) or at run time through `/_sandbox/faults`.
+//! Fault injection: added latency, a failure rate, a chosen status for chosen routes, malformed bodies,
+//! dropped connections and API routes taken away. Set at start (flags) or at run time through
+//! `/_sandbox/faults`.
+
+use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +18,82 @@ pub struct Faults {
     /// Claims overwritten in every ID token issued while set (validly signed, so only the relying
     /// party's claim checks stand between it and a misbehaving or misconfigured provider).
     pub id_token_claims: serde_json::Map<String, serde_json::Value>,
+    /// API routes answered as if the API did not have them (404 `{"detail": "Not Found"}`), to show
+    /// a client's upstream self-check a deployment that lacks a route.
+    pub removed_routes: Vec<RemovedRoute>,
+}
+
+/// A method and a route of the API, written `GET /v1/platforms/me/roles`. The route is a path or
+/// a path template whose `{name}` segments match any one segment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RemovedRoute {
+    method: String,
+    route: String,
+}
+
+impl RemovedRoute {
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        if !self.method.eq_ignore_ascii_case(method) {
+            return false;
+        }
+        let mut wanted = self.route.split('/');
+        let mut given = path.split('/');
+        loop {
+            match (wanted.next(), given.next()) {
+                (None, None) => return true,
+                (Some(template), Some(segment)) => {
+                    let placeholder = template.starts_with('{') && template.ends_with('}');
+                    if !(placeholder && !segment.is_empty() || template == segment) {
+                        return false;
+                    }
+                }
+                _ => return false,
+            }
+        }
+    }
+}
+
+impl FromStr for RemovedRoute {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (method, route) = text
+            .trim()
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| format!("'{text}' is not 'METHOD /path'"))?;
+        let route = route.trim();
+        if method.is_empty() || !method.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(format!("'{method}' is not an HTTP method"));
+        }
+        if !route.starts_with('/') || route.contains(char::is_whitespace) {
+            return Err(format!("'{route}' is not a path starting with '/'"));
+        }
+        Ok(Self {
+            method: method.to_ascii_uppercase(),
+            route: route.to_owned(),
+        })
+    }
+}
+
+impl TryFrom<String> for RemovedRoute {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<RemovedRoute> for String {
+    fn from(route: RemovedRoute) -> Self {
+        route.to_string()
+    }
+}
+
+impl fmt::Display for RemovedRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.route)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,6 +129,13 @@ pub enum FaultAction {
 }
 
 impl Faults {
+    /// Whether this request's route has been taken away.
+    pub fn removes_route(&self, method: &str, path: &str) -> bool {
+        self.removed_routes
+            .iter()
+            .any(|route| route.matches(method, path))
+    }
+
     /// The action for this request, consuming one use of a counted rule.
     pub fn take_action(&mut self, method: &str, path: &str) -> Option<FaultAction> {
         let index = self.rules.iter().position(|rule| {
@@ -102,6 +188,28 @@ mod tests {
             "expired after two uses"
         );
         assert!(faults.rules.is_empty());
+    }
+
+    #[test]
+    fn removed_routes_match_their_method_and_template_only() {
+        let roles: RemovedRoute = "get /v1/platforms/me/roles".parse().unwrap();
+        assert_eq!(roles.to_string(), "GET /v1/platforms/me/roles");
+        assert!(roles.matches("GET", "/v1/platforms/me/roles"));
+        assert!(!roles.matches("POST", "/v1/platforms/me/roles"));
+        assert!(!roles.matches("GET", "/v1/platforms/me/roles/x"));
+        assert!(!roles.matches("GET", "/v1/platforms/me"));
+
+        let entries: RemovedRoute =
+            "DELETE /v1/platforms/me/environments/{environment_id}/ip-allowlist/{entry_id}"
+                .parse()
+                .unwrap();
+        assert!(entries.matches("DELETE", "/v1/platforms/me/environments/e1/ip-allowlist/a1"));
+        assert!(!entries.matches("DELETE", "/v1/platforms/me/environments//ip-allowlist/a1"));
+        assert!(!entries.matches("DELETE", "/v1/platforms/me/environments/e1/ip-allowlist"));
+
+        for invalid in ["/v1/x", "GET", "GET v1/x", "G3T /v1/x"] {
+            assert!(invalid.parse::<RemovedRoute>().is_err(), "{invalid}");
+        }
     }
 
     #[test]

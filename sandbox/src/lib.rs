@@ -2,7 +2,8 @@
 //! served on loopback so the dashboard can be run, demonstrated and tested without the real services.
 //!
 //! One port serves both faces: the identity provider at the root (`/.well-known/…`, `/authorize`,
-//! `/oauth/token`, …), the KeyStone API under `/v1`, and the sandbox's own control endpoints under
+//! `/oauth/token`, … as Auth0 names them, or other paths under `--sandbox-oidc-profile generic`),
+//! the KeyStone API under `/v1`, and the sandbox's own control endpoints under
 //! `/_sandbox`. The library is what the dashboard embeds and what tests spawn on port 0; the
 //! `keystone-sandbox` binary is a thin wrapper around it.
 
@@ -39,7 +40,9 @@ pub struct SandboxState {
     pub config: SandboxConfig,
     /// `http://127.0.0.1:<port>` (no trailing slash).
     pub base_url: String,
-    /// The `iss` of every token: the base URL with a trailing slash, as Auth0 writes it.
+    /// The `iss` of every token, the discovery document's `issuer` and what the API's token check
+    /// expects: the base URL with a trailing slash as Auth0 writes it, or without one in the
+    /// `generic` OIDC profile.
     pub issuer: String,
     pub keys: SigningKeys,
     pub store: Store,
@@ -107,7 +110,7 @@ impl Drop for RunningSandbox {
 pub fn router(state: SharedState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .merge(idp::router())
+        .merge(idp::router(state.config.oidc_profile))
         .merge(api::router(state.clone()))
         .merge(control::router())
         .with_state(state)
@@ -137,10 +140,11 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, StartError> 
     let faults = Faults {
         latency_ms: config.latency_ms,
         failure_rate: config.failure_rate,
+        removed_routes: config.removed_routes.clone(),
         ..Faults::default()
     };
     let state = Arc::new(SandboxState {
-        issuer: format!("{base_url}/"),
+        issuer: config.oidc_profile.issuer(&base_url),
         base_url,
         keys,
         store,

@@ -30,7 +30,10 @@ async fn main() -> std::process::ExitCode {
     let config = &sandbox.state.config;
     let base = sandbox.base_url();
     println!("KeyStone sandbox is running");
-    println!("  identity provider  {base}/  (discovery: {base}/.well-known/openid-configuration)");
+    println!(
+        "  identity provider  {}  ({:?} profile; discovery: {base}/.well-known/openid-configuration)",
+        sandbox.state.issuer, config.oidc_profile
+    );
     println!(
         "  KeyStone API       {base}/v1  (audience {})",
         keystone_sandbox::API_AUDIENCE

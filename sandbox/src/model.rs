@@ -69,6 +69,28 @@ pub struct Role {
     pub permissions: Vec<String>,
 }
 
+/// A role as the API returns it. `permissions` is left out entirely where the API does not reveal
+/// them (Auth0 organization roles carry none; `--sandbox-roles-without-permissions`).
+#[derive(Clone, Debug, Serialize)]
+pub struct RoleView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+}
+
+impl From<Role> for RoleView {
+    fn from(role: Role) -> Self {
+        Self {
+            id: role.id,
+            name: role.name,
+            description: role.description,
+            permissions: Some(role.permissions),
+        }
+    }
+}
+
 /// A person known to the identity provider; a member of the platform while `role_ids` is held there.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Person {
@@ -95,7 +117,7 @@ pub struct MemberView {
     pub email: Option<String>,
     pub name: Option<String>,
     pub picture: Option<String>,
-    pub roles: Vec<Role>,
+    pub roles: Vec<RoleView>,
     #[serde(with = "time::serde::rfc3339")]
     pub joined_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -118,7 +140,8 @@ pub struct Invitation {
     pub invitation_url: String,
 }
 
-/// An invitation as the API returns it (`roles` are role names).
+/// An invitation as the API returns it (`roles` are role names, or role ids under
+/// `--sandbox-invitation-roles-as-ids`).
 #[derive(Clone, Debug, Serialize)]
 pub struct InvitationView {
     pub id: String,
@@ -143,6 +166,8 @@ pub struct AllowlistEntry {
     pub created_by: String,
 }
 
+/// An activity entry as the sandbox stores it. System, settlement and compliance entries have no
+/// actor id and no request fields, so those are optional.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ActivityEntry {
     pub id: Uuid,
@@ -152,19 +177,70 @@ pub struct ActivityEntry {
     pub severity: String,
     pub description: String,
     pub actor_type: String,
-    pub actor_id: String,
-    pub resource_type: String,
-    pub resource_id: String,
+    pub actor_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    /// Kept for the `environment_id` filter; never on the wire (see [`ActivityEntryView`]).
     pub environment_id: Option<Uuid>,
-    pub method: String,
-    pub path: String,
-    pub status_code: u16,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub status_code: Option<u16>,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
-    pub duration_ms: u64,
-    pub detail: serde_json::Value,
+    pub duration_ms: Option<u64>,
+    pub detail: Option<serde_json::Value>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// An activity entry as the API returns it: every field of the stored entry but its environment,
+/// which the published entry does not carry (only the staff-only admin variant does). Nullable
+/// fields are sent as `null`, never left out.
+#[derive(Clone, Debug, Serialize)]
+pub struct ActivityEntryView {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub category: String,
+    pub severity: String,
+    pub description: String,
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub status_code: Option<u16>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub detail: Option<serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<ActivityEntry> for ActivityEntryView {
+    fn from(entry: ActivityEntry) -> Self {
+        Self {
+            id: entry.id,
+            kind: entry.kind,
+            category: entry.category,
+            severity: entry.severity,
+            description: entry.description,
+            actor_type: entry.actor_type,
+            actor_id: entry.actor_id,
+            resource_type: entry.resource_type,
+            resource_id: entry.resource_id,
+            method: entry.method,
+            path: entry.path,
+            status_code: entry.status_code,
+            ip_address: entry.ip_address,
+            user_agent: entry.user_agent,
+            duration_ms: entry.duration_ms,
+            detail: entry.detail,
+            created_at: entry.created_at,
+        }
+    }
 }
 
 /// A machine-to-machine client: one per environment, bound to it by `client_id == auth0_client_id`.

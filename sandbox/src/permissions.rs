@@ -30,6 +30,23 @@ pub const ALL: [&str; 12] = [
     WEBHOOKS_MANAGE,
 ];
 
+/// A permission as another vocabulary spells it, action first (`members:manage` becomes
+/// `manage:members`), for `--sandbox-foreign-permissions`.
+pub fn foreign_name(native: &str) -> String {
+    match native.rsplit_once(':') {
+        Some((resource, action)) => format!("{action}:{resource}"),
+        None => native.to_owned(),
+    }
+}
+
+/// The inverse of [`foreign_name`].
+pub fn native_name(foreign: &str) -> String {
+    match foreign.split_once(':') {
+        Some((action, resource)) => format!("{resource}:{action}"),
+        None => foreign.to_owned(),
+    }
+}
+
 pub const PLATFORM_MANAGER: &str = "Platform Manager";
 
 /// The four seeded roles: (id, name, description, permissions).
@@ -95,3 +112,17 @@ pub const M2M_SCOPES: [&str; 7] = [
     ENVIRONMENTS_MANAGE,
     ACTIVITY_READ,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_names_map_back() {
+        for native in ALL {
+            assert_ne!(foreign_name(native), native);
+            assert_eq!(native_name(&foreign_name(native)), native);
+        }
+        assert_eq!(foreign_name(WEBHOOKS_MANAGE), "manage:platform:webhooks");
+    }
+}

@@ -1,13 +1,14 @@
 //! The believable demo the sandbox starts with: Acme Markets, its three environments, four roles,
-//! a dozen members, two pending invitations and a production allowlist.
+//! a dozen members, two pending invitations, a production allowlist and a week of settlement,
+//! compliance and system activity.
 
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::{
     model::{
-        AllowlistEntry, Environment, Invitation, M2mClient, Membership, Person, Platform,
-        PlatformStatus, Role,
+        ActivityEntry, AllowlistEntry, Environment, Invitation, M2mClient, Membership, Person,
+        Platform, PlatformStatus, Role,
     },
     permissions,
     world::Data,
@@ -270,6 +271,7 @@ pub fn seed(now: OffsetDateTime, dashboard_url: &str, extra_members: usize) -> D
     })
     .collect();
 
+    let activity = activity(now, &environments);
     Data {
         platform,
         environments,
@@ -278,10 +280,131 @@ pub fn seed(now: OffsetDateTime, dashboard_url: &str, extra_members: usize) -> D
         memberships,
         invitations,
         allowlist,
-        activity: Vec::new(),
+        activity,
         m2m_clients,
         refresh_tokens: Default::default(),
     }
+}
+
+/// Entries no person made: settlements, compliance screening and the platform's own events. Like the
+/// real API's, they have no actor id and no request fields (method, path, status, address, agent,
+/// duration), and some have no resource or detail either, so a client meets every nullable field
+/// as `null` from the first page it opens. Oldest first, spread over the environments.
+fn activity(now: OffsetDateTime, environments: &[Environment]) -> Vec<ActivityEntry> {
+    let environment = |slug: &str| {
+        environments
+            .iter()
+            .find(|environment| environment.slug == slug)
+            .map(|environment| environment.id)
+    };
+    let settlement = |name: &str| {
+        Some((
+            "settlement",
+            stable_id(&format!("settlement:{name}")).to_string(),
+        ))
+    };
+    let entries = [
+        (
+            Duration::days(6),
+            "system.maintenance_completed",
+            "info",
+            "Scheduled maintenance of the settlement engine completed without downtime",
+            None,
+            None,
+            None,
+        ),
+        (
+            Duration::days(5),
+            "settlement.completed",
+            "info",
+            "Settlement of 250,000.00 USD completed (delivery versus payment)",
+            environment("production"),
+            settlement("acme-0001"),
+            Some(serde_json::json!({ "amount": "250000.00", "currency": "USD" })),
+        ),
+        (
+            Duration::days(4),
+            "compliance.screening_flagged",
+            "warning",
+            "Sanctions screening flagged a counterparty; the settlement awaits a compliance decision",
+            environment("production"),
+            settlement("acme-0002"),
+            Some(serde_json::json!({ "list": "sanctions", "match_score": 0.87 })),
+        ),
+        (
+            Duration::days(3),
+            "settlement.timed_out",
+            "warning",
+            "Settlement timed out after 3600 seconds without both legs funded",
+            environment("staging"),
+            settlement("acme-0003"),
+            Some(serde_json::json!({ "timeout_seconds": 3600 })),
+        ),
+        (
+            Duration::days(2),
+            "system.webhook_delivery_failed",
+            "error",
+            "Webhook delivery failed: the endpoint answered 503",
+            environment("development"),
+            None,
+            Some(serde_json::json!({ "response_status": 503 })),
+        ),
+        (
+            Duration::days(1),
+            "settlement.failed",
+            "error",
+            "Settlement failed: the counterparty rejected the instruction",
+            environment("production"),
+            settlement("acme-0004"),
+            None,
+        ),
+        (
+            Duration::hours(20),
+            "compliance.review_required",
+            "warning",
+            "A compliance review is due for settlements above the reporting threshold",
+            environment("staging"),
+            None,
+            None,
+        ),
+        (
+            Duration::hours(6),
+            "system.rate_limit_exceeded",
+            "warning",
+            "The environment exceeded its rate limit for one minute",
+            environment("development"),
+            None,
+            None,
+        ),
+    ];
+    entries
+        .into_iter()
+        .enumerate()
+        .map(
+            |(index, (age, kind, severity, description, environment_id, resource, detail))| {
+                ActivityEntry {
+                    id: stable_id(&format!("activity:{index}")),
+                    kind: kind.to_owned(),
+                    category: kind.split('.').next().unwrap_or("system").to_owned(),
+                    severity: severity.to_owned(),
+                    description: description.to_owned(),
+                    actor_type: "system".to_owned(),
+                    actor_id: None,
+                    resource_type: resource.as_ref().map(|(kind, _)| kind.to_string()),
+                    resource_id: resource.map(|(_, id)| id),
+                    environment_id,
+                    method: None,
+                    path: None,
+                    status_code: None,
+                    ip_address: None,
+                    user_agent: None,
+                    duration_ms: None,
+                    detail,
+                    created_at: now - age,
+                }
+            },
+        )
+        .collect()
 }
 
 /// `<dashboard login route>?invitation=<ticket>&organization=<org_id>&organization_name=<name>`, as Auth0 builds it.

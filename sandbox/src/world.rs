@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::model::{
     ActivityEntry, AllowlistEntry, Environment, Invitation, InvitationView, M2mClient, MemberView,
-    Membership, Person, Platform, Role,
+    Membership, Person, Platform, Role, RoleView,
 };
 use crate::permissions::PLATFORM_MANAGER;
 
@@ -108,7 +108,11 @@ impl Data {
             email: person.map(|person| person.email.clone()),
             name: person.map(|person| person.name.clone()),
             picture: person.and_then(|person| person.picture.clone()),
-            roles: self.roles_of(&membership.role_ids),
+            roles: self
+                .roles_of(&membership.role_ids)
+                .into_iter()
+                .map(RoleView::from)
+                .collect(),
             joined_at: membership.joined_at,
             last_login_at: membership.last_login_at,
         }

@@ -11,6 +11,12 @@ async fn detail(response: reqwest::Response) -> Value {
     response.json::<Value>().await.unwrap()["detail"].clone()
 }
 
+fn rfc3339(instant: time::OffsetDateTime) -> String {
+    instant
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
 #[tokio::test]
 async fn every_call_needs_a_valid_token() {
     let sandbox = spawn().await;
@@ -94,7 +100,7 @@ async fn user_tokens_name_an_environment_of_the_platform() {
     let missing = sandbox
         .api(Method::GET, "/v1/platforms/me", &token, None, None)
         .await;
-    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         sandbox
             .api(
@@ -108,9 +114,8 @@ async fn user_tokens_name_an_environment_of_the_platform() {
             .status(),
         StatusCode::FORBIDDEN
     );
-    // Listing environments is the one call that works without the header, so clients can discover slugs.
     let environments = sandbox
-        .get_json("/v1/platforms/me/environments", &token, None)
+        .get_json("/v1/platforms/me/environments", &token, Some("development"))
         .await;
     assert_eq!(environments["total"], 3);
     let slugs: Vec<&str> = environments["items"]
@@ -598,21 +603,21 @@ async fn pagination_is_validated_and_applied() {
     let token = sandbox.user_token(ADA).await;
     let page = sandbox
         .get_json(
-            "/v1/platforms/me/members?limit=200&offset=100",
+            "/v1/platforms/me/members?limit=100&offset=250",
             &token,
             Some("development"),
         )
         .await;
     assert_eq!(page["total"], 312);
-    assert_eq!(page["limit"], 200);
-    assert_eq!(page["offset"], 100);
-    assert_eq!(page["items"].as_array().unwrap().len(), 200);
+    assert_eq!(page["limit"], 100);
+    assert_eq!(page["offset"], 250);
+    assert_eq!(page["items"].as_array().unwrap().len(), 62);
     let default = sandbox
         .get_json("/v1/platforms/me/members", &token, Some("development"))
         .await;
     assert_eq!(default["items"].as_array().unwrap().len(), 50);
 
-    for query in ["limit=0", "limit=201", "limit=abc", "offset=-1"] {
+    for query in ["limit=0", "limit=101", "limit=abc", "offset=-1"] {
         let response = sandbox
             .api(
                 Method::GET,
@@ -1156,6 +1161,9 @@ async fn the_activity_log_records_changes_and_filters_them() {
     let ada = sandbox.user_token(ADA).await;
     let staging = sandbox.environment_id("staging");
     let production = sandbox.environment_id("production");
+    let seeded = sandbox.sandbox.state.store.read(|data| data.activity.len());
+    // Only the changes made below, not the seeded system entries.
+    let since = format!("date_from={}", rfc3339(time::OffsetDateTime::now_utc()));
     sandbox
         .api(
             Method::POST,
@@ -1187,7 +1195,7 @@ async fn the_activity_log_records_changes_and_filters_them() {
     let all = sandbox
         .get_json("/v1/activity", &ada, Some("staging"))
         .await;
-    assert_eq!(all["total"], 3);
+    assert_eq!(all["total"], seeded + 3);
     assert_eq!(
         all["items"][0]["type"], "invitation.created",
         "newest first"
@@ -1207,7 +1215,7 @@ async fn the_activity_log_records_changes_and_filters_them() {
 
     let filtered = sandbox
         .get_json(
-            &format!("/v1/activity?environment_id={staging}"),
+            &format!("/v1/activity?environment_id={staging}&{since}"),
             &ada,
             Some("staging"),
         )
@@ -1237,7 +1245,7 @@ async fn the_activity_log_records_changes_and_filters_them() {
     assert_eq!(
         sandbox
             .get_json(
-                &format!("/v1/activity?date_from={today}&date_to={today}"),
+                &format!("/v1/activity?{since}&date_to={today}T23:59:59.999999Z"),
                 &ada,
                 Some("staging")
             )
@@ -1281,4 +1289,539 @@ async fn the_activity_log_records_changes_and_filters_them() {
             .status(),
         StatusCode::NOT_FOUND
     );
+}
+
+// --- The published facts the sandbox enforces, and the switches for what is unpublished. ---
+
+#[tokio::test]
+async fn the_environment_header_is_required_on_every_user_call_the_list_included() {
+    let sandbox = spawn().await;
+    let token = sandbox.user_token(ADA).await;
+    let missing = sandbox
+        .api(
+            Method::GET,
+            "/v1/platforms/me/environments",
+            &token,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        missing.json::<Value>().await.unwrap(),
+        json!({ "detail": [{ "loc": ["header", "x-keystone-environment"], "msg": "Field required", "type": "missing" }] }),
+        "FastAPI's answer to a missing required header"
+    );
+    let unknown = sandbox
+        .api(
+            Method::GET,
+            "/v1/platforms/me/environments",
+            &token,
+            Some("moon-base"),
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        sandbox
+            .api(Method::GET, "/v1/activity", &token, None, None)
+            .await
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // A deactivated environment is still accepted from users: that is how it gets reactivated.
+    let staging = sandbox.environment_id("staging");
+    let path = format!("/v1/platforms/me/environments/{staging}");
+    let deactivated = sandbox
+        .api(Method::DELETE, &path, &token, Some("staging"), None)
+        .await;
+    assert_eq!(deactivated.status(), StatusCode::OK);
+    let reactivated = sandbox
+        .api(
+            Method::PATCH,
+            &path,
+            &token,
+            Some("staging"),
+            Some(json!({ "is_active": true })),
+        )
+        .await;
+    assert_eq!(reactivated.status(), StatusCode::OK);
+
+    // M2M tokens name their environment by their client id and need no header.
+    let m2m = sandbox.m2m_token("development").await;
+    assert_eq!(
+        sandbox
+            .api(
+                Method::GET,
+                "/v1/platforms/me/environments",
+                &m2m,
+                None,
+                None
+            )
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn each_list_bounds_its_limit() {
+    let sandbox = spawn().await;
+    let token = sandbox.user_token(ADA).await;
+    let production = sandbox.environment_id("production");
+    let allowlist = format!("/v1/platforms/me/environments/{production}/ip-allowlist");
+    let status = |path: String| {
+        let token = token.clone();
+        let sandbox = &sandbox;
+        async move {
+            let response = sandbox
+                .api(Method::GET, &path, &token, Some("production"), None)
+                .await;
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    for list in [
+        "/v1/platforms/me/environments",
+        "/v1/platforms/me/members",
+        "/v1/platforms/me/roles",
+        "/v1/platforms/me/invitations",
+        allowlist.as_str(),
+    ] {
+        let (ok, page) = status(format!("{list}?limit=100")).await;
+        assert_eq!(ok, StatusCode::OK, "{list}");
+        assert_eq!(page["limit"], 100);
+        let (refused, body) = status(format!("{list}?limit=101")).await;
+        assert_eq!(refused, StatusCode::UNPROCESSABLE_ENTITY, "{list}");
+        assert_eq!(body["detail"][0]["loc"], json!(["query", "limit"]));
+        assert_eq!(body["detail"][0]["type"], "less_than_equal");
+    }
+    let (ok, page) = status("/v1/activity?limit=200".to_owned()).await;
+    assert_eq!(ok, StatusCode::OK);
+    assert_eq!(page["limit"], 200);
+    let (refused, body) = status("/v1/activity?limit=201".to_owned()).await;
+    assert_eq!(refused, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["detail"][0]["loc"], json!(["query", "limit"]));
+    let (default, page) = status("/v1/platforms/me/members".to_owned()).await;
+    assert_eq!(default, StatusCode::OK);
+    assert_eq!(page["limit"], 50);
+}
+
+#[tokio::test]
+async fn default_timeout_seconds_is_never_null() {
+    let sandbox = spawn().await;
+    let developer = sandbox.user_token(BEN).await;
+    let call = |method: Method, path: String, body: Value| {
+        let developer = developer.clone();
+        let sandbox = &sandbox;
+        async move {
+            sandbox
+                .api(method, &path, &developer, Some("development"), Some(body))
+                .await
+        }
+    };
+    let environments = "/v1/platforms/me/environments".to_owned();
+
+    let null_on_create = call(
+        Method::POST,
+        environments.clone(),
+        json!({ "name": "QA", "slug": "qa", "auth0_client_id": "sandbox-m2m-qa", "default_timeout_seconds": null }),
+    )
+    .await;
+    assert_eq!(null_on_create.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = detail(null_on_create).await;
+    assert_eq!(errors[0]["loc"], json!(["body", "default_timeout_seconds"]));
+    assert_eq!(errors.as_array().unwrap().len(), 1);
+
+    // Other nullable fields still take an explicit null on create, as the Python SDK sends them.
+    let created = call(
+        Method::POST,
+        environments,
+        json!({ "name": "QA", "slug": "qa", "auth0_client_id": "sandbox-m2m-qa", "webhook_url": null, "webhook_secret": null }),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(
+        created["default_timeout_seconds"], 3600,
+        "omitted means 3600"
+    );
+    let path = format!(
+        "/v1/platforms/me/environments/{}",
+        created["id"].as_str().unwrap()
+    );
+
+    let null_on_update = call(
+        Method::PATCH,
+        path.clone(),
+        json!({ "default_timeout_seconds": null }),
+    )
+    .await;
+    assert_eq!(null_on_update.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        detail(null_on_update).await[0]["loc"],
+        json!(["body", "default_timeout_seconds"])
+    );
+    let changed = call(
+        Method::PATCH,
+        path.clone(),
+        json!({ "default_timeout_seconds": 120 }),
+    )
+    .await;
+    assert_eq!(
+        changed.json::<Value>().await.unwrap()["default_timeout_seconds"],
+        120
+    );
+    let untouched = call(Method::PATCH, path, json!({ "name": "Quality" })).await;
+    assert_eq!(
+        untouched.json::<Value>().await.unwrap()["default_timeout_seconds"],
+        120,
+        "omitted on update leaves it unchanged"
+    );
+}
+
+#[tokio::test]
+async fn seeded_system_entries_carry_nulls_and_no_entry_names_its_environment() {
+    let sandbox = spawn().await;
+    let ada = sandbox.user_token(ADA).await;
+    // One entry made by a person, to check that user entries carry no environment either.
+    sandbox
+        .api(
+            Method::PATCH,
+            "/v1/platforms/me",
+            &ada,
+            Some("development"),
+            Some(json!({ "name": "Acme Markets" })),
+        )
+        .await;
+    let page = sandbox
+        .get_json("/v1/activity?limit=200", &ada, Some("development"))
+        .await;
+    let entries = page["items"].as_array().unwrap();
+    let system: Vec<&Value> = entries
+        .iter()
+        .filter(|entry| entry["actor_type"] == "system")
+        .collect();
+    assert!(system.len() >= 3, "{page}");
+    let categories: Vec<&str> = system
+        .iter()
+        .map(|entry| entry["category"].as_str().unwrap())
+        .collect();
+    for category in ["settlement", "compliance", "system"] {
+        assert!(categories.contains(&category), "{categories:?}");
+    }
+    for entry in &system {
+        for field in [
+            "actor_id",
+            "method",
+            "path",
+            "status_code",
+            "ip_address",
+            "user_agent",
+            "duration_ms",
+        ] {
+            assert!(
+                entry.get(field).is_some_and(Value::is_null),
+                "{field} is sent as null: {entry}"
+            );
+        }
+        for field in [
+            "id",
+            "type",
+            "category",
+            "severity",
+            "description",
+            "created_at",
+        ] {
+            assert!(entry[field].is_string(), "{field} is always set: {entry}");
+        }
+    }
+    assert!(
+        system
+            .iter()
+            .any(|entry| entry["resource_type"].is_null() && entry["detail"].is_null()),
+        "some have no resource and no detail either"
+    );
+    for entry in entries {
+        assert!(
+            entry.get("environment_id").is_none() && entry.get("environment").is_none(),
+            "an entry does not say its environment: {entry}"
+        );
+    }
+
+    // The environment is still known to the filter: the seeded entries are spread over them.
+    for slug in ["development", "staging", "production"] {
+        let id = sandbox.environment_id(slug);
+        let filtered = sandbox
+            .get_json(
+                &format!("/v1/activity?environment_id={id}"),
+                &ada,
+                Some("development"),
+            )
+            .await;
+        assert!(
+            filtered["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|entry| entry["actor_type"] == "system"),
+            "{slug} has system entries"
+        );
+    }
+    let one = system[0]["id"].as_str().unwrap();
+    let shown = sandbox
+        .get_json(&format!("/v1/activity/{one}"), &ada, Some("development"))
+        .await;
+    assert!(shown["actor_id"].is_null() && shown.get("environment_id").is_none());
+}
+
+#[tokio::test]
+async fn activity_date_bounds_are_inclusive_date_times_or_dates_meaning_midnight() {
+    let sandbox = spawn().await;
+    let ada = sandbox.user_token(ADA).await;
+    let since = rfc3339(time::OffsetDateTime::now_utc());
+    sandbox
+        .api(
+            Method::POST,
+            "/v1/platforms/me/invitations",
+            &ada,
+            Some("development"),
+            Some(json!({ "email": "dates@example.com", "role_ids": ["rol_viewer"] })),
+        )
+        .await;
+    let total = |query: String| {
+        let ada = ada.clone();
+        let sandbox = &sandbox;
+        async move {
+            sandbox
+                .get_json(&format!("/v1/activity?{query}"), &ada, Some("development"))
+                .await["total"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    assert_eq!(
+        total(format!(
+            "date_from={since}&date_to={today}T23:59:59.999999Z"
+        ))
+        .await,
+        1,
+        "a date-time at the end of the day includes that day"
+    );
+    assert_eq!(
+        total(format!("date_from={since}&date_to={today}")).await,
+        0,
+        "a plain date means its midnight"
+    );
+    assert_eq!(
+        total(format!("date_from={today}&type=invitation.created")).await,
+        1
+    );
+
+    // Both bounds are inclusive: an entry's own instant finds it.
+    let newest = sandbox
+        .get_json("/v1/activity?limit=1", &ada, Some("development"))
+        .await;
+    let instant = newest["items"][0]["created_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        total(format!("date_from={instant}&date_to={instant}")).await,
+        1
+    );
+
+    for invalid in [
+        "yesterday",
+        "2026-13-01",
+        "16/03/2026",
+        "2026-03-16T25:00:00Z",
+    ] {
+        let response = sandbox
+            .api(
+                Method::GET,
+                &format!("/v1/activity?date_to={invalid}"),
+                &ada,
+                Some("development"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{invalid}"
+        );
+        assert_eq!(
+            detail(response).await[0]["loc"],
+            json!(["query", "date_to"])
+        );
+    }
+}
+
+#[tokio::test]
+async fn roles_can_be_served_without_permissions_as_auth0_organization_roles_are() {
+    let sandbox = spawn_with(keystone_sandbox::SandboxConfig {
+        roles_without_permissions: true,
+        ..config()
+    })
+    .await;
+    let ada = sandbox.user_token(ADA).await;
+    let env = Some("development");
+    let only_id_name_description = |role: &Value| {
+        let mut keys: Vec<&String> = role.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["description", "id", "name"], "{role}");
+    };
+    let roles = sandbox.get_json("/v1/platforms/me/roles", &ada, env).await;
+    assert_eq!(roles["total"], 4);
+    roles["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .for_each(only_id_name_description);
+    let members = sandbox
+        .get_json("/v1/platforms/me/members", &ada, env)
+        .await;
+    for member in members["items"].as_array().unwrap() {
+        member["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .for_each(only_id_name_description);
+    }
+    let changed = sandbox
+        .api(
+            Method::PATCH,
+            &format!("/v1/platforms/me/members/{BEN}"),
+            &ada,
+            env,
+            Some(json!({ "role_ids": ["rol_viewer"] })),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    only_id_name_description(&changed.json::<Value>().await.unwrap()["roles"][0]);
+
+    // Permissions are still enforced: only the reply hides them.
+    let viewer = sandbox.user_token(DMITRI).await;
+    assert_eq!(
+        sandbox
+            .api(Method::GET, "/v1/activity", &viewer, env, None)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn invitation_roles_can_be_served_as_role_ids() {
+    let sandbox = spawn_with(keystone_sandbox::SandboxConfig {
+        invitation_roles_as_ids: true,
+        ..config()
+    })
+    .await;
+    let ada = sandbox.user_token(ADA).await;
+    let env = Some("development");
+    let listed = sandbox
+        .get_json("/v1/platforms/me/invitations", &ada, env)
+        .await;
+    let roles: Vec<&Value> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|invitation| &invitation["roles"])
+        .collect();
+    assert_eq!(roles, [&json!(["rol_viewer"]), &json!(["rol_developer"])]);
+    let created = sandbox
+        .api(
+            Method::POST,
+            "/v1/platforms/me/invitations",
+            &ada,
+            env,
+            Some(
+                json!({ "email": "ids@example.com", "role_ids": ["rol_developer", "rol_viewer"] }),
+            ),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(
+        created.json::<Value>().await.unwrap()["roles"],
+        json!(["rol_developer", "rol_viewer"])
+    );
+}
+
+#[tokio::test]
+async fn a_removed_route_answers_fastapis_not_found() {
+    let sandbox = spawn_with(keystone_sandbox::SandboxConfig {
+        removed_routes: vec![
+            "GET /v1/platforms/me/roles".parse().unwrap(),
+            "GET /v1/platforms/me/environments/{environment_id}/ip-allowlist"
+                .parse()
+                .unwrap(),
+        ],
+        ..config()
+    })
+    .await;
+    let ada = sandbox.user_token(ADA).await;
+    let env = Some("production");
+    let production = sandbox.environment_id("production");
+    let allowlist = format!("/v1/platforms/me/environments/{production}/ip-allowlist");
+    for path in ["/v1/platforms/me/roles", allowlist.as_str()] {
+        let removed = sandbox.api(Method::GET, path, &ada, env, None).await;
+        assert_eq!(removed.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            removed.json::<Value>().await.unwrap(),
+            json!({ "detail": "Not Found" })
+        );
+    }
+    // Other methods and other routes are untouched.
+    assert_eq!(
+        sandbox
+            .api(
+                Method::POST,
+                &allowlist,
+                &ada,
+                env,
+                Some(json!({ "cidr": "192.0.2.0/24" }))
+            )
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        sandbox
+            .api(Method::GET, "/v1/platforms/me/members", &ada, env, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // Also at run time, through the control endpoint.
+    sandbox
+        .set_faults(json!({ "removed_routes": ["GET /v1/platforms/me/members"] }))
+        .await;
+    assert_eq!(
+        sandbox
+            .api(Method::GET, "/v1/platforms/me/members", &ada, env, None)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        sandbox
+            .api(Method::GET, "/v1/platforms/me/roles", &ada, env, None)
+            .await
+            .status(),
+        StatusCode::OK,
+        "the run-time faults replace the start-time ones"
+    );
+    let invalid = sandbox
+        .http
+        .put(sandbox.url("/_sandbox/faults"))
+        .json(&json!({ "removed_routes": ["members"] }))
+        .send()
+        .await
+        .unwrap();
+    assert!(invalid.status().is_client_error());
 }

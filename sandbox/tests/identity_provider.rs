@@ -5,7 +5,10 @@ mod common;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use common::*;
-use keystone_sandbox::API_AUDIENCE;
+use keystone_sandbox::{
+    idp::{OidcProfile, TokenAuthMethod},
+    SandboxConfig, API_AUDIENCE,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -253,25 +256,99 @@ async fn codes_expire() {
     assert!(response.text().await.unwrap().contains("expired"));
 }
 
-#[tokio::test]
-async fn client_authentication_by_basic_or_post_and_never_a_wrong_secret() {
-    let sandbox = spawn().await;
-    let (code, verifier) = sandbox.code_for(ADA).await;
+/// An authorization-code exchange authenticated with HTTP Basic (`client_secret_basic`).
+async fn exchange_with_basic(
+    sandbox: &TestSandbox,
+    code: &str,
+    verifier: &str,
+) -> reqwest::Response {
     let basic = STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
-    let response = sandbox
+    sandbox
         .http
-        .post(sandbox.url("/oauth/token"))
+        .post(sandbox.url(sandbox.endpoints().token))
         .header("authorization", format!("Basic {basic}"))
         .form(&[
             ("grant_type", "authorization_code"),
-            ("code", &code),
+            ("code", code),
             ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &verifier),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_dashboard_client_is_held_to_its_registered_authentication_method() {
+    // Registered for client_secret_post (the default): Basic is refused, the body works.
+    let sandbox = spawn().await;
+    let (code, verifier) = sandbox.code_for(ADA).await;
+    let refused = exchange_with_basic(&sandbox, &code, &verifier).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("client_secret_post"),
+        "{body}"
+    );
+    let (code, verifier) = sandbox.code_for(ADA).await;
+    assert_eq!(
+        sandbox.exchange(&code, &verifier).await.status(),
+        StatusCode::OK
+    );
+
+    // Registered for client_secret_basic: the other way round, at the revocation endpoint too.
+    let sandbox = spawn_with(SandboxConfig {
+        dashboard_token_auth_method: TokenAuthMethod::ClientSecretBasic,
+        ..config()
+    })
+    .await;
+    let (code, verifier) = sandbox.code_for(ADA).await;
+    let response = exchange_with_basic(&sandbox, &code, &verifier).await;
+    assert_eq!(response.status(), StatusCode::OK, "client_secret_basic");
+    let refresh = response.json::<Value>().await.unwrap()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, verifier) = sandbox.code_for(ADA).await;
+    let refused = sandbox.exchange(&code, &verifier).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::UNAUTHORIZED,
+        "client_secret_post"
+    );
+    let revoke_in_body = sandbox
+        .http
+        .post(sandbox.url("/oauth/revoke"))
+        .form(&[
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("token", &refresh),
         ])
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "client_secret_basic");
+    assert_eq!(revoke_in_body.status(), StatusCode::UNAUTHORIZED);
+    let revoke_basic = sandbox
+        .http
+        .post(sandbox.url("/oauth/revoke"))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[("token", &refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke_basic.status(), StatusCode::OK);
+
+    // M2M clients are not held to the dashboard's method: the SDK sends its secret in a JSON body.
+    sandbox.m2m_token("development").await;
+}
+
+#[tokio::test]
+async fn a_wrong_secret_or_grant_is_refused() {
+    let sandbox = spawn().await;
 
     let (code, verifier) = sandbox.code_for(ADA).await;
     let wrong = sandbox
@@ -628,4 +705,257 @@ async fn expired_and_unknown_invitation_tickets_get_a_clear_error_page() {
         .await;
     assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
     assert!(unknown.text().await.unwrap().contains("not valid"));
+}
+
+/// The status of `method path` with no credentials: anything but 404/405 means the path is served.
+async fn served(sandbox: &TestSandbox, method: Method, url: &str) -> bool {
+    let status = sandbox
+        .http
+        .request(method, url)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED
+}
+
+#[tokio::test]
+async fn discovery_names_every_endpoint_the_provider_serves() {
+    let sandbox = spawn().await;
+    let discovery = sandbox.discovery().await;
+    for (field, path) in [
+        ("authorization_endpoint", "/authorize"),
+        ("token_endpoint", "/oauth/token"),
+        ("revocation_endpoint", "/oauth/revoke"),
+        ("userinfo_endpoint", "/userinfo"),
+        ("jwks_uri", "/.well-known/jwks.json"),
+        ("end_session_endpoint", "/oidc/logout"),
+    ] {
+        assert_eq!(discovery[field], sandbox.url(path), "{field}");
+    }
+    assert_eq!(
+        discovery["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert!(
+        discovery
+            .get("authorization_response_iss_parameter_supported")
+            .is_none(),
+        "Auth0 sends no iss on the authorization response"
+    );
+    for (field, method) in [
+        ("authorization_endpoint", Method::GET),
+        ("token_endpoint", Method::POST),
+        ("revocation_endpoint", Method::POST),
+        ("userinfo_endpoint", Method::GET),
+        ("jwks_uri", Method::GET),
+        ("end_session_endpoint", Method::GET),
+    ] {
+        let url = discovery[field].as_str().unwrap();
+        assert!(served(&sandbox, method, url).await, "{field} {url}");
+    }
+    // Auth0's own logout stays, unpublished.
+    assert!(served(&sandbox, Method::GET, &sandbox.url("/v2/logout")).await);
+}
+
+#[tokio::test]
+async fn the_generic_profile_serves_its_own_paths_and_an_issuer_without_a_trailing_slash() {
+    let sandbox = spawn_with(SandboxConfig {
+        oidc_profile: OidcProfile::Generic,
+        ..config()
+    })
+    .await;
+    let discovery = sandbox.discovery().await;
+    assert_eq!(discovery["issuer"], sandbox.base, "no trailing slash");
+    for (field, path, method) in [
+        ("authorization_endpoint", "/oidc/auth", Method::GET),
+        ("token_endpoint", "/oidc/token", Method::POST),
+        ("revocation_endpoint", "/oidc/revoke", Method::POST),
+        ("userinfo_endpoint", "/oidc/userinfo", Method::GET),
+        ("jwks_uri", "/oidc/jwks", Method::GET),
+        ("end_session_endpoint", "/oidc/end-session", Method::GET),
+    ] {
+        assert_eq!(discovery[field], sandbox.url(path), "{field}");
+        assert!(served(&sandbox, method, &sandbox.url(path)).await, "{path}");
+    }
+    assert_eq!(
+        discovery["authorization_response_iss_parameter_supported"],
+        true
+    );
+    for (path, method) in [
+        ("/authorize", Method::GET),
+        ("/authorize/decision", Method::POST),
+        ("/oauth/token", Method::POST),
+        ("/oauth/revoke", Method::POST),
+        ("/.well-known/jwks.json", Method::GET),
+        ("/userinfo", Method::GET),
+        ("/v2/logout", Method::GET),
+        ("/oidc/logout", Method::GET),
+    ] {
+        assert!(
+            !served(&sandbox, method, &sandbox.url(path)).await,
+            "Auth0's {path} is not served"
+        );
+    }
+
+    // The whole code flow at the generic paths: the redirect names the issuer (RFC 9207) ...
+    let (verifier, challenge) = pkce();
+    let login = sandbox
+        .sign_in_page(&AuthorizeRequest::new(&challenge))
+        .await;
+    let response = sandbox.pick(&login, &[("user_id", ADA)]).await;
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(query_param(&location, "iss"), Some(sandbox.base.clone()));
+    let code = query_param(&location, "code").unwrap();
+    let tokens: Value = sandbox
+        .exchange(&code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    // ... every token carries it exactly ...
+    let access_token = tokens["access_token"].as_str().unwrap();
+    assert_eq!(claims(access_token)["iss"], sandbox.base);
+    assert_eq!(
+        claims(access_token)["aud"][1],
+        sandbox.url("/oidc/userinfo")
+    );
+    assert_eq!(
+        claims(tokens["id_token"].as_str().unwrap())["iss"],
+        sandbox.base
+    );
+    // ... and the API, the userinfo endpoint and M2M clients accept them.
+    let me = sandbox
+        .get_json("/v1/platforms/me", access_token, Some("development"))
+        .await;
+    assert_eq!(me["name"], "Acme Markets");
+    let profile = sandbox
+        .http
+        .get(sandbox.url("/oidc/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), StatusCode::OK);
+    let m2m = sandbox.m2m_token("staging").await;
+    assert_eq!(claims(&m2m)["iss"], sandbox.base);
+    assert_eq!(
+        sandbox
+            .api(Method::GET, "/v1/platforms/me", &m2m, None, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // Errors sent back to the client carry `iss` too.
+    let login = sandbox
+        .sign_in_page(&AuthorizeRequest::new(&challenge))
+        .await;
+    let refused = sandbox.pick(&login, &[("user_id", OUTSIDER)]).await;
+    let location = refused.headers()["location"].to_str().unwrap();
+    assert_eq!(
+        query_param(location, "error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(query_param(location, "iss"), Some(sandbox.base.clone()));
+}
+
+/// The dashboard's ID token for Ada, from a full sign-in.
+async fn id_token(sandbox: &TestSandbox) -> String {
+    sandbox.login(ADA).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_end_session_endpoint_checks_the_id_token_hint_and_the_return_url() {
+    let sandbox = spawn().await;
+    let hint = id_token(&sandbox).await;
+    let end_session = sandbox.discovery().await["end_session_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let logout = |params: Vec<(&'static str, String)>| {
+        let request = sandbox.http.get(&end_session).query(&params);
+        async move { request.send().await.unwrap() }
+    };
+    let return_to = format!("{DASHBOARD_URL}/");
+
+    let back = logout(vec![
+        ("id_token_hint", hint.clone()),
+        ("post_logout_redirect_uri", return_to.clone()),
+        ("client_id", CLIENT_ID.to_owned()),
+        ("state", "s-1".to_owned()),
+    ])
+    .await;
+    assert!(back.status().is_redirection(), "{}", back.status());
+    assert_eq!(back.headers()["location"], format!("{return_to}?state=s-1"));
+    // The hint alone names the client.
+    let back = logout(vec![
+        ("id_token_hint", hint.clone()),
+        ("post_logout_redirect_uri", return_to.clone()),
+    ])
+    .await;
+    assert_eq!(back.headers()["location"], return_to.as_str());
+
+    let forged = format!("{}x", &hint[..hint.len() - 1]);
+    for (params, why) in [
+        (
+            vec![
+                ("id_token_hint", forged),
+                ("post_logout_redirect_uri", return_to.clone()),
+            ],
+            "a hint with a bad signature",
+        ),
+        (
+            vec![
+                ("id_token_hint", hint.clone()),
+                ("client_id", "someone-else".to_owned()),
+                ("post_logout_redirect_uri", return_to.clone()),
+            ],
+            "a client_id the hint was not issued to",
+        ),
+        (
+            vec![
+                ("client_id", CLIENT_ID.to_owned()),
+                (
+                    "post_logout_redirect_uri",
+                    "https://evil.example/".to_owned(),
+                ),
+            ],
+            "an unregistered return URL",
+        ),
+        (
+            vec![("post_logout_redirect_uri", return_to.clone())],
+            "a return URL without a client",
+        ),
+    ] {
+        let refused = logout(params).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{why}");
+        assert!(refused.headers().get("location").is_none(), "{why}");
+    }
+    // Without a return URL the provider shows its own page.
+    assert_eq!(logout(vec![]).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_legacy_auth0_profile_publishes_no_end_session_endpoint() {
+    let sandbox = spawn_with(SandboxConfig {
+        oidc_profile: OidcProfile::Auth0Legacy,
+        ..config()
+    })
+    .await;
+    let discovery = sandbox.discovery().await;
+    assert_eq!(discovery["issuer"], format!("{}/", sandbox.base));
+    assert!(discovery.get("end_session_endpoint").is_none());
+    assert!(!served(&sandbox, Method::GET, &sandbox.url("/oidc/logout")).await);
+    let back = sandbox
+        .http
+        .get(sandbox.url("/v2/logout"))
+        .query(&[("client_id", CLIENT_ID), ("returnTo", DASHBOARD_URL)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.headers()["location"], DASHBOARD_URL);
 }

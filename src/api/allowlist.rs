@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, EnvironmentRecord};
+use super::{ApiError, EnvironmentRecord, OddRecord};
 use crate::domain::{Cidr, EnvironmentSlug};
 
 /// The API allows at most this many entries per environment.
@@ -25,10 +25,18 @@ pub struct AllowlistEntry {
     pub created_by: Option<String>,
 }
 
+impl super::ShownAsStored for AllowlistEntry {
+    const FIELDS: &'static [&'static str] =
+        &["id", "cidr", "description", "created_at", "created_by"];
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AllowlistView {
     pub environment: EnvironmentRecord,
     pub entries: Vec<AllowlistEntry>,
+    /// Entries the dashboard cannot parse (say, a network stored with host bits set): shown as
+    /// stored, counted, and deletable; they still restrict M2M traffic.
+    pub entries_as_stored: Vec<OddRecord>,
     /// The member holds `security:manage`.
     pub can_manage: bool,
 }
@@ -92,7 +100,7 @@ mod server {
 
     use super::*;
     use crate::{
-        api::Page,
+        api::{Lenient, Listed},
         server::{member::MemberRequest, upstream::paths},
     };
 
@@ -100,6 +108,14 @@ mod server {
         pub request: MemberRequest,
         pub environment: EnvironmentRecord,
         pub entries: Vec<AllowlistEntry>,
+        pub entries_as_stored: Vec<OddRecord>,
+    }
+
+    impl Current {
+        /// Every entry on the list, parsed or not: an odd one restricts traffic all the same.
+        pub fn count(&self) -> usize {
+            self.entries.len() + self.entries_as_stored.len()
+        }
     }
 
     /// The member's current environment and its whole list (paged through; at most 500 entries).
@@ -117,28 +133,21 @@ mod server {
             .ok_or_else(|| {
                 ApiError::NotFound(format!("This platform has no {slug} environment."))
             })?;
-        let mut entries = Vec::new();
-        loop {
-            let page: Page<AllowlistEntry> = request
-                .get(
-                    &paths::ip_allowlist(&environment.id),
-                    &[
-                        ("limit", "200".to_owned()),
-                        ("offset", entries.len().to_string()),
-                    ],
-                )
-                .await?;
-            let done =
-                page.items.is_empty() || entries.len() + page.items.len() >= page.total as usize;
-            entries.extend(page.items);
-            if done || entries.len() >= MAX_ENTRIES {
-                break;
+        let listed: Vec<Lenient<AllowlistEntry>> = request
+            .get_all(&paths::ip_allowlist(&environment.id)?, &[], MAX_ENTRIES)
+            .await?;
+        let (mut entries, mut entries_as_stored) = (Vec::new(), Vec::new());
+        for item in listed {
+            match Listed::from(item) {
+                Listed::Parsed(entry) => entries.push(entry),
+                Listed::AsStored(record) => entries_as_stored.push(record),
             }
         }
         Ok(Current {
             request,
             environment,
             entries,
+            entries_as_stored,
         })
     }
 
@@ -167,7 +176,7 @@ mod server {
             .request
             .send(
                 Method::POST,
-                &paths::ip_allowlist(&current.environment.id),
+                &paths::ip_allowlist(&current.environment.id)?,
                 Some(&json!({ "cidr": cidr, "description": description })),
             )
             .await?
@@ -183,13 +192,19 @@ pub async fn allowlist_csv(
     use crate::domain::csv_cell;
     let current = server::current_for(request).await?;
     let mut csv = String::from("network,description,created_by,created_at\r\n");
-    for entry in &current.entries {
-        let cells = [
+    let parsed = current.entries.iter().map(|entry| {
+        [
             entry.cidr.to_string(),
             entry.description.clone().unwrap_or_default(),
             entry.created_by.clone().unwrap_or_default(),
             entry.created_at.clone(),
-        ];
+        ]
+    });
+    let as_stored = current.entries_as_stored.iter().map(|record| {
+        ["cidr", "description", "created_by", "created_at"]
+            .map(|name| record.field(name).to_owned())
+    });
+    for cells in parsed.chain(as_stored) {
         csv.push_str(
             &cells
                 .iter()
@@ -219,10 +234,14 @@ pub async fn load_allowlist() -> Result<AllowlistView, ApiError> {
     respond(
         async {
             let current = server::current().await?;
-            let can_manage = current.request.may("security:manage").await?;
+            let can_manage = current
+                .request
+                .may(super::permissions::SECURITY_MANAGE)
+                .await?;
             Ok(AllowlistView {
                 environment: current.environment,
                 entries: current.entries,
+                entries_as_stored: current.entries_as_stored,
                 can_manage,
             })
         }
@@ -264,7 +283,7 @@ pub async fn add_allowlist_entry(
                 }
                 _ => {}
             }
-            let warnings = add_warnings(current.entries.len(), &[cidr], &current.environment.slug);
+            let warnings = add_warnings(current.count(), &[cidr], &current.environment.slug);
             crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
             server::create(&current, cidr, description).await
         }
@@ -293,12 +312,12 @@ pub async fn add_allowlist_entries(
                     "No line holds a network that can be added.".to_owned(),
                 ));
             }
-            if existing.len() + adding.len() > MAX_ENTRIES {
+            if current.count() + adding.len() > MAX_ENTRIES {
                 return Err(ApiError::BadRequest(format!(
                     "An environment holds at most {MAX_ENTRIES} entries."
                 )));
             }
-            let warnings = add_warnings(existing.len(), &adding, &current.environment.slug);
+            let warnings = add_warnings(current.count(), &adding, &current.environment.slug);
             crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
             let mut results = Vec::with_capacity(parsed.len());
             for line in parsed {
@@ -334,7 +353,7 @@ pub async fn update_allowlist_description(
         async {
             let description = server::clean_description(description)?;
             let current = server::current().await?;
-            let path = paths::ip_allowlist_entry(&current.environment.id, &id);
+            let path = paths::ip_allowlist_entry(&current.environment.id, &id)?;
             current
                 .request
                 .send(
@@ -352,28 +371,40 @@ pub async fn update_allowlist_description(
 /// Deletes an entry; the last one (which opens the environment to all) and any in production need
 /// confirming.
 #[server(endpoint = "allowlist/delete")]
-pub async fn delete_allowlist_entry(id: String, confirm: Option<String>) -> Result<Cidr, ApiError> {
+pub async fn delete_allowlist_entry(
+    id: String,
+    confirm: Option<String>,
+) -> Result<String, ApiError> {
     use crate::server::{member::respond, upstream::paths};
     respond(
         async {
             let current = server::current().await?;
-            let entry = current
+            // An entry stored in a form the dashboard cannot parse can be deleted all the same.
+            let network = current
                 .entries
                 .iter()
                 .find(|entry| entry.id == id)
+                .map(|entry| entry.cidr.to_string())
+                .or_else(|| {
+                    current
+                        .entries_as_stored
+                        .iter()
+                        .find(|record| record.field("id") == id)
+                        .map(|record| record.field("cidr").to_owned())
+                })
                 .ok_or_else(|| {
                     ApiError::NotFound("That entry is no longer on the list.".to_owned())
                 })?;
             crate::server::member::require_confirmation(
-                &delete_warnings(current.entries.len(), &current.environment.slug),
+                &delete_warnings(current.count(), &current.environment.slug),
                 confirm.as_deref(),
             )?;
-            let path = paths::ip_allowlist_entry(&current.environment.id, &id);
+            let path = paths::ip_allowlist_entry(&current.environment.id, &id)?;
             current
                 .request
                 .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
                 .await?;
-            Ok(entry.cidr)
+            Ok(network)
         }
         .await,
     )

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, FieldError};
+use super::{ApiError, FieldError, Listed};
 use crate::domain::EnvironmentSlug;
 
 /// The API's bounds for `default_timeout_seconds`.
@@ -27,9 +27,23 @@ pub struct EnvironmentDetail {
     pub created_at: String,
 }
 
+impl super::ShownAsStored for EnvironmentDetail {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "name",
+        "slug",
+        "api_version",
+        "default_timeout_seconds",
+        "rate_limit_rpm",
+        "auth0_client_id",
+        "is_active",
+    ];
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnvironmentsView {
-    pub environments: Vec<EnvironmentDetail>,
+    /// As listed; a record the dashboard cannot parse is shown as stored.
+    pub environments: Vec<Listed<EnvironmentDetail>>,
     /// The member holds `environments:manage`.
     pub can_manage: bool,
 }
@@ -89,19 +103,14 @@ pub fn parse_rate_limit(raw: Option<&str>) -> Result<Option<u32>, FieldError> {
 
 #[server(endpoint = "environments")]
 pub async fn load_environments() -> Result<EnvironmentsView, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
+    use crate::server::member::{respond, MemberRequest};
     respond(
         async {
             let request = MemberRequest::current()?;
-            let page: super::Page<EnvironmentDetail> = request
-                .get_unscoped(paths::ENVIRONMENTS, &[("limit", "200".to_owned())])
-                .await?;
-            let can_manage = request.may("environments:manage").await?;
+            let environments = request.environment_listing::<EnvironmentDetail>().await?;
+            let can_manage = request.may(super::permissions::ENVIRONMENTS_MANAGE).await?;
             Ok(EnvironmentsView {
-                environments: page.items,
+                environments,
                 can_manage,
             })
         }
@@ -143,19 +152,19 @@ pub async fn create_environment(
             let webhook_url = webhook_url
                 .map(|url| url.trim().to_owned())
                 .filter(|url| !url.is_empty());
+            let mut body = serde_json::json!({
+                "name": name.trim(),
+                "slug": slug.trim(),
+                "auth0_client_id": auth0_client_id.trim(),
+                "webhook_url": webhook_url,
+            });
+            // Not nullable in the API (an integer defaulting to 3600): left blank, it is left out.
+            if let Some(timeout) = timeout {
+                body["default_timeout_seconds"] = timeout.into();
+            }
             let request = MemberRequest::current()?;
             request
-                .send(
-                    reqwest::Method::POST,
-                    paths::ENVIRONMENTS,
-                    Some(&serde_json::json!({
-                        "name": name.trim(),
-                        "slug": slug.trim(),
-                        "auth0_client_id": auth0_client_id.trim(),
-                        "default_timeout_seconds": timeout,
-                        "webhook_url": webhook_url,
-                    })),
-                )
+                .send(reqwest::Method::POST, paths::ENVIRONMENTS, Some(&body))
                 .await?
                 .ok_or(ApiError::Internal)
         }
@@ -195,7 +204,7 @@ pub async fn update_environment(
                 body["default_timeout_seconds"] = timeout.into();
             }
             MemberRequest::current()?
-                .send(reqwest::Method::PATCH, &paths::environment(&id), Some(&body))
+                .send(reqwest::Method::PATCH, &paths::environment(&id)?, Some(&body))
                 .await?
                 .ok_or(ApiError::Internal)
         }
@@ -232,7 +241,7 @@ pub async fn set_environment_active(
                     deactivation_warning(&environment.slug)
                 )));
             }
-            let path = paths::environment(&id);
+            let path = paths::environment(&id)?;
             let reply = if reactivate {
                 request
                     .send(

@@ -26,6 +26,14 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     BadRequest(String),
+    /// The API refused a read the dashboard made (a 422 with no form to show it beside): its
+    /// `detail`, in one sentence. Usually the API and the dashboard disagree about the contract.
+    #[error("The KeyStone API refused the request: {0}. Nothing was changed.")]
+    Refused(String),
+    /// The API answered, but not in the shape the dashboard understands (a field missing, or of
+    /// another type). The server log names the route and the field.
+    #[error("{}", unexpected_reply_message(*.may_have_applied))]
+    UnexpectedReply { may_have_applied: bool },
     /// The change has consequences the member must confirm first (lockout, production, everyone).
     #[error("{0}")]
     NeedsConfirmation(String),
@@ -67,6 +75,14 @@ fn unavailable_message(may_have_applied: bool) -> &'static str {
     }
 }
 
+fn unexpected_reply_message(may_have_applied: bool) -> &'static str {
+    if may_have_applied {
+        "The KeyStone API answered in a shape the dashboard does not understand. The change was sent and may have been saved: reload to check before trying again."
+    } else {
+        "The KeyStone API answered in a shape the dashboard does not understand, so this cannot be shown. Nothing was changed; the server log names the field."
+    }
+}
+
 impl ApiError {
     /// The HTTP status the server function answers with.
     pub fn status(&self) -> u16 {
@@ -77,6 +93,7 @@ impl ApiError {
             Self::Conflict(_) => 409,
             Self::Validation(_) => 422,
             Self::BadRequest(_) => 400,
+            Self::Refused(_) | Self::UnexpectedReply { .. } => 502,
             Self::NeedsConfirmation(_) => 428,
             Self::RateLimited { .. } => 429,
             Self::Unavailable { .. } | Self::ProviderUnavailable => 503,

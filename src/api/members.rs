@@ -16,10 +16,16 @@ pub const PLATFORM_MANAGER: &str = "Platform Manager";
 pub struct Role {
     pub id: String,
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub description: String,
+    /// `None` when the API does not reveal what a role grants (Auth0 organization roles carry no
+    /// permissions): the page then says so instead of showing an empty matrix.
     #[serde(default)]
-    pub permissions: Vec<String>,
+    pub permissions: Option<Vec<String>>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,8 +61,14 @@ impl Member {
 pub struct Invitation {
     pub id: String,
     pub invitee_email: String,
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub inviter_name: String,
+    /// As the API lists them: role ids or role names (which one is not published).
     pub roles: Vec<String>,
+    /// Each of `roles` as a role name, matched against the role list by id, then by name; one that
+    /// matches neither is shown as stored. Worked out on the server.
+    #[serde(default)]
+    pub role_names: Vec<String>,
     pub created_at: String,
     pub expires_at: String,
     pub invitation_url: String,
@@ -71,8 +83,9 @@ pub struct MembersView {
     pub total: u64,
     pub offset: u64,
     pub search: String,
-    pub roles: Vec<Role>,
-    pub invitations: Vec<Invitation>,
+    /// Each read on its own: the members table stands when the roles or invitations fail.
+    pub roles: Result<Vec<Role>, ApiError>,
+    pub invitations: Result<Vec<Invitation>, ApiError>,
     /// The signed-in member's user id (nobody may change or remove themselves).
     pub me: String,
     pub can_manage: bool,
@@ -105,10 +118,49 @@ pub struct InviteOutcome {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RolesView {
     pub roles: Vec<Role>,
-    /// Members holding each role, in the order of `roles`.
-    pub member_counts: Vec<usize>,
-    /// Every permission any role grants, in a stable order.
-    pub permissions: Vec<String>,
+    /// Members holding each role, in the order of `roles`; an error when the members could not be
+    /// read (the roles are shown all the same).
+    pub member_counts: Result<Vec<usize>, ApiError>,
+    /// Every permission any role grants, in a stable order; `None` when the API reveals no
+    /// role's permissions.
+    pub permissions: Option<Vec<String>>,
+}
+
+/// The role an invitation's `roles` entry names: by id first, then by name (whether the API lists
+/// ids or names is not published).
+pub fn match_role<'a>(entry: &str, roles: &'a [Role]) -> Option<&'a Role> {
+    roles
+        .iter()
+        .find(|role| role.id == entry)
+        .or_else(|| roles.iter().find(|role| role.name == entry))
+}
+
+/// The role ids for an invitation's `roles`. The entries that match no role are the error:
+/// re-inviting without them would quietly give less access than was meant.
+pub fn invitation_role_ids(listed: &[String], roles: &[Role]) -> Result<Vec<String>, Vec<String>> {
+    let mut ids = Vec::new();
+    let mut unmatched = Vec::new();
+    for entry in listed {
+        match match_role(entry, roles) {
+            Some(role) => ids.push(role.id.clone()),
+            None => unmatched.push(entry.clone()),
+        }
+    }
+    if unmatched.is_empty() {
+        Ok(ids)
+    } else {
+        Err(unmatched)
+    }
+}
+
+/// The names to show for an invitation's `roles` (an entry that matches no role, as stored).
+pub fn invitation_role_names(listed: &[String], roles: &[Role]) -> Vec<String> {
+    listed
+        .iter()
+        .map(|entry| {
+            match_role(entry, roles).map_or_else(|| entry.clone(), |role| role.name.clone())
+        })
+        .collect()
 }
 
 #[cfg(feature = "ssr")]
@@ -119,11 +171,15 @@ mod server {
         server::{member::MemberRequest, upstream::paths},
     };
 
+    /// More roles than any platform defines; a bound on the paging all the same.
+    const MAX_ROLES: usize = 1_000;
+    /// Pending invitations shown; a bound on the paging.
+    const MAX_INVITATIONS: usize = 1_000;
+    /// Pages of members read at most for counts (100 each: 50,000 members).
+    const MAX_MEMBER_PAGES: usize = 500;
+
     pub async fn roles(request: &MemberRequest) -> Result<Vec<Role>, ApiError> {
-        let page: Page<Role> = request
-            .get(paths::ROLES, &[("limit", "200".to_owned())])
-            .await?;
-        Ok(page.items)
+        request.get_all(paths::ROLES, &[], MAX_ROLES).await
     }
 
     /// Every member (paged through), for counts the API does not give directly.
@@ -135,17 +191,26 @@ mod server {
     /// guardrails only ask whether someone is the last one. Fewer than two means the whole list was
     /// read, so then the answer is exact.
     pub async fn platform_managers(request: &MemberRequest) -> Result<Vec<Member>, ApiError> {
+        // Distinct people: an API that repeats a page must not make one manager count twice,
+        // which would hide the "last Platform Manager" guardrail.
         let managers = |members: &[Member]| {
-            members
+            let mut ids: Vec<&str> = members
                 .iter()
                 .filter(|member| member.is_platform_manager())
-                .count()
+                .map(|member| member.user_id.as_str())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.len()
         };
         let members = members_until(request, |members| managers(members) >= 2).await?;
-        Ok(members
+        let mut managers: Vec<Member> = members
             .into_iter()
             .filter(Member::is_platform_manager)
-            .collect())
+            .collect();
+        managers.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+        managers.dedup_by(|a, b| a.user_id == b.user_id);
+        Ok(managers)
     }
 
     /// How many Platform Managers the guardrails count with, remembered briefly per platform
@@ -174,12 +239,14 @@ mod server {
         enough: impl Fn(&[Member]) -> bool,
     ) -> Result<Vec<Member>, ApiError> {
         let mut members = Vec::new();
-        loop {
+        // A bound, as in `MemberRequest::get_all`: an API that overstates `total` is not
+        // followed page after page.
+        for _ in 0..MAX_MEMBER_PAGES {
             let page: Page<Member> = request
                 .get(
                     paths::MEMBERS,
                     &[
-                        ("limit", "200".to_owned()),
+                        ("limit", crate::api::LIST_LIMIT.to_string()),
                         ("offset", members.len().to_string()),
                     ],
                 )
@@ -188,24 +255,48 @@ mod server {
                 page.items.is_empty() || members.len() + page.items.len() >= page.total as usize;
             members.extend(page.items);
             if done || enough(&members) {
-                return Ok(members);
+                break;
             }
         }
+        Ok(members)
     }
 
+    /// The pending invitations (their `role_names` are filled in once the roles are known).
     pub async fn invitations(request: &MemberRequest) -> Result<Vec<Invitation>, ApiError> {
-        let page: Page<Invitation> = request
-            .get(paths::INVITATIONS, &[("limit", "200".to_owned())])
+        let invitations: Vec<Invitation> = request
+            .get_all(paths::INVITATIONS, &[], MAX_INVITATIONS)
             .await?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        Ok(page
-            .items
+        Ok(invitations
             .into_iter()
             .map(|mut invitation| {
                 invitation.expires_label = relative_expiry(&invitation.expires_at, now);
                 invitation
             })
             .collect())
+    }
+
+    /// A resend's create failed after its revoke went through: the member must hear that the old
+    /// invitation is gone, whatever the create's own error says about "nothing changed".
+    pub fn after_revoke(error: ApiError, email: &str) -> ApiError {
+        match error {
+            ApiError::SignedOut => ApiError::SignedOut,
+            ApiError::Unavailable {
+                may_have_applied: true,
+            }
+            | ApiError::UnexpectedReply {
+                may_have_applied: true,
+            } => ApiError::Conflict(format!(
+                "The old invitation of {email} was revoked; the new one may or may not have been sent. Reload to check before sending again."
+            )),
+            other => {
+                let reason = other.to_string();
+                let reason = reason.split(". ").next().unwrap_or_default().trim_end_matches('.');
+                ApiError::Conflict(format!(
+                    "The old invitation of {email} was revoked, but the new one was not sent ({reason}). Invite {email} again."
+                ))
+            }
+        }
     }
 
     /// Refuses a change to yourself or to the last Platform Manager before the API is asked.
@@ -255,12 +346,25 @@ pub async fn load_members(
                 query.push(("search", search.clone()));
             }
             // Independent reads, sent together: the page waits for the slowest, not for the sum.
-            let (page, can_manage, roles, invitations) = tokio::try_join!(
+            // Only the members themselves are essential; the roles and the invitations each
+            // fail on their own.
+            let (page, can_manage, roles, invitations) = tokio::join!(
                 request.get::<super::Page<Member>>(paths::MEMBERS, &query),
-                request.may("members:manage"),
+                request.may(super::permissions::MEMBERS_MANAGE),
                 server::roles(&request),
                 server::invitations(&request),
-            )?;
+            );
+            let (page, can_manage) = (page?, can_manage?);
+            let invitations = invitations.map(|invitations| {
+                let roles = roles.as_deref().unwrap_or_default();
+                invitations
+                    .into_iter()
+                    .map(|mut invitation| {
+                        invitation.role_names = invitation_role_names(&invitation.roles, roles);
+                        invitation
+                    })
+                    .collect()
+            });
             // Only members who may manage are shown the guardrails.
             let manager_count = if can_manage {
                 server::manager_count(&request).await?
@@ -361,7 +465,7 @@ pub async fn change_member_roles(
             let changed = request
                 .send(
                     reqwest::Method::PATCH,
-                    &paths::member(&user_id),
+                    &paths::member(&user_id)?,
                     Some(&serde_json::json!({ "role_ids": role_ids })),
                 )
                 .await;
@@ -390,7 +494,7 @@ pub async fn remove_member(user_id: String, confirm: Option<String>) -> Result<S
             let removed = request
                 .send::<(), serde_json::Value>(
                     reqwest::Method::DELETE,
-                    &paths::member(&user_id),
+                    &paths::member(&user_id)?,
                     None,
                 )
                 .await;
@@ -415,7 +519,7 @@ pub async fn revoke_invitation(id: String, confirm: Option<String>) -> Result<St
                 confirm.as_deref(),
             )?;
             let request = MemberRequest::current()?;
-            let path = paths::invitation(&id);
+            let path = paths::invitation(&id)?;
             request
                 .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
                 .await?;
@@ -441,21 +545,31 @@ pub async fn resend_invitation(id: String) -> Result<Invitation, ApiError> {
                 .find(|invitation| invitation.id == id)
                 .ok_or_else(|| ApiError::NotFound("That invitation is no longer pending.".to_owned()))?;
             let roles = server::roles(&request).await?;
-            let role_ids: Vec<String> = roles
-                .iter()
-                .filter(|role| invitation.roles.contains(&role.name))
-                .map(|role| role.id.clone())
-                .collect();
-            let path = paths::invitation(&id);
+            // Checked before the revoke: a resend that would drop a role is refused, and the
+            // invitation stays as it is.
+            let role_ids = invitation_role_ids(&invitation.roles, &roles).map_err(|unmatched| {
+                ApiError::Conflict(format!(
+                    "Not resent: this invitation's role {} matches no role of the platform, so a new invitation would grant less. Nothing was changed; revoke it and invite again choosing the roles.",
+                    unmatched.join(", ")
+                ))
+            })?;
+            if role_ids.is_empty() {
+                return Err(ApiError::Conflict(
+                    "Not resent: this invitation names no role. Nothing was changed; revoke it and invite again choosing the roles.".to_owned(),
+                ));
+            }
+            let path = paths::invitation(&id)?;
             request.send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None).await?;
+            let email = invitation.invitee_email;
             request
                 .send(
                     reqwest::Method::POST,
                     paths::INVITATIONS,
-                    Some(&serde_json::json!({ "email": invitation.invitee_email, "role_ids": role_ids, "send_email": true })),
+                    Some(&serde_json::json!({ "email": email, "role_ids": role_ids, "send_email": true })),
                 )
-                .await?
-                .ok_or(ApiError::Internal)
+                .await
+                .and_then(|created| created.ok_or(ApiError::Internal))
+                .map_err(|error| server::after_revoke(error, &email))
         }
         .await,
     )
@@ -467,25 +581,39 @@ pub async fn load_roles() -> Result<RolesView, ApiError> {
     respond(
         async {
             let request = MemberRequest::current()?;
-            let roles = server::roles(&request).await?;
-            let members = server::all_members(&request).await?;
-            let member_counts = roles
+            let (roles, members) =
+                tokio::join!(server::roles(&request), server::all_members(&request));
+            let roles = roles?;
+            let member_counts = members.map(|members| {
+                roles
+                    .iter()
+                    .map(|role| {
+                        members
+                            .iter()
+                            .filter(|member| {
+                                member
+                                    .roles
+                                    .iter()
+                                    .any(|held| held.id == role.id || held.name == role.name)
+                            })
+                            .count()
+                    })
+                    .collect()
+            });
+            let permissions = roles
                 .iter()
-                .map(|role| {
-                    members
-                        .iter()
-                        .filter(|member| member.roles.iter().any(|held| held.id == role.id))
-                        .count()
-                })
-                .collect();
-            let mut permissions: Vec<String> = Vec::new();
-            for role in &roles {
-                for permission in &role.permissions {
-                    if !permissions.contains(permission) {
-                        permissions.push(permission.clone());
+                .any(|role| role.permissions.is_some())
+                .then(|| {
+                    let mut permissions: Vec<String> = Vec::new();
+                    for granted in roles.iter().filter_map(|role| role.permissions.as_ref()) {
+                        for permission in granted {
+                            if !permissions.contains(permission) {
+                                permissions.push(permission.clone());
+                            }
+                        }
                     }
-                }
-            }
+                    permissions
+                });
             Ok(RolesView {
                 roles,
                 member_counts,
@@ -560,7 +688,7 @@ mod tests {
                 id: role.to_owned(),
                 name: role.to_owned(),
                 description: String::new(),
-                permissions: vec![],
+                permissions: None,
             }],
             joined_at: None,
             last_login_at: None,

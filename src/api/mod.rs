@@ -10,8 +10,10 @@ mod environments;
 mod error;
 mod members;
 mod overview;
+pub mod permissions;
 mod resources;
 mod shell;
+mod upstream_check;
 
 pub use activity::*;
 pub use allowlist::*;
@@ -19,5 +21,7 @@ pub use environments::*;
 pub use error::{ApiError, FieldError};
 pub use members::*;
 pub use overview::*;
+pub use permissions::{permission_label, permits, vocabulary_known};
 pub use resources::*;
 pub use shell::*;
+pub use upstream_check::*;

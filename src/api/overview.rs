@@ -3,8 +3,12 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{ActivityEntry, ApiError};
+use super::{ActivityEntry, ApiError, Listed};
 use crate::domain::EnvironmentSlug;
+
+/// A part of a page that loads on its own: `None` when the member may not see it, else what was
+/// read or why it could not be. One failing read never takes the rest of the page down.
+pub type Section<T> = Option<Result<T, ApiError>>;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnvironmentCard {
@@ -12,8 +16,8 @@ pub struct EnvironmentCard {
     pub slug: EnvironmentSlug,
     pub is_active: bool,
     pub api_version: Option<String>,
-    /// Networks on the allowlist (0: open to all); `None` when the member may not see it.
-    pub allowlist_size: Option<u64>,
+    /// Networks on the allowlist (0: open to all).
+    pub allowlist_size: Section<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -22,111 +26,134 @@ pub struct OverviewView {
     /// Only https logos are shown (the page's CSP allows no other remote images).
     pub platform_logo: Option<String>,
     pub member_name: String,
-    pub roles: Vec<String>,
+    pub roles: Section<Vec<String>>,
     pub permissions: Vec<String>,
-    pub environments: Vec<EnvironmentCard>,
-    /// `None` when the member may not see invitations.
-    pub pending_invitations: Option<u64>,
-    /// Empty when the member may not read the log.
-    pub recent_activity: Vec<ActivityEntry>,
+    /// The token's permissions use names the dashboard knows (else every action is offered).
+    pub vocabulary_known: bool,
+    pub environments: Result<Vec<EnvironmentCard>, ApiError>,
+    pub pending_invitations: Section<u64>,
+    pub recent_activity: Section<Vec<Listed<ActivityEntry>>>,
 }
 
-/// What each permission lets a member do, in words.
-pub fn permission_label(permission: &str) -> &str {
-    match permission {
-        "platform:read" => "See the platform and its environments",
-        "platform:manage" => "Edit platform settings",
-        "members:read" => "See members, roles and invitations",
-        "members:manage" => "Invite people, change roles, remove members",
-        "environments:manage" => "Create, edit and deactivate environments",
-        "security:read" => "See IP allowlists",
-        "security:manage" => "Change IP allowlists",
-        "activity:read" => "Read the activity log",
-        "settlements:read" => "See settlements",
-        "settlements:write" => "Create and decide settlements",
-        "templates:read" => "See settlement templates",
-        "platform:webhooks:manage" => "Manage webhooks",
-        other => other,
+#[cfg(feature = "ssr")]
+mod server {
+    use super::*;
+    use crate::{
+        api::{permissions, permits, EnvironmentDetail, Lenient, Member, Page},
+        server::{member::MemberRequest, upstream::paths},
+    };
+
+    /// Reads `section` only when the member holds `permission`.
+    pub async fn section<T>(
+        held: &[String],
+        permission: &str,
+        section: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Section<T> {
+        if permits(held, permission) {
+            Some(section.await)
+        } else {
+            None
+        }
+    }
+
+    pub async fn environment_cards(
+        request: &MemberRequest,
+        held: &[String],
+    ) -> Result<Vec<EnvironmentCard>, ApiError> {
+        let environments: Vec<EnvironmentDetail> = request
+            .environment_listing::<EnvironmentDetail>()
+            .await?
+            .into_iter()
+            .filter_map(crate::api::Listed::parsed)
+            .collect();
+        // One allowlist count per environment, all at once; each card fails on its own.
+        let cards = environments.into_iter().map(|environment| async move {
+            let allowlist_size = section(held, permissions::SECURITY_READ, async {
+                let page: Page<serde_json::Value> = request
+                    .get_in(
+                        &environment.slug,
+                        &paths::ip_allowlist(&environment.id)?,
+                        &[("limit", "1".to_owned())],
+                    )
+                    .await?;
+                Ok(page.total)
+            })
+            .await;
+            EnvironmentCard {
+                name: environment.name,
+                slug: environment.slug,
+                is_active: environment.is_active,
+                api_version: environment.api_version,
+                allowlist_size,
+            }
+        });
+        Ok(futures::future::join_all(cards).await)
+    }
+
+    /// The member's own roles: their record, found by searching the members for their address.
+    pub async fn own_roles(request: &MemberRequest) -> Result<Vec<String>, ApiError> {
+        let member = request.member();
+        let search = member.email.clone().unwrap_or_default();
+        let members: Vec<Member> = request
+            .get_all(paths::MEMBERS, &[("search", search)], 500)
+            .await?;
+        Ok(members
+            .into_iter()
+            .find(|found| found.user_id == member.user_id)
+            .map(|found| found.roles.into_iter().map(|role| role.name).collect())
+            .unwrap_or_default())
+    }
+
+    pub async fn pending_invitations(request: &MemberRequest) -> Result<u64, ApiError> {
+        let page: Page<serde_json::Value> = request
+            .get(paths::INVITATIONS, &[("limit", "1".to_owned())])
+            .await?;
+        Ok(page.total)
+    }
+
+    pub async fn recent_activity(
+        request: &MemberRequest,
+    ) -> Result<Vec<Listed<ActivityEntry>>, ApiError> {
+        let page: Page<Lenient<ActivityEntry>> = request
+            .get(paths::ACTIVITY, &[("limit", "5".to_owned())])
+            .await?;
+        Ok(page.items.into_iter().map(Listed::from).collect())
     }
 }
 
 #[server(endpoint = "overview")]
 pub async fn load_overview() -> Result<OverviewView, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
+    use crate::{
+        api::{permissions, vocabulary_known, PlatformRecord},
+        server::{
+            member::{respond, MemberRequest},
+            upstream::paths,
+        },
     };
+    use server::section;
     respond(
         async {
             let request = MemberRequest::current()?;
-            let permissions = request.permissions().await?;
-            let may = |permission: &str| permissions.iter().any(|held| held == permission);
-            let platform: super::PlatformRecord = request.get(paths::PLATFORM, &[]).await?;
+            let held = request.permissions().await?;
+            let request = &request;
+            let held = &held;
+            // Independent reads, sent together; only the platform itself is needed for the page.
+            let (platform, environments, roles, pending_invitations, recent_activity) = tokio::join!(
+                request.get::<PlatformRecord>(paths::PLATFORM, &[]),
+                server::environment_cards(request, held),
+                section(held, permissions::MEMBERS_READ, server::own_roles(request)),
+                section(held, permissions::MEMBERS_READ, server::pending_invitations(request)),
+                section(held, permissions::ACTIVITY_READ, server::recent_activity(request)),
+            );
+            let platform = platform?;
             let member = request.member().clone();
-
-            let mut environments = Vec::new();
-            let all: super::Page<super::EnvironmentDetail> = request
-                .get_unscoped(paths::ENVIRONMENTS, &[("limit", "200".to_owned())])
-                .await?;
-            for environment in all.items {
-                let allowlist_size = if may("security:read") {
-                    let page: super::Page<serde_json::Value> = request
-                        .get_in(
-                            &environment.slug,
-                            &paths::ip_allowlist(&environment.id),
-                            &[("limit", "1".to_owned())],
-                        )
-                        .await?;
-                    Some(page.total)
-                } else {
-                    None
-                };
-                environments.push(EnvironmentCard {
-                    name: environment.name,
-                    slug: environment.slug,
-                    is_active: environment.is_active,
-                    api_version: environment.api_version,
-                    allowlist_size,
-                });
-            }
-            let (roles, pending_invitations) = if may("members:read") {
-                let search = member.email.clone().unwrap_or_default();
-                let members: super::Page<serde_json::Value> = request
-                    .get(
-                        paths::MEMBERS,
-                        &[("search", search), ("limit", "50".to_owned())],
-                    )
-                    .await?;
-                let roles = members
-                    .items
-                    .iter()
-                    .find(|item| item["user_id"] == member.user_id.as_str())
-                    .and_then(|item| item["roles"].as_array().cloned())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|role| role["name"].as_str().map(str::to_owned))
-                    .collect();
-                let invitations: super::Page<serde_json::Value> = request
-                    .get(paths::INVITATIONS, &[("limit", "1".to_owned())])
-                    .await?;
-                (roles, Some(invitations.total))
-            } else {
-                (Vec::new(), None)
-            };
-            let recent_activity = if may("activity:read") {
-                let page: super::Page<ActivityEntry> = request
-                    .get(paths::ACTIVITY, &[("limit", "5".to_owned())])
-                    .await?;
-                page.items
-            } else {
-                Vec::new()
-            };
             Ok(OverviewView {
                 platform_logo: platform.logo_url.filter(|url| url.starts_with("https://")),
                 platform_name: platform.name,
                 member_name: member.name.or(member.email).unwrap_or(member.user_id),
                 roles,
-                permissions,
+                vocabulary_known: vocabulary_known(held),
+                permissions: held.clone(),
                 environments,
                 pending_invitations,
                 recent_activity,

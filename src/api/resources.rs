@@ -32,3 +32,111 @@ pub struct EnvironmentRecord {
     pub slug: EnvironmentSlug,
     pub is_active: bool,
 }
+
+/// The largest `limit` every list of the API accepts. The environment list is bounded at 100 by
+/// the published SDK (a FastAPI service answers 422 above it); lists whose bound is unpublished
+/// are asked no more either, and paged through `total`.
+pub const LIST_LIMIT: u64 = 100;
+
+/// One item of a list: in the dashboard's type, or, when the API stored something the dashboard
+/// would not create (a network with host bits, a slug outside its grammar), as stored. One odd
+/// record is shown, marked, and never takes its list down.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Listed<T> {
+    Parsed(T),
+    AsStored(OddRecord),
+}
+
+impl<T> Listed<T> {
+    pub fn parsed(self) -> Option<T> {
+        match self {
+            Self::Parsed(item) => Some(item),
+            Self::AsStored(_) => None,
+        }
+    }
+}
+
+/// A record as the API stored it: its top-level fields as text, and why it did not parse.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OddRecord {
+    pub fields: Vec<(String, String)>,
+    pub reason: String,
+}
+
+impl OddRecord {
+    /// A field as stored; empty when absent or null.
+    pub fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_default()
+    }
+}
+
+/// The fields of a record its row shows when the record is shown as stored. Only these reach the
+/// browser: a field the dashboard never reads (say, a secret the API returned by mistake) must not
+/// ride along because the record failed to parse.
+pub trait ShownAsStored {
+    const FIELDS: &'static [&'static str];
+}
+
+impl ShownAsStored for EnvironmentRecord {
+    const FIELDS: &'static [&'static str] = &["id", "name", "slug", "is_active"];
+}
+
+/// Decodes a list item leniently (server side, from API replies): see [`Listed`].
+#[cfg(feature = "ssr")]
+pub struct Lenient<T>(pub Listed<T>);
+
+#[cfg(feature = "ssr")]
+impl<'de, T: serde::de::DeserializeOwned + ShownAsStored> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Ok(Self(
+            match serde_path_to_error::deserialize::<_, T>(&value) {
+                Ok(item) => Listed::Parsed(item),
+                Err(error) => {
+                    let field = error.path().to_string();
+                    let error = error.into_inner();
+                    // Logged by field and kind, never by value: records may hold personal data.
+                    tracing::warn!(
+                        %field,
+                        kind = ?error.classify(),
+                        "a KeyStone API record does not parse; shown as stored"
+                    );
+                    Listed::AsStored(OddRecord {
+                        fields: stored_fields(&value, T::FIELDS),
+                        reason: format!("{field}: {error}"),
+                    })
+                }
+            },
+        ))
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl<T> From<Lenient<T>> for Listed<T> {
+    fn from(lenient: Lenient<T>) -> Self {
+        lenient.0
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn stored_fields(value: &serde_json::Value, shown: &[&str]) -> Vec<(String, String)> {
+    let Some(object) = value.as_object() else {
+        return Vec::new();
+    };
+    object
+        .iter()
+        .filter(|(key, _)| shown.contains(&key.as_str()))
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            (key.clone(), text)
+        })
+        .collect()
+}

@@ -28,6 +28,7 @@ pub fn Sidebar() -> impl IntoView {
                 <li><A href="/environments">"Environments"</A></li>
                 <li><A href="/security">"Security"</A></li>
                 <li><A href="/activity">"Activity"</A></li>
+                <li><A href="/upstream-check">"API check"</A></li>
             </ul>
         </nav>
     }
@@ -248,6 +249,16 @@ pub fn LoadFailed(error: ApiError) -> impl IntoView {
             }
             .into_any()
         }
+    }
+}
+
+/// A section that could not be read says so in place; the rest of the page stands.
+#[component]
+pub fn SectionFailed(what: &'static str, error: ApiError) -> impl IntoView {
+    view! {
+        <p class="section-failed" role="status" data-testid="section-failed">
+            {format!("Could not load {what}: {error}")}
+        </p>
     }
 }
 

@@ -16,7 +16,7 @@ use leptos_router::{
 use layout::{ErrorPanel, Sidebar, TopBar};
 use pages::{
     ActivityPage, EnvironmentsPage, MembersPage, NotFoundPage, OverviewPage, RolesPage,
-    SecurityPage,
+    SecurityPage, UpstreamCheckPage,
 };
 
 /// The HTML document the server renders around the app.
@@ -72,6 +72,11 @@ pub fn App() -> impl IntoView {
                                 />
                                 <Route path=path!("security") view=SecurityPage ssr=SsrMode::InOrder />
                                 <Route path=path!("activity") view=ActivityPage ssr=SsrMode::InOrder />
+                                <Route
+                                    path=path!("upstream-check")
+                                    view=UpstreamCheckPage
+                                    ssr=SsrMode::InOrder
+                                />
                             </Routes>
                         </ErrorBoundary>
                     </main>

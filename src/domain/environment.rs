@@ -64,6 +64,14 @@ impl TryFrom<String> for EnvironmentSlug {
     }
 }
 
+impl std::str::FromStr for EnvironmentSlug {
+    type Err = EnvironmentSlugError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::parse(raw)
+    }
+}
+
 impl From<EnvironmentSlug> for String {
     fn from(slug: EnvironmentSlug) -> Self {
         slug.0

@@ -29,7 +29,9 @@ pub struct Config {
     #[arg(long, env = "KEYSTONE_API_URL", requires_all = ["auth_issuer", "auth_client_id", "auth_client_secret"])]
     pub api_url: Option<String>,
 
-    /// The Auth0 tenant's issuer URL (e.g. `https://auth.keystoneos.xyz/`).
+    /// The identity provider's issuer, exactly as its discovery document and its tokens write it
+    /// (Auth0: `https://<domain>/`, with the trailing slash). Every endpoint is read from
+    /// `<issuer>/.well-known/openid-configuration`.
     #[arg(long, env = "KEYSTONE_AUTH_ISSUER")]
     pub auth_issuer: Option<String>,
 
@@ -44,6 +46,27 @@ pub struct Config {
     /// The Auth0 organization (`org_…`) members sign in to when the login link names none.
     #[arg(long, env = "KEYSTONE_AUTH_ORGANIZATION")]
     pub auth_organization: Option<String>,
+
+    /// How the dashboard authenticates at the provider's token and revocation endpoints:
+    /// `client_secret_post` (the secret in the request body; Auth0's default for a Regular Web
+    /// Application) or `client_secret_basic` (HTTP Basic). Must match the application's setting
+    /// at the provider. With the embedded sandbox, the sandbox's registration decides.
+    #[arg(
+        long,
+        env = "KEYSTONE_AUTH_TOKEN_ENDPOINT_AUTH_METHOD",
+        value_enum,
+        default_value_t = TokenEndpointAuthMethod::ClientSecretPost
+    )]
+    pub auth_token_endpoint_auth_method: TokenEndpointAuthMethod,
+
+    /// The API the access tokens are for: sent as `audience` when signing in (Auth0 issues a
+    /// token for that API), and what the KeyStone API checks in `aud`.
+    #[arg(
+        long,
+        env = "KEYSTONE_API_AUDIENCE",
+        default_value = "https://api.keystoneos.xyz"
+    )]
+    pub api_audience: String,
 
     /// Where sessions and tokens live: `embedded` (SQLite in the data folder, survives restarts),
     /// `redis` (shared by several replicas) or `memory` (tests; lost at exit).
@@ -82,6 +105,26 @@ pub struct Config {
     /// Time limit for one call to the KeyStone API or the identity provider (seconds).
     #[arg(long, env = "KEYSTONE_UPSTREAM_TIMEOUT", default_value_t = 15)]
     pub upstream_timeout_seconds: u64,
+
+    /// The environment a session names in `X-Keystone-Environment` until it has chosen one. The API
+    /// wants the header on every call, the environment list included, so a fresh session needs a
+    /// slug before it can learn the others; registering a platform creates `development`.
+    #[arg(
+        long,
+        env = "KEYSTONE_BOOTSTRAP_ENVIRONMENT",
+        default_value = "development"
+    )]
+    pub bootstrap_environment: crate::domain::EnvironmentSlug,
+
+    /// The API version the dashboard's decoders were written for, sent as `Keystone-Version` on
+    /// every call so that replies keep that shape whatever version an environment is pinned to.
+    #[arg(
+        long = "api-version",
+        env = "KEYSTONE_API_VERSION",
+        default_value = "0.1.0",
+        value_parser = header_safe_version
+    )]
+    pub api_version: String,
 
     /// Requests to `/auth/login` and `/auth/callback` allowed per client address per minute (a
     /// sign-in takes one of each); more get a 429 page saying how long to wait.
@@ -143,10 +186,37 @@ pub enum SessionStoreKind {
     Memory,
 }
 
+/// Client authentication at the token endpoint (OIDC Core §9, RFC 8414's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenEndpointAuthMethod {
+    #[value(name = "client_secret_post")]
+    ClientSecretPost,
+    #[value(name = "client_secret_basic")]
+    ClientSecretBasic,
+}
+
+impl TokenEndpointAuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretBasic => "client_secret_basic",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Human,
     Json,
+}
+
+/// A version goes into a header on every call: visible ASCII only, so it can never split one.
+fn header_safe_version(raw: &str) -> Result<String, String> {
+    if !raw.is_empty() && raw.len() <= 32 && raw.bytes().all(|byte| byte.is_ascii_graphic()) {
+        Ok(raw.to_owned())
+    } else {
+        Err("a version such as 0.1.0 (visible ASCII, at most 32 characters)".to_owned())
+    }
 }
 
 /// cargo-leptos bakes its `site-root` into the build; a plain `cargo build` falls back to the default.
@@ -241,6 +311,34 @@ mod tests {
         ]);
         assert_eq!(config.listen_addr, "0.0.0.0:8080".parse().unwrap());
         assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn client_authentication_defaults_to_post_and_takes_the_standard_names() {
+        let config = Config::for_tests();
+        assert_eq!(
+            config.auth_token_endpoint_auth_method,
+            TokenEndpointAuthMethod::ClientSecretPost
+        );
+        assert_eq!(config.api_audience, "https://api.keystoneos.xyz");
+        let config = Config::parse_from([
+            "keystone-dashboard",
+            "--auth-token-endpoint-auth-method",
+            "client_secret_basic",
+            "--api-audience",
+            "https://api.example",
+        ]);
+        assert_eq!(
+            config.auth_token_endpoint_auth_method,
+            TokenEndpointAuthMethod::ClientSecretBasic
+        );
+        assert_eq!(config.api_audience, "https://api.example");
+        assert!(Config::try_parse_from([
+            "keystone-dashboard",
+            "--auth-token-endpoint-auth-method",
+            "private_key_jwt",
+        ])
+        .is_err());
     }
 
     fn production(extra: &[&str]) -> Config {

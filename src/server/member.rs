@@ -17,9 +17,12 @@ use super::{
     AppState, Bff,
 };
 use crate::{
-    api::{ApiError, EnvironmentRecord, Page},
+    api::{ApiError, EnvironmentRecord, Lenient, Listed, Page, LIST_LIMIT},
     domain::EnvironmentSlug,
 };
+
+/// More environments than any platform has; a bound on the paging all the same.
+const MAX_ENVIRONMENTS: usize = 1_000;
 
 pub struct MemberRequest {
     bff: Arc<Bff>,
@@ -101,8 +104,17 @@ impl MemberRequest {
         }
     }
 
-    /// The environment this member works in: the one they chose, else the platform's first active
-    /// environment (development when there is one).
+    /// The slug this session names in `X-Keystone-Environment`: the one chosen, else the configured
+    /// bootstrap environment. No API call: listing the environments needs it first.
+    async fn named_environment(&self) -> Result<EnvironmentSlug, ApiError> {
+        Ok(session::environment(&self.session)
+            .await
+            .map_err(store_error)?
+            .unwrap_or_else(|| self.bff.bootstrap_environment.clone()))
+    }
+
+    /// The environment this member works in: the one they chose, else the bootstrap environment
+    /// when the platform has it active, else its first active environment.
     pub async fn environment(&self) -> Result<EnvironmentSlug, ApiError> {
         if let Some(chosen) = session::environment(&self.session)
             .await
@@ -111,10 +123,11 @@ impl MemberRequest {
             return Ok(chosen);
         }
         let environments = self.environments().await?;
+        let bootstrap = &self.bff.bootstrap_environment;
         let fallback = environments
             .iter()
             .filter(|environment| environment.is_active)
-            .min_by_key(|environment| environment.slug.as_str() != "development")
+            .min_by_key(|environment| &environment.slug != bootstrap)
             .map(|environment| environment.slug.clone())
             .ok_or_else(|| {
                 ApiError::NotFound("This platform has no active environment.".to_owned())
@@ -131,12 +144,10 @@ impl MemberRequest {
         Ok(super::auth::permissions_of(&self.access_token().await?))
     }
 
+    /// Whether the UI offers an action (see [`crate::api::permits`]: with a permission vocabulary
+    /// the dashboard does not know, everything is offered and the API decides).
     pub async fn may(&self, permission: &str) -> Result<bool, ApiError> {
-        Ok(self
-            .permissions()
-            .await?
-            .iter()
-            .any(|held| held == permission))
+        Ok(crate::api::permits(&self.permissions().await?, permission))
     }
 
     /// Switches the environment every later call uses, after checking the platform has it, active.
@@ -162,12 +173,68 @@ impl MemberRequest {
         }
     }
 
-    /// All environments of the platform (the one call that needs no environment header).
+    /// The platform's environments the dashboard can work in (a record it cannot parse, such as
+    /// a slug outside its grammar, is left out here; the Environments page shows it as stored).
     pub async fn environments(&self) -> Result<Vec<EnvironmentRecord>, ApiError> {
-        let page: Page<EnvironmentRecord> = self
-            .get_unscoped(paths::ENVIRONMENTS, &[("limit", "200".to_owned())])
+        Ok(self
+            .environment_listing::<EnvironmentRecord>()
+            .await?
+            .into_iter()
+            .filter_map(Listed::parsed)
+            .collect())
+    }
+
+    /// Every environment as listed, paged through. Named in the header is the session's
+    /// environment, or the bootstrap one before it has any: the API wants the header here too.
+    pub async fn environment_listing<T: DeserializeOwned + crate::api::ShownAsStored>(
+        &self,
+    ) -> Result<Vec<Listed<T>>, ApiError> {
+        let named = self.named_environment().await?;
+        let items: Vec<Lenient<T>> = self
+            .get_all_in(&named, paths::ENVIRONMENTS, &[], MAX_ENVIRONMENTS)
             .await?;
-        Ok(page.items)
+        Ok(items.into_iter().map(Listed::from).collect())
+    }
+
+    /// Every item of a list in the member's current environment, paged through with the largest
+    /// `limit` every list accepts (100), up to `cap` items. The API never promises one call
+    /// returns everything: `total` says when the list ends.
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        cap: usize,
+    ) -> Result<Vec<T>, ApiError> {
+        let environment = self.environment().await?;
+        self.get_all_in(&environment, path, query, cap).await
+    }
+
+    /// [`MemberRequest::get_all`] in a given environment.
+    pub async fn get_all_in<T: DeserializeOwned>(
+        &self,
+        environment: &EnvironmentSlug,
+        path: &str,
+        query: &[(&str, String)],
+        cap: usize,
+    ) -> Result<Vec<T>, ApiError> {
+        let mut items: Vec<T> = Vec::new();
+        // Full pages reach `cap` in this many calls; an API that overstates `total` and answers
+        // short pages is not followed further.
+        let most_pages = cap.div_ceil(LIST_LIMIT as usize) + 1;
+        for _ in 0..most_pages {
+            let mut paged = query.to_vec();
+            paged.push(("limit", LIST_LIMIT.to_string()));
+            paged.push(("offset", items.len().to_string()));
+            let page: Page<T> = Box::pin(self.get_in(environment, path, &paged)).await?;
+            let done =
+                page.items.is_empty() || items.len() + page.items.len() >= page.total as usize;
+            items.extend(page.items);
+            if done || items.len() >= cap {
+                break;
+            }
+        }
+        items.truncate(cap);
+        Ok(items)
     }
 
     /// A read in the member's current environment.
@@ -178,7 +245,7 @@ impl MemberRequest {
     ) -> Result<T, ApiError> {
         let environment = self.environment().await?;
         self.call(false, |token| async move {
-            let caller = self.caller(&token, Some(&environment));
+            let caller = self.caller(&token, &environment);
             self.bff.upstream.get(&caller, path, query).await
         })
         .await
@@ -192,21 +259,22 @@ impl MemberRequest {
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
         self.call(false, |token| async move {
-            let caller = self.caller(&token, Some(environment));
+            let caller = self.caller(&token, environment);
             self.bff.upstream.get(&caller, path, query).await
         })
         .await
     }
 
-    /// A read that is not scoped to an environment.
-    pub async fn get_unscoped<T: DeserializeOwned>(
+    /// One raw read for the upstream self-check, within the request's budget.
+    pub async fn probe(
         &self,
+        environment: &EnvironmentSlug,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<T, ApiError> {
+    ) -> Result<super::upstream::Probe, ApiError> {
         self.call(false, |token| async move {
-            let caller = self.caller(&token, None);
-            self.bff.upstream.get(&caller, path, query).await
+            let caller = self.caller(&token, environment);
+            Ok(self.bff.upstream.probe(&caller, path, query).await)
         })
         .await
     }
@@ -220,17 +288,13 @@ impl MemberRequest {
     ) -> Result<Option<T>, ApiError> {
         let environment = self.environment().await?;
         self.call(true, |token| async move {
-            let caller = self.caller(&token, Some(&environment));
+            let caller = self.caller(&token, &environment);
             self.bff.upstream.send(&caller, method, path, body).await
         })
         .await
     }
 
-    fn caller<'a>(
-        &'a self,
-        access_token: &'a str,
-        environment: Option<&'a EnvironmentSlug>,
-    ) -> Caller<'a> {
+    fn caller<'a>(&'a self, access_token: &'a str, environment: &'a EnvironmentSlug) -> Caller<'a> {
         Caller {
             access_token,
             environment,
@@ -255,8 +319,11 @@ impl MemberRequest {
         // a refresh after the provider rotated the refresh token but before the vault saved it
         // would leave the spent token behind, and its next use would revoke the whole family.
         // The provider call has its own time limit.
-        let token = self.access_token().await?;
-        let result = match tokio::time::timeout(left, call(token)).await {
+        // Both futures are boxed: a page joins several reads at once, and held inline their
+        // states (token refresh, HTTP exchange) made one render's future deep enough to overflow a
+        // worker thread's stack in debug builds.
+        let token = Box::pin(self.access_token()).await?;
+        let result = match Box::pin(tokio::time::timeout(left, call(token))).await {
             Ok(result) => result,
             Err(_) => {
                 tracing::warn!(

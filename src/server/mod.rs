@@ -54,6 +54,8 @@ pub struct Bff {
     /// all, however many calls it makes: twice the per-call timeout.
     pub request_budget: Duration,
     pub manager_counts: manager_counts::ManagerCounts,
+    /// The environment a session names until it has chosen one (see `Config::bootstrap_environment`).
+    pub bootstrap_environment: crate::domain::EnvironmentSlug,
 }
 
 impl Bff {
@@ -68,8 +70,9 @@ impl Bff {
     }
 
     /// Removes the member's tokens and revokes the refresh token at the provider, so a copy of it
-    /// (say, from a backup of the store) is worthless.
-    pub async fn end_session_tokens(&self, member: &SignedIn) {
+    /// (say, from a backup of the store) is worthless. Returns the session's ID token, the
+    /// `id_token_hint` for the provider's logout.
+    pub async fn end_session_tokens(&self, member: &SignedIn) -> Option<String> {
         match self.vault.remove(&member.tokens).await {
             Ok(Some(set)) => {
                 if let Some(refresh_token) = set.refresh_token {
@@ -77,9 +80,13 @@ impl Bff {
                         tracing::warn!(%error, "could not revoke the refresh token");
                     }
                 }
+                set.id_token
             }
-            Ok(None) => {}
-            Err(error) => tracing::error!(%error, "could not remove the session's tokens"),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::error!(%error, "could not remove the session's tokens");
+                None
+            }
         }
     }
 }
@@ -105,6 +112,8 @@ pub enum StartupError {
     Store(#[from] session::StoreError),
     #[error("the identity provider settings are not valid URLs: {0}")]
     ProviderUrl(#[from] oauth2::url::ParseError),
+    #[error("the identity provider: {0}")]
+    Provider(#[from] auth::DiscoveryError),
     #[error("refusing to start in production mode:\n  - {}", .0.join("\n  - "))]
     Unsafe(Vec<String>),
 }
@@ -112,9 +121,11 @@ pub enum StartupError {
 /// Where the API and the identity provider are, and who the dashboard is to the provider.
 struct Upstreams {
     api_url: String,
+    /// Exactly as the provider writes it (no slash added or removed).
     issuer: String,
     client_id: String,
     client_secret: String,
+    auth_method: config::TokenEndpointAuthMethod,
     organization: Option<String>,
 }
 
@@ -168,6 +179,7 @@ impl Application {
                         .auth_client_secret
                         .clone()
                         .expect("clap requires it with --api-url"),
+                    auth_method: config.auth_token_endpoint_auth_method,
                     organization: config.auth_organization.clone(),
                 },
             ),
@@ -188,11 +200,21 @@ impl Application {
                         .get_or_insert_with(|| config.data_dir.join("sandbox-state.json"));
                 }
                 let sandbox = keystone_sandbox::start(sandbox_config).await?;
+                // The sandbox's registration decides, as for the client id and secret.
+                let auth_method = match config.sandbox.dashboard_token_auth_method {
+                    keystone_sandbox::idp::TokenAuthMethod::ClientSecretPost => {
+                        config::TokenEndpointAuthMethod::ClientSecretPost
+                    }
+                    keystone_sandbox::idp::TokenAuthMethod::ClientSecretBasic => {
+                        config::TokenEndpointAuthMethod::ClientSecretBasic
+                    }
+                };
                 let upstreams = Upstreams {
                     api_url: sandbox.base_url(),
-                    issuer: format!("{}/", sandbox.base_url()),
+                    issuer: sandbox.state.issuer.clone(),
                     client_id: config.sandbox.dashboard_client_id.clone(),
                     client_secret: config.sandbox.dashboard_client_secret.clone(),
+                    auth_method,
                     organization: Some(
                         config
                             .auth_organization
@@ -206,13 +228,16 @@ impl Application {
 
         let timeout = Duration::from_secs(config.upstream_timeout_seconds);
         let metrics = Arc::new(Metrics::default());
-        let provider = Arc::new(auth::IdentityProvider::new(
-            &upstreams.issuer,
-            &upstreams.client_id,
-            &upstreams.client_secret,
-            &format!("{public_url}/auth/callback"),
+        let provider = Arc::new(auth::IdentityProvider::new(auth::ProviderSettings {
+            issuer: &upstreams.issuer,
+            client_id: &upstreams.client_id,
+            client_secret: &upstreams.client_secret,
+            redirect_url: &format!("{public_url}/auth/callback"),
+            audience: &config.api_audience,
+            auth_method: upstreams.auth_method,
             timeout,
-        )?);
+        })?);
+        discover_at_start(&provider).await?;
         let policy = SessionPolicy::from_config(&config);
         let (backend, cipher) = session::open(&config).await?;
         let vault = TokenVault::new(
@@ -226,7 +251,13 @@ impl Application {
         let bff = Arc::new(Bff {
             provider,
             vault,
-            upstream: UpstreamClient::new(&upstreams.api_url, timeout, metrics.clone()),
+            upstream: UpstreamClient::new(
+                &upstreams.api_url,
+                &config.api_version,
+                timeout,
+                metrics.clone(),
+            ),
+            bootstrap_environment: config.bootstrap_environment.clone(),
             policy,
             public_url,
             default_organization: upstreams.organization,
@@ -292,6 +323,31 @@ impl Application {
         axum::serve(self.listener, service)
             .with_graceful_shutdown(stop)
             .await
+    }
+}
+
+/// How long the start waits for the provider's discovery document before going on without it.
+const DISCOVERY_AT_START: Duration = Duration::from_secs(5);
+
+/// Reads the provider's discovery document before serving. A document naming another issuer is a
+/// configuration mistake and stops the start, with what to change. A provider that cannot be
+/// reached does not: the dashboard starts, `/readyz` says the provider is failing, and sign-in
+/// retries discovery when needed, so an outage at deploy time heals by itself.
+async fn discover_at_start(provider: &auth::IdentityProvider) -> Result<(), StartupError> {
+    match tokio::time::timeout(DISCOVERY_AT_START, provider.discover()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error @ auth::DiscoveryError::IssuerMismatch { .. })) => Err(error.into()),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "the identity provider's discovery document is unavailable; sign-in retries it when needed");
+            Ok(())
+        }
+        Err(_) => {
+            tracing::error!(
+                url = %auth::discovery_url(provider.issuer()).map(|url| url.to_string()).unwrap_or_default(),
+                "the identity provider did not answer in time; sign-in retries discovery when needed"
+            );
+            Ok(())
+        }
     }
 }
 

@@ -120,7 +120,8 @@ impl TestAppBuilder {
         };
         if let Some(base) = &self.external_sandbox {
             config.api_url = Some(base.clone());
-            config.auth_issuer = Some(format!("{base}/"));
+            // Auth0's form (the sandbox's default profile) unless the test names the issuer.
+            config.auth_issuer.get_or_insert_with(|| format!("{base}/"));
             config.auth_client_id = Some("keystone-dashboard".to_owned());
             config.auth_client_secret = Some(CLIENT_SECRET.to_owned());
             config.auth_organization = Some(keystone_sandbox::seed::ORG_ID.to_owned());
@@ -338,12 +339,20 @@ impl Browser {
         let marker = r#"name="login" value=""#;
         let start = html.find(marker).expect("the page carries a login id") + marker.len();
         let login = html[start..].split('"').next().unwrap().to_owned();
-        let issuer = authorize_url.split("/authorize").next().unwrap();
+        // The form posts to a path on the provider's origin, which differs between its profiles.
+        let action_marker = r#"method="post" action=""#;
+        let start = html.find(action_marker).expect("the page has a form") + action_marker.len();
+        let action = html[start..].split('"').next().unwrap();
+        let after_scheme = authorize_url.find("://").expect("an absolute URL") + 3;
+        let origin_end = authorize_url[after_scheme..]
+            .find('/')
+            .map_or(authorize_url.len(), |at| at + after_scheme);
+        let provider_origin = &authorize_url[..origin_end];
         let mut fields = vec![("login", login.as_str())];
         fields.extend_from_slice(form);
         let decision = self
             .http
-            .post(format!("{issuer}/authorize/decision"))
+            .post(format!("{provider_origin}{action}"))
             .form(&fields)
             .send()
             .await

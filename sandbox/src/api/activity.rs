@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use super::{
     error::{ApiError, ApiResult, FieldError},
-    extract::Pagination,
+    extract::{Pagination, ACTIVITY_MAX_LIMIT},
     Caller,
 };
 use crate::{
-    model::{ActivityEntry, Page},
+    model::{ActivityEntry, ActivityEntryView, Page},
     permissions, SharedState,
 };
 
@@ -38,24 +38,21 @@ struct ActivityFilter {
     resource_id: Option<String>,
 }
 
-/// RFC 3339 timestamps, or plain dates (a `date_to` date includes that whole day).
-fn parse_bound(
-    field: &str,
-    raw: &str,
-    end_of_day: bool,
-    errors: &mut Vec<FieldError>,
-) -> Option<OffsetDateTime> {
+/// An RFC 3339 date-time, or a plain date meaning its midnight (UTC), as FastAPI parses a
+/// `datetime` query parameter. Both bounds are inclusive, so "up to 16 March" is
+/// `2026-03-16T23:59:59.999999Z`, not `2026-03-16`.
+fn parse_bound(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<OffsetDateTime> {
     if let Ok(instant) = OffsetDateTime::parse(raw, &Rfc3339) {
         return Some(instant);
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
     match Date::parse(raw, &format) {
-        Ok(date) if end_of_day => Some(date.next_day().unwrap_or(date).midnight().assume_utc()),
         Ok(date) => Some(date.midnight().assume_utc()),
         Err(_) => {
-            errors.push(FieldError::query(
+            errors.push(FieldError::query_typed(
                 field,
-                "expected an RFC 3339 timestamp or a YYYY-MM-DD date",
+                "datetime_from_date_parsing",
+                "Input should be a valid datetime or date (RFC 3339, or YYYY-MM-DD)",
             ));
             None
         }
@@ -66,8 +63,8 @@ async fn list(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
     Query(filter): Query<ActivityFilter>,
-    pagination: Pagination,
-) -> ApiResult<Json<Page<ActivityEntry>>> {
+    pagination: Pagination<ACTIVITY_MAX_LIMIT>,
+) -> ApiResult<Json<Page<ActivityEntryView>>> {
     caller.require(permissions::ACTIVITY_READ)?;
     let mut errors = Vec::new();
     let environment_id = match filter
@@ -91,12 +88,12 @@ async fn list(
         .date_from
         .as_deref()
         .filter(|raw| !raw.is_empty())
-        .and_then(|raw| parse_bound("date_from", raw, false, &mut errors));
+        .and_then(|raw| parse_bound("date_from", raw, &mut errors));
     let to = filter
         .date_to
         .as_deref()
         .filter(|raw| !raw.is_empty())
-        .and_then(|raw| parse_bound("date_to", raw, true, &mut errors));
+        .and_then(|raw| parse_bound("date_to", raw, &mut errors));
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -118,25 +115,29 @@ async fn list(
             && filter
                 .resource_type
                 .as_deref()
-                .is_none_or(|kind| kind.is_empty() || entry.resource_type == kind)
+                .is_none_or(|kind| kind.is_empty() || entry.resource_type.as_deref() == Some(kind))
             && filter
                 .resource_id
                 .as_deref()
-                .is_none_or(|id| id.is_empty() || entry.resource_id == id)
+                .is_none_or(|id| id.is_empty() || entry.resource_id.as_deref() == Some(id))
             && from.is_none_or(|from| entry.created_at >= from)
-            && to.is_none_or(|to| entry.created_at < to)
+            && to.is_none_or(|to| entry.created_at <= to)
             && search.as_deref().is_none_or(|needle| {
                 entry.description.to_lowercase().contains(needle)
                     || entry.kind.contains(needle)
-                    || entry.actor_id.to_lowercase().contains(needle)
+                    || entry
+                        .actor_id
+                        .as_deref()
+                        .is_some_and(|actor| actor.to_lowercase().contains(needle))
             })
     };
-    let entries: Vec<ActivityEntry> = state.store.read(|data| {
+    let entries: Vec<ActivityEntryView> = state.store.read(|data| {
         data.activity
             .iter()
             .rev()
             .filter(|entry| matches(entry))
             .cloned()
+            .map(ActivityEntryView::from)
             .collect()
     });
     Ok(Json(pagination.page(&entries)))
@@ -146,7 +147,7 @@ async fn show(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
     Path(log_id): Path<String>,
-) -> ApiResult<Json<ActivityEntry>> {
+) -> ApiResult<Json<ActivityEntryView>> {
     caller.require(permissions::ACTIVITY_READ)?;
     let id: Uuid = log_id
         .parse()
@@ -154,6 +155,6 @@ async fn show(
     state
         .store
         .read(|data| data.activity.iter().find(|entry| entry.id == id).cloned())
-        .map(Json)
+        .map(|entry| Json(entry.into()))
         .ok_or_else(|| ApiError::NotFound("Activity entry not found".to_owned()))
 }

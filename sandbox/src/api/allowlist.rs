@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     error::{ApiError, ApiResult, FieldError},
-    extract::{ApiJson, Pagination},
+    extract::{ApiJson, Pagination, UNPUBLISHED_MAX_LIMIT},
     Caller, Change,
 };
 use crate::{
@@ -82,7 +82,7 @@ async fn list(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
     Path(raw_environment): Path<String>,
-    pagination: Pagination,
+    pagination: Pagination<UNPUBLISHED_MAX_LIMIT>,
 ) -> ApiResult<Json<Page<AllowlistEntry>>> {
     caller.require(permissions::SECURITY_READ)?;
     let environment = environment_id(&state, &raw_environment)?;

@@ -12,13 +12,16 @@ use uuid::Uuid;
 
 use super::{
     error::{ApiError, ApiResult, FieldError},
-    extract::{ApiJson, Pagination},
+    extract::{ApiJson, Pagination, ENVIRONMENTS_MAX_LIMIT},
     validate, Caller, Change,
 };
 use crate::{
     model::{Environment, M2mClient, Page},
     permissions, seed, SharedState,
 };
+
+/// What an environment created without `default_timeout_seconds` gets.
+const DEFAULT_TIMEOUT_SECONDS: i64 = 3600;
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -32,7 +35,7 @@ pub fn router() -> Router<SharedState> {
 async fn list(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    pagination: Pagination,
+    pagination: Pagination<ENVIRONMENTS_MAX_LIMIT>,
 ) -> ApiResult<Json<Page<Environment>>> {
     caller.require(permissions::PLATFORM_READ)?;
     let environments: Vec<Environment> = state
@@ -67,7 +70,9 @@ struct EnvironmentCreate {
     auth0_client_id: String,
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
-    default_timeout_seconds: Option<i64>,
+    /// Omitted means 3600; an explicit `null` is refused (the field is an integer, not nullable).
+    #[serde(default, deserialize_with = "validate::nullable")]
+    default_timeout_seconds: Option<Option<i64>>,
 }
 
 async fn create(
@@ -89,7 +94,12 @@ async fn create(
     if let Some(url) = &body.webhook_url {
         validate::url("webhook_url", url, &mut errors);
     }
-    let timeout = body.default_timeout_seconds.unwrap_or(3600);
+    let timeout = validate::integer_not_null(
+        "default_timeout_seconds",
+        body.default_timeout_seconds,
+        &mut errors,
+    )
+    .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
     validate::range("default_timeout_seconds", timeout, 60, 604_800, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -165,7 +175,9 @@ struct EnvironmentUpdate {
     webhook_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "validate::nullable")]
     webhook_secret: Option<Option<String>>,
-    default_timeout_seconds: Option<i64>,
+    /// Omitted leaves it unchanged; an explicit `null` is refused.
+    #[serde(default, deserialize_with = "validate::nullable")]
+    default_timeout_seconds: Option<Option<i64>>,
     is_active: Option<bool>,
     #[serde(default, deserialize_with = "validate::nullable")]
     rate_limit_rpm: Option<Option<i64>>,
@@ -198,7 +210,12 @@ async fn update(
     if let Some(Some(url)) = &body.webhook_url {
         validate::url("webhook_url", url, &mut errors);
     }
-    if let Some(timeout) = body.default_timeout_seconds {
+    let timeout = validate::integer_not_null(
+        "default_timeout_seconds",
+        body.default_timeout_seconds,
+        &mut errors,
+    );
+    if let Some(timeout) = timeout {
         validate::range("default_timeout_seconds", timeout, 60, 604_800, &mut errors);
     }
     if let Some(Some(rpm)) = body.rate_limit_rpm {
@@ -217,7 +234,7 @@ async fn update(
         if let Some(secret) = body.webhook_secret {
             environment.webhook_secret = secret;
         }
-        if let Some(timeout) = body.default_timeout_seconds {
+        if let Some(timeout) = timeout {
             environment.default_timeout_seconds = timeout;
         }
         if let Some(rpm) = body.rate_limit_rpm {

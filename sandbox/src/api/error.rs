@@ -26,10 +26,24 @@ impl FieldError {
     }
 
     pub fn query(field: &str, msg: impl Into<String>) -> Self {
+        Self::query_typed(field, "value_error", msg)
+    }
+
+    /// An error about one query parameter, with the pydantic error type FastAPI would report.
+    pub fn query_typed(field: &str, kind: &str, msg: impl Into<String>) -> Self {
         Self {
             loc: vec!["query".into(), field.into()],
             msg: msg.into(),
-            kind: "value_error".to_owned(),
+            kind: kind.to_owned(),
+        }
+    }
+
+    /// FastAPI's answer to a required header that was not sent.
+    pub fn missing_header(name: &str) -> Self {
+        Self {
+            loc: vec!["header".into(), name.into()],
+            msg: "Field required".to_owned(),
+            kind: "missing".to_owned(),
         }
     }
 }

@@ -37,9 +37,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// `limit` (1–200, default 50) and `offset` (≥ 0, default 0).
+/// The largest `limit` of the environment list, as the published Python SDK bounds it.
+pub const ENVIRONMENTS_MAX_LIMIT: usize = 100;
+/// The largest `limit` of the activity log, as the published Python SDK bounds it.
+pub const ACTIVITY_MAX_LIMIT: usize = 200;
+/// The largest `limit` of the lists whose bound is unpublished (members, roles, invitations,
+/// allowlist entries): the contract's own choice, the smaller of the published ones.
+pub const UNPUBLISHED_MAX_LIMIT: usize = 100;
+
+const DEFAULT_LIMIT: usize = 50;
+
+/// `limit` (1–`MAX`, default 50) and `offset` (≥ 0, default 0). The bound is per list, as in the
+/// real API, so each route names its own; out of range is FastAPI's 422.
 #[derive(Debug, Clone, Copy)]
-pub struct Pagination {
+pub struct Pagination<const MAX: usize> {
     pub limit: usize,
     pub offset: usize,
 }
@@ -50,7 +61,33 @@ struct RawPagination {
     offset: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Pagination {
+/// An integer query parameter within `min..=max`, or the error pydantic would give for it.
+fn bounded(field: &str, raw: &str, min: i64, max: Option<i64>) -> Result<usize, FieldError> {
+    let value = raw.parse::<i64>().map_err(|_| {
+        FieldError::query_typed(
+            field,
+            "int_parsing",
+            "Input should be a valid integer, unable to parse string as an integer",
+        )
+    })?;
+    if value < min {
+        return Err(FieldError::query_typed(
+            field,
+            "greater_than_equal",
+            format!("Input should be greater than or equal to {min}"),
+        ));
+    }
+    if let Some(max) = max.filter(|max| value > *max) {
+        return Err(FieldError::query_typed(
+            field,
+            "less_than_equal",
+            format!("Input should be less than or equal to {max}"),
+        ));
+    }
+    Ok(value as usize)
+}
+
+impl<S: Send + Sync, const MAX: usize> FromRequestParts<S> for Pagination<MAX> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
@@ -58,28 +95,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
             .await
             .map_err(|error| ApiError::BadRequest(error.body_text()))?;
         let mut errors = Vec::new();
-        let limit = match raw.limit.as_deref().map(str::parse::<i64>) {
-            None => 50,
-            Some(Ok(limit @ 1..=200)) => limit as usize,
-            Some(_) => {
-                errors.push(FieldError::query(
-                    "limit",
-                    "limit must be an integer from 1 to 200",
-                ));
-                0
-            }
-        };
-        let offset = match raw.offset.as_deref().map(str::parse::<i64>) {
-            None => 0,
-            Some(Ok(offset @ 0..)) => offset as usize,
-            Some(_) => {
-                errors.push(FieldError::query(
-                    "offset",
-                    "offset must be a non-negative integer",
-                ));
-                0
-            }
-        };
+        let limit = raw
+            .limit
+            .as_deref()
+            .map_or(Ok(DEFAULT_LIMIT), |raw| {
+                bounded("limit", raw, 1, Some(MAX as i64))
+            })
+            .map_err(|error| errors.push(error))
+            .unwrap_or_default();
+        let offset = raw
+            .offset
+            .as_deref()
+            .map_or(Ok(0), |raw| bounded("offset", raw, 0, None))
+            .map_err(|error| errors.push(error))
+            .unwrap_or_default();
         if errors.is_empty() {
             Ok(Self { limit, offset })
         } else {
@@ -88,7 +117,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
     }
 }
 
-impl Pagination {
+impl<const MAX: usize> Pagination<MAX> {
     pub fn page<T: Clone>(&self, items: &[T]) -> Page<T> {
         Page {
             items: items

@@ -11,7 +11,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     error::{ApiError, ApiResult, FieldError},
-    extract::{ApiJson, Pagination},
+    extract::{ApiJson, Pagination, UNPUBLISHED_MAX_LIMIT},
+    shape::Shape,
     validate, Caller, Change,
 };
 use crate::{
@@ -35,14 +36,15 @@ pub fn router() -> Router<SharedState> {
 async fn list(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    pagination: Pagination,
+    pagination: Pagination<UNPUBLISHED_MAX_LIMIT>,
 ) -> ApiResult<Json<Page<InvitationView>>> {
     caller.require(permissions::MEMBERS_READ)?;
+    let shape = Shape::of(&state.config);
     let invitations: Vec<InvitationView> = state.store.read(|data| {
         data.invitations
             .iter()
             .rev()
-            .map(|invitation| data.invitation_view(invitation))
+            .map(|invitation| shape.invitation(data, invitation))
             .collect()
     });
     Ok(Json(pagination.page(&invitations)))
@@ -108,7 +110,8 @@ async fn create(
             expires_at: now + INVITATION_LIFETIME,
         };
         data.invitations.push(invitation.clone());
-        let view = data.invitation_view(&invitation);
+        let view = Shape::of(&state.config).invitation(data, &invitation);
+        let role_names = data.invitation_view(&invitation).roles;
         data.activity.push(caller.activity(Change {
             kind: "invitation.created",
             description: format!("{} invited {email}", caller.actor_name()),
@@ -117,7 +120,7 @@ async fn create(
             environment_id: None,
             status_code: 201,
             severity: None,
-            detail: serde_json::json!({ "email": email, "roles": view.roles, "send_email": invitation.send_email }),
+            detail: serde_json::json!({ "email": email, "roles": role_names, "send_email": invitation.send_email }),
         }));
         Ok(view)
     })?;

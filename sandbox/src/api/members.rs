@@ -10,11 +10,12 @@ use serde::Deserialize;
 
 use super::{
     error::{ApiError, ApiResult, FieldError},
-    extract::{ApiJson, Pagination},
+    extract::{ApiJson, Pagination, UNPUBLISHED_MAX_LIMIT},
+    shape::Shape,
     Caller, Change,
 };
 use crate::{
-    model::{MemberView, Page, Role},
+    model::{MemberView, Page, RoleView},
     permissions, SharedState,
 };
 
@@ -37,16 +38,18 @@ async fn list(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
     Query(query): Query<MemberSearch>,
-    pagination: Pagination,
+    pagination: Pagination<UNPUBLISHED_MAX_LIMIT>,
 ) -> ApiResult<Json<Page<MemberView>>> {
     caller.require(permissions::MEMBERS_READ)?;
     let needle = query
         .search
         .map(|text| text.trim().to_lowercase())
         .filter(|text| !text.is_empty());
+    let shape = Shape::of(&state.config);
     let mut members: Vec<MemberView> = state.store.read(|data| {
         data.member_views()
             .into_iter()
+            .map(|member| shape.member(member))
             .filter(|member| {
                 needle.as_deref().is_none_or(|needle| {
                     [&member.email, &member.name]
@@ -69,12 +72,18 @@ async fn list(
 async fn roles(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    pagination: Pagination,
-) -> ApiResult<Json<Page<Role>>> {
+    pagination: Pagination<UNPUBLISHED_MAX_LIMIT>,
+) -> ApiResult<Json<Page<RoleView>>> {
     caller.require(permissions::MEMBERS_READ)?;
-    Ok(Json(
-        pagination.page(&state.store.read(|data| data.roles.clone())),
-    ))
+    let shape = Shape::of(&state.config);
+    let roles: Vec<RoleView> = state.store.read(|data| {
+        data.roles
+            .iter()
+            .cloned()
+            .map(|role| shape.role(role))
+            .collect()
+    });
+    Ok(Json(pagination.page(&roles)))
 }
 
 #[derive(Deserialize)]
@@ -134,7 +143,7 @@ async fn update_roles(
             ));
         }
         let before = std::mem::replace(&mut data.memberships[index].role_ids, role_ids.clone());
-        let member = data.member_view(&data.memberships[index]);
+        let member = Shape::of(&state.config).member(data.member_view(&data.memberships[index]));
         data.activity.push(caller.activity(Change {
             kind: "member.roles_updated",
             description: format!(

@@ -9,6 +9,7 @@ mod extract;
 mod invitations;
 mod members;
 mod platform;
+mod shape;
 mod validate;
 
 use std::{
@@ -18,7 +19,7 @@ use std::{
 
 use axum::{
     extract::{ConnectInfo, Request, State},
-    http::{header, HeaderMap, HeaderValue, Method},
+    http::{header, HeaderMap, HeaderValue},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -33,7 +34,7 @@ use crate::{
     model::{ActivityEntry, Environment, PlatformStatus},
     SandboxState, SharedState, API_AUDIENCE,
 };
-use error::{ApiError, ApiResult};
+use error::{ApiError, ApiResult, FieldError};
 
 /// The version every reply echoes unless the request or the environment pins another.
 pub const DEFAULT_API_VERSION: &str = "0.1.0";
@@ -58,9 +59,9 @@ pub fn router(state: SharedState) -> Router<SharedState> {
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub actor: Actor,
-    /// The environment of the request: the M2M client's own, or the user's `X-Keystone-Environment`.
-    /// Absent only on the one call that may omit the header (listing environments).
-    pub environment: Option<Environment>,
+    /// The environment of the request: the M2M client's own (by `azp`), or the one a user's
+    /// `X-Keystone-Environment` names. Every call has one: users must send the header everywhere.
+    pub environment: Environment,
     pub permissions: Vec<String>,
     pub ip: IpAddr,
     pub user_agent: Option<String>,
@@ -123,17 +124,17 @@ impl Caller {
                 Actor::Machine { .. } => "m2m",
             }
             .to_owned(),
-            actor_id: self.actor_id().to_owned(),
-            resource_type: change.resource_type.to_owned(),
-            resource_id: change.resource_id,
+            actor_id: Some(self.actor_id().to_owned()),
+            resource_type: Some(change.resource_type.to_owned()),
+            resource_id: Some(change.resource_id),
             environment_id: change.environment_id,
-            method: self.method.clone(),
-            path: self.path.clone(),
-            status_code: change.status_code,
+            method: Some(self.method.clone()),
+            path: Some(self.path.clone()),
+            status_code: Some(change.status_code),
             ip_address: Some(self.ip.to_string()),
             user_agent: self.user_agent.clone(),
-            duration_ms: self.started.elapsed().as_millis() as u64,
-            detail: change.detail,
+            duration_ms: Some(self.started.elapsed().as_millis() as u64),
+            detail: Some(change.detail),
             created_at: OffsetDateTime::now_utc(),
         }
     }
@@ -167,12 +168,21 @@ async fn authenticate(
         header_names: headers.keys().map(|name| name.to_string()).collect(),
     });
     let requested_version = header_text(headers, VERSION_HEADER);
+    // A route the API lacks is FastAPI's router's 404, answered before any authentication runs.
+    let removed = state
+        .faults
+        .lock()
+        .expect("faults lock")
+        .removes_route(request.method().as_str(), request.uri().path());
+    if removed {
+        return ApiError::NotFound("Not Found".to_owned()).into_response();
+    }
 
     let caller = resolve_caller(&state, &request, peer);
     let environment = caller
         .as_ref()
         .ok()
-        .and_then(|caller| caller.environment.clone());
+        .map(|caller| caller.environment.clone());
     let rate = rate_limit(&state, environment.as_ref());
     let mut response = match (caller, &rate) {
         (Err(error), _) => error.into_response(),
@@ -286,7 +296,7 @@ fn resolve_caller(state: &SandboxState, request: &Request, peer: SocketAddr) -> 
                 Actor::Machine {
                     client_id: claims.azp.clone(),
                 },
-                Some(environment.public()),
+                environment.public(),
                 scopes,
             ));
         }
@@ -300,35 +310,38 @@ fn resolve_caller(state: &SandboxState, request: &Request, peer: SocketAddr) -> 
         let name = person
             .map(|person| person.name.clone())
             .unwrap_or_else(|| claims.sub.clone());
-        let environment = match headers.get(ENVIRONMENT_HEADER) {
-            Some(value) => {
-                let slug = value.to_str().unwrap_or_default();
-                let environment = data.environment_by_slug(slug).ok_or_else(|| {
-                    ApiError::Forbidden("The environment is not one of this platform's".to_owned())
-                })?;
-                Some(environment.public())
-            }
-            // Discovering the valid slugs must work without one.
-            None if request.method() == Method::GET
-                && request.uri().path() == "/v1/platforms/me/environments" =>
-            {
-                None
-            }
-            None => {
-                return Err(ApiError::BadRequest(
-                    "X-Keystone-Environment header is required".to_owned(),
-                ))
-            }
-        };
+        // Required on every call, the environment list included (a client that knows no slug yet
+        // asks with `development`, which every platform starts with). A deactivated environment is
+        // still accepted: that is how a user reactivates it.
+        let slug = headers
+            .get(ENVIRONMENT_HEADER)
+            .ok_or_else(|| {
+                ApiError::Validation(vec![FieldError::missing_header(ENVIRONMENT_HEADER)])
+            })?
+            .to_str()
+            .unwrap_or_default();
+        let environment = data
+            .environment_by_slug(slug)
+            .ok_or_else(|| {
+                ApiError::Forbidden("The environment is not one of this platform's".to_owned())
+            })?
+            .public();
         let actor = Actor::User {
             user_id: claims.sub.clone(),
             name,
         };
-        Ok(base(
-            actor,
-            environment,
-            claims.permissions.clone().unwrap_or_default(),
-        ))
+        let permissions = claims.permissions.clone().unwrap_or_default();
+        // Under `--sandbox-foreign-permissions` the token speaks another vocabulary; the API
+        // knows it and enforces the same rules.
+        let permissions = if state.config.foreign_permissions {
+            permissions
+                .iter()
+                .map(|name| crate::permissions::native_name(name))
+                .collect()
+        } else {
+            permissions
+        };
+        Ok(base(actor, environment, permissions))
     })
 }
 

@@ -14,6 +14,23 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// An integer field that may be omitted but is not nullable: its value when sent, `None` when
+/// omitted; an explicit `null` is refused as pydantic refuses it for an `int`.
+pub fn integer_not_null(
+    field: &str,
+    value: Option<Option<i64>>,
+    errors: &mut Vec<FieldError>,
+) -> Option<i64> {
+    if let Some(None) = value {
+        errors.push(FieldError {
+            loc: vec!["body".into(), field.into()],
+            msg: "Input should be a valid integer".to_owned(),
+            kind: "int_type".to_owned(),
+        });
+    }
+    value.flatten()
+}
+
 pub fn name(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String {
     let trimmed = value.trim();
     if trimmed.is_empty() {

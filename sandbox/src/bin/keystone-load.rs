@@ -193,7 +193,9 @@ async fn overhead(args: OverheadArgs) -> Result<serde_json::Value, String> {
         .to_owned();
     let environments = json_of(
         http.get(format!("{}/v1/platforms/me/environments", args.sandbox))
-            .bearer_auth(&token),
+            .bearer_auth(&token)
+            // Required on every user call, this one included; every platform has `development`.
+            .header("x-keystone-environment", "development"),
     )
     .await?;
     let development = environments["items"]

@@ -17,7 +17,7 @@ use crate::{
     model::{ActivityEntry, Membership, Person},
     seed::{ORG_ID, ORG_NAME},
     world::{AuthorizationCode, PendingLogin},
-    SharedState, API_AUDIENCE,
+    SandboxState, SharedState, API_AUDIENCE,
 };
 
 /// How long the tester may take on the sign-in page.
@@ -48,8 +48,29 @@ fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     (status, Html(pages::error(title, message).into_string())).into_response()
 }
 
+/// The `iss` an authorization response carries under this profile (RFC 9207 §2), if any.
+fn response_issuer(state: &SandboxState) -> Option<&str> {
+    state
+        .config
+        .oidc_profile
+        .sends_iss()
+        .then_some(state.issuer.as_str())
+}
+
+/// A redirect back to the client with `params`, plus `iss` where the profile sends it: on every
+/// authorization response, errors included (RFC 9207 §2).
+fn redirect_back(state: &SandboxState, redirect_uri: &str, params: &[(&str, &str)]) -> Response {
+    let mut query = params.to_vec();
+    if let Some(issuer) = response_issuer(state) {
+        query.push(("iss", issuer));
+    }
+    let query = serde_urlencoded::to_string(query).expect("query encodes");
+    Redirect::to(&format!("{redirect_uri}?{query}")).into_response()
+}
+
 /// Errors after the client and redirect URI are known go back to the client, as OAuth requires.
 fn redirect_error(
+    sandbox: &SandboxState,
     redirect_uri: &str,
     state: Option<&str>,
     error: &str,
@@ -59,8 +80,7 @@ fn redirect_error(
     if let Some(state) = state {
         query.push(("state", state));
     }
-    let query = serde_urlencoded::to_string(query).expect("query encodes");
-    Redirect::to(&format!("{redirect_uri}?{query}")).into_response()
+    redirect_back(sandbox, redirect_uri, &query)
 }
 
 pub async fn start(
@@ -93,7 +113,7 @@ pub async fn start(
     };
     let reply_state = query.state.as_deref();
     let fail = |error: &str, description: &str| {
-        redirect_error(&redirect_uri, reply_state, error, description)
+        redirect_error(&state, &redirect_uri, reply_state, error, description)
     };
 
     if query.response_type.as_deref() != Some("code") {
@@ -157,14 +177,18 @@ pub async fn start(
         created_at: now,
     };
 
+    // The page posts to this profile's decision path, next to its authorization endpoint.
+    let action = state.config.oidc_profile.endpoints().decision;
     let page = match &query.invitation {
         Some(ticket) => match valid_invitation(&state, ticket, now) {
-            Ok((email, roles)) => pages::accept_invitation(&login_id, ORG_NAME, &email, &roles),
+            Ok((email, roles)) => {
+                pages::accept_invitation(action, &login_id, ORG_NAME, &email, &roles)
+            }
             Err(message) => {
                 return error_page(StatusCode::BAD_REQUEST, "Invitation not valid", message)
             }
         },
-        None => pages::sign_in(&login_id, ORG_NAME, &choices(&state)),
+        None => pages::sign_in(action, &login_id, ORG_NAME, &choices(&state)),
     };
     let mut transient = state.transient.lock().expect("transient lock");
     transient
@@ -278,6 +302,7 @@ pub async fn decide(State(state): State<SharedState>, Form(decision): Form<Decis
             });
             if !is_member {
                 return redirect_error(
+                    &state,
                     &pending.redirect_uri,
                     Some(&pending.state),
                     "access_denied",
@@ -313,10 +338,11 @@ pub async fn decide(State(state): State<SharedState>, Form(decision): Form<Decis
                 expires_at: now + Duration::seconds(state.config.code_ttl_seconds),
             },
         );
-    let query =
-        serde_urlencoded::to_string([("code", code.as_str()), ("state", pending.state.as_str())])
-            .expect("encodes");
-    Redirect::to(&format!("{}?{query}", pending.redirect_uri)).into_response()
+    redirect_back(
+        &state,
+        &pending.redirect_uri,
+        &[("code", code.as_str()), ("state", pending.state.as_str())],
+    )
 }
 
 /// The invitee becomes a member with the invited roles; the invitation is used up.
@@ -360,17 +386,17 @@ fn accept_invitation(
             severity: "info".to_owned(),
             description: format!("{email} accepted the invitation and joined the platform"),
             actor_type: "user".to_owned(),
-            actor_id: user_id.clone(),
-            resource_type: "member".to_owned(),
-            resource_id: user_id.clone(),
+            actor_id: Some(user_id.clone()),
+            resource_type: Some("member".to_owned()),
+            resource_id: Some(user_id.clone()),
             environment_id: None,
-            method: "POST".to_owned(),
-            path: "/authorize/decision".to_owned(),
-            status_code: 302,
+            method: Some("POST".to_owned()),
+            path: Some(state.config.oidc_profile.endpoints().decision.to_owned()),
+            status_code: Some(302),
             ip_address: None,
             user_agent: None,
-            duration_ms: 0,
-            detail: serde_json::json!({ "invitation_id": invitation.id, "role_ids": invitation.role_ids }),
+            duration_ms: Some(0),
+            detail: Some(serde_json::json!({ "invitation_id": invitation.id, "role_ids": invitation.role_ids })),
             created_at: now,
         });
         Ok(user_id)

@@ -3,6 +3,7 @@
 use axum::http::{header, HeaderMap};
 use base64::{engine::general_purpose::STANDARD, Engine};
 
+use super::TokenAuthMethod;
 use crate::SandboxState;
 
 /// Who is calling the token endpoint.
@@ -31,21 +32,34 @@ pub fn authenticate(
         .and_then(|value| value.strip_prefix("Basic "))
         .map(decode_basic)
         .transpose()?;
-    let (client_id, secret) = match (basic, body_secret) {
+    let (client_id, secret, method) = match (basic, body_secret) {
         (Some(_), Some(_)) => return Err("use one client authentication method, not two"),
         (Some((id, secret)), None) => {
             if body_id.is_some_and(|body_id| body_id != id) {
                 return Err("client_id does not match the authenticated client");
             }
-            (id, secret)
+            (id, secret, TokenAuthMethod::ClientSecretBasic)
         }
         (None, Some(secret)) => (
             body_id.ok_or("client_id is required")?.to_owned(),
             secret.to_owned(),
+            TokenAuthMethod::ClientSecretPost,
         ),
         (None, None) => return Err("client authentication is required"),
     };
     if client_id == state.config.dashboard_client_id {
+        // Like an Auth0 application, the dashboard is registered with one method and held to it,
+        // so a client that sends the other (whatever its setting says) is caught here.
+        if method != state.config.dashboard_token_auth_method {
+            return Err(match state.config.dashboard_token_auth_method {
+                TokenAuthMethod::ClientSecretPost => {
+                    "this application authenticates with client_secret_post, not client_secret_basic"
+                }
+                TokenAuthMethod::ClientSecretBasic => {
+                    "this application authenticates with client_secret_basic, not client_secret_post"
+                }
+            });
+        }
         return if secret == state.config.dashboard_client_secret {
             Ok(Client::Dashboard)
         } else {

@@ -3,6 +3,7 @@
 mod authorize;
 mod clients;
 mod pages;
+mod profile;
 pub(crate) mod token;
 
 use axum::{
@@ -10,13 +11,14 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
-    Json, Router,
+    Form, Json, Router,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{SharedState, API_AUDIENCE};
+use crate::{SandboxState, SharedState, API_AUDIENCE};
 
 pub use authorize::random_token;
+pub use profile::{Endpoints, OidcProfile, TokenAuthMethod};
 pub use token::issue_m2m_token;
 
 /// Claims of an access token (user and M2M alike; user tokens carry `permissions`, M2M tokens `gty`).
@@ -63,38 +65,65 @@ pub struct IdClaims {
     pub org_id: Option<String>,
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
+/// The provider's routes for `profile`: only the paths that provider serves, so a client that
+/// guesses Auth0's paths instead of reading discovery gets a 404 from the generic profile.
+pub fn router(profile: OidcProfile) -> Router<SharedState> {
+    let endpoints = profile.endpoints();
+    let mut router = Router::new()
+        // `<issuer>/.well-known/openid-configuration`: the same path with or without the slash.
         .route("/.well-known/openid-configuration", get(discovery))
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/authorize", get(authorize::start))
-        .route("/authorize/decision", post(authorize::decide))
-        .route("/oauth/token", post(token::token))
-        .route("/oauth/revoke", post(token::revoke))
-        .route("/userinfo", get(userinfo))
-        .route("/v2/logout", get(logout))
+        .route(endpoints.jwks, get(jwks))
+        .route(endpoints.authorization, get(authorize::start))
+        .route(endpoints.decision, post(authorize::decide))
+        .route(endpoints.token, post(token::token))
+        .route(endpoints.revocation, post(token::revoke))
+        .route(endpoints.userinfo, get(userinfo));
+    if let Some(path) = endpoints.end_session {
+        // OIDC RP-Initiated Logout §2: the OP supports GET and POST.
+        router = router.route(path, get(end_session).post(end_session_form));
+    }
+    if let Some(path) = endpoints.auth0_logout {
+        router = router.route(path, get(logout));
+    }
+    router
 }
 
+/// The absolute URL of one of this sandbox's paths.
+pub(crate) fn endpoint_url(state: &SandboxState, path: &str) -> String {
+    format!("{}{path}", state.base_url)
+}
+
+/// The discovery document (OIDC Discovery §3): every endpoint the profile serves, by its URL.
 async fn discovery(State(state): State<SharedState>) -> Json<serde_json::Value> {
-    let base = &state.base_url;
-    Json(serde_json::json!({
+    let profile = state.config.oidc_profile;
+    let endpoints = profile.endpoints();
+    let url = |path: &str| endpoint_url(&state, path);
+    let client_auth = ["client_secret_basic", "client_secret_post"];
+    let mut document = serde_json::json!({
         "issuer": state.issuer,
-        "authorization_endpoint": format!("{base}/authorize"),
-        "token_endpoint": format!("{base}/oauth/token"),
-        "userinfo_endpoint": format!("{base}/userinfo"),
-        "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "revocation_endpoint": format!("{base}/oauth/revoke"),
-        "end_session_endpoint": format!("{base}/v2/logout"),
+        "authorization_endpoint": url(endpoints.authorization),
+        "token_endpoint": url(endpoints.token),
+        "userinfo_endpoint": url(endpoints.userinfo),
+        "jwks_uri": url(endpoints.jwks),
+        "revocation_endpoint": url(endpoints.revocation),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": client_auth,
+        "revocation_endpoint_auth_methods_supported": client_auth,
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "name", "email", "email_verified", "picture", "org_id"],
-    }))
+    });
+    if let Some(path) = endpoints.end_session {
+        document["end_session_endpoint"] = url(path).into();
+    }
+    if profile.sends_iss() {
+        document["authorization_response_iss_parameter_supported"] = true.into();
+    }
+    Json(document)
 }
 
 async fn jwks(State(state): State<SharedState>) -> Json<serde_json::Value> {
@@ -133,34 +162,107 @@ struct LogoutQuery {
     return_to: Option<String>,
 }
 
-/// Ends the provider's session. `returnTo` must be one of the dashboard's allowed logout URLs: never an
-/// open redirect.
+/// The dashboard's allowed logout URLs: its root, with or without the slash. Anything else is
+/// refused, so neither logout endpoint is an open redirect.
+fn is_allowed_logout_url(state: &SandboxState, url: &str) -> bool {
+    let dashboard = state.config.dashboard_url.trim_end_matches('/');
+    url == dashboard || url.strip_prefix(dashboard) == Some("/")
+}
+
+fn logout_refused(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Html(pages::error("Sign-out not allowed", message).into_string()),
+    )
+        .into_response()
+}
+
+fn signed_out_page() -> Response {
+    Html(pages::message("Signed out", "You are signed out of the KeyStone sandbox.").into_string())
+        .into_response()
+}
+
+/// Auth0's `/v2/logout`: ends the provider's session. `returnTo` must be one of the dashboard's
+/// allowed logout URLs: never an open redirect.
 async fn logout(State(state): State<SharedState>, Query(query): Query<LogoutQuery>) -> Response {
     let Some(return_to) = query.return_to else {
-        return Html(
-            pages::message("Signed out", "You are signed out of the KeyStone sandbox.")
-                .into_string(),
-        )
-        .into_response();
+        return signed_out_page();
     };
-    let dashboard = state.config.dashboard_url.trim_end_matches('/');
-    let allowed = [dashboard.to_owned(), format!("{dashboard}/")];
     if query.client_id.as_deref() != Some(state.config.dashboard_client_id.as_str())
-        || !allowed.contains(&return_to)
+        || !is_allowed_logout_url(&state, &return_to)
     {
-        return (
-            StatusCode::BAD_REQUEST,
-            Html(
-                pages::error(
-                    "Sign-out not allowed",
-                    "The returnTo URL is not one of this application's allowed logout URLs.",
-                )
-                .into_string(),
-            ),
-        )
-            .into_response();
+        return logout_refused(
+            "The returnTo URL is not one of this application's allowed logout URLs.",
+        );
     }
     Redirect::to(&return_to).into_response()
+}
+
+/// OIDC RP-Initiated Logout 1.0 parameters.
+#[derive(Deserialize)]
+struct EndSessionRequest {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    client_id: Option<String>,
+    state: Option<String>,
+}
+
+async fn end_session(
+    State(state): State<SharedState>,
+    Query(request): Query<EndSessionRequest>,
+) -> Response {
+    end_session_reply(&state, request)
+}
+
+async fn end_session_form(
+    State(state): State<SharedState>,
+    Form(request): Form<EndSessionRequest>,
+) -> Response {
+    end_session_reply(&state, request)
+}
+
+/// The `end_session_endpoint`: ends the provider's session, then returns to the client when it
+/// names a registered `post_logout_redirect_uri`.
+fn end_session_reply(state: &SandboxState, request: EndSessionRequest) -> Response {
+    let dashboard = state.config.dashboard_client_id.as_str();
+    // A hint must be an ID token this provider issued to the client (RP-Initiated Logout §2:
+    // the OP validates that it was the issuer); expired ones are fine.
+    let hinted_client = match request.id_token_hint.as_deref() {
+        Some(hint) => {
+            match state
+                .keys
+                .verify_allowing_expired::<IdClaims>(hint, &state.issuer, dashboard)
+            {
+                Ok(claims) => Some(claims.aud),
+                Err(_) => return logout_refused(
+                    "The id_token_hint is not an ID token this provider issued to the application.",
+                ),
+            }
+        }
+        None => None,
+    };
+    if let (Some(client_id), Some(hinted)) = (&request.client_id, &hinted_client) {
+        if client_id != hinted {
+            return logout_refused("The client_id is not the one the id_token_hint was issued to.");
+        }
+    }
+    let Some(redirect_uri) = request.post_logout_redirect_uri else {
+        return signed_out_page();
+    };
+    // Returning needs the client (by `client_id` or the hint) and one of its registered URLs.
+    let client = request.client_id.or(hinted_client);
+    if client.as_deref() != Some(dashboard) || !is_allowed_logout_url(state, &redirect_uri) {
+        return logout_refused(
+            "The post_logout_redirect_uri is not one of this application's allowed logout URLs.",
+        );
+    }
+    match request.state {
+        Some(value) => {
+            let query = serde_urlencoded::to_string([("state", value)]).expect("encodes");
+            Redirect::to(&format!("{redirect_uri}?{query}")).into_response()
+        }
+        None => Redirect::to(&redirect_uri).into_response(),
+    }
 }
 
 /// Form or JSON body: Auth0 accepts both on `/oauth/token` and `/oauth/revoke`.

@@ -44,13 +44,19 @@ pub struct Choice {
     pub roles: Vec<String>,
 }
 
-pub fn sign_in(login_id: &str, organization_name: &str, choices: &[Choice]) -> Markup {
+/// `action` is where the choice is posted (the profile's decision path).
+pub fn sign_in(
+    action: &str,
+    login_id: &str,
+    organization_name: &str,
+    choices: &[Choice],
+) -> Markup {
     layout(
         "Sign in",
         html! {
             h1 { "Sign in to " (organization_name) }
             p { "Pick who you are. Each person signs in with the roles shown." }
-            form method="post" action="/authorize/decision" {
+            form method="post" action=(action) {
                 input type="hidden" name="login" value=(login_id);
                 ul {
                     @for choice in choices {
@@ -72,6 +78,7 @@ pub fn sign_in(login_id: &str, organization_name: &str, choices: &[Choice]) -> M
 }
 
 pub fn accept_invitation(
+    action: &str,
     login_id: &str,
     organization_name: &str,
     email: &str,
@@ -82,7 +89,7 @@ pub fn accept_invitation(
         html! {
             h1 { "Join " (organization_name) }
             p { "You were invited as " strong { (roles.join(", ")) } "." }
-            form method="post" action="/authorize/decision" {
+            form method="post" action=(action) {
                 input type="hidden" name="login" value=(login_id);
                 input type="hidden" name="accept_invitation" value="true";
                 button.primary type="submit" { "Accept and sign in as " (email) }

@@ -246,14 +246,25 @@ pub(crate) fn user_tokens(
     let access = AccessClaims {
         iss: state.issuer.clone(),
         sub: user_id.to_owned(),
-        aud: vec![API_AUDIENCE.to_owned(), format!("{}userinfo", state.issuer)],
+        // Auth0 adds its userinfo endpoint as a second audience when `openid` was asked for.
+        aud: vec![
+            API_AUDIENCE.to_owned(),
+            super::endpoint_url(state, state.config.oidc_profile.endpoints().userinfo),
+        ],
         azp: state.config.dashboard_client_id.clone(),
         iat: now,
         exp: now + ttl,
         jti: random_token(),
         org_id: Some(ORG_ID.to_owned()),
         scope: Some(scope.to_owned()),
-        permissions: Some(permissions),
+        permissions: Some(if state.config.foreign_permissions {
+            permissions
+                .iter()
+                .map(|name| crate::permissions::foreign_name(name))
+                .collect()
+        } else {
+            permissions
+        }),
         gty: None,
     };
     let id = IdClaims {

@@ -115,9 +115,26 @@ impl TestSandbox {
         format!("{}{path}", self.base)
     }
 
+    /// The paths this sandbox's OIDC profile serves (Auth0's by default).
+    pub fn endpoints(&self) -> keystone_sandbox::idp::Endpoints {
+        self.sandbox.state.config.oidc_profile.endpoints()
+    }
+
+    /// The discovery document.
+    pub async fn discovery(&self) -> Value {
+        let response = self
+            .http
+            .get(self.url("/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
     pub async fn authorize(&self, request: &AuthorizeRequest) -> reqwest::Response {
         self.http
-            .get(self.url("/authorize"))
+            .get(self.url(self.endpoints().authorization))
             .query(&request.params)
             .send()
             .await
@@ -139,7 +156,7 @@ impl TestSandbox {
         let mut fields = vec![("login", login)];
         fields.extend_from_slice(form);
         self.http
-            .post(self.url("/authorize/decision"))
+            .post(self.url(self.endpoints().decision))
             .form(&fields)
             .send()
             .await
@@ -166,7 +183,7 @@ impl TestSandbox {
 
     pub async fn token(&self, form: &[(&str, &str)]) -> reqwest::Response {
         self.http
-            .post(self.url("/oauth/token"))
+            .post(self.url(self.endpoints().token))
             .form(form)
             .send()
             .await
@@ -213,7 +230,7 @@ impl TestSandbox {
     pub async fn m2m_token(&self, slug: &str) -> String {
         let response = self
             .http
-            .post(self.url("/oauth/token"))
+            .post(self.url(self.endpoints().token))
             .json(&serde_json::json!({
                 "client_id": format!("sandbox-m2m-{slug}"),
                 "client_secret": format!("sandbox-m2m-secret-{slug}"),

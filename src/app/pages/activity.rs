@@ -5,17 +5,23 @@ use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
 use crate::{
-    api::{load_activity, ActivityEntry, ActivityFilters, ActivityView, ACTIVITY_PAGE_SIZE},
+    api::{
+        load_activity, ActivityEntry, ActivityFilters, ActivityView, Listed, OddRecord,
+        ACTIVITY_PAGE_SIZE,
+    },
     app::layout::LoadFailed,
 };
 
-/// The categories the log uses (the first part of each entry's type).
-const CATEGORIES: [(&str, &str); 5] = [
+/// The categories the filter offers: the team and settings ones the dashboard's own changes
+/// write, and `settlement` and `compliance`, which the docs name.
+const CATEGORIES: [(&str, &str); 7] = [
     ("member", "Members"),
     ("invitation", "Invitations"),
     ("environment", "Environments"),
     ("ip_allowlist", "IP allowlist"),
     ("platform", "Platform"),
+    ("settlement", "Settlements"),
+    ("compliance", "Compliance"),
 ];
 
 #[component]
@@ -64,21 +70,19 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
         offset,
         environments,
     } = view;
-    let environment_name = {
-        let environments = environments.clone();
-        move |id: &Option<String>| {
-            id.as_ref()
-                .and_then(|id| {
-                    environments
-                        .iter()
-                        .find(|environment| &environment.id == id)
-                })
-                .map_or_else(
-                    || "Platform".to_owned(),
-                    |environment| environment.name.clone(),
-                )
-        }
-    };
+    // Entries do not say which environment they belong to; only the filter does.
+    let scope = filters
+        .environment
+        .as_deref()
+        .and_then(|slug| {
+            environments
+                .iter()
+                .find(|environment| environment.slug.as_str() == slug)
+        })
+        .map_or_else(
+            || "all environments".to_owned(),
+            |environment| environment.name.clone(),
+        );
     let chosen = filters.clone();
     let first = if total == 0 { 0 } else { offset + 1 };
     let last = (offset + entries.len() as u64).min(total);
@@ -129,14 +133,14 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
         </section>
         <section class="panel">
             <p class="muted" data-testid="activity-count">
-                {if total == 0 { "No activity matches these filters.".to_owned() } else { format!("{first}–{last} of {total}") }}
+                {if total == 0 { "No activity matches these filters.".to_owned() } else { format!("{first}–{last} of {total} · {scope}") }}
             </p>
             <ol class="activity" data-testid="activity-list">
                 {entries
                     .into_iter()
-                    .map(|entry| {
-                        let environment = environment_name(&entry.environment_id);
-                        view! { <ActivityItem entry environment /> }
+                    .map(|entry| match entry {
+                        Listed::Parsed(entry) => view! { <ActivityItem entry /> }.into_any(),
+                        Listed::AsStored(record) => view! { <OddActivityItem record /> }.into_any(),
                     })
                     .collect_view()}
             </ol>
@@ -149,31 +153,72 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
     .into_any()
 }
 
+/// "—" for what an entry leaves out (the docs allow `null` in most fields).
+fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "—".to_owned())
+}
+
 #[component]
-fn ActivityItem(entry: ActivityEntry, environment: String) -> impl IntoView {
-    let detail = serde_json::to_string_pretty(&entry.detail).unwrap_or_default();
+fn ActivityItem(entry: ActivityEntry) -> impl IntoView {
+    let detail = (!entry.detail.is_null())
+        .then(|| serde_json::to_string_pretty(&entry.detail).unwrap_or_default());
     let when = entry
         .created_at
         .replace('T', " ")
         .chars()
         .take(19)
         .collect::<String>();
+    let who = match &entry.actor_id {
+        Some(actor) => format!("{actor} ({})", entry.actor_type),
+        None => entry.actor_type.clone(),
+    };
+    let request = entry.method.as_ref().map(|method| {
+        let path = entry.path.clone().unwrap_or_default();
+        match entry.status_code {
+            Some(status) => format!("{method} {path} → {status}"),
+            None => format!("{method} {path}"),
+        }
+    });
+    let resource = match (&entry.resource_type, &entry.resource_id) {
+        (None, None) => None,
+        (kind, id) => Some(format!(
+            "{} {}",
+            kind.clone().unwrap_or_default(),
+            id.clone().unwrap_or_default()
+        )),
+    };
     view! {
         <li class="activity__item" data-testid="activity-entry">
             <details>
                 <summary>
                     <span class="activity__description">{entry.description.clone()}</span>
-                    <span class="muted">{format!(" · {} · {environment} · {when} UTC", entry.kind)}</span>
+                    <span class="muted">{format!(" · {} · {when} UTC", entry.kind)}</span>
                 </summary>
                 <dl class="activity__detail">
-                    <dt>"Who"</dt><dd>{format!("{} ({})", entry.actor_id, entry.actor_type)}</dd>
-                    <dt>"Request"</dt><dd class="mono">{format!("{} {} → {}", entry.method, entry.path, entry.status_code)}</dd>
-                    <dt>"Resource"</dt><dd class="mono">{format!("{} {}", entry.resource_type, entry.resource_id)}</dd>
-                    <dt>"From"</dt><dd>{entry.ip_address.clone().unwrap_or_else(|| "—".to_owned())}</dd>
-                    <dt>"Detail"</dt><dd><pre class="mono">{detail}</pre></dd>
+                    <dt>"Who"</dt><dd>{who}</dd>
+                    <dt>"Request"</dt><dd class="mono">{or_dash(request)}</dd>
+                    <dt>"Resource"</dt><dd class="mono">{or_dash(resource)}</dd>
+                    <dt>"From"</dt><dd>{or_dash(entry.ip_address.clone())}</dd>
+                    {detail.map(|detail| view! { <dt>"Detail"</dt><dd><pre class="mono">{detail}</pre></dd> })}
                 </dl>
             </details>
         </li>
     }
     .into_any()
+}
+
+/// An entry the dashboard could not read: shown as stored, marked, so the rest of the page stands.
+#[component]
+fn OddActivityItem(record: OddRecord) -> impl IntoView {
+    let description = match record.field("description") {
+        "" => "An entry the dashboard cannot read".to_owned(),
+        text => text.to_owned(),
+    };
+    view! {
+        <li class="activity__item activity__item--odd" data-testid="activity-entry-as-stored">
+            <span class="activity__description">{description}</span>
+            <span class="muted">{format!(" · {} · {}", record.field("type"), record.field("created_at"))}</span>
+            <p class="muted">{format!("Shown as stored: {}", record.reason)}</p>
+        </li>
+    }
 }

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use crate::{
     api::{
         deactivation_warning, load_environments, ApiError, CreateEnvironment, EnvironmentDetail,
-        EnvironmentsView, SetEnvironmentActive, UpdateEnvironment, CONFIRMED,
+        EnvironmentsView, Listed, OddRecord, SetEnvironmentActive, UpdateEnvironment, CONFIRMED,
     },
     app::{
         dialog::{DraftRow, InlineDialog, OpenDialog, RowDraft},
@@ -187,7 +187,10 @@ fn EnvironmentsPanel(view: EnvironmentsView, actions: Actions) -> impl IntoView 
                     {view
                         .environments
                         .into_iter()
-                        .map(|environment| view! { <EnvironmentRow environment can_manage actions /> })
+                        .map(|environment| match environment {
+                            Listed::Parsed(environment) => view! { <EnvironmentRow environment can_manage actions /> }.into_any(),
+                            Listed::AsStored(record) => view! { <OddEnvironmentRow record can_manage /> }.into_any(),
+                        })
                         .collect_view()}
                 </tbody>
             </table>
@@ -246,6 +249,35 @@ fn EnvironmentRow(
         </tr>
     }
     .into_any()
+}
+
+/// An environment the dashboard cannot parse (say, a slug outside its grammar): shown as stored and
+/// marked; it cannot be selected or changed from here, and the rest of the list stands.
+#[component]
+fn OddEnvironmentRow(record: OddRecord, can_manage: bool) -> impl IntoView {
+    let state = match record.field("is_active") {
+        "true" => "Active",
+        "false" => "Deactivated",
+        other => other,
+    }
+    .to_owned();
+    view! {
+        <tr data-testid="environment-row-as-stored">
+            <td>
+                <strong>{record.field("name").to_owned()}</strong>
+                <br />
+                <span class="mono muted">{record.field("slug").to_owned()}</span>
+                <br />
+                <span class="as-stored">{format!("Shown as stored; the dashboard cannot work with it ({}).", record.reason)}</span>
+            </td>
+            <td>{record.field("api_version").to_owned()}</td>
+            <td>{record.field("default_timeout_seconds").to_owned()}</td>
+            <td>{record.field("rate_limit_rpm").to_owned()}</td>
+            <td class="mono">{record.field("auth0_client_id").to_owned()}</td>
+            <td>{state}</td>
+            {can_manage.then(|| view! { <td></td> })}
+        </tr>
+    }
 }
 
 #[component]

@@ -14,7 +14,7 @@ use crate::{
     app::{
         dialog::{InlineDialog, OpenDialog, RowDraft},
         encode_component,
-        layout::LoadFailed,
+        layout::{LoadFailed, SectionFailed},
     },
 };
 
@@ -205,7 +205,11 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
     let newer = (offset > 0).then(|| page_link(offset.saturating_sub(MEMBERS_PAGE_SIZE), &search));
     let older = (last < total).then(|| page_link(offset + MEMBERS_PAGE_SIZE, &search));
     let empty = members.is_empty();
+    // Without the roles nobody can be invited or given roles; the table stands all the same.
+    let roles_failed = roles.as_ref().err().cloned();
+    let roles = roles.unwrap_or_default();
     view! {
+        {roles_failed.map(|error| view! { <SectionFailed what="the roles (inviting and role changes need them)" error /> })}
         <section class="panel">
             <div class="panel__header">
                 <Form method="GET" action="/members" attr:class="filters">
@@ -245,7 +249,7 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
                 <p class="notice" data-testid="read-only">"You can view the team. Inviting and changing roles needs the members:manage permission (the Platform Manager role)."</p>
             })}
         </section>
-        {can_manage.then(|| view! { <InviteForm action=actions.invite roles=roles.clone() /> })}
+        {(can_manage && !roles.is_empty()).then(|| view! { <InviteForm action=actions.invite roles=roles.clone() /> })}
         <InvitationsPanel invitations can_manage actions />
     }
     .into_any()
@@ -401,12 +405,15 @@ fn RoleChoices(
         .into_iter()
         .map(|role| {
             // What the role grants, in words (the description alone can be vague).
-            let grants = role
-                .permissions
-                .iter()
-                .map(|permission| crate::api::permission_label(permission))
-                .collect::<Vec<_>>()
-                .join(" · ");
+            // Without published permissions, the role's own description says what it is for.
+            let grants = match &role.permissions {
+                Some(permissions) => permissions
+                    .iter()
+                    .map(|permission| crate::api::permission_label(permission))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                None => role.description.clone(),
+            };
             let (id, shown_id, ticked_id) = (role.id.clone(), role.id.clone(), role.id.clone());
             // Rendered ticked on the server too, before the page is interactive.
             let initially = selected.with_untracked(|selected| selected.contains(&id));
@@ -502,10 +509,22 @@ fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) -> impl Int
 
 #[component]
 fn InvitationsPanel(
-    invitations: Vec<Invitation>,
+    invitations: Result<Vec<Invitation>, ApiError>,
     can_manage: bool,
     actions: Actions,
 ) -> impl IntoView {
+    let invitations = match invitations {
+        Ok(invitations) => invitations,
+        Err(error) => {
+            return view! {
+                <section class="panel">
+                    <h2>"Pending invitations"</h2>
+                    <SectionFailed what="the pending invitations" error />
+                </section>
+            }
+            .into_any()
+        }
+    };
     let empty = invitations.is_empty();
     view! {
         <section class="panel">
@@ -538,7 +557,7 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
     view! {
         <tr data-testid="invitation-row" data-email=email_attr>
             <td>{email.clone()}</td>
-            <td>{invitation.roles.join(", ")}</td>
+            <td>{invitation.role_names.join(", ")}</td>
             <td>{invitation.inviter_name.clone()}</td>
             <td>{invitation.created_at.get(..10).unwrap_or_default().to_owned()}</td>
             <td class:muted=invitation.expires_label == "expired">{invitation.expires_label.clone()}</td>

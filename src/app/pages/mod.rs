@@ -6,6 +6,7 @@ mod members;
 mod overview;
 mod roles;
 mod security;
+mod upstream_check;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,6 +17,7 @@ pub use members::MembersPage;
 pub use overview::OverviewPage;
 pub use roles::RolesPage;
 pub use security::SecurityPage;
+pub use upstream_check::UpstreamCheckPage;
 
 #[component]
 pub fn NotFoundPage() -> impl IntoView {

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::{load_overview, permission_label, ApiError, OverviewView},
-    app::layout::SignInAgain,
+    api::{load_overview, permission_label, ApiError, Listed, OverviewView},
+    app::layout::{SectionFailed, SignInAgain},
 };
 
 #[component]
@@ -38,62 +38,85 @@ fn OverviewContent(view: OverviewView) -> impl IntoView {
         member_name,
         roles,
         permissions,
+        vocabulary_known,
         environments,
         pending_invitations,
         recent_activity,
     } = view;
-    let roles = if roles.is_empty() {
-        "No role found".to_owned()
-    } else {
-        roles.join(", ")
+    let roles = match roles {
+        Some(Ok(roles)) if !roles.is_empty() => format!(" ({})", roles.join(", ")),
+        Some(Ok(_)) => " (no role found)".to_owned(),
+        Some(Err(_)) => " (your roles could not be loaded)".to_owned(),
+        None => String::new(),
+    };
+    let cards = match environments {
+        Ok(cards) => cards
+            .into_iter()
+            .map(|card| {
+                let production = card.slug.is_production();
+                let allowlist = match card.allowlist_size {
+                    Some(Ok(0)) => "Allowlist: open to all addresses".to_owned(),
+                    Some(Ok(1)) => "Allowlist: restricted to 1 network".to_owned(),
+                    Some(Ok(size)) => format!("Allowlist: restricted to {size} networks"),
+                    Some(Err(error)) => format!("Allowlist: could not load ({error})"),
+                    None => String::new(),
+                };
+                view! {
+                    <a class="card" class:card--production=production class:card--inactive=!card.is_active href="/environments" data-testid="environment-card" data-slug=card.slug.to_string()>
+                        <strong>{card.name}</strong>
+                        <span class="muted">{if card.is_active { "Active" } else { "Deactivated" }}</span>
+                        <span class="muted">{format!("API version {}", card.api_version.unwrap_or_else(|| "latest".to_owned()))}</span>
+                        <span data-testid="card-allowlist">{allowlist}</span>
+                    </a>
+                }
+            })
+            .collect_view()
+            .into_any(),
+        Err(error) => view! { <SectionFailed what="the environments" error /> }.into_any(),
     };
     view! {
         <header class="page-header page-header--with-logo">
             {platform_logo.map(|src| view! { <img class="platform-logo" src=src alt="" width="40" height="40" /> })}
             <h1>"Overview"</h1>
-            <p class="muted">{format!("{platform_name} · signed in as {member_name} ({roles})")}</p>
+            <p class="muted">{format!("{platform_name} · signed in as {member_name}{roles}")}</p>
         </header>
-        <section class="cards" data-testid="environment-cards">
-            {environments
-                .into_iter()
-                .map(|card| {
-                    let production = card.slug.is_production();
-                    let allowlist = match card.allowlist_size {
-                        Some(0) => "Allowlist: open to all addresses".to_owned(),
-                        Some(1) => "Allowlist: restricted to 1 network".to_owned(),
-                        Some(size) => format!("Allowlist: restricted to {size} networks"),
-                        None => String::new(),
-                    };
-                    view! {
-                        <a class="card" class:card--production=production class:card--inactive=!card.is_active href="/environments" data-testid="environment-card" data-slug=card.slug.to_string()>
-                            <strong>{card.name}</strong>
-                            <span class="muted">{if card.is_active { "Active" } else { "Deactivated" }}</span>
-                            <span class="muted">{format!("API version {}", card.api_version.unwrap_or_else(|| "latest".to_owned()))}</span>
-                            <span data-testid="card-allowlist">{allowlist}</span>
-                        </a>
-                    }
-                })
-                .collect_view()}
-        </section>
+        <section class="cards" data-testid="environment-cards">{cards}</section>
         <div class="columns">
             <section class="panel">
                 <h2>"What you can do"</h2>
+                {(!vocabulary_known).then(|| view! {
+                    <p class="muted" data-testid="unknown-vocabulary">
+                        "Your sign-in carries permissions the dashboard does not know by name, so every action is offered; the KeyStone API decides, and says so when it refuses."
+                    </p>
+                })}
                 <ul class="permissions" data-testid="permissions">
                     {permissions.iter().map(|permission| view! { <li>{permission_label(permission).to_owned()}</li> }).collect_view()}
                 </ul>
-                {pending_invitations
-                    .map(|count| view! {
-                        <p><a href="/members">{format!("{count} pending invitations")}</a></p>
-                    })}
+                {match pending_invitations {
+                    Some(Ok(1)) => Some(view! { <p><a href="/members">"1 pending invitation"</a></p> }.into_any()),
+                    Some(Ok(count)) => Some(view! { <p><a href="/members">{format!("{count} pending invitations")}</a></p> }.into_any()),
+                    Some(Err(error)) => Some(view! { <SectionFailed what="the invitations" error /> }.into_any()),
+                    None => None,
+                }}
             </section>
             <section class="panel">
                 <h2>"Recent activity"</h2>
-                <ul class="activity" data-testid="recent-activity">
-                    {recent_activity
-                        .into_iter()
-                        .map(|entry| view! { <li>{entry.description}<span class="muted">{format!(" · {}", entry.kind)}</span></li> })
-                        .collect_view()}
-                </ul>
+                {match recent_activity {
+                    Some(Ok(entries)) => view! {
+                        <ul class="activity" data-testid="recent-activity">
+                            {entries
+                                .into_iter()
+                                .map(|entry| match entry {
+                                    Listed::Parsed(entry) => view! { <li>{entry.description}<span class="muted">{format!(" · {}", entry.kind)}</span></li> }.into_any(),
+                                    Listed::AsStored(record) => view! { <li>{record.field("description").to_owned()}<span class="muted">" · shown as stored"</span></li> }.into_any(),
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                    .into_any(),
+                    Some(Err(error)) => view! { <SectionFailed what="the recent activity" error /> }.into_any(),
+                    None => view! { <p class="muted">"You cannot read the activity log."</p> }.into_any(),
+                }}
                 <p><a href="/activity">"All activity →"</a></p>
             </section>
         </div>

@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::{load_roles, permission_label, RolesView},
-    app::layout::LoadFailed,
+    api::{load_roles, permission_label, Role, RolesView},
+    app::layout::{LoadFailed, SectionFailed},
 };
 
 #[component]
@@ -36,16 +36,40 @@ fn RolesMatrix(view: RolesView) -> impl IntoView {
         permissions,
     } = view;
     let columns = roles.clone();
+    let (counts, counts_failed) = match member_counts {
+        Ok(counts) => (counts.into_iter().map(Some).collect(), None),
+        Err(error) => (vec![None; roles.len()], Some(error)),
+    };
+    let matrix = match permissions {
+        Some(permissions) => view! { <PermissionMatrix columns permissions /> }.into_any(),
+        None => view! {
+            <section class="panel">
+                <p class="muted" data-testid="permissions-unknown">
+                    "The KeyStone API does not say what these roles grant, so there is no permission matrix. Each role's description says what it is for; the API decides what each action needs."
+                </p>
+            </section>
+        }
+        .into_any(),
+    };
     view! {
+        {counts_failed.map(|error| view! { <SectionFailed what="the members, so the roles are shown without counts" error /> })}
         <section class="cards">
-            {roles.iter().zip(member_counts).map(|(role, count)| view! {
+            {roles.iter().zip(counts).map(|(role, count)| view! {
                 <div class="card" data-testid="role-card">
                     <strong>{role.name.clone()}</strong>
                     <span class="muted">{role.description.clone()}</span>
-                    <span>{format!("{count} members")}</span>
+                    {count.map(|count| view! { <span>{if count == 1 { "1 member".to_owned() } else { format!("{count} members") }}</span> })}
                 </div>
             }).collect_view()}
         </section>
+        {matrix}
+    }
+    .into_any()
+}
+
+#[component]
+fn PermissionMatrix(columns: Vec<Role>, permissions: Vec<String>) -> impl IntoView {
+    view! {
         <section class="panel">
             <table class="table matrix" data-testid="permission-matrix">
                 <thead><tr>
@@ -55,11 +79,16 @@ fn RolesMatrix(view: RolesView) -> impl IntoView {
                 <tbody>
                     {permissions.into_iter().map(|permission| {
                         let cells = columns.iter().map(|role| {
-                            let granted = role.permissions.contains(&permission);
+                            let granted = role.permissions.as_ref().map(|granted| granted.contains(&permission));
+                            let (mark, said) = match granted {
+                                Some(true) => ("✓", " granted"),
+                                Some(false) => ("—", " not granted"),
+                                None => ("?", " not published"),
+                            };
                             view! {
-                                <td class:granted=granted>
-                                    {if granted { "✓" } else { "—" }}
-                                    <span class="visually-hidden">{if granted { " granted" } else { " not granted" }}</span>
+                                <td class:granted=granted == Some(true)>
+                                    {mark}
+                                    <span class="visually-hidden">{said}</span>
                                 </td>
                             }
                         }).collect_view();
@@ -74,5 +103,4 @@ fn RolesMatrix(view: RolesView) -> impl IntoView {
             </table>
         </section>
     }
-    .into_any()
 }

@@ -10,7 +10,7 @@ use leptos_meta::Title;
 use crate::{
     api::{
         add_warnings, delete_warnings, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry,
-        AllowlistView, DeleteAllowlistEntry, UpdateAllowlistDescription, CONFIRMED,
+        AllowlistView, DeleteAllowlistEntry, OddRecord, UpdateAllowlistDescription, CONFIRMED,
         MAX_DESCRIPTION,
     },
     app::{
@@ -188,9 +188,12 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
     let environment = view.environment.clone();
     let is_production = environment.slug.is_production();
     let networks = view.networks();
-    let count = view.entries.len();
+    // Entries stored in a form the dashboard cannot parse restrict traffic all the same.
+    let count = view.entries.len() + view.entries_as_stored.len();
     let can_manage = view.can_manage;
     let entries = view.entries.clone();
+    let entries_as_stored = view.entries_as_stored.clone();
+    let view_parsed = view.entries.len();
 
     view! {
         <section class="panel" data-testid="allowlist">
@@ -216,9 +219,9 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
             } else {
                 view! {
                     <p class="muted">
-                        {format!("{count} networks. M2M traffic from any other address is refused.")}
+                        {format!("{count} {}. M2M traffic from any other address is refused.", if count == 1 { "network" } else { "networks" })}
                     </p>
-                    <EntriesTable entries networks=networks.clone() can_manage actions environment=environment.slug.clone() />
+                    <EntriesTable entries entries_as_stored count can_manage actions environment=environment.slug.clone() />
                 }
                     .into_any()
             }}
@@ -234,11 +237,11 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
         {can_manage
             .then(|| {
                 view! {
-                    <AddEntryForm action=actions.add networks=networks.clone() environment=environment.slug.clone() />
-                    <BulkAddForm action=actions.bulk networks=networks.clone() environment=environment.slug.clone() />
+                    <AddEntryForm action=actions.add networks=networks.clone() count environment=environment.slug.clone() />
+                    <BulkAddForm action=actions.bulk networks=networks.clone() count environment=environment.slug.clone() />
                 }
             })}
-        <CheckAddress networks />
+        <CheckAddress networks unreadable=count - view_parsed />
     }
     .into_any()
 }
@@ -246,12 +249,15 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
 #[component]
 fn EntriesTable(
     entries: Vec<AllowlistEntry>,
-    networks: Vec<Cidr>,
+    entries_as_stored: Vec<OddRecord>,
+    /// Every entry, parsed or not.
+    count: usize,
     can_manage: bool,
     actions: Actions,
     environment: crate::domain::EnvironmentSlug,
 ) -> impl IntoView {
-    let delete_warnings = delete_warnings(networks.len(), &environment);
+    let delete_warnings = delete_warnings(count, &environment);
+    let odd_warnings = delete_warnings.clone();
     view! {
         <table class="table" data-testid="allowlist-table">
             <thead>
@@ -286,10 +292,56 @@ fn EntriesTable(
                         }
                     })
                     .collect_view()}
+                {entries_as_stored
+                    .into_iter()
+                    .map(|record| {
+                        let warnings = odd_warnings.clone();
+                        view! { <OddEntryRow record warnings can_manage actions /> }
+                    })
+                    .collect_view()}
             </tbody>
         </table>
     }
     .into_any()
+}
+
+/// An entry stored in a form the dashboard would not create (a network with host bits set, say):
+/// shown exactly as stored and marked. It can be deleted; it restricts traffic like any other.
+#[component]
+fn OddEntryRow(
+    record: OddRecord,
+    warnings: Vec<String>,
+    can_manage: bool,
+    actions: Actions,
+) -> impl IntoView {
+    let network = record.field("cidr").to_owned();
+    let id = record.field("id").to_owned();
+    view! {
+        <tr data-testid="allowlist-row-as-stored">
+            <td class="mono">{network.clone()}</td>
+            <td colspan="2"><span class="as-stored">{format!("Shown as stored: {}", record.reason)}</span></td>
+            <td>{record.field("description").to_owned()}</td>
+            <td class="muted">
+                {record.field("created_by").to_owned()}
+                <br />
+                {record.field("created_at").get(..10).unwrap_or_default().to_owned()}
+            </td>
+            {can_manage.then(|| view! {
+                <td class="row-actions">
+                    <InlineDialog key=format!("delete:{id}") label="Delete".to_owned() danger=true testid="delete-entry">
+                        <ActionForm action=actions.delete>
+                            <input type="hidden" name="id" value=id.clone() />
+                            <p>"Delete " <strong>{network.clone()}</strong> "? M2M calls from it will be refused."</p>
+                            <Confirmation warnings=warnings.clone() />
+                            <button type="submit" class="button button--danger button--small" disabled=move || actions.delete.pending().get()>
+                                {format!("Delete {network}")}
+                            </button>
+                        </ActionForm>
+                    </InlineDialog>
+                </td>
+            })}
+        </tr>
+    }
 }
 
 #[component]
@@ -387,12 +439,13 @@ fn describe_input(input: &str, networks: &[Cidr]) -> (Option<Cidr>, Option<Strin
 fn AddEntryForm(
     action: ServerAction<AddAllowlistEntry>,
     networks: Vec<Cidr>,
+    /// Entries on the list, parsed or not (the first-entry warning depends on it).
+    count: usize,
     environment: crate::domain::EnvironmentSlug,
 ) -> impl IntoView {
     let drafts = expect_context::<Drafts>();
     let input = drafts.network;
     let description = drafts.description;
-    let count = networks.len();
     let known = networks.clone();
     let analysis = Memo::new(move |_| describe_input(&input.get(), &known));
     let suggestion = move || match Cidr::parse(&input.get()) {
@@ -481,10 +534,10 @@ fn AddEntryForm(
 fn BulkAddForm(
     action: ServerAction<AddAllowlistEntries>,
     networks: Vec<Cidr>,
+    count: usize,
     environment: crate::domain::EnvironmentSlug,
 ) -> impl IntoView {
     let text = expect_context::<Drafts>().bulk_lines;
-    let count = networks.len();
     let preview = Memo::new(move |_| parse_bulk(&text.get(), &networks));
     let warnings = Memo::new(move |_| {
         let adding: Vec<Cidr> = preview
@@ -567,7 +620,11 @@ fn BulkAddForm(
 
 /// "Check an address": evaluated in the browser against the list shown.
 #[component]
-fn CheckAddress(networks: Vec<Cidr>) -> impl IntoView {
+fn CheckAddress(
+    networks: Vec<Cidr>,
+    /// Entries stored in a form the dashboard cannot read: they may allow the address.
+    unreadable: usize,
+) -> impl IntoView {
     let address = RwSignal::new(String::new());
     let verdict = move || {
         let typed = address.get();
@@ -577,15 +634,25 @@ fn CheckAddress(networks: Vec<Cidr>) -> impl IntoView {
         }
         Some(match typed.parse::<std::net::IpAddr>() {
             Err(_) => (false, format!("“{typed}” is not an IP address.")),
-            Ok(ip) => match check_address(ip, &networks) {
-                AddressCheck::OpenToAll => (
+            Ok(ip) => match (check_address(ip, &networks), unreadable) {
+                (AddressCheck::AllowedBy(entry), _) => {
+                    (true, format!("{ip} is allowed by {entry}."))
+                }
+                (AddressCheck::OpenToAll, 0) => (
                     true,
                     format!("{ip} is allowed: the list is empty, so every address is."),
                 ),
-                AddressCheck::AllowedBy(entry) => (true, format!("{ip} is allowed by {entry}.")),
-                AddressCheck::Refused => (
+                (AddressCheck::Refused, 0) => (
                     false,
                     format!("{ip} would be refused: no entry contains it."),
+                ),
+                // The list is not empty, and an entry the dashboard cannot read may contain it.
+                (_, unreadable) => (
+                    false,
+                    format!(
+                        "{ip} is in no entry the dashboard can read, but {unreadable} {} stored in a form it cannot read: whether the API allows {ip} is not certain.",
+                        if unreadable == 1 { "entry is" } else { "entries are" }
+                    ),
                 ),
             },
         })

@@ -10,7 +10,9 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use rand::RngCore;
 use serde::Deserialize;
 
-pub use provider::{IdentityProvider, IssuedTokens, ProviderError, API_AUDIENCE};
+pub use provider::{
+    discovery_url, DiscoveryError, IdentityProvider, IssuedTokens, ProviderError, ProviderSettings,
+};
 pub use rate_limit::SignInLimiter;
 pub use routes::router;
 

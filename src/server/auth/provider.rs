@@ -1,26 +1,33 @@
-//! The identity provider (Auth0, or the sandbox that speaks its protocol), seen from the BFF:
-//! authorization URLs, the back-channel token calls, ID-token validation and logout.
+//! The identity provider (Auth0, or any OpenID provider; the sandbox imitates both), seen from the
+//! BFF: its discovery document, authorization URLs, the back-channel token calls, ID-token
+//! validation and logout.
+//!
+//! Every endpoint comes from the discovery document at `<issuer>/.well-known/openid-configuration`
+//! (OIDC Discovery 1.0), never from paths glued onto the issuer: a certified provider serves its
+//! own paths. What stays Auth0-specific is layered on top: the `audience`, `organization` and
+//! `invitation` authorize parameters, and `/v2/logout` when no `end_session_endpoint` is published.
 
 use std::{
-    sync::RwLock,
+    sync::{Arc, RwLock},
     time::{Duration, Instant},
 };
 
+use base64::{engine::general_purpose::STANDARD, Engine};
 use jsonwebtoken::{decode, decode_header, jwk::JwkSet, Algorithm, DecodingKey, Validation};
 use oauth2::{
     basic::{
         BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
         BasicTokenType,
     },
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    url::{form_urlencoded, Url},
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
     RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse,
     TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
-/// The API the access tokens are for (Auth0's `audience`).
-pub const API_AUDIENCE: &str = "https://api.keystoneos.xyz";
+use crate::server::config::TokenEndpointAuthMethod;
 
 /// `offline_access` asks for a refresh token, so sessions outlive one access token.
 const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
@@ -31,6 +38,18 @@ const CLOCK_SKEW: u64 = 60;
 /// A JWKS is refetched for an unknown `kid` (key rotation), but not more often than this, so a
 /// stream of tokens with made-up key ids cannot make us hammer the provider.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// A discovery document is used this long before it is fetched again: a provider that moves an
+/// endpoint or publishes a new one is followed without a restart.
+const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(60 * 60);
+
+/// After a failed discovery fetch the next attempt waits this long, so a provider that is down is
+/// not asked again by every sign-in and token refresh (sign-in retries lazily, never in a loop),
+/// yet one that comes back is used within seconds.
+const DISCOVERY_RETRY_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The path OIDC Discovery §4 appends to the issuer.
+const DISCOVERY_PATH: &str = ".well-known/openid-configuration";
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct IdTokenField {
@@ -89,6 +108,26 @@ pub enum ProviderError {
     Unavailable(String),
 }
 
+/// Why the discovery document could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    #[error("could not fetch {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error(
+        "the discovery document names the issuer {found:?}, not the configured {expected:?}; they \
+         must be identical, trailing slash included (set --auth-issuer to the document's issuer)"
+    )]
+    IssuerMismatch { expected: String, found: String },
+    #[error("the discovery document at {url} cannot be used: {reason}")]
+    Invalid { url: String, reason: String },
+}
+
+impl From<DiscoveryError> for ProviderError {
+    fn from(error: DiscoveryError) -> Self {
+        ProviderError::Unavailable(error.to_string())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum IdTokenError {
     #[error("no ID token in the token response")]
@@ -108,48 +147,130 @@ pub enum IdTokenError {
     WrongAuthorizedParty,
     #[error("could not fetch the provider's keys: {0}")]
     Keys(String),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
+/// Why an authorization response's issuer (RFC 9207) was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum ResponseIssuerError {
+    #[error("the authorization response names the issuer {0:?}, not ours")]
+    Mismatch(String),
+    #[error("the authorization response carries no iss, which this provider always sends")]
+    Missing,
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
+/// The fields of a discovery document (OIDC Discovery §3, RFC 8414 §2) the dashboard reads.
+#[derive(Debug, Deserialize)]
+struct DiscoveryDocument {
+    issuer: String,
+    authorization_endpoint: String,
+    #[serde(default)]
+    token_endpoint: Option<String>,
+    jwks_uri: String,
+    #[serde(default)]
+    userinfo_endpoint: Option<String>,
+    #[serde(default)]
+    revocation_endpoint: Option<String>,
+    #[serde(default)]
+    end_session_endpoint: Option<String>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    code_challenge_methods_supported: Option<Vec<String>>,
+}
+
+/// A checked discovery document, and the OAuth client built on its endpoints.
+struct Discovered {
+    oauth: OAuthClient,
+    jwks_uri: Url,
+    /// Read by nothing yet (the ID token carries the profile), kept so every published endpoint
+    /// is known in one place.
+    #[allow(dead_code)]
+    userinfo_endpoint: Option<Url>,
+    revocation_endpoint: Option<Url>,
+    end_session_endpoint: Option<Url>,
+    /// RFC 9207 §3: the provider sends `iss` on every authorization response.
+    requires_iss: bool,
+}
+
+#[derive(Default)]
+struct DiscoveryCache {
+    current: Option<(Arc<Discovered>, Instant)>,
+    /// Set when a call to an endpoint failed as if it had moved: fetch the document again.
+    stale: bool,
+    last_failure: Option<Instant>,
+}
+
+/// Who the dashboard is to the provider, and how to reach it.
+pub struct ProviderSettings<'a> {
+    /// Exactly as the provider writes it in `iss` and in its discovery document.
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+    pub redirect_url: &'a str,
+    /// The API the access tokens are for (Auth0's `audience`).
+    pub audience: &'a str,
+    pub auth_method: TokenEndpointAuthMethod,
+    pub timeout: Duration,
 }
 
 pub struct IdentityProvider {
+    /// Compared exactly, never normalised: with the discovery document's `issuer` (OIDC Discovery
+    /// §4.3), the ID token's `iss` (OIDC Core §3.1.3.7) and the callback's `iss` (RFC 9207 §2.4).
     issuer: String,
+    issuer_url: Url,
+    discovery_url: Url,
     client_id: String,
     /// oauth2's secret type: its `Debug` never prints the value.
     client_secret: ClientSecret,
-    oauth: OAuthClient,
+    redirect_url: RedirectUrl,
+    audience: String,
+    auth_method: TokenEndpointAuthMethod,
     /// Back-channel client. It never follows redirects (an attacker-influenced redirect must not
-    /// carry our client secret elsewhere) and has a time limit.
+    /// carry our client secret or a code elsewhere) and has a time limit.
     http: reqwest::Client,
+    discovery: RwLock<DiscoveryCache>,
+    /// One discovery fetch at a time: a burst of sign-ins after a restart asks once.
+    discovery_fetch: tokio::sync::Mutex<()>,
     jwks: RwLock<Option<(JwkSet, Instant)>>,
 }
 
+/// `<issuer>/.well-known/openid-configuration`, joined with exactly one slash (OIDC Discovery §4:
+/// a terminating `/` of the issuer is removed before appending).
+pub fn discovery_url(issuer: &str) -> Result<Url, oauth2::url::ParseError> {
+    Url::parse(&format!(
+        "{}/{DISCOVERY_PATH}",
+        issuer.trim_end_matches('/')
+    ))
+}
+
 impl IdentityProvider {
-    /// `issuer` is the tenant URL with its trailing slash, as it appears in the tokens' `iss`.
-    /// Endpoint paths are Auth0's, fixed and published, so no discovery round trip is needed.
-    pub fn new(
-        issuer: &str,
-        client_id: &str,
-        client_secret: &str,
-        redirect_url: &str,
-        timeout: Duration,
-    ) -> Result<Self, oauth2::url::ParseError> {
-        let issuer = format!("{}/", issuer.trim_end_matches('/'));
-        let oauth = oauth2::Client::new(ClientId::new(client_id.to_owned()))
-            .set_client_secret(ClientSecret::new(client_secret.to_owned()))
-            .set_auth_uri(AuthUrl::new(format!("{issuer}authorize"))?)
-            .set_token_uri(TokenUrl::new(format!("{issuer}oauth/token"))?)
-            .set_redirect_uri(RedirectUrl::new(redirect_url.to_owned())?);
+    /// Checks the settings; the discovery document is fetched by [`IdentityProvider::discover`]
+    /// (at start) or on first use.
+    pub fn new(settings: ProviderSettings<'_>) -> Result<Self, oauth2::url::ParseError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
+            .timeout(settings.timeout)
             .connect_timeout(Duration::from_secs(5))
             .build()
             .expect("the TLS backend initialises");
         Ok(Self {
-            issuer,
-            client_id: client_id.to_owned(),
-            client_secret: ClientSecret::new(client_secret.to_owned()),
-            oauth,
+            issuer: settings.issuer.to_owned(),
+            issuer_url: Url::parse(settings.issuer)?,
+            discovery_url: discovery_url(settings.issuer)?,
+            client_id: settings.client_id.to_owned(),
+            client_secret: ClientSecret::new(settings.client_secret.to_owned()),
+            redirect_url: RedirectUrl::new(settings.redirect_url.to_owned())?,
+            audience: settings.audience.to_owned(),
+            auth_method: settings.auth_method,
             http,
+            discovery: RwLock::new(DiscoveryCache::default()),
+            discovery_fetch: tokio::sync::Mutex::new(()),
             jwks: RwLock::new(None),
         })
     }
@@ -158,23 +279,242 @@ impl IdentityProvider {
         &self.issuer
     }
 
-    /// The provider's origin (scheme, host, port), for the CSP's `form-action`.
+    /// The provider's origins (scheme, host, port; space-separated), for the CSP's `form-action`:
+    /// the issuer's, and the end-session endpoint's when it lives elsewhere. Signing out posts to
+    /// `/auth/logout`, which redirects to one of them.
     pub fn origin(&self) -> String {
-        let url = oauth2::url::Url::parse(&self.issuer).expect("validated in new");
-        url.origin().ascii_serialization()
+        let mut origins = vec![self.issuer_url.origin().ascii_serialization()];
+        let end_session = self
+            .cached()
+            .and_then(|discovered| discovered.end_session_endpoint.clone());
+        if let Some(endpoint) = end_session {
+            let origin = endpoint.origin().ascii_serialization();
+            if !origins.contains(&origin) {
+                origins.push(origin);
+            }
+        }
+        origins.join(" ")
     }
 
-    /// A fresh authorization request: new `state`, `nonce` and PKCE S256 pair every time
-    /// (RFC 9700 §2.1.1: PKCE with S256 for confidential clients too; OIDC Core §3.1.2.1 nonce;
-    /// ASVS 5 V10.2).
-    pub fn start_login(&self, organization: Option<&str>, invitation: Option<&str>) -> LoginStart {
+    /// Fetches the discovery document now (at start, and for readiness), whatever the cache holds.
+    pub async fn discover(&self) -> Result<(), DiscoveryError> {
+        let _one_at_a_time = self.discovery_fetch.lock().await;
+        self.fetch_and_store().await.map(|_| ())
+    }
+
+    /// Readiness: the provider serves a discovery document for our issuer.
+    pub async fn check_discovery(&self) -> Result<(), ProviderError> {
+        Ok(self.discover().await?)
+    }
+
+    fn cached(&self) -> Option<Arc<Discovered>> {
+        let cache = self.discovery.read().expect("discovery lock");
+        cache
+            .current
+            .as_ref()
+            .map(|(discovered, _)| discovered.clone())
+    }
+
+    fn fresh(&self) -> Option<Arc<Discovered>> {
+        let cache = self.discovery.read().expect("discovery lock");
+        match &cache.current {
+            Some((discovered, fetched))
+                if !cache.stale && fetched.elapsed() < DISCOVERY_MAX_AGE =>
+            {
+                Some(discovered.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// After a back-channel call failed as if the endpoint had moved (unreachable, 404, 5xx):
+    /// the next use fetches the document again.
+    fn mark_stale(&self) {
+        self.discovery.write().expect("discovery lock").stale = true;
+    }
+
+    /// The current discovery document: the cached one while fresh, otherwise fetched again. A
+    /// provider unreachable at start (or now) is retried here, lazily, at most every few seconds;
+    /// meanwhile an older document keeps working, as endpoints seldom move.
+    async fn discovered(&self) -> Result<Arc<Discovered>, ProviderError> {
+        if let Some(discovered) = self.fresh() {
+            return Ok(discovered);
+        }
+        let _one_at_a_time = self.discovery_fetch.lock().await;
+        // Someone else may have fetched it while we waited.
+        if let Some(discovered) = self.fresh() {
+            return Ok(discovered);
+        }
+        let last_failure = self.discovery.read().expect("discovery lock").last_failure;
+        if last_failure.is_some_and(|failed| failed.elapsed() < DISCOVERY_RETRY_INTERVAL) {
+            return self.cached().ok_or_else(|| {
+                ProviderError::Unavailable(
+                    "the discovery document could not be fetched; retrying shortly".to_owned(),
+                )
+            });
+        }
+        // Boxed: every handler that needs a token may await this, and the rare fetch's nested
+        // futures need not be inlined into each of theirs (they neared rustc's depth limit).
+        let fetch: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>> =
+            Box::pin(self.fetch_and_store());
+        match fetch.await {
+            Ok(discovered) => Ok(discovered),
+            Err(error) => match self.cached() {
+                Some(discovered) => {
+                    tracing::warn!(%error, "could not refresh the discovery document; using the one fetched before");
+                    Ok(discovered)
+                }
+                None => Err(error.into()),
+            },
+        }
+    }
+
+    /// Fetches, checks and caches the document; the caller holds `discovery_fetch`.
+    async fn fetch_and_store(&self) -> Result<Arc<Discovered>, DiscoveryError> {
+        match self.fetch_discovery().await {
+            Ok(discovered) => {
+                let discovered = Arc::new(discovered);
+                let mut cache = self.discovery.write().expect("discovery lock");
+                *cache = DiscoveryCache {
+                    current: Some((discovered.clone(), Instant::now())),
+                    stale: false,
+                    last_failure: None,
+                };
+                Ok(discovered)
+            }
+            Err(error) => {
+                self.discovery.write().expect("discovery lock").last_failure = Some(Instant::now());
+                Err(error)
+            }
+        }
+    }
+
+    async fn fetch_discovery(&self) -> Result<Discovered, DiscoveryError> {
+        let url = self.discovery_url.to_string();
+        let unreachable = |reason: String| DiscoveryError::Unreachable {
+            url: url.clone(),
+            reason,
+        };
+        let reply = self
+            .http
+            .get(self.discovery_url.clone())
+            .send()
+            .await
+            .map_err(|error| unreachable(error.without_url().to_string()))?;
+        if !reply.status().is_success() {
+            return Err(unreachable(reply.status().to_string()));
+        }
+        let document: DiscoveryDocument =
+            reply
+                .json()
+                .await
+                .map_err(|error| DiscoveryError::Invalid {
+                    url: url.clone(),
+                    reason: error.without_url().to_string(),
+                })?;
+        // OIDC Discovery §4.3: the document must name exactly the issuer it was fetched for, or a
+        // document served at one address could speak for another provider. No slash is added or
+        // removed: the ID token's `iss` is compared with this same string just as strictly.
+        if document.issuer != self.issuer {
+            return Err(DiscoveryError::IssuerMismatch {
+                expected: self.issuer.clone(),
+                found: document.issuer,
+            });
+        }
+        self.build(document)
+            .map_err(|reason| DiscoveryError::Invalid { url, reason })
+    }
+
+    fn build(&self, document: DiscoveryDocument) -> Result<Discovered, String> {
+        let authorization =
+            self.endpoint("authorization_endpoint", &document.authorization_endpoint)?;
+        let token = self.endpoint(
+            "token_endpoint",
+            document
+                .token_endpoint
+                .as_deref()
+                .ok_or("it names no token_endpoint")?,
+        )?;
+        let optional = |name: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|value| self.endpoint(name, value))
+                .transpose()
+        };
+        if let Some(methods) = &document.code_challenge_methods_supported {
+            if !methods.iter().any(|method| method == "S256") {
+                // We send S256 regardless (never `plain`); a provider that ignores PKCE still
+                // gets state and nonce checked, but this is worth an operator's attention.
+                tracing::warn!(
+                    ?methods,
+                    "the provider does not list PKCE S256 as supported"
+                );
+            }
+        }
+        // RFC 8414 §2: an absent list means client_secret_basic only.
+        let methods = document
+            .token_endpoint_auth_methods_supported
+            .clone()
+            .unwrap_or_else(|| vec!["client_secret_basic".to_owned()]);
+        if !methods
+            .iter()
+            .any(|method| method == self.auth_method.as_str())
+        {
+            tracing::warn!(
+                configured = self.auth_method.as_str(),
+                ?methods,
+                "the provider does not list the configured token endpoint authentication method"
+            );
+        }
+        let oauth = oauth2::Client::new(ClientId::new(self.client_id.clone()))
+            .set_client_secret(self.client_secret.clone())
+            .set_auth_uri(AuthUrl::from_url(authorization))
+            .set_token_uri(TokenUrl::from_url(token))
+            .set_redirect_uri(self.redirect_url.clone())
+            .set_auth_type(match self.auth_method {
+                TokenEndpointAuthMethod::ClientSecretPost => AuthType::RequestBody,
+                TokenEndpointAuthMethod::ClientSecretBasic => AuthType::BasicAuth,
+            });
+        Ok(Discovered {
+            oauth,
+            jwks_uri: self.endpoint("jwks_uri", &document.jwks_uri)?,
+            userinfo_endpoint: optional("userinfo_endpoint", &document.userinfo_endpoint)?,
+            revocation_endpoint: optional("revocation_endpoint", &document.revocation_endpoint)?,
+            end_session_endpoint: optional("end_session_endpoint", &document.end_session_endpoint)?,
+            requires_iss: document.authorization_response_iss_parameter_supported,
+        })
+    }
+
+    /// An endpoint URL from the document. It must be https, or http only when the issuer itself
+    /// is (a sandbox on loopback): a document must not downgrade the client secret, codes or
+    /// tokens to plain HTTP.
+    fn endpoint(&self, name: &str, value: &str) -> Result<Url, String> {
+        let url = Url::parse(value).map_err(|error| format!("{name} {value:?}: {error}"))?;
+        let allowed = url.scheme() == "https"
+            || (url.scheme() == "http" && self.issuer_url.scheme() == "http");
+        if !allowed {
+            return Err(format!("{name} {value:?} is not https"));
+        }
+        Ok(url)
+    }
+
+    /// A fresh authorization request at the discovered `authorization_endpoint`: new `state`,
+    /// `nonce` and PKCE S256 pair every time (RFC 9700 §2.1.1: PKCE with S256 for confidential
+    /// clients too; OIDC Core §3.1.2.1 nonce; ASVS 5 V10.2). `organization` and `invitation` are
+    /// Auth0's, and `audience` names the API the access token is for.
+    pub async fn start_login(
+        &self,
+        organization: Option<&str>,
+        invitation: Option<&str>,
+    ) -> Result<LoginStart, ProviderError> {
+        let discovered = self.discovered().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = CsrfToken::new_random();
-        let mut request = self
+        let mut request = discovered
             .oauth
             .authorize_url(CsrfToken::new_random)
             .add_scopes(SCOPES.iter().map(|scope| Scope::new((*scope).to_owned())))
-            .add_extra_param("audience", API_AUDIENCE)
+            .add_extra_param("audience", self.audience.as_str())
             .add_extra_param("nonce", nonce.secret())
             .set_pkce_challenge(challenge);
         if let Some(organization) = organization {
@@ -184,88 +524,160 @@ impl IdentityProvider {
             request = request.add_extra_param("invitation", invitation);
         }
         let (url, state) = request.url();
-        LoginStart {
+        Ok(LoginStart {
             authorize_url: url.to_string(),
             state: state.secret().clone(),
             nonce: nonce.secret().clone(),
             pkce_verifier: verifier.secret().clone(),
+        })
+    }
+
+    /// RFC 9207 (the mix-up defence): an authorization response that names an issuer must name
+    /// ours, compared as plain strings (§2.4); and when our provider says it always sends `iss`,
+    /// a response without one is refused, as an attacker relaying another provider's response
+    /// would strip it.
+    pub async fn check_response_issuer(
+        &self,
+        iss: Option<&str>,
+    ) -> Result<(), ResponseIssuerError> {
+        match iss {
+            Some(iss) if iss == self.issuer => Ok(()),
+            Some(iss) => Err(ResponseIssuerError::Mismatch(iss.to_owned())),
+            None if self.discovered().await?.requires_iss => Err(ResponseIssuerError::Missing),
+            None => Ok(()),
         }
     }
 
-    /// Exchanges the code as a confidential client, proving possession of the PKCE verifier.
+    /// Exchanges the code as a confidential client (by the configured authentication method),
+    /// proving possession of the PKCE verifier.
     pub async fn exchange_code(
         &self,
         code: &str,
         pkce_verifier: &str,
     ) -> Result<ProviderTokens, ProviderError> {
-        self.oauth
+        let discovered = self.discovered().await?;
+        let result = discovered
+            .oauth
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
             .request_async(&self.http)
             .await
-            .map_err(token_error)
+            .map_err(token_error);
+        self.note_failure(result)
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Result<ProviderTokens, ProviderError> {
-        self.oauth
+        let discovered = self.discovered().await?;
+        let result = discovered
+            .oauth
             .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
             .request_async(&self.http)
             .await
-            .map_err(token_error)
+            .map_err(token_error);
+        self.note_failure(result)
     }
 
-    /// Revokes a refresh token (and with Auth0, its whole rotation family) at logout (RFC 7009).
+    /// A back-channel call that failed for want of the provider may have used an endpoint that
+    /// moved: the document is fetched again before the next call.
+    fn note_failure<T>(&self, result: Result<T, ProviderError>) -> Result<T, ProviderError> {
+        if let Err(ProviderError::Unavailable(_)) = &result {
+            self.mark_stale();
+        }
+        result
+    }
+
+    /// Revokes a refresh token (and with Auth0, its whole rotation family) at logout (RFC 7009),
+    /// at the discovered `revocation_endpoint`. A provider that publishes none is left alone.
     ///
     /// Sent by hand rather than through oauth2's revocation support, which insists on an https
     /// endpoint and so cannot talk to the loopback sandbox; the request is the same.
     pub async fn revoke(&self, refresh_token: &str) -> Result<(), ProviderError> {
-        let reply = self
-            .http
-            .post(format!("{}oauth/revoke", self.issuer))
-            .form(&[
-                ("token", refresh_token),
-                ("token_type_hint", "refresh_token"),
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.client_secret.secret().as_str()),
-            ])
+        let discovered = self.discovered().await?;
+        let Some(endpoint) = discovered.revocation_endpoint.clone() else {
+            tracing::debug!("the provider publishes no revocation endpoint");
+            return Ok(());
+        };
+        let mut form = vec![
+            ("token", refresh_token),
+            ("token_type_hint", "refresh_token"),
+        ];
+        let mut request = self.http.post(endpoint);
+        // The same client authentication as at the token endpoint: a provider holds a client to
+        // the one method it is registered with.
+        match self.auth_method {
+            TokenEndpointAuthMethod::ClientSecretPost => {
+                form.push(("client_id", self.client_id.as_str()));
+                form.push(("client_secret", self.client_secret.secret().as_str()));
+            }
+            TokenEndpointAuthMethod::ClientSecretBasic => {
+                request = request.header(
+                    reqwest::header::AUTHORIZATION,
+                    basic_credentials(&self.client_id, self.client_secret.secret()),
+                );
+            }
+        }
+        let reply = request
+            .form(&form)
             .send()
             .await
-            .map_err(|error| ProviderError::Unavailable(error.without_url().to_string()))?;
-        match reply.status() {
-            status if status.is_success() => Ok(()),
-            status if status.is_client_error() => Err(ProviderError::Refused(status.to_string())),
-            status => Err(ProviderError::Unavailable(status.to_string())),
+            .map_err(|error| ProviderError::Unavailable(error.without_url().to_string()));
+        let result = match reply {
+            Ok(reply) => match reply.status() {
+                status if status.is_success() => Ok(()),
+                status if status.is_client_error() && status != reqwest::StatusCode::NOT_FOUND => {
+                    Err(ProviderError::Refused(status.to_string()))
+                }
+                status => Err(ProviderError::Unavailable(status.to_string())),
+            },
+            Err(error) => Err(error),
+        };
+        self.note_failure(result)
+    }
+
+    /// Where the browser goes to sign out at the provider, to come back to `return_to` (which the
+    /// provider only accepts if it is registered as an allowed logout URL).
+    ///
+    /// With a published `end_session_endpoint`, OIDC RP-Initiated Logout: `id_token_hint` (the
+    /// session's ID token, so the provider knows whose session ends; it travels through the browser
+    /// here by the protocol's design, once, as the session is destroyed), `post_logout_redirect_uri`
+    /// and `client_id`. Without one, Auth0's own `/v2/logout` (`client_id`, `returnTo`). When the
+    /// provider cannot be reached, the session has ended here and the browser goes straight back.
+    pub async fn logout_url(&self, return_to: &str, id_token_hint: Option<&str>) -> String {
+        let discovered = match self.discovered().await {
+            Ok(discovered) => discovered,
+            Err(error) => {
+                tracing::warn!(%error, "signed out here only: the provider's logout is unknown");
+                return return_to.to_owned();
+            }
+        };
+        match &discovered.end_session_endpoint {
+            Some(endpoint) => {
+                let mut url = endpoint.clone();
+                {
+                    let mut query = url.query_pairs_mut();
+                    if let Some(hint) = id_token_hint {
+                        query.append_pair("id_token_hint", hint);
+                    }
+                    query
+                        .append_pair("post_logout_redirect_uri", return_to)
+                        .append_pair("client_id", &self.client_id);
+                }
+                url.into()
+            }
+            None => {
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("client_id", &self.client_id)
+                    .append_pair("returnTo", return_to)
+                    .finish();
+                format!("{}/v2/logout?{query}", self.issuer.trim_end_matches('/'))
+            }
         }
     }
 
-    /// Readiness: the provider serves its OpenID discovery document.
-    pub async fn check_discovery(&self) -> Result<(), ProviderError> {
-        let reply = self
-            .http
-            .get(format!("{}.well-known/openid-configuration", self.issuer))
-            .send()
-            .await
-            .map_err(|error| ProviderError::Unavailable(error.without_url().to_string()))?;
-        if reply.status().is_success() {
-            Ok(())
-        } else {
-            Err(ProviderError::Unavailable(reply.status().to_string()))
-        }
-    }
-
-    /// The provider's logout URL, returning to `return_to` (which the provider only accepts if it is
-    /// registered as an allowed logout URL).
-    pub fn logout_url(&self, return_to: &str) -> String {
-        let query = oauth2::url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", &self.client_id)
-            .append_pair("returnTo", return_to)
-            .finish();
-        format!("{}v2/logout?{query}", self.issuer)
-    }
-
-    /// Validates an ID token: RS256 signature by a published key, `iss`, `aud`, `exp` (OIDC Core
-    /// §3.1.3.7), the `nonce` of this login (replay defence) and the organization asked for (so an
-    /// invitation to one organization cannot sign someone into another; ASVS 5 V10.5).
+    /// Validates an ID token: RS256 signature by a key published at the discovered `jwks_uri`,
+    /// `iss` (exactly our issuer), `aud`, `exp` (OIDC Core §3.1.3.7), the `nonce` of this login
+    /// (replay defence), `azp` when present, and the organization asked for (so an invitation to
+    /// one organization cannot sign someone into another; ASVS 5 V10.5).
     pub async fn validate_id_token(
         &self,
         tokens: &ProviderTokens,
@@ -280,6 +692,7 @@ impl IdentityProvider {
         let header = decode_header(id_token)?;
         // Only RS256: never `none`, never an HMAC algorithm keyed with a public key.
         let mut validation = Validation::new(Algorithm::RS256);
+        // A plain string comparison: `https://tenant/` and `https://tenant` are different issuers.
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.client_id]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
@@ -326,16 +739,23 @@ impl IdentityProvider {
         if !stale {
             return Err(IdTokenError::UnknownKey);
         }
-        let keys: JwkSet = self
+        let jwks_uri = self.discovered().await?.jwks_uri.clone();
+        let reply = self
             .http
-            .get(format!("{}.well-known/jwks.json", self.issuer))
+            .get(jwks_uri)
             .send()
             .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|error| IdTokenError::Keys(error.to_string()))?
-            .json()
-            .await
-            .map_err(|error| IdTokenError::Keys(error.to_string()))?;
+            .and_then(reqwest::Response::error_for_status);
+        let keys: JwkSet = match reply {
+            Ok(reply) => reply
+                .json()
+                .await
+                .map_err(|error| IdTokenError::Keys(error.to_string()))?,
+            Err(error) => {
+                self.mark_stale();
+                return Err(IdTokenError::Keys(error.to_string()));
+            }
+        };
         *self.jwks.write().expect("jwks lock") = Some((keys, Instant::now()));
         self.cached_key(kid)?.ok_or(IdTokenError::UnknownKey)
     }
@@ -349,10 +769,22 @@ impl IdentityProvider {
     }
 }
 
+/// `Authorization: Basic` as RFC 6749 §2.3.1 wants it: id and secret each form-urlencoded first.
+fn basic_credentials(client_id: &str, secret: &str) -> String {
+    let encode =
+        |value: &str| form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", encode(client_id), encode(secret)))
+    )
+}
+
 /// The parts of a token response the dashboard keeps.
 pub struct IssuedTokens {
     pub access_token: String,
     pub refresh_token: Option<String>,
+    /// Kept (sealed, server-side) only as the `id_token_hint` of the provider's logout.
+    pub id_token: Option<String>,
     pub expires_in: Duration,
 }
 
@@ -361,6 +793,7 @@ impl From<&ProviderTokens> for IssuedTokens {
         Self {
             access_token: tokens.access_token().secret().clone(),
             refresh_token: tokens.refresh_token().map(|token| token.secret().clone()),
+            id_token: tokens.extra_fields().id_token.clone(),
             // Auth0 always sends expires_in; a provider that does not gets a conservative minute.
             expires_in: tokens.expires_in().unwrap_or(Duration::from_secs(60)),
         }
@@ -388,6 +821,90 @@ impl std::fmt::Debug for IdentityProvider {
         f.debug_struct("IdentityProvider")
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
+            .field("auth_method", &self.auth_method)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(issuer: &str) -> IdentityProvider {
+        IdentityProvider::new(ProviderSettings {
+            issuer,
+            client_id: "dashboard",
+            client_secret: "s3cret:&",
+            redirect_url: "https://dashboard.example/auth/callback",
+            audience: "https://api.keystoneos.xyz",
+            auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_discovery_url_joins_the_issuer_with_exactly_one_slash() {
+        for (issuer, expected) in [
+            (
+                "https://tenant.auth0.com/",
+                "https://tenant.auth0.com/.well-known/openid-configuration",
+            ),
+            (
+                "https://idp.example",
+                "https://idp.example/.well-known/openid-configuration",
+            ),
+            (
+                "https://idp.example/realms/keystone",
+                "https://idp.example/realms/keystone/.well-known/openid-configuration",
+            ),
+            (
+                "https://idp.example/realms/keystone/",
+                "https://idp.example/realms/keystone/.well-known/openid-configuration",
+            ),
+        ] {
+            assert_eq!(discovery_url(issuer).unwrap().as_str(), expected);
+        }
+    }
+
+    #[test]
+    fn the_issuer_is_kept_exactly_as_configured() {
+        assert_eq!(
+            provider("https://idp.example").issuer(),
+            "https://idp.example"
+        );
+        assert_eq!(
+            provider("https://idp.example/").issuer(),
+            "https://idp.example/"
+        );
+    }
+
+    #[test]
+    fn endpoints_must_not_downgrade_to_plain_http() {
+        let secure = provider("https://idp.example/");
+        assert!(secure
+            .endpoint("token_endpoint", "https://idp.example/token")
+            .is_ok());
+        assert!(secure
+            .endpoint("token_endpoint", "http://idp.example/token")
+            .unwrap_err()
+            .contains("not https"));
+        assert!(secure.endpoint("token_endpoint", "/token").is_err());
+        let sandbox = provider("http://127.0.0.1:4010/");
+        assert!(sandbox
+            .endpoint("token_endpoint", "http://127.0.0.1:4010/oauth/token")
+            .is_ok());
+    }
+
+    #[test]
+    fn basic_credentials_are_form_urlencoded_first() {
+        let header = basic_credentials("dashboard", "s3cret:&");
+        let decoded = STANDARD
+            .decode(header.strip_prefix("Basic ").unwrap())
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(decoded).unwrap(),
+            "dashboard:s3cret%3A%26"
+        );
     }
 }

@@ -13,7 +13,7 @@ use axum::{
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{pages::sign_in_problem, IssuedTokens, ProviderError};
+use super::{pages::sign_in_problem, provider::ResponseIssuerError, IssuedTokens, ProviderError};
 use crate::{
     domain::ReturnTo,
     server::{
@@ -74,7 +74,17 @@ async fn login(
         .or_else(|| bff.default_organization.clone());
     let start = bff
         .provider
-        .start_login(organization.as_deref(), invitation.as_deref());
+        .start_login(organization.as_deref(), invitation.as_deref())
+        .await
+        .map_err(|error| {
+            // Discovery failed (the provider is down, or names another issuer): nothing to
+            // redirect to. Retried lazily on the next attempt.
+            tracing::warn!(%error, "cannot start a sign-in");
+            provider_unavailable(&format!(
+                "/auth/login?{}",
+                serde_urlencoded::to_string([("returnTo", return_to.as_str())]).expect("encodes")
+            ))
+        })?;
     let pending = PendingLogin {
         nonce: start.nonce,
         pkce_verifier: start.pkce_verifier,
@@ -92,6 +102,8 @@ async fn login(
 struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
+    /// RFC 9207: the issuer of this authorization response.
+    iss: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -137,6 +149,26 @@ async fn finish_login(
         serde_urlencoded::to_string([("returnTo", pending.return_to.as_str())]).expect("encodes")
     );
 
+    // Before anything else in the response, errors included (RFC 9207 §2.4): a response from
+    // another provider (a mix-up attack) must not reach our token endpoint with its code.
+    if let Err(error) = bff
+        .provider
+        .check_response_issuer(query.iss.as_deref())
+        .await
+    {
+        tracing::warn!(%error, "authorization response refused");
+        return Err(match error {
+            ResponseIssuerError::Provider(_) => provider_unavailable(&retry),
+            ResponseIssuerError::Mismatch(_) | ResponseIssuerError::Missing => sign_in_problem(
+                StatusCode::BAD_REQUEST,
+                "Sign-in failed",
+                "The answer did not come from this dashboard's identity provider, so it was \
+                 refused and you were not signed in. Start again.",
+                &retry,
+            ),
+        });
+    }
+
     if let Some(error) = query.error.as_deref() {
         tracing::info!(error, "the provider returned an error to the callback");
         let message = query
@@ -177,12 +209,7 @@ async fn finish_login(
                     "The identity provider did not accept this sign-in. Start again.",
                     &retry,
                 ),
-                ProviderError::Unavailable(_) => sign_in_problem(
-                    StatusCode::BAD_GATEWAY,
-                    "Sign-in is unavailable",
-                    "The identity provider could not be reached. Try again in a moment.",
-                    &retry,
-                ),
+                ProviderError::Unavailable(_) => provider_unavailable(&retry),
             }
         })?;
     let claims = bff
@@ -235,14 +262,28 @@ async fn finish_login(
 /// Ends the session here and at the provider. Reached only through the CSRF check, so another
 /// site cannot sign a member out.
 async fn logout(State(bff): State<Arc<Bff>>, session: Session) -> Response {
+    let mut id_token_hint = None;
     if let Ok(Some(member)) = session::stored_member(&session).await {
-        bff.end_session_tokens(&member).await;
+        id_token_hint = bff.end_session_tokens(&member).await;
         tracing::info!(user_id = %member.user_id, "signed out");
     }
     if let Err(error) = session.flush().await {
         tracing::error!(%error, "could not delete the session record");
     }
-    Redirect::to(&bff.provider.logout_url(&format!("{}/", bff.public_url))).into_response()
+    let target = bff
+        .provider
+        .logout_url(&format!("{}/", bff.public_url), id_token_hint.as_deref())
+        .await;
+    Redirect::to(&target).into_response()
+}
+
+fn provider_unavailable(retry: &str) -> Response {
+    sign_in_problem(
+        StatusCode::BAD_GATEWAY,
+        "Sign-in is unavailable",
+        "The identity provider could not be reached. Try again in a moment.",
+        retry,
+    )
 }
 
 fn store_unavailable(error: &tower_sessions::session::Error) -> Response {

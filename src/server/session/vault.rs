@@ -44,6 +44,10 @@ impl std::fmt::Debug for TokenSetId {
 pub struct TokenSet {
     pub access_token: String,
     pub refresh_token: Option<String>,
+    /// The latest ID token, sealed with the others and used only as the `id_token_hint` of the
+    /// provider's logout. Absent in sets sealed before it was kept (they still open).
+    #[serde(default)]
+    pub id_token: Option<String>,
     /// Unix seconds.
     pub expires_at: i64,
 }
@@ -57,12 +61,18 @@ impl std::fmt::Debug for TokenSet {
 }
 
 impl TokenSet {
-    fn issued(tokens: IssuedTokens, previous_refresh: Option<String>) -> Self {
+    fn issued(tokens: IssuedTokens, previous: Option<TokenSet>) -> Self {
+        let (previous_refresh, previous_id_token) = previous
+            .map(|set| (set.refresh_token, set.id_token))
+            .unwrap_or_default();
         Self {
             access_token: tokens.access_token,
             // Auth0 rotates, so a new refresh token comes back; a provider that does not rotate
             // leaves the previous one valid.
             refresh_token: tokens.refresh_token.or(previous_refresh),
+            // A refresh may bring a newer ID token (not validated: it came straight from the token
+            // endpoint, OIDC Core §3.1.3.7, and only ever goes back to that provider as a hint).
+            id_token: tokens.id_token.or(previous_id_token),
             expires_at: now() + tokens.expires_in.as_secs() as i64,
         }
     }
@@ -140,7 +150,9 @@ impl TokenVault {
                 return Ok(set.access_token);
             }
         }
-        let result = self.refresh_locked(id).await;
+        // Boxed: the refresh (provider discovery, the token request) is rare, and inlined it made
+        // the future of every page and server function that needs a token much larger.
+        let result = Box::pin(self.refresh_locked(id)).await;
         if let Err(error) = self.backend.unlock(&id.0, &holder).await {
             tracing::warn!(%error, "could not release the refresh lock; it expires by itself");
         }
@@ -168,7 +180,7 @@ impl TokenVault {
         });
         match result {
             Ok(tokens) => {
-                let renewed = TokenSet::issued(IssuedTokens::from(&tokens), Some(refresh_token));
+                let renewed = TokenSet::issued(IssuedTokens::from(&tokens), Some(set));
                 // Written before the lock is released, so nobody can read the spent token.
                 self.save(id, &renewed).await?;
                 tracing::info!("access token refreshed");

@@ -3,10 +3,12 @@
 //! - The destination is the configured base URL plus a path from [`paths`]: callers cannot choose
 //!   a host (no SSRF).
 //! - Requests are built from scratch: the browser's cookies and headers are never forwarded; only
-//!   `Authorization`, `X-Keystone-Environment`, `Accept`, `Content-Type` and a request id go out.
+//!   `Authorization`, `X-Keystone-Environment`, `Keystone-Version`, `Accept`, `Content-Type` and a
+//!   request id go out.
 //! - Errors become [`ApiError`]s the UI can show; reads are retried on 429/502/503/504 and
 //!   connection failures, writes never (a retried write could apply twice).
 
+pub mod check;
 pub mod paths;
 
 use std::{
@@ -36,19 +38,29 @@ const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(2);
 pub struct UpstreamClient {
     http: reqwest::Client,
     base_url: String,
+    /// Sent as `Keystone-Version`: the API shapes replies for the version asked, and this is the
+    /// one our decoders were written for.
+    api_version: reqwest::header::HeaderValue,
     metrics: Arc<Metrics>,
 }
 
-/// Who is calling: the access token and, for environment-scoped calls, the environment; the
-/// request id joins the API's logs to ours.
+/// Who is calling: the access token and the environment (the API wants `X-Keystone-Environment`
+/// on every call a user token makes, the environment list included); the request id joins the
+/// API's logs to ours.
 pub struct Caller<'a> {
     pub access_token: &'a str,
-    pub environment: Option<&'a EnvironmentSlug>,
+    pub environment: &'a EnvironmentSlug,
     pub request_id: Option<&'a str>,
 }
 
 impl UpstreamClient {
-    pub fn new(base_url: &str, timeout: Duration, metrics: Arc<Metrics>) -> Self {
+    /// `api_version` is checked by the configuration to be visible ASCII.
+    pub fn new(
+        base_url: &str,
+        api_version: &str,
+        timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let http = reqwest::Client::builder()
             // Pooled keep-alive connections; a redirect from the API is never followed (it could
             // take the bearer token to another host).
@@ -62,8 +74,15 @@ impl UpstreamClient {
         Self {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            api_version: reqwest::header::HeaderValue::from_str(api_version)
+                .expect("the configuration accepts only header-safe versions"),
             metrics,
         }
+    }
+
+    /// The version sent as `Keystone-Version`.
+    pub fn api_version(&self) -> &str {
+        self.api_version.to_str().unwrap_or_default()
     }
 
     /// Readiness: the API answers at all. No token is sent, so a 401 is the expected "up".
@@ -93,7 +112,7 @@ impl UpstreamClient {
             let request = self.request(caller, Method::GET, path).query(query);
             let last = attempt == READ_ATTEMPTS;
             match self.execute(request, &Method::GET, path, false).await {
-                Ok(reply) => return decode(reply, false).await,
+                Ok(reply) => return decode(reply, path, false).await,
                 Err(Failure::Retryable { error, wait }) if !last => {
                     let wait = wait.unwrap_or(backoff);
                     tracing::info!(path, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying a read");
@@ -120,8 +139,34 @@ impl UpstreamClient {
         }
         match self.execute(request, &method, path, true).await {
             Ok(reply) if reply.status() == StatusCode::NO_CONTENT => Ok(None),
-            Ok(reply) => decode(reply, true).await.map(Some),
+            // An empty 2xx (a 200 where our design says 204) is a success with nothing to read.
+            Ok(reply) if reply.content_length() == Some(0) => Ok(None),
+            Ok(reply) => decode(reply, path, true).await.map(Some),
             Err(Failure::Retryable { error, .. } | Failure::Final(error)) => Err(error),
+        }
+    }
+
+    /// One read as it comes, for the upstream self-check: never retried, never mapped to an
+    /// [`ApiError`], so the report can say exactly what the API answered.
+    pub async fn probe(&self, caller: &Caller<'_>, path: &str, query: &[(&str, String)]) -> Probe {
+        let request = self.request(caller, Method::GET, path).query(query);
+        let reply = match request.send().await {
+            Ok(reply) => reply,
+            Err(error) => return Probe::Unreachable(error.without_url().to_string()),
+        };
+        let status = reply.status().as_u16();
+        let version = reply
+            .headers()
+            .get("keystone-version")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        match reply.bytes().await {
+            Ok(body) => Probe::Answered {
+                status,
+                version,
+                body: body.to_vec(),
+            },
+            Err(error) => Probe::Unreachable(error.without_url().to_string()),
         }
     }
 
@@ -131,11 +176,10 @@ impl UpstreamClient {
             .http
             .request(method, format!("{}{path}", self.base_url))
             .bearer_auth(caller.access_token)
-            .header(header::ACCEPT, "application/json");
-        if let Some(environment) = caller.environment {
+            .header(header::ACCEPT, "application/json")
             // An `EnvironmentSlug` holds only [a-z0-9-]: always a valid header value.
-            request = request.header("X-Keystone-Environment", environment.as_str());
-        }
+            .header("X-Keystone-Environment", caller.environment.as_str())
+            .header("Keystone-Version", self.api_version.clone());
         if let Some(request_id) = caller.request_id {
             // Set by our own middleware: a generated or checked id, always a valid header value.
             request = request.header(REQUEST_ID, request_id);
@@ -212,16 +256,28 @@ impl UpstreamClient {
             .and_then(|value| value.trim().parse::<u64>().ok());
         let detail = read_detail(reply).await;
         tracing::info!(status = status.as_u16(), "KeyStone API refused a request");
+        // A refused change was not applied: the member is told so, so nobody wonders whether to
+        // check before trying again.
+        let settled = |message: String| {
+            if is_write {
+                nothing_changed(message)
+            } else {
+                message
+            }
+        };
         let error = match status {
             StatusCode::UNAUTHORIZED => ApiError::SignedOut,
-            StatusCode::FORBIDDEN => {
-                ApiError::Forbidden(detail.message_or("You do not have permission to do this."))
-            }
-            StatusCode::NOT_FOUND => ApiError::NotFound(detail.message_or("Not found.")),
-            StatusCode::CONFLICT => {
-                ApiError::Conflict(detail.message_or("This conflicts with the current state."))
-            }
-            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Validation(detail.fields()),
+            StatusCode::FORBIDDEN => ApiError::Forbidden(settled(
+                detail.message_or("You do not have permission to do this."),
+            )),
+            StatusCode::NOT_FOUND => ApiError::NotFound(settled(detail.message_or("Not found."))),
+            StatusCode::CONFLICT => ApiError::Conflict(settled(
+                detail.message_or("This conflicts with the current state."),
+            )),
+            // On a write, a 422 is about the values the member typed: shown beside the fields. On a
+            // read there is no form: the API refused what the dashboard asked, and says why.
+            StatusCode::UNPROCESSABLE_ENTITY if is_write => ApiError::Validation(detail.fields()),
+            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Refused(detail.summary()),
             StatusCode::TOO_MANY_REQUESTS => {
                 let seconds = retry_after.unwrap_or(1);
                 let error = ApiError::RateLimited {
@@ -247,15 +303,38 @@ impl UpstreamClient {
                     wait: None,
                 });
             }
-            status if status.is_client_error() => {
-                ApiError::BadRequest(detail.message_or("The KeyStone API rejected the request."))
-            }
+            status if status.is_client_error() => ApiError::BadRequest(settled(
+                detail.message_or("The KeyStone API rejected the request."),
+            )),
+            // A server error on a write may come after the change was applied.
             _ => ApiError::Unavailable {
-                may_have_applied: false,
+                may_have_applied: is_write,
             },
         };
         Err(Failure::Final(error))
     }
+}
+
+/// What one self-check read met.
+pub enum Probe {
+    Answered {
+        status: u16,
+        /// The `Keystone-Version` the reply was shaped for.
+        version: Option<String>,
+        body: Vec<u8>,
+    },
+    Unreachable(String),
+}
+
+/// The API's own words, closed as a sentence, and that nothing was changed.
+fn nothing_changed(message: String) -> String {
+    let message = message.trim_end();
+    let stop = if message.ends_with(['.', '!', '?']) {
+        ""
+    } else {
+        "."
+    };
+    format!("{message}{stop} Nothing was changed.")
 }
 
 enum Failure {
@@ -268,6 +347,7 @@ enum Failure {
 
 async fn decode<T: DeserializeOwned>(
     reply: reqwest::Response,
+    path: &str,
     is_write: bool,
 ) -> Result<T, ApiError> {
     let bytes = reply.bytes().await.map_err(|error| {
@@ -276,10 +356,54 @@ async fn decode<T: DeserializeOwned>(
             may_have_applied: is_write,
         }
     })?;
-    serde_json::from_slice(&bytes).map_err(|error| {
-        tracing::warn!(%error, "KeyStone API reply is not the expected JSON");
-        ApiError::Unavailable {
+    decode_body(&bytes).map_err(|mismatch| {
+        // The API answered, so it is reachable: saying otherwise would send an operator looking
+        // at the network. The log names the route, the field and the kind of mismatch, never the
+        // values (they may be personal data).
+        tracing::warn!(
+            path = %paths::template(path),
+            field = %mismatch.field,
+            kind = %mismatch.kind,
+            "KeyStone API reply is not in the shape the dashboard expects"
+        );
+        ApiError::UnexpectedReply {
             may_have_applied: is_write,
+        }
+    })
+}
+
+/// Where a reply differs from what the dashboard's types expect.
+#[derive(Debug)]
+pub struct ShapeMismatch {
+    /// The path into the JSON, such as `items[3].actor_id` (`.` for the whole body).
+    pub field: String,
+    /// serde's message, e.g. `invalid type: null, expected a string`. It may quote the value, so
+    /// it goes to the self-check's report (for the member, who may read the record anyway) and
+    /// never to the log.
+    pub reason: String,
+    /// The kind of failure (`Data`, `Syntax`, `Eof`), for the log.
+    pub kind: String,
+}
+
+/// Decodes a reply body, naming the field that did not fit when it fails.
+pub fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ShapeMismatch> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let field = error.path().to_string();
+        let error = error.into_inner();
+        let kind = format!("{:?}", error.classify());
+        // serde_json's own message ends in "at line L column C", which means nothing to a reader
+        // of the report; the path says where.
+        let reason = error.to_string();
+        let reason = reason
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        ShapeMismatch {
+            field,
+            reason,
+            kind,
         }
     })
 }
@@ -305,12 +429,48 @@ struct ValidationItem {
     msg: String,
 }
 
+/// The `detail` of an error reply as one sentence (the self-check's report uses it too).
+pub fn refusal_detail(body: &[u8]) -> String {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(parsed) => parsed.summary(),
+        Err(_) => format!("a reply that is not JSON ({} bytes)", body.len()),
+    }
+}
+
 async fn read_detail(reply: reqwest::Response) -> ErrorBody {
     let bytes = reply.bytes().await.unwrap_or_default();
     serde_json::from_slice(&bytes).unwrap_or_default()
 }
 
 impl ErrorBody {
+    /// The whole `detail` as one sentence, for a refusal that no form field can show.
+    fn summary(self) -> String {
+        match self.detail {
+            Some(Detail::Message(message)) if !message.is_empty() => message,
+            Some(Detail::Fields(items)) if !items.is_empty() => items
+                .into_iter()
+                .map(|item| {
+                    let place = item
+                        .loc
+                        .iter()
+                        .map(|part| match part {
+                            serde_json::Value::String(text) => text.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(".");
+                    if place.is_empty() {
+                        item.msg
+                    } else {
+                        format!("{place}: {}", item.msg)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            _ => "no reason given".to_owned(),
+        }
+    }
+
     fn message_or(self, fallback: &str) -> String {
         match self.detail {
             Some(Detail::Message(message)) if !message.is_empty() => message,

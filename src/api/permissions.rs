@@ -1,0 +1,87 @@
+//! The permission names the dashboard knows, what each allows in words, and how the UI decides
+//! whether to offer an action.
+//!
+//! The names are the project's own [design] (KeyStone does not publish its user-token vocabulary):
+//! this module is the one place to change when the real names are known.
+
+pub const PLATFORM_READ: &str = "platform:read";
+pub const PLATFORM_MANAGE: &str = "platform:manage";
+pub const MEMBERS_READ: &str = "members:read";
+pub const MEMBERS_MANAGE: &str = "members:manage";
+pub const ENVIRONMENTS_MANAGE: &str = "environments:manage";
+pub const SECURITY_READ: &str = "security:read";
+pub const SECURITY_MANAGE: &str = "security:manage";
+pub const ACTIVITY_READ: &str = "activity:read";
+pub const SETTLEMENTS_READ: &str = "settlements:read";
+pub const SETTLEMENTS_WRITE: &str = "settlements:write";
+pub const TEMPLATES_READ: &str = "templates:read";
+pub const WEBHOOKS_MANAGE: &str = "platform:webhooks:manage";
+
+/// Every name above, with what it allows.
+pub const KNOWN: [(&str, &str); 12] = [
+    (PLATFORM_READ, "See the platform and its environments"),
+    (PLATFORM_MANAGE, "Edit platform settings"),
+    (MEMBERS_READ, "See members, roles and invitations"),
+    (
+        MEMBERS_MANAGE,
+        "Invite people, change roles, remove members",
+    ),
+    (
+        ENVIRONMENTS_MANAGE,
+        "Create, edit and deactivate environments",
+    ),
+    (SECURITY_READ, "See IP allowlists"),
+    (SECURITY_MANAGE, "Change IP allowlists"),
+    (ACTIVITY_READ, "Read the activity log"),
+    (SETTLEMENTS_READ, "See settlements"),
+    (SETTLEMENTS_WRITE, "Create and decide settlements"),
+    (TEMPLATES_READ, "See settlement templates"),
+    (WEBHOOKS_MANAGE, "Manage webhooks"),
+];
+
+/// What a permission lets a member do, in words; an unknown name is shown as it is.
+pub fn permission_label(permission: &str) -> &str {
+    KNOWN
+        .iter()
+        .find(|(name, _)| *name == permission)
+        .map(|(_, label)| *label)
+        .unwrap_or(permission)
+}
+
+/// Whether the token's permissions use the vocabulary the dashboard knows at all.
+pub fn vocabulary_known(held: &[String]) -> bool {
+    held.iter()
+        .any(|permission| KNOWN.iter().any(|(name, _)| name == permission))
+}
+
+/// Whether the UI offers an action needing `permission`. With a vocabulary the dashboard does not
+/// know (none of the held names is one of ours), every action is offered and the API's 403
+/// explains a refusal: hiding them would lock a Platform Manager out of their own dashboard. This
+/// only shapes the UI; the API enforces every permission.
+pub fn permits(held: &[String], permission: &str) -> bool {
+    !vocabulary_known(held) || held.iter().any(|name| name == permission)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[test]
+    fn known_names_decide_and_unknown_vocabularies_show_everything() {
+        let viewer = held(&[PLATFORM_READ, MEMBERS_READ]);
+        assert!(permits(&viewer, MEMBERS_READ));
+        assert!(!permits(&viewer, MEMBERS_MANAGE));
+        let other_vocabulary = held(&["read:members", "manage:members"]);
+        assert!(permits(&other_vocabulary, MEMBERS_MANAGE));
+        assert!(
+            permits(&[], SECURITY_MANAGE),
+            "no permissions at all: let the API decide"
+        );
+        assert_eq!(permission_label(SECURITY_READ), "See IP allowlists");
+        assert_eq!(permission_label("read:members"), "read:members");
+    }
+}
