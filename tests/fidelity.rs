@@ -643,11 +643,17 @@ async fn a_422_on_a_read_is_a_refusal_with_the_apis_detail_not_a_form_error() {
 
 // The upstream self-check, in every sandbox setting, and against a missing route.
 
-async fn check_report(app: &TestApp) -> Value {
+/// Runs the check as Ada; prints the plain-text report an operator would read, and returns it
+/// with the JSON.
+async fn check_report(app: &TestApp) -> (Value, String) {
     let browser = signed_in(app).await;
     let (status, report) = browser.server_fn("upstream-check", &[]).await;
     assert_eq!(status, StatusCode::OK, "{report}");
-    report
+    let text = serde_json::from_value::<keystone_dashboard::api::UpstreamReport>(report.clone())
+        .expect("the report's own type")
+        .to_string();
+    eprintln!("{text}");
+    (report, text)
 }
 
 fn failures(report: &Value) -> Vec<&Value> {
@@ -676,14 +682,18 @@ async fn the_upstream_check_is_clean_in_every_sandbox_setting() {
     ];
     for (name, setting) in settings {
         let app = TestApp::builder().sandbox(setting).spawn().await;
-        let report = check_report(&app).await;
+        let (report, text) = check_report(&app).await;
         let checks = report["checks"].as_array().unwrap();
         assert_eq!(
             checks.len(),
             3 * 7,
             "{name}: every read in every environment"
         );
-        assert!(failures(&report).is_empty(), "{name}: {report:#}");
+        assert!(failures(&report).is_empty(), "{name}: {text}");
+        assert!(
+            text.contains("21 reads, 21 as expected, 0 not"),
+            "{name}: {text}"
+        );
     }
 }
 
@@ -695,7 +705,16 @@ async fn the_upstream_check_names_a_missing_route() {
         })
         .spawn()
         .await;
-    let report = check_report(&app).await;
+    let (report, text) = check_report(&app).await;
+    // Readable: the failing read, where, and what the API answered.
+    assert!(text.contains("21 reads, 18 as expected, 3 not"), "{text}");
+    assert!(
+        text.contains(
+            "FAIL [development] GET /v1/platforms/me/roles?limit=100 (Roles page, role choices): \
+             refused with 404: Not Found"
+        ),
+        "{text}"
+    );
     let failed = failures(&report);
     assert_eq!(
         failed.len(),
@@ -722,4 +741,19 @@ async fn the_upstream_check_is_for_those_who_manage_the_platform() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
     let reads = recorded_requests(&app).await.len();
     assert!(reads <= 2, "no list was read for the check: {reads}");
+}
+
+// 9. (The rest of the identity provider's findings are in tests/auth.rs.)
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_audience_is_a_setting_not_a_constant() {
+    let app = TestApp::builder()
+        .config(|config| config.api_audience = "https://api.eu.keystoneos.example".to_owned())
+        .spawn()
+        .await;
+    let authorize_url = app.browser().start_login("").await;
+    assert_eq!(
+        query_param(&authorize_url, "audience").as_deref(),
+        Some("https://api.eu.keystoneos.example")
+    );
 }

@@ -5,10 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{reset_sandbox_stats, sandbox_stats, RedisServer, TestApp};
+use common::{reset_sandbox_stats, sandbox_stats, set_faults, spawn_app, RedisServer, TestApp};
 use keystone_dashboard::server::SessionStoreKind;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 async fn metrics_text(app: &TestApp) -> String {
     let reply = reqwest::get(format!("{}/metrics", app.addr_url))
@@ -220,6 +220,11 @@ async fn readiness_fails_when_the_api_and_provider_are_down_and_recovers() {
     assert_eq!(body["checks"]["keystone_api"], "ok");
 
     app.sandbox().stop();
+    // The provider is asked at most once per probe interval: past it, the outage shows.
+    tokio::time::sleep(
+        keystone_dashboard::server::auth::READINESS_PROBE_INTERVAL + Duration::from_millis(100),
+    )
+    .await;
     let (status, body) = readiness(&app).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["ready"], false);
@@ -251,4 +256,36 @@ async fn readiness_fails_when_the_session_store_is_down() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["checks"]["session_store"], "failing");
     assert_eq!(body["checks"]["keystone_api"], "ok");
+}
+
+/// Uses left of the sandbox's first counted fault rule: how many matching requests have not come.
+async fn fault_uses_left(sandbox_url: &str) -> u64 {
+    let faults: Value = reqwest::get(format!("{sandbox_url}/_sandbox/faults"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    faults["rules"][0]["times"].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_probes_never_make_the_dashboard_hammer_the_provider() {
+    let app = spawn_app().await;
+    // Every discovery fetch from now on uses up one of these (the delay itself is nothing).
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "path_prefix": "/.well-known/openid-configuration",
+                            "action": { "kind": "delay", "ms": 0 }, "times": 1000 }] }),
+    )
+    .await;
+    for _ in 0..20 {
+        let (status, body) = readiness(&app).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let fetched = 1000 - fault_uses_left(&app.sandbox_url).await;
+    assert!(
+        fetched <= 1,
+        "20 probes within one interval asked the provider {fetched} times"
+    );
 }

@@ -48,6 +48,9 @@ const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(60 * 60);
 /// yet one that comes back is used within seconds.
 const DISCOVERY_RETRY_INTERVAL: Duration = Duration::from_secs(2);
 
+/// Readiness asks the provider for its discovery document at most this often.
+pub const READINESS_PROBE_INTERVAL: Duration = Duration::from_secs(5);
+
 /// The path OIDC Discovery §4 appends to the issuer.
 const DISCOVERY_PATH: &str = ".well-known/openid-configuration";
 
@@ -237,6 +240,8 @@ pub struct IdentityProvider {
     discovery: RwLock<DiscoveryCache>,
     /// One discovery fetch at a time: a burst of sign-ins after a restart asks once.
     discovery_fetch: tokio::sync::Mutex<()>,
+    /// When readiness last asked the provider, and whether it answered.
+    readiness_probe: std::sync::Mutex<Option<(Instant, bool)>>,
     jwks: RwLock<Option<(JwkSet, Instant)>>,
 }
 
@@ -271,6 +276,7 @@ impl IdentityProvider {
             http,
             discovery: RwLock::new(DiscoveryCache::default()),
             discovery_fetch: tokio::sync::Mutex::new(()),
+            readiness_probe: std::sync::Mutex::new(None),
             jwks: RwLock::new(None),
         })
     }
@@ -287,7 +293,15 @@ impl IdentityProvider {
         let end_session = self
             .cached()
             .and_then(|discovered| discovered.end_session_endpoint.clone());
-        if let Some(endpoint) = end_session {
+        // Only a plain host name or address goes into the policy: the URL standard admits hosts
+        // such as `*` or `a;b`, which in a CSP would widen `form-action` or add a directive.
+        if let Some(endpoint) = end_session.filter(|endpoint| match endpoint.host() {
+            Some(oauth2::url::Host::Domain(domain)) => domain
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-'),
+            Some(_) => true,
+            None => false,
+        }) {
             let origin = endpoint.origin().ascii_serialization();
             if !origins.contains(&origin) {
                 origins.push(origin);
@@ -302,9 +316,50 @@ impl IdentityProvider {
         self.fetch_and_store().await.map(|_| ())
     }
 
-    /// Readiness: the provider serves a discovery document for our issuer.
+    /// Readiness: the provider serves a discovery document for our issuer. Probes are frequent
+    /// and unauthenticated: the provider is asked at most once per [`READINESS_PROBE_INTERVAL`],
+    /// whoever calls and however often, and in between the last answer is repeated. A flood of
+    /// probes can neither make us hammer the provider (which rate-limits by address, our token
+    /// calls included) nor queue sign-ins behind it.
     pub async fn check_discovery(&self) -> Result<(), ProviderError> {
-        Ok(self.discover().await?)
+        let previous = {
+            let mut probe = self.readiness_probe.lock().expect("probe lock");
+            match *probe {
+                // A sign-in that fetched the document since the last probe answers for it too.
+                Some((asked, ready)) if asked.elapsed() < READINESS_PROBE_INTERVAL => {
+                    Some(ready || self.fetched_since(asked))
+                }
+                last => {
+                    // Claim this interval before asking, so concurrent probes do not all ask.
+                    *probe = Some((Instant::now(), last.is_none_or(|(_, ready)| ready)));
+                    None
+                }
+            }
+        };
+        let ready = match previous {
+            Some(ready) => ready,
+            None => {
+                let ready = self.discover().await.is_ok();
+                *self.readiness_probe.lock().expect("probe lock") = Some((Instant::now(), ready));
+                ready
+            }
+        };
+        if ready {
+            Ok(())
+        } else {
+            Err(ProviderError::Unavailable(
+                "the discovery document could not be fetched".to_owned(),
+            ))
+        }
+    }
+
+    /// Whether a discovery document was fetched successfully after `moment`.
+    fn fetched_since(&self, moment: Instant) -> bool {
+        let cache = self.discovery.read().expect("discovery lock");
+        cache
+            .current
+            .as_ref()
+            .is_some_and(|(_, fetched)| *fetched > moment)
     }
 
     fn cached(&self) -> Option<Arc<Discovered>> {
@@ -340,7 +395,15 @@ impl IdentityProvider {
         if let Some(discovered) = self.fresh() {
             return Ok(discovered);
         }
-        let _one_at_a_time = self.discovery_fetch.lock().await;
+        // While another request refreshes the document, an older copy serves: endpoints seldom
+        // move, and a hanging provider must not stall every sign-in and refresh behind one fetch.
+        let _one_at_a_time = match self.discovery_fetch.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => match self.cached() {
+                Some(discovered) => return Ok(discovered),
+                None => self.discovery_fetch.lock().await,
+            },
+        };
         // Someone else may have fetched it while we waited.
         if let Some(discovered) = self.fresh() {
             return Ok(discovered);
