@@ -289,3 +289,19 @@ async fn readiness_probes_never_make_the_dashboard_hammer_the_provider() {
         "20 probes within one interval asked the provider {fetched} times"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_http_methods_do_not_grow_the_metrics() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    for index in 0..10 {
+        let method = reqwest::Method::from_bytes(format!("BREW{index}").as_bytes()).unwrap();
+        http.request(method, format!("{}/", app.addr_url))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = metrics_text(&app).await;
+    assert!(!text.contains("BREW"), "{text}");
+    assert!(text.contains(r#"method="other""#), "{text}");
+}

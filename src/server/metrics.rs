@@ -133,11 +133,24 @@ impl Default for Metrics {
     }
 }
 
+/// A method as a label: the standard ones as they are, anything else `other`. Clients choose the
+/// method, and every distinct label value is a new series kept for the process's life: made-up
+/// methods must not grow `/metrics` and memory without bound (unauthenticated).
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("other")
+}
+
 impl Metrics {
     pub fn http_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         self.http_requests
             .get_or_create(&HttpLabels {
-                method: method.to_owned(),
+                method: method_label(method).to_owned(),
                 route: route.to_owned(),
                 status,
             })
@@ -213,5 +226,21 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{expected} missing from:\n{text}");
         }
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let metrics = Metrics::default();
+        for index in 0..50 {
+            metrics.http_request(&format!("BREW{index}"), "/", 405, 0.001);
+        }
+        metrics.http_request("PATCH", "/", 405, 0.001);
+        let text = metrics.render(None);
+        assert!(
+            text.contains(r#"keystone_dashboard_http_requests_total{method="other",route="/",status="405"} 50"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"method="PATCH""#));
+        assert!(!text.contains("BREW"), "{text}");
     }
 }
