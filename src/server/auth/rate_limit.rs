@@ -14,7 +14,7 @@ use axum::{
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::pages::sign_in_problem;
-use crate::server::forwarded::ClientAddr;
+use crate::server::forwarded::{rate_limit_key, ClientAddr};
 
 pub struct SignInLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
@@ -47,7 +47,7 @@ pub async fn limit_sign_in(
     request: Request,
     next: Next,
 ) -> Response {
-    match limiter.limiter.check_key(&client.0) {
+    match limiter.limiter.check_key(&rate_limit_key(client.0)) {
         Ok(()) => next.run(request).await,
         Err(not_until) => {
             let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
