@@ -5,7 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{reset_sandbox_stats, sandbox_stats, set_faults, spawn_app, RedisServer, TestApp};
+use common::{
+    fault_uses_left, reset_sandbox_stats, sandbox_stats, set_faults, spawn_app, RedisServer,
+    TestApp,
+};
 use keystone_dashboard::server::SessionStoreKind;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -256,17 +259,6 @@ async fn readiness_fails_when_the_session_store_is_down() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["checks"]["session_store"], "failing");
     assert_eq!(body["checks"]["keystone_api"], "ok");
-}
-
-/// Uses left of the sandbox's first counted fault rule: how many matching requests have not come.
-async fn fault_uses_left(sandbox_url: &str) -> u64 {
-    let faults: Value = reqwest::get(format!("{sandbox_url}/_sandbox/faults"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    faults["rules"][0]["times"].as_u64().unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

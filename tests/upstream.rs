@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{reset_sandbox_stats, sandbox_stats, set_faults, spawn_app, TestApp, ADA};
+use common::{
+    fault_uses_left, reset_sandbox_stats, sandbox_stats, set_faults, spawn_app, TestApp, ADA,
+};
 use keystone_dashboard::{
     api::{ApiError, FieldError},
     domain::EnvironmentSlug,
@@ -161,22 +163,6 @@ impl Upstream {
             )
             .await
     }
-}
-
-/// Uses left of the sandbox's (single) counted fault rule; 0 once it is used up. Faulted requests
-/// never reach the API's request log, so this is how attempts are counted.
-async fn fault_uses_left(sandbox_url: &str) -> u64 {
-    let faults: Value = reqwest::get(format!("{sandbox_url}/_sandbox/faults"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    faults["rules"]
-        .as_array()
-        .unwrap()
-        .first()
-        .map_or(0, |rule| rule["times"].as_u64().unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -444,6 +444,22 @@ pub async fn set_faults(sandbox_url: &str, faults: Value) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
+/// Uses left of the sandbox's (single) counted fault rule; 0 once it is used up. Faulted requests
+/// never reach the API's request log, so this is how attempts are counted.
+pub async fn fault_uses_left(sandbox_url: &str) -> u64 {
+    let faults: Value = reqwest::get(format!("{sandbox_url}/_sandbox/faults"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    faults["rules"]
+        .as_array()
+        .unwrap()
+        .first()
+        .map_or(0, |rule| rule["times"].as_u64().unwrap())
+}
+
 /// The sandbox's counters (`/_sandbox/stats`).
 pub async fn sandbox_stats(sandbox_url: &str) -> Value {
     reqwest::get(format!("{sandbox_url}/_sandbox/stats"))
