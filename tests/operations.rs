@@ -6,9 +6,10 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    fault_uses_left, reset_sandbox_stats, sandbox_stats, set_faults, spawn_app, RedisServer,
-    TestApp,
+    fault_uses_left, reserve_port, reset_sandbox_stats, sandbox_stats, set_faults, spawn_app,
+    spawn_sandbox, RedisServer, TestApp,
 };
+use keystone_dashboard::server::health::READINESS_CACHED_FOR;
 use keystone_dashboard::server::SessionStoreKind;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -215,19 +216,29 @@ async fn every_response_has_a_request_id_that_reaches_the_api() {
     assert_eq!(reply.headers()["x-request-id"], "edge-7f3a");
 }
 
+/// Waits out the readiness cache, so the next probe asks the dependencies again.
+async fn past_the_readiness_cache() {
+    tokio::time::sleep(READINESS_CACHED_FOR + Duration::from_millis(100)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_when_the_api_and_provider_are_down_and_recovers() {
-    let app = common::spawn_app().await;
+    let (listener, public_url) = reserve_port();
+    let sandbox = spawn_sandbox(&public_url, |_| {}).await;
+    let sandbox_addr = sandbox.addr;
+    let app = TestApp::builder()
+        .external_sandbox(&sandbox.base_url())
+        .listener(listener)
+        .config(|config| config.public_url = Some(public_url.clone()))
+        .spawn()
+        .await;
     let (status, body) = readiness(&app).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["checks"]["keystone_api"], "ok");
 
-    app.sandbox().stop();
-    // The provider is asked at most once per probe interval: past it, the outage shows.
-    tokio::time::sleep(
-        keystone_dashboard::server::auth::READINESS_PROBE_INTERVAL + Duration::from_millis(100),
-    )
-    .await;
+    sandbox.stop();
+    drop(sandbox);
+    past_the_readiness_cache().await;
     let (status, body) = readiness(&app).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["ready"], false);
@@ -239,10 +250,18 @@ async fn readiness_fails_when_the_api_and_provider_are_down_and_recovers() {
         .await
         .unwrap();
     assert_eq!(live.status(), StatusCode::OK);
+
+    // Both come back on the same address: readiness follows without a restart of the dashboard.
+    let _back = spawn_sandbox(&public_url, |config| config.addr = sandbox_addr).await;
+    past_the_readiness_cache().await;
+    let (status, body) = readiness(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["checks"]["identity_provider"], "ok");
+    assert_eq!(body["checks"]["keystone_api"], "ok");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readiness_fails_when_the_session_store_is_down() {
+async fn readiness_fails_when_the_session_store_is_down_and_recovers() {
     let mut redis = RedisServer::start().await;
     let app = TestApp::builder()
         .config(|config| {
@@ -255,14 +274,29 @@ async fn readiness_fails_when_the_session_store_is_down() {
         .await;
     assert_eq!(readiness(&app).await.0, StatusCode::OK);
     redis.stop();
+    past_the_readiness_cache().await;
     let (status, body) = readiness(&app).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["checks"]["session_store"], "failing");
     assert_eq!(body["checks"]["keystone_api"], "ok");
+
+    redis.restart().await;
+    // The client reconnects with a back-off of up to 2 s.
+    let mut recovered = None;
+    for _ in 0..10 {
+        past_the_readiness_cache().await;
+        let (status, body) = readiness(&app).await;
+        if status == StatusCode::OK {
+            recovered = Some(body);
+            break;
+        }
+    }
+    let body = recovered.expect("readiness recovers once Redis is back");
+    assert_eq!(body["checks"]["session_store"], "ok");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readiness_probes_never_make_the_dashboard_hammer_the_provider() {
+async fn readiness_probes_never_make_the_dashboard_hammer_its_dependencies() {
     let app = spawn_app().await;
     // Every discovery fetch from now on uses up one of these (the delay itself is nothing).
     set_faults(
@@ -271,14 +305,22 @@ async fn readiness_probes_never_make_the_dashboard_hammer_the_provider() {
                             "action": { "kind": "delay", "ms": 0 }, "times": 1000 }] }),
     )
     .await;
+    reset_sandbox_stats(&app.sandbox_url).await;
+    let probes = (0..20).map(|_| readiness(&app));
+    for (status, body) in futures::future::join_all(probes).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
     for _ in 0..20 {
         let (status, body) = readiness(&app).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     let fetched = 1000 - fault_uses_left(&app.sandbox_url).await;
+    let api_calls = sandbox_stats(&app.sandbox_url).await["api_requests"]
+        .as_u64()
+        .unwrap();
     assert!(
-        fetched <= 1,
-        "20 probes within one interval asked the provider {fetched} times"
+        fetched <= 1 && api_calls <= 1,
+        "40 probes within one interval asked the provider {fetched} times and the API {api_calls} times"
     );
 }
 
@@ -286,14 +328,22 @@ async fn readiness_probes_never_make_the_dashboard_hammer_the_provider() {
 async fn made_up_http_methods_do_not_grow_the_metrics() {
     let app = spawn_app().await;
     let http = reqwest::Client::new();
-    for index in 0..10 {
+    let series = |text: &str| text.lines().filter(|line| !line.starts_with('#')).count();
+    let send = |index: usize| {
         let method = reqwest::Method::from_bytes(format!("BREW{index}").as_bytes()).unwrap();
-        http.request(method, format!("{}/", app.addr_url))
-            .send()
-            .await
-            .unwrap();
+        http.request(method, format!("{}/", app.addr_url)).send()
+    };
+    // One made-up method and one scrape first, so their series exist before counting.
+    send(0).await.unwrap();
+    metrics_text(&app).await;
+    let before = series(&metrics_text(&app).await);
+    for chunk in (1..2_000).collect::<Vec<_>>().chunks(50) {
+        for reply in futures::future::join_all(chunk.iter().map(|&index| send(index))).await {
+            reply.unwrap();
+        }
     }
     let text = metrics_text(&app).await;
+    assert_eq!(series(&text), before, "2,000 made-up methods added series");
     assert!(!text.contains("BREW"), "{text}");
     assert!(text.contains(r#"method="other""#), "{text}");
 }

@@ -8,6 +8,9 @@ use clap::{Parser, ValueEnum};
 use crate::domain::Cidr;
 
 /// The KeyStone Dashboard server (backend-for-frontend of the KeyStone admin console).
+/// The longest time limit production mode accepts for one upstream call (seconds).
+pub const MAX_UPSTREAM_TIMEOUT_SECONDS: u64 = 60;
+
 #[derive(Debug, Clone, Parser)]
 #[command(name = "keystone-dashboard", version, about, long_about = None)]
 pub struct Config {
@@ -147,6 +150,12 @@ pub struct Config {
     #[arg(long, env = "KEYSTONE_ALLOW_INSECURE_HTTP")]
     pub allow_insecure_http: bool,
 
+    /// In production mode, accept `http://` for the API and the issuer and `redis://` (no TLS) for
+    /// Redis. Only sensible when those run on a private network the dashboard shares (the compose
+    /// demo): over any other network they would carry tokens in the clear.
+    #[arg(long, env = "KEYSTONE_ALLOW_PLAINTEXT_UPSTREAMS")]
+    pub allow_plaintext_upstreams: bool,
+
     /// Reverse proxies (IPs or CIDR ranges, comma-separated) whose `X-Forwarded-For` and
     /// `X-Request-Id` are believed. From any other peer these headers are ignored: the TCP peer is
     /// the client, and a fresh request id is made.
@@ -279,7 +288,36 @@ impl Config {
                  clear; use https, or --allow-insecure-http if TLS ends in front of the dashboard"
             )),
         }
+        // Access and refresh tokens, the client secret and the sealed sessions travel to these.
+        let upstreams = [
+            ("--api-url", self.api_url.as_deref(), "https://"),
+            ("--auth-issuer", self.auth_issuer.as_deref(), "https://"),
+            ("--redis-url", self.redis_url.as_deref(), "rediss://"),
+        ];
+        for (flag, url, secure_scheme) in upstreams {
+            let Some(url) = url else { continue };
+            if !url.to_ascii_lowercase().starts_with(secure_scheme)
+                && !self.allow_plaintext_upstreams
+            {
+                problems.push(format!(
+                    "{flag} {url} is not {secure_scheme}: tokens would cross the network in the \
+                     clear; use TLS, or --allow-plaintext-upstreams on a private network"
+                ));
+            }
+        }
+        // The refresh lease is derived from this time limit: an unbounded one would let a stalled
+        // provider call hold a session's refresh lock (and every page of that member) for as long.
+        if !(1..=MAX_UPSTREAM_TIMEOUT_SECONDS).contains(&self.upstream_timeout_seconds) {
+            problems.push(format!(
+                "--upstream-timeout {} is outside 1..={MAX_UPSTREAM_TIMEOUT_SECONDS} seconds",
+                self.upstream_timeout_seconds
+            ));
+        }
         problems
+    }
+
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_secs(self.upstream_timeout_seconds)
     }
 
     pub fn session_idle_timeout(&self) -> Duration {
@@ -392,6 +430,26 @@ mod tests {
                 Box::new(|c| c.public_url = Some("ftp://dash.example".into())),
                 "is not https",
             ),
+            (
+                Box::new(|c| c.api_url = Some("http://api.example".into())),
+                "--api-url http://api.example is not https://",
+            ),
+            (
+                Box::new(|c| c.auth_issuer = Some("http://tenant.example/".into())),
+                "--auth-issuer http://tenant.example/ is not https://",
+            ),
+            (
+                Box::new(|c| c.redis_url = Some("redis://cache:6379".into())),
+                "--redis-url redis://cache:6379 is not rediss://",
+            ),
+            (
+                Box::new(|c| c.upstream_timeout_seconds = 3600),
+                "--upstream-timeout 3600 is outside",
+            ),
+            (
+                Box::new(|c| c.upstream_timeout_seconds = 0),
+                "--upstream-timeout 0 is outside",
+            ),
         ];
         for (change, expected) in cases {
             let mut config = production(&[]);
@@ -403,8 +461,10 @@ mod tests {
                 "{problems:?} lacks {expected}"
             );
         }
-        let mut opted_in = production(&["--allow-insecure-http"]);
+        let mut opted_in = production(&["--allow-insecure-http", "--allow-plaintext-upstreams"]);
         opted_in.public_url = Some("http://dash.internal".into());
+        opted_in.api_url = Some("http://api.internal".into());
+        opted_in.redis_url = Some("redis://cache:6379".into());
         assert!(opted_in.production_problems().is_empty());
     }
 

@@ -1,6 +1,10 @@
 //! Probes and metrics: `/healthz` (liveness), `/readyz` (the dependencies answer) and `/metrics`.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::State,
@@ -16,6 +20,71 @@ use super::{forwarded::ClientAddr, AppState, Bff};
 /// A dependency that does not answer within this is "failing": a probe must answer quickly.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long one readiness verdict is repeated before the dependencies are asked again. Probes are
+/// unauthenticated and can come in floods: without this, each one would reach the identity
+/// provider (which rate-limits by address, our token calls included) and the KeyStone API.
+pub const READINESS_CACHED_FOR: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Copy, Debug)]
+struct Verdict {
+    session_store: bool,
+    identity_provider: bool,
+    keystone_api: bool,
+}
+
+/// The last readiness verdict, and one check at a time.
+#[derive(Default)]
+pub struct ReadinessCache {
+    last: Mutex<Option<(Instant, Verdict)>>,
+    checking: tokio::sync::Mutex<()>,
+}
+
+impl ReadinessCache {
+    fn fresh(&self) -> Option<Verdict> {
+        let last = self.last.lock().expect("readiness lock");
+        last.filter(|(at, _)| at.elapsed() < READINESS_CACHED_FOR)
+            .map(|(_, verdict)| verdict)
+    }
+
+    fn previous(&self) -> Option<Verdict> {
+        self.last
+            .lock()
+            .expect("readiness lock")
+            .map(|(_, verdict)| verdict)
+    }
+
+    /// The cached verdict while fresh; otherwise one caller checks while the others repeat the
+    /// previous verdict (a slow dependency never queues probes), or wait for the very first.
+    async fn verdict(&self, bff: &Bff) -> Verdict {
+        if let Some(verdict) = self.fresh() {
+            return verdict;
+        }
+        let _checking = match self.checking.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => match self.previous() {
+                Some(verdict) => return verdict,
+                None => self.checking.lock().await,
+            },
+        };
+        // Another caller may have finished a check while this one waited for the lock.
+        if let Some(verdict) = self.fresh() {
+            return verdict;
+        }
+        let (session_store, identity_provider, keystone_api) = tokio::join!(
+            check("session_store", bff.store.ping()),
+            check("identity_provider", bff.provider.check_discovery()),
+            check("keystone_api", bff.upstream.check_reachable()),
+        );
+        let verdict = Verdict {
+            session_store,
+            identity_provider,
+            keystone_api,
+        };
+        *self.last.lock().expect("readiness lock") = Some((Instant::now(), verdict));
+        verdict
+    }
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
@@ -30,22 +99,18 @@ async fn healthz() -> &'static str {
 }
 
 /// Readiness: the session store, the identity provider's discovery document and the KeyStone API
-/// all answer. The reply names which check failed but not why (that goes to the log): probes are
-/// unauthenticated.
+/// all answer (as of at most [`READINESS_CACHED_FOR`] ago). The reply names which check failed but
+/// not why (that goes to the log): probes are unauthenticated.
 async fn readyz(State(bff): State<Arc<Bff>>) -> Response {
-    let (store, provider, api) = tokio::join!(
-        check("session_store", bff.store.ping()),
-        check("identity_provider", bff.provider.check_discovery()),
-        check("keystone_api", bff.upstream.check_reachable()),
-    );
-    let ready = store && provider && api;
-    let verdict = |ok: bool| if ok { "ok" } else { "failing" };
+    let verdict = bff.readiness.verdict(&bff).await;
+    let ready = verdict.session_store && verdict.identity_provider && verdict.keystone_api;
+    let word = |ok: bool| if ok { "ok" } else { "failing" };
     let body = json!({
         "ready": ready,
         "checks": {
-            "session_store": verdict(store),
-            "identity_provider": verdict(provider),
-            "keystone_api": verdict(api),
+            "session_store": word(verdict.session_store),
+            "identity_provider": word(verdict.identity_provider),
+            "keystone_api": word(verdict.keystone_api),
         }
     });
     let status = if ready {

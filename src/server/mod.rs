@@ -5,7 +5,7 @@ pub mod auth;
 pub mod config;
 mod export;
 pub mod forwarded;
-mod health;
+pub mod health;
 pub mod manager_counts;
 pub mod member;
 pub mod metrics;
@@ -54,6 +54,8 @@ pub struct Bff {
     /// all, however many calls it makes: twice the per-call timeout.
     pub request_budget: Duration,
     pub manager_counts: manager_counts::ManagerCounts,
+    /// `/readyz`'s last verdict.
+    pub readiness: health::ReadinessCache,
     /// The environment a session names until it has chosen one (see `Config::bootstrap_environment`).
     pub bootstrap_environment: crate::domain::EnvironmentSlug,
 }
@@ -266,6 +268,7 @@ impl Application {
             metrics_readers: config.metrics_allowed_from.clone(),
             request_budget: 2 * timeout,
             manager_counts: manager_counts::ManagerCounts::new(manager_counts::REMEMBERED_FOR),
+            readiness: health::ReadinessCache::default(),
         });
         let router = router(&config, bff.clone(), &backend).await?;
         Ok(Self {

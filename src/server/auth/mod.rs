@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 pub use provider::{
     discovery_url, DiscoveryError, IdentityProvider, IssuedTokens, ProviderError, ProviderSettings,
-    READINESS_PROBE_INTERVAL,
 };
 pub use rate_limit::SignInLimiter;
 pub use routes::router;

@@ -48,9 +48,6 @@ const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(60 * 60);
 /// yet one that comes back is used within seconds.
 const DISCOVERY_RETRY_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Readiness asks the provider for its discovery document at most this often.
-pub const READINESS_PROBE_INTERVAL: Duration = Duration::from_secs(5);
-
 /// The path OIDC Discovery §4 appends to the issuer.
 const DISCOVERY_PATH: &str = ".well-known/openid-configuration";
 
@@ -240,8 +237,6 @@ pub struct IdentityProvider {
     discovery: RwLock<DiscoveryCache>,
     /// One discovery fetch at a time: a burst of sign-ins after a restart asks once.
     discovery_fetch: tokio::sync::Mutex<()>,
-    /// When readiness last asked the provider, and whether it answered.
-    readiness_probe: std::sync::Mutex<Option<(Instant, bool)>>,
     jwks: RwLock<Option<(JwkSet, Instant)>>,
 }
 
@@ -276,7 +271,6 @@ impl IdentityProvider {
             http,
             discovery: RwLock::new(DiscoveryCache::default()),
             discovery_fetch: tokio::sync::Mutex::new(()),
-            readiness_probe: std::sync::Mutex::new(None),
             jwks: RwLock::new(None),
         })
     }
@@ -316,50 +310,12 @@ impl IdentityProvider {
         self.fetch_and_store().await.map(|_| ())
     }
 
-    /// Readiness: the provider serves a discovery document for our issuer. Probes are frequent
-    /// and unauthenticated: the provider is asked at most once per [`READINESS_PROBE_INTERVAL`],
-    /// whoever calls and however often, and in between the last answer is repeated. A flood of
-    /// probes can neither make us hammer the provider (which rate-limits by address, our token
-    /// calls included) nor queue sign-ins behind it.
+    /// Readiness: the provider serves a discovery document for our issuer. Asked rarely: `/readyz`
+    /// repeats its last verdict for a few seconds.
     pub async fn check_discovery(&self) -> Result<(), ProviderError> {
-        let previous = {
-            let mut probe = self.readiness_probe.lock().expect("probe lock");
-            match *probe {
-                // A sign-in that fetched the document since the last probe answers for it too.
-                Some((asked, ready)) if asked.elapsed() < READINESS_PROBE_INTERVAL => {
-                    Some(ready || self.fetched_since(asked))
-                }
-                last => {
-                    // Claim this interval before asking, so concurrent probes do not all ask.
-                    *probe = Some((Instant::now(), last.is_none_or(|(_, ready)| ready)));
-                    None
-                }
-            }
-        };
-        let ready = match previous {
-            Some(ready) => ready,
-            None => {
-                let ready = self.discover().await.is_ok();
-                *self.readiness_probe.lock().expect("probe lock") = Some((Instant::now(), ready));
-                ready
-            }
-        };
-        if ready {
-            Ok(())
-        } else {
-            Err(ProviderError::Unavailable(
-                "the discovery document could not be fetched".to_owned(),
-            ))
-        }
-    }
-
-    /// Whether a discovery document was fetched successfully after `moment`.
-    fn fetched_since(&self, moment: Instant) -> bool {
-        let cache = self.discovery.read().expect("discovery lock");
-        cache
-            .current
-            .as_ref()
-            .is_some_and(|(_, fetched)| *fetched > moment)
+        self.discover()
+            .await
+            .map_err(|error| ProviderError::Unavailable(error.to_string()))
     }
 
     fn cached(&self) -> Option<Arc<Discovered>> {
