@@ -28,6 +28,10 @@ fn help_lists_every_setting_with_its_environment_variable() {
         ("--api-audience", "KEYSTONE_API_AUDIENCE"),
         ("--session-store", "KEYSTONE_SESSION_STORE"),
         ("--redis-url", "KEYSTONE_REDIS_URL"),
+        (
+            "--allow-plaintext-upstreams",
+            "KEYSTONE_ALLOW_PLAINTEXT_UPSTREAMS",
+        ),
         ("--data-dir", "KEYSTONE_DATA_DIR"),
         ("--token-encryption-key", "KEYSTONE_TOKEN_ENCRYPTION_KEY"),
         (
@@ -193,4 +197,24 @@ fn the_configuration_reference_matches_help() {
             );
         }
     }
+}
+
+/// The compose demo's dashboards believe `X-Forwarded-For` from their proxy alone: a whole private
+/// range would let any container on the network choose the address it is rate-limited as.
+#[test]
+fn compose_trusts_only_its_proxy() {
+    let compose = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/compose.yaml"))
+        .unwrap();
+    let value = |key: &str| -> Vec<String> {
+        compose
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix(key))
+            .map(|rest| rest.trim().trim_matches('"').to_owned())
+            .collect()
+    };
+    let trusted = value("KEYSTONE_TRUSTED_PROXIES:");
+    let proxy = value("ipv4_address:");
+    assert_eq!(proxy.len(), 1, "the proxy has one fixed address");
+    assert_eq!(trusted, proxy, "trusted proxies are exactly the proxy");
+    assert!(proxy[0].parse::<std::net::Ipv4Addr>().is_ok(), "{proxy:?}");
 }
