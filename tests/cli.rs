@@ -203,8 +203,8 @@ fn the_configuration_reference_matches_help() {
 /// range would let any container on the network choose the address it is rate-limited as.
 #[test]
 fn compose_trusts_only_its_proxy() {
-    let compose = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/compose.yaml"))
-        .unwrap();
+    let compose =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/compose.yaml")).unwrap();
     let value = |key: &str| -> Vec<String> {
         compose
             .lines()

@@ -6,11 +6,14 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    reserve_port, reset_sandbox_stats, sandbox_stats, spawn_sandbox, Browser, RedisServer, TestApp,
+    reserve_port, reset_sandbox_stats, sandbox_stats, spawn_app, spawn_sandbox, Browser,
+    RedisServer, TestApp, TestAppBuilder, ADA, SESSION_COOKIE,
 };
 use futures::future::join_all;
 use keystone_dashboard::server::SessionStoreKind;
 use reqwest::StatusCode;
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
 
 /// Access tokens last this long in these tests; the BFF refreshes when less than the margin is left.
 const TOKEN_TTL: i64 = 6;
@@ -175,4 +178,272 @@ async fn a_signed_in_browser_stays_signed_in_across_a_restart() {
         assert!(!stored.contains(&token), "no refresh token in the store");
     }
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// Ada's refresh-token families at the provider: (live, revoked).
+fn families(sandbox: &keystone_sandbox::RunningSandbox) -> (usize, usize) {
+    sandbox.state.store.read(|data| {
+        let mut live = std::collections::BTreeSet::new();
+        let mut revoked = std::collections::BTreeSet::new();
+        for token in data
+            .refresh_tokens
+            .values()
+            .filter(|token| token.user_id == ADA)
+        {
+            if token.family_revoked {
+                revoked.insert(token.family.clone());
+            } else {
+                live.insert(token.family.clone());
+            }
+        }
+        (live.len(), revoked.len())
+    })
+}
+
+/// The provider rotates at once and answers `ms` later, once: a caller gone by then has lost the
+/// reply but not the rotation (Auth0 does not undo a grant because its caller hung up).
+async fn slow_token_reply(sandbox_url: &str, ms: u64) {
+    common::set_faults(
+        sandbox_url,
+        json!({ "rules": [{ "path_prefix": "/oauth/token", "times": 1,
+                            "action": { "kind": "delay_after_apply", "ms": ms } }] }),
+    )
+    .await;
+}
+
+fn short_lived_tokens(builder: TestAppBuilder) -> TestAppBuilder {
+    builder
+        .sandbox(|sandbox| sandbox.access_token_ttl_seconds = TOKEN_TTL)
+        .config(|config| config.token_refresh_margin_seconds = REFRESH_MARGIN)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_hangs_up_mid_refresh_loses_nothing() {
+    let app = short_lived_tokens(TestApp::builder()).spawn().await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    let signed_in_at = Instant::now();
+    until_refresh_is_due(signed_in_at).await;
+    reset_sandbox_stats(&app.sandbox_url).await;
+    slow_token_reply(&app.sandbox_url, 1_000).await;
+
+    // A raw socket: the request is sent whole, then the connection is closed before any reply,
+    // as a browser does when the member navigates away.
+    let addr = app.addr_url.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /api/shell HTTP/1.1\r\nHost: {addr}\r\nCookie: {SESSION_COOKIE}={cookie}\r\n\
+         Origin: {origin}\r\nSec-Fetch-Site: same-origin\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n\r\n",
+        cookie = browser.session_cookie().unwrap(),
+        origin = app.base_url,
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let granted_meanwhile =
+        sandbox_stats(&app.sandbox_url).await["grants"]["refresh_token"].clone();
+    assert_eq!(
+        granted_meanwhile, 1,
+        "the refresh reached the provider before the hang-up"
+    );
+    drop(socket);
+    // Past the provider's late reply.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+
+    let (status, body) = browser.server_fn("shell", &[]).await;
+    assert_eq!(status, StatusCode::OK, "the session survives: {body}");
+    let stats = sandbox_stats(&app.sandbox_url).await;
+    assert_eq!(stats["grants"]["refresh_token"], 1, "one grant: {stats}");
+    assert_eq!(
+        families(app.sandbox()),
+        (1, 0),
+        "the family is intact: no spent token was presented"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_refresh_once_even_when_the_provider_is_slower_than_a_fixed_lease() {
+    let redis = RedisServer::start().await;
+    let (listener, public_url) = reserve_port();
+    let sandbox = spawn_sandbox(&public_url, |sandbox| {
+        sandbox.access_token_ttl_seconds = TOKEN_TTL
+    })
+    .await;
+    let replica = |listener: Option<std::net::TcpListener>| {
+        let mut builder = TestApp::builder()
+            .external_sandbox(&sandbox.base_url())
+            .config(|config| {
+                config.session_store = SessionStoreKind::Redis;
+                config.redis_url = Some(redis.url.clone());
+                config.token_encryption_key =
+                    Some("q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=".to_owned());
+                config.token_refresh_margin_seconds = REFRESH_MARGIN;
+                config.public_url = Some(public_url.clone());
+                // The provider may take up to this long: the lease must outlast it.
+                config.upstream_timeout_seconds = 40;
+            });
+        if let Some(listener) = listener {
+            builder = builder.listener(listener);
+        }
+        builder.spawn()
+    };
+    let first = replica(Some(listener)).await;
+    let second = replica(None).await;
+    let browser = first.browser();
+    browser.sign_in().await;
+    until_refresh_is_due(Instant::now()).await;
+    reset_sandbox_stats(&sandbox.base_url()).await;
+    // Slower than the 20 s lease the vault used to take, well within the time limit.
+    common::set_faults(
+        &sandbox.base_url(),
+        json!({ "rules": [{ "path_prefix": "/oauth/token", "times": 1,
+                            "action": { "kind": "delay", "ms": 22_000 } }] }),
+    )
+    .await;
+    let via_first = browser.via(&first.addr_url);
+    let via_second = browser.via(&second.addr_url);
+    let started = via_first.server_fn("shell", &[]);
+    let (first_reply, second_reply) = tokio::join!(started, async {
+        // The second replica asks while the first is still waiting for the provider.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        via_second.server_fn("shell", &[]).await
+    });
+    assert_eq!(first_reply.0, StatusCode::OK, "{}", first_reply.1);
+    assert_eq!(second_reply.0, StatusCode::OK, "{}", second_reply.1);
+    let stats = sandbox_stats(&sandbox.base_url()).await;
+    assert_eq!(stats["grants"]["refresh_token"], 1, "{stats}");
+    assert_eq!(families(&sandbox), (1, 0));
+}
+
+/// Signs out while a refresh is at the provider, then checks that nothing of the session is left:
+/// the old cookie is refused and no token set was written back.
+async fn signing_out_during_a_refresh_is_final(
+    store: SessionStoreKind,
+    redis: Option<&RedisServer>,
+) {
+    let data_dir = std::env::temp_dir().join(format!(
+        "keystone-signout-race-{}-{store:?}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let app = short_lived_tokens(TestApp::builder())
+        .config(|config| {
+            config.session_store = store;
+            config.data_dir = data_dir.clone();
+            config.redis_url = redis.map(|redis| redis.url.clone());
+            config.token_encryption_key =
+                Some("q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=".to_owned());
+            // Short enough that the request in flight also rewrites its session record (the
+            // "last seen" mark), as a busy member's requests do.
+            config.session_idle_timeout_seconds = 8;
+        })
+        .spawn()
+        .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    let cookie = browser.session_cookie().unwrap();
+    until_refresh_is_due(Instant::now()).await;
+    slow_token_reply(&app.sandbox_url, 1_500).await;
+
+    let in_flight = browser.via(&app.base_url);
+    let (refreshing, signed_out) = tokio::join!(in_flight.server_fn("shell", &[]), async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        browser.post_form("/auth/logout", &[]).await
+    });
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    assert_ne!(
+        refreshing.0,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        refreshing.1
+    );
+
+    let old = Browser::new(&app.base_url, &app.base_url);
+    old.set_session_cookie(Some(cookie));
+    let (status, body) = old.server_fn("shell", &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old cookie is refused: {body}"
+    );
+    assert_eq!(old.get("/members").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.bff.store.count_token_sets().await.unwrap(),
+        0,
+        "no token set was written back after the sign-out"
+    );
+    assert_eq!(
+        families(app.sandbox()).0,
+        0,
+        "every refresh token is revoked"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_during_a_refresh_is_final_with_the_embedded_store() {
+    signing_out_during_a_refresh_is_final(SessionStoreKind::Embedded, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_during_a_refresh_is_final_with_redis() {
+    let redis = RedisServer::start().await;
+    signing_out_during_a_refresh_is_final(SessionStoreKind::Redis, Some(&redis)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_over_a_live_session_revokes_the_session_it_replaces() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    // Two tabs start a sign-in; the first finishes, then the second, over the live session.
+    let first_tab = browser.start_login("").await;
+    let second_tab = browser.start_login("?returnTo=/members").await;
+    let callback = browser
+        .sign_in_at_provider(&first_tab, &[("user_id", ADA)])
+        .await;
+    assert_eq!(
+        browser.callback(&callback).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(families(app.sandbox()), (1, 0));
+    let callback = browser
+        .sign_in_at_provider(&second_tab, &[("user_id", ADA)])
+        .await;
+    let response = browser.callback(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(common::location(&response), "/members");
+    assert_eq!(
+        families(app.sandbox()),
+        (1, 1),
+        "the replaced session's refresh token is revoked, the new one lives"
+    );
+    assert_eq!(app.bff.store.count_token_sets().await.unwrap(), 1);
+    assert_eq!(browser.server_fn("shell", &[]).await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_kept_no_longer_than_the_absolute_lifetime_however_often_refreshed() {
+    let app = short_lived_tokens(TestApp::builder())
+        .config(|config| config.session_absolute_lifetime_seconds = 7)
+        .spawn()
+        .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    let signed_in_at = Instant::now();
+    until_refresh_is_due(signed_in_at).await;
+    reset_sandbox_stats(&app.sandbox_url).await;
+    assert_eq!(browser.server_fn("shell", &[]).await.0, StatusCode::OK);
+    assert_eq!(
+        sandbox_stats(&app.sandbox_url).await["grants"]["refresh_token"],
+        1,
+        "refreshed at about 4.5 s"
+    );
+    // Past the session's end, before a full lifetime after the refresh. Nobody visits, so only
+    // the store's own expiry can have removed the set.
+    tokio::time::sleep(Duration::from_secs(8).saturating_sub(signed_in_at.elapsed())).await;
+    assert_eq!(
+        app.bff.store.count_token_sets().await.unwrap(),
+        0,
+        "the refreshed set was kept past the session's end"
+    );
 }

@@ -124,8 +124,11 @@ pub enum FaultAction {
     DropBeforeApply,
     /// Run the handler (the change is applied), then close the connection without answering.
     DropAfterApply,
-    /// Wait this long before handling.
+    /// Wait this long before handling. A caller that hangs up meanwhile cancels the request.
     Delay { ms: u64 },
+    /// Handle the request (the change is applied, a refresh token rotated), then wait this long
+    /// before answering: a caller that hangs up meanwhile has lost the reply, not the change.
+    DelayAfterApply { ms: u64 },
 }
 
 impl Faults {

@@ -113,6 +113,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(idp::router(state.config.oidc_profile))
         .merge(api::router(state.clone()))
         .merge(control::router())
+        .fallback(api::unmatched)
         .with_state(state)
 }
 

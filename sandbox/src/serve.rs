@@ -99,6 +99,11 @@ async fn handle(
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             Ok(run(router, request).await)
         }
+        Some(FaultAction::DelayAfterApply { ms }) => {
+            let response = run(router, request).await;
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            Ok(response)
+        }
         Some(FaultAction::Status {
             status,
             retry_after_seconds,
@@ -126,11 +131,19 @@ async fn handle(
     }
 }
 
+/// Runs the handler to completion in a task of its own, as a real server commits a change (Auth0
+/// a refresh token rotation) whether or not the caller is still there to read the reply: a caller
+/// that hangs up must not be able to cancel half of a grant.
 async fn run(router: Router, request: Request<Body>) -> Response<Body> {
-    router
-        .oneshot(request)
+    let handled = tokio::spawn(async move {
+        router
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {})
+    });
+    handled
         .await
-        .unwrap_or_else(|never| match never {})
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 fn fault_reply(status: StatusCode, retry_after_seconds: Option<u64>) -> Response<Body> {

@@ -131,11 +131,7 @@ pub async fn require_member(
         Ok(member) => member,
         Err(error) => {
             tracing::error!(%error, "session store unavailable");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sessions are unavailable; try again shortly.",
-            )
-                .into_response();
+            return sessions_unavailable();
         }
     };
     let member = match member {
@@ -149,6 +145,20 @@ pub async fn require_member(
             return signed_out(&request);
         }
     };
+    // The tokens are the session: once they are gone (signed out, refresh refused) the record must
+    // not let anyone in, even if a request that was in flight during the sign-out wrote it back.
+    match bff.vault.exists(&member.tokens).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!("session without tokens ended");
+            bff.end_session(&session).await;
+            return signed_out(&request);
+        }
+        Err(error) => {
+            tracing::error!(%error, "session store unavailable");
+            return sessions_unavailable();
+        }
+    }
     request.extensions_mut().insert(member);
     let mut response = next.run(request).await;
     // Pages and data of a signed-in member are personal: no shared or browser cache keeps them.
@@ -157,6 +167,14 @@ pub async fn require_member(
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     response
+}
+
+fn sessions_unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sessions are unavailable; try again shortly.",
+    )
+        .into_response()
 }
 
 fn signed_out(request: &Request) -> Response {

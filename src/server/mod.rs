@@ -248,6 +248,7 @@ impl Application {
             provider.clone(),
             Duration::from_secs(config.token_refresh_margin_seconds),
             policy.absolute_lifetime,
+            session::refresh_lease(timeout),
             metrics.clone(),
         );
         let bff = Arc::new(Bff {

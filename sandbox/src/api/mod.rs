@@ -19,7 +19,7 @@ use std::{
 
 use axum::{
     extract::{ConnectInfo, Request, State},
-    http::{header, HeaderMap, HeaderValue},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -152,21 +152,50 @@ pub struct Change {
     pub detail: serde_json::Value,
 }
 
-async fn authenticate(
-    State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+fn recorded(request: &Request) -> RecordedRequest {
     let headers = request.headers();
-    state.stats.record(RecordedRequest {
+    RecordedRequest {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
         environment_header: header_text(headers, ENVIRONMENT_HEADER),
         request_id: header_text(headers, "x-request-id"),
         has_cookie: headers.contains_key(header::COOKIE),
         header_names: headers.keys().map(|name| name.to_string()).collect(),
-    });
+    }
+}
+
+/// Every request no route matched, recorded like the others so tests see what reached the API
+/// (a dot-segment id resolved into another path, say), and answered as FastAPI does: a path with
+/// a trailing slash is redirected (307) to the one without, anything else is its router's 404.
+pub async fn unmatched(State(state): State<SharedState>, request: Request) -> Response {
+    state.stats.record(recorded(&request));
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let location = path.trim_end_matches('/').to_owned();
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(
+                header::LOCATION,
+                if location.is_empty() {
+                    "/".to_owned()
+                } else {
+                    location
+                },
+            )],
+        )
+            .into_response();
+    }
+    ApiError::NotFound("Not Found".to_owned()).into_response()
+}
+
+async fn authenticate(
+    State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    state.stats.record(recorded(&request));
+    let headers = request.headers();
     let requested_version = header_text(headers, VERSION_HEADER);
     // A route the API lacks is FastAPI's router's 404, answered before any authentication runs.
     let removed = state

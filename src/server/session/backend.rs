@@ -40,6 +40,10 @@ pub enum StoreError {
     },
 }
 
+/// The most one Redis command waits: a page answers "sessions unavailable" quickly instead of
+/// hanging, and the refresh lease is derived from it.
+pub const STORE_COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Keys in Redis are namespaced so the dashboard can share an instance.
 const REDIS_TOKENS: &str = "keystone-dashboard:tokens:";
 const REDIS_LOCKS: &str = "keystone-dashboard:refresh-lock:";
@@ -53,6 +57,20 @@ const DELETE_TOKENS: &str =
     "redis.call('del', KEYS[1]) redis.call('zrem', KEYS[2], ARGV[1]) return 1";
 const COUNT_TOKENS: &str =
     "redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1]) return redis.call('zcard', KEYS[1])";
+
+/// Replaces a token set only if it still exists (a save after sign-out is a no-op) and the caller
+/// still holds the refresh lock (a writer whose lease ran out never overwrites newer tokens).
+const UPDATE_TOKENS_FENCED: &str = "if redis.call('get', KEYS[3]) ~= ARGV[5] \
+     or redis.call('exists', KEYS[1]) == 0 then return 0 end \
+     redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) \
+     redis.call('zadd', KEYS[2], ARGV[3], ARGV[4]) return 1";
+
+/// Extends the lease if it is still ours, or takes it back if nobody took it meanwhile (a Redis
+/// hiccup outlasted it); refuses if another replica holds it.
+const EXTEND_LOCK: &str = "local holder = redis.call('get', KEYS[1]) \
+     if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end \
+     if holder then return 0 end \
+     if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end return 0";
 
 /// Deletes the lock only if it is still ours: a holder that overran its lease must not release the
 /// next holder's lock.
@@ -102,7 +120,7 @@ impl Backend {
                         0, 100, 2_000, 2,
                     ))
                     .with_performance_config(|performance| {
-                        performance.default_command_timeout = Duration::from_secs(2);
+                        performance.default_command_timeout = STORE_COMMAND_TIMEOUT;
                     });
                 let pool = builder.build_pool(4)?;
                 pool.init().await?;
@@ -174,6 +192,63 @@ impl Backend {
             }
         }
         Ok(())
+    }
+
+    /// Replaces an existing set, fenced: `false` when the set is gone or (Redis) `holder` no longer
+    /// holds the refresh lock. Single-process stores are fenced by the in-process lock.
+    pub async fn update_tokens_fenced(
+        &self,
+        id: &str,
+        sealed: String,
+        ttl: Duration,
+        holder: &str,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(map) => {
+                let mut map = map.lock().expect("token map lock");
+                let now = Instant::now();
+                match map.get_mut(id).filter(|(_, expires)| *expires > now) {
+                    Some(entry) => {
+                        *entry = (sealed, now + ttl);
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            }
+            Self::Embedded(pool) => {
+                let updated = sqlx::query(
+                    "UPDATE token_sets SET sealed = ?, expires_at = unixepoch() + ?
+                     WHERE id = ? AND expires_at > unixepoch()",
+                )
+                .bind(sealed)
+                .bind(ttl.as_secs() as i64)
+                .bind(id)
+                .execute(pool)
+                .await?;
+                Ok(updated.rows_affected() == 1)
+            }
+            Self::Redis(pool) => {
+                let ttl = ttl.as_secs().max(1);
+                let stored: i64 = pool
+                    .eval(
+                        UPDATE_TOKENS_FENCED,
+                        vec![
+                            format!("{REDIS_TOKENS}{id}"),
+                            REDIS_INDEX.to_owned(),
+                            format!("{REDIS_LOCKS}{id}"),
+                        ],
+                        vec![
+                            sealed,
+                            ttl.to_string(),
+                            (super::now() + ttl as i64).to_string(),
+                            id.to_owned(),
+                            holder.to_owned(),
+                        ],
+                    )
+                    .await?;
+                Ok(stored == 1)
+            }
+        }
     }
 
     pub async fn delete_tokens(&self, id: &str) -> Result<(), StoreError> {
@@ -265,6 +340,28 @@ impl Backend {
                     )
                     .await?;
                 Ok(reply.is_some())
+            }
+        }
+    }
+
+    /// Extends `holder`'s lease on the refresh lock; `false` when another replica holds it.
+    pub async fn extend_lock(
+        &self,
+        id: &str,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(_) | Self::Embedded(_) => Ok(true),
+            Self::Redis(pool) => {
+                let extended: i64 = pool
+                    .eval(
+                        EXTEND_LOCK,
+                        vec![format!("{REDIS_LOCKS}{id}")],
+                        vec![holder.to_owned(), lease.as_millis().to_string()],
+                    )
+                    .await?;
+                Ok(extended == 1)
             }
         }
     }

@@ -20,7 +20,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 pub use backend::{Backend, StoreError};
 pub use cipher::{KeyError, TokenCipher};
-pub use vault::{TokenSet, TokenSetId, TokenVault, VaultError};
+pub use vault::{refresh_lease, TokenSet, TokenSetId, TokenVault, VaultError};
 
 use crate::{
     domain::{EnvironmentSlug, ReturnTo},

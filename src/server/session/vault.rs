@@ -10,17 +10,29 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{backend::Backend, cipher::TokenCipher, StoreError};
+use super::{
+    backend::{Backend, STORE_COMMAND_TIMEOUT},
+    cipher::TokenCipher,
+    StoreError,
+};
 use crate::server::{
     auth::{IdentityProvider, IssuedTokens, ProviderError},
     metrics::{Metrics, RefreshOutcome},
 };
 
-/// How long one replica may hold the refresh lock before another may take over (a crashed holder
-/// must not block the session for good). Longer than the provider call's time limit.
-const REFRESH_LEASE: Duration = Duration::from_secs(20);
 /// How often a replica waiting for another's refresh looks again.
 const LOCK_POLL: Duration = Duration::from_millis(25);
+/// A failed save of renewed tokens is tried again after this, doubling up to [`SAVE_RETRY_MAX`].
+const SAVE_RETRY_FIRST: Duration = Duration::from_millis(100);
+const SAVE_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// How long a refresh lock is held before another replica may take over (a crashed holder must
+/// not block the session for good): longer than everything one refresh does (the provider call
+/// with its time limit, a load, a save and the release, each up to a store command timeout), and
+/// extended every third of it while the refresh runs.
+pub fn refresh_lease(provider_timeout: Duration) -> Duration {
+    provider_timeout + 3 * STORE_COMMAND_TIMEOUT + Duration::from_secs(2)
+}
 
 /// The opaque id under which a session's tokens are kept. Random, and only ever in the
 /// server-side session record: never in a cookie or a page.
@@ -50,6 +62,10 @@ pub struct TokenSet {
     pub id_token: Option<String>,
     /// Unix seconds.
     pub expires_at: i64,
+    /// Unix seconds: the end of the session's absolute lifetime. The set is kept until then and no
+    /// longer, however often it is refreshed. Absent in sets sealed before it was kept.
+    #[serde(default)]
+    pub session_ends_at: Option<i64>,
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -61,10 +77,8 @@ impl std::fmt::Debug for TokenSet {
 }
 
 impl TokenSet {
-    fn issued(tokens: IssuedTokens, previous: Option<TokenSet>) -> Self {
-        let (previous_refresh, previous_id_token) = previous
-            .map(|set| (set.refresh_token, set.id_token))
-            .unwrap_or_default();
+    fn issued(tokens: IssuedTokens, previous: TokenSet) -> Self {
+        let (previous_refresh, previous_id_token) = (previous.refresh_token, previous.id_token);
         Self {
             access_token: tokens.access_token,
             // Auth0 rotates, so a new refresh token comes back; a provider that does not rotate
@@ -74,6 +88,7 @@ impl TokenSet {
             // endpoint, OIDC Core §3.1.3.7, and only ever goes back to that provider as a hint).
             id_token: tokens.id_token.or(previous_id_token),
             expires_at: now() + tokens.expires_in.as_secs() as i64,
+            session_ends_at: previous.session_ends_at,
         }
     }
 }
@@ -89,7 +104,13 @@ pub enum VaultError {
     Store(#[from] StoreError),
 }
 
+/// Cheap to clone: a refresh runs in a task of its own, which holds a clone.
+#[derive(Clone)]
 pub struct TokenVault {
+    inner: Arc<Vault>,
+}
+
+struct Vault {
     backend: Backend,
     cipher: TokenCipher,
     provider: Arc<IdentityProvider>,
@@ -97,8 +118,20 @@ pub struct TokenVault {
     refresh_margin: Duration,
     /// How long sealed tokens are kept: the session's absolute lifetime.
     retention: Duration,
+    /// See [`refresh_lease`].
+    lease: Duration,
     local_locks: KeyedLocks,
+    /// Renewed sets whose save failed, kept (and preferred to the store) until stored: the
+    /// refresh token they replace is spent, and presenting it again would end the session.
+    unsaved: Mutex<HashMap<String, TokenSet>>,
     metrics: Arc<Metrics>,
+}
+
+/// What became of renewed tokens sent to the store.
+enum Saved {
+    Stored,
+    /// Not written: the set is gone (the session was signed out) or another holder took the lock.
+    Fenced,
 }
 
 impl TokenVault {
@@ -108,22 +141,38 @@ impl TokenVault {
         provider: Arc<IdentityProvider>,
         refresh_margin: Duration,
         retention: Duration,
+        lease: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            backend,
-            cipher,
-            provider,
-            refresh_margin,
-            retention,
-            local_locks: KeyedLocks::default(),
-            metrics,
+            inner: Arc::new(Vault {
+                backend,
+                cipher,
+                provider,
+                refresh_margin,
+                retention,
+                lease,
+                local_locks: KeyedLocks::default(),
+                unsaved: Mutex::default(),
+                metrics,
+            }),
         }
     }
 
     pub async fn create(&self, tokens: IssuedTokens) -> Result<TokenSetId, VaultError> {
         let id = TokenSetId::generate();
-        self.save(&id, &TokenSet::issued(tokens, None)).await?;
+        let set = TokenSet {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            id_token: tokens.id_token,
+            expires_at: now() + tokens.expires_in.as_secs() as i64,
+            session_ends_at: Some(now() + self.inner.retention.as_secs() as i64),
+        };
+        let sealed = self.seal(&id, &set);
+        self.inner
+            .backend
+            .save_tokens(&id.0, sealed, self.time_to_keep(&set))
+            .await?;
         Ok(id)
     }
 
@@ -137,89 +186,283 @@ impl TokenVault {
         if !self.needs_refresh(&set) {
             return Ok(set.access_token);
         }
-        let _local = self.local_locks.lock(&id.0).await;
+        // The refresh runs in a task of its own and the caller only awaits its answer. A caller
+        // can be dropped at any await (a browser that navigates away drops its request): dropped
+        // between the provider rotating the refresh token and the store receiving the new one, the
+        // next refresh would present a spent token and the provider would revoke the family.
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        tokio::spawn(self.clone().refresh(id.clone(), Answer(answer)));
+        answered
+            .await
+            .unwrap_or(Err(VaultError::ProviderUnavailable))
+    }
+
+    /// Takes both locks, refreshes if still needed, stores the result, then lets go of the locks:
+    /// every way out of here releases them (nothing is left to expire but a crashed process).
+    async fn refresh(self, id: TokenSetId, answer: Answer) {
+        let _local = self.inner.local_locks.lock(&id.0).await;
         let holder = crate::server::auth::random_secret();
+        match self.wait_for_lock(&id, &holder).await {
+            Ok(None) => {}
+            Ok(Some(answered_by_other)) => return answer.send(answered_by_other),
+            Err(error) => return answer.send(Err(error)),
+        }
+        tokio::select! {
+            () = self.refresh_locked(&id, &holder, answer) => {}
+            never = self.keep_lease(&id, &holder) => match never {},
+        }
+        self.release(&id, &holder).await;
+    }
+
+    /// Takes the cross-replica lock. `Some` when another replica's refresh made it unnecessary.
+    async fn wait_for_lock(
+        &self,
+        id: &TokenSetId,
+        holder: &str,
+    ) -> Result<Option<Result<String, VaultError>>, VaultError> {
         loop {
-            if self.backend.try_lock(&id.0, &holder, REFRESH_LEASE).await? {
-                break;
+            if self
+                .inner
+                .backend
+                .try_lock(&id.0, holder, self.inner.lease)
+                .await?
+            {
+                return Ok(None);
             }
             // Another replica is refreshing: its result will show up in the store.
             tokio::time::sleep(LOCK_POLL).await;
-            let set = self.load(id).await?.ok_or(VaultError::SignedOut)?;
-            if !self.needs_refresh(&set) {
-                return Ok(set.access_token);
+            match self.load(id).await? {
+                None => return Ok(Some(Err(VaultError::SignedOut))),
+                Some(set) if !self.needs_refresh(&set) => return Ok(Some(Ok(set.access_token))),
+                Some(_) => {}
             }
         }
-        // Boxed: the refresh (provider discovery, the token request) is rare, and inlined it made
-        // the future of every page and server function that needs a token much larger.
-        let result = Box::pin(self.refresh_locked(id)).await;
-        if let Err(error) = self.backend.unlock(&id.0, &holder).await {
-            tracing::warn!(%error, "could not release the refresh lock; it expires by itself");
-        }
-        result
     }
 
-    async fn refresh_locked(&self, id: &TokenSetId) -> Result<String, VaultError> {
-        let set = self.load(id).await?.ok_or(VaultError::SignedOut)?;
+    /// Extends the lease every third of it for as long as the refresh runs (a slow provider must
+    /// not let another replica refresh with the same token). Never returns: it is dropped when the
+    /// refresh is done.
+    async fn keep_lease(&self, id: &TokenSetId, holder: &str) -> std::convert::Infallible {
+        loop {
+            tokio::time::sleep(self.inner.lease / 3).await;
+            match self
+                .inner
+                .backend
+                .extend_lock(&id.0, holder, self.inner.lease)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(
+                    "another replica holds the refresh lock; this save will be refused"
+                ),
+                Err(error) => tracing::warn!(%error, "could not extend the refresh lease"),
+            }
+        }
+    }
+
+    async fn release(&self, id: &TokenSetId, holder: &str) {
+        for attempt in 1..=3 {
+            match self.inner.backend.unlock(&id.0, holder).await {
+                Ok(()) => return,
+                Err(error) if attempt == 3 => {
+                    tracing::warn!(%error, "could not release the refresh lock; it expires with its lease");
+                }
+                Err(_) => tokio::time::sleep(SAVE_RETRY_FIRST).await,
+            }
+        }
+    }
+
+    async fn refresh_locked(&self, id: &TokenSetId, holder: &str, answer: Answer) {
+        let set = match self.load(id).await {
+            Ok(Some(set)) => set,
+            Ok(None) => return answer.send(Err(VaultError::SignedOut)),
+            Err(error) => return answer.send(Err(error)),
+        };
         if !self.needs_refresh(&set) {
-            return Ok(set.access_token);
+            return answer.send(Ok(set.access_token));
         }
         let still_valid = set.expires_at > now();
         let Some(refresh_token) = set.refresh_token.clone() else {
-            return if still_valid {
+            return answer.send(if still_valid {
                 Ok(set.access_token)
             } else {
                 Err(VaultError::SignedOut)
-            };
+            });
         };
-        let result = self.provider.refresh(&refresh_token).await;
-        self.metrics.token_refresh(match &result {
+        let result = self.inner.provider.refresh(&refresh_token).await;
+        self.inner.metrics.token_refresh(match &result {
             Ok(_) => RefreshOutcome::refreshed,
             Err(ProviderError::Refused(_)) => RefreshOutcome::refused,
             Err(ProviderError::Unavailable(_)) => RefreshOutcome::failed,
         });
         match result {
             Ok(tokens) => {
-                let renewed = TokenSet::issued(IssuedTokens::from(&tokens), Some(set));
-                // Written before the lock is released, so nobody can read the spent token.
-                self.save(id, &renewed).await?;
+                let renewed = TokenSet::issued(IssuedTokens::from(&tokens), set);
                 tracing::info!("access token refreshed");
-                Ok(renewed.access_token)
+                self.store_renewed(id, holder, renewed, answer).await;
             }
             Err(ProviderError::Refused(reason)) => {
                 tracing::info!(%reason, "refresh refused: the session ends");
-                self.backend.delete_tokens(&id.0).await?;
-                Err(VaultError::SignedOut)
+                self.forget_unsaved(id);
+                answer.send(
+                    self.inner
+                        .backend
+                        .delete_tokens(&id.0)
+                        .await
+                        .map_err(VaultError::from)
+                        .and(Err(VaultError::SignedOut)),
+                );
             }
             // A provider outage should not end sessions whose access token still works.
             Err(ProviderError::Unavailable(reason)) if still_valid => {
                 tracing::warn!(%reason, "refresh failed; using the current access token until it expires");
-                Ok(set.access_token)
+                answer.send(Ok(set.access_token));
             }
             Err(ProviderError::Unavailable(reason)) => {
                 tracing::warn!(%reason, "refresh failed and the access token has expired");
-                Err(VaultError::ProviderUnavailable)
+                answer.send(Err(VaultError::ProviderUnavailable));
             }
         }
     }
 
-    /// Removes the set (logout, session end) and returns it, so its refresh token can be revoked.
-    pub async fn remove(&self, id: &TokenSetId) -> Result<Option<TokenSet>, VaultError> {
-        let set = self.load(id).await?;
-        self.backend.delete_tokens(&id.0).await?;
-        Ok(set)
+    /// Stores renewed tokens, before the lock is released so nobody reads the spent refresh token.
+    /// Kept in memory first: if the store fails, this replica goes on with the new set and keeps
+    /// trying (holding the lock, so other replicas wait rather than present the spent token).
+    async fn store_renewed(
+        &self,
+        id: &TokenSetId,
+        holder: &str,
+        renewed: TokenSet,
+        answer: Answer,
+    ) {
+        self.inner
+            .unsaved
+            .lock()
+            .expect("unsaved lock")
+            .insert(id.0.clone(), renewed.clone());
+        let mut answer = Some(answer);
+        let mut backoff = SAVE_RETRY_FIRST;
+        let give_up_at = now() + self.time_to_keep(&renewed).as_secs() as i64;
+        loop {
+            match self.save_renewed(id, holder, &renewed).await {
+                Ok(Saved::Stored) => {
+                    self.forget_unsaved(id);
+                    if let Some(answer) = answer.take() {
+                        answer.send(Ok(renewed.access_token));
+                    }
+                    return;
+                }
+                Ok(Saved::Fenced) => {
+                    // Signed out meanwhile (or the lease was lost): these tokens belong to nobody.
+                    tracing::info!("renewed tokens not stored: the session ended meanwhile");
+                    self.forget_unsaved(id);
+                    if let Some(refresh_token) = &renewed.refresh_token {
+                        if let Err(error) = self.inner.provider.revoke(refresh_token).await {
+                            tracing::warn!(%error, "could not revoke the unused refresh token");
+                        }
+                    }
+                    if let Some(answer) = answer.take() {
+                        answer.send(Err(VaultError::SignedOut));
+                    }
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not store renewed tokens; keeping them in memory and retrying");
+                    if let Some(answer) = answer.take() {
+                        answer.send(Ok(renewed.access_token.clone()));
+                    }
+                    if give_up_at <= now() {
+                        self.forget_unsaved(id);
+                        return;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(SAVE_RETRY_MAX);
+                }
+            }
+        }
     }
 
-    /// The set as stored, for tests and logout.
+    async fn save_renewed(
+        &self,
+        id: &TokenSetId,
+        holder: &str,
+        set: &TokenSet,
+    ) -> Result<Saved, VaultError> {
+        let sealed = self.seal(id, set);
+        let stored = self
+            .inner
+            .backend
+            .update_tokens_fenced(&id.0, sealed, self.time_to_keep(set), holder)
+            .await?;
+        Ok(if stored { Saved::Stored } else { Saved::Fenced })
+    }
+
+    fn forget_unsaved(&self, id: &TokenSetId) -> Option<TokenSet> {
+        self.inner
+            .unsaved
+            .lock()
+            .expect("unsaved lock")
+            .remove(&id.0)
+    }
+
+    /// Removes the set (sign-out, session end) and returns it, so its refresh token can be
+    /// revoked. Takes the same locks as a refresh: one in flight finishes (and stores) first, and
+    /// one that starts later finds nothing, so a sign-out can never be undone by a late save.
+    pub async fn remove(&self, id: &TokenSetId) -> Result<Option<TokenSet>, VaultError> {
+        let _local = self.inner.local_locks.lock(&id.0).await;
+        let holder = crate::server::auth::random_secret();
+        // Bounded: a holder that crashed is waited for no longer than its lease.
+        let deadline = tokio::time::Instant::now() + self.inner.lease;
+        let mut locked = false;
+        while tokio::time::Instant::now() < deadline {
+            if self
+                .inner
+                .backend
+                .try_lock(&id.0, &holder, self.inner.lease)
+                .await?
+            {
+                locked = true;
+                break;
+            }
+            tokio::time::sleep(LOCK_POLL).await;
+        }
+        let set = self.load(id).await;
+        self.forget_unsaved(id);
+        let deleted = self.inner.backend.delete_tokens(&id.0).await;
+        if locked {
+            self.release(id, &holder).await;
+        }
+        deleted?;
+        set
+    }
+
+    /// Whether the set is still held (a session whose tokens are gone has ended).
+    pub async fn exists(&self, id: &TokenSetId) -> Result<bool, VaultError> {
+        if self
+            .inner
+            .unsaved
+            .lock()
+            .expect("unsaved lock")
+            .contains_key(&id.0)
+        {
+            return Ok(true);
+        }
+        Ok(self.inner.backend.load_tokens(&id.0).await?.is_some())
+    }
+
+    /// The set as stored (or renewed and not yet stored), for tests and logout.
     pub async fn load(&self, id: &TokenSetId) -> Result<Option<TokenSet>, VaultError> {
-        let Some(sealed) = self.backend.load_tokens(&id.0).await? else {
+        if let Some(set) = self.inner.unsaved.lock().expect("unsaved lock").get(&id.0) {
+            return Ok(Some(set.clone()));
+        }
+        let Some(sealed) = self.inner.backend.load_tokens(&id.0).await? else {
             return Ok(None);
         };
         // Unreadable sets (another key, tampering) are treated as absent: the member signs in again.
         let opened = STANDARD
             .decode(sealed)
             .ok()
-            .and_then(|bytes| self.cipher.open(&id.0, &bytes).ok())
+            .and_then(|bytes| self.inner.cipher.open(&id.0, &bytes).ok())
             .and_then(|plain| serde_json::from_slice(&plain).ok());
         if opened.is_none() {
             tracing::warn!(
@@ -229,17 +472,30 @@ impl TokenVault {
         Ok(opened)
     }
 
-    async fn save(&self, id: &TokenSetId, set: &TokenSet) -> Result<(), VaultError> {
+    fn seal(&self, id: &TokenSetId, set: &TokenSet) -> String {
         let plain = serde_json::to_vec(set).expect("token sets serialise");
-        let sealed = STANDARD.encode(self.cipher.seal(&id.0, &plain));
-        self.backend
-            .save_tokens(&id.0, sealed, self.retention)
-            .await?;
-        Ok(())
+        STANDARD.encode(self.inner.cipher.seal(&id.0, &plain))
+    }
+
+    /// Until the session's absolute end, never longer: a refresh does not extend retention.
+    fn time_to_keep(&self, set: &TokenSet) -> Duration {
+        match set.session_ends_at {
+            Some(end) => Duration::from_secs((end - now()).max(1) as u64),
+            None => self.inner.retention,
+        }
     }
 
     fn needs_refresh(&self, set: &TokenSet) -> bool {
-        set.expires_at - now() <= self.refresh_margin.as_secs() as i64
+        set.expires_at - now() <= self.inner.refresh_margin.as_secs() as i64
+    }
+}
+
+/// Where a refresh task sends its result; a caller that went away simply does not receive it.
+struct Answer(tokio::sync::oneshot::Sender<Result<String, VaultError>>);
+
+impl Answer {
+    fn send(self, result: Result<String, VaultError>) {
+        let _ = self.0.send(result);
     }
 }
 
