@@ -976,5 +976,11 @@ async fn a_provider_unreachable_at_start_is_retried_when_needed() {
     browser.sign_in().await;
     let (status, session) = browser.server_fn("session", &[]).await;
     assert_eq!(status, StatusCode::OK, "{session}");
+    // Readiness repeats its verdict for a few seconds, then sees the provider back.
+    tokio::time::sleep(
+        keystone_dashboard::server::health::READINESS_CACHED_FOR
+            + std::time::Duration::from_millis(100),
+    )
+    .await;
     assert_eq!(readiness(app.addr_url.clone()).await, "ok");
 }

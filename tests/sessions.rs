@@ -104,6 +104,13 @@ async fn two_replicas_sharing_redis_refresh_once_and_share_the_session() {
     let browser = first.browser();
     browser.sign_in().await;
     let signed_in_at = Instant::now();
+    let cookie = browser.session_cookie().unwrap();
+    let keys = redis.keys();
+    assert!(!keys.is_empty());
+    assert!(
+        keys.iter().all(|key| !key.contains(&cookie)),
+        "a session record is stored under the hash of its id, not the cookie's value: {keys:?}"
+    );
     let via_second = browser.via(&second_addr);
     let (status, session) = via_second.server_fn("session", &[]).await;
     assert_eq!(
@@ -169,6 +176,11 @@ async fn a_signed_in_browser_stays_signed_in_across_a_restart() {
     }
     let stored = String::from_utf8_lossy(&stored);
     assert_eq!(common::find_jwt(&stored), None, "no JWT in the store");
+    let cookie = browser.session_cookie().unwrap();
+    assert!(
+        !stored.contains(&cookie),
+        "the store holds the session id's hash, not the cookie's value"
+    );
     let refresh_tokens: Vec<String> = sandbox
         .state
         .store

@@ -513,6 +513,20 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
+    /// Every key in the instance (`redis-cli --scan`, from the same package as the server).
+    pub fn keys(&self) -> Vec<String> {
+        let output = std::process::Command::new("redis-cli")
+            .args(["-u", &self.url, "--scan"])
+            .output()
+            .expect("redis-cli runs");
+        assert!(output.status.success());
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
     pub async fn start() -> Self {
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -4,6 +4,7 @@
 
 mod backend;
 mod cipher;
+mod hashed;
 mod vault;
 
 use std::{collections::BTreeMap, path::Path, time::Duration};
@@ -20,6 +21,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 pub use backend::{Backend, StoreError};
 pub use cipher::{KeyError, TokenCipher};
+use hashed::HashedIds;
 pub use vault::{refresh_lease, TokenSet, TokenSetId, TokenVault, VaultError};
 
 use crate::{
@@ -268,7 +270,7 @@ pub async fn layer(
     policy: &SessionPolicy,
 ) -> Result<Router, StoreError> {
     Ok(match backend {
-        Backend::Memory(_) => router.layer(manager(MemoryStore::default(), policy)),
+        Backend::Memory(_) => router.layer(manager(HashedIds(MemoryStore::default()), policy)),
         Backend::Embedded(pool) => {
             let store = SqliteStore::new(pool.clone());
             store.migrate().await?;
@@ -277,9 +279,11 @@ pub async fn layer(
                     .clone()
                     .continuously_delete_expired(tokio::time::Duration::from_secs(300)),
             );
-            router.layer(manager(store, policy))
+            router.layer(manager(HashedIds(store), policy))
         }
-        Backend::Redis(pool) => router.layer(manager(RedisStore::new(pool.clone()), policy)),
+        Backend::Redis(pool) => {
+            router.layer(manager(HashedIds(RedisStore::new(pool.clone())), policy))
+        }
     })
 }
 

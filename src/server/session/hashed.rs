@@ -1,0 +1,110 @@
+//! Session records stored under a hash of their id. The store never holds the value of anyone's
+//! cookie, so a copy of Redis or of the SQLite file (a backup, a dump, a replica) opens no
+//! session; riding one would mean inverting SHA-256 on 128 random bits.
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use tower_sessions::{
+    session::{Id, Record},
+    session_store::{Result, SessionStore},
+};
+
+/// Wraps any tower-sessions store; the layer sees the browser's id, the store only its hash.
+#[derive(Clone, Debug)]
+pub struct HashedIds<S>(pub S);
+
+/// SHA-256 of the id, truncated to an id's 128 bits. No salt or key is needed: the id itself is
+/// 128 random bits, so there is no dictionary to try.
+fn stored_id(id: &Id) -> Id {
+    let digest = Sha256::digest(id.0.to_le_bytes());
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest[..16]);
+    Id(i128::from_le_bytes(first))
+}
+
+fn stored(record: &Record) -> Record {
+    Record {
+        id: stored_id(&record.id),
+        ..record.clone()
+    }
+}
+
+#[async_trait]
+impl<S: SessionStore> SessionStore for HashedIds<S> {
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        loop {
+            let mut hashed = stored(record);
+            self.0.create(&mut hashed).await?;
+            if hashed.id == stored_id(&record.id) {
+                return Ok(());
+            }
+            // The inner store met a collision and chose another id, which cannot be mapped back to
+            // one the browser could hold: drop it and start over with a new browser-side id.
+            self.0.delete(&hashed.id).await?;
+            record.id = Id::default();
+        }
+    }
+
+    /// Only ever updates: a request that was in flight while its session was signed out must not
+    /// write the record back (the Redis store already sets with `XX`; SQLite would upsert).
+    async fn save(&self, record: &Record) -> Result<()> {
+        let hashed = stored(record);
+        if self.0.load(&hashed.id).await?.is_none() {
+            return Ok(());
+        }
+        self.0.save(&hashed).await
+    }
+
+    async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        Ok(self
+            .0
+            .load(&stored_id(id))
+            .await?
+            .map(|record| Record { id: *id, ..record }))
+    }
+
+    async fn delete(&self, id: &Id) -> Result<()> {
+        self.0.delete(&stored_id(id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tower_sessions::MemoryStore;
+
+    use super::*;
+
+    fn record() -> Record {
+        Record {
+            id: Id::default(),
+            data: Default::default(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn records_are_kept_under_the_hash_and_found_by_the_id() {
+        let inner = MemoryStore::default();
+        let store = HashedIds(inner.clone());
+        let mut record = record();
+        store.create(&mut record).await.unwrap();
+        assert!(
+            inner.load(&record.id).await.unwrap().is_none(),
+            "not under the id"
+        );
+        assert!(inner.load(&stored_id(&record.id)).await.unwrap().is_some());
+        assert_eq!(store.load(&record.id).await.unwrap().unwrap().id, record.id);
+        store.delete(&record.id).await.unwrap();
+        assert!(inner.load(&stored_id(&record.id)).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_save_after_the_delete_does_not_bring_the_record_back() {
+        let store = HashedIds(MemoryStore::default());
+        let mut record = record();
+        store.create(&mut record).await.unwrap();
+        store.delete(&record.id).await.unwrap();
+        store.save(&record).await.unwrap();
+        assert!(store.load(&record.id).await.unwrap().is_none());
+    }
+}
