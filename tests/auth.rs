@@ -333,6 +333,75 @@ async fn id_tokens_with_a_wrong_issuer_audience_or_expiry_are_refused() {
     }
 }
 
+/// Signs in with the sandbox's ID tokens shaped by `faults`; true when the dashboard let Ada in.
+async fn signs_in_with(app: &TestApp, faults: Value) -> bool {
+    set_faults(&app.sandbox_url, faults.clone()).await;
+    let browser = app.browser();
+    let response = browser.sign_in_as(ADA, "").await;
+    let signed_in = browser.get("/").await.status() == StatusCode::OK;
+    assert_eq!(
+        response.status() == StatusCode::SEE_OTHER,
+        signed_in,
+        "{faults}: the callback's answer and the session disagree"
+    );
+    signed_in
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_ill_formed_id_tokens_are_refused() {
+    let app = spawn_app().await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let several = json!(["keystone-dashboard", "another-client"]);
+    for faults in [
+        json!({ "id_token_claims": { "aud": several } }),
+        json!({ "id_token_claims": { "aud": several, "azp": "another-client" } }),
+        json!({ "id_token_claims": { "iat": null } }),
+        json!({ "id_token_claims": { "iat": now + 3_600 } }),
+        json!({ "id_token_claims": { "iat": now - 86_400 } }),
+        json!({ "id_token_claims": { "nbf": now + 3_600 } }),
+        json!({ "id_token_form": "alg_none" }),
+        json!({ "id_token_form": "hs256_with_public_key" }),
+        json!({ "id_token_form": "unknown_kid" }),
+    ] {
+        assert!(
+            !signs_in_with(&app, faults.clone()).await,
+            "accepted {faults}"
+        );
+    }
+    // The controls: the same checks let the well-formed tokens through, several audiences included
+    // when `azp` names the dashboard.
+    assert!(signs_in_with(&app, json!({})).await);
+    assert!(
+        signs_in_with(
+            &app,
+            json!({ "id_token_claims": { "aud": several, "azp": "keystone-dashboard" } })
+        )
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_withdrawn_from_the_jwks_stops_signing_anyone_in() {
+    let app = TestApp::builder()
+        .config(|config| config.auth_jwks_max_age_seconds = 1)
+        .spawn()
+        .await;
+    assert!(
+        signs_in_with(&app, json!({})).await,
+        "the key is fetched and cached"
+    );
+    let past_max_age = || tokio::time::sleep(std::time::Duration::from_millis(1_200));
+    past_max_age().await;
+    // The provider withdraws the key; whoever still holds it keeps signing with it.
+    assert!(
+        !signs_in_with(&app, json!({ "jwks_omits_signing_key": true })).await,
+        "a cached copy of a withdrawn key was trusted"
+    );
+    // Published again, it is trusted again once the short-lived cache of its absence expires.
+    past_max_age().await;
+    assert!(signs_in_with(&app, json!({})).await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn return_paths_that_leave_the_dashboard_are_replaced_by_the_overview() {
     let app = spawn_app().await;

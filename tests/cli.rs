@@ -26,6 +26,7 @@ fn help_lists_every_setting_with_its_environment_variable() {
             "KEYSTONE_AUTH_TOKEN_ENDPOINT_AUTH_METHOD",
         ),
         ("--api-audience", "KEYSTONE_API_AUDIENCE"),
+        ("--auth-jwks-max-age", "KEYSTONE_AUTH_JWKS_MAX_AGE"),
         ("--session-store", "KEYSTONE_SESSION_STORE"),
         ("--redis-url", "KEYSTONE_REDIS_URL"),
         (

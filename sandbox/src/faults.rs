@@ -16,11 +16,31 @@ pub struct Faults {
     /// Route-specific faults, first match wins.
     pub rules: Vec<FaultRule>,
     /// Claims overwritten in every ID token issued while set (validly signed, so only the relying
-    /// party's claim checks stand between it and a misbehaving or misconfigured provider).
+    /// party's claim checks stand between it and a misbehaving or misconfigured provider). A
+    /// `null` removes the claim.
     pub id_token_claims: serde_json::Map<String, serde_json::Value>,
+    /// How ID tokens are signed while set: the forged forms a relying party must refuse.
+    pub id_token_form: IdTokenForm,
+    /// The JWKS stops listing the key that still signs the tokens: a withdrawn key in an
+    /// attacker's hands.
+    pub jwks_omits_signing_key: bool,
     /// API routes answered as if the API did not have them (404 `{"detail": "Not Found"}`), to show
     /// a client's upstream self-check a deployment that lacks a route.
     pub removed_routes: Vec<RemovedRoute>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdTokenForm {
+    /// RS256 by the published key: what the provider really issues.
+    #[default]
+    Signed,
+    /// `alg: none`, no signature.
+    AlgNone,
+    /// HS256 with the public key (its PEM) as the HMAC secret: the algorithm-confusion attack.
+    Hs256WithPublicKey,
+    /// A valid RS256 signature under a `kid` the JWKS does not list.
+    UnknownKid,
 }
 
 /// A method and a route of the API, written `GET /v1/platforms/me/roles`. The route is a path or

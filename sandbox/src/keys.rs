@@ -6,7 +6,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rsa::{
     pkcs1::EncodeRsaPrivateKey,
-    pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding},
+    pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding},
     traits::PublicKeyParts,
     RsaPrivateKey,
 };
@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 pub struct SigningKeys {
     kid: String,
     encoding: EncodingKey,
+    public_pem: String,
     decoding: DecodingKey,
     jwk: serde_json::Value,
 }
@@ -87,9 +88,14 @@ impl SigningKeys {
         let thumbprint_input = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
         let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
         let jwk = serde_json::json!({ "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e });
+        let public_pem = key
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|error| KeyError::Rsa(error.to_string()))?;
         Ok(Self {
             kid,
             encoding,
+            public_pem,
             decoding,
             jwk,
         })
@@ -101,6 +107,37 @@ impl SigningKeys {
 
     pub fn jwks(&self) -> serde_json::Value {
         serde_json::json!({ "keys": [self.jwk] })
+    }
+
+    /// A JWKS without the signing key (it was withdrawn; the tokens still carry its `kid`).
+    pub fn jwks_without_signing_key() -> serde_json::Value {
+        serde_json::json!({ "keys": [] })
+    }
+
+    /// An ID token in one of the forms a relying party must refuse (or the real one).
+    pub fn sign_as<C: Serialize>(&self, claims: &C, form: crate::faults::IdTokenForm) -> String {
+        use crate::faults::IdTokenForm;
+        match form {
+            IdTokenForm::Signed => self.sign(claims),
+            IdTokenForm::AlgNone => {
+                let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+                let body =
+                    URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
+                format!("{header}.{body}.")
+            }
+            IdTokenForm::Hs256WithPublicKey => {
+                let mut header = Header::new(Algorithm::HS256);
+                header.kid = Some(self.kid.clone());
+                let key = EncodingKey::from_secret(self.public_pem.as_bytes());
+                jsonwebtoken::encode(&header, claims, &key).expect("HS256 signing succeeds")
+            }
+            IdTokenForm::UnknownKid => {
+                let mut header = Header::new(Algorithm::RS256);
+                header.kid = Some("a-key-nobody-published".to_owned());
+                jsonwebtoken::encode(&header, claims, &self.encoding)
+                    .expect("RS256 signing with a valid key succeeds")
+            }
+        }
     }
 
     pub fn sign<C: Serialize>(&self, claims: &C) -> String {

@@ -71,6 +71,11 @@ pub struct Config {
     )]
     pub api_audience: String,
 
+    /// How long the provider's signing keys (its JWKS) are trusted before they are fetched again
+    /// (seconds): a key the provider withdraws stops signing anyone in here within this.
+    #[arg(long = "auth-jwks-max-age", env = "KEYSTONE_AUTH_JWKS_MAX_AGE", default_value_t = 10 * 60)]
+    pub auth_jwks_max_age_seconds: u64,
+
     /// Where sessions and tokens live: `embedded` (SQLite in the data folder, survives restarts),
     /// `redis` (shared by several replicas) or `memory` (tests; lost at exit).
     #[arg(long, env = "KEYSTONE_SESSION_STORE", value_enum, default_value_t = SessionStoreKind::Embedded)]

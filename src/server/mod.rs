@@ -238,6 +238,7 @@ impl Application {
             audience: &config.api_audience,
             auth_method: upstreams.auth_method,
             timeout,
+            jwks_max_age: Duration::from_secs(config.auth_jwks_max_age_seconds),
         })?);
         discover_at_start(&provider).await?;
         let policy = SessionPolicy::from_config(&config);

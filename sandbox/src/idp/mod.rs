@@ -127,6 +127,14 @@ async fn discovery(State(state): State<SharedState>) -> Json<serde_json::Value> 
 }
 
 async fn jwks(State(state): State<SharedState>) -> Json<serde_json::Value> {
+    if state
+        .faults
+        .lock()
+        .expect("faults lock")
+        .jwks_omits_signing_key
+    {
+        return Json(crate::keys::SigningKeys::jwks_without_signing_key());
+    }
     Json(state.keys.jwks())
 }
 

@@ -281,18 +281,22 @@ pub(crate) fn user_tokens(
         org_id: Some(ORG_ID.to_owned()),
     };
     let mut id = serde_json::to_value(&id).expect("claims serialize");
-    let overrides = state
-        .faults
-        .lock()
-        .expect("faults lock")
-        .id_token_claims
-        .clone();
+    let (overrides, form) = {
+        let faults = state.faults.lock().expect("faults lock");
+        (faults.id_token_claims.clone(), faults.id_token_form)
+    };
     if let Some(claims) = id.as_object_mut() {
-        claims.extend(overrides);
+        for (name, value) in overrides {
+            if value.is_null() {
+                claims.remove(&name);
+            } else {
+                claims.insert(name, value);
+            }
+        }
     }
     let mut reply = serde_json::json!({
         "access_token": state.keys.sign(&access),
-        "id_token": state.keys.sign(&id),
+        "id_token": state.keys.sign_as(&id, form),
         "token_type": "Bearer",
         "expires_in": ttl,
         "scope": scope,

@@ -39,6 +39,13 @@ const CLOCK_SKEW: u64 = 60;
 /// stream of tokens with made-up key ids cannot make us hammer the provider.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 
+/// After a failed JWKS fetch the next attempt waits this long, whatever asks for it.
+const JWKS_RETRY_AFTER_FAILURE: Duration = Duration::from_secs(2);
+
+/// An ID token comes straight from the token endpoint: one issued longer ago than this (plus the
+/// clock skew) is a replay, not a fresh answer.
+const MAX_ID_TOKEN_AGE: i64 = 10 * 60;
+
 /// A discovery document is used this long before it is fetched again: a provider that moves an
 /// endpoint or publishes a new one is followed without a restart.
 const DISCOVERY_MAX_AGE: Duration = Duration::from_secs(60 * 60);
@@ -88,6 +95,10 @@ pub struct IdentityClaims {
     nonce: Option<String>,
     #[serde(default)]
     azp: Option<String>,
+    #[serde(default)]
+    aud: Audience,
+    #[serde(default)]
+    iat: Option<i64>,
 }
 
 /// What the browser is sent to, and what must be remembered to finish the login.
@@ -145,6 +156,12 @@ pub enum IdTokenError {
     },
     #[error("the ID token's authorized party is another client")]
     WrongAuthorizedParty,
+    #[error("the ID token has several audiences and no authorized party naming this client")]
+    SeveralAudiencesWithoutAzp,
+    #[error("the ID token's issue time is {0}")]
+    IssuedAt(&'static str),
+    #[error("the provider's key {0}")]
+    UnusableKey(&'static str),
     #[error("could not fetch the provider's keys: {0}")]
     Keys(String),
     #[error(transparent)]
@@ -217,6 +234,9 @@ pub struct ProviderSettings<'a> {
     pub audience: &'a str,
     pub auth_method: TokenEndpointAuthMethod,
     pub timeout: Duration,
+    /// How long fetched signing keys are trusted before the JWKS is fetched again: a key the
+    /// provider withdrew (rotated out, compromised) stops being accepted within this.
+    pub jwks_max_age: Duration,
 }
 
 pub struct IdentityProvider {
@@ -237,7 +257,29 @@ pub struct IdentityProvider {
     discovery: RwLock<DiscoveryCache>,
     /// One discovery fetch at a time: a burst of sign-ins after a restart asks once.
     discovery_fetch: tokio::sync::Mutex<()>,
-    jwks: RwLock<Option<(JwkSet, Instant)>>,
+    jwks: RwLock<JwksCache>,
+    jwks_max_age: Duration,
+}
+
+#[derive(Default)]
+struct JwksCache {
+    keys: Option<(JwkSet, Instant)>,
+    last_failure: Option<Instant>,
+}
+
+/// ID token `aud`: one audience or several (OIDC Core §2).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    Several(Vec<String>),
+    /// Its value was checked by the signature validation (it must be our client id).
+    One(serde::de::IgnoredAny),
+}
+
+impl Default for Audience {
+    fn default() -> Self {
+        Self::Several(Vec::new())
+    }
 }
 
 /// `<issuer>/.well-known/openid-configuration`, joined with exactly one slash (OIDC Discovery §4:
@@ -271,7 +313,8 @@ impl IdentityProvider {
             http,
             discovery: RwLock::new(DiscoveryCache::default()),
             discovery_fetch: tokio::sync::Mutex::new(()),
-            jwks: RwLock::new(None),
+            jwks: RwLock::new(JwksCache::default()),
+            jwks_max_age: settings.jwks_max_age,
         })
     }
 
@@ -714,7 +757,9 @@ impl IdentityProvider {
         // A plain string comparison: `https://tenant/` and `https://tenant` are different issuers.
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.client_id]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        // jsonwebtoken checks the presence of exp, iss, aud and sub only; `iat` is checked below.
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = CLOCK_SKEW;
         let key = self.key_for(header.kid.as_deref()).await?;
         let claims = decode::<IdentityClaims>(id_token, &key, &validation)?.claims;
@@ -729,6 +774,14 @@ impl IdentityProvider {
         {
             return Err(IdTokenError::WrongAuthorizedParty);
         }
+        // Several audiences: the token was issued to whoever `azp` names, which must be us (OIDC
+        // Core §3.1.3.7 items 4-5); otherwise another client's token could sign a member in here.
+        if matches!(&claims.aud, Audience::Several(audiences) if audiences.len() != 1)
+            && claims.azp.is_none()
+        {
+            return Err(IdTokenError::SeveralAudiencesWithoutAzp);
+        }
+        check_issued_at(claims.iat, time::OffsetDateTime::now_utc().unix_timestamp())?;
         let organization_ok = match expected_organization {
             Some(expected) => claims.org_id.as_deref() == Some(expected),
             // Without a requested organization the member must still belong to one: the
@@ -744,20 +797,44 @@ impl IdentityProvider {
         Ok(claims)
     }
 
+    /// The provider's key `kid`, from a JWKS fetched at most `jwks_max_age` ago. Fetched again
+    /// when older, or for an unknown `kid` (a rotation) at most once per [`JWKS_REFETCH_INTERVAL`],
+    /// and never sooner than [`JWKS_RETRY_AFTER_FAILURE`] after a failed fetch: made-up key ids
+    /// and a provider that is down cannot make every sign-in ask again.
     async fn key_for(&self, kid: Option<&str>) -> Result<DecodingKey, IdTokenError> {
         let kid = kid.ok_or(IdTokenError::UnknownKey)?;
-        if let Some(key) = self.cached_key(kid)? {
-            return Ok(key);
-        }
-        let stale = self
-            .jwks
-            .read()
-            .expect("jwks lock")
-            .as_ref()
-            .is_none_or(|(_, fetched)| fetched.elapsed() >= JWKS_REFETCH_INTERVAL);
-        if !stale {
+        let may_fetch = {
+            let cache = self.jwks.read().expect("jwks lock");
+            let recently_failed = cache
+                .last_failure
+                .is_some_and(|at| at.elapsed() < JWKS_RETRY_AFTER_FAILURE);
+            match &cache.keys {
+                Some((keys, fetched)) if fetched.elapsed() < self.jwks_max_age => {
+                    if let Some(jwk) = keys.find(kid) {
+                        return usable_key(jwk);
+                    }
+                    fetched.elapsed() >= JWKS_REFETCH_INTERVAL && !recently_failed
+                }
+                // Never fetched, or too old to trust.
+                _ => !recently_failed,
+            }
+        };
+        if !may_fetch {
             return Err(IdTokenError::UnknownKey);
         }
+        let keys = match self.fetch_jwks().await {
+            Ok(keys) => keys,
+            Err(error) => {
+                self.jwks.write().expect("jwks lock").last_failure = Some(Instant::now());
+                return Err(error);
+            }
+        };
+        let key = keys.find(kid).map(usable_key);
+        self.jwks.write().expect("jwks lock").keys = Some((keys, Instant::now()));
+        key.unwrap_or(Err(IdTokenError::UnknownKey))
+    }
+
+    async fn fetch_jwks(&self) -> Result<JwkSet, IdTokenError> {
         let jwks_uri = self.discovered().await?.jwks_uri.clone();
         let reply = self
             .http
@@ -765,26 +842,51 @@ impl IdentityProvider {
             .send()
             .await
             .and_then(reqwest::Response::error_for_status);
-        let keys: JwkSet = match reply {
+        match reply {
             Ok(reply) => reply
                 .json()
                 .await
-                .map_err(|error| IdTokenError::Keys(error.to_string()))?,
+                .map_err(|error| IdTokenError::Keys(error.to_string())),
             Err(error) => {
                 self.mark_stale();
-                return Err(IdTokenError::Keys(error.to_string()));
+                Err(IdTokenError::Keys(error.to_string()))
             }
-        };
-        *self.jwks.write().expect("jwks lock") = Some((keys, Instant::now()));
-        self.cached_key(kid)?.ok_or(IdTokenError::UnknownKey)
+        }
     }
+}
 
-    fn cached_key(&self, kid: &str) -> Result<Option<DecodingKey>, IdTokenError> {
-        let jwks = self.jwks.read().expect("jwks lock");
-        let Some(jwk) = jwks.as_ref().and_then(|(set, _)| set.find(kid)) else {
-            return Ok(None);
-        };
-        Ok(Some(DecodingKey::from_jwk(jwk)?))
+/// A JWK fit to check an RS256 signature: an RSA key, published for signatures (`use`) and for
+/// RS256 (`alg`) when it says so. An encryption key or one meant for another algorithm is refused
+/// even when its `kid` matches (RFC 7517 §4.2, §4.4).
+fn usable_key(jwk: &jsonwebtoken::jwk::Jwk) -> Result<DecodingKey, IdTokenError> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, KeyAlgorithm, PublicKeyUse};
+    if !matches!(
+        jwk.common.public_key_use,
+        None | Some(PublicKeyUse::Signature)
+    ) {
+        return Err(IdTokenError::UnusableKey("is not published for signatures"));
+    }
+    if !matches!(jwk.common.key_algorithm, None | Some(KeyAlgorithm::RS256)) {
+        return Err(IdTokenError::UnusableKey(
+            "is published for another algorithm",
+        ));
+    }
+    if !matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) {
+        return Err(IdTokenError::UnusableKey("is not an RSA key"));
+    }
+    Ok(DecodingKey::from_jwk(jwk)?)
+}
+
+/// `iat` must be there (OIDC Core §2), not in the future and not old: the token was just issued.
+fn check_issued_at(iat: Option<i64>, now: i64) -> Result<(), IdTokenError> {
+    let skew = CLOCK_SKEW as i64;
+    match iat {
+        None => Err(IdTokenError::IssuedAt("missing")),
+        Some(iat) if iat > now + skew => Err(IdTokenError::IssuedAt("in the future")),
+        Some(iat) if iat < now - MAX_ID_TOKEN_AGE - skew => {
+            Err(IdTokenError::IssuedAt("too long ago"))
+        }
+        Some(_) => Ok(()),
     }
 }
 
@@ -858,8 +960,47 @@ mod tests {
             audience: "https://api.keystoneos.xyz",
             auth_method: TokenEndpointAuthMethod::ClientSecretPost,
             timeout: Duration::from_secs(1),
+            jwks_max_age: Duration::from_secs(600),
         })
         .unwrap()
+    }
+
+    #[test]
+    fn an_id_token_must_say_when_it_was_issued_and_it_must_be_now() {
+        let now = 1_800_000_000;
+        assert!(check_issued_at(Some(now), now).is_ok());
+        assert!(
+            check_issued_at(Some(now + 30), now).is_ok(),
+            "within the skew"
+        );
+        assert!(check_issued_at(None, now).is_err());
+        assert!(check_issued_at(Some(now + 3_600), now).is_err());
+        assert!(check_issued_at(Some(now - 86_400), now).is_err());
+    }
+
+    #[test]
+    fn only_rsa_signature_keys_for_rs256_are_used() {
+        let jwk = |extra: serde_json::Value| -> jsonwebtoken::jwk::Jwk {
+            let mut value = serde_json::json!({
+                "kty": "RSA", "kid": "k",
+                "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw",
+                "e": "AQAB"
+            });
+            value
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            serde_json::from_value(value).unwrap()
+        };
+        assert!(usable_key(&jwk(serde_json::json!({}))).is_ok());
+        assert!(usable_key(&jwk(serde_json::json!({ "use": "sig", "alg": "RS256" }))).is_ok());
+        assert!(usable_key(&jwk(serde_json::json!({ "use": "enc" }))).is_err());
+        assert!(usable_key(&jwk(serde_json::json!({ "alg": "RS512" }))).is_err());
+        let octet: jsonwebtoken::jwk::Jwk = serde_json::from_value(
+            serde_json::json!({ "kty": "oct", "kid": "k", "k": "c2VjcmV0" }),
+        )
+        .unwrap();
+        assert!(usable_key(&octet).is_err());
     }
 
     #[test]
