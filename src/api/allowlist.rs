@@ -101,12 +101,15 @@ mod server {
     use super::*;
     use crate::{
         api::{Lenient, Listed},
+        domain::ResourceId,
         server::{member::MemberRequest, upstream::paths},
     };
 
     pub struct Current {
         pub request: MemberRequest,
         pub environment: EnvironmentRecord,
+        /// The environment's id, fit for a path.
+        pub environment_id: ResourceId,
         pub entries: Vec<AllowlistEntry>,
         pub entries_as_stored: Vec<OddRecord>,
     }
@@ -133,8 +136,9 @@ mod server {
             .ok_or_else(|| {
                 ApiError::NotFound(format!("This platform has no {slug} environment."))
             })?;
+        let environment_id = paths::id_from_api(&environment.id)?;
         let listed: Vec<Lenient<AllowlistEntry>> = request
-            .get_all(&paths::ip_allowlist(&environment.id)?, &[], MAX_ENTRIES)
+            .get_all(&paths::ip_allowlist(&environment_id), &[], MAX_ENTRIES)
             .await?;
         let (mut entries, mut entries_as_stored) = (Vec::new(), Vec::new());
         for item in listed {
@@ -146,6 +150,7 @@ mod server {
         Ok(Current {
             request,
             environment,
+            environment_id,
             entries,
             entries_as_stored,
         })
@@ -176,7 +181,7 @@ mod server {
             .request
             .send(
                 Method::POST,
-                &paths::ip_allowlist(&current.environment.id)?,
+                &paths::ip_allowlist(&current.environment_id),
                 Some(&json!({ "cidr": cidr, "description": description })),
             )
             .await?
@@ -348,12 +353,16 @@ pub async fn update_allowlist_description(
     id: String,
     description: Option<String>,
 ) -> Result<AllowlistEntry, ApiError> {
-    use crate::server::{member::respond, upstream::paths};
+    use crate::{
+        domain::ResourceId,
+        server::{member::respond, upstream::paths},
+    };
     respond(
         async {
+            let id = ResourceId::parse(&id)?;
             let description = server::clean_description(description)?;
             let current = server::current().await?;
-            let path = paths::ip_allowlist_entry(&current.environment.id, &id)?;
+            let path = paths::ip_allowlist_entry(&current.environment_id, &id);
             current
                 .request
                 .send(
@@ -375,9 +384,13 @@ pub async fn delete_allowlist_entry(
     id: String,
     confirm: Option<String>,
 ) -> Result<String, ApiError> {
-    use crate::server::{member::respond, upstream::paths};
+    use crate::{
+        domain::ResourceId,
+        server::{member::respond, upstream::paths},
+    };
     respond(
         async {
+            let entry_id = ResourceId::parse(&id)?;
             let current = server::current().await?;
             // An entry stored in a form the dashboard cannot parse can be deleted all the same.
             let network = current
@@ -399,7 +412,7 @@ pub async fn delete_allowlist_entry(
                 &delete_warnings(current.count(), &current.environment.slug),
                 confirm.as_deref(),
             )?;
-            let path = paths::ip_allowlist_entry(&current.environment.id, &id)?;
+            let path = paths::ip_allowlist_entry(&current.environment_id, &entry_id);
             current
                 .request
                 .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)

@@ -186,6 +186,7 @@ pub async fn update_environment(
     };
     respond(
         async {
+            let environment_id = crate::domain::ResourceId::parse(&id)?;
             let mut errors = Vec::new();
             if name.trim().is_empty() {
                 errors.push(field("name", "Give the environment a name."));
@@ -204,7 +205,7 @@ pub async fn update_environment(
                 body["default_timeout_seconds"] = timeout.into();
             }
             MemberRequest::current()?
-                .send(reqwest::Method::PATCH, &paths::environment(&id)?, Some(&body))
+                .send(reqwest::Method::PATCH, &paths::environment(&environment_id), Some(&body))
                 .await?
                 .ok_or(ApiError::Internal)
         }
@@ -225,6 +226,7 @@ pub async fn set_environment_active(
     };
     respond(
         async {
+            let environment_id = crate::domain::ResourceId::parse(&id)?;
             let request = MemberRequest::current()?;
             let reactivate = active == "true";
             if !reactivate && confirm.as_deref() != Some(super::CONFIRMED) {
@@ -241,7 +243,7 @@ pub async fn set_environment_active(
                     deactivation_warning(&environment.slug)
                 )));
             }
-            let path = paths::environment(&id)?;
+            let path = paths::environment(&environment_id);
             let reply = if reactivate {
                 request
                     .send(

@@ -102,6 +102,12 @@ impl ApiError {
     }
 }
 
+impl From<crate::domain::ResourceIdError> for ApiError {
+    fn from(_: crate::domain::ResourceIdError) -> Self {
+        Self::BadRequest("That id is not valid.".to_owned())
+    }
+}
+
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 

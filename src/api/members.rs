@@ -448,6 +448,7 @@ pub async fn change_member_roles(
     };
     respond(
         async {
+            let member_id = crate::domain::ResourceId::parse(&user_id)?;
             if role_ids.is_empty() {
                 return Err(ApiError::Validation(vec![FieldError {
                     field: "role_ids".to_owned(),
@@ -465,7 +466,7 @@ pub async fn change_member_roles(
             let changed = request
                 .send(
                     reqwest::Method::PATCH,
-                    &paths::member(&user_id)?,
+                    &paths::member(&member_id),
                     Some(&serde_json::json!({ "role_ids": role_ids })),
                 )
                 .await;
@@ -485,6 +486,7 @@ pub async fn remove_member(user_id: String, confirm: Option<String>) -> Result<S
     };
     respond(
         async {
+            let member_id = crate::domain::ResourceId::parse(&user_id)?;
             crate::server::member::require_confirmation(
                 &["The member loses access to the platform at once.".to_owned()],
                 confirm.as_deref(),
@@ -494,7 +496,7 @@ pub async fn remove_member(user_id: String, confirm: Option<String>) -> Result<S
             let removed = request
                 .send::<(), serde_json::Value>(
                     reqwest::Method::DELETE,
-                    &paths::member(&user_id)?,
+                    &paths::member(&member_id),
                     None,
                 )
                 .await;
@@ -514,12 +516,13 @@ pub async fn revoke_invitation(id: String, confirm: Option<String>) -> Result<St
     };
     respond(
         async {
+            let invitation_id = crate::domain::ResourceId::parse(&id)?;
             crate::server::member::require_confirmation(
                 &["The invitation link stops working at once.".to_owned()],
                 confirm.as_deref(),
             )?;
             let request = MemberRequest::current()?;
-            let path = paths::invitation(&id)?;
+            let path = paths::invitation(&invitation_id);
             request
                 .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
                 .await?;
@@ -538,6 +541,7 @@ pub async fn resend_invitation(id: String) -> Result<Invitation, ApiError> {
     };
     respond(
         async {
+            let invitation_id = crate::domain::ResourceId::parse(&id)?;
             let request = MemberRequest::current()?;
             let invitation = server::invitations(&request)
                 .await?
@@ -558,7 +562,7 @@ pub async fn resend_invitation(id: String) -> Result<Invitation, ApiError> {
                     "Not resent: this invitation names no role. Nothing was changed; revoke it and invite again choosing the roles.".to_owned(),
                 ));
             }
-            let path = paths::invitation(&id)?;
+            let path = paths::invitation(&invitation_id);
             request.send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None).await?;
             let email = invitation.invitee_email;
             request

@@ -72,7 +72,7 @@ mod server {
                 let page: Page<serde_json::Value> = request
                     .get_in(
                         &environment.slug,
-                        &paths::ip_allowlist(&environment.id)?,
+                        &paths::ip_allowlist(&paths::id_from_api(&environment.id)?),
                         &[("limit", "1".to_owned())],
                     )
                     .await?;

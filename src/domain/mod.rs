@@ -3,6 +3,7 @@
 mod email;
 mod environment;
 mod network;
+mod resource_id;
 mod return_to;
 
 pub use email::{parse_email_list, Email, ListedEmail};
@@ -10,4 +11,5 @@ pub use environment::{EnvironmentSlug, EnvironmentSlugError};
 pub use network::{
     check_address, csv_cell, overlap, parse_bulk, AddressCheck, BulkLine, Cidr, CidrError, Overlap,
 };
+pub use resource_id::{ResourceId, ResourceIdError};
 pub use return_to::ReturnTo;

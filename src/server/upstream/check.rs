@@ -73,7 +73,8 @@ fn reads(environment_id: &str) -> Vec<Read> {
         Read {
             purpose: "Security page (IP allowlist)",
             // An environment id that is no path segment fails this read alone, as the API would.
-            path: paths::ip_allowlist(environment_id)
+            path: crate::domain::ResourceId::parse(environment_id)
+                .map(|id| paths::ip_allowlist(&id))
                 .unwrap_or_else(|_| format!("{}/{{invalid id}}", paths::ENVIRONMENTS)),
             query: list(),
             decode: summary_of_page::<AllowlistEntry>,
