@@ -18,6 +18,15 @@ const PAYLOADS: [&str; 3] = [
 ];
 /// What must never appear in a page as markup.
 const RAW_MARKERS: [&str; 3] = ["<script>alert(1)", "<img src=x onerror", "<svg onload"];
+/// The payloads as text in the markup. Looked for in the HTML itself: the hydration data (a
+/// script holding JSON) escapes `<` as `\u003c` and would satisfy a looser control by itself.
+const ESCAPED_MARKERS: [&str; 3] = [
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&lt;img src=x onerror=alert(2)&gt;",
+    "&lt;svg onload=alert(3)&gt;",
+];
+/// A URL the API may hold in a field the pages render (an environment's webhook URL).
+const SCRIPT_URL: &str = "javascript:alert(6)";
 
 type Outcome = Result<(), String>;
 
@@ -43,6 +52,54 @@ impl Suite {
     }
 }
 
+/// The page without its `<script>` elements (the hydration data, the bootstrap): what the browser
+/// parses as markup.
+fn markup(html: &str) -> String {
+    let mut rest = html;
+    let mut kept = String::with_capacity(html.len());
+    while let Some(start) = rest.find("<script") {
+        kept.push_str(&rest[..start]);
+        match rest[start..].find("</script>") {
+            Some(end) => rest = &rest[start + end + "</script>".len()..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    kept.push_str(rest);
+    kept
+}
+
+/// Writes `request` on a fresh connection and returns the first line of the answer (or why there
+/// was none).
+async fn raw_status_line(addr: &str, request: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut socket = tokio::net::TcpStream::connect(addr).await?;
+        // A refusal may come (and the server stop reading) before all of it is written.
+        let _ = socket.write_all(request.as_bytes()).await;
+        let mut reply = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !reply.windows(2).any(|pair| pair == b"\r\n") {
+            let read = socket.read(&mut buffer).await?;
+            if read == 0 {
+                break;
+            }
+            reply.extend_from_slice(&buffer[..read]);
+        }
+        Ok::<_, std::io::Error>(reply)
+    };
+    match tokio::time::timeout(Duration::from_secs(10), exchange).await {
+        Ok(Ok(reply)) => String::from_utf8_lossy(&reply)
+            .lines()
+            .next()
+            .unwrap_or("(no answer)")
+            .to_owned(),
+        Ok(Err(error)) => format!("(no answer: {error})"),
+        Err(_) => "(no answer within 10 s)".to_owned(),
+    }
+}
+
 fn plant_payloads(app: &TestApp) {
     app.sandbox().state.store.write(|data| {
         data.platform.name = format!("Acme {}", PAYLOADS[0]);
@@ -53,6 +110,7 @@ fn plant_payloads(app: &TestApp) {
         }
         for environment in &mut data.environments {
             environment.name = format!("{} {}", environment.name, PAYLOADS[1]);
+            environment.webhook_url = Some(SCRIPT_URL.into());
         }
         for role in &mut data.roles {
             role.description = format!("{} {}", role.description, PAYLOADS[2]);
@@ -99,6 +157,7 @@ async fn the_attack_suite() {
             let page = browser.get(path).await;
             let status = page.status();
             let html = page.text().await.unwrap();
+            let markup = markup(&html);
             let name: &'static str =
                 Box::leak(format!("XSS: {path} in {environment}").into_boxed_str());
             suite.record(
@@ -106,9 +165,10 @@ async fn the_attack_suite() {
                 check(status == StatusCode::OK, || format!("status {status}")).and_then(|()| {
                     match RAW_MARKERS.iter().find(|marker| html.contains(**marker)) {
                         Some(marker) => Err(format!("{marker} rendered as markup")),
-                        None => check(html.contains("&lt;") || html.contains("\\u003c"), || {
-                            "no planted string was rendered at all".into()
-                        }),
+                        None => check(
+                            ESCAPED_MARKERS.iter().any(|marker| markup.contains(marker)),
+                            || "no planted string was rendered as text in the markup".into(),
+                        ),
                     }
                 }),
             );
@@ -119,6 +179,14 @@ async fn the_attack_suite() {
                     || format!("{path}: javascript: URL rendered"),
                 ),
             );
+            if path == "/environments" {
+                // The control: the page does render the planted URL, as inert text.
+                let shown = markup.contains(SCRIPT_URL);
+                suite.record(
+                    "XSS: the planted javascript: URL is rendered, as text",
+                    check(shown, || "the webhook URL is not on the page".into()),
+                );
+            }
         }
     }
 
@@ -186,13 +254,47 @@ async fn the_attack_suite() {
             }),
         );
     }
-    let stats = common::sandbox_stats(&app.sandbox_url).await;
+    // The slugs above are refused before any call. A member's search text does reach the API: it
+    // must arrive as data in the query, never as a header or a second request line.
+    common::reset_sandbox_stats(&app.sandbox_url).await;
+    let injected = "fee\r\nX-Injected: 1\r\n\r\nGET /v1/platforms/me HTTP/1.1";
+    let (status, body) = browser
+        .server_fn("activity", &[("filters[search]", injected)])
+        .await;
+    let reached = common::sandbox_stats(&app.sandbox_url).await["recent_requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let searches: Vec<&serde_json::Value> = reached
+        .iter()
+        .filter(|request| request["path"] == "/v1/activity")
+        .collect();
     suite.record(
-        "header injection: nothing injected reached the API",
-        check(
-            !stats.to_string().to_lowercase().contains("x-injected"),
-            || "x-injected seen upstream".into(),
-        ),
+        "header injection: a search's CR LF reaches the API as data only",
+        check(status == StatusCode::OK, || format!("{status} {body}"))
+            .and_then(|()| {
+                check(searches.len() == 1, || {
+                    format!("expected one activity read: {reached:?}")
+                })
+            })
+            .and_then(|()| {
+                let query = searches[0]["query"].as_str().unwrap_or_default();
+                check(query.contains("%0D%0AX-Injected"), || {
+                    format!("the search was not sent encoded: {query}")
+                })
+            })
+            .and_then(|()| {
+                check(
+                    reached.iter().all(|request| {
+                        request["environment_header"] == "production"
+                            && !request["header_names"]
+                                .to_string()
+                                .to_lowercase()
+                                .contains("x-injected")
+                    }),
+                    || format!("a header was injected or the environment moved: {reached:?}"),
+                )
+            }),
     );
 
     // --- CSRF on a state-changing server function.
@@ -229,38 +331,54 @@ async fn the_attack_suite() {
         );
     }
 
-    // --- Oversized bodies and headers.
-    let huge = "x".repeat(4 * 1024 * 1024);
-    let reply = http
-        .post(format!("{}/api/allowlist/bulk", app.base_url))
-        .header("cookie", format!("{}={cookie}", common::SESSION_COOKIE))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("lines", huge.as_str())])
-        .send()
-        .await;
+    // --- Oversized bodies and headers, over a raw socket so that the answer itself is checked:
+    // a client library may report the server's early refusal as a transport error, which would
+    // hide a server that simply dropped the connection (or crashed).
+    let addr = app.addr_url.trim_start_matches("http://").to_owned();
+    let status_line = raw_status_line(
+        &addr,
+        format!(
+            "POST /api/allowlist/bulk HTTP/1.1\r\nHost: {addr}\r\n\
+             Cookie: {}={cookie}\r\nSec-Fetch-Site: same-origin\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+            common::SESSION_COOKIE,
+            4 * 1024 * 1024
+        ),
+    )
+    .await;
     suite.record(
-        "oversized body (4 MiB to a server function)",
-        match reply {
-            Ok(reply) => check(reply.status() == StatusCode::PAYLOAD_TOO_LARGE, || {
-                format!("{}", reply.status())
-            }),
-            // Refusing before reading the body may close the connection under us: also fine.
-            Err(_) => Ok(()),
-        },
+        "oversized body (4 MiB announced to a server function) answers 413 before it is sent",
+        check(status_line.starts_with("HTTP/1.1 413"), || {
+            status_line.clone()
+        }),
     );
-    let reply = http
-        .get(format!("{}/members", app.base_url))
-        .header("x-filler", "y".repeat(512 * 1024))
-        .send()
-        .await;
+    let many_headers: String = (0..200)
+        .map(|index| format!("X-Filler-{index}: y\r\n"))
+        .collect();
+    let status_line = raw_status_line(
+        &addr,
+        format!("GET /members HTTP/1.1\r\nHost: {addr}\r\n{many_headers}\r\n"),
+    )
+    .await;
     suite.record(
-        "oversized header (512 KiB)",
-        match reply {
-            Ok(reply) => check(reply.status().is_client_error(), || {
-                format!("{}", reply.status())
-            }),
-            Err(_) => Ok(()),
-        },
+        "too many headers (200) answer 431",
+        check(status_line.starts_with("HTTP/1.1 431"), || {
+            status_line.clone()
+        }),
+    );
+    let status_line = raw_status_line(
+        &addr,
+        format!(
+            "GET /members HTTP/1.1\r\nHost: {addr}\r\nX-Filler: {}\r\n\r\n",
+            "y".repeat(512 * 1024)
+        ),
+    )
+    .await;
+    suite.record(
+        "oversized header (512 KiB) answers 431",
+        check(status_line.starts_with("HTTP/1.1 431"), || {
+            status_line.clone()
+        }),
     );
     let alive = http
         .get(format!("{}/healthz", app.base_url))

@@ -30,6 +30,8 @@ pub struct Stats {
 pub struct RecordedRequest {
     pub method: String,
     pub path: String,
+    /// The query string as sent (percent-encoded), if any.
+    pub query: Option<String>,
     pub environment_header: Option<String>,
     pub request_id: Option<String>,
     pub has_cookie: bool,

@@ -157,6 +157,7 @@ fn recorded(request: &Request) -> RecordedRequest {
     RecordedRequest {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
+        query: request.uri().query().map(str::to_owned),
         environment_header: header_text(headers, ENVIRONMENT_HEADER),
         request_id: header_text(headers, "x-request-id"),
         has_cookie: headers.contains_key(header::COOKIE),
