@@ -725,6 +725,61 @@ async fn sign_in_routes_are_rate_limited_per_client_address_with_a_clear_page() 
     assert_eq!(healthz.status(), StatusCode::OK);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_limit_cannot_be_escaped_by_rotating_ipv6_addresses_ports_or_mapped_forms() {
+    let app = TestApp::builder()
+        .config(|config| {
+            config.sign_in_rate_limit_per_minute = 3.try_into().unwrap();
+            config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        })
+        .spawn()
+        .await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = |forwarded_for: String| {
+        http.get(format!("{}/auth/login", app.base_url))
+            .header("x-forwarded-for", forwarded_for)
+            .send()
+    };
+    // Four addresses of one IPv6 /64: one client.
+    let statuses =
+        futures::future::join_all((1..=4).map(|host| login(format!("2001:db8:1:2::{host:x}"))))
+            .await;
+    let limited = statuses
+        .iter()
+        .filter(|reply| reply.as_ref().unwrap().status() == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(limited, 1, "a /64 counts as one client");
+    // One IPv4 client written plainly, IPv4-mapped and with a port: one client.
+    let forms = [
+        "198.51.100.9",
+        "::ffff:198.51.100.9",
+        "198.51.100.9:51000",
+        "[::ffff:198.51.100.9]:51001",
+    ];
+    let mut statuses = Vec::new();
+    for form in forms {
+        statuses.push(login(form.to_owned()).await.unwrap().status());
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::SEE_OTHER,
+            StatusCode::SEE_OTHER,
+            StatusCode::SEE_OTHER,
+            StatusCode::TOO_MANY_REQUESTS
+        ],
+        "every form of one address shares its limit"
+    );
+    // Another /64 is another client.
+    assert_eq!(
+        login("2001:db8:1:3::1".to_owned()).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
 /// `url` with its `iss` query parameter replaced by `iss` (or removed, for `None`).
 fn with_iss(url: &str, iss: Option<&str>) -> String {
     let mut url = Url::parse(url).unwrap();

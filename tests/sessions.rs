@@ -459,3 +459,120 @@ async fn tokens_are_kept_no_longer_than_the_absolute_lifetime_however_often_refr
         "the refreshed set was kept past the session's end"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewed_tokens_whose_save_fails_are_kept_and_stored_when_the_store_answers_again() {
+    let redis = RedisServer::start().await;
+    let app = short_lived_tokens(TestApp::builder())
+        .config(|config| {
+            config.session_store = SessionStoreKind::Redis;
+            config.redis_url = Some(redis.url.clone());
+            config.token_encryption_key =
+                Some("q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=".to_owned());
+        })
+        .spawn()
+        .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    until_refresh_is_due(Instant::now()).await;
+    reset_sandbox_stats(&app.sandbox_url).await;
+    common::set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "path_prefix": "/oauth/token", "times": 1,
+                            "action": { "kind": "delay", "ms": 800 } }] }),
+    )
+    .await;
+    // The store stalls while the provider rotates the refresh token, and answers again later.
+    let (during, ()) = tokio::join!(browser.server_fn("shell", &[]), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        redis.pause();
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        redis.resume();
+    });
+    assert_eq!(
+        during.0,
+        StatusCode::OK,
+        "the renewed token is used at once: {}",
+        during.1
+    );
+    // The retried save lands once the store is back (its back-off tops out at 5 s).
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (status, body) = browser.server_fn("shell", &[]).await;
+    assert_eq!(status, StatusCode::OK, "the session survives: {body}");
+    // By now the renewed 6-second token is due as well: the second refresh presented the refresh
+    // token that was stored late, and the provider accepted it.
+    let stats = sandbox_stats(&app.sandbox_url).await;
+    assert_eq!(stats["grants"]["refresh_token"], 2, "{stats}");
+    assert_eq!(
+        families(app.sandbox()),
+        (1, 0),
+        "no spent token was presented"
+    );
+    assert!(
+        !redis.keys().iter().any(|key| key.contains("refresh-lock")),
+        "the refresh lock was released, not left to expire"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saves_of_renewed_tokens_are_fenced_by_the_lease_and_never_recreate_a_set() {
+    use keystone_dashboard::server::{session::Backend, Config};
+    let redis = RedisServer::start().await;
+    let data_dir = std::env::temp_dir().join(format!("keystone-fence-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let ttl = Duration::from_secs(60);
+    let lease = Duration::from_secs(5);
+    for kind in [
+        SessionStoreKind::Memory,
+        SessionStoreKind::Embedded,
+        SessionStoreKind::Redis,
+    ] {
+        let mut config = Config::for_tests();
+        config.session_store = kind;
+        config.redis_url = Some(redis.url.clone());
+        config.data_dir = data_dir.clone();
+        let store = Backend::connect(&config).await.unwrap();
+        let stored = || async { store.load_tokens("set").await.unwrap() };
+        store.save_tokens("set", "v1".into(), ttl).await.unwrap();
+        assert!(store.try_lock("set", "first", lease).await.unwrap());
+        assert!(
+            store
+                .update_tokens_fenced("set", "v2".into(), ttl, "first")
+                .await
+                .unwrap(),
+            "{kind:?}"
+        );
+        assert_eq!(stored().await.as_deref(), Some("v2"), "{kind:?}");
+        if kind == SessionStoreKind::Redis {
+            // Only the holder may write or extend; one whose lease went to another writes nothing.
+            assert!(!store.try_lock("set", "second", lease).await.unwrap());
+            assert!(!store.extend_lock("set", "second", lease).await.unwrap());
+            assert!(store.extend_lock("set", "first", lease).await.unwrap());
+            store.unlock("set", "first").await.unwrap();
+            assert!(store.try_lock("set", "second", lease).await.unwrap());
+            assert!(!store
+                .update_tokens_fenced("set", "late".into(), ttl, "first")
+                .await
+                .unwrap());
+            assert_eq!(stored().await.as_deref(), Some("v2"), "a late writer wrote");
+            assert!(!store.extend_lock("set", "first", lease).await.unwrap());
+        }
+        // Signed out: even the lease holder's save writes nothing back.
+        store.delete_tokens("set").await.unwrap();
+        let holder = if kind == SessionStoreKind::Redis {
+            "second"
+        } else {
+            "first"
+        };
+        assert!(
+            !store
+                .update_tokens_fenced("set", "v3".into(), ttl, holder)
+                .await
+                .unwrap(),
+            "{kind:?}"
+        );
+        assert_eq!(stored().await, None, "{kind:?}: a save recreated the set");
+        store.unlock("set", holder).await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

@@ -577,6 +577,25 @@ impl RedisServer {
 }
 
 impl RedisServer {
+    /// Freezes the server (SIGSTOP): connections stay open and commands time out, as in a network
+    /// partition or a stalled instance, and nothing is lost.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a paused server (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
     /// Kills the server (an outage, not a clean shutdown).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
