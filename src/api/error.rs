@@ -104,7 +104,13 @@ impl ApiError {
 
 impl From<crate::domain::ResourceIdError> for ApiError {
     fn from(_: crate::domain::ResourceIdError) -> Self {
-        Self::BadRequest("That id is not valid.".to_owned())
+        #[cfg(feature = "ssr")]
+        tracing::warn!("refused an id that is neither a UUID nor an Auth0 id");
+        Self::BadRequest(
+            "That id is not a KeyStone id (a UUID or an Auth0 id such as auth0|…), so nothing was \
+             sent or changed."
+                .to_owned(),
+        )
     }
 }
 

@@ -7,10 +7,14 @@ use clap::{Parser, ValueEnum};
 
 use crate::domain::Cidr;
 
-/// The KeyStone Dashboard server (backend-for-frontend of the KeyStone admin console).
 /// The longest time limit production mode accepts for one upstream call (seconds).
 pub const MAX_UPSTREAM_TIMEOUT_SECONDS: u64 = 60;
 
+/// The range of `--auth-jwks-max-age` production mode accepts (seconds): under a minute would
+/// fetch the keys on nearly every sign-in, over a day would trust a withdrawn key for as long.
+pub const JWKS_MAX_AGE_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
+
+/// The KeyStone Dashboard server (backend-for-frontend of the KeyStone admin console).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "keystone-dashboard", version, about, long_about = None)]
 pub struct Config {
@@ -304,9 +308,11 @@ impl Config {
             if !url.to_ascii_lowercase().starts_with(secure_scheme)
                 && !self.allow_plaintext_upstreams
             {
+                // Only the scheme is repeated: a Redis URL may carry its password.
+                let scheme = url.split("://").next().unwrap_or_default();
                 problems.push(format!(
-                    "{flag} {url} is not {secure_scheme}: tokens would cross the network in the \
-                     clear; use TLS, or --allow-plaintext-upstreams on a private network"
+                    "{flag} is {scheme}://, not {secure_scheme}: tokens would cross the network in \
+                     the clear; use TLS, or --allow-plaintext-upstreams on a private network"
                 ));
             }
         }
@@ -316,6 +322,14 @@ impl Config {
             problems.push(format!(
                 "--upstream-timeout {} is outside 1..={MAX_UPSTREAM_TIMEOUT_SECONDS} seconds",
                 self.upstream_timeout_seconds
+            ));
+        }
+        if !JWKS_MAX_AGE_RANGE.contains(&self.auth_jwks_max_age_seconds) {
+            problems.push(format!(
+                "--auth-jwks-max-age {} is outside {}..={} seconds",
+                self.auth_jwks_max_age_seconds,
+                JWKS_MAX_AGE_RANGE.start(),
+                JWKS_MAX_AGE_RANGE.end()
             ));
         }
         problems
@@ -437,15 +451,19 @@ mod tests {
             ),
             (
                 Box::new(|c| c.api_url = Some("http://api.example".into())),
-                "--api-url http://api.example is not https://",
+                "--api-url is http://, not https://",
             ),
             (
                 Box::new(|c| c.auth_issuer = Some("http://tenant.example/".into())),
-                "--auth-issuer http://tenant.example/ is not https://",
+                "--auth-issuer is http://, not https://",
             ),
             (
-                Box::new(|c| c.redis_url = Some("redis://cache:6379".into())),
-                "--redis-url redis://cache:6379 is not rediss://",
+                Box::new(|c| c.redis_url = Some("redis://:hunter2@cache:6379".into())),
+                "--redis-url is redis://, not rediss://",
+            ),
+            (
+                Box::new(|c| c.auth_jwks_max_age_seconds = 0),
+                "--auth-jwks-max-age 0 is outside",
             ),
             (
                 Box::new(|c| c.upstream_timeout_seconds = 3600),
@@ -461,6 +479,7 @@ mod tests {
             change(&mut config);
             let problems = config.production_problems();
             assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(!problems[0].contains("hunter2"), "a password was repeated");
             assert!(
                 problems[0].contains(expected),
                 "{problems:?} lacks {expected}"

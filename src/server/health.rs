@@ -36,7 +36,7 @@ struct Verdict {
 #[derive(Default)]
 pub struct ReadinessCache {
     last: Mutex<Option<(Instant, Verdict)>>,
-    checking: tokio::sync::Mutex<()>,
+    checking: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl ReadinessCache {
@@ -46,42 +46,57 @@ impl ReadinessCache {
             .map(|(_, verdict)| verdict)
     }
 
+    /// The last verdict while a check is running, unless it is so old that the running check
+    /// must be hanging on a dependency: then that dependency is not ready.
     fn previous(&self) -> Option<Verdict> {
         self.last
             .lock()
             .expect("readiness lock")
+            .filter(|(at, _)| at.elapsed() < 2 * READINESS_CACHED_FOR)
             .map(|(_, verdict)| verdict)
     }
 
-    /// The cached verdict while fresh; otherwise one caller checks while the others repeat the
-    /// previous verdict (a slow dependency never queues probes), or wait for the very first.
-    async fn verdict(&self, bff: &Bff) -> Verdict {
+    /// The cached verdict while fresh; otherwise one caller starts a check while the others
+    /// repeat the previous verdict (a slow dependency never queues probes), or wait for it.
+    async fn verdict(&self, bff: &Arc<Bff>) -> Verdict {
         if let Some(verdict) = self.fresh() {
             return verdict;
         }
-        let _checking = match self.checking.try_lock() {
+        let checking = match self.checking.clone().try_lock_owned() {
             Ok(guard) => guard,
             Err(_) => match self.previous() {
                 Some(verdict) => return verdict,
-                None => self.checking.lock().await,
+                None => self.checking.clone().lock_owned().await,
             },
         };
         // Another caller may have finished a check while this one waited for the lock.
         if let Some(verdict) = self.fresh() {
             return verdict;
         }
-        let (session_store, identity_provider, keystone_api) = tokio::join!(
-            check("session_store", bff.store.ping()),
-            check("identity_provider", bff.provider.check_discovery()),
-            check("keystone_api", bff.upstream.check_reachable()),
-        );
-        let verdict = Verdict {
-            session_store,
-            identity_provider,
-            keystone_api,
-        };
-        *self.last.lock().expect("readiness lock") = Some((Instant::now(), verdict));
-        verdict
+        // The check runs in a task of its own: a probe with a shorter timeout than the checks'
+        // (Kubernetes' default is 1 s) gives up waiting, but the verdict is still recorded.
+        let task_bff = bff.clone();
+        let check = tokio::spawn(async move {
+            let _checking = checking;
+            let bff = task_bff;
+            let (session_store, identity_provider, keystone_api) = tokio::join!(
+                check("session_store", bff.store.ping()),
+                check("identity_provider", bff.provider.check_discovery()),
+                check("keystone_api", bff.upstream.check_reachable()),
+            );
+            let verdict = Verdict {
+                session_store,
+                identity_provider,
+                keystone_api,
+            };
+            *bff.readiness.last.lock().expect("readiness lock") = Some((Instant::now(), verdict));
+            verdict
+        });
+        check.await.unwrap_or(Verdict {
+            session_store: false,
+            identity_provider: false,
+            keystone_api: false,
+        })
     }
 }
 

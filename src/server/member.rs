@@ -315,14 +315,20 @@ impl MemberRequest {
                 may_have_applied: false,
             });
         };
-        // The token (and a refresh it may need) stays outside the timeout on purpose: cancelling
-        // a refresh after the provider rotated the refresh token but before the vault saved it
-        // would leave the spent token behind, and its next use would revoke the whole family.
-        // The provider call has its own time limit.
+        // Waiting for the token counts against the deadline too. Giving up waiting cancels
+        // nothing: a refresh runs in a task of its own and stores its result whoever still waits.
         // Both futures are boxed: a page joins several reads at once, and held inline their
         // states (token refresh, HTTP exchange) made one render's future deep enough to overflow a
         // worker thread's stack in debug builds.
-        let token = Box::pin(self.access_token()).await?;
+        let token = match Box::pin(tokio::time::timeout(left, self.access_token())).await {
+            Ok(token) => token?,
+            Err(_) => {
+                tracing::warn!("request budget spent waiting for a token refresh");
+                return Err(ApiError::Unavailable {
+                    may_have_applied: false,
+                });
+            }
+        };
         let result = match Box::pin(tokio::time::timeout(left, call(token))).await {
             Ok(result) => result,
             Err(_) => {

@@ -75,7 +75,9 @@ impl Bff {
     /// (say, from a backup of the store) is worthless. Returns the session's ID token, the
     /// `id_token_hint` for the provider's logout.
     pub async fn end_session_tokens(&self, member: &SignedIn) -> Option<String> {
-        match self.vault.remove(&member.tokens).await {
+        // Boxed, like the other rare paths: held inline, the removal (locks, a bounded wait)
+        // grew every request future that may end a session.
+        match Box::pin(self.vault.remove(&member.tokens)).await {
             Ok(Some(set)) => {
                 if let Some(refresh_token) = set.refresh_token {
                     if let Err(error) = self.provider.revoke(&refresh_token).await {

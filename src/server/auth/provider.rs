@@ -258,6 +258,8 @@ pub struct IdentityProvider {
     /// One discovery fetch at a time: a burst of sign-ins after a restart asks once.
     discovery_fetch: tokio::sync::Mutex<()>,
     jwks: RwLock<JwksCache>,
+    /// One JWKS fetch at a time: sign-ins arriving as the keys expire ask once.
+    jwks_fetch: tokio::sync::Mutex<()>,
     jwks_max_age: Duration,
 }
 
@@ -272,7 +274,7 @@ struct JwksCache {
 #[serde(untagged)]
 enum Audience {
     Several(Vec<String>),
-    /// Its value was checked by the signature validation (it must be our client id).
+    /// Its value was checked by jsonwebtoken's audience validation (it must be our client id).
     One(serde::de::IgnoredAny),
 }
 
@@ -314,6 +316,7 @@ impl IdentityProvider {
             discovery: RwLock::new(DiscoveryCache::default()),
             discovery_fetch: tokio::sync::Mutex::new(()),
             jwks: RwLock::new(JwksCache::default()),
+            jwks_fetch: tokio::sync::Mutex::new(()),
             jwks_max_age: settings.jwks_max_age,
         })
     }
@@ -761,7 +764,8 @@ impl IdentityProvider {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = CLOCK_SKEW;
-        let key = self.key_for(header.kid.as_deref()).await?;
+        // Boxed: fetching keys is rare, and inline it deepened the sign-in callback's future.
+        let key = Box::pin(self.key_for(header.kid.as_deref())).await?;
         let claims = decode::<IdentityClaims>(id_token, &key, &validation)?.claims;
 
         if claims.nonce.as_deref() != Some(expected_nonce) {
@@ -803,24 +807,13 @@ impl IdentityProvider {
     /// and a provider that is down cannot make every sign-in ask again.
     async fn key_for(&self, kid: Option<&str>) -> Result<DecodingKey, IdTokenError> {
         let kid = kid.ok_or(IdTokenError::UnknownKey)?;
-        let may_fetch = {
-            let cache = self.jwks.read().expect("jwks lock");
-            let recently_failed = cache
-                .last_failure
-                .is_some_and(|at| at.elapsed() < JWKS_RETRY_AFTER_FAILURE);
-            match &cache.keys {
-                Some((keys, fetched)) if fetched.elapsed() < self.jwks_max_age => {
-                    if let Some(jwk) = keys.find(kid) {
-                        return usable_key(jwk);
-                    }
-                    fetched.elapsed() >= JWKS_REFETCH_INTERVAL && !recently_failed
-                }
-                // Never fetched, or too old to trust.
-                _ => !recently_failed,
-            }
-        };
-        if !may_fetch {
-            return Err(IdTokenError::UnknownKey);
+        if let Some(decided) = self.key_from_cache(kid) {
+            return decided;
+        }
+        // One fetch at a time; whoever waited finds its result in the cache.
+        let _one_at_a_time = self.jwks_fetch.lock().await;
+        if let Some(decided) = self.key_from_cache(kid) {
+            return decided;
         }
         let keys = match self.fetch_jwks().await {
             Ok(keys) => keys,
@@ -832,6 +825,25 @@ impl IdentityProvider {
         let key = keys.find(kid).map(usable_key);
         self.jwks.write().expect("jwks lock").keys = Some((keys, Instant::now()));
         key.unwrap_or(Err(IdTokenError::UnknownKey))
+    }
+
+    /// The answer the cached keys give for `kid`, or `None` when the JWKS should be fetched.
+    fn key_from_cache(&self, kid: &str) -> Option<Result<DecodingKey, IdTokenError>> {
+        let cache = self.jwks.read().expect("jwks lock");
+        let recently_failed = cache
+            .last_failure
+            .is_some_and(|at| at.elapsed() < JWKS_RETRY_AFTER_FAILURE);
+        match &cache.keys {
+            Some((keys, fetched)) if fetched.elapsed() < self.jwks_max_age => {
+                if let Some(jwk) = keys.find(kid) {
+                    return Some(usable_key(jwk));
+                }
+                let may_refetch = fetched.elapsed() >= JWKS_REFETCH_INTERVAL && !recently_failed;
+                (!may_refetch).then_some(Err(IdTokenError::UnknownKey))
+            }
+            // Never fetched, or too old to trust.
+            _ => recently_failed.then_some(Err(IdTokenError::UnknownKey)),
+        }
     }
 
     async fn fetch_jwks(&self) -> Result<JwkSet, IdTokenError> {

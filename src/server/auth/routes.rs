@@ -228,7 +228,7 @@ async fn finish_login(
 
     // A sign-in over a live session replaces it: its refresh token is revoked, not orphaned.
     if let Ok(Some(previous)) = session::stored_member(session).await {
-        bff.end_session_tokens(&previous).await;
+        Box::pin(bff.end_session_tokens(&previous)).await;
     }
     let token_set = bff
         .vault

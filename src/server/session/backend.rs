@@ -58,19 +58,32 @@ const DELETE_TOKENS: &str =
 const COUNT_TOKENS: &str =
     "redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1]) return redis.call('zcard', KEYS[1])";
 
-/// Replaces a token set only if it still exists (a save after sign-out is a no-op) and the caller
-/// still holds the refresh lock (a writer whose lease ran out never overwrites newer tokens).
-const UPDATE_TOKENS_FENCED: &str = "if redis.call('get', KEYS[3]) ~= ARGV[5] \
-     or redis.call('exists', KEYS[1]) == 0 then return 0 end \
+/// Replaces a token set only if it still holds what the writer read before refreshing (a
+/// compare-and-set: a save after sign-out finds nothing, a late writer never overwrites newer
+/// tokens) and the writer still holds the refresh lock. 1: stored (or already stored by an
+/// earlier attempt whose reply was lost); 0: the set is gone; 2: the set changed or the lock
+/// went to another replica.
+const UPDATE_TOKENS_FENCED: &str = "local current = redis.call('get', KEYS[1]) \
+     if not current then return 0 end \
+     if current == ARGV[1] then return 1 end \
+     if current ~= ARGV[6] or redis.call('get', KEYS[3]) ~= ARGV[5] then return 2 end \
      redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) \
      redis.call('zadd', KEYS[2], ARGV[3], ARGV[4]) return 1";
 
-/// Extends the lease if it is still ours, or takes it back if nobody took it meanwhile (a Redis
-/// hiccup outlasted it); refuses if another replica holds it.
-const EXTEND_LOCK: &str = "local holder = redis.call('get', KEYS[1]) \
-     if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end \
-     if holder then return 0 end \
-     if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end return 0";
+/// Extends the lease only while it is still the caller's. A lease that lapsed stays lost, even if
+/// nobody took it: another replica may have refreshed and released meanwhile.
+const EXTEND_LOCK: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then \
+     return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
+
+/// What became of a fenced save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FencedSave {
+    Stored,
+    /// The set is gone: the session was signed out (or expired) meanwhile.
+    Gone,
+    /// The set is no longer what the writer read, or its lock went to another replica.
+    Superseded,
+}
 
 /// Deletes the lock only if it is still ours: a holder that overran its lease must not release the
 /// next holder's lock.
@@ -194,42 +207,62 @@ impl Backend {
         Ok(())
     }
 
-    /// Replaces an existing set, fenced: `false` when the set is gone or (Redis) `holder` no longer
-    /// holds the refresh lock. Single-process stores are fenced by the in-process lock.
+    /// Replaces the set `previous` (as read before the refresh) by `sealed`, fenced: see
+    /// [`FencedSave`]. Only Redis has a lock to check: single-process stores are fenced by the
+    /// in-process lock, and the compare-and-set holds for all.
     pub async fn update_tokens_fenced(
         &self,
         id: &str,
+        previous: &str,
         sealed: String,
         ttl: Duration,
         holder: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<FencedSave, StoreError> {
         match self {
             Self::Memory(map) => {
                 let mut map = map.lock().expect("token map lock");
                 let now = Instant::now();
-                match map.get_mut(id).filter(|(_, expires)| *expires > now) {
-                    Some(entry) => {
-                        *entry = (sealed, now + ttl);
-                        Ok(true)
-                    }
-                    None => Ok(false),
-                }
+                Ok(
+                    match map.get_mut(id).filter(|(_, expires)| *expires > now) {
+                        None => FencedSave::Gone,
+                        Some((current, _)) if *current == sealed => FencedSave::Stored,
+                        Some((current, _)) if current != previous => FencedSave::Superseded,
+                        Some(entry) => {
+                            *entry = (sealed, now + ttl);
+                            FencedSave::Stored
+                        }
+                    },
+                )
             }
             Self::Embedded(pool) => {
                 let updated = sqlx::query(
                     "UPDATE token_sets SET sealed = ?, expires_at = unixepoch() + ?
-                     WHERE id = ? AND expires_at > unixepoch()",
+                     WHERE id = ? AND sealed = ? AND expires_at > unixepoch()",
                 )
-                .bind(sealed)
+                .bind(&sealed)
                 .bind(ttl.as_secs() as i64)
                 .bind(id)
+                .bind(previous)
                 .execute(pool)
                 .await?;
-                Ok(updated.rows_affected() == 1)
+                if updated.rows_affected() == 1 {
+                    return Ok(FencedSave::Stored);
+                }
+                let current: Option<String> = sqlx::query_scalar(
+                    "SELECT sealed FROM token_sets WHERE id = ? AND expires_at > unixepoch()",
+                )
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+                Ok(match current {
+                    None => FencedSave::Gone,
+                    Some(current) if current == sealed => FencedSave::Stored,
+                    Some(_) => FencedSave::Superseded,
+                })
             }
             Self::Redis(pool) => {
                 let ttl = ttl.as_secs().max(1);
-                let stored: i64 = pool
+                let outcome: i64 = pool
                     .eval(
                         UPDATE_TOKENS_FENCED,
                         vec![
@@ -243,10 +276,15 @@ impl Backend {
                             (super::now() + ttl as i64).to_string(),
                             id.to_owned(),
                             holder.to_owned(),
+                            previous.to_owned(),
                         ],
                     )
                     .await?;
-                Ok(stored == 1)
+                Ok(match outcome {
+                    1 => FencedSave::Stored,
+                    0 => FencedSave::Gone,
+                    _ => FencedSave::Superseded,
+                })
             }
         }
     }
@@ -394,5 +432,16 @@ impl std::fmt::Debug for Backend {
             Self::Embedded(_) => "Backend::Embedded",
             Self::Redis(_) => "Backend::Redis",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// fred connects to a `rediss://` URL in plain text, with only a log line, unless a TLS feature
+    /// is compiled in: production mode's `rediss://` check would then approve a clear-text link.
+    #[test]
+    fn a_rediss_url_means_tls() {
+        let config = fred::types::config::Config::from_url("rediss://cache.example:6380").unwrap();
+        assert!(config.tls.is_some());
     }
 }

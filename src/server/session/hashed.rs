@@ -45,8 +45,10 @@ impl<S: SessionStore> SessionStore for HashedIds<S> {
         }
     }
 
-    /// Only ever updates: a request that was in flight while its session was signed out must not
-    /// write the record back (the Redis store already sets with `XX`; SQLite would upsert).
+    /// Only ever updates: a request that was in flight while its session was signed out should not
+    /// write the record back (the Redis store already sets with `XX`; SQLite would upsert). The
+    /// check and the write are two steps, so this narrows the window rather than closing it; the
+    /// closing defence is the gate, which refuses a session whose token set is gone.
     async fn save(&self, record: &Record) -> Result<()> {
         let hashed = stored(record);
         if self.0.load(&hashed.id).await?.is_none() {

@@ -19,7 +19,7 @@ use tower_sessions::{
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_sqlx_store::SqliteStore;
 
-pub use backend::{Backend, StoreError};
+pub use backend::{Backend, FencedSave, StoreError};
 pub use cipher::{KeyError, TokenCipher};
 use hashed::HashedIds;
 pub use vault::{refresh_lease, TokenSet, TokenSetId, TokenVault, VaultError};

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{
-    backend::{Backend, STORE_COMMAND_TIMEOUT},
+    backend::{Backend, FencedSave, STORE_COMMAND_TIMEOUT},
     cipher::TokenCipher,
     StoreError,
 };
@@ -25,6 +25,9 @@ const LOCK_POLL: Duration = Duration::from_millis(25);
 /// A failed save of renewed tokens is tried again after this, doubling up to [`SAVE_RETRY_MAX`].
 const SAVE_RETRY_FIRST: Duration = Duration::from_millis(100);
 const SAVE_RETRY_MAX: Duration = Duration::from_secs(5);
+/// How long renewed tokens whose save keeps failing are kept in memory (and retried) at most.
+/// Past that the store has been failing for long enough that the session is lost anyway.
+const UNSAVED_KEPT_FOR: i64 = 15 * 60;
 
 /// How long a refresh lock is held before another replica may take over (a crashed holder must
 /// not block the session for good): longer than everything one refresh does (the provider call
@@ -127,13 +130,6 @@ struct Vault {
     metrics: Arc<Metrics>,
 }
 
-/// What became of renewed tokens sent to the store.
-enum Saved {
-    Stored,
-    /// Not written: the set is gone (the session was signed out) or another holder took the lock.
-    Fenced,
-}
-
 impl TokenVault {
     pub fn new(
         backend: Backend,
@@ -220,6 +216,9 @@ impl TokenVault {
         id: &TokenSetId,
         holder: &str,
     ) -> Result<Option<Result<String, VaultError>>, VaultError> {
+        // A holder that crashed is waited for no longer than its lease; past that the caller
+        // makes do with the current token (or is told the provider is unavailable).
+        let deadline = tokio::time::Instant::now() + self.inner.lease;
         loop {
             if self
                 .inner
@@ -228,6 +227,14 @@ impl TokenVault {
                 .await?
             {
                 return Ok(None);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("another replica held the refresh lock for its whole lease");
+                return Ok(Some(match self.load(id).await? {
+                    None => Err(VaultError::SignedOut),
+                    Some(set) if set.expires_at > now() => Ok(set.access_token),
+                    Some(_) => Err(VaultError::ProviderUnavailable),
+                }));
             }
             // Another replica is refreshing: its result will show up in the store.
             tokio::time::sleep(LOCK_POLL).await;
@@ -252,9 +259,9 @@ impl TokenVault {
                 .await
             {
                 Ok(true) => {}
-                Ok(false) => tracing::warn!(
-                    "another replica holds the refresh lock; this save will be refused"
-                ),
+                Ok(false) => {
+                    tracing::warn!("the refresh lease was lost; this save will be refused")
+                }
                 Err(error) => tracing::warn!(%error, "could not extend the refresh lease"),
             }
         }
@@ -273,8 +280,8 @@ impl TokenVault {
     }
 
     async fn refresh_locked(&self, id: &TokenSetId, holder: &str, answer: Answer) {
-        let set = match self.load(id).await {
-            Ok(Some(set)) => set,
+        let (previous, set) = match self.load_stored(id).await {
+            Ok(Some(stored)) => stored,
             Ok(None) => return answer.send(Err(VaultError::SignedOut)),
             Err(error) => return answer.send(Err(error)),
         };
@@ -299,7 +306,8 @@ impl TokenVault {
             Ok(tokens) => {
                 let renewed = TokenSet::issued(IssuedTokens::from(&tokens), set);
                 tracing::info!("access token refreshed");
-                self.store_renewed(id, holder, renewed, answer).await;
+                self.store_renewed(id, holder, &previous, renewed, answer)
+                    .await;
             }
             Err(ProviderError::Refused(reason)) => {
                 tracing::info!(%reason, "refresh refused: the session ends");
@@ -327,11 +335,13 @@ impl TokenVault {
 
     /// Stores renewed tokens, before the lock is released so nobody reads the spent refresh token.
     /// Kept in memory first: if the store fails, this replica goes on with the new set and keeps
-    /// trying (holding the lock, so other replicas wait rather than present the spent token).
+    /// trying (holding the lock, so other replicas wait rather than present the spent token),
+    /// until stored, signed out, or [`UNSAVED_KEPT_FOR`] has passed.
     async fn store_renewed(
         &self,
         id: &TokenSetId,
         holder: &str,
+        previous: &str,
         renewed: TokenSet,
         answer: Answer,
     ) {
@@ -340,61 +350,67 @@ impl TokenVault {
             .lock()
             .expect("unsaved lock")
             .insert(id.0.clone(), renewed.clone());
+        let sealed = self.seal(id, &renewed);
         let mut answer = Some(answer);
         let mut backoff = SAVE_RETRY_FIRST;
-        let give_up_at = now() + self.time_to_keep(&renewed).as_secs() as i64;
+        let give_up_at =
+            (now() + UNSAVED_KEPT_FOR).min(renewed.session_ends_at.unwrap_or(i64::MAX));
         loop {
-            match self.save_renewed(id, holder, &renewed).await {
-                Ok(Saved::Stored) => {
-                    self.forget_unsaved(id);
-                    if let Some(answer) = answer.take() {
-                        answer.send(Ok(renewed.access_token));
-                    }
-                    return;
-                }
-                Ok(Saved::Fenced) => {
-                    // Signed out meanwhile (or the lease was lost): these tokens belong to nobody.
+            let saved = self
+                .inner
+                .backend
+                .update_tokens_fenced(
+                    &id.0,
+                    previous,
+                    sealed.clone(),
+                    self.time_to_keep(&renewed),
+                    holder,
+                )
+                .await;
+            let result = match saved {
+                Ok(FencedSave::Stored) => Ok(renewed.access_token.clone()),
+                Ok(FencedSave::Gone) => {
+                    // Signed out meanwhile: these tokens belong to nobody.
                     tracing::info!("renewed tokens not stored: the session ended meanwhile");
-                    self.forget_unsaved(id);
                     if let Some(refresh_token) = &renewed.refresh_token {
                         if let Err(error) = self.inner.provider.revoke(refresh_token).await {
                             tracing::warn!(%error, "could not revoke the unused refresh token");
                         }
                     }
-                    if let Some(answer) = answer.take() {
-                        answer.send(Err(VaultError::SignedOut));
-                    }
-                    return;
+                    Err(VaultError::SignedOut)
+                }
+                Ok(FencedSave::Superseded) => {
+                    // Another writer stored newer tokens (its lease outlived ours): theirs stand.
+                    // Nothing is revoked: a provider that does not rotate shares the refresh token.
+                    tracing::warn!("renewed tokens not stored: newer ones were stored meanwhile");
+                    Ok(renewed.access_token.clone())
                 }
                 Err(error) => {
                     tracing::warn!(%error, "could not store renewed tokens; keeping them in memory and retrying");
                     if let Some(answer) = answer.take() {
                         answer.send(Ok(renewed.access_token.clone()));
                     }
-                    if give_up_at <= now() {
+                    let signed_out_meanwhile = !self
+                        .inner
+                        .unsaved
+                        .lock()
+                        .expect("unsaved lock")
+                        .contains_key(&id.0);
+                    if signed_out_meanwhile || give_up_at <= now() {
                         self.forget_unsaved(id);
                         return;
                     }
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(SAVE_RETRY_MAX);
+                    continue;
                 }
+            };
+            self.forget_unsaved(id);
+            if let Some(answer) = answer.take() {
+                answer.send(result);
             }
+            return;
         }
-    }
-
-    async fn save_renewed(
-        &self,
-        id: &TokenSetId,
-        holder: &str,
-        set: &TokenSet,
-    ) -> Result<Saved, VaultError> {
-        let sealed = self.seal(id, set);
-        let stored = self
-            .inner
-            .backend
-            .update_tokens_fenced(&id.0, sealed, self.time_to_keep(set), holder)
-            .await?;
-        Ok(if stored { Saved::Stored } else { Saved::Fenced })
     }
 
     fn forget_unsaved(&self, id: &TokenSetId) -> Option<TokenSet> {
@@ -409,7 +425,10 @@ impl TokenVault {
     /// revoked. Takes the same locks as a refresh: one in flight finishes (and stores) first, and
     /// one that starts later finds nothing, so a sign-out can never be undone by a late save.
     pub async fn remove(&self, id: &TokenSetId) -> Result<Option<TokenSet>, VaultError> {
-        let _local = self.inner.local_locks.lock(&id.0).await;
+        // Bounded: a refresh stuck retrying a failing store must not stop the sign-out. Going
+        // ahead without the lock is safe: its late save is fenced (the set will be gone).
+        let _local =
+            tokio::time::timeout(self.inner.lease, self.inner.local_locks.lock(&id.0)).await;
         let holder = crate::server::auth::random_secret();
         // Bounded: a holder that crashed is waited for no longer than its lease.
         let deadline = tokio::time::Instant::now() + self.inner.lease;
@@ -455,12 +474,17 @@ impl TokenVault {
         if let Some(set) = self.inner.unsaved.lock().expect("unsaved lock").get(&id.0) {
             return Ok(Some(set.clone()));
         }
+        Ok(self.load_stored(id).await?.map(|(_, set)| set))
+    }
+
+    /// The set in the store, sealed (what a fenced save compares with) and opened.
+    async fn load_stored(&self, id: &TokenSetId) -> Result<Option<(String, TokenSet)>, VaultError> {
         let Some(sealed) = self.inner.backend.load_tokens(&id.0).await? else {
             return Ok(None);
         };
         // Unreadable sets (another key, tampering) are treated as absent: the member signs in again.
         let opened = STANDARD
-            .decode(sealed)
+            .decode(&sealed)
             .ok()
             .and_then(|bytes| self.inner.cipher.open(&id.0, &bytes).ok())
             .and_then(|plain| serde_json::from_slice(&plain).ok());
@@ -469,7 +493,7 @@ impl TokenVault {
                 "a stored token set could not be opened; treating the session as signed out"
             );
         }
-        Ok(opened)
+        Ok(opened.map(|set| (sealed, set)))
     }
 
     fn seal(&self, id: &TokenSetId, set: &TokenSet) -> String {

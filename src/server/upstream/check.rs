@@ -20,7 +20,8 @@ use crate::{
 /// One read of the dashboard: what it is for, where, and the type its reply must decode into.
 struct Read {
     purpose: &'static str,
-    path: String,
+    /// The path, or (when the environment's id cannot go into one) how it is shown in the report.
+    path: Result<String, String>,
     query: Vec<(&'static str, String)>,
     /// Decodes a reply into the dashboard's type and summarizes it.
     decode: fn(&[u8]) -> Result<String, ShapeMismatch>,
@@ -42,46 +43,47 @@ fn reads(environment_id: &str) -> Vec<Read> {
     vec![
         Read {
             purpose: "platform name and logo (every page)",
-            path: paths::PLATFORM.to_owned(),
+            path: Ok(paths::PLATFORM.to_owned()),
             query: Vec::new(),
             decode: summary_of_platform,
         },
         Read {
             purpose: "environment switcher, Environments page, overview cards",
-            path: paths::ENVIRONMENTS.to_owned(),
+            path: Ok(paths::ENVIRONMENTS.to_owned()),
             query: list(),
             decode: summary_of_page::<EnvironmentDetail>,
         },
         Read {
             purpose: "Members page, guardrails, role counts",
-            path: paths::MEMBERS.to_owned(),
+            path: Ok(paths::MEMBERS.to_owned()),
             query: list(),
             decode: summary_of_page::<Member>,
         },
         Read {
             purpose: "Roles page, role choices",
-            path: paths::ROLES.to_owned(),
+            path: Ok(paths::ROLES.to_owned()),
             query: list(),
             decode: summary_of_page::<Role>,
         },
         Read {
             purpose: "pending invitations",
-            path: paths::INVITATIONS.to_owned(),
+            path: Ok(paths::INVITATIONS.to_owned()),
             query: list(),
             decode: summary_of_page::<Invitation>,
         },
         Read {
             purpose: "Security page (IP allowlist)",
             // An environment id that is no path segment fails this read alone, as the API would.
+            // An environment id that is no id fails this read alone, and nothing is sent.
             path: crate::domain::ResourceId::parse(environment_id)
                 .map(|id| paths::ip_allowlist(&id))
-                .unwrap_or_else(|_| format!("{}/{{invalid id}}", paths::ENVIRONMENTS)),
+                .map_err(|_| format!("{}/{{id}}/ip-allowlist", paths::ENVIRONMENTS)),
             query: list(),
             decode: summary_of_page::<AllowlistEntry>,
         },
         Read {
             purpose: "Activity page and recent activity",
-            path: paths::ACTIVITY.to_owned(),
+            path: Ok(paths::ACTIVITY.to_owned()),
             query: vec![
                 ("limit", "25".to_owned()),
                 ("environment_id", environment_id.to_owned()),
@@ -123,10 +125,11 @@ pub async fn run(request: &MemberRequest) -> Result<UpstreamReport, ApiError> {
                 .map(|(name, value)| format!("{name}={value}"))
                 .collect::<Vec<_>>()
                 .join("&");
+            let path = read.path.as_ref().unwrap_or_else(|shown| shown);
             let call = if query.is_empty() {
-                format!("GET {}", read.path)
+                format!("GET {path}")
             } else {
-                format!("GET {}?{query}", read.path)
+                format!("GET {path}?{query}")
             };
             checks.push(UpstreamCheck {
                 environment: environment.slug.to_string(),
@@ -156,7 +159,14 @@ async fn check_one(
     read: &Read,
     asked_version: &str,
 ) -> CheckOutcome {
-    let probe = match request.probe(environment, &read.path, &read.query).await {
+    let Ok(path) = &read.path else {
+        return CheckOutcome::UnexpectedShape {
+            field: "environment id".to_owned(),
+            reason: "neither a UUID nor an Auth0 id, so no path was made and nothing was sent"
+                .to_owned(),
+        };
+    };
+    let probe = match request.probe(environment, path, &read.query).await {
         Ok(probe) => probe,
         Err(error) => return CheckOutcome::Unreachable(error.to_string()),
     };
