@@ -538,26 +538,25 @@ async fn saves_of_renewed_tokens_are_fenced_and_never_recreate_a_set() {
         config.data_dir = data_dir.clone();
         let store = Backend::connect(&config).await.unwrap();
         let stored = || async { store.load_tokens("set").await.unwrap() };
-        let save = |previous: &'static str, sealed: &'static str, holder: &'static str| {
-            store.update_tokens_fenced("set", previous, sealed.to_owned(), ttl, holder)
+        let save = |previous: &'static str, sealed: &'static str| {
+            store.update_tokens_fenced("set", previous, sealed.to_owned(), ttl)
         };
         store.save_tokens("set", "v1".into(), ttl).await.unwrap();
-        assert!(store.try_lock("set", "first", lease).await.unwrap());
         assert_eq!(
-            save("v1", "v2", "first").await.unwrap(),
+            save("v1", "v2").await.unwrap(),
             FencedSave::Stored,
             "{kind:?}"
         );
         assert_eq!(stored().await.as_deref(), Some("v2"), "{kind:?}");
         // A retry of a save whose reply was lost finds its own value: stored, not superseded.
         assert_eq!(
-            save("v1", "v2", "first").await.unwrap(),
+            save("v1", "v2").await.unwrap(),
             FencedSave::Stored,
             "{kind:?}"
         );
-        // A writer that read v1 and comes late: the newer v2 stands.
+        // A writer that read v1 and comes late (another replica stored v2 meanwhile): v2 stands.
         assert_eq!(
-            save("v1", "late", "first").await.unwrap(),
+            save("v1", "late").await.unwrap(),
             FencedSave::Superseded,
             "{kind:?}"
         );
@@ -567,37 +566,65 @@ async fn saves_of_renewed_tokens_are_fenced_and_never_recreate_a_set() {
             "{kind:?}: a late writer wrote"
         );
         if kind == SessionStoreKind::Redis {
-            // Only the holder may write or extend; a lapsed lease is not taken back.
+            // Only the holder extends its lease, and a lapsed lease is never taken back.
+            assert!(store.try_lock("set", "first", lease).await.unwrap());
             assert!(!store.try_lock("set", "second", lease).await.unwrap());
             assert!(!store.extend_lock("set", "second", lease).await.unwrap());
             assert!(store.extend_lock("set", "first", lease).await.unwrap());
             store.unlock("set", "first").await.unwrap();
             assert!(!store.extend_lock("set", "first", lease).await.unwrap());
-            assert_eq!(
-                save("v2", "v3", "first").await.unwrap(),
-                FencedSave::Superseded
-            );
-            assert_eq!(
-                stored().await.as_deref(),
-                Some("v2"),
-                "a writer without the lock wrote"
-            );
-            assert!(store.try_lock("set", "second", lease).await.unwrap());
         }
-        // Signed out: even the lease holder's save writes nothing back.
+        // Signed out: a save writes nothing back.
         store.delete_tokens("set").await.unwrap();
-        let holder = if kind == SessionStoreKind::Redis {
-            "second"
-        } else {
-            "first"
-        };
         assert_eq!(
-            save("v2", "v3", holder).await.unwrap(),
+            save("v2", "v3").await.unwrap(),
             FencedSave::Gone,
             "{kind:?}"
         );
         assert_eq!(stored().await, None, "{kind:?}: a save recreated the set");
-        store.unlock("set", holder).await.unwrap();
     }
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewed_tokens_are_stored_even_when_the_store_stalls_past_the_lease() {
+    let redis = RedisServer::start().await;
+    let app = short_lived_tokens(TestApp::builder())
+        .config(|config| {
+            config.session_store = SessionStoreKind::Redis;
+            config.redis_url = Some(redis.url.clone());
+            config.token_encryption_key =
+                Some("q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=".to_owned());
+            // A lease of 1 + 3 × 2 + 2 = 9 s, shorter than the stall below.
+            config.upstream_timeout_seconds = 1;
+        })
+        .spawn()
+        .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    until_refresh_is_due(Instant::now()).await;
+    reset_sandbox_stats(&app.sandbox_url).await;
+    common::set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "path_prefix": "/oauth/token", "times": 1,
+                            "action": { "kind": "delay", "ms": 500 } }] }),
+    )
+    .await;
+    // The lock lapses while the store is frozen; nobody else wrote, so the rotated tokens must
+    // still be stored when it thaws (a fence on the lock alone would drop them).
+    let (during, ()) = tokio::join!(browser.server_fn("shell", &[]), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        redis.pause();
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        redis.resume();
+    });
+    assert_ne!(during.0, StatusCode::INTERNAL_SERVER_ERROR, "{}", during.1);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (status, body) = browser.server_fn("shell", &[]).await;
+    assert_eq!(status, StatusCode::OK, "the session survives: {body}");
+    assert_eq!(
+        families(app.sandbox()),
+        (1, 0),
+        "no spent token was presented"
+    );
 }

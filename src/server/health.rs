@@ -35,7 +35,8 @@ struct Verdict {
 /// The last readiness verdict, and one check at a time.
 #[derive(Default)]
 pub struct ReadinessCache {
-    last: Mutex<Option<(Instant, Verdict)>>,
+    /// Shared with the task that runs a check, which records its verdict here.
+    last: Arc<Mutex<Option<(Instant, Verdict)>>>,
     checking: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -47,7 +48,8 @@ impl ReadinessCache {
     }
 
     /// The last verdict while a check is running, unless it is so old that the running check
-    /// must be hanging on a dependency: then that dependency is not ready.
+    /// must be hanging on a dependency: then the probe waits for that check (at most the checks'
+    /// own 3 s time limit) instead of repeating a stale "ready".
     fn previous(&self) -> Option<Verdict> {
         self.last
             .lock()
@@ -76,7 +78,8 @@ impl ReadinessCache {
         // The check runs in a task of its own: a probe with a shorter timeout than the checks'
         // (Kubernetes' default is 1 s) gives up waiting, but the verdict is still recorded.
         let task_bff = bff.clone();
-        let check = tokio::spawn(async move {
+        let last = self.last.clone();
+        let task = tokio::spawn(async move {
             let _checking = checking;
             let bff = task_bff;
             let (session_store, identity_provider, keystone_api) = tokio::join!(
@@ -89,10 +92,10 @@ impl ReadinessCache {
                 identity_provider,
                 keystone_api,
             };
-            *bff.readiness.last.lock().expect("readiness lock") = Some((Instant::now(), verdict));
+            *last.lock().expect("readiness lock") = Some((Instant::now(), verdict));
             verdict
         });
-        check.await.unwrap_or(Verdict {
+        task.await.unwrap_or(Verdict {
             session_store: false,
             identity_provider: false,
             keystone_api: false,

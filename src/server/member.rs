@@ -86,9 +86,22 @@ impl MemberRequest {
         &self.bff
     }
 
-    /// A usable access token. When there is none any more (refresh refused), the session ends.
+    /// A usable access token, within the request's deadline. When there is none any more
+    /// (refresh refused), the session ends.
     pub async fn access_token(&self) -> Result<String, ApiError> {
-        match self.bff.vault.access_token(&self.member.tokens).await {
+        // Giving up waiting cancels nothing: a refresh runs in a task of its own and stores its
+        // result whoever still waits. Ending the session (below) stays outside the time limit, so
+        // a sign-out is never cut short half-way.
+        let deadline = tokio::time::Instant::from_std(self.deadline);
+        let token =
+            tokio::time::timeout_at(deadline, self.bff.vault.access_token(&self.member.tokens));
+        let Ok(token) = Box::pin(token).await else {
+            tracing::warn!("request budget spent waiting for a token refresh");
+            return Err(ApiError::Unavailable {
+                may_have_applied: false,
+            });
+        };
+        match token {
             Ok(token) => Ok(token),
             Err(VaultError::SignedOut) => {
                 self.bff.end_session(&self.session).await;
@@ -309,27 +322,18 @@ impl MemberRequest {
         F: FnOnce(String) -> Fut,
         Fut: std::future::Future<Output = Result<T, ApiError>>,
     {
-        let Some(left) = self.deadline.checked_duration_since(Instant::now()) else {
+        if self.deadline <= Instant::now() {
             tracing::warn!("request budget spent: not calling the KeyStone API");
             return Err(ApiError::Unavailable {
                 may_have_applied: false,
             });
-        };
-        // Waiting for the token counts against the deadline too. Giving up waiting cancels
-        // nothing: a refresh runs in a task of its own and stores its result whoever still waits.
+        }
         // Both futures are boxed: a page joins several reads at once, and held inline their
         // states (token refresh, HTTP exchange) made one render's future deep enough to overflow a
-        // worker thread's stack in debug builds.
-        let token = match Box::pin(tokio::time::timeout(left, self.access_token())).await {
-            Ok(token) => token?,
-            Err(_) => {
-                tracing::warn!("request budget spent waiting for a token refresh");
-                return Err(ApiError::Unavailable {
-                    may_have_applied: false,
-                });
-            }
-        };
-        let result = match Box::pin(tokio::time::timeout(left, call(token))).await {
+        // worker thread's stack in debug builds. Both count against the one deadline.
+        let token = Box::pin(self.access_token()).await?;
+        let deadline = tokio::time::Instant::from_std(self.deadline);
+        let result = match Box::pin(tokio::time::timeout_at(deadline, call(token))).await {
             Ok(result) => result,
             Err(_) => {
                 tracing::warn!(

@@ -256,9 +256,11 @@ async fn finish_login(
         signed_in_at: now,
         last_seen_at: now,
     };
-    session::sign_in(session, &member)
-        .await
-        .map_err(|error| store_unavailable(&error))?;
+    if let Err(error) = session::sign_in(session, &member).await {
+        // Nobody can reach these tokens without the record: remove and revoke them.
+        Box::pin(bff.end_session_tokens(&member)).await;
+        return Err(store_unavailable(&error));
+    }
     tracing::info!(user_id = %member.user_id, organization = %member.organization_id, "signed in");
     Ok(pending.return_to)
 }

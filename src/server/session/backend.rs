@@ -50,25 +50,29 @@ const REDIS_LOCKS: &str = "keystone-dashboard:refresh-lock:";
 /// Sorted set of token-set ids scored by expiry: counting sessions without scanning the keyspace.
 const REDIS_INDEX: &str = "keystone-dashboard:token-index";
 
-/// The token set and its index entry change together, or not at all.
+/// The token set and its index entry change together, or not at all; entries of sets that
+/// expired by themselves leave the index with each write (not only when `/metrics` is read).
 const SAVE_TOKENS: &str = "redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) \
-     redis.call('zadd', KEYS[2], ARGV[3], ARGV[4]) return 1";
+     redis.call('zadd', KEYS[2], ARGV[3], ARGV[4]) \
+     redis.call('zremrangebyscore', KEYS[2], '-inf', ARGV[5]) return 1";
 const DELETE_TOKENS: &str =
     "redis.call('del', KEYS[1]) redis.call('zrem', KEYS[2], ARGV[1]) return 1";
 const COUNT_TOKENS: &str =
     "redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1]) return redis.call('zcard', KEYS[1])";
 
-/// Replaces a token set only if it still holds what the writer read before refreshing (a
-/// compare-and-set: a save after sign-out finds nothing, a late writer never overwrites newer
-/// tokens) and the writer still holds the refresh lock. 1: stored (or already stored by an
-/// earlier attempt whose reply was lost); 0: the set is gone; 2: the set changed or the lock
-/// went to another replica.
+/// Replaces a token set only if it still holds what the writer read before refreshing: a
+/// compare-and-set on the sealed value itself, which is the fence. A save after sign-out finds
+/// nothing; a writer whose lease ran out and who was overtaken finds newer tokens and writes
+/// nothing; one whose lease merely lapsed (Redis was unreachable) while nobody wrote still stores
+/// its rotated tokens, which is what keeps the family alive. 1: stored (or already stored by an
+/// earlier attempt whose reply was lost); 0: the set is gone; 2: the set changed.
 const UPDATE_TOKENS_FENCED: &str = "local current = redis.call('get', KEYS[1]) \
      if not current then return 0 end \
      if current == ARGV[1] then return 1 end \
-     if current ~= ARGV[6] or redis.call('get', KEYS[3]) ~= ARGV[5] then return 2 end \
+     if current ~= ARGV[5] then return 2 end \
      redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) \
-     redis.call('zadd', KEYS[2], ARGV[3], ARGV[4]) return 1";
+     redis.call('zadd', KEYS[2], ARGV[3], ARGV[4]) \
+     redis.call('zremrangebyscore', KEYS[2], '-inf', ARGV[6]) return 1";
 
 /// Extends the lease only while it is still the caller's. A lease that lapsed stays lost, even if
 /// nobody took it: another replica may have refreshed and released meanwhile.
@@ -81,7 +85,7 @@ pub enum FencedSave {
     Stored,
     /// The set is gone: the session was signed out (or expired) meanwhile.
     Gone,
-    /// The set is no longer what the writer read, or its lock went to another replica.
+    /// The set is no longer what the writer read: another replica stored newer tokens.
     Superseded,
 }
 
@@ -199,6 +203,7 @@ impl Backend {
                             ttl.to_string(),
                             (super::now() + ttl as i64).to_string(),
                             id.to_owned(),
+                            super::now().to_string(),
                         ],
                     )
                     .await?;
@@ -207,16 +212,14 @@ impl Backend {
         Ok(())
     }
 
-    /// Replaces the set `previous` (as read before the refresh) by `sealed`, fenced: see
-    /// [`FencedSave`]. Only Redis has a lock to check: single-process stores are fenced by the
-    /// in-process lock, and the compare-and-set holds for all.
+    /// Replaces the set `previous` (as read before the refresh) by `sealed`, compare-and-set: see
+    /// [`FencedSave`].
     pub async fn update_tokens_fenced(
         &self,
         id: &str,
         previous: &str,
         sealed: String,
         ttl: Duration,
-        holder: &str,
     ) -> Result<FencedSave, StoreError> {
         match self {
             Self::Memory(map) => {
@@ -265,18 +268,14 @@ impl Backend {
                 let outcome: i64 = pool
                     .eval(
                         UPDATE_TOKENS_FENCED,
-                        vec![
-                            format!("{REDIS_TOKENS}{id}"),
-                            REDIS_INDEX.to_owned(),
-                            format!("{REDIS_LOCKS}{id}"),
-                        ],
+                        vec![format!("{REDIS_TOKENS}{id}"), REDIS_INDEX.to_owned()],
                         vec![
                             sealed,
                             ttl.to_string(),
                             (super::now() + ttl as i64).to_string(),
                             id.to_owned(),
-                            holder.to_owned(),
                             previous.to_owned(),
+                            super::now().to_string(),
                         ],
                     )
                     .await?;

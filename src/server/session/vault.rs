@@ -194,7 +194,8 @@ impl TokenVault {
     }
 
     /// Takes both locks, refreshes if still needed, stores the result, then lets go of the locks:
-    /// every way out of here releases them (nothing is left to expire but a crashed process).
+    /// every way out of here releases them; only a crashed process (or a lock whose grant's reply
+    /// was lost) leaves one to expire with its lease.
     async fn refresh(self, id: TokenSetId, answer: Answer) {
         let _local = self.inner.local_locks.lock(&id.0).await;
         let holder = crate::server::auth::random_secret();
@@ -204,7 +205,7 @@ impl TokenVault {
             Err(error) => return answer.send(Err(error)),
         }
         tokio::select! {
-            () = self.refresh_locked(&id, &holder, answer) => {}
+            () = self.refresh_locked(&id, answer) => {}
             never = self.keep_lease(&id, &holder) => match never {},
         }
         self.release(&id, &holder).await;
@@ -220,12 +221,7 @@ impl TokenVault {
         // makes do with the current token (or is told the provider is unavailable).
         let deadline = tokio::time::Instant::now() + self.inner.lease;
         loop {
-            if self
-                .inner
-                .backend
-                .try_lock(&id.0, holder, self.inner.lease)
-                .await?
-            {
+            if self.try_lock(id, holder).await? {
                 return Ok(None);
             }
             if tokio::time::Instant::now() >= deadline {
@@ -260,9 +256,27 @@ impl TokenVault {
             {
                 Ok(true) => {}
                 Ok(false) => {
-                    tracing::warn!("the refresh lease was lost; this save will be refused")
+                    tracing::warn!("the refresh lease was lost; another replica may refresh too")
                 }
                 Err(error) => tracing::warn!(%error, "could not extend the refresh lease"),
+            }
+        }
+    }
+
+    /// Takes the cross-replica lock for `holder` if free.
+    async fn try_lock(&self, id: &TokenSetId, holder: &str) -> Result<bool, VaultError> {
+        match self
+            .inner
+            .backend
+            .try_lock(&id.0, holder, self.inner.lease)
+            .await
+        {
+            Ok(taken) => Ok(taken),
+            Err(error) => {
+                // The grant may have reached Redis and only its reply been lost: let go of it
+                // (the release deletes the lock only if it is ours).
+                let _ = self.inner.backend.unlock(&id.0, holder).await;
+                Err(error.into())
             }
         }
     }
@@ -279,7 +293,7 @@ impl TokenVault {
         }
     }
 
-    async fn refresh_locked(&self, id: &TokenSetId, holder: &str, answer: Answer) {
+    async fn refresh_locked(&self, id: &TokenSetId, answer: Answer) {
         let (previous, set) = match self.load_stored(id).await {
             Ok(Some(stored)) => stored,
             Ok(None) => return answer.send(Err(VaultError::SignedOut)),
@@ -306,8 +320,7 @@ impl TokenVault {
             Ok(tokens) => {
                 let renewed = TokenSet::issued(IssuedTokens::from(&tokens), set);
                 tracing::info!("access token refreshed");
-                self.store_renewed(id, holder, &previous, renewed, answer)
-                    .await;
+                self.store_renewed(id, &previous, renewed, answer).await;
             }
             Err(ProviderError::Refused(reason)) => {
                 tracing::info!(%reason, "refresh refused: the session ends");
@@ -335,12 +348,11 @@ impl TokenVault {
 
     /// Stores renewed tokens, before the lock is released so nobody reads the spent refresh token.
     /// Kept in memory first: if the store fails, this replica goes on with the new set and keeps
-    /// trying (holding the lock, so other replicas wait rather than present the spent token),
-    /// until stored, signed out, or [`UNSAVED_KEPT_FOR`] has passed.
+    /// trying (holding the lock, so other replicas wait for up to a lease rather than present the
+    /// spent token at once), until stored, signed out, or [`UNSAVED_KEPT_FOR`] has passed.
     async fn store_renewed(
         &self,
         id: &TokenSetId,
-        holder: &str,
         previous: &str,
         renewed: TokenSet,
         answer: Answer,
@@ -359,13 +371,7 @@ impl TokenVault {
             let saved = self
                 .inner
                 .backend
-                .update_tokens_fenced(
-                    &id.0,
-                    previous,
-                    sealed.clone(),
-                    self.time_to_keep(&renewed),
-                    holder,
-                )
+                .update_tokens_fenced(&id.0, previous, sealed.clone(), self.time_to_keep(&renewed))
                 .await;
             let result = match saved {
                 Ok(FencedSave::Stored) => Ok(renewed.access_token.clone()),
@@ -380,7 +386,8 @@ impl TokenVault {
                     Err(VaultError::SignedOut)
                 }
                 Ok(FencedSave::Superseded) => {
-                    // Another writer stored newer tokens (its lease outlived ours): theirs stand.
+                    // Another replica stored newer tokens (it took over after our lease ran out):
+                    // theirs stand.
                     // Nothing is revoked: a provider that does not rotate shares the refresh token.
                     tracing::warn!("renewed tokens not stored: newer ones were stored meanwhile");
                     Ok(renewed.access_token.clone())
@@ -413,12 +420,12 @@ impl TokenVault {
         }
     }
 
-    fn forget_unsaved(&self, id: &TokenSetId) -> Option<TokenSet> {
+    fn forget_unsaved(&self, id: &TokenSetId) {
         self.inner
             .unsaved
             .lock()
             .expect("unsaved lock")
-            .remove(&id.0)
+            .remove(&id.0);
     }
 
     /// Removes the set (sign-out, session end) and returns it, so its refresh token can be
@@ -434,12 +441,7 @@ impl TokenVault {
         let deadline = tokio::time::Instant::now() + self.inner.lease;
         let mut locked = false;
         while tokio::time::Instant::now() < deadline {
-            if self
-                .inner
-                .backend
-                .try_lock(&id.0, &holder, self.inner.lease)
-                .await?
-            {
+            if self.try_lock(id, &holder).await? {
                 locked = true;
                 break;
             }
@@ -469,8 +471,8 @@ impl TokenVault {
         Ok(self.inner.backend.load_tokens(&id.0).await?.is_some())
     }
 
-    /// The set as stored (or renewed and not yet stored), for tests and logout.
-    pub async fn load(&self, id: &TokenSetId) -> Result<Option<TokenSet>, VaultError> {
+    /// The set as stored (or renewed and not yet stored).
+    async fn load(&self, id: &TokenSetId) -> Result<Option<TokenSet>, VaultError> {
         if let Some(set) = self.inner.unsaved.lock().expect("unsaved lock").get(&id.0) {
             return Ok(Some(set.clone()));
         }
@@ -501,7 +503,8 @@ impl TokenVault {
         STANDARD.encode(self.inner.cipher.seal(&id.0, &plain))
     }
 
-    /// Until the session's absolute end, never longer: a refresh does not extend retention.
+    /// Until the session's absolute end, never longer: a refresh does not extend retention. (Sets
+    /// sealed before the end was recorded get the full retention at each save.)
     fn time_to_keep(&self, set: &TokenSet) -> Duration {
         match set.session_ends_at {
             Some(end) => Duration::from_secs((end - now()).max(1) as u64),
