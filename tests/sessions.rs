@@ -358,10 +358,25 @@ async fn signing_out_during_a_refresh_is_final(
     slow_token_reply(&app.sandbox_url, 1_500).await;
 
     let in_flight = browser.via(&app.base_url);
-    let (refreshing, signed_out) = tokio::join!(in_flight.server_fn("shell", &[]), async {
+    let (refreshing, signed_out) = tokio::join!(in_flight.post_form("/api/shell", &[]), async {
         tokio::time::sleep(Duration::from_millis(400)).await;
         browser.post_form("/auth/logout", &[]).await
     });
+    // The request in flight changed its record (the "last seen" mark): it must neither write it
+    // back nor hand the browser the session cookie again.
+    let cookies_set: Vec<String> = refreshing
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .filter(|value| value.starts_with(SESSION_COOKIE))
+        .collect();
+    assert!(
+        cookies_set.iter().all(|value| value.contains("Max-Age=0")
+            || value.starts_with(&format!("{SESSION_COOKIE}=;"))),
+        "the session cookie came back: {cookies_set:?}"
+    );
+    let refreshing = (refreshing.status(), refreshing.text().await.unwrap());
     assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
     // The sign-out waited for the refresh to be stored; the request in flight then either
     // finished its calls first or found its session ended between two of them. Nothing else.

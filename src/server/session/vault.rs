@@ -198,6 +198,12 @@ impl TokenVault {
     /// was lost) leaves one to expire with its lease.
     async fn refresh(self, id: TokenSetId, answer: Answer) {
         let _local = self.inner.local_locks.lock(&id.0).await;
+        // Whoever queued behind this replica's refresh finds the result without touching Redis.
+        match self.load(&id).await {
+            Ok(Some(set)) if !self.needs_refresh(&set) => return answer.send(Ok(set.access_token)),
+            Ok(None) => return answer.send(Err(VaultError::SignedOut)),
+            _ => {}
+        }
         let holder = crate::server::auth::random_secret();
         match self.wait_for_lock(&id, &holder).await {
             Ok(None) => {}
