@@ -159,8 +159,19 @@ pub async fn require_member(
             return sessions_unavailable();
         }
     }
+    let tokens = member.tokens.clone();
     request.extensions_mut().insert(member);
     let mut response = next.run(request).await;
+    // A sign-out that took effect while this request was in flight removed the tokens: the record
+    // this request changed (its "last seen" mark) is not written back, and flushed, the session
+    // layer answers with a removal cookie instead of the old one. Checked only when the record
+    // changed, which is rare (see `SessionPolicy::touch_interval`).
+    if session.is_modified() && matches!(bff.vault.exists(&tokens).await, Ok(false)) {
+        tracing::info!("the session ended while this request was in flight");
+        if let Err(error) = session.flush().await {
+            tracing::error!(%error, "could not delete the session record");
+        }
+    }
     // Pages and data of a signed-in member are personal: no shared or browser cache keeps them.
     response
         .headers_mut()
