@@ -223,6 +223,18 @@ async fn slow_token_reply(sandbox_url: &str, ms: u64) {
     .await;
 }
 
+/// Waits (at most 5 s) until the provider has granted `count` refreshes since the stats were
+/// reset: timing by the provider's own count, not by a sleep a loaded machine may outrun.
+async fn until_refresh_granted(sandbox_url: &str, count: u64) {
+    for _ in 0..250 {
+        if sandbox_stats(sandbox_url).await["grants"]["refresh_token"].as_u64() >= Some(count) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the provider never granted refresh {count}");
+}
+
 fn short_lived_tokens(builder: TestAppBuilder) -> TestAppBuilder {
     builder
         .sandbox(|sandbox| sandbox.access_token_ttl_seconds = TOKEN_TTL)
@@ -251,13 +263,8 @@ async fn a_browser_that_hangs_up_mid_refresh_loses_nothing() {
         origin = app.base_url,
     );
     socket.write_all(request.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let granted_meanwhile =
-        sandbox_stats(&app.sandbox_url).await["grants"]["refresh_token"].clone();
-    assert_eq!(
-        granted_meanwhile, 1,
-        "the refresh reached the provider before the hang-up"
-    );
+    // Hang up once the provider has rotated, while its reply is still on its way.
+    until_refresh_granted(&app.sandbox_url, 1).await;
     drop(socket);
     // Past the provider's late reply.
     tokio::time::sleep(Duration::from_millis(1_000)).await;
@@ -359,7 +366,8 @@ async fn signing_out_during_a_refresh_is_final(
 
     let in_flight = browser.via(&app.base_url);
     let (refreshing, signed_out) = tokio::join!(in_flight.post_form("/api/shell", &[]), async {
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Once the provider has rotated, while its reply is on the way.
+        until_refresh_granted(&app.sandbox_url, 1).await;
         browser.post_form("/auth/logout", &[]).await
     });
     // The request in flight changed its record (the "last seen" mark): it must not write it back,
@@ -501,12 +509,13 @@ async fn renewed_tokens_whose_save_fails_are_kept_and_stored_when_the_store_answ
     common::set_faults(
         &app.sandbox_url,
         json!({ "rules": [{ "path_prefix": "/oauth/token", "times": 1,
-                            "action": { "kind": "delay", "ms": 800 } }] }),
+                            "action": { "kind": "delay_after_apply", "ms": 800 } }] }),
     )
     .await;
-    // The store stalls while the provider rotates the refresh token, and answers again later.
+    // The store stalls once the provider has rotated the refresh token (its reply still on the
+    // way), and answers again later.
     let (during, ()) = tokio::join!(browser.server_fn("shell", &[]), async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        until_refresh_granted(&app.sandbox_url, 1).await;
         redis.pause();
         tokio::time::sleep(Duration::from_secs(4)).await;
         redis.resume();
@@ -627,13 +636,13 @@ async fn renewed_tokens_are_stored_even_when_the_store_stalls_past_the_lease() {
     common::set_faults(
         &app.sandbox_url,
         json!({ "rules": [{ "path_prefix": "/oauth/token", "times": 1,
-                            "action": { "kind": "delay", "ms": 500 } }] }),
+                            "action": { "kind": "delay_after_apply", "ms": 500 } }] }),
     )
     .await;
     // The lock lapses while the store is frozen; nobody else wrote, so the rotated tokens must
     // still be stored when it thaws (a fence on the lock alone would drop them).
     let (during, ()) = tokio::join!(browser.server_fn("shell", &[]), async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        until_refresh_granted(&app.sandbox_url, 1).await;
         redis.pause();
         tokio::time::sleep(Duration::from_secs(11)).await;
         redis.resume();
