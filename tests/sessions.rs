@@ -292,10 +292,7 @@ async fn two_replicas_refresh_once_even_when_the_provider_is_slower_than_a_fixed
         let mut builder = TestApp::builder()
             .external_sandbox(&sandbox.base_url())
             .config(|config| {
-                config.session_store = SessionStoreKind::Redis;
-                config.redis_url = Some(redis.url.clone());
-                config.token_encryption_key =
-                    Some("q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=".to_owned());
+                common::use_redis(config, &redis);
                 config.token_refresh_margin_seconds = REFRESH_MARGIN;
                 config.public_url = Some(public_url.clone());
                 // The provider may take up to this long: the lease must outlast it.
@@ -495,10 +492,7 @@ async fn renewed_tokens_whose_save_fails_are_kept_and_stored_when_the_store_answ
     let redis = RedisServer::start().await;
     let app = short_lived_tokens(TestApp::builder())
         .config(|config| {
-            config.session_store = SessionStoreKind::Redis;
-            config.redis_url = Some(redis.url.clone());
-            config.token_encryption_key =
-                Some("q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=".to_owned());
+            common::use_redis(config, &redis);
         })
         .spawn()
         .await;
@@ -620,10 +614,7 @@ async fn renewed_tokens_are_stored_even_when_the_store_stalls_past_the_lease() {
     let redis = RedisServer::start().await;
     let app = short_lived_tokens(TestApp::builder())
         .config(|config| {
-            config.session_store = SessionStoreKind::Redis;
-            config.redis_url = Some(redis.url.clone());
-            config.token_encryption_key =
-                Some("q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=".to_owned());
+            common::use_redis(config, &redis);
             // A lease of 1 + 3 × 2 + 2 = 9 s, shorter than the stall below.
             config.upstream_timeout_seconds = 1;
         })

@@ -505,6 +505,16 @@ pub async fn reset_sandbox_stats(sandbox_url: &str) {
         .unwrap();
 }
 
+/// The token key tests share when they run on Redis (every replica needs the same one).
+pub const TEST_TOKEN_KEY: &str = "q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=";
+
+/// Points `config` at `redis` for sessions and tokens.
+pub fn use_redis(config: &mut Config, redis: &RedisServer) {
+    config.session_store = keystone_dashboard::server::SessionStoreKind::Redis;
+    config.redis_url = Some(redis.url.clone());
+    config.token_encryption_key = Some(TEST_TOKEN_KEY.to_owned());
+}
+
 /// A real Redis on a free port, stopped when dropped. Needs `redis-server` (installed by
 /// `scripts/bootstrap --test`).
 pub struct RedisServer {

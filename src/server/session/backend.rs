@@ -69,10 +69,10 @@ const COUNT_TOKENS: &str =
 const UPDATE_TOKENS_FENCED: &str = "local current = redis.call('get', KEYS[1]) \
      if not current then return 0 end \
      if current == ARGV[1] then return 1 end \
-     if current ~= ARGV[5] then return 2 end \
+     if current ~= ARGV[6] then return 2 end \
      redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) \
      redis.call('zadd', KEYS[2], ARGV[3], ARGV[4]) \
-     redis.call('zremrangebyscore', KEYS[2], '-inf', ARGV[6]) return 1";
+     redis.call('zremrangebyscore', KEYS[2], '-inf', ARGV[5]) return 1";
 
 /// Extends the lease only while it is still the caller's. A lease that lapsed stays lost, even if
 /// nobody took it: another replica may have refreshed and released meanwhile.
@@ -193,20 +193,8 @@ impl Backend {
                     .await?;
             }
             Self::Redis(pool) => {
-                let ttl = ttl.as_secs().max(1);
-                let _: i64 = pool
-                    .eval(
-                        SAVE_TOKENS,
-                        vec![format!("{REDIS_TOKENS}{id}"), REDIS_INDEX.to_owned()],
-                        vec![
-                            sealed,
-                            ttl.to_string(),
-                            (super::now() + ttl as i64).to_string(),
-                            id.to_owned(),
-                            super::now().to_string(),
-                        ],
-                    )
-                    .await?;
+                let (keys, args) = redis_token_write(id, sealed, ttl);
+                let _: i64 = pool.eval(SAVE_TOKENS, keys, args).await?;
             }
         }
         Ok(())
@@ -264,21 +252,9 @@ impl Backend {
                 })
             }
             Self::Redis(pool) => {
-                let ttl = ttl.as_secs().max(1);
-                let outcome: i64 = pool
-                    .eval(
-                        UPDATE_TOKENS_FENCED,
-                        vec![format!("{REDIS_TOKENS}{id}"), REDIS_INDEX.to_owned()],
-                        vec![
-                            sealed,
-                            ttl.to_string(),
-                            (super::now() + ttl as i64).to_string(),
-                            id.to_owned(),
-                            previous.to_owned(),
-                            super::now().to_string(),
-                        ],
-                    )
-                    .await?;
+                let (keys, mut args) = redis_token_write(id, sealed, ttl);
+                args.push(previous.to_owned());
+                let outcome: i64 = pool.eval(UPDATE_TOKENS_FENCED, keys, args).await?;
                 Ok(match outcome {
                     1 => FencedSave::Stored,
                     0 => FencedSave::Gone,
@@ -415,6 +391,24 @@ impl Backend {
         }
         Ok(())
     }
+}
+
+/// The keys and arguments both token-writing scripts take: the set and the index; the sealed
+/// value, its TTL, its expiry as the index score, the id, and now (index entries scored before
+/// it are pruned).
+fn redis_token_write(id: &str, sealed: String, ttl: Duration) -> (Vec<String>, Vec<String>) {
+    let ttl = ttl.as_secs().max(1);
+    let now = super::now();
+    (
+        vec![format!("{REDIS_TOKENS}{id}"), REDIS_INDEX.to_owned()],
+        vec![
+            sealed,
+            ttl.to_string(),
+            (now + ttl as i64).to_string(),
+            id.to_owned(),
+            now.to_string(),
+        ],
+    )
 }
 
 fn ensure_dir(path: &Path) -> Result<(), StoreError> {
