@@ -668,12 +668,12 @@ async fn a_refused_refresh_ends_the_session_and_the_next_page_goes_to_login() {
     assert_eq!(location(&response), "/auth/login?returnTo=%2Froles");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_in_routes_are_rate_limited_per_client_address_with_a_clear_page() {
+/// A dashboard allowing three sign-in requests per client a minute, with loopback as its trusted
+/// proxy (so X-Forwarded-For names the client), and a client that does not follow redirects.
+async fn three_sign_ins_a_minute() -> (TestApp, reqwest::Client) {
     let app = TestApp::builder()
         .config(|config| {
             config.sign_in_rate_limit_per_minute = 3.try_into().unwrap();
-            // Loopback is a proxy here, so X-Forwarded-For names other clients.
             config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
         })
         .spawn()
@@ -682,11 +682,24 @@ async fn sign_in_routes_are_rate_limited_per_client_address_with_a_clear_page() 
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let login = |client: &'static str| {
-        http.get(format!("{}/auth/login", app.base_url))
-            .header("x-forwarded-for", client)
-            .send()
-    };
+    (app, http)
+}
+
+/// A sign-in attempt from `client`, as the trusted proxy names it.
+fn login_from(
+    http: &reqwest::Client,
+    app: &TestApp,
+    client: &str,
+) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+    http.get(format!("{}/auth/login", app.base_url))
+        .header("x-forwarded-for", client)
+        .send()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_routes_are_rate_limited_per_client_address_with_a_clear_page() {
+    let (app, http) = three_sign_ins_a_minute().await;
+    let login = |client: &str| login_from(&http, &app, client);
     for _ in 0..3 {
         assert_eq!(
             login("198.51.100.1").await.unwrap().status(),
@@ -727,25 +740,11 @@ async fn sign_in_routes_are_rate_limited_per_client_address_with_a_clear_page() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sign_in_limit_cannot_be_escaped_by_rotating_ipv6_addresses_ports_or_mapped_forms() {
-    let app = TestApp::builder()
-        .config(|config| {
-            config.sign_in_rate_limit_per_minute = 3.try_into().unwrap();
-            config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
-        })
-        .spawn()
-        .await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = |forwarded_for: String| {
-        http.get(format!("{}/auth/login", app.base_url))
-            .header("x-forwarded-for", forwarded_for)
-            .send()
-    };
+    let (app, http) = three_sign_ins_a_minute().await;
+    let login = |client: &str| login_from(&http, &app, client);
     // Four addresses of one IPv6 /64: one client.
     let statuses =
-        futures::future::join_all((1..=4).map(|host| login(format!("2001:db8:1:2::{host:x}"))))
+        futures::future::join_all((1..=4).map(|host| login(&format!("2001:db8:1:2::{host:x}"))))
             .await;
     let limited = statuses
         .iter()
@@ -761,7 +760,7 @@ async fn the_sign_in_limit_cannot_be_escaped_by_rotating_ipv6_addresses_ports_or
     ];
     let mut statuses = Vec::new();
     for form in forms {
-        statuses.push(login(form.to_owned()).await.unwrap().status());
+        statuses.push(login(form).await.unwrap().status());
     }
     assert_eq!(
         statuses,
@@ -775,7 +774,7 @@ async fn the_sign_in_limit_cannot_be_escaped_by_rotating_ipv6_addresses_ports_or
     );
     // Another /64 is another client.
     assert_eq!(
-        login("2001:db8:1:3::1".to_owned()).await.unwrap().status(),
+        login("2001:db8:1:3::1").await.unwrap().status(),
         StatusCode::SEE_OTHER
     );
 }
