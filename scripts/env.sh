@@ -18,6 +18,7 @@ export PATH="$KEYSTONE_ROOT/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # Versions the toolchain is pinned to (see ../shared/toolchain.md for why these).
 CARGO_LEPTOS_VERSION="0.3.10"
 CARGO_FUZZ_VERSION="0.13.2"
+LEPTOSFMT_VERSION="0.1.33"
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$KEYSTONE_ROOT/Cargo.lock")"
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }

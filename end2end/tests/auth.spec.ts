@@ -13,7 +13,7 @@ test('signing in through the sandbox lands on the page asked for; signing out en
   const session = cookies.find((cookie) => cookie.name === '__Host-keystone_session');
   expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/' });
 
-  await page.locator('summary[aria-label="Account menu"]').click();
+  await page.locator('summary.user-menu__button').click();
   await page.getByTestId('sign-out').click();
   // The provider's logout returns to the dashboard, which (signed out) sends the browser to sign in.
   await expect(page.getByRole('heading', { name: /Sign in to Acme Markets/ })).toBeVisible();

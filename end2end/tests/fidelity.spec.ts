@@ -37,7 +37,7 @@ test('invite with a role, see its name, resend it with the role kept', async ({ 
   // The API lists role ids; the page shows the role's name.
   const row = page.locator('[data-testid="invitation-row"][data-email="fidelity@example.com"]');
   await expect(row).toContainText('Developer');
-  await row.getByRole('button', { name: 'Resend' }).click();
+  await row.getByRole('button', { name: /^Resend/ }).click();
   await expect(page.getByTestId('announcement')).toContainText('Sent a new invitation to fidelity@example.com');
   await expect(row).toContainText('Developer');
 });
@@ -53,7 +53,7 @@ test('the API check reports every read as expected', async ({ page }) => {
 test('sign out ends the session at the provider too', async ({ page }) => {
   await signIn(page, '/');
   await waitForHydration(page);
-  await page.locator('summary[aria-label="Account menu"]').click();
+  await page.locator('summary.user-menu__button').click();
   const logout = page.waitForRequest((request) => request.url().includes('id_token_hint='));
   await page.getByTestId('sign-out').click();
   // RP-initiated logout at the provider's own end-session endpoint, then back, signed out.

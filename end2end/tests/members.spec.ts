@@ -19,7 +19,7 @@ test('invite, accept as the invitee, change the role, remove, revoke', async ({ 
   const link = await invitation.getByTestId('invitation-link').inputValue();
   expect(link).toContain('/auth/login?invitation=');
   await invitation.getByTestId('copy-link').click();
-  await expect(invitation.getByTestId('copy-link')).toHaveText('Copied');
+  await expect(invitation.getByTestId('copy-link')).toHaveText(/^Copied \(invitation link for /);
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link);
 
   // The invitee, in a browser of their own, follows the link and lands in the dashboard.

@@ -3,7 +3,10 @@
 //! paste never accepts one network twice, and no CSV cell starts a spreadsheet formula.
 #![no_main]
 
-use keystone_dashboard::domain::{csv_cell, parse_bulk, Cidr};
+use keystone_dashboard::{
+    domain::{parse_bulk, Cidr},
+    server::export::csv_cell,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, EnvironmentRecord, Listed};
+use crate::domain::{EnvironmentSlug, Timestamp};
 
 /// Entries per page.
 pub const ACTIVITY_PAGE_SIZE: u64 = 25;
@@ -20,7 +21,7 @@ pub struct ActivityEntry {
     pub severity: String,
     pub description: String,
     pub actor_type: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
     #[serde(default)]
     pub actor_id: Option<String>,
     #[serde(default)]
@@ -47,12 +48,32 @@ impl super::ShownAsStored for ActivityEntry {
     const FIELDS: &'static [&'static str] = &["id", "type", "description", "created_at"];
 }
 
+/// An entry's type in words: `ip_allowlist.entry_created` reads "IP allowlist: entry created".
+/// Any type reads this way, known or not; the raw type stays in the entry's detail.
+pub fn activity_in_words(kind: &str) -> String {
+    let words = |part: &str| part.replace('_', " ");
+    let (subject, action) = kind.split_once('.').unwrap_or((kind, ""));
+    let subject = match subject {
+        "ip_allowlist" => "IP allowlist".to_owned(),
+        other => {
+            let mut chars = words(other).chars().collect::<Vec<_>>();
+            if let Some(first) = chars.first_mut() {
+                *first = first.to_ascii_uppercase();
+            }
+            chars.into_iter().collect()
+        }
+    };
+    match action {
+        "" => subject,
+        action => format!("{subject}: {}", words(action)),
+    }
+}
+
 /// The filters of the activity page, as they stand in its URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityFilters {
-    /// An environment slug.
     #[serde(default)]
-    pub environment: Option<String>,
+    pub environment: Option<EnvironmentSlug>,
     #[serde(default)]
     pub category: Option<String>,
     #[serde(default)]
@@ -71,30 +92,27 @@ pub struct ActivityFilters {
 impl ActivityFilters {
     /// The URL query for these filters (empty ones left out), e.g. for pagination links.
     pub fn query(&self, offset: u64) -> String {
-        let mut pairs: Vec<(&str, String)> = [
-            ("environment", &self.environment),
-            ("category", &self.category),
-            ("type", &self.kind),
-            ("from", &self.from),
-            ("to", &self.to),
-            ("search", &self.search),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| {
-            value
-                .clone()
-                .filter(|value| !value.is_empty())
-                .map(|value| (name, value))
-        })
-        .collect();
-        if offset > 0 {
-            pairs.push(("offset", offset.to_string()));
-        }
-        pairs
-            .into_iter()
-            .map(|(name, value)| format!("{name}={}", crate::app::encode_component(&value)))
-            .collect::<Vec<_>>()
-            .join("&")
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        let offset = if offset > 0 {
+            offset.to_string()
+        } else {
+            String::new()
+        };
+        crate::domain::query_string([
+            (
+                "environment",
+                self.environment
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            ("category", text(&self.category)),
+            ("type", text(&self.kind)),
+            ("from", text(&self.from)),
+            ("to", text(&self.to)),
+            ("search", text(&self.search)),
+            ("offset", offset),
+        ])
     }
 }
 
@@ -109,58 +127,7 @@ pub struct ActivityView {
 /// One page of the log, newest first, filtered as the URL says.
 #[server(endpoint = "activity")]
 pub async fn load_activity(filters: ActivityFilters) -> Result<ActivityView, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
-    respond(
-        async {
-            let request = MemberRequest::current()?;
-            let environments = request.environments().await?;
-            let mut query = vec![
-                ("limit", ACTIVITY_PAGE_SIZE.to_string()),
-                ("offset", filters.offset.to_string()),
-            ];
-            if let Some(slug) = filters
-                .environment
-                .as_deref()
-                .filter(|slug| !slug.is_empty())
-            {
-                let environment = environments
-                    .iter()
-                    .find(|environment| environment.slug.as_str() == slug)
-                    .ok_or_else(|| {
-                        ApiError::NotFound(format!("This platform has no {slug} environment."))
-                    })?;
-                query.push(("environment_id", environment.id.clone()));
-            }
-            let (date_from, date_to) = date_range(&filters)?;
-            query.extend(date_from.map(|from| ("date_from", from)));
-            query.extend(date_to.map(|to| ("date_to", to)));
-            for (name, value) in [
-                ("category", &filters.category),
-                ("type", &filters.kind),
-                ("search", &filters.search),
-            ] {
-                if let Some(value) = value
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|value| !value.is_empty())
-                {
-                    query.push((name, value.to_owned()));
-                }
-            }
-            let page: super::Page<super::Lenient<ActivityEntry>> =
-                request.get(paths::ACTIVITY, &query).await?;
-            Ok(ActivityView {
-                entries: page.items.into_iter().map(Listed::from).collect(),
-                total: page.total,
-                offset: page.offset,
-                environments,
-            })
-        }
-        .await,
-    )
+    ssr::respond(ssr::load_activity(filters).await)
 }
 
 /// The filter's days as the API's inclusive date-time bounds: "from" is the start of its day and
@@ -175,19 +142,12 @@ pub fn date_range(filters: &ActivityFilters) -> Result<(Option<String>, Option<S
         else {
             return Ok(None);
         };
-        let valid = value.len() == 10
-            && value.char_indices().all(|(index, c)| match index {
-                4 | 7 => c == '-',
-                _ => c.is_ascii_digit(),
-            })
-            && is_calendar_day(&value[0..4], &value[5..7], &value[8..10]);
-        if valid {
-            Ok(Some(value.to_owned()))
-        } else {
-            Err(ApiError::Validation(vec![super::FieldError {
+        match crate::domain::parse_day(value) {
+            Some(day) => Ok(Some(day.to_string())),
+            None => Err(ApiError::Validation(vec![super::FieldError {
                 field: field.to_owned(),
                 message: format!("\"{value}\" is not a date: use YYYY-MM-DD."),
-            }]))
+            }])),
         }
     };
     let from = day("from", &filters.from)?;
@@ -198,24 +158,54 @@ pub fn date_range(filters: &ActivityFilters) -> Result<(Option<String>, Option<S
     ))
 }
 
-/// Whether year, month and day (digits) name a day of the Gregorian calendar.
-fn is_calendar_day(year: &str, month: &str, day: &str) -> bool {
-    let (Ok(year), Ok(month), Ok(day)) = (
-        year.parse::<u32>(),
-        month.parse::<u32>(),
-        day.parse::<u32>(),
-    ) else {
-        return false;
-    };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1..=days).contains(&day)
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub use crate::server::member::respond;
+
+    use super::*;
+    use crate::server::{member::MemberRequest, upstream::paths};
+
+    pub async fn load_activity(filters: ActivityFilters) -> Result<ActivityView, ApiError> {
+        let request = MemberRequest::current()?;
+        let environments = request.environments().await?;
+        let mut query = vec![
+            ("limit", ACTIVITY_PAGE_SIZE.to_string()),
+            ("offset", filters.offset.to_string()),
+        ];
+        if let Some(slug) = &filters.environment {
+            let environment = environments
+                .iter()
+                .find(|environment| environment.slug == *slug)
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!("This platform has no {slug} environment."))
+                })?;
+            query.push(("environment_id", environment.id.clone()));
+        }
+        let (date_from, date_to) = date_range(&filters)?;
+        query.extend(date_from.map(|from| ("date_from", from)));
+        query.extend(date_to.map(|to| ("date_to", to)));
+        for (name, value) in [
+            ("category", &filters.category),
+            ("type", &filters.kind),
+            ("search", &filters.search),
+        ] {
+            if let Some(value) = value
+                .as_deref()
+                .map(str::trim)
+                .filter(|value| !value.is_empty())
+            {
+                query.push((name, value.to_owned()));
+            }
+        }
+        let page: crate::api::Page<crate::api::Lenient<ActivityEntry>> =
+            request.get(paths::ACTIVITY, &query).await?;
+        Ok(ActivityView {
+            entries: page.items.into_iter().map(Listed::from).collect(),
+            total: page.total,
+            offset: page.offset,
+            environments,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -223,13 +213,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_calendar_days_are_dates() {
-        assert!(is_calendar_day("2028", "02", "29"));
-        assert!(!is_calendar_day("2026", "02", "29"));
-        assert!(!is_calendar_day("2026", "02", "31"));
-        assert!(!is_calendar_day("2026", "13", "01"));
-        assert!(is_calendar_day("2000", "02", "29"));
-        assert!(!is_calendar_day("1900", "02", "29"));
+    fn activity_types_read_as_words() {
+        assert_eq!(
+            activity_in_words("ip_allowlist.entry_created"),
+            "IP allowlist: entry created"
+        );
+        assert_eq!(
+            activity_in_words("member.roles_updated"),
+            "Member: roles updated"
+        );
+        assert_eq!(activity_in_words("custom"), "Custom");
+        assert_eq!(activity_in_words(""), "");
     }
 
     #[test]
@@ -270,7 +264,7 @@ mod tests {
     #[test]
     fn filters_round_trip_through_the_url() {
         let filters = ActivityFilters {
-            environment: Some("staging".into()),
+            environment: EnvironmentSlug::parse("staging").ok(),
             search: Some("a b".into()),
             kind: Some(String::new()),
             ..ActivityFilters::default()

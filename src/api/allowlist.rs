@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, EnvironmentRecord, OddRecord};
-use crate::domain::{Cidr, EnvironmentSlug};
+use crate::domain::{Cidr, EnvironmentSlug, Timestamp};
 
 /// The API allows at most this many entries per environment.
 pub const MAX_ENTRIES: usize = 500;
@@ -20,7 +20,7 @@ pub struct AllowlistEntry {
     pub cidr: Cidr,
     #[serde(default)]
     pub description: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
     #[serde(default)]
     pub created_by: Option<String>,
 }
@@ -94,16 +94,27 @@ pub struct BulkResult {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod ssr {
+    pub use crate::server::member::respond;
+
+    use super::*;
     use reqwest::Method;
     use serde_json::json;
 
-    use super::*;
     use crate::{
         api::{Lenient, Listed},
         domain::ResourceId,
         server::{member::MemberRequest, upstream::paths},
     };
+
+    fn cidr_field(input: &str) -> Result<Cidr, ApiError> {
+        Cidr::parse(input).map_err(|error| {
+            ApiError::Validation(vec![crate::api::FieldError {
+                field: "cidr".to_owned(),
+                message: error.to_string(),
+            }])
+        })
+    }
 
     pub struct Current {
         pub request: MemberRequest,
@@ -187,71 +198,154 @@ mod server {
             .await?
             .ok_or(ApiError::Internal)
     }
-}
 
-/// The current environment's list as CSV, for the export download.
-#[cfg(feature = "ssr")]
-pub async fn allowlist_csv(
-    request: crate::server::member::MemberRequest,
-) -> Result<(String, String), ApiError> {
-    use crate::domain::csv_cell;
-    let current = server::current_for(request).await?;
-    let mut csv = String::from("network,description,created_by,created_at\r\n");
-    let parsed = current.entries.iter().map(|entry| {
-        [
-            entry.cidr.to_string(),
-            entry.description.clone().unwrap_or_default(),
-            entry.created_by.clone().unwrap_or_default(),
-            entry.created_at.clone(),
-        ]
-    });
-    let as_stored = current.entries_as_stored.iter().map(|record| {
-        ["cidr", "description", "created_by", "created_at"]
-            .map(|name| record.field(name).to_owned())
-    });
-    for cells in parsed.chain(as_stored) {
-        csv.push_str(
-            &cells
-                .iter()
-                .map(|cell| csv_cell(cell))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        csv.push_str("\r\n");
+    pub async fn load_allowlist() -> Result<AllowlistView, ApiError> {
+        let current = ssr::current().await?;
+        let can_manage = current
+            .request
+            .may(crate::api::permissions::SECURITY_MANAGE)
+            .await?;
+        Ok(AllowlistView {
+            environment: current.environment,
+            entries: current.entries,
+            entries_as_stored: current.entries_as_stored,
+            can_manage,
+        })
     }
-    Ok((current.environment.slug.to_string(), csv))
-}
 
-#[cfg(feature = "ssr")]
-fn cidr_field(input: &str) -> Result<Cidr, ApiError> {
-    Cidr::parse(input).map_err(|error| {
-        ApiError::Validation(vec![super::FieldError {
-            field: "cidr".to_owned(),
-            message: error.to_string(),
-        }])
-    })
+    pub async fn add_allowlist_entry(
+        cidr: String,
+        description: Option<String>,
+        confirm: Option<String>,
+    ) -> Result<AllowlistEntry, ApiError> {
+        let cidr = cidr_field(&cidr)?;
+        let description = ssr::clean_description(description)?;
+        let current = ssr::current().await?;
+        match crate::domain::overlap(
+            &cidr,
+            &current
+                .entries
+                .iter()
+                .map(|entry| entry.cidr)
+                .collect::<Vec<_>>(),
+        ) {
+            crate::domain::Overlap::Duplicate => {
+                return Err(ApiError::Conflict(format!(
+                    "{cidr} is already on the list."
+                )))
+            }
+            crate::domain::Overlap::CoveredBy(wider) => {
+                return Err(ApiError::Conflict(format!(
+                    "{cidr} is already allowed by {wider}."
+                )))
+            }
+            _ => {}
+        }
+        let warnings = add_warnings(current.count(), &[cidr], &current.environment.slug);
+        crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
+        ssr::create(&current, cidr, description).await
+    }
+
+    pub async fn add_allowlist_entries(
+        lines: String,
+        confirm: Option<String>,
+    ) -> Result<Vec<BulkResult>, ApiError> {
+        let current = ssr::current().await?;
+        let existing: Vec<Cidr> = current.entries.iter().map(|entry| entry.cidr).collect();
+        let parsed = crate::domain::parse_bulk(&lines, &existing);
+        let adding: Vec<Cidr> = parsed
+            .iter()
+            .filter_map(|line| line.outcome.as_ref().ok().map(|(cidr, _)| *cidr))
+            .collect();
+        if adding.is_empty() {
+            return Err(ApiError::BadRequest(
+                "No line holds a network that can be added.".to_owned(),
+            ));
+        }
+        if current.count() + adding.len() > MAX_ENTRIES {
+            return Err(ApiError::BadRequest(format!(
+                "An environment holds at most {MAX_ENTRIES} entries."
+            )));
+        }
+        let warnings = add_warnings(current.count(), &adding, &current.environment.slug);
+        crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
+        let mut results = Vec::with_capacity(parsed.len());
+        for line in parsed {
+            let outcome = match line.outcome {
+                Err(message) => Err(message),
+                Ok((cidr, description)) => match ssr::clean_description(description) {
+                    Err(error) => Err(error.to_string()),
+                    Ok(description) => ssr::create(&current, cidr, description)
+                        .await
+                        .map(|entry| entry.cidr)
+                        .map_err(|error| error.to_string()),
+                },
+            };
+            results.push(BulkResult {
+                line: line.line,
+                text: line.text,
+                outcome,
+            });
+        }
+        Ok(results)
+    }
+
+    pub async fn update_allowlist_description(
+        id: String,
+        description: Option<String>,
+    ) -> Result<AllowlistEntry, ApiError> {
+        let id = ResourceId::parse(&id)?;
+        let description = ssr::clean_description(description)?;
+        let current = ssr::current().await?;
+        let path = paths::ip_allowlist_entry(&current.environment_id, &id);
+        current
+            .request
+            .send(
+                reqwest::Method::PATCH,
+                &path,
+                Some(&serde_json::json!({ "description": description })),
+            )
+            .await?
+            .ok_or(ApiError::Internal)
+    }
+
+    pub async fn delete_allowlist_entry(
+        id: String,
+        confirm: Option<String>,
+    ) -> Result<String, ApiError> {
+        let entry_id = ResourceId::parse(&id)?;
+        let current = ssr::current().await?;
+        // An entry stored in a form the dashboard cannot parse can be deleted all the same.
+        let network = current
+            .entries
+            .iter()
+            .find(|entry| entry.id == id)
+            .map(|entry| entry.cidr.to_string())
+            .or_else(|| {
+                current
+                    .entries_as_stored
+                    .iter()
+                    .find(|record| record.field("id") == id)
+                    .map(|record| record.field("cidr").to_owned())
+            })
+            .ok_or_else(|| ApiError::NotFound("That entry is no longer on the list.".to_owned()))?;
+        crate::server::member::require_confirmation(
+            &delete_warnings(current.count(), &current.environment.slug),
+            confirm.as_deref(),
+        )?;
+        let path = paths::ip_allowlist_entry(&current.environment_id, &entry_id);
+        current
+            .request
+            .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
+            .await?;
+        Ok(network)
+    }
 }
 
 /// The current environment's allowlist.
 #[server(endpoint = "allowlist")]
 pub async fn load_allowlist() -> Result<AllowlistView, ApiError> {
-    use crate::server::member::respond;
-    respond(
-        async {
-            let current = server::current().await?;
-            let can_manage = current
-                .request
-                .may(super::permissions::SECURITY_MANAGE)
-                .await?;
-            Ok(AllowlistView {
-                environment: current.environment,
-                entries: current.entries,
-                entries_as_stored: current.entries_as_stored,
-                can_manage,
-            })
-        }
-        .await,
-    )
+    ssr::respond(ssr::load_allowlist().await)
 }
 
 /// Adds one network. Validated here again (the browser's check is a convenience, not a guard), and
@@ -262,38 +356,7 @@ pub async fn add_allowlist_entry(
     description: Option<String>,
     confirm: Option<String>,
 ) -> Result<AllowlistEntry, ApiError> {
-    use crate::server::member::respond;
-    respond(
-        async {
-            let cidr = cidr_field(&cidr)?;
-            let description = server::clean_description(description)?;
-            let current = server::current().await?;
-            match crate::domain::overlap(
-                &cidr,
-                &current
-                    .entries
-                    .iter()
-                    .map(|entry| entry.cidr)
-                    .collect::<Vec<_>>(),
-            ) {
-                crate::domain::Overlap::Duplicate => {
-                    return Err(ApiError::Conflict(format!(
-                        "{cidr} is already on the list."
-                    )))
-                }
-                crate::domain::Overlap::CoveredBy(wider) => {
-                    return Err(ApiError::Conflict(format!(
-                        "{cidr} is already allowed by {wider}."
-                    )))
-                }
-                _ => {}
-            }
-            let warnings = add_warnings(current.count(), &[cidr], &current.environment.slug);
-            crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
-            server::create(&current, cidr, description).await
-        }
-        .await,
-    )
+    ssr::respond(ssr::add_allowlist_entry(cidr, description, confirm).await)
 }
 
 /// Adds every good line of a pasted list; bad lines are reported and skipped, never guessed at.
@@ -302,50 +365,7 @@ pub async fn add_allowlist_entries(
     lines: String,
     confirm: Option<String>,
 ) -> Result<Vec<BulkResult>, ApiError> {
-    use crate::server::member::respond;
-    respond(
-        async {
-            let current = server::current().await?;
-            let existing: Vec<Cidr> = current.entries.iter().map(|entry| entry.cidr).collect();
-            let parsed = crate::domain::parse_bulk(&lines, &existing);
-            let adding: Vec<Cidr> = parsed
-                .iter()
-                .filter_map(|line| line.outcome.as_ref().ok().map(|(cidr, _)| *cidr))
-                .collect();
-            if adding.is_empty() {
-                return Err(ApiError::BadRequest(
-                    "No line holds a network that can be added.".to_owned(),
-                ));
-            }
-            if current.count() + adding.len() > MAX_ENTRIES {
-                return Err(ApiError::BadRequest(format!(
-                    "An environment holds at most {MAX_ENTRIES} entries."
-                )));
-            }
-            let warnings = add_warnings(current.count(), &adding, &current.environment.slug);
-            crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
-            let mut results = Vec::with_capacity(parsed.len());
-            for line in parsed {
-                let outcome = match line.outcome {
-                    Err(message) => Err(message),
-                    Ok((cidr, description)) => match server::clean_description(description) {
-                        Err(error) => Err(error.to_string()),
-                        Ok(description) => server::create(&current, cidr, description)
-                            .await
-                            .map(|entry| entry.cidr)
-                            .map_err(|error| error.to_string()),
-                    },
-                };
-                results.push(BulkResult {
-                    line: line.line,
-                    text: line.text,
-                    outcome,
-                });
-            }
-            Ok(results)
-        }
-        .await,
-    )
+    ssr::respond(ssr::add_allowlist_entries(lines, confirm).await)
 }
 
 #[server(endpoint = "allowlist/describe")]
@@ -353,28 +373,7 @@ pub async fn update_allowlist_description(
     id: String,
     description: Option<String>,
 ) -> Result<AllowlistEntry, ApiError> {
-    use crate::{
-        domain::ResourceId,
-        server::{member::respond, upstream::paths},
-    };
-    respond(
-        async {
-            let id = ResourceId::parse(&id)?;
-            let description = server::clean_description(description)?;
-            let current = server::current().await?;
-            let path = paths::ip_allowlist_entry(&current.environment_id, &id);
-            current
-                .request
-                .send(
-                    reqwest::Method::PATCH,
-                    &path,
-                    Some(&serde_json::json!({ "description": description })),
-                )
-                .await?
-                .ok_or(ApiError::Internal)
-        }
-        .await,
-    )
+    ssr::respond(ssr::update_allowlist_description(id, description).await)
 }
 
 /// Deletes an entry; the last one (which opens the environment to all) and any in production need
@@ -384,43 +383,7 @@ pub async fn delete_allowlist_entry(
     id: String,
     confirm: Option<String>,
 ) -> Result<String, ApiError> {
-    use crate::{
-        domain::ResourceId,
-        server::{member::respond, upstream::paths},
-    };
-    respond(
-        async {
-            let entry_id = ResourceId::parse(&id)?;
-            let current = server::current().await?;
-            // An entry stored in a form the dashboard cannot parse can be deleted all the same.
-            let network = current
-                .entries
-                .iter()
-                .find(|entry| entry.id == id)
-                .map(|entry| entry.cidr.to_string())
-                .or_else(|| {
-                    current
-                        .entries_as_stored
-                        .iter()
-                        .find(|record| record.field("id") == id)
-                        .map(|record| record.field("cidr").to_owned())
-                })
-                .ok_or_else(|| {
-                    ApiError::NotFound("That entry is no longer on the list.".to_owned())
-                })?;
-            crate::server::member::require_confirmation(
-                &delete_warnings(current.count(), &current.environment.slug),
-                confirm.as_deref(),
-            )?;
-            let path = paths::ip_allowlist_entry(&current.environment_id, &entry_id);
-            current
-                .request
-                .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
-                .await?;
-            Ok(network)
-        }
-        .await,
-    )
+    ssr::respond(ssr::delete_allowlist_entry(id, confirm).await)
 }
 
 #[cfg(test)]

@@ -103,19 +103,7 @@ pub fn parse_rate_limit(raw: Option<&str>) -> Result<Option<u32>, FieldError> {
 
 #[server(endpoint = "environments")]
 pub async fn load_environments() -> Result<EnvironmentsView, ApiError> {
-    use crate::server::member::{respond, MemberRequest};
-    respond(
-        async {
-            let request = MemberRequest::current()?;
-            let environments = request.environment_listing::<EnvironmentDetail>().await?;
-            let can_manage = request.may(super::permissions::ENVIRONMENTS_MANAGE).await?;
-            Ok(EnvironmentsView {
-                environments,
-                can_manage,
-            })
-        }
-        .await,
-    )
+    ssr::respond(ssr::load_environments().await)
 }
 
 #[server(endpoint = "environments/create")]
@@ -126,48 +114,14 @@ pub async fn create_environment(
     default_timeout_seconds: Option<String>,
     webhook_url: Option<String>,
 ) -> Result<EnvironmentDetail, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
-    respond(
-        async {
-            let mut errors = Vec::new();
-            if name.trim().is_empty() {
-                errors.push(field("name", "Give the environment a name."));
-            }
-            if let Err(error) = EnvironmentSlug::parse(slug.trim()) {
-                errors.push(field("slug", format!("The slug is not valid: {error}.")));
-            }
-            if auth0_client_id.trim().is_empty() {
-                errors.push(field("auth0_client_id", "The M2M client id is required."));
-            }
-            let timeout = parse_timeout(default_timeout_seconds.as_deref())
-                .map_err(|error| errors.push(error))
-                .ok()
-                .flatten();
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            let webhook_url = webhook_url
-                .map(|url| url.trim().to_owned())
-                .filter(|url| !url.is_empty());
-            let mut body = serde_json::json!({
-                "name": name.trim(),
-                "slug": slug.trim(),
-                "auth0_client_id": auth0_client_id.trim(),
-                "webhook_url": webhook_url,
-            });
-            // Not nullable in the API (an integer defaulting to 3600): left blank, it is left out.
-            if let Some(timeout) = timeout {
-                body["default_timeout_seconds"] = timeout.into();
-            }
-            let request = MemberRequest::current()?;
-            request
-                .send(reqwest::Method::POST, paths::ENVIRONMENTS, Some(&body))
-                .await?
-                .ok_or(ApiError::Internal)
-        }
+    ssr::respond(
+        ssr::create_environment(
+            name,
+            slug,
+            auth0_client_id,
+            default_timeout_seconds,
+            webhook_url,
+        )
         .await,
     )
 }
@@ -180,35 +134,14 @@ pub async fn update_environment(
     rate_limit_rpm: Option<String>,
     webhook_url: Option<String>,
 ) -> Result<EnvironmentDetail, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
-    respond(
-        async {
-            let environment_id = crate::domain::ResourceId::parse(&id)?;
-            let mut errors = Vec::new();
-            if name.trim().is_empty() {
-                errors.push(field("name", "Give the environment a name."));
-            }
-            let timeout = parse_timeout(default_timeout_seconds.as_deref()).map_err(|error| errors.push(error)).ok().flatten();
-            let rate_limit = parse_rate_limit(rate_limit_rpm.as_deref()).map_err(|error| errors.push(error)).ok().flatten();
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            let mut body = serde_json::json!({
-                "name": name.trim(),
-                "rate_limit_rpm": rate_limit,
-                "webhook_url": webhook_url.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()),
-            });
-            if let Some(timeout) = timeout {
-                body["default_timeout_seconds"] = timeout.into();
-            }
-            MemberRequest::current()?
-                .send(reqwest::Method::PATCH, &paths::environment(&environment_id), Some(&body))
-                .await?
-                .ok_or(ApiError::Internal)
-        }
+    ssr::respond(
+        ssr::update_environment(
+            id,
+            name,
+            default_timeout_seconds,
+            rate_limit_rpm,
+            webhook_url,
+        )
         .await,
     )
 }
@@ -217,50 +150,151 @@ pub async fn update_environment(
 #[server(endpoint = "environments/active")]
 pub async fn set_environment_active(
     id: String,
-    active: String,
+    active: bool,
     confirm: Option<String>,
 ) -> Result<EnvironmentDetail, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
-    respond(
-        async {
-            let environment_id = crate::domain::ResourceId::parse(&id)?;
-            let request = MemberRequest::current()?;
-            let reactivate = active == "true";
-            if !reactivate && confirm.as_deref() != Some(super::CONFIRMED) {
-                let environment = request
-                    .environments()
-                    .await?
-                    .into_iter()
-                    .find(|environment| environment.id == id)
-                    .ok_or_else(|| {
-                        ApiError::NotFound("That environment does not exist.".to_owned())
-                    })?;
-                return Err(ApiError::NeedsConfirmation(format!(
-                    "Confirm to go ahead. {}",
-                    deactivation_warning(&environment.slug)
-                )));
-            }
-            let path = paths::environment(&environment_id);
-            let reply = if reactivate {
-                request
-                    .send(
-                        reqwest::Method::PATCH,
-                        &path,
-                        Some(&serde_json::json!({ "is_active": true })),
-                    )
-                    .await?
-            } else {
-                request
-                    .send::<(), EnvironmentDetail>(reqwest::Method::DELETE, &path, None)
-                    .await?
-            };
-            reply.ok_or(ApiError::Internal)
+    ssr::respond(ssr::set_environment_active(id, active, confirm).await)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub use crate::server::member::respond;
+
+    use super::*;
+    use crate::server::{member::MemberRequest, upstream::paths};
+
+    pub async fn load_environments() -> Result<EnvironmentsView, ApiError> {
+        let request = MemberRequest::current()?;
+        let environments = request.environment_listing::<EnvironmentDetail>().await?;
+        let can_manage = request
+            .may(crate::api::permissions::ENVIRONMENTS_MANAGE)
+            .await?;
+        Ok(EnvironmentsView {
+            environments,
+            can_manage,
+        })
+    }
+
+    pub async fn create_environment(
+        name: String,
+        slug: String,
+        auth0_client_id: String,
+        default_timeout_seconds: Option<String>,
+        webhook_url: Option<String>,
+    ) -> Result<EnvironmentDetail, ApiError> {
+        let mut errors = Vec::new();
+        if name.trim().is_empty() {
+            errors.push(field("name", "Give the environment a name."));
         }
-        .await,
-    )
+        if let Err(error) = EnvironmentSlug::parse(slug.trim()) {
+            errors.push(field("slug", format!("The slug is not valid: {error}.")));
+        }
+        if auth0_client_id.trim().is_empty() {
+            errors.push(field("auth0_client_id", "The M2M client id is required."));
+        }
+        let timeout = parse_timeout(default_timeout_seconds.as_deref())
+            .map_err(|error| errors.push(error))
+            .ok()
+            .flatten();
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let webhook_url = webhook_url
+            .map(|url| url.trim().to_owned())
+            .filter(|url| !url.is_empty());
+        let mut body = serde_json::json!({
+            "name": name.trim(),
+            "slug": slug.trim(),
+            "auth0_client_id": auth0_client_id.trim(),
+            "webhook_url": webhook_url,
+        });
+        // Not nullable in the API (an integer defaulting to 3600): left blank, it is left out.
+        if let Some(timeout) = timeout {
+            body["default_timeout_seconds"] = timeout.into();
+        }
+        let request = MemberRequest::current()?;
+        request
+            .send(reqwest::Method::POST, paths::ENVIRONMENTS, Some(&body))
+            .await?
+            .ok_or(ApiError::Internal)
+    }
+
+    pub async fn update_environment(
+        id: String,
+        name: String,
+        default_timeout_seconds: Option<String>,
+        rate_limit_rpm: Option<String>,
+        webhook_url: Option<String>,
+    ) -> Result<EnvironmentDetail, ApiError> {
+        let environment_id = crate::domain::ResourceId::parse(&id)?;
+        let mut errors = Vec::new();
+        if name.trim().is_empty() {
+            errors.push(field("name", "Give the environment a name."));
+        }
+        let timeout = parse_timeout(default_timeout_seconds.as_deref())
+            .map_err(|error| errors.push(error))
+            .ok()
+            .flatten();
+        let rate_limit = parse_rate_limit(rate_limit_rpm.as_deref())
+            .map_err(|error| errors.push(error))
+            .ok()
+            .flatten();
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let mut body = serde_json::json!({
+            "name": name.trim(),
+            "rate_limit_rpm": rate_limit,
+            "webhook_url": webhook_url.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()),
+        });
+        if let Some(timeout) = timeout {
+            body["default_timeout_seconds"] = timeout.into();
+        }
+        MemberRequest::current()?
+            .send(
+                reqwest::Method::PATCH,
+                &paths::environment(&environment_id),
+                Some(&body),
+            )
+            .await?
+            .ok_or(ApiError::Internal)
+    }
+
+    pub async fn set_environment_active(
+        id: String,
+        active: bool,
+        confirm: Option<String>,
+    ) -> Result<EnvironmentDetail, ApiError> {
+        let environment_id = crate::domain::ResourceId::parse(&id)?;
+        let request = MemberRequest::current()?;
+        if !active && confirm.as_deref() != Some(crate::api::CONFIRMED) {
+            let environment = request
+                .environments()
+                .await?
+                .into_iter()
+                .find(|environment| environment.id == id)
+                .ok_or_else(|| ApiError::NotFound("That environment does not exist.".to_owned()))?;
+            return Err(ApiError::NeedsConfirmation(format!(
+                "Confirm to go ahead. {}",
+                deactivation_warning(&environment.slug)
+            )));
+        }
+        let path = paths::environment(&environment_id);
+        let reply = if active {
+            request
+                .send(
+                    reqwest::Method::PATCH,
+                    &path,
+                    Some(&serde_json::json!({ "is_active": true })),
+                )
+                .await?
+        } else {
+            request
+                .send::<(), EnvironmentDetail>(reqwest::Method::DELETE, &path, None)
+                .await?
+        };
+        reply.ok_or(ApiError::Internal)
+    }
 }
 
 #[cfg(test)]

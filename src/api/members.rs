@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::ApiError;
 #[cfg(feature = "ssr")]
 use super::FieldError;
+use crate::domain::Timestamp;
 
 /// Members per page.
 pub const MEMBERS_PAGE_SIZE: u64 = 50;
@@ -39,9 +40,9 @@ pub struct Member {
     pub picture: Option<String>,
     pub roles: Vec<Role>,
     #[serde(default)]
-    pub joined_at: Option<String>,
+    pub joined_at: Option<Timestamp>,
     #[serde(default)]
-    pub last_login_at: Option<String>,
+    pub last_login_at: Option<Timestamp>,
 }
 
 impl Member {
@@ -69,8 +70,8 @@ pub struct Invitation {
     /// matches neither is shown as stored. Worked out on the server.
     #[serde(default)]
     pub role_names: Vec<String>,
-    pub created_at: String,
-    pub expires_at: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
     pub invitation_url: String,
     /// "in 3 days", "in 2 hours", "expired": worked out on the server when the page is loaded.
     #[serde(default)]
@@ -164,7 +165,9 @@ pub fn invitation_role_names(listed: &[String], roles: &[Role]) -> Vec<String> {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+mod ssr {
+    pub use crate::server::member::respond;
+
     use super::*;
     use crate::{
         api::Page,
@@ -320,6 +323,258 @@ mod server {
         }
         Ok(())
     }
+
+    pub async fn load_members(
+        search: Option<String>,
+        offset: Option<u64>,
+    ) -> Result<MembersView, ApiError> {
+        let request = MemberRequest::current()?;
+        let search = search
+            .map(|text| text.trim().to_owned())
+            .unwrap_or_default();
+        let offset = offset.unwrap_or(0);
+        let mut query = vec![
+            ("limit", MEMBERS_PAGE_SIZE.to_string()),
+            ("offset", offset.to_string()),
+        ];
+        if !search.is_empty() {
+            query.push(("search", search.clone()));
+        }
+        // Independent reads, sent together: the page waits for the slowest, not for the sum.
+        // Only the members themselves are essential; the roles and the invitations each
+        // fail on their own.
+        let (page, can_manage, roles, invitations) = tokio::join!(
+            request.get::<crate::api::Page<Member>>(paths::MEMBERS, &query),
+            request.may(crate::api::permissions::MEMBERS_MANAGE),
+            ssr::roles(&request),
+            ssr::invitations(&request),
+        );
+        let (page, can_manage) = (page?, can_manage?);
+        let invitations = invitations.map(|invitations| {
+            let roles = roles.as_deref().unwrap_or_default();
+            invitations
+                .into_iter()
+                .map(|mut invitation| {
+                    invitation.role_names = invitation_role_names(&invitation.roles, roles);
+                    invitation
+                })
+                .collect()
+        });
+        // Only members who may manage are shown the guardrails.
+        let manager_count = if can_manage {
+            ssr::manager_count(&request).await?
+        } else {
+            0
+        };
+        Ok(MembersView {
+            members: page.items,
+            total: page.total,
+            offset: page.offset,
+            search,
+            roles,
+            invitations,
+            me: request.member().user_id.clone(),
+            can_manage,
+            manager_count,
+        })
+    }
+
+    pub async fn invite_members(
+        emails: String,
+        role_ids: Vec<String>,
+        send_email: Option<String>,
+    ) -> Result<Vec<InviteOutcome>, ApiError> {
+        let listed = crate::domain::parse_email_list(&emails);
+        let mut errors = Vec::new();
+        if listed.is_empty() {
+            errors.push(FieldError {
+                field: "emails".to_owned(),
+                message: "Enter at least one email address.".to_owned(),
+            });
+        }
+        if role_ids.is_empty() {
+            errors.push(FieldError {
+                field: "role_ids".to_owned(),
+                message: "Choose at least one role.".to_owned(),
+            });
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let request = MemberRequest::current()?;
+        let send_email = send_email.is_some();
+        let mut outcomes = Vec::new();
+        for item in listed {
+            let result = match item.outcome {
+                Err(message) => Err(message),
+                Ok(email) => request
+                    .send::<_, serde_json::Value>(
+                        reqwest::Method::POST,
+                        paths::INVITATIONS,
+                        Some(&serde_json::json!({ "email": email, "role_ids": role_ids, "send_email": send_email })),
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| error.to_string()),
+            };
+            outcomes.push(InviteOutcome {
+                email: item.text,
+                result,
+            });
+        }
+        Ok(outcomes)
+    }
+
+    pub async fn change_member_roles(
+        user_id: String,
+        role_ids: Vec<String>,
+    ) -> Result<Member, ApiError> {
+        let member_id = crate::domain::ResourceId::parse(&user_id)?;
+        if role_ids.is_empty() {
+            return Err(ApiError::Validation(vec![FieldError {
+                field: "role_ids".to_owned(),
+                message: "A member needs at least one role; to take all access away, remove them."
+                    .to_owned(),
+            }]));
+        }
+        let request = MemberRequest::current()?;
+        let roles = ssr::roles(&request).await?;
+        let keeps_manager = roles
+            .iter()
+            .any(|role| role.name == PLATFORM_MANAGER && role_ids.contains(&role.id));
+        ssr::guard(&request, &user_id, !keeps_manager).await?;
+        let changed = request
+            .send(
+                reqwest::Method::PATCH,
+                &paths::member(&member_id),
+                Some(&serde_json::json!({ "role_ids": role_ids })),
+            )
+            .await;
+        // Whatever the outcome (a lost reply may still have applied), count afresh next time.
+        ssr::forget_manager_count(&request);
+        changed?.ok_or(ApiError::Internal)
+    }
+
+    pub async fn remove_member(
+        user_id: String,
+        confirm: Option<String>,
+    ) -> Result<String, ApiError> {
+        let member_id = crate::domain::ResourceId::parse(&user_id)?;
+        crate::server::member::require_confirmation(
+            &["The member loses access to the platform at once.".to_owned()],
+            confirm.as_deref(),
+        )?;
+        let request = MemberRequest::current()?;
+        ssr::guard(&request, &user_id, true).await?;
+        let removed = request
+            .send::<(), serde_json::Value>(
+                reqwest::Method::DELETE,
+                &paths::member(&member_id),
+                None,
+            )
+            .await;
+        ssr::forget_manager_count(&request);
+        removed?;
+        Ok(user_id)
+    }
+
+    pub async fn revoke_invitation(
+        id: String,
+        confirm: Option<String>,
+    ) -> Result<String, ApiError> {
+        let invitation_id = crate::domain::ResourceId::parse(&id)?;
+        crate::server::member::require_confirmation(
+            &["The invitation link stops working at once.".to_owned()],
+            confirm.as_deref(),
+        )?;
+        let request = MemberRequest::current()?;
+        let path = paths::invitation(&invitation_id);
+        request
+            .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn resend_invitation(id: String) -> Result<Invitation, ApiError> {
+        let invitation_id = crate::domain::ResourceId::parse(&id)?;
+        let request = MemberRequest::current()?;
+        let invitation = ssr::invitations(&request)
+            .await?
+            .into_iter()
+            .find(|invitation| invitation.id == id)
+            .ok_or_else(|| {
+                ApiError::NotFound("That invitation is no longer pending.".to_owned())
+            })?;
+        let roles = ssr::roles(&request).await?;
+        // Checked before the revoke: a resend that would drop a role is refused, and the
+        // invitation stays as it is.
+        let role_ids = invitation_role_ids(&invitation.roles, &roles).map_err(|unmatched| {
+            ApiError::Conflict(format!(
+                "Not resent: this invitation's role {} matches no role of the platform, so a new invitation would grant less. Nothing was changed; revoke it and invite again choosing the roles.",
+                unmatched.join(", ")
+            ))
+        })?;
+        if role_ids.is_empty() {
+            return Err(ApiError::Conflict(
+                "Not resent: this invitation names no role. Nothing was changed; revoke it and invite again choosing the roles.".to_owned(),
+            ));
+        }
+        let path = paths::invitation(&invitation_id);
+        request
+            .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
+            .await?;
+        let email = invitation.invitee_email;
+        request
+            .send(
+                reqwest::Method::POST,
+                paths::INVITATIONS,
+                Some(&serde_json::json!({ "email": email, "role_ids": role_ids, "send_email": true })),
+            )
+            .await
+            .and_then(|created| created.ok_or(ApiError::Internal))
+            .map_err(|error| ssr::after_revoke(error, &email))
+    }
+
+    pub async fn load_roles() -> Result<RolesView, ApiError> {
+        let request = MemberRequest::current()?;
+        let (roles, members) = tokio::join!(ssr::roles(&request), ssr::all_members(&request));
+        let roles = roles?;
+        let member_counts = members.map(|members| {
+            roles
+                .iter()
+                .map(|role| {
+                    members
+                        .iter()
+                        .filter(|member| {
+                            member
+                                .roles
+                                .iter()
+                                .any(|held| held.id == role.id || held.name == role.name)
+                        })
+                        .count()
+                })
+                .collect()
+        });
+        let permissions = roles
+            .iter()
+            .any(|role| role.permissions.is_some())
+            .then(|| {
+                let mut permissions: Vec<String> = Vec::new();
+                for granted in roles.iter().filter_map(|role| role.permissions.as_ref()) {
+                    for permission in granted {
+                        if !permissions.contains(permission) {
+                            permissions.push(permission.clone());
+                        }
+                    }
+                }
+                permissions
+            });
+        Ok(RolesView {
+            roles,
+            member_counts,
+            permissions,
+        })
+    }
 }
 
 #[server(endpoint = "members")]
@@ -327,64 +582,7 @@ pub async fn load_members(
     search: Option<String>,
     offset: Option<u64>,
 ) -> Result<MembersView, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
-    respond(
-        async {
-            let request = MemberRequest::current()?;
-            let search = search
-                .map(|text| text.trim().to_owned())
-                .unwrap_or_default();
-            let offset = offset.unwrap_or(0);
-            let mut query = vec![
-                ("limit", MEMBERS_PAGE_SIZE.to_string()),
-                ("offset", offset.to_string()),
-            ];
-            if !search.is_empty() {
-                query.push(("search", search.clone()));
-            }
-            // Independent reads, sent together: the page waits for the slowest, not for the sum.
-            // Only the members themselves are essential; the roles and the invitations each
-            // fail on their own.
-            let (page, can_manage, roles, invitations) = tokio::join!(
-                request.get::<super::Page<Member>>(paths::MEMBERS, &query),
-                request.may(super::permissions::MEMBERS_MANAGE),
-                server::roles(&request),
-                server::invitations(&request),
-            );
-            let (page, can_manage) = (page?, can_manage?);
-            let invitations = invitations.map(|invitations| {
-                let roles = roles.as_deref().unwrap_or_default();
-                invitations
-                    .into_iter()
-                    .map(|mut invitation| {
-                        invitation.role_names = invitation_role_names(&invitation.roles, roles);
-                        invitation
-                    })
-                    .collect()
-            });
-            // Only members who may manage are shown the guardrails.
-            let manager_count = if can_manage {
-                server::manager_count(&request).await?
-            } else {
-                0
-            };
-            Ok(MembersView {
-                members: page.items,
-                total: page.total,
-                offset: page.offset,
-                search,
-                roles,
-                invitations,
-                me: request.member().user_id.clone(),
-                can_manage,
-                manager_count,
-            })
-        }
-        .await,
-    )
+    ssr::respond(ssr::load_members(search, offset).await)
 }
 
 /// Invites every address of a pasted list; each gets its own outcome, so one bad address never
@@ -395,45 +593,7 @@ pub async fn invite_members(
     #[server(default)] role_ids: Vec<String>,
     send_email: Option<String>,
 ) -> Result<Vec<InviteOutcome>, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
-    respond(
-        async {
-            let listed = crate::domain::parse_email_list(&emails);
-            let mut errors = Vec::new();
-            if listed.is_empty() {
-                errors.push(FieldError { field: "emails".to_owned(), message: "Enter at least one email address.".to_owned() });
-            }
-            if role_ids.is_empty() {
-                errors.push(FieldError { field: "role_ids".to_owned(), message: "Choose at least one role.".to_owned() });
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            let request = MemberRequest::current()?;
-            let send_email = send_email.is_some();
-            let mut outcomes = Vec::new();
-            for item in listed {
-                let result = match item.outcome {
-                    Err(message) => Err(message),
-                    Ok(email) => request
-                        .send::<_, serde_json::Value>(
-                            reqwest::Method::POST,
-                            paths::INVITATIONS,
-                            Some(&serde_json::json!({ "email": email, "role_ids": role_ids, "send_email": send_email })),
-                        )
-                        .await
-                        .map(|_| ())
-                        .map_err(|error| error.to_string()),
-                };
-                outcomes.push(InviteOutcome { email: item.text, result });
-            }
-            Ok(outcomes)
-        }
-        .await,
-    )
+    ssr::respond(ssr::invite_members(emails, role_ids, send_email).await)
 }
 
 /// Replaces a member's roles. Takes effect at their next sign-in or token refresh.
@@ -442,213 +602,34 @@ pub async fn change_member_roles(
     user_id: String,
     #[server(default)] role_ids: Vec<String>,
 ) -> Result<Member, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
-    respond(
-        async {
-            let member_id = crate::domain::ResourceId::parse(&user_id)?;
-            if role_ids.is_empty() {
-                return Err(ApiError::Validation(vec![FieldError {
-                    field: "role_ids".to_owned(),
-                    message:
-                        "A member needs at least one role; to take all access away, remove them."
-                            .to_owned(),
-                }]));
-            }
-            let request = MemberRequest::current()?;
-            let roles = server::roles(&request).await?;
-            let keeps_manager = roles
-                .iter()
-                .any(|role| role.name == PLATFORM_MANAGER && role_ids.contains(&role.id));
-            server::guard(&request, &user_id, !keeps_manager).await?;
-            let changed = request
-                .send(
-                    reqwest::Method::PATCH,
-                    &paths::member(&member_id),
-                    Some(&serde_json::json!({ "role_ids": role_ids })),
-                )
-                .await;
-            // Whatever the outcome (a lost reply may still have applied), count afresh next time.
-            server::forget_manager_count(&request);
-            changed?.ok_or(ApiError::Internal)
-        }
-        .await,
-    )
+    ssr::respond(ssr::change_member_roles(user_id, role_ids).await)
 }
 
 #[server(endpoint = "members/remove")]
 pub async fn remove_member(user_id: String, confirm: Option<String>) -> Result<String, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
-    respond(
-        async {
-            let member_id = crate::domain::ResourceId::parse(&user_id)?;
-            crate::server::member::require_confirmation(
-                &["The member loses access to the platform at once.".to_owned()],
-                confirm.as_deref(),
-            )?;
-            let request = MemberRequest::current()?;
-            server::guard(&request, &user_id, true).await?;
-            let removed = request
-                .send::<(), serde_json::Value>(
-                    reqwest::Method::DELETE,
-                    &paths::member(&member_id),
-                    None,
-                )
-                .await;
-            server::forget_manager_count(&request);
-            removed?;
-            Ok(user_id)
-        }
-        .await,
-    )
+    ssr::respond(ssr::remove_member(user_id, confirm).await)
 }
 
 #[server(endpoint = "invitations/revoke")]
 pub async fn revoke_invitation(id: String, confirm: Option<String>) -> Result<String, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
-    respond(
-        async {
-            let invitation_id = crate::domain::ResourceId::parse(&id)?;
-            crate::server::member::require_confirmation(
-                &["The invitation link stops working at once.".to_owned()],
-                confirm.as_deref(),
-            )?;
-            let request = MemberRequest::current()?;
-            let path = paths::invitation(&invitation_id);
-            request
-                .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
-                .await?;
-            Ok(id)
-        }
-        .await,
-    )
+    ssr::respond(ssr::revoke_invitation(id, confirm).await)
 }
 
 /// Resends an invitation the way Auth0 does: revoke it and create a new one with the same roles.
 #[server(endpoint = "invitations/resend")]
 pub async fn resend_invitation(id: String) -> Result<Invitation, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
-    respond(
-        async {
-            let invitation_id = crate::domain::ResourceId::parse(&id)?;
-            let request = MemberRequest::current()?;
-            let invitation = server::invitations(&request)
-                .await?
-                .into_iter()
-                .find(|invitation| invitation.id == id)
-                .ok_or_else(|| ApiError::NotFound("That invitation is no longer pending.".to_owned()))?;
-            let roles = server::roles(&request).await?;
-            // Checked before the revoke: a resend that would drop a role is refused, and the
-            // invitation stays as it is.
-            let role_ids = invitation_role_ids(&invitation.roles, &roles).map_err(|unmatched| {
-                ApiError::Conflict(format!(
-                    "Not resent: this invitation's role {} matches no role of the platform, so a new invitation would grant less. Nothing was changed; revoke it and invite again choosing the roles.",
-                    unmatched.join(", ")
-                ))
-            })?;
-            if role_ids.is_empty() {
-                return Err(ApiError::Conflict(
-                    "Not resent: this invitation names no role. Nothing was changed; revoke it and invite again choosing the roles.".to_owned(),
-                ));
-            }
-            let path = paths::invitation(&invitation_id);
-            request.send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None).await?;
-            let email = invitation.invitee_email;
-            request
-                .send(
-                    reqwest::Method::POST,
-                    paths::INVITATIONS,
-                    Some(&serde_json::json!({ "email": email, "role_ids": role_ids, "send_email": true })),
-                )
-                .await
-                .and_then(|created| created.ok_or(ApiError::Internal))
-                .map_err(|error| server::after_revoke(error, &email))
-        }
-        .await,
-    )
+    ssr::respond(ssr::resend_invitation(id).await)
 }
 
 #[server(endpoint = "roles")]
 pub async fn load_roles() -> Result<RolesView, ApiError> {
-    use crate::server::member::{respond, MemberRequest};
-    respond(
-        async {
-            let request = MemberRequest::current()?;
-            let (roles, members) =
-                tokio::join!(server::roles(&request), server::all_members(&request));
-            let roles = roles?;
-            let member_counts = members.map(|members| {
-                roles
-                    .iter()
-                    .map(|role| {
-                        members
-                            .iter()
-                            .filter(|member| {
-                                member
-                                    .roles
-                                    .iter()
-                                    .any(|held| held.id == role.id || held.name == role.name)
-                            })
-                            .count()
-                    })
-                    .collect()
-            });
-            let permissions = roles
-                .iter()
-                .any(|role| role.permissions.is_some())
-                .then(|| {
-                    let mut permissions: Vec<String> = Vec::new();
-                    for granted in roles.iter().filter_map(|role| role.permissions.as_ref()) {
-                        for permission in granted {
-                            if !permissions.contains(permission) {
-                                permissions.push(permission.clone());
-                            }
-                        }
-                    }
-                    permissions
-                });
-            Ok(RolesView {
-                roles,
-                member_counts,
-                permissions,
-            })
-        }
-        .await,
-    )
+    ssr::respond(ssr::load_roles().await)
 }
 
-#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
-/// Days from 1970 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Unix seconds of an RFC 3339 UTC timestamp such as `2026-12-05T17:30:00Z`.
-fn parse_utc(timestamp: &str) -> Option<i64> {
-    let number = |range: std::ops::Range<usize>| timestamp.get(range)?.parse::<i64>().ok();
-    let days = days_from_civil(number(0..4)?, number(5..7)?, number(8..10)?);
-    Some(days * 86_400 + number(11..13)? * 3600 + number(14..16)? * 60 + number(17..19)?)
-}
-
-pub fn relative_expiry(expires_at: &str, now: i64) -> String {
-    let Some(expires) = parse_utc(expires_at) else {
-        return expires_at.to_owned();
+/// "in 3 days", "in 2 hours", "expired"; the value as sent when it could not be read.
+pub fn relative_expiry(expires_at: &Timestamp, now: i64) -> String {
+    let Some(expires) = expires_at.unix() else {
+        return expires_at.to_string();
     };
     let left = expires - now;
     // Rounded to the nearest unit: an invitation sent a second ago expires "in 7 days", not 6.
@@ -666,17 +647,24 @@ mod tests {
 
     #[test]
     fn expiry_reads_as_people_say_it() {
-        let now = parse_utc("2026-11-28T12:00:00Z").unwrap();
-        assert_eq!(relative_expiry("2026-11-28T15:20:00Z", now), "in 3 hours");
-        assert_eq!(relative_expiry("2026-12-05T12:00:00Z", now), "in 7 days");
+        let at = |text: &str| Timestamp::parse(text);
+        let now = at("2026-11-28T12:00:00Z").unix().unwrap();
         assert_eq!(
-            relative_expiry("2026-11-28T12:10:00Z", now),
+            relative_expiry(&at("2026-11-28T15:20:00Z"), now),
+            "in 3 hours"
+        );
+        assert_eq!(
+            relative_expiry(&at("2026-12-05T12:00:00Z"), now),
+            "in 7 days"
+        );
+        assert_eq!(
+            relative_expiry(&at("2026-11-28T12:10:00Z"), now),
             "in 10 minutes"
         );
-        assert_eq!(relative_expiry("2026-11-27T12:00:00Z", now), "expired");
-        assert_eq!(parse_utc("1970-01-02T00:00:00Z"), Some(86_400));
+        assert_eq!(relative_expiry(&at("2026-11-27T12:00:00Z"), now), "expired");
+        assert_eq!(relative_expiry(&at("soon"), now), "soon");
         assert_eq!(
-            relative_expiry("2026-12-05T11:59:59Z", now),
+            relative_expiry(&at("2026-12-05T11:59:59Z"), now),
             "in 7 days",
             "rounded, not floored"
         );

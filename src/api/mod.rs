@@ -5,7 +5,7 @@
 //! server function that changes something is a POST (the default), so the CSRF check covers it.
 
 mod activity;
-mod allowlist;
+pub(crate) mod allowlist;
 mod environments;
 mod error;
 mod members;

@@ -36,10 +36,15 @@ pub struct OverviewView {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+mod ssr {
+    pub use crate::server::member::respond;
+
     use super::*;
     use crate::{
-        api::{permissions, permits, EnvironmentDetail, Lenient, Member, Page},
+        api::{
+            permissions, permits, vocabulary_known, EnvironmentDetail, Lenient, Member, Page,
+            PlatformRecord,
+        },
         server::{member::MemberRequest, upstream::paths},
     };
 
@@ -119,46 +124,45 @@ mod server {
             .await?;
         Ok(page.items.into_iter().map(Listed::from).collect())
     }
+
+    pub async fn load_overview() -> Result<OverviewView, ApiError> {
+        let request = MemberRequest::current()?;
+        let held = request.permissions().await?;
+        let request = &request;
+        let held = &held;
+        // Independent reads, sent together; only the platform itself is needed for the page.
+        let (platform, environments, roles, pending_invitations, recent_activity) = tokio::join!(
+            request.get::<PlatformRecord>(paths::PLATFORM, &[]),
+            ssr::environment_cards(request, held),
+            section(held, permissions::MEMBERS_READ, ssr::own_roles(request)),
+            section(
+                held,
+                permissions::MEMBERS_READ,
+                ssr::pending_invitations(request)
+            ),
+            section(
+                held,
+                permissions::ACTIVITY_READ,
+                ssr::recent_activity(request)
+            ),
+        );
+        let platform = platform?;
+        let member = request.member().clone();
+        Ok(OverviewView {
+            platform_logo: platform.logo_url.filter(|url| url.starts_with("https://")),
+            platform_name: platform.name,
+            member_name: member.name.or(member.email).unwrap_or(member.user_id),
+            roles,
+            vocabulary_known: vocabulary_known(held),
+            permissions: held.clone(),
+            environments,
+            pending_invitations,
+            recent_activity,
+        })
+    }
 }
 
 #[server(endpoint = "overview")]
 pub async fn load_overview() -> Result<OverviewView, ApiError> {
-    use crate::{
-        api::{permissions, vocabulary_known, PlatformRecord},
-        server::{
-            member::{respond, MemberRequest},
-            upstream::paths,
-        },
-    };
-    use server::section;
-    respond(
-        async {
-            let request = MemberRequest::current()?;
-            let held = request.permissions().await?;
-            let request = &request;
-            let held = &held;
-            // Independent reads, sent together; only the platform itself is needed for the page.
-            let (platform, environments, roles, pending_invitations, recent_activity) = tokio::join!(
-                request.get::<PlatformRecord>(paths::PLATFORM, &[]),
-                server::environment_cards(request, held),
-                section(held, permissions::MEMBERS_READ, server::own_roles(request)),
-                section(held, permissions::MEMBERS_READ, server::pending_invitations(request)),
-                section(held, permissions::ACTIVITY_READ, server::recent_activity(request)),
-            );
-            let platform = platform?;
-            let member = request.member().clone();
-            Ok(OverviewView {
-                platform_logo: platform.logo_url.filter(|url| url.starts_with("https://")),
-                platform_name: platform.name,
-                member_name: member.name.or(member.email).unwrap_or(member.user_id),
-                roles,
-                vocabulary_known: vocabulary_known(held),
-                permissions: held.clone(),
-                environments,
-                pending_invitations,
-                recent_activity,
-            })
-        }
-        .await,
-    )
+    ssr::respond(ssr::load_overview().await)
 }

@@ -45,88 +45,86 @@ pub struct SessionView {
 /// environment, from the KeyStone API with the session's token.
 #[server(endpoint = "shell")]
 pub async fn load_shell() -> Result<ShellView, ApiError> {
-    use crate::api::PlatformRecord;
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::paths,
-    };
-
-    respond(
-        async {
-            let request = MemberRequest::current()?;
-            // The environment first: it is chosen (and remembered) once, then both calls use it.
-            let current = request.environment().await;
-            let (platform, environments) = tokio::join!(
-                request.get::<PlatformRecord>(paths::PLATFORM, &[]),
-                request.environments(),
-            );
-            let member = request.member();
-            Ok(ShellView {
-                platform_name: platform?.name,
-                environments: environments?
-                    .into_iter()
-                    .map(|environment| EnvironmentChoice {
-                        slug: environment.slug,
-                        name: environment.name,
-                        is_active: environment.is_active,
-                    })
-                    .collect(),
-                current_environment: current?,
-                member: MemberSummary {
-                    name: member
-                        .name
-                        .clone()
-                        .or_else(|| member.email.clone())
-                        .unwrap_or_else(|| member.user_id.clone()),
-                    email: member.email.clone().unwrap_or_default(),
-                },
-                permissions: request.permissions().await?,
-            })
-        }
-        .await,
-    )
+    ssr::respond(ssr::load_shell().await)
 }
 
 /// The session check: the signed-in member's profile, organization, permissions and current
 /// environment. Answers 401 when nobody is signed in.
 #[server(endpoint = "session")]
 pub async fn current_session() -> Result<SessionView, ApiError> {
-    use crate::server::member::{respond, MemberRequest};
-
-    respond(
-        async {
-            let request = MemberRequest::current()?;
-            let permissions = request.permissions().await?;
-            let environment = request.environment().await?;
-            let member = request.member().clone();
-            Ok(SessionView {
-                user_id: member.user_id,
-                name: member.name,
-                email: member.email,
-                picture: member.picture,
-                organization_id: member.organization_id,
-                permissions,
-                environment,
-            })
-        }
-        .await,
-    )
+    ssr::respond(ssr::current_session().await)
 }
 
 /// Switches the environment that every later call to the KeyStone API uses. A POST, so the CSRF
 /// check applies; the slug is checked against the platform's active environments.
 #[server(endpoint = "environment")]
 pub async fn switch_environment(slug: String) -> Result<EnvironmentSlug, ApiError> {
-    use crate::server::member::{respond, MemberRequest};
+    ssr::respond(ssr::switch_environment(slug).await)
+}
 
-    respond(
-        async {
-            let slug = EnvironmentSlug::parse(&slug)
-                .map_err(|error| ApiError::BadRequest(format!("Unknown environment: {error}.")))?;
-            let request = MemberRequest::current()?;
-            request.switch_environment(&slug).await?;
-            Ok(slug)
-        }
-        .await,
-    )
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub use crate::server::member::respond;
+
+    use super::*;
+    use crate::{
+        api::PlatformRecord,
+        server::{member::MemberRequest, upstream::paths},
+    };
+
+    pub async fn load_shell() -> Result<ShellView, ApiError> {
+        let request = MemberRequest::current()?;
+        // The environment first: it is chosen (and remembered) once, then both calls use it.
+        let current = request.environment().await;
+        let (platform, environments) = tokio::join!(
+            request.get::<PlatformRecord>(paths::PLATFORM, &[]),
+            request.environments(),
+        );
+        let member = request.member();
+        Ok(ShellView {
+            platform_name: platform?.name,
+            environments: environments?
+                .into_iter()
+                .map(|environment| EnvironmentChoice {
+                    slug: environment.slug,
+                    name: environment.name,
+                    is_active: environment.is_active,
+                })
+                .collect(),
+            current_environment: current?,
+            member: MemberSummary {
+                name: member
+                    .name
+                    .clone()
+                    .or_else(|| member.email.clone())
+                    .unwrap_or_else(|| member.user_id.clone()),
+                email: member.email.clone().unwrap_or_default(),
+            },
+            permissions: request.permissions().await?,
+        })
+    }
+
+    pub async fn current_session() -> Result<SessionView, ApiError> {
+        let request = MemberRequest::current()?;
+        let permissions = request.permissions().await?;
+        let environment = request.environment().await?;
+        let member = request.member().clone();
+        Ok(SessionView {
+            user_id: member.user_id,
+            name: member.name,
+            email: member.email,
+            picture: member.picture,
+            organization_id: member.organization_id,
+            permissions,
+            environment,
+        })
+    }
+
+    pub async fn switch_environment(slug: String) -> Result<EnvironmentSlug, ApiError> {
+        let slug = EnvironmentSlug::parse(&slug)
+            .map_err(|error| ApiError::BadRequest(format!("Unknown environment: {error}.")))?;
+        let request = MemberRequest::current()?;
+        request.switch_environment(&slug).await?;
+        Ok(slug)
+    }
 }

@@ -108,9 +108,17 @@ impl std::fmt::Display for UpstreamReport {
 /// Runs the self-check as the signed-in member (reads only; nothing is changed).
 #[server(endpoint = "upstream-check")]
 pub async fn check_upstream() -> Result<UpstreamReport, ApiError> {
-    use crate::server::{
-        member::{respond, MemberRequest},
-        upstream::check,
-    };
-    respond(check::run(&MemberRequest::current()?).await)
+    ssr::respond(ssr::check_upstream().await)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub use crate::server::member::respond;
+
+    use super::*;
+    use crate::server::{member::MemberRequest, upstream::check};
+
+    pub async fn check_upstream() -> Result<UpstreamReport, ApiError> {
+        check::run(&MemberRequest::current()?).await
+    }
 }

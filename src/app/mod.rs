@@ -1,9 +1,7 @@
 //! The user interface: the HTML document, the router and the application shell.
 
-mod dialog;
+mod kit;
 mod layout;
-
-pub use layout::encode_component;
 mod pages;
 
 use leptos::prelude::*;
@@ -13,6 +11,7 @@ use leptos_router::{
     path, SsrMode,
 };
 
+use kit::{Announcer, Toasts};
 use layout::{ErrorPanel, Sidebar, TopBar};
 use pages::{
     ActivityPage, EnvironmentsPage, MembersPage, NotFoundPage, OverviewPage, RolesPage,
@@ -48,13 +47,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    Announcer::provide();
     mark_hydrated();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/keystone-dashboard.css" />
         <Title formatter=|page: String| format!("{page} · KeyStone Dashboard") />
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            <a class="skip-link" href="#main">
+                "Skip to content"
+            </a>
             <div class="app">
                 <Sidebar />
                 <div class="workspace">
@@ -63,15 +65,27 @@ pub fn App() -> impl IntoView {
                         <ErrorBoundary fallback=|errors| view! { <ErrorPanel errors /> }>
                             <Routes fallback=NotFoundPage>
                                 <Route path=path!("") view=OverviewPage ssr=SsrMode::InOrder />
-                                <Route path=path!("members") view=MembersPage ssr=SsrMode::InOrder />
+                                <Route
+                                    path=path!("members")
+                                    view=MembersPage
+                                    ssr=SsrMode::InOrder
+                                />
                                 <Route path=path!("roles") view=RolesPage ssr=SsrMode::InOrder />
                                 <Route
                                     path=path!("environments")
                                     view=EnvironmentsPage
                                     ssr=SsrMode::InOrder
                                 />
-                                <Route path=path!("security") view=SecurityPage ssr=SsrMode::InOrder />
-                                <Route path=path!("activity") view=ActivityPage ssr=SsrMode::InOrder />
+                                <Route
+                                    path=path!("security")
+                                    view=SecurityPage
+                                    ssr=SsrMode::InOrder
+                                />
+                                <Route
+                                    path=path!("activity")
+                                    view=ActivityPage
+                                    ssr=SsrMode::InOrder
+                                />
                                 <Route
                                     path=path!("upstream-check")
                                     view=UpstreamCheckPage
@@ -81,6 +95,7 @@ pub fn App() -> impl IntoView {
                         </ErrorBoundary>
                     </main>
                 </div>
+                <Toasts />
             </div>
         </Router>
     }

@@ -3,13 +3,17 @@
 mod email;
 mod environment;
 mod network;
+mod query;
 mod resource_id;
 mod return_to;
+mod timestamp;
 
 pub use email::{parse_email_list, Email, ListedEmail};
 pub use environment::{EnvironmentSlug, EnvironmentSlugError};
 pub use network::{
-    check_address, csv_cell, overlap, parse_bulk, AddressCheck, BulkLine, Cidr, CidrError, Overlap,
+    check_address, overlap, parse_bulk, AddressCheck, BulkLine, Cidr, CidrError, Overlap,
 };
+pub use query::{encode_component, query_string};
 pub use resource_id::{ResourceId, ResourceIdError};
 pub use return_to::ReturnTo;
+pub use timestamp::{parse_day, Timestamp};

@@ -230,21 +230,6 @@ pub fn parse_bulk(text: &str, existing: &[Cidr]) -> Vec<BulkLine> {
         .collect()
 }
 
-/// The list as CSV (`network,description,created_by,created_at`), quoting as RFC 4180 asks and
-/// neutralising cells a spreadsheet would run as a formula.
-pub fn csv_cell(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,14 +374,6 @@ mod tests {
             lines[4].outcome,
             Ok((cidr("2001:db8::/48"), Some("VPN, EU".to_owned())))
         );
-    }
-
-    #[test]
-    fn csv_cells_are_quoted_and_never_formulas() {
-        assert_eq!(csv_cell("office"), "office");
-        assert_eq!(csv_cell("a, b"), "\"a, b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
     }
 
     mod properties {

@@ -41,6 +41,11 @@ impl ReturnTo {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The sign-in route that comes back here: the only place that link is written.
+    pub fn sign_in_href(&self) -> String {
+        format!("/auth/login?returnTo={}", super::encode_component(&self.0))
+    }
 }
 
 impl TryFrom<String> for ReturnTo {

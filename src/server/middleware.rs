@@ -16,7 +16,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::Session;
 
 use super::{
-    session::{self, SessionEnd},
+    session::{self, SessionState},
     AppState, Bff,
 };
 use crate::{api::ApiError, domain::ReturnTo};
@@ -135,13 +135,11 @@ pub async fn require_member(
         }
     };
     let member = match member {
-        Ok(member) => member,
-        Err(ended) => {
-            if let Some(reason) = ended {
-                bff.end_session(&session).await;
-                tracing::info!(reason = ?reason, "session expired");
-                debug_assert!(matches!(reason, SessionEnd::Idle | SessionEnd::Absolute));
-            }
+        SessionState::SignedIn(member) => member,
+        SessionState::Anonymous => return signed_out(&request),
+        SessionState::Expired(reason) => {
+            bff.end_session(&session).await;
+            tracing::info!(reason = ?reason, "session expired");
             return signed_out(&request);
         }
     };
@@ -196,10 +194,7 @@ fn signed_out(request: &Request) -> Response {
             .path_and_query()
             .map(|path| path.as_str())
             .unwrap_or("/");
-        let return_to = ReturnTo::or_home(Some(here));
-        let query =
-            serde_urlencoded::to_string([("returnTo", return_to.as_str())]).expect("encodes");
-        return Redirect::to(&format!("/auth/login?{query}")).into_response();
+        return Redirect::to(&ReturnTo::or_home(Some(here)).sign_in_href()).into_response();
     }
     let body = ApiError::SignedOut.ser();
     (

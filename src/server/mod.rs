@@ -3,7 +3,7 @@
 
 pub mod auth;
 pub mod config;
-mod export;
+pub mod export;
 pub mod forwarded;
 pub mod health;
 pub mod manager_counts;

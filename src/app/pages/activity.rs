@@ -6,10 +6,11 @@ use leptos_router::{components::Form, hooks::use_query_map};
 
 use crate::{
     api::{
-        load_activity, ActivityEntry, ActivityFilters, ActivityView, Listed, OddRecord,
-        ACTIVITY_PAGE_SIZE,
+        activity_in_words, load_activity, ActivityEntry, ActivityFilters, ActivityView, Listed,
+        OddRecord, ACTIVITY_PAGE_SIZE,
     },
-    app::layout::LoadFailed,
+    app::kit::{Loaded, PageWindow, Pager},
+    domain::EnvironmentSlug,
 };
 
 /// The categories the filter offers: the team and settings ones the dashboard's own changes
@@ -31,7 +32,9 @@ pub fn ActivityPage() -> impl IntoView {
         query.with(|query| {
             let text = |name: &str| query.get(name).filter(|value| !value.is_empty());
             ActivityFilters {
-                environment: text("environment"),
+                // A slug outside the grammar cannot name an environment: no filter.
+                environment: text("environment")
+                    .and_then(|slug| EnvironmentSlug::parse(&slug).ok()),
                 category: text("category"),
                 kind: text("type"),
                 from: text("from"),
@@ -49,16 +52,13 @@ pub fn ActivityPage() -> impl IntoView {
         <Title text="Activity" />
         <header class="page-header">
             <h1>"Activity"</h1>
-            <p class="muted">"Every change made to your platform, who made it and when. Newest first."</p>
+            <p class="muted">
+                "Every change made to your platform, who made it and when. Newest first."
+            </p>
         </header>
-        <Transition fallback=|| view! { <p class="panel" aria-busy="true">"Loading activity…"</p> }>
-            {move || Suspend::new(async move {
-                match activity.await {
-                    Ok(view) => view! { <ActivityPanel view filters=filters.get_untracked() /> }.into_any(),
-                    Err(error) => view! { <LoadFailed error /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=activity loading="Loading activity…" let:view>
+            <ActivityPanel view filters=filters.get_untracked() />
+        </Loaded>
     }
 }
 
@@ -73,67 +73,104 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
     // Entries do not say which environment they belong to; only the filter does.
     let scope = filters
         .environment
-        .as_deref()
+        .as_ref()
         .and_then(|slug| {
             environments
                 .iter()
-                .find(|environment| environment.slug.as_str() == slug)
+                .find(|environment| environment.slug == *slug)
         })
         .map_or_else(
             || "all environments".to_owned(),
             |environment| environment.name.clone(),
         );
     let chosen = filters.clone();
-    let first = if total == 0 { 0 } else { offset + 1 };
-    let last = (offset + entries.len() as u64).min(total);
-    let newer = (offset > 0).then(|| {
-        format!(
-            "/activity?{}",
-            filters.query(offset.saturating_sub(ACTIVITY_PAGE_SIZE))
-        )
-    });
-    let older =
-        (last < total).then(|| format!("/activity?{}", filters.query(offset + ACTIVITY_PAGE_SIZE)));
+    let window = PageWindow {
+        offset,
+        shown: entries.len() as u64,
+        total,
+        page_size: ACTIVITY_PAGE_SIZE,
+    };
+    let page_href = move |offset| format!("/activity?{}", filters.query(offset));
     view! {
         <section class="panel">
-            <Form method="GET" action="/activity" attr:class="filters" attr:data-testid="activity-filters">
+            <Form
+                method="GET"
+                action="/activity"
+                attr:class="filters"
+                attr:data-testid="activity-filters"
+            >
                 <label>
-                    "Environment"
-                    <select name="environment" data-testid="activity-environment">
+                    "Environment" <select name="environment" data-testid="activity-environment">
                         <option value="">"All"</option>
                         {environments
                             .into_iter()
                             .map(|environment| {
-                                let selected = chosen.environment.as_deref() == Some(environment.slug.as_str());
-                                view! { <option value=environment.slug.to_string() selected=selected>{environment.name}</option> }
+                                let selected = chosen.environment.as_ref()
+                                    == Some(&environment.slug);
+                                view! {
+                                    <option value=environment.slug.to_string() selected=selected>
+                                        {environment.name}
+                                    </option>
+                                }
                             })
                             .collect_view()}
                     </select>
                 </label>
                 <label>
-                    "Category"
-                    <select name="category">
+                    "Category" <select name="category">
                         <option value="">"All"</option>
                         {CATEGORIES
                             .into_iter()
                             .map(|(value, label)| {
                                 let selected = chosen.category.as_deref() == Some(value);
-                                view! { <option value=value selected=selected>{label}</option> }
+                                view! {
+                                    <option value=value selected=selected>
+                                        {label}
+                                    </option>
+                                }
                             })
                             .collect_view()}
                     </select>
                 </label>
-                <label>"Type" <input type="text" name="type" placeholder="environment.updated" value=chosen.kind.clone().unwrap_or_default() /></label>
-                <label>"From" <input type="date" name="from" value=chosen.from.clone().unwrap_or_default() /></label>
-                <label>"To" <input type="date" name="to" value=chosen.to.clone().unwrap_or_default() /></label>
-                <label>"Search" <input type="search" name="search" value=chosen.search.clone().unwrap_or_default() /></label>
-                <button type="submit" class="button">"Filter"</button>
-                <a href="/activity" class="button button--secondary">"Clear"</a>
+                <label>
+                    "Type"
+                    <input
+                        type="text"
+                        name="type"
+                        placeholder="environment.updated"
+                        value=chosen.kind.clone().unwrap_or_default()
+                    />
+                </label>
+                <label>
+                    "From"
+                    <input type="date" name="from" value=chosen.from.clone().unwrap_or_default() />
+                </label>
+                <label>
+                    "To" <input type="date" name="to" value=chosen.to.clone().unwrap_or_default() />
+                </label>
+                <label>
+                    "Search"
+                    <input
+                        type="search"
+                        name="search"
+                        value=chosen.search.clone().unwrap_or_default()
+                    />
+                </label>
+                <button type="submit" class="button">
+                    "Filter"
+                </button>
+                <a href="/activity" class="button button--secondary">
+                    "Clear"
+                </a>
             </Form>
         </section>
         <section class="panel">
             <p class="muted" data-testid="activity-count">
-                {if total == 0 { "No activity matches these filters.".to_owned() } else { format!("{first}–{last} of {total} · {scope}") }}
+                {if total == 0 {
+                    "No activity matches these filters.".to_owned()
+                } else {
+                    format!("{} · {scope}", window.range())
+                }}
             </p>
             <ol class="activity" data-testid="activity-list">
                 {entries
@@ -144,10 +181,7 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
                     })
                     .collect_view()}
             </ol>
-            <nav class="pagination" aria-label="Pages">
-                {newer.map(|href| view! { <a href=href class="button button--secondary">"← Newer"</a> })}
-                {older.map(|href| view! { <a href=href class="button button--secondary">"Older →"</a> })}
-            </nav>
+            <Pager window href=page_href previous="← Newer" next="Older →" />
         </section>
     }
     .into_any()
@@ -162,12 +196,7 @@ fn or_dash(value: Option<String>) -> String {
 fn ActivityItem(entry: ActivityEntry) -> impl IntoView {
     let detail = (!entry.detail.is_null())
         .then(|| serde_json::to_string_pretty(&entry.detail).unwrap_or_default());
-    let when = entry
-        .created_at
-        .replace('T', " ")
-        .chars()
-        .take(19)
-        .collect::<String>();
+    let when = entry.created_at.second();
     let who = match &entry.actor_id {
         Some(actor) => format!("{actor} ({})", entry.actor_type),
         None => entry.actor_type.clone(),
@@ -192,14 +221,30 @@ fn ActivityItem(entry: ActivityEntry) -> impl IntoView {
             <details>
                 <summary>
                     <span class="activity__description">{entry.description.clone()}</span>
-                    <span class="muted">{format!(" · {} · {when} UTC", entry.kind)}</span>
+                    <span class="muted">
+                        {format!(" · {} · {when} UTC", activity_in_words(&entry.kind))}
+                    </span>
                 </summary>
                 <dl class="activity__detail">
-                    <dt>"Who"</dt><dd>{who}</dd>
-                    <dt>"Request"</dt><dd class="mono">{or_dash(request)}</dd>
-                    <dt>"Resource"</dt><dd class="mono">{or_dash(resource)}</dd>
-                    <dt>"From"</dt><dd>{or_dash(entry.ip_address.clone())}</dd>
-                    {detail.map(|detail| view! { <dt>"Detail"</dt><dd><pre class="mono">{detail}</pre></dd> })}
+                    <dt>"Type"</dt>
+                    <dd class="mono">{entry.kind.clone()}</dd>
+                    <dt>"Who"</dt>
+                    <dd>{who}</dd>
+                    <dt>"Request"</dt>
+                    <dd class="mono">{or_dash(request)}</dd>
+                    <dt>"Resource"</dt>
+                    <dd class="mono">{or_dash(resource)}</dd>
+                    <dt>"From"</dt>
+                    <dd>{or_dash(entry.ip_address.clone())}</dd>
+                    {detail
+                        .map(|detail| {
+                            view! {
+                                <dt>"Detail"</dt>
+                                <dd>
+                                    <pre class="mono">{detail}</pre>
+                                </dd>
+                            }
+                        })}
                 </dl>
             </details>
         </li>
@@ -217,7 +262,9 @@ fn OddActivityItem(record: OddRecord) -> impl IntoView {
     view! {
         <li class="activity__item activity__item--odd" data-testid="activity-entry-as-stored">
             <span class="activity__description">{description}</span>
-            <span class="muted">{format!(" · {} · {}", record.field("type"), record.field("created_at"))}</span>
+            <span class="muted">
+                {format!(" · {} · {}", record.field("type"), record.field("created_at"))}
+            </span>
             <p class="muted">{format!("Shown as stored: {}", record.reason)}</p>
         </li>
     }

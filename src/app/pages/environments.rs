@@ -7,11 +7,11 @@ use leptos_meta::Title;
 use crate::{
     api::{
         deactivation_warning, load_environments, ApiError, CreateEnvironment, EnvironmentDetail,
-        EnvironmentsView, Listed, OddRecord, SetEnvironmentActive, UpdateEnvironment, CONFIRMED,
+        EnvironmentsView, Listed, OddRecord, SetEnvironmentActive, UpdateEnvironment,
     },
-    app::{
-        dialog::{DraftRow, InlineDialog, OpenDialog, RowDraft},
-        layout::LoadFailed,
+    app::kit::{
+        Announcement, Announcer, Confirm, DataTable, DialogDraft, InlineDialog, InlineDialogs,
+        Loaded, ReadOnlyNotice, RowInput, SubmitButton,
     },
     domain::EnvironmentSlug,
 };
@@ -40,10 +40,10 @@ pub fn EnvironmentsPage() -> impl IntoView {
         },
         |_| load_environments(),
     );
-    let dialog = OpenDialog::provide();
+    let dialog = InlineDialogs::provide();
     let drafts = Drafts {
         create: NewEnvironment::default(),
-        edit: RowDraft::new(dialog),
+        edit: DialogDraft::new(dialog),
     };
     provide_context(drafts);
     // Only a confirmed change clears what was typed; a refused or failed one keeps it for a retry.
@@ -54,51 +54,33 @@ pub fn EnvironmentsPage() -> impl IntoView {
     });
     dialog.close_on_success(actions.update.value());
     dialog.close_on_success(actions.active.value());
-    let latest = RwSignal::new(None::<(bool, String)>);
-    Effect::new(move |_| {
-        if let Some(result) = actions.create.value().get() {
-            latest.set(Some(outcome(result, |environment| {
-                format!("Created {}.", environment.name)
-            })));
-        }
+    let announcer = Announcer::expect();
+    announcer.follow(actions.create, |environment| {
+        Announcement::success(format!("Created {}.", environment.name))
     });
-    Effect::new(move |_| {
-        if let Some(result) = actions.update.value().get() {
-            latest.set(Some(outcome(result, |environment| {
-                format!("Saved {}.", environment.name)
-            })));
-        }
+    announcer.follow(actions.update, |environment| {
+        Announcement::success(format!("Saved {}.", environment.name))
     });
-    Effect::new(move |_| {
-        if let Some(result) = actions.active.value().get() {
-            latest.set(Some(outcome(result, |environment| {
-                let state = if environment.is_active {
-                    "reactivated"
-                } else {
-                    "deactivated"
-                };
-                format!("{} is {state}.", environment.name)
-            })));
-        }
+    announcer.follow(actions.active, |environment| {
+        let state = if environment.is_active {
+            "reactivated"
+        } else {
+            "deactivated"
+        };
+        Announcement::success(format!("{} is {state}.", environment.name))
     });
 
     view! {
         <Title text="Environments" />
         <header class="page-header">
             <h1>"Environments"</h1>
-            <p class="muted">"Each environment has its own M2M client, limits, allowlist and data."</p>
+            <p class="muted">
+                "Each environment has its own M2M client, limits, allowlist and data."
+            </p>
         </header>
-        <div class="toast-region" role="status" aria-live="polite" data-testid="announcement">
-            {move || latest.get().map(|(ok, text)| view! { <p class="toast" class:toast--error=!ok>{text}</p> })}
-        </div>
-        <Transition fallback=|| view! { <p class="panel" aria-busy="true">"Loading environments…"</p> }>
-            {move || Suspend::new(async move {
-                match environments.await {
-                    Ok(view) => view! { <EnvironmentsPanel view actions /> }.into_any(),
-                    Err(error) => view! { <LoadFailed error /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=environments loading="Loading environments…" let:view>
+            <EnvironmentsPanel view actions />
+        </Loaded>
     }
 }
 
@@ -107,7 +89,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct Drafts {
     create: NewEnvironment,
-    edit: RowDraft<EnvironmentEdit>,
+    edit: DialogDraft<EnvironmentEdit>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -156,49 +138,44 @@ impl EnvironmentEdit {
     }
 }
 
-fn outcome(
-    result: Result<EnvironmentDetail, ApiError>,
-    success: impl Fn(&EnvironmentDetail) -> String,
-) -> (bool, String) {
-    match result {
-        Ok(environment) => (true, success(&environment)),
-        Err(error) => (false, error.to_string()),
-    }
-}
-
 #[component]
 fn EnvironmentsPanel(view: EnvironmentsView, actions: Actions) -> impl IntoView {
     let can_manage = view.can_manage;
     view! {
         <section class="panel">
-            <table class="table" data-testid="environments-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Environment"</th>
-                        <th scope="col">"API version"</th>
-                        <th scope="col">"Default timeout"</th>
-                        <th scope="col">"Rate limit"</th>
-                        <th scope="col">"M2M client"</th>
-                        <th scope="col">"State"</th>
-                        {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
-                    </tr>
-                </thead>
-                <tbody>
-                    {view
-                        .environments
-                        .into_iter()
-                        .map(|environment| match environment {
-                            Listed::Parsed(environment) => view! { <EnvironmentRow environment can_manage actions /> }.into_any(),
-                            Listed::AsStored(record) => view! { <OddEnvironmentRow record can_manage /> }.into_any(),
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+            <DataTable
+                label="Environments"
+                testid="environments-table"
+                columns=&[
+                    "Environment",
+                    "API version",
+                    "Default timeout",
+                    "Rate limit",
+                    "M2M client",
+                    "State",
+                ]
+                actions=can_manage
+            >
+                {view
+                    .environments
+                    .into_iter()
+                    .map(|environment| match environment {
+                        Listed::Parsed(environment) => {
+                            view! { <EnvironmentRow environment can_manage actions /> }.into_any()
+                        }
+                        Listed::AsStored(record) => {
+                            view! { <OddEnvironmentRow record can_manage /> }.into_any()
+                        }
+                    })
+                    .collect_view()}
+            </DataTable>
             {(!can_manage)
-                .then(|| view! {
-                    <p class="notice" data-testid="read-only">
-                        "You can view environments. Changing them needs the environments:manage permission (the Developer or Platform Manager role)."
-                    </p>
+                .then(|| {
+                    view! {
+                        <ReadOnlyNotice>
+                            "You can view environments. Changing them needs the environments:manage permission (the Developer or Platform Manager role)."
+                        </ReadOnlyNotice>
+                    }
                 })}
         </section>
         {can_manage.then(|| view! { <CreateEnvironmentForm action=actions.create /> })}
@@ -236,7 +213,10 @@ fn EnvironmentRow(
             <td>
                 <strong>{name}</strong>
                 " "
-                {production.then(|| view! { <span class="env-badge env-badge--production">"Production"</span> })}
+                {production
+                    .then(|| {
+                        view! { <span class="env-badge env-badge--production">"Production"</span> }
+                    })}
                 <br />
                 <span class="mono muted">{slug}</span>
             </td>
@@ -268,7 +248,12 @@ fn OddEnvironmentRow(record: OddRecord, can_manage: bool) -> impl IntoView {
                 <br />
                 <span class="mono muted">{record.field("slug").to_owned()}</span>
                 <br />
-                <span class="as-stored">{format!("Shown as stored; the dashboard cannot work with it ({}).", record.reason)}</span>
+                <span class="as-stored">
+                    {format!(
+                        "Shown as stored; the dashboard cannot work with it ({}).",
+                        record.reason,
+                    )}
+                </span>
             </td>
             <td>{record.field("api_version").to_owned()}</td>
             <td>{record.field("default_timeout_seconds").to_owned()}</td>
@@ -295,29 +280,58 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
             <InlineDialog key=edit_key label="Edit".to_owned()>
                 <ActionForm action=actions.update attr:class="form">
                     <input type="hidden" name="id" value=edit_id />
-                    <label>"Name" <EditInput edit name="name" required=true field=|fields| &mut fields.name /></label>
-                    <label>"Default timeout (seconds)" <EditInput edit name="default_timeout_seconds" numeric=true field=|fields| &mut fields.timeout /></label>
-                    <label>"Rate limit (requests per minute; empty for the default)" <EditInput edit name="rate_limit_rpm" numeric=true field=|fields| &mut fields.rate /></label>
-                    <label>"Webhook URL" <EditInput edit name="webhook_url" field=|fields| &mut fields.webhook /></label>
-                    <button type="submit" class="button button--small" disabled=move || actions.update.pending().get()>"Save"</button>
+                    <label>
+                        "Name"
+                        <EditInput edit name="name" required=true field=|fields| &mut fields.name />
+                    </label>
+                    <label>
+                        "Default timeout (seconds)"
+                        <EditInput
+                            edit
+                            name="default_timeout_seconds"
+                            numeric=true
+                            field=|fields| &mut fields.timeout
+                        />
+                    </label>
+                    <label>
+                        "Rate limit (requests per minute; empty for the default)"
+                        <EditInput
+                            edit
+                            name="rate_limit_rpm"
+                            numeric=true
+                            field=|fields| &mut fields.rate
+                        />
+                    </label>
+                    <label>
+                        "Webhook URL"
+                        <EditInput edit name="webhook_url" field=|fields| &mut fields.webhook />
+                    </label>
+                    <SubmitButton
+                        label="Save"
+                        busy="Saving…"
+                        pending=actions.update.pending()
+                        small=true
+                    />
                 </ActionForm>
             </InlineDialog>
             {if is_active {
                 view! {
-                    <InlineDialog key=format!("deactivate:{}", environment.id) label="Deactivate".to_owned() danger=true testid="deactivate">
+                    <InlineDialog
+                        key=format!("deactivate:{}", environment.id)
+                        label="Deactivate".to_owned()
+                        danger=true
+                        testid="deactivate"
+                    >
                         <ActionForm action=actions.active>
                             <input type="hidden" name="id" value=toggle_id />
                             <input type="hidden" name="active" value="false" />
-                            <div class="warning" role="alert">
-                                <p>{warning}</p>
-                                <label class="checkbox">
-                                    <input type="checkbox" name="confirm" value=CONFIRMED required=true />
-                                    "I understand"
-                                </label>
-                            </div>
-                            <button type="submit" class="button button--danger button--small" disabled=move || actions.active.pending().get()>
-                                {format!("Deactivate {label}")}
-                            </button>
+                            <Confirm warnings=vec![warning] />
+                            <SubmitButton
+                                label=format!("Deactivate {label}")
+                                pending=actions.active.pending()
+                                danger=true
+                                small=true
+                            />
                         </ActionForm>
                     </InlineDialog>
                 }
@@ -327,7 +341,12 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
                     <ActionForm action=actions.active attr:class="inline-dialog">
                         <input type="hidden" name="id" value=toggle_id />
                         <input type="hidden" name="active" value="true" />
-                        <button type="submit" class="button button--small" data-testid="reactivate" disabled=move || actions.active.pending().get()>
+                        <button
+                            type="submit"
+                            class="button button--small"
+                            data-testid="reactivate"
+                            disabled=move || actions.active.pending().get()
+                        >
                             "Reactivate"
                         </button>
                     </ActionForm>
@@ -342,7 +361,7 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
 /// One input of the edit dialog; `field` picks which of the fields it shows and changes.
 #[component]
 fn EditInput(
-    edit: DraftRow<EnvironmentEdit>,
+    edit: RowInput<EnvironmentEdit>,
     name: &'static str,
     field: fn(&mut EnvironmentEdit) -> &mut String,
     #[prop(optional)] numeric: bool,
@@ -435,9 +454,7 @@ fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> impl IntoVi
                 <ul class="form-errors" role="alert">
                     {move || field_errors().into_iter().map(|error| view! { <li class="form-error">{error.message}</li> }).collect_view()}
                 </ul>
-                <button type="submit" class="button" disabled=move || action.pending().get() || slug_problem().is_some() data-testid="create-environment">
-                    {move || if action.pending().get() { "Creating…" } else { "Create environment" }}
-                </button>
+                <SubmitButton label="Create environment" busy="Creating…" pending=action.pending() disabled=Signal::derive(move || slug_problem().is_some()) testid="create-environment" />
             </ActionForm>
         </section>
     }

@@ -8,14 +8,15 @@ use leptos_router::{components::Form, hooks::use_query_map};
 use crate::{
     api::{
         load_members, member_guardrail, ApiError, ChangeMemberRoles, Invitation, InviteMembers,
-        Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation, Role, CONFIRMED,
+        Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation, Role,
         MEMBERS_PAGE_SIZE,
     },
-    app::{
-        dialog::{InlineDialog, OpenDialog, RowDraft},
-        encode_component,
-        layout::{LoadFailed, SectionFailed},
+    app::kit::{
+        count_of, initials, Announcement, Announcer, Confirm, CopyButton, DataTable, DialogDraft,
+        InlineDialog, InlineDialogs, Loaded, PageWindow, Pager, ReadOnlyNotice, SectionFailed,
+        SubmitButton,
     },
+    domain::{query_string, Timestamp},
 };
 
 #[derive(Clone, Copy)]
@@ -47,7 +48,7 @@ struct Drafts {
     invite_roles: RwSignal<Vec<String>>,
     invite_send_email: RwSignal<bool>,
     /// The roles ticked in a member's "Change roles" dialog.
-    member_roles: RowDraft<Vec<String>>,
+    member_roles: DialogDraft<Vec<String>>,
 }
 
 #[component]
@@ -73,12 +74,12 @@ pub fn MembersPage() -> impl IntoView {
         move || (search.get(), offset.get(), actions.versions()),
         |(search, offset, _)| load_members(Some(search), Some(offset)),
     );
-    let dialog = OpenDialog::provide();
+    let dialog = InlineDialogs::provide();
     let drafts = Drafts {
         invite_emails: RwSignal::default(),
         invite_roles: RwSignal::default(),
         invite_send_email: RwSignal::new(true),
-        member_roles: RowDraft::new(dialog),
+        member_roles: DialogDraft::new(dialog),
     };
     provide_context(drafts);
     // An invitation keeps the addresses that were not invited (with their roles) for a retry; a
@@ -100,80 +101,50 @@ pub fn MembersPage() -> impl IntoView {
     dialog.close_on_success(actions.roles.value());
     dialog.close_on_success(actions.remove.value());
     dialog.close_on_success(actions.revoke.value());
-    let latest = RwSignal::new(None::<(bool, String)>);
-    Effect::new(move |_| {
-        if let Some(result) = actions.invite.value().get() {
-            latest.set(Some(match result {
-                Ok(outcomes) => {
-                    let invited = outcomes
-                        .iter()
-                        .filter(|outcome| outcome.result.is_ok())
-                        .count();
-                    (
-                        invited == outcomes.len(),
-                        format!(
-                            "Invited {invited} of {} addresses; see each one below the form.",
-                            outcomes.len()
-                        ),
-                    )
-                }
-                Err(error) => (false, error.to_string()),
-            }));
+    let announcer = Announcer::expect();
+    announcer.follow(actions.invite, |outcomes| {
+        let invited = outcomes
+            .iter()
+            .filter(|outcome| outcome.result.is_ok())
+            .count();
+        let text = format!(
+            "Invited {invited} of {}; see each one below the form.",
+            count_of(outcomes.len() as u64, "address", "addresses")
+        );
+        if invited == outcomes.len() {
+            Announcement::success(text)
+        } else {
+            Announcement::problem(text)
         }
     });
-    Effect::new(move |_| {
-        if let Some(result) = actions.roles.value().get() {
-            latest.set(Some(match result {
-                Ok(member) => (true, format!("Updated the roles of {}. They apply at their next sign-in or token refresh.", member.display_name())),
-                Err(error) => (false, error.to_string()),
-            }));
-        }
+    announcer.follow(actions.roles, |member| {
+        Announcement::success(format!(
+            "Updated the roles of {}. They apply at their next sign-in or token refresh.",
+            member.display_name()
+        ))
     });
-    Effect::new(move |_| {
-        if let Some(result) = actions.remove.value().get() {
-            latest.set(Some(match result {
-                Ok(_) => (true, "Member removed.".to_owned()),
-                Err(error) => (false, error.to_string()),
-            }));
-        }
+    announcer.follow(actions.remove, |_| Announcement::success("Member removed."));
+    announcer.follow(actions.revoke, |_| {
+        Announcement::success("Invitation revoked.")
     });
-    Effect::new(move |_| {
-        if let Some(result) = actions.revoke.value().get() {
-            latest.set(Some(match result {
-                Ok(_) => (true, "Invitation revoked.".to_owned()),
-                Err(error) => (false, error.to_string()),
-            }));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(result) = actions.resend.value().get() {
-            latest.set(Some(match result {
-                Ok(invitation) => (
-                    true,
-                    format!("Sent a new invitation to {}.", invitation.invitee_email),
-                ),
-                Err(error) => (false, error.to_string()),
-            }));
-        }
+    announcer.follow(actions.resend, |invitation| {
+        Announcement::success(format!(
+            "Sent a new invitation to {}.",
+            invitation.invitee_email
+        ))
     });
 
     view! {
         <Title text="Members" />
         <header class="page-header">
             <h1>"Members"</h1>
-            <p class="muted">"Everyone on your platform's team, their roles, and the invitations still pending."</p>
+            <p class="muted">
+                "Everyone on your platform's team, their roles, and the invitations still pending."
+            </p>
         </header>
-        <div class="toast-region" role="status" aria-live="polite" data-testid="announcement">
-            {move || latest.get().map(|(ok, text)| view! { <p class="toast" class:toast--error=!ok>{text}</p> })}
-        </div>
-        <Transition fallback=|| view! { <p class="panel" aria-busy="true">"Loading members…"</p> }>
-            {move || Suspend::new(async move {
-                match members.await {
-                    Ok(view) => view! { <MembersPanel view actions /> }.into_any(),
-                    Err(error) => view! { <LoadFailed error /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=members loading="Loading members…" let:view>
+            <MembersPanel view actions />
+        </Loaded>
     }
 }
 
@@ -190,117 +161,109 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
         can_manage,
         manager_count,
     } = view;
-    let first = if total == 0 { 0 } else { offset + 1 };
-    let last = (offset + members.len() as u64).min(total);
-    let page_link = |offset: u64, search: &str| {
-        let mut query = Vec::new();
-        if !search.is_empty() {
-            query.push(format!("search={}", encode_component(search)));
-        }
-        if offset > 0 {
-            query.push(format!("offset={offset}"));
-        }
-        format!("/members?{}", query.join("&"))
+    let window = PageWindow {
+        offset,
+        shown: members.len() as u64,
+        total,
+        page_size: MEMBERS_PAGE_SIZE,
     };
-    let newer = (offset > 0).then(|| page_link(offset.saturating_sub(MEMBERS_PAGE_SIZE), &search));
-    let older = (last < total).then(|| page_link(offset + MEMBERS_PAGE_SIZE, &search));
+    let searched = search.clone();
+    let page_href = move |offset: u64| {
+        let offset = if offset == 0 {
+            String::new()
+        } else {
+            offset.to_string()
+        };
+        format!(
+            "/members?{}",
+            query_string([("search", searched.clone()), ("offset", offset)])
+        )
+    };
     let empty = members.is_empty();
     // Without the roles nobody can be invited or given roles; the table stands all the same.
     let roles_failed = roles.as_ref().err().cloned();
     let roles = roles.unwrap_or_default();
     view! {
-        {roles_failed.map(|error| view! { <SectionFailed what="the roles (inviting and role changes need them)" error /> })}
+        {roles_failed
+            .map(|error| {
+                view! {
+                    <SectionFailed what="the roles (inviting and role changes need them)" error />
+                }
+            })}
         <section class="panel">
             <div class="panel__header">
                 <Form method="GET" action="/members" attr:class="filters">
-                    <label>"Search by name or email" <input type="search" name="search" value=search.clone() data-testid="member-search" /></label>
-                    <button type="submit" class="button button--secondary">"Search"</button>
+                    <label>
+                        "Search by name or email"
+                        <input
+                            type="search"
+                            name="search"
+                            value=search.clone()
+                            data-testid="member-search"
+                        />
+                    </label>
+                    <button type="submit" class="button button--secondary">
+                        "Search"
+                    </button>
                 </Form>
-                <p class="muted" data-testid="member-count">{format!("{first}–{last} of {total}")}</p>
+                <p class="muted" data-testid="member-count">
+                    {window.range()}
+                </p>
             </div>
             {if empty {
                 view! { <p class="empty-state">"No member matches this search."</p> }.into_any()
             } else {
+                let roles = roles.clone();
                 view! {
-                    <table class="table" data-testid="members-table">
-                        <thead><tr>
-                            <th scope="col">"Member"</th><th scope="col">"Roles"</th><th scope="col">"Joined"</th><th scope="col">"Last seen"</th>
-                            {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
-                        </tr></thead>
-                        <tbody>
-                            {members
-                                .into_iter()
-                                .map(|member| {
-                                    let guard = member_guardrail(&member, &me, manager_count);
-                                    view! { <MemberRow member guard roles=roles.clone() can_manage actions /> }
-                                })
-                                .collect_view()}
-                        </tbody>
-                    </table>
+                    <DataTable
+                        label="Members"
+                        testid="members-table"
+                        columns=&["Member", "Roles", "Joined", "Last seen"]
+                        actions=can_manage
+                    >
+                        {members
+                            .into_iter()
+                            .map(|member| {
+                                let guard = member_guardrail(&member, &me, manager_count);
+                                view! {
+                                    <MemberRow
+                                        member
+                                        guard
+                                        roles=roles.clone()
+                                        can_manage
+                                        actions
+                                    />
+                                }
+                            })
+                            .collect_view()}
+                    </DataTable>
                 }
                     .into_any()
             }}
-            <nav class="pagination" aria-label="Pages">
-                {newer.map(|href| view! { <a href=href class="button button--secondary">"← Previous"</a> })}
-                {older.map(|href| view! { <a href=href class="button button--secondary">"Next →"</a> })}
-            </nav>
-            <p class="muted">"A role change takes effect at the member's next sign-in or token refresh."</p>
-            {(!can_manage).then(|| view! {
-                <p class="notice" data-testid="read-only">"You can view the team. Inviting and changing roles needs the members:manage permission (the Platform Manager role)."</p>
-            })}
+            <Pager window href=page_href previous="← Previous" next="Next →" />
+            <p class="muted">
+                "A role change takes effect at the member's next sign-in or token refresh."
+            </p>
+            {(!can_manage)
+                .then(|| {
+                    view! {
+                        <ReadOnlyNotice>
+                            "You can view the team. Inviting and changing roles needs the members:manage permission (the Platform Manager role)."
+                        </ReadOnlyNotice>
+                    }
+                })}
         </section>
-        {(can_manage && !roles.is_empty()).then(|| view! { <InviteForm action=actions.invite roles=roles.clone() /> })}
+        {(can_manage && !roles.is_empty())
+            .then(|| view! { <InviteForm action=actions.invite roles=roles.clone() /> })}
         <InvitationsPanel invitations can_manage actions />
     }
     .into_any()
 }
 
-/// Copies `text` to the clipboard and says how it went; the link field next to it is always there
-/// to copy by hand (before hydration, or when the browser refuses clipboard access).
-#[component]
-fn CopyButton(text: String) -> impl IntoView {
-    let state = RwSignal::new(None::<bool>);
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let promise = window().navigator().clipboard().write_text(&text);
-            leptos::task::spawn_local(async move {
-                state.set(Some(
-                    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok(),
-                ));
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        {
-            let _ = &text;
-            state.set(Some(false));
-        }
-    };
-    view! {
-        <button type="button" class="button button--secondary button--small" on:click=copy data-testid="copy-link">
-            {move || match state.get() {
-                None => "Copy link",
-                Some(true) => "Copied",
-                Some(false) => "Copy it from the field",
-            }}
-        </button>
-    }
-}
-
-fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|word| word.chars().next())
-        .take(2)
-        .collect::<String>()
-        .to_uppercase()
-}
-
-fn day(timestamp: &Option<String>) -> String {
+fn day(timestamp: &Option<Timestamp>) -> String {
     timestamp
-        .as_deref()
-        .and_then(|value| value.get(..10))
-        .unwrap_or("—")
-        .to_owned()
+        .as_ref()
+        .map_or_else(|| "—".to_owned(), Timestamp::day)
 }
 
 #[component]
@@ -326,16 +289,29 @@ fn MemberRow(
     view! {
         <tr data-testid="member-row" data-email=email_attr>
             <td>
-                <span class="avatar" aria-hidden="true">{initials(&name)}</span>
-                " "<strong>{name.clone()}</strong><br /><span class="muted">{email}</span>
+                <span class="avatar" aria-hidden="true">
+                    {initials(&name)}
+                </span>
+                " "
+                <strong>{name.clone()}</strong>
+                <br />
+                <span class="muted">{email}</span>
             </td>
             <td data-testid="member-roles">{role_names}</td>
-            <td>{joined}</td>
-            <td>{seen}</td>
-            {can_manage.then(|| match guard {
-                Some(reason) => view! { <td class="muted" data-testid="guardrail">{reason}</td> }.into_any(),
-                None => view! { <MemberActions user_id name held roles actions /> }.into_any(),
-            })}
+            <td class="nowrap">{joined}</td>
+            <td class="nowrap">{seen}</td>
+            {can_manage
+                .then(|| match guard {
+                    Some(reason) => {
+                        view! {
+                            <td class="muted" data-testid="guardrail">
+                                {reason}
+                            </td>
+                        }
+                            .into_any()
+                    }
+                    None => view! { <MemberActions user_id name held roles actions /> }.into_any(),
+                })}
         </tr>
     }
     .into_any()
@@ -369,17 +345,28 @@ fn MemberActions(
                         <legend>{format!("Roles of {name}")}</legend>
                         <RoleChoices roles selected toggle />
                     </fieldset>
-                    <button type="submit" class="button button--small" disabled=move || actions.roles.pending().get()>"Save roles"</button>
+                    <SubmitButton
+                        label="Save roles"
+                        busy="Saving…"
+                        pending=actions.roles.pending()
+                        small=true
+                    />
                 </ActionForm>
             </InlineDialog>
             <InlineDialog key=remove_key label="Remove".to_owned() danger=true>
                 <ActionForm action=actions.remove>
                     <input type="hidden" name="user_id" value=remove_id />
-                    <div class="warning" role="alert">
-                        <p>{format!("{remove_label} from the platform? They lose access at once; their activity stays in the log.")}</p>
-                        <label class="checkbox"><input type="checkbox" name="confirm" value=CONFIRMED required=true />"I understand"</label>
-                    </div>
-                    <button type="submit" class="button button--danger button--small" disabled=move || actions.remove.pending().get()>{remove_label.clone()}</button>
+                    <Confirm warnings=vec![
+                        format!(
+                            "{remove_label} from the platform? They lose access at once; their activity stays in the log.",
+                        ),
+                    ] />
+                    <SubmitButton
+                        label=remove_label.clone()
+                        pending=actions.remove.pending()
+                        danger=true
+                        small=true
+                    />
                 </ActionForm>
             </InlineDialog>
         </td>
@@ -425,7 +412,9 @@ fn RoleChoices(
                         value=id
                         checked=initially
                         prop:checked=move || selected.with(|selected| selected.contains(&shown_id))
-                        on:change=move |event| toggle.run((ticked_id.clone(), event_target_checked(&event)))
+                        on:change=move |event| {
+                            toggle.run((ticked_id.clone(), event_target_checked(&event)))
+                        }
                     />
                     <span>
                         <strong>{role.name.clone()}</strong>
@@ -459,7 +448,9 @@ fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) -> impl Int
         <section class="panel">
             <h2>"Invite people"</h2>
             <ActionForm action attr:class="form" attr:data-testid="invite-form">
-                <label for="invite-emails">"Email addresses (one or many: commas, spaces or new lines)"</label>
+                <label for="invite-emails">
+                    "Email addresses (one or many: commas, spaces or new lines)"
+                </label>
                 <textarea
                     id="invite-emails"
                     name="emails"
@@ -468,7 +459,14 @@ fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) -> impl Int
                     bind:value=preview_text
                 ></textarea>
                 <ul class="bulk-preview">
-                    {move || preview.get().into_iter().filter_map(|item| item.outcome.err()).map(|error| view! { <li class="bulk-preview--error">{error}</li> }).collect_view()}
+                    {move || {
+                        preview
+                            .get()
+                            .into_iter()
+                            .filter_map(|item| item.outcome.err())
+                            .map(|error| view! { <li class="bulk-preview--error">{error}</li> })
+                            .collect_view()
+                    }}
                 </ul>
                 <fieldset>
                     <legend>"Roles"</legend>
@@ -485,22 +483,45 @@ fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) -> impl Int
                     />
                     "Send the invitation by email"
                 </label>
-                <ul class="form-errors" role="alert">{move || field_errors().into_iter().map(|message| view! { <li class="form-error">{message}</li> }).collect_view()}</ul>
-                <button type="submit" class="button" disabled=move || action.pending().get() data-testid="send-invitations">
-                    {move || if action.pending().get() { "Sending…" } else { "Send invitations" }}
-                </button>
+                <ul class="form-errors" role="alert">
+                    {move || {
+                        field_errors()
+                            .into_iter()
+                            .map(|message| view! { <li class="form-error">{message}</li> })
+                            .collect_view()
+                    }}
+                </ul>
+                <SubmitButton
+                    label="Send invitations"
+                    busy="Sending…"
+                    pending=action.pending()
+                    testid="send-invitations"
+                />
             </ActionForm>
             <ul class="bulk-preview" data-testid="invite-results">
-                {move || action.value().get().and_then(Result::ok).map(|outcomes| {
-                    outcomes.into_iter().map(|outcome| {
-                        let ok = outcome.result.is_ok();
-                        let text = match outcome.result {
-                            Ok(()) => format!("{}: invited", outcome.email),
-                            Err(error) => format!("{}: not invited — {error}", outcome.email),
-                        };
-                        view! { <li class:bulk-preview--error=!ok>{text}</li> }
-                    }).collect_view()
-                })}
+                {move || {
+                    action
+                        .value()
+                        .get()
+                        .and_then(Result::ok)
+                        .map(|outcomes| {
+                            outcomes
+                                .into_iter()
+                                .map(|outcome| {
+                                    let ok = outcome.result.is_ok();
+                                    let text = match outcome.result {
+                                        Ok(()) => format!("{}: invited", outcome.email),
+                                        Err(error) => {
+                                            format!("{}: not invited — {error}", outcome.email)
+                                        }
+                                    };
+                                    view! {
+                                        <li class:bulk-preview--error=!ok>{text}</li>
+                                    }
+                                })
+                                .collect_view()
+                        })
+                }}
             </ul>
         </section>
     }
@@ -533,13 +554,19 @@ fn InvitationsPanel(
                 view! { <p class="empty-state">"No invitation is pending."</p> }.into_any()
             } else {
                 view! {
-                    <table class="table" data-testid="invitations-table">
-                        <thead><tr><th scope="col">"Email"</th><th scope="col">"Roles"</th><th scope="col">"Invited by"</th><th scope="col">"Sent"</th><th scope="col">"Expires"</th><th scope="col">"Link"</th>
-                        {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}</tr></thead>
-                        <tbody>
-                            {invitations.into_iter().map(|invitation| view! { <InvitationRow invitation can_manage actions /> }).collect_view()}
-                        </tbody>
-                    </table>
+                    <DataTable
+                        label="Pending invitations"
+                        testid="invitations-table"
+                        columns=&["Email", "Roles", "Invited by", "Sent", "Expires", "Link"]
+                        actions=can_manage
+                    >
+                        {invitations
+                            .into_iter()
+                            .map(|invitation| {
+                                view! { <InvitationRow invitation can_manage actions /> }
+                            })
+                            .collect_view()}
+                    </DataTable>
                 }
                     .into_any()
             }}
@@ -559,31 +586,64 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
             <td>{email.clone()}</td>
             <td>{invitation.role_names.join(", ")}</td>
             <td>{invitation.inviter_name.clone()}</td>
-            <td>{invitation.created_at.get(..10).unwrap_or_default().to_owned()}</td>
-            <td class:muted=invitation.expires_label == "expired">{invitation.expires_label.clone()}</td>
+            <td class="nowrap">{invitation.created_at.day()}</td>
+            <td class:muted=invitation.expires_label
+                == "expired">{invitation.expires_label.clone()}</td>
             <td>
-                <label class="visually-hidden" for=format!("link-{}", invitation.id)>{format!("Invitation link for {email}")}</label>
-                <input id=format!("link-{}", invitation.id) class="mono link-field" type="text" readonly=true value=invitation.invitation_url.clone() data-testid="invitation-link" />
-                <CopyButton text=invitation.invitation_url.clone() />
+                <label class="visually-hidden" for=format!("link-{}", invitation.id)>
+                    {format!("Invitation link for {email}")}
+                </label>
+                <input
+                    id=format!("link-{}", invitation.id)
+                    class="mono link-field"
+                    type="text"
+                    readonly=true
+                    value=invitation.invitation_url.clone()
+                    data-testid="invitation-link"
+                />
+                <CopyButton
+                    text=invitation.invitation_url.clone()
+                    what=format!("invitation link for {email}")
+                />
             </td>
-            {can_manage.then(|| view! {
-                <td class="row-actions">
-                    <ActionForm action=actions.resend attr:class="inline-dialog">
-                        <input type="hidden" name="id" value=resend_id />
-                        <button type="submit" class="button button--secondary button--small" disabled=move || actions.resend.pending().get()>"Resend"</button>
-                    </ActionForm>
-                    <InlineDialog key=format!("revoke:{}", invitation.id) label="Revoke".to_owned() danger=true>
-                        <ActionForm action=actions.revoke>
-                            <input type="hidden" name="id" value=revoke_id />
-                            <div class="warning" role="alert">
-                                <p>"The link stops working at once."</p>
-                                <label class="checkbox"><input type="checkbox" name="confirm" value=CONFIRMED required=true />"I understand"</label>
-                            </div>
-                            <button type="submit" class="button button--danger button--small">{revoke_label.clone()}</button>
-                        </ActionForm>
-                    </InlineDialog>
-                </td>
-            })}
+            {can_manage
+                .then(|| {
+                    view! {
+                        <td class="row-actions">
+                            <ActionForm action=actions.resend attr:class="inline-dialog">
+                                <input type="hidden" name="id" value=resend_id />
+                                <button
+                                    type="submit"
+                                    class="button button--secondary button--small"
+                                    disabled=move || actions.resend.pending().get()
+                                >
+                                    "Resend"
+                                    <span class="visually-hidden">
+                                        {format!(" the invitation of {email}")}
+                                    </span>
+                                </button>
+                            </ActionForm>
+                            <InlineDialog
+                                key=format!("revoke:{}", invitation.id)
+                                label="Revoke".to_owned()
+                                danger=true
+                            >
+                                <ActionForm action=actions.revoke>
+                                    <input type="hidden" name="id" value=revoke_id />
+                                    <Confirm warnings=vec![
+                                        "The link stops working at once.".to_owned(),
+                                    ] />
+                                    <SubmitButton
+                                        label=revoke_label.clone()
+                                        pending=actions.revoke.pending()
+                                        danger=true
+                                        small=true
+                                    />
+                                </ActionForm>
+                            </InlineDialog>
+                        </td>
+                    }
+                })}
         </tr>
     }
     .into_any()

@@ -29,7 +29,9 @@ pub fn NotFoundPage() -> impl IntoView {
         <Title text="Page not found" />
         <section class="panel panel--empty" data-testid="not-found">
             <h1>"Page not found"</h1>
-            <p>"There is no page at this address. It may have moved, or the link may be mistyped."</p>
+            <p>
+                "There is no page at this address. It may have moved, or the link may be mistyped."
+            </p>
             <p>
                 <a class="button" href="/">
                     "Go to the overview"

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::{load_overview, permission_label, ApiError, Listed, OverviewView},
-    app::layout::{SectionFailed, SignInAgain},
+    api::{activity_in_words, load_overview, permission_label, Listed, OverviewView},
+    app::kit::{count_of, Loaded, SectionFailed},
 };
 
 #[component]
@@ -14,19 +14,9 @@ pub fn OverviewPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| load_overview());
     view! {
         <Title text="Overview" />
-        <Suspense fallback=|| view! { <h1>"Overview"</h1><p class="panel" aria-busy="true">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(view) => view! { <OverviewContent view /> }.into_any(),
-                    Err(ApiError::SignedOut) => view! { <h1>"Overview"</h1><SignInAgain /> }.into_any(),
-                    Err(error) => view! {
-                        <h1>"Overview"</h1>
-                        <section class="panel panel--error" role="alert"><p>{error.to_string()}</p></section>
-                    }
-                        .into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=overview loading="Loading the overview…" let:view>
+            <OverviewContent view />
+        </Loaded>
     }
 }
 
@@ -56,8 +46,10 @@ fn OverviewContent(view: OverviewView) -> impl IntoView {
                 let production = card.slug.is_production();
                 let allowlist = match card.allowlist_size {
                     Some(Ok(0)) => "Allowlist: open to all addresses".to_owned(),
-                    Some(Ok(1)) => "Allowlist: restricted to 1 network".to_owned(),
-                    Some(Ok(size)) => format!("Allowlist: restricted to {size} networks"),
+                    Some(Ok(size)) => format!(
+                        "Allowlist: restricted to {}",
+                        count_of(size, "network", "networks")
+                    ),
                     Some(Err(error)) => format!("Allowlist: could not load ({error})"),
                     None => String::new(),
                 };
@@ -76,48 +68,103 @@ fn OverviewContent(view: OverviewView) -> impl IntoView {
     };
     view! {
         <header class="page-header page-header--with-logo">
-            {platform_logo.map(|src| view! { <img class="platform-logo" src=src alt="" width="40" height="40" /> })}
-            <h1>"Overview"</h1>
+            {platform_logo
+                .map(|src| {
+                    view! { <img class="platform-logo" src=src alt="" width="40" height="40" /> }
+                })} <h1>"Overview"</h1>
             <p class="muted">{format!("{platform_name} · signed in as {member_name}{roles}")}</p>
         </header>
-        <section class="cards" data-testid="environment-cards">{cards}</section>
+        <section class="cards" data-testid="environment-cards">
+            {cards}
+        </section>
         <div class="columns">
             <section class="panel">
                 <h2>"What you can do"</h2>
-                {(!vocabulary_known).then(|| view! {
-                    <p class="muted" data-testid="unknown-vocabulary">
-                        "Your sign-in carries permissions the dashboard does not know by name, so every action is offered; the KeyStone API decides, and says so when it refuses."
-                    </p>
-                })}
+                {(!vocabulary_known)
+                    .then(|| {
+                        view! {
+                            <p class="muted" data-testid="unknown-vocabulary">
+                                "Your sign-in carries permissions the dashboard does not know by name, so every action is offered; the KeyStone API decides, and says so when it refuses."
+                            </p>
+                        }
+                    })}
                 <ul class="permissions" data-testid="permissions">
-                    {permissions.iter().map(|permission| view! { <li>{permission_label(permission).to_owned()}</li> }).collect_view()}
+                    {permissions
+                        .iter()
+                        .map(|permission| {
+                            view! { <li>{permission_label(permission).to_owned()}</li> }
+                        })
+                        .collect_view()}
                 </ul>
                 {match pending_invitations {
-                    Some(Ok(1)) => Some(view! { <p><a href="/members">"1 pending invitation"</a></p> }.into_any()),
-                    Some(Ok(count)) => Some(view! { <p><a href="/members">{format!("{count} pending invitations")}</a></p> }.into_any()),
-                    Some(Err(error)) => Some(view! { <SectionFailed what="the invitations" error /> }.into_any()),
+                    Some(Ok(count)) => {
+                        Some(
+                            view! {
+                                <p>
+                                    <a href="/members">
+                                        {count_of(
+                                            count,
+                                            "pending invitation",
+                                            "pending invitations",
+                                        )}
+                                    </a>
+                                </p>
+                            }
+                                .into_any(),
+                        )
+                    }
+                    Some(Err(error)) => {
+                        Some(view! { <SectionFailed what="the invitations" error /> }.into_any())
+                    }
                     None => None,
                 }}
             </section>
             <section class="panel">
                 <h2>"Recent activity"</h2>
                 {match recent_activity {
-                    Some(Ok(entries)) => view! {
-                        <ul class="activity" data-testid="recent-activity">
-                            {entries
-                                .into_iter()
-                                .map(|entry| match entry {
-                                    Listed::Parsed(entry) => view! { <li>{entry.description}<span class="muted">{format!(" · {}", entry.kind)}</span></li> }.into_any(),
-                                    Listed::AsStored(record) => view! { <li>{record.field("description").to_owned()}<span class="muted">" · shown as stored"</span></li> }.into_any(),
-                                })
-                                .collect_view()}
-                        </ul>
+                    Some(Ok(entries)) => {
+                        view! {
+                            <ul class="activity" data-testid="recent-activity">
+                                {entries
+                                    .into_iter()
+                                    .map(|entry| match entry {
+                                        Listed::Parsed(entry) => {
+                                            view! {
+                                                <li>
+                                                    {entry.description}
+                                                    <span class="muted">
+                                                        {format!(" · {}", activity_in_words(&entry.kind))}
+                                                    </span>
+                                                </li>
+                                            }
+                                                .into_any()
+                                        }
+                                        Listed::AsStored(record) => {
+                                            view! {
+                                                <li>
+                                                    {record.field("description").to_owned()}
+                                                    <span class="muted">" · shown as stored"</span>
+                                                </li>
+                                            }
+                                                .into_any()
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any()
                     }
-                    .into_any(),
-                    Some(Err(error)) => view! { <SectionFailed what="the recent activity" error /> }.into_any(),
-                    None => view! { <p class="muted">"You cannot read the activity log."</p> }.into_any(),
+                    Some(Err(error)) => {
+                        view! { <SectionFailed what="the recent activity" error /> }.into_any()
+                    }
+                    None => {
+                        view! { <p class="muted">"You cannot read the activity log."</p> }
+                            .into_any()
+                    }
                 }}
-                <p><a href="/activity">"All activity →"</a></p>
+                <p>
+                    <a href="/activity">"All activity →"</a>
+                </p>
             </section>
         </div>
     }

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use crate::{
     api::{load_roles, permission_label, Role, RolesView},
-    app::layout::{LoadFailed, SectionFailed},
+    app::kit::{count_of, Loaded, SectionFailed, TableScroll},
 };
 
 #[component]
@@ -17,14 +17,9 @@ pub fn RolesPage() -> impl IntoView {
             <h1>"Roles"</h1>
             <p class="muted">"Each role, what it allows, and how many members hold it."</p>
         </header>
-        <Suspense fallback=|| view! { <p class="panel" aria-busy="true">"Loading roles…"</p> }>
-            {move || Suspend::new(async move {
-                match roles.await {
-                    Ok(view) => view! { <RolesMatrix view /> }.into_any(),
-                    Err(error) => view! { <LoadFailed error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=roles loading="Loading roles…" let:view>
+            <RolesMatrix view />
+        </Loaded>
     }
 }
 
@@ -52,15 +47,34 @@ fn RolesMatrix(view: RolesView) -> impl IntoView {
         .into_any(),
     };
     view! {
-        {counts_failed.map(|error| view! { <SectionFailed what="the members, so the roles are shown without counts" error /> })}
+        {counts_failed
+            .map(|error| {
+                view! {
+                    <SectionFailed
+                        what="the members, so the roles are shown without counts"
+                        error
+                    />
+                }
+            })}
         <section class="cards">
-            {roles.iter().zip(counts).map(|(role, count)| view! {
-                <div class="card" data-testid="role-card">
-                    <strong>{role.name.clone()}</strong>
-                    <span class="muted">{role.description.clone()}</span>
-                    {count.map(|count| view! { <span>{if count == 1 { "1 member".to_owned() } else { format!("{count} members") }}</span> })}
-                </div>
-            }).collect_view()}
+            {roles
+                .iter()
+                .zip(counts)
+                .map(|(role, count)| {
+                    view! {
+                        <div class="card" data-testid="role-card">
+                            <strong>{role.name.clone()}</strong>
+                            <span class="muted">{role.description.clone()}</span>
+                            {count
+                                .map(|count| {
+                                    view! {
+                                        <span>{count_of(count as u64, "member", "members")}</span>
+                                    }
+                                })}
+                        </div>
+                    }
+                })
+                .collect_view()}
         </section>
         {matrix}
     }
@@ -71,36 +85,55 @@ fn RolesMatrix(view: RolesView) -> impl IntoView {
 fn PermissionMatrix(columns: Vec<Role>, permissions: Vec<String>) -> impl IntoView {
     view! {
         <section class="panel">
-            <table class="table matrix" data-testid="permission-matrix">
-                <thead><tr>
-                    <th scope="col">"Permission"</th>
-                    {columns.iter().map(|role| view! { <th scope="col">{role.name.clone()}</th> }).collect_view()}
-                </tr></thead>
-                <tbody>
-                    {permissions.into_iter().map(|permission| {
-                        let cells = columns.iter().map(|role| {
-                            let granted = role.permissions.as_ref().map(|granted| granted.contains(&permission));
-                            let (mark, said) = match granted {
-                                Some(true) => ("✓", " granted"),
-                                Some(false) => ("—", " not granted"),
-                                None => ("?", " not published"),
-                            };
-                            view! {
-                                <td class:granted=granted == Some(true)>
-                                    {mark}
-                                    <span class="visually-hidden">{said}</span>
-                                </td>
-                            }
-                        }).collect_view();
-                        view! {
-                            <tr>
-                                <th scope="row">{permission_label(&permission).to_owned()}<br /><span class="mono muted">{permission.clone()}</span></th>
-                                {cells}
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <TableScroll label="Permissions of each role">
+                <table class="table matrix" data-testid="permission-matrix">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Permission"</th>
+                            {columns
+                                .iter()
+                                .map(|role| view! { <th scope="col">{role.name.clone()}</th> })
+                                .collect_view()}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {permissions
+                            .into_iter()
+                            .map(|permission| {
+                                let cells = columns
+                                    .iter()
+                                    .map(|role| {
+                                        let granted = role
+                                            .permissions
+                                            .as_ref()
+                                            .map(|granted| granted.contains(&permission));
+                                        let (mark, said) = match granted {
+                                            Some(true) => ("✓", " granted"),
+                                            Some(false) => ("—", " not granted"),
+                                            None => ("?", " not published"),
+                                        };
+                                        view! {
+                                            <td class:granted=granted
+                                                == Some(
+                                                    true,
+                                                )>{mark} <span class="visually-hidden">{said}</span></td>
+                                        }
+                                    })
+                                    .collect_view();
+                                view! {
+                                    <tr>
+                                        <th scope="row">
+                                            {permission_label(&permission).to_owned()}<br />
+                                            <span class="mono muted">{permission.clone()}</span>
+                                        </th>
+                                        {cells}
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </TableScroll>
         </section>
     }
 }

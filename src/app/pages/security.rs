@@ -10,14 +10,16 @@ use leptos_meta::Title;
 use crate::{
     api::{
         add_warnings, delete_warnings, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry,
-        AllowlistView, DeleteAllowlistEntry, OddRecord, UpdateAllowlistDescription, CONFIRMED,
+        AllowlistView, DeleteAllowlistEntry, OddRecord, UpdateAllowlistDescription,
         MAX_DESCRIPTION,
     },
-    app::{
-        dialog::{InlineDialog, OpenDialog, RowDraft},
-        layout::LoadFailed,
+    app::kit::{
+        count_of, Announcement, Announcer, Confirm, DataTable, DialogDraft, InlineDialog,
+        InlineDialogs, Loaded, ReadOnlyNotice, SubmitButton,
     },
-    domain::{check_address, overlap, parse_bulk, AddressCheck, Cidr, CidrError, Overlap},
+    domain::{
+        check_address, overlap, parse_bulk, AddressCheck, Cidr, CidrError, Overlap, Timestamp,
+    },
 };
 
 #[component]
@@ -45,14 +47,38 @@ pub fn SecurityPage() -> impl IntoView {
         describe,
         delete,
     };
-    let dialog = OpenDialog::provide();
+    let dialog = InlineDialogs::provide();
     let drafts = Drafts {
         network: RwSignal::default(),
         description: RwSignal::default(),
         bulk_lines: RwSignal::default(),
-        row_description: RowDraft::new(dialog),
+        row_description: DialogDraft::new(dialog),
     };
     provide_context(drafts);
+    let announcer = Announcer::expect();
+    announcer.follow(add, |entry| {
+        Announcement::success(format!("Added {}.", entry.cidr))
+    });
+    announcer.follow(bulk, |lines| {
+        let added = lines.iter().filter(|line| line.outcome.is_ok()).count();
+        let refused = lines.len() - added;
+        let text = format!(
+            "Added {}; {} not added.",
+            count_of(added as u64, "entry", "entries"),
+            count_of(refused as u64, "line was", "lines were")
+        );
+        if refused == 0 {
+            Announcement::success(text)
+        } else {
+            Announcement::problem(text)
+        }
+    });
+    announcer.follow(describe, |entry| {
+        Announcement::success(format!("Saved the description of {}.", entry.cidr))
+    });
+    announcer.follow(delete, |cidr| {
+        Announcement::success(format!("Deleted {cidr}."))
+    });
     dialog.close_on_success(describe.value());
     dialog.close_on_success(delete.value());
     // Only a confirmed save clears a draft. A bulk add keeps the lines that were not added, so
@@ -82,16 +108,9 @@ pub fn SecurityPage() -> impl IntoView {
                 "Which networks may call the KeyStone API with this environment's M2M credentials."
             </p>
         </header>
-        <Announcements actions />
-        // A transition keeps the list on screen while it reloads after a change.
-        <Transition fallback=|| view! { <p class="panel" aria-busy="true">"Loading the allowlist…"</p> }>
-            {move || Suspend::new(async move {
-                match allowlist.await {
-                    Ok(view) => view! { <AllowlistPanel view actions /> }.into_any(),
-                    Err(error) => view! { <LoadFailed error /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=allowlist loading="Loading the allowlist…" let:view>
+            <AllowlistPanel view actions />
+        </Loaded>
     }
 }
 
@@ -104,7 +123,7 @@ struct Drafts {
     description: RwSignal<String>,
     bulk_lines: RwSignal<String>,
     /// A description being edited in a row's dialog.
-    row_description: RowDraft<String>,
+    row_description: DialogDraft<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -113,74 +132,6 @@ struct Actions {
     bulk: ServerAction<AddAllowlistEntries>,
     describe: ServerAction<UpdateAllowlistDescription>,
     delete: ServerAction<DeleteAllowlistEntry>,
-}
-
-/// One live region announcing how the last change went (screen readers and sighted users alike).
-#[component]
-fn Announcements(actions: Actions) -> impl IntoView {
-    // Whichever change finished last speaks.
-    let latest = RwSignal::new(None::<(bool, String)>);
-    let Actions {
-        add,
-        bulk,
-        describe,
-        delete,
-    } = actions;
-    Effect::new(move |_| {
-        if let Some(result) = add.value().get() {
-            latest.set(Some(match result {
-                Ok(entry) => (true, format!("Added {}.", entry.cidr)),
-                Err(error) => (false, error.to_string()),
-            }));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(result) = bulk.value().get() {
-            latest.set(Some(match result {
-                Ok(lines) => {
-                    let added = lines.iter().filter(|line| line.outcome.is_ok()).count();
-                    let refused = lines.len() - added;
-                    (
-                        refused == 0,
-                        format!("Added {added} entries; {refused} lines were not added."),
-                    )
-                }
-                Err(error) => (false, error.to_string()),
-            }));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(result) = describe.value().get() {
-            latest.set(Some(match result {
-                Ok(entry) => (true, format!("Saved the description of {}.", entry.cidr)),
-                Err(error) => (false, error.to_string()),
-            }));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(result) = delete.value().get() {
-            latest.set(Some(match result {
-                Ok(cidr) => (true, format!("Deleted {cidr}.")),
-                Err(error) => (false, error.to_string()),
-            }));
-        }
-    });
-    let message = move || latest.get();
-    view! {
-        <div class="toast-region" role="status" aria-live="polite" data-testid="announcement">
-            {move || {
-                message()
-                    .map(|(ok, text)| {
-                        view! {
-                            <p class="toast" class:toast--error=!ok>
-                                {text}
-                            </p>
-                        }
-                    })
-            }}
-        </div>
-    }
-    .into_any()
 }
 
 #[component]
@@ -219,7 +170,7 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
             } else {
                 view! {
                     <p class="muted">
-                        {format!("{count} {}. M2M traffic from any other address is refused.", if count == 1 { "network" } else { "networks" })}
+                        {format!("{}. M2M traffic from any other address is refused.", count_of(count as u64, "network", "networks"))}
                     </p>
                     <EntriesTable entries entries_as_stored count can_manage actions environment=environment.slug.clone() />
                 }
@@ -228,9 +179,9 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
             {(!can_manage)
                 .then(|| {
                     view! {
-                        <p class="notice" data-testid="read-only">
+                        <ReadOnlyNotice>
                             "You can view this list. Changing it needs the security:manage permission (the Developer or Platform Manager role)."
-                        </p>
+                        </ReadOnlyNotice>
                     }
                 })}
         </section>
@@ -259,48 +210,39 @@ fn EntriesTable(
     let delete_warnings = delete_warnings(count, &environment);
     let odd_warnings = delete_warnings.clone();
     view! {
-        <table class="table" data-testid="allowlist-table">
-            <thead>
-                <tr>
-                    <th scope="col">"Network"</th>
-                    <th scope="col">"Family"</th>
-                    <th scope="col">"Addresses"</th>
-                    <th scope="col">"Description"</th>
-                    <th scope="col">"Added"</th>
-                    {can_manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
-                </tr>
-            </thead>
-            <tbody>
-                {entries
-                    .into_iter()
-                    .map(|entry| {
-                        let warnings = delete_warnings.clone();
-                        view! {
-                            <tr data-testid="allowlist-row">
-                                <td class="mono">{entry.cidr.to_string()}</td>
-                                <td>{if entry.cidr.is_ipv4() { "IPv4" } else { "IPv6" }}</td>
-                                <td>{entry.cidr.size_label()}</td>
-                                <td>{entry.description.clone().unwrap_or_default()}</td>
-                                <td class="muted">
-                                    {entry.created_by.clone().unwrap_or_default()}
-                                    <br />
-                                    {entry.created_at.get(..10).unwrap_or_default().to_owned()}
-                                </td>
-                                {can_manage
-                                    .then(|| view! { <RowActions entry warnings actions /> })}
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-                {entries_as_stored
-                    .into_iter()
-                    .map(|record| {
-                        let warnings = odd_warnings.clone();
-                        view! { <OddEntryRow record warnings can_manage actions /> }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <DataTable
+            label="Allowlist entries"
+            testid="allowlist-table"
+            columns=&["Network", "Family", "Addresses", "Description", "Added"]
+            actions=can_manage
+        >
+            {entries
+                .into_iter()
+                .map(|entry| {
+                    let warnings = delete_warnings.clone();
+                    view! {
+                        <tr data-testid="allowlist-row">
+                            <td class="mono">{entry.cidr.to_string()}</td>
+                            <td>{if entry.cidr.is_ipv4() { "IPv4" } else { "IPv6" }}</td>
+                            <td>{entry.cidr.size_label()}</td>
+                            <td>{entry.description.clone().unwrap_or_default()}</td>
+                            <td class="muted">
+                                {entry.created_by.clone().unwrap_or_default()} <br />
+                                {entry.created_at.day()}
+                            </td>
+                            {can_manage.then(|| view! { <RowActions entry warnings actions /> })}
+                        </tr>
+                    }
+                })
+                .collect_view()}
+            {entries_as_stored
+                .into_iter()
+                .map(|record| {
+                    let warnings = odd_warnings.clone();
+                    view! { <OddEntryRow record warnings can_manage actions /> }
+                })
+                .collect_view()}
+        </DataTable>
     }
     .into_any()
 }
@@ -319,27 +261,22 @@ fn OddEntryRow(
     view! {
         <tr data-testid="allowlist-row-as-stored">
             <td class="mono">{network.clone()}</td>
-            <td colspan="2"><span class="as-stored">{format!("Shown as stored: {}", record.reason)}</span></td>
+            <td colspan="2">
+                <span class="as-stored">{format!("Shown as stored: {}", record.reason)}</span>
+            </td>
             <td>{record.field("description").to_owned()}</td>
             <td class="muted">
-                {record.field("created_by").to_owned()}
-                <br />
-                {record.field("created_at").get(..10).unwrap_or_default().to_owned()}
+                {record.field("created_by").to_owned()} <br />
+                {Timestamp::parse(record.field("created_at")).day()}
             </td>
-            {can_manage.then(|| view! {
-                <td class="row-actions">
-                    <InlineDialog key=format!("delete:{id}") label="Delete".to_owned() danger=true testid="delete-entry">
-                        <ActionForm action=actions.delete>
-                            <input type="hidden" name="id" value=id.clone() />
-                            <p>"Delete " <strong>{network.clone()}</strong> "? M2M calls from it will be refused."</p>
-                            <Confirmation warnings=warnings.clone() />
-                            <button type="submit" class="button button--danger button--small" disabled=move || actions.delete.pending().get()>
-                                {format!("Delete {network}")}
-                            </button>
-                        </ActionForm>
-                    </InlineDialog>
-                </td>
-            })}
+            {can_manage
+                .then(|| {
+                    view! {
+                        <td class="row-actions">
+                            <DeleteEntry id network warnings action=actions.delete />
+                        </td>
+                    }
+                })}
         </tr>
     }
 }
@@ -348,7 +285,7 @@ fn OddEntryRow(
 fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) -> impl IntoView {
     let cidr = entry.cidr.to_string();
     let (edit_id, delete_id) = (entry.id.clone(), entry.id.clone());
-    let (edit_label, delete_label) = (cidr.clone(), cidr.clone());
+    let edit_label = cidr.clone();
     let key = format!("describe:{}", entry.id);
     let description = expect_context::<Drafts>()
         .row_description
@@ -372,40 +309,51 @@ fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) ->
                             }
                         />
                     </label>
-                    <button type="submit" class="button button--small" disabled=move || actions.describe.pending().get()>
-                        "Save"
-                    </button>
+                    <SubmitButton
+                        label="Save"
+                        busy="Saving…"
+                        pending=actions.describe.pending()
+                        small=true
+                    />
                 </ActionForm>
             </InlineDialog>
-            <InlineDialog key=format!("delete:{}", entry.id) label="Delete".to_owned() danger=true testid="delete-entry">
-                <ActionForm action=actions.delete>
-                    <input type="hidden" name="id" value=delete_id />
-                    <p>"Delete " <strong>{delete_label}</strong> "? M2M calls from it will be refused."</p>
-                    <Confirmation warnings />
-                    <button type="submit" class="button button--danger button--small" disabled=move || actions.delete.pending().get()>
-                        {format!("Delete {cidr}")}
-                    </button>
-                </ActionForm>
-            </InlineDialog>
+            <DeleteEntry id=delete_id network=cidr warnings action=actions.delete />
         </td>
     }
     .into_any()
 }
 
-/// The consequences of a change and a required checkbox (so it works without JavaScript too).
+/// Deleting one entry, parsed or shown as stored: what it means, confirmed where it must be.
 #[component]
-fn Confirmation(warnings: Vec<String>) -> impl IntoView {
-    (!warnings.is_empty()).then(|| {
-        view! {
-            <div class="warning" role="alert" data-testid="confirmation">
-                <ul>{warnings.into_iter().map(|warning| view! { <li>{warning}</li> }).collect_view()}</ul>
-                <label class="checkbox">
-                    <input type="checkbox" name="confirm" value=CONFIRMED required=true />
-                    "I understand"
-                </label>
-            </div>
-        }
-    })
+fn DeleteEntry(
+    id: String,
+    network: String,
+    warnings: Vec<String>,
+    action: ServerAction<DeleteAllowlistEntry>,
+) -> impl IntoView {
+    view! {
+        <InlineDialog
+            key=format!("delete:{id}")
+            label="Delete".to_owned()
+            danger=true
+            testid="delete-entry"
+        >
+            <ActionForm action>
+                <input type="hidden" name="id" value=id />
+                <p>
+                    "Delete " <strong>{network.clone()}</strong>
+                    "? M2M calls from it will be refused."
+                </p>
+                <Confirm warnings />
+                <SubmitButton
+                    label=format!("Delete {network}")
+                    pending=action.pending()
+                    danger=true
+                    small=true
+                />
+            </ActionForm>
+        </InlineDialog>
+    }
 }
 
 /// What the typed network means, as you type: canonical form, problems, overlaps, warnings.
@@ -419,13 +367,8 @@ fn describe_input(input: &str, networks: &[Cidr]) -> (Option<Cidr>, Option<Strin
                 Overlap::Duplicate => Some(format!("{cidr} is already on the list.")),
                 Overlap::CoveredBy(wider) => Some(format!("{cidr} is already allowed by {wider}.")),
                 Overlap::Covers(narrower) => Some(format!(
-                    "{cidr} includes {} existing {}.",
-                    narrower.len(),
-                    if narrower.len() == 1 {
-                        "entry"
-                    } else {
-                        "entries"
-                    }
+                    "{cidr} includes {}.",
+                    count_of(narrower.len() as u64, "existing entry", "existing entries")
                 )),
                 Overlap::None => Some(format!("{cidr}: {} addresses.", cidr.size_label())),
             };
@@ -520,10 +463,8 @@ fn AddEntryForm(
                     placeholder="Office, VPN, CI runners…"
                     bind:value=description
                 />
-                {move || view! { <Confirmation warnings=warnings.get() /> }}
-                <button type="submit" class="button" disabled=move || action.pending().get() data-testid="add-entry">
-                    {move || if action.pending().get() { "Adding…" } else { "Add network" }}
-                </button>
+                {move || view! { <Confirm warnings=warnings.get() /> }}
+                <SubmitButton label="Add network" busy="Adding…" pending=action.pending() testid="add-entry" />
             </ActionForm>
         </section>
     }
@@ -550,9 +491,13 @@ fn BulkAddForm(
     view! {
         <section class="panel">
             <h2>"Add many"</h2>
-            <p class="muted">"One network per line, optionally followed by a comma or space and a description. Lines starting with # are skipped."</p>
+            <p class="muted">
+                "One network per line, optionally followed by a comma or space and a description. Lines starting with # are skipped."
+            </p>
             <ActionForm action attr:class="form" attr:data-testid="bulk-form">
-                <label for="allowlist-bulk" class="visually-hidden">"Networks to add"</label>
+                <label for="allowlist-bulk" class="visually-hidden">
+                    "Networks to add"
+                </label>
                 <textarea
                     id="allowlist-bulk"
                     name="lines"
@@ -581,10 +526,13 @@ fn BulkAddForm(
                             .collect_view()
                     }}
                 </ol>
-                {move || view! { <Confirmation warnings=warnings.get() /> }}
-                <button type="submit" class="button" disabled=move || action.pending().get() data-testid="bulk-add">
-                    {move || if action.pending().get() { "Adding…" } else { "Add these networks" }}
-                </button>
+                {move || view! { <Confirm warnings=warnings.get() /> }}
+                <SubmitButton
+                    label="Add these networks"
+                    busy="Adding…"
+                    pending=action.pending()
+                    testid="bulk-add"
+                />
             </ActionForm>
             {move || {
                 action
@@ -650,8 +598,8 @@ fn CheckAddress(
                 (_, unreadable) => (
                     false,
                     format!(
-                        "{ip} is in no entry the dashboard can read, but {unreadable} {} stored in a form it cannot read: whether the API allows {ip} is not certain.",
-                        if unreadable == 1 { "entry is" } else { "entries are" }
+                        "{ip} is in no entry the dashboard can read, but {} stored in a form it cannot read: whether the API allows {ip} is not certain.",
+                        count_of(unreadable as u64, "entry is", "entries are")
                     ),
                 ),
             },
@@ -669,7 +617,14 @@ fn CheckAddress(
                 bind:value=address
             />
             <p class="hint" role="status" data-testid="check-result">
-                {move || verdict().map(|(ok, text)| view! { <span class:hint--error=!ok>{text}</span> })}
+                {move || {
+                    verdict()
+                        .map(|(ok, text)| {
+                            view! {
+                                <span class:hint--error=!ok>{text}</span>
+                            }
+                        })
+                }}
             </p>
         </section>
     }

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use crate::{
     api::{CheckUpstream, UpstreamCheck, UpstreamReport},
-    app::layout::LoadFailed,
+    app::kit::{LoadFailed, SubmitButton, TableScroll},
 };
 
 #[component]
@@ -22,9 +22,12 @@ pub fn UpstreamCheckPage() -> impl IntoView {
         </header>
         <section class="panel">
             <ActionForm action=run>
-                <button type="submit" class="button" data-testid="run-check" disabled=move || run.pending().get()>
-                    {move || if run.pending().get() { "Checking…" } else { "Run the check" }}
-                </button>
+                <SubmitButton
+                    label="Run the check"
+                    busy="Checking…"
+                    pending=run.pending()
+                    testid="run-check"
+                />
             </ActionForm>
         </section>
         <div aria-live="polite">
@@ -55,17 +58,27 @@ fn Report(report: UpstreamReport) -> impl IntoView {
     };
     view! {
         <section class="panel" data-testid="check-report">
-            <p class:section-failed=failed != 0 data-testid="check-summary"><strong>{summary}</strong></p>
-            <table class="table">
-                <thead><tr>
-                    <th scope="col">"Environment"</th>
-                    <th scope="col">"Read"</th>
-                    <th scope="col">"Outcome"</th>
-                </tr></thead>
-                <tbody>
-                    {report.checks.into_iter().map(|check| view! { <CheckRow check /> }).collect_view()}
-                </tbody>
-            </table>
+            <p class:section-failed=failed != 0 data-testid="check-summary">
+                <strong>{summary}</strong>
+            </p>
+            <TableScroll label="Outcome of each read">
+                <table class="table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Environment"</th>
+                            <th scope="col">"Read"</th>
+                            <th scope="col">"Outcome"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {report
+                            .checks
+                            .into_iter()
+                            .map(|check| view! { <CheckRow check /> })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </TableScroll>
         </section>
     }
 }
@@ -76,7 +89,11 @@ fn CheckRow(check: UpstreamCheck) -> impl IntoView {
     view! {
         <tr data-testid="check-row" data-ok=expected.to_string()>
             <td class="mono">{check.environment}</td>
-            <td><span class="mono">{check.call}</span><br /><span class="muted">{check.purpose}</span></td>
+            <td>
+                <span class="mono">{check.call}</span>
+                <br />
+                <span class="muted">{check.purpose}</span>
+            </td>
             <td class:as-stored=!expected>{check.outcome.describe()}</td>
         </tr>
     }

@@ -64,7 +64,9 @@ async fn login(
         .filter(|ticket| looks_like_identifier(ticket));
     // Already signed in and not accepting an invitation: nothing to do at the provider.
     if invitation.is_none() {
-        if let Ok(Ok(_)) = session::current_member(&session, &bff.policy).await {
+        if let Ok(session::SessionState::SignedIn(_)) =
+            session::current_member(&session, &bff.policy).await
+        {
             return Ok(Redirect::to(return_to.as_str()).into_response());
         }
     }

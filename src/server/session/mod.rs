@@ -109,27 +109,37 @@ pub fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// The signed-in member of this session, if the session is still within both timeouts.
-/// Marks the session as seen. Returns the member and, when the session just ended, why.
+/// Where a session stands when a request arrives.
+#[derive(Debug)]
+pub enum SessionState {
+    /// Within both timeouts (and now marked as seen).
+    SignedIn(SignedIn),
+    /// Nobody in the record: never signed in, or signed out.
+    Anonymous,
+    /// The member's session has just run out; the caller ends it.
+    Expired(SessionEnd),
+}
+
+/// The state of this session, checking both timeouts. Marks a live session as seen.
 pub async fn current_member(
     session: &Session,
     policy: &SessionPolicy,
-) -> Result<Result<SignedIn, Option<SessionEnd>>, tower_sessions::session::Error> {
+) -> Result<SessionState, tower_sessions::session::Error> {
     let Some(mut member) = session.get::<SignedIn>(MEMBER_KEY).await? else {
-        return Ok(Err(None));
+        return Ok(SessionState::Anonymous);
     };
     let now = now();
     if now - member.signed_in_at >= policy.absolute_lifetime.as_secs() as i64 {
-        return Ok(Err(Some(SessionEnd::Absolute)));
+        return Ok(SessionState::Expired(SessionEnd::Absolute));
     }
     if now - member.last_seen_at >= policy.idle_timeout.as_secs() as i64 {
-        return Ok(Err(Some(SessionEnd::Idle)));
+        return Ok(SessionState::Expired(SessionEnd::Idle));
     }
     if now - member.last_seen_at >= policy.touch_interval() {
         member.last_seen_at = now;
         session.insert(MEMBER_KEY, &member).await?;
     }
-    Ok(Ok(member))
+    Ok(SessionState::SignedIn(member))
 }
 
 /// The member in the record, without the timeout checks (for ending a session).

@@ -2,16 +2,16 @@
 //!
 //! A page's list reloads after every change, failed ones included, and that rebuilds its rows. If a
 //! row's dialog kept its own open state and inputs, a refused or failed save would close it and
-//! throw away what the member typed. So the page owns both: which dialog is open ([`OpenDialog`])
-//! and what has been typed in it ([`RowDraft`]). Only a confirmed save closes a dialog.
+//! throw away what the member typed. So the page owns both: which dialog is open ([`InlineDialogs`])
+//! and what has been typed in it ([`DialogDraft`]). Only a confirmed save closes a dialog.
 
 use leptos::prelude::*;
 
 /// Which of the page's inline dialogs is open (at most one), by key.
 #[derive(Clone, Copy)]
-pub struct OpenDialog(RwSignal<Option<String>>);
+pub struct InlineDialogs(RwSignal<Option<String>>);
 
-impl OpenDialog {
+impl InlineDialogs {
     /// A page's dialogs, given to every [`InlineDialog`] below it.
     pub fn provide() -> Self {
         let dialog = Self(RwSignal::new(None));
@@ -55,18 +55,18 @@ impl OpenDialog {
 }
 
 /// What has been typed into the open dialog of one row, over the saved value it started from.
-pub struct RowDraft<T: Send + Sync + 'static>(RwSignal<Option<(String, T)>>);
+pub struct DialogDraft<T: Send + Sync + 'static>(RwSignal<Option<(String, T)>>);
 
-impl<T: Send + Sync + 'static> Clone for RowDraft<T> {
+impl<T: Send + Sync + 'static> Clone for DialogDraft<T> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<T: Send + Sync + 'static> Copy for RowDraft<T> {}
+impl<T: Send + Sync + 'static> Copy for DialogDraft<T> {}
 
-impl<T: Clone + Send + Sync + 'static> RowDraft<T> {
-    pub fn new(dialog: OpenDialog) -> Self {
+impl<T: Clone + Send + Sync + 'static> DialogDraft<T> {
+    pub fn new(dialog: InlineDialogs) -> Self {
         let draft = RwSignal::new(None::<(String, T)>);
         // A draft belongs to the dialog it was typed in: closing that dialog (saved or dismissed)
         // or opening another one discards it, so a dialog opened later starts from the saved value.
@@ -78,30 +78,30 @@ impl<T: Clone + Send + Sync + 'static> RowDraft<T> {
     }
 
     /// The draft as one row's dialog sees it: `key` names the row, `saved` is what the API holds.
-    pub fn row(self, key: String, saved: T) -> DraftRow<T> {
-        DraftRow {
+    pub fn row(self, key: String, saved: T) -> RowInput<T> {
+        RowInput {
             draft: self,
             row: StoredValue::new((key, saved)),
         }
     }
 }
 
-/// One row's view of a [`RowDraft`]: what was typed in its dialog if anything, else the saved
+/// One row's view of a [`DialogDraft`]: what was typed in its dialog if anything, else the saved
 /// value. `Copy`, so every closure of the row's inputs can hold it.
-pub struct DraftRow<T: Send + Sync + 'static> {
-    draft: RowDraft<T>,
+pub struct RowInput<T: Send + Sync + 'static> {
+    draft: DialogDraft<T>,
     row: StoredValue<(String, T)>,
 }
 
-impl<T: Send + Sync + 'static> Clone for DraftRow<T> {
+impl<T: Send + Sync + 'static> Clone for RowInput<T> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<T: Send + Sync + 'static> Copy for DraftRow<T> {}
+impl<T: Send + Sync + 'static> Copy for RowInput<T> {}
 
-impl<T: Clone + Send + Sync + 'static> DraftRow<T> {
+impl<T: Clone + Send + Sync + 'static> RowInput<T> {
     /// What the API holds (for the server-rendered `value`, before any typing).
     pub fn saved(self) -> T {
         self.row.with_value(|(_, saved)| saved.clone())
@@ -143,7 +143,7 @@ pub fn InlineDialog(
     #[prop(optional)] testid: Option<&'static str>,
     children: Children,
 ) -> impl IntoView {
-    let dialog = expect_context::<OpenDialog>();
+    let dialog = expect_context::<InlineDialogs>();
     let summary = NodeRef::<leptos::html::Summary>::new();
     let (open_key, toggle_key, escape_key) = (key.clone(), key.clone(), key);
     let class = if danger {
@@ -169,7 +169,6 @@ pub fn InlineDialog(
                 class=class
                 data-testid=testid
                 on:click=move |event| {
-                    // The page, not the element, decides whether the dialog is open.
                     event.prevent_default();
                     dialog.toggle(&toggle_key);
                 }

@@ -1,0 +1,92 @@
+import AxeBuilder from '@axe-core/playwright';
+import { Page } from '@playwright/test';
+import { test, expect, signIn, waitForHydration, ADA, DMITRI } from './fixtures';
+
+/**
+ * Every page, for a member who may change things and one who may only look, wide and at a phone's
+ * 390 px: axe-core finds no serious or critical violation (WCAG 2.x A and AA rules), and nothing
+ * is wider than the screen (the page itself never scrolls sideways; wide tables scroll in place).
+ */
+const PAGES = ['/', '/members', '/roles', '/environments', '/security', '/activity', '/upstream-check'];
+const VIEWPORTS = [
+  { name: 'wide', width: 1280, height: 800 },
+  { name: 'phone', width: 390, height: 844 },
+];
+
+async function seriousViolations(page: Page) {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
+    .analyze();
+  return results.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => ({
+      rule: violation.id,
+      impact: violation.impact,
+      help: violation.help,
+      nodes: violation.nodes.map((node) => node.target.join(' ')).slice(0, 5),
+    }));
+}
+
+for (const who of [ADA, DMITRI]) {
+  for (const viewport of VIEWPORTS) {
+    test(`every page passes axe-core for ${who.name} at ${viewport.name} width`, async ({ page }) => {
+      test.setTimeout(120_000);
+      await page.setViewportSize({ width: viewport.width, height: viewport.height });
+      await signIn(page, '/', who);
+      // Every page is checked before failing, so one run lists every violation.
+      const found: Record<string, unknown> = {};
+      for (const path of PAGES) {
+        await page.goto(path);
+        await waitForHydration(page);
+        await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+        if (path === '/upstream-check' && who === ADA) {
+          // The report is part of the page too: run the check and test what it shows.
+          await page.getByTestId('run-check').click();
+          await expect(page.getByTestId('check-report')).toBeVisible({ timeout: 30_000 });
+        }
+        await page.screenshot({
+          path: `test-results/a11y/${viewport.name}-${who === ADA ? 'manager' : 'viewer'}${path.replace(/\//g, '-')}.png`,
+          fullPage: true,
+        });
+        const violations = await seriousViolations(page);
+        if (violations.length > 0) found[`axe-core on ${path}`] = violations;
+        const overflow = await page.evaluate(
+          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        );
+        if (overflow > 0) found[`sideways scroll on ${path}`] = `${overflow} px wider than the screen`;
+      }
+      expect(found).toEqual({});
+    });
+  }
+}
+
+test('the open dialogs and the account menu pass axe-core too', async ({ page }) => {
+  await signIn(page, '/members');
+  await waitForHydration(page);
+  await page.locator('summary.user-menu__button').click();
+  await page.getByTestId('member-row').getByText('Change roles').first().click();
+  expect(await seriousViolations(page), 'members with dialogs open').toEqual([]);
+  await page.goto('/environments');
+  await waitForHydration(page);
+  await page.getByTestId('deactivate').first().click();
+  await expect(page.locator('details[open]').getByTestId('confirmation')).toBeVisible();
+  expect(await seriousViolations(page), 'environments with a confirmation open').toEqual([]);
+});
+
+test('keyboard focus is always visible', async ({ page }) => {
+  await signIn(page, '/members');
+  await waitForHydration(page);
+  // Tab through the first stops of the page: each focused element draws an outline or a ring.
+  for (let stop = 0; stop < 25; stop++) {
+    await page.keyboard.press('Tab');
+    const focus = await page.evaluate(() => {
+      const element = document.activeElement as HTMLElement | null;
+      if (!element || element === document.body) return null;
+      const style = getComputedStyle(element);
+      const drawn =
+        (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none';
+      return { what: `${element.tagName} ${element.textContent?.trim().slice(0, 30)}`, drawn };
+    });
+    if (focus) expect(focus.drawn, `focus ring on ${focus.what}`).toBe(true);
+  }
+});

@@ -1,0 +1,106 @@
+//! One announcement region for the whole dashboard: how the last change went, shown as a toast and
+//! read out by screen readers (a polite live region). Pages never write their own: they say which
+//! actions to follow and how to word a success; a failure speaks the API's own words.
+
+use leptos::{prelude::*, server_fn::ServerFn};
+use leptos_router::hooks::use_location;
+
+use crate::api::ApiError;
+
+/// What the region says, and whether it is good news.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Announcement {
+    pub ok: bool,
+    pub text: String,
+}
+
+impl Announcement {
+    pub fn success(text: impl Into<String>) -> Self {
+        Self {
+            ok: true,
+            text: text.into(),
+        }
+    }
+
+    /// Done in part, or not done: shown as a problem so it is not skimmed over.
+    pub fn problem(text: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            text: text.into(),
+        }
+    }
+}
+
+/// The dashboard's announcer, provided once by the shell.
+#[derive(Clone, Copy)]
+pub struct Announcer(RwSignal<Option<Announcement>>);
+
+impl Announcer {
+    pub fn provide() -> Self {
+        let announcer = Self(RwSignal::new(None));
+        provide_context(announcer);
+        announcer
+    }
+
+    pub fn expect() -> Self {
+        expect_context()
+    }
+
+    pub fn say(self, announcement: Announcement) {
+        self.0.set(Some(announcement));
+    }
+
+    /// Announces each outcome of `action`: `success` words what was done; a refusal or failure is
+    /// announced in the error's words. Whichever followed action finished last speaks.
+    pub fn follow<S>(
+        self,
+        action: ServerAction<S>,
+        success: impl Fn(&S::Output) -> Announcement + 'static,
+    ) where
+        S: ServerFn<Error = ApiError> + Clone + Send + Sync + 'static,
+        S::Output: Send + Sync + 'static,
+    {
+        Effect::new(move |_| {
+            let said = action.value().with(|outcome| {
+                outcome.as_ref().map(|result| match result {
+                    Ok(value) => success(value),
+                    Err(error) => Announcement::problem(error.to_string()),
+                })
+            });
+            if let Some(announcement) = said {
+                self.say(announcement);
+            }
+        });
+    }
+}
+
+/// The region itself. An announcement belongs to the page it was made on: moving to another page
+/// clears it.
+#[component]
+pub fn Toasts() -> impl IntoView {
+    let announcer = Announcer::expect();
+    let path = use_location().pathname;
+    Effect::new(move |previous: Option<String>| {
+        let now = path.get();
+        if previous.is_some_and(|previous| previous != now) {
+            announcer.0.set(None);
+        }
+        now
+    });
+    view! {
+        <div class="toast-region" role="status" aria-live="polite" data-testid="announcement">
+            {move || {
+                announcer
+                    .0
+                    .get()
+                    .map(|said| {
+                        view! {
+                            <p class="toast" class:toast--error=!said.ok>
+                                {said.text}
+                            </p>
+                        }
+                    })
+            }}
+        </div>
+    }
+}

@@ -1,0 +1,137 @@
+//! Small controls every page uses the same way.
+
+use leptos::prelude::*;
+
+/// A form's submit button: disabled while its action runs, saying so when it has a `busy` label.
+#[component]
+pub fn SubmitButton(
+    #[prop(into)] label: String,
+    /// The action's `pending()`.
+    #[prop(into)]
+    pending: Signal<bool>,
+    /// Shown while pending, e.g. "Adding…".
+    #[prop(optional, into)]
+    busy: Option<String>,
+    #[prop(optional)] danger: bool,
+    #[prop(optional)] small: bool,
+    #[prop(optional, into)] disabled: Option<Signal<bool>>,
+    #[prop(optional)] testid: Option<&'static str>,
+) -> impl IntoView {
+    let class = match (danger, small) {
+        (true, true) => "button button--danger button--small",
+        (true, false) => "button button--danger",
+        (false, true) => "button button--small",
+        (false, false) => "button",
+    };
+    let text = move || match (&busy, pending.get()) {
+        (Some(busy), true) => busy.clone(),
+        _ => label.clone(),
+    };
+    view! {
+        <button
+            type="submit"
+            class=class
+            data-testid=testid
+            disabled=move || pending.get() || disabled.is_some_and(|disabled| disabled.get())
+        >
+            {text}
+        </button>
+    }
+}
+
+/// Says that the member may look but not change, and which permission changing needs.
+#[component]
+pub fn ReadOnlyNotice(children: Children) -> impl IntoView {
+    view! {
+        <p class="notice" data-testid="read-only">
+            {children()}
+        </p>
+    }
+}
+
+/// A table that scrolls sideways inside its panel when the screen is narrower than it, so the
+/// page itself never does. Focusable, so the keyboard can scroll it too.
+#[component]
+pub fn TableScroll(label: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class="table-scroll" role="region" aria-label=label tabindex="0">
+            {children()}
+        </div>
+    }
+}
+
+/// A list as a table: its column headings, an unlabelled actions column when the member may
+/// change rows, and the rows; wider than the screen, it scrolls inside its panel.
+#[component]
+pub fn DataTable(
+    label: &'static str,
+    testid: &'static str,
+    columns: &'static [&'static str],
+    /// Adds the (visually unlabelled) column of row actions.
+    #[prop(optional)]
+    actions: bool,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <TableScroll label>
+            <table class="table" data-testid=testid>
+                <thead>
+                    <tr>
+                        {columns
+                            .iter()
+                            .map(|column| view! { <th scope="col">{*column}</th> })
+                            .collect_view()}
+                        {actions
+                            .then(|| {
+                                view! {
+                                    <th scope="col">
+                                        <span class="visually-hidden">"Actions"</span>
+                                    </th>
+                                }
+                            })}
+                    </tr>
+                </thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </TableScroll>
+    }
+}
+
+/// Copies `text` to the clipboard and says how it went; the field next to it is always there to
+/// copy by hand (before hydration, or when the browser refuses clipboard access).
+#[component]
+pub fn CopyButton(text: String, #[prop(into)] what: String) -> impl IntoView {
+    let state = RwSignal::new(None::<bool>);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let promise = window().navigator().clipboard().write_text(&text);
+            leptos::task::spawn_local(async move {
+                state.set(Some(
+                    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok(),
+                ));
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = &text;
+            state.set(Some(false));
+        }
+    };
+    view! {
+        <button
+            type="button"
+            class="button button--secondary button--small"
+            on:click=copy
+            data-testid="copy-link"
+        >
+            {move || match state.get() {
+                None => "Copy link",
+                Some(true) => "Copied",
+                Some(false) => "Copy it from the field",
+            }}
+            // The visible words start the accessible name; this says which link.
+            <span class="visually-hidden">{format!(" ({what})")}</span>
+        </button>
+    }
+}

@@ -1,0 +1,29 @@
+//! The shared UI kit. Every page is built from these pieces, so each behaviour is written once:
+//!
+//! - [`Announcer`] and [`Toasts`]: the one live region that says how the last change went.
+//! - [`Loaded`]: "load, show the failure in place (with a way back in or a retry), else render".
+//!   [`SectionFailed`] is its counterpart for one section of a page that stands without it.
+//! - [`InlineDialog`] with [`InlineDialogs`], [`DialogDraft`] and [`RowInput`]: a row's dialog
+//!   whose open state and typed input survive the list reloading under it.
+//! - [`Confirm`]: a change's consequences in words and a required "I understand".
+//! - [`SubmitButton`]: disabled while its action runs, with a "…ing" label.
+//! - [`Pager`] over a [`PageWindow`]: "11–20 of 42" and the links either side.
+//! - [`DataTable`] (and [`TableScroll`] for tables of another shape): headings, an actions
+//!   column for those who may change rows; a wide table scrolls inside its panel, never the page.
+//! - [`count_of`], [`initials`]: words and letters every page spells the same way.
+
+mod announce;
+mod confirm;
+mod controls;
+mod dialog;
+mod loading;
+mod pager;
+mod text;
+
+pub use announce::{Announcement, Announcer, Toasts};
+pub use confirm::Confirm;
+pub use controls::{CopyButton, DataTable, ReadOnlyNotice, SubmitButton, TableScroll};
+pub use dialog::{DialogDraft, InlineDialog, InlineDialogs, RowInput};
+pub use loading::{LoadFailed, Loaded, SectionFailed, SignInAgain};
+pub use pager::{PageWindow, Pager};
+pub use text::{count_of, initials};
