@@ -321,3 +321,35 @@ async fn a_viewer_sees_the_list_and_cannot_change_it() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_name_who_added_them_and_keep_the_id_when_no_name_is_known() {
+    use keystone_dashboard::api::{LoadAllowlist, SwitchEnvironment};
+    let app = spawn_app().await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    browser
+        .call(SwitchEnvironment {
+            slug: "production".to_owned(),
+        })
+        .await
+        .unwrap();
+    let view = browser.call(LoadAllowlist {}).await.unwrap();
+    assert!(!view.entries.is_empty());
+    for entry in &view.entries {
+        assert_eq!(entry.created_by.as_deref(), Some("auth0|acme-ada"));
+        assert_eq!(entry.added_by(), "Ada Okafor");
+    }
+
+    // The member list failing costs the names, never the list.
+    common::set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "path_prefix": "/v1/platforms/me/members", "action": { "kind": "status", "status": 503 } }] }),
+    )
+    .await;
+    let view = browser.call(LoadAllowlist {}).await.unwrap();
+    assert!(view
+        .entries
+        .iter()
+        .all(|entry| entry.added_by() == "auth0|acme-ada"));
+}

@@ -1,11 +1,17 @@
 //! Environments, the overview and the activity log, through the server functions against the
-//! real sandbox.
+//! real sandbox, each call typed as the page makes it.
 
 mod common;
 
 use common::{spawn_app, Browser, TestApp};
+use keystone_dashboard::{
+    api::{
+        ActivityFilters, ActivityView, ApiError, CreateEnvironment, EnvironmentDetail,
+        LoadActivity, LoadEnvironments, LoadOverview, SetEnvironmentActive, UpdateEnvironment,
+    },
+    domain::EnvironmentSlug,
+};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
 
 async fn manager(app: &TestApp) -> Browser {
     let browser = app.browser();
@@ -13,194 +19,180 @@ async fn manager(app: &TestApp) -> Browser {
     browser
 }
 
-async fn environment(browser: &Browser, slug: &str) -> Value {
-    let (status, view) = browser.server_fn("environments", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{view}");
-    view["environments"]
-        .as_array()
+async fn environment(browser: &Browser, slug: &str) -> EnvironmentDetail {
+    let view = browser.call(LoadEnvironments {}).await.unwrap();
+    view.environments
+        .into_iter()
+        .filter_map(|listed| listed.parsed())
+        .find(|environment| environment.slug.as_str() == slug)
         .unwrap()
+}
+
+fn create(slug: &str, timeout: &str) -> CreateEnvironment {
+    CreateEnvironment {
+        name: "QA".to_owned(),
+        slug: slug.to_owned(),
+        auth0_client_id: "qa-client".to_owned(),
+        default_timeout_seconds: Some(timeout.to_owned()),
+        webhook_url: None,
+    }
+}
+
+fn active(id: &str, active: bool, confirm: Option<&str>) -> SetEnvironmentActive {
+    SetEnvironmentActive {
+        id: id.to_owned(),
+        active,
+        confirm: confirm.map(str::to_owned),
+    }
+}
+
+async fn activity(
+    browser: &Browser,
+    filters: ActivityFilters,
+) -> Result<ActivityView, common::Refused> {
+    browser.call(LoadActivity { filters }).await
+}
+
+fn kinds(view: &ActivityView) -> Vec<String> {
+    view.entries
         .iter()
-        .map(|listed| &listed["Parsed"])
-        .find(|environment| environment["slug"] == slug)
-        .cloned()
-        .unwrap()
+        .filter_map(|listed| listed.clone().parsed())
+        .map(|entry| entry.kind)
+        .collect()
+}
+
+fn in_environment(slug: &str) -> ActivityFilters {
+    ActivityFilters {
+        environment: Some(EnvironmentSlug::parse(slug).unwrap()),
+        ..ActivityFilters::default()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn environments_are_created_with_validated_fields() {
     let app = spawn_app().await;
     let browser = manager(&app).await;
-    let create = |slug: &'static str, timeout: &'static str| {
-        let browser = &browser;
-        async move {
-            browser
-                .server_fn(
-                    "environments/create",
-                    &[
-                        ("name", "QA"),
-                        ("slug", slug),
-                        ("auth0_client_id", "qa-client"),
-                        ("default_timeout_seconds", timeout),
-                    ],
-                )
-                .await
-        }
-    };
-    let (status, body) = create("QA env", "").await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body["Validation"][0]["field"], "slug", "{body}");
-    let (status, body) = create("qa", "59").await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body["Validation"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("60 to 604800"));
-
-    let (status, body) = create("qa", "120").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["slug"], "qa");
-    assert_eq!(body["default_timeout_seconds"], 120);
-    let (status, body) = create("qa", "").await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-
-    let id = environment(&browser, "qa").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (status, body) = browser
-        .server_fn(
-            "environments/update",
-            &[
-                ("id", &id),
-                ("name", "Quality"),
-                ("default_timeout_seconds", "600"),
-                ("rate_limit_rpm", "90"),
-                ("webhook_url", ""),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let qa = environment(&browser, "qa").await;
-    assert_eq!(
-        (qa["name"].clone(), qa["rate_limit_rpm"].clone()),
-        (json!("Quality"), json!(90))
+    let refused = browser.call(create("QA env", "")).await.unwrap_err();
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        matches!(&refused.error, ApiError::Validation(fields) if fields[0].field == "slug"),
+        "{refused:?}"
     );
-    let (status, _) = browser
-        .server_fn(
-            "environments/update",
-            &[("id", &id), ("name", "Quality"), ("rate_limit_rpm", "many")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = browser.call(create("qa", "59")).await.unwrap_err();
+    assert!(
+        matches!(&refused.error, ApiError::Validation(fields) if fields[0].message.contains("60 to 604800")),
+        "{refused:?}"
+    );
+
+    let created = browser.call(create("qa", "120")).await.unwrap();
+    assert_eq!(
+        (created.slug.as_str(), created.default_timeout_seconds),
+        ("qa", 120)
+    );
+    let again = browser.call(create("qa", "")).await.unwrap_err();
+    assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
+
+    let id = environment(&browser, "qa").await.id;
+    let update = |rate: &str| UpdateEnvironment {
+        id: id.clone(),
+        name: "Quality".to_owned(),
+        default_timeout_seconds: Some("600".to_owned()),
+        rate_limit_rpm: Some(rate.to_owned()),
+        webhook_url: Some(String::new()),
+    };
+    browser.call(update("90")).await.unwrap();
+    let qa = environment(&browser, "qa").await;
+    assert_eq!((qa.name.as_str(), qa.rate_limit_rpm), ("Quality", Some(90)));
+    let refused = browser.call(update("many")).await.unwrap_err();
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activity() {
     let app = spawn_app().await;
     let browser = manager(&app).await;
-    let staging = environment(&browser, "staging").await;
-    let id = staging["id"].as_str().unwrap();
+    let id = environment(&browser, "staging").await.id;
     assert_eq!(
         common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::OK
     );
 
-    let (status, body) = browser
-        .server_fn("environments/active", &[("id", id), ("active", "false")])
-        .await;
-    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
+    let unconfirmed = browser.call(active(&id, false, None)).await.unwrap_err();
+    assert_eq!(unconfirmed.status, StatusCode::PRECONDITION_REQUIRED);
     assert!(
-        body["NeedsConfirmation"]
-            .as_str()
-            .unwrap()
-            .contains("refuses its M2M credentials"),
-        "{body}"
+        matches!(&unconfirmed.error, ApiError::NeedsConfirmation(warning) if warning.contains("refuses its M2M credentials")),
+        "{unconfirmed:?}"
     );
-    assert_eq!(environment(&browser, "staging").await["is_active"], true);
+    assert!(environment(&browser, "staging").await.is_active);
 
-    let (status, body) = browser
-        .server_fn(
-            "environments/active",
-            &[("id", id), ("active", "false"), ("confirm", "yes")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["is_active"], false);
+    let deactivated = browser.call(active(&id, false, Some("yes"))).await.unwrap();
+    assert!(!deactivated.is_active);
     assert_eq!(
         common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::FORBIDDEN
     );
 
-    let (_, overview) = browser.server_fn("overview", &[]).await;
-    let card = |overview: &Value, slug: &str| {
-        overview["environments"]["Ok"]
-            .as_array()
-            .unwrap()
+    let overview = browser.call(LoadOverview {}).await.unwrap();
+    let cards = overview.environments.clone().unwrap();
+    let card = |slug: &str| {
+        cards
             .iter()
-            .find(|card| card["slug"] == slug)
-            .cloned()
+            .find(|card| card.slug.as_str() == slug)
             .unwrap()
     };
-    assert_eq!(card(&overview, "staging")["is_active"], false);
-    assert_eq!(card(&overview, "production")["allowlist_size"]["Ok"], 3);
-    assert_eq!(card(&overview, "staging")["allowlist_size"]["Ok"], 0);
-    assert_eq!(overview["pending_invitations"]["Ok"], 2);
-    assert_eq!(overview["roles"]["Ok"], json!(["Platform Manager"]));
+    assert!(!card("staging").is_active);
+    assert_eq!(card("production").allowlist_size, Some(Ok(3)));
+    assert_eq!(card("staging").allowlist_size, Some(Ok(0)));
+    assert_eq!(overview.pending_invitations, Some(Ok(2)));
     assert_eq!(
-        overview["recent_activity"]["Ok"][0]["Parsed"]["type"],
-        "environment.deactivated"
+        overview.roles,
+        Some(Ok(vec!["Platform Manager".to_owned()]))
     );
+    let latest = overview.recent_activity.unwrap().unwrap()[0]
+        .clone()
+        .parsed()
+        .unwrap();
+    assert_eq!(latest.kind, "environment.deactivated");
 
-    let (status, _) = browser
-        .server_fn("environments/active", &[("id", id), ("active", "true")])
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    browser.call(active(&id, true, None)).await.unwrap();
     assert_eq!(
         common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::OK
     );
 
     // The log lists both changes under staging, and not under production.
-    let (status, staging_log) = browser
-        .server_fn("activity", &[("filters[environment]", "staging")])
-        .await;
-    assert_eq!(status, StatusCode::OK, "{staging_log}");
-    let kinds: Vec<&str> = staging_log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| entry["Parsed"]["type"].as_str().unwrap())
-        .collect();
+    let staging_log = activity(&browser, in_environment("staging")).await.unwrap();
     assert_eq!(
-        &kinds[..2],
+        &kinds(&staging_log)[..2],
         ["environment.reactivated", "environment.deactivated"],
-        "newest first: {kinds:?}"
+        "newest first"
     );
-    let (_, production_log) = browser
-        .server_fn("activity", &[("filters[environment]", "production")])
-        .await;
-    assert!(production_log["entries"]
-        .as_array()
-        .unwrap()
+    let production_log = activity(&browser, in_environment("production"))
+        .await
+        .unwrap();
+    assert!(kinds(&production_log)
         .iter()
-        .all(|entry| !entry["Parsed"]["type"]
-            .as_str()
-            .unwrap()
-            .starts_with("environment.")));
-    let (_, searched) = browser
-        .server_fn(
-            "activity",
-            &[
-                ("filters[search]", "reactivated"),
-                ("filters[category]", "environment"),
-            ],
-        )
-        .await;
-    assert_eq!(searched["total"], 1, "{searched}");
+        .all(|kind| !kind.starts_with("environment.")));
+    let searched = activity(
+        &browser,
+        ActivityFilters {
+            search: Some("reactivated".to_owned()),
+            category: Some("environment".to_owned()),
+            ..ActivityFilters::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(searched.total, 1);
+    let nowhere = activity(&browser, in_environment("nowhere"))
+        .await
+        .unwrap_err();
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    // A slug outside the grammar never reaches the server function's body.
     let (status, _) = browser
-        .server_fn("activity", &[("filters[environment]", "nowhere")])
+        .server_fn("activity", &[("filters[environment]", "Not A Slug")])
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,23 +200,12 @@ async fn a_viewer_sees_environments_and_cannot_change_them() {
     let app = spawn_app().await;
     let viewer = app.browser();
     viewer.sign_in_as("auth0|acme-dmitri", "").await;
-    let (status, view) = viewer.server_fn("environments", &[]).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(view["can_manage"], false);
+    assert!(!viewer.call(LoadEnvironments {}).await.unwrap().can_manage);
     let html = viewer.get("/environments").await.text().await.unwrap();
     assert!(html.contains(r#"data-testid="read-only""#));
     assert!(!html.contains(r#"data-testid="create-environment-form""#));
-    let (status, _) = viewer
-        .server_fn(
-            "environments/create",
-            &[
-                ("name", "QA"),
-                ("slug", "qa"),
-                ("auth0_client_id", "qa-client"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (_, overview) = viewer.server_fn("overview", &[]).await;
-    assert_eq!(overview["roles"]["Ok"], json!(["Viewer"]));
+    let refused = viewer.call(create("qa", "")).await.unwrap_err();
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let overview = viewer.call(LoadOverview {}).await.unwrap();
+    assert_eq!(overview.roles, Some(Ok(vec!["Viewer".to_owned()])));
 }

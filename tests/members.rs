@@ -2,9 +2,12 @@
 
 mod common;
 
-use common::{spawn_app, Browser, TestApp};
+use common::{spawn_app, Browser, Refused, TestApp};
+use keystone_dashboard::api::{
+    ActivityFilters, ApiError, ChangeMemberRoles, InviteMembers, InviteOutcome, LoadActivity,
+    LoadMembers, LoadRoles, Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation,
+};
 use reqwest::StatusCode;
-use serde_json::Value;
 
 async fn manager(app: &TestApp) -> Browser {
     let browser = app.browser();
@@ -12,28 +15,68 @@ async fn manager(app: &TestApp) -> Browser {
     browser
 }
 
-async fn role_id(browser: &Browser, name: &str) -> String {
-    let (_, view) = browser.server_fn("members", &[]).await;
-    view["roles"]["Ok"]
-        .as_array()
+async fn members(browser: &Browser, search: Option<&str>, offset: Option<u64>) -> MembersView {
+    browser
+        .call(LoadMembers {
+            search: search.map(str::to_owned),
+            offset,
+        })
+        .await
         .unwrap()
-        .iter()
-        .find(|role| role["name"] == name)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
-async fn member(browser: &Browser, email: &str) -> Option<Value> {
-    let (status, view) = browser.server_fn("members", &[("search", email)]).await;
-    assert_eq!(status, StatusCode::OK, "{view}");
-    view["members"]
-        .as_array()
+async fn role_id(browser: &Browser, name: &str) -> String {
+    let view = members(browser, None, None).await;
+    view.roles
         .unwrap()
+        .into_iter()
+        .find(|role| role.name == name)
+        .unwrap()
+        .id
+}
+
+async fn member(browser: &Browser, email: &str) -> Option<Member> {
+    members(browser, Some(email), None)
+        .await
+        .members
+        .into_iter()
+        .find(|member| member.email.as_deref() == Some(email))
+}
+
+fn change_roles(user_id: &str, role_ids: &[&str]) -> ChangeMemberRoles {
+    ChangeMemberRoles {
+        user_id: user_id.to_owned(),
+        role_ids: role_ids.iter().map(|id| (*id).to_owned()).collect(),
+    }
+}
+
+fn invite(emails: &str, role_ids: &[&str]) -> InviteMembers {
+    InviteMembers {
+        emails: emails.to_owned(),
+        role_ids: role_ids.iter().map(|id| (*id).to_owned()).collect(),
+        send_email: true,
+    }
+}
+
+fn remove(user_id: &str, confirm: Option<&str>) -> RemoveMember {
+    RemoveMember {
+        user_id: user_id.to_owned(),
+        confirm: confirm.map(str::to_owned),
+    }
+}
+
+fn outcomes(outcomes: &[InviteOutcome]) -> Vec<(&str, bool)> {
+    outcomes
         .iter()
-        .find(|member| member["email"] == email)
-        .cloned()
+        .map(|outcome| (outcome.email.as_str(), outcome.result.is_ok()))
+        .collect()
+}
+
+fn status<T: std::fmt::Debug>(reply: Result<T, Refused>) -> StatusCode {
+    match reply {
+        Ok(_) => StatusCode::OK,
+        Err(refused) => refused.status,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,10 +86,9 @@ async fn members_are_searched_and_paged_and_guardrails_are_known() {
         .spawn()
         .await;
     let browser = manager(&app).await;
-    let (status, view) = browser.server_fn("members", &[("offset", "950")]).await;
-    assert_eq!(status, StatusCode::OK, "{view}");
-    assert_eq!(view["total"], 1000, "12 seeded people plus 988 generated");
-    assert_eq!(view["offset"], 950);
+    let view = members(&browser, None, Some(950)).await;
+    assert_eq!(view.total, 1000, "12 seeded people plus 988 generated");
+    assert_eq!(view.offset, 950);
     let html = browser
         .get("/members?offset=950")
         .await
@@ -58,13 +100,12 @@ async fn members_are_searched_and_paged_and_guardrails_are_known() {
         "the last page, server-rendered from the URL"
     );
     assert!(html.contains("← Previous") && !html.contains("Next →"));
-    assert_eq!(view["members"].as_array().unwrap().len(), 50);
-    assert_eq!(view["can_manage"], true);
-    assert_eq!(view["me"], common::ADA);
-    assert!(view["manager_count"].as_u64().unwrap() >= 2);
-    assert_eq!(view["invitations"]["Ok"].as_array().unwrap().len(), 2);
-    let (_, found) = browser.server_fn("members", &[("search", "grace")]).await;
-    assert_eq!(found["total"], 1);
+    assert_eq!(view.members.len(), 50);
+    assert!(view.can_manage);
+    assert_eq!(view.me, common::ADA);
+    assert!(view.manager_count >= 2);
+    assert_eq!(view.invitations.unwrap().len(), 2);
+    assert_eq!(members(&browser, Some("grace"), None).await.total, 1);
     let html = browser
         .get("/members?search=grace")
         .await
@@ -114,25 +155,16 @@ async fn the_manager_count_is_remembered_briefly_and_recounted_after_a_change() 
 
     // Counted already (above); the next renders reuse the count: one read, the page itself.
     common::reset_sandbox_stats(&app.sandbox_url).await;
-    let (_, view) = browser.server_fn("members", &[]).await;
-    assert_eq!(view["manager_count"], 2);
+    assert_eq!(members(&browser, None, None).await.manager_count, 2);
     assert_eq!(member_list_reads(&app).await, 1);
 
     // A role change through this replica makes the next render count again, through every page.
-    let (status, body) = browser
-        .server_fn(
-            "members/roles",
-            &[
-                ("user_id", ben["user_id"].as_str().unwrap()),
-                ("role_ids[]", &developer),
-                ("role_ids[]", &viewer),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    browser
+        .call(change_roles(&ben.user_id, &[&developer, &viewer]))
+        .await
+        .unwrap();
     common::reset_sandbox_stats(&app.sandbox_url).await;
-    let (_, view) = browser.server_fn("members", &[]).await;
-    assert_eq!(view["manager_count"], 2);
+    assert_eq!(members(&browser, None, None).await.manager_count, 2);
     let reads = member_list_reads(&app).await;
     assert_eq!(
         reads,
@@ -146,92 +178,68 @@ async fn invitations_report_every_address_and_can_be_resent_and_revoked() {
     let app = spawn_app().await;
     let browser = manager(&app).await;
     let viewer = role_id(&browser, "Viewer").await;
-    let (status, body) = browser
-        .server_fn(
-            "members/invite",
-            &[("emails", "new@example.com"), ("send_email", "true")],
-        )
-        .await;
+    let no_role = browser
+        .call(invite("new@example.com", &[]))
+        .await
+        .unwrap_err();
     assert_eq!(
-        status,
+        no_role.status,
         StatusCode::UNPROCESSABLE_ENTITY,
-        "no role chosen: {body}"
+        "no role chosen: {no_role:?}"
     );
 
-    let (status, outcomes) = browser
-        .server_fn(
-            "members/invite",
-            &[
-                (
-                    "emails",
-                    "new@example.com, ben@acme-markets.example; not-an-email, NEW@example.com",
-                ),
-                ("role_ids[]", &viewer),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{outcomes}");
-    let results: Vec<(String, bool)> = outcomes
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|outcome| {
-            (
-                outcome["email"].as_str().unwrap().to_owned(),
-                outcome["result"].get("Ok").is_some(),
-            )
-        })
-        .collect();
+    let sent = browser
+        .call(invite(
+            "new@example.com, ben@acme-markets.example; not-an-email, NEW@example.com",
+            &[&viewer],
+        ))
+        .await
+        .unwrap();
     assert_eq!(
-        results,
+        outcomes(&sent),
         [
-            ("new@example.com".to_owned(), true),
-            ("ben@acme-markets.example".to_owned(), false),
-            ("not-an-email".to_owned(), false),
-            ("NEW@example.com".to_owned(), false)
+            ("new@example.com", true),
+            ("ben@acme-markets.example", false),
+            ("not-an-email", false),
+            ("NEW@example.com", false)
         ]
     );
-    let (_, view) = browser.server_fn("members", &[]).await;
-    let pending = view["invitations"]["Ok"].as_array().unwrap();
+    let pending = members(&browser, None, None).await.invitations.unwrap();
     let invitation = pending
         .iter()
-        .find(|invitation| invitation["invitee_email"] == "new@example.com")
+        .find(|invitation| invitation.invitee_email == "new@example.com")
         .unwrap();
-    assert_eq!(invitation["roles"], serde_json::json!(["Viewer"]));
-    assert_eq!(invitation["role_names"], serde_json::json!(["Viewer"]));
-    assert_eq!(invitation["expires_label"], "in 7 days");
+    assert_eq!(invitation.roles, ["Viewer"]);
+    assert_eq!(invitation.role_names, ["Viewer"]);
+    assert_eq!(invitation.expires_label, "in 7 days");
     assert!(
-        pending.iter().any(|invitation| invitation["expires_label"]
-            .as_str()
-            .unwrap()
-            .ends_with("hours")),
+        pending
+            .iter()
+            .any(|invitation| invitation.expires_label.ends_with("hours")),
         "one expires within 4 hours"
     );
 
-    let id = invitation["id"].as_str().unwrap().to_owned();
-    let (status, resent) = browser
-        .server_fn("invitations/resend", &[("id", &id)])
-        .await;
-    assert_eq!(status, StatusCode::OK, "{resent}");
-    assert_ne!(resent["id"], id.as_str());
-    assert_eq!(resent["roles"], serde_json::json!(["Viewer"]));
-    let (status, _) = browser
-        .server_fn(
-            "invitations/revoke",
-            &[("id", resent["id"].as_str().unwrap())],
-        )
-        .await;
-    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
-    let (status, _) = browser
-        .server_fn(
-            "invitations/revoke",
-            &[("id", resent["id"].as_str().unwrap()), ("confirm", "yes")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, view) = browser.server_fn("members", &[]).await;
+    let resent = browser
+        .call(ResendInvitation {
+            id: invitation.id.clone(),
+        })
+        .await
+        .unwrap();
+    assert_ne!(resent.id, invitation.id);
+    assert_eq!(resent.roles, ["Viewer"]);
+    let revoke = |confirm: Option<&str>| RevokeInvitation {
+        id: resent.id.clone(),
+        confirm: confirm.map(str::to_owned),
+    };
+    let unconfirmed = browser.call(revoke(None)).await.unwrap_err();
+    assert_eq!(unconfirmed.status, StatusCode::PRECONDITION_REQUIRED);
+    browser.call(revoke(Some("yes"))).await.unwrap();
     assert_eq!(
-        view["invitations"]["Ok"].as_array().unwrap().len(),
+        members(&browser, None, None)
+            .await
+            .invitations
+            .unwrap()
+            .len(),
         2,
         "back to the seeded two"
     );
@@ -243,66 +251,48 @@ async fn roles_change_and_members_leave_but_never_yourself_or_the_last_manager()
     let browser = manager(&app).await;
     let developer = role_id(&browser, "Developer").await;
     let viewer = role_id(&browser, "Viewer").await;
-    let ben = member(&browser, "ben@acme-markets.example").await.unwrap();
-    let ben_id = ben["user_id"].as_str().unwrap().to_owned();
-
-    let (status, changed) = browser
-        .server_fn(
-            "members/roles",
-            &[
-                ("user_id", &ben_id),
-                ("role_ids[]", &viewer),
-                ("role_ids[]", &developer),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{changed}");
-    let names: Vec<&str> = changed["roles"]
-        .as_array()
+    let ben_id = member(&browser, "ben@acme-markets.example")
+        .await
         .unwrap()
+        .user_id;
+
+    let changed = browser
+        .call(change_roles(&ben_id, &[&viewer, &developer]))
+        .await
+        .unwrap();
+    let names: Vec<&str> = changed
+        .roles
         .iter()
-        .map(|role| role["name"].as_str().unwrap())
+        .map(|role| role.name.as_str())
         .collect();
     assert!(
         names.contains(&"Viewer") && names.contains(&"Developer"),
         "{names:?}"
     );
-    let (status, _) = browser
-        .server_fn("members/roles", &[("user_id", &ben_id)])
-        .await;
     assert_eq!(
-        status,
+        status(browser.call(change_roles(&ben_id, &[])).await),
         StatusCode::UNPROCESSABLE_ENTITY,
         "at least one role"
     );
 
-    let (status, body) = browser
-        .server_fn(
-            "members/roles",
-            &[("user_id", common::ADA), ("role_ids[]", &viewer)],
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(body["Forbidden"].as_str().unwrap().contains("yourself"));
-    let (status, _) = browser
-        .server_fn(
-            "members/remove",
-            &[("user_id", common::ADA), ("confirm", "yes")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let yourself = browser
+        .call(change_roles(common::ADA, &[&viewer]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&yourself.error, ApiError::Forbidden(why) if why.contains("yourself")),
+        "{yourself:?}"
+    );
+    assert_eq!(
+        status(browser.call(remove(common::ADA, Some("yes"))).await),
+        StatusCode::FORBIDDEN
+    );
 
-    let (status, _) = browser
-        .server_fn("members/remove", &[("user_id", &ben_id)])
-        .await;
-    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
-    let (status, _) = browser
-        .server_fn(
-            "members/remove",
-            &[("user_id", &ben_id), ("confirm", "yes")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        status(browser.call(remove(&ben_id, None)).await),
+        StatusCode::PRECONDITION_REQUIRED
+    );
+    browser.call(remove(&ben_id, Some("yes"))).await.unwrap();
     assert!(member(&browser, "ben@acme-markets.example").await.is_none());
 
     // Grace is the other Platform Manager: demoting her would leave Ada as the last one, which is
@@ -311,44 +301,40 @@ async fn roles_change_and_members_leave_but_never_yourself_or_the_last_manager()
     let grace = member(&browser, "grace@acme-markets.example")
         .await
         .unwrap();
-    let (status, body) = browser
-        .server_fn(
-            "members/roles",
-            &[
-                ("user_id", grace["user_id"].as_str().unwrap()),
-                ("role_ids[]", &viewer),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (_, view) = browser.server_fn("members", &[]).await;
+    browser
+        .call(change_roles(&grace.user_id, &[&viewer]))
+        .await
+        .unwrap();
     assert_eq!(
-        view["manager_count"], 1,
+        members(&browser, None, None).await.manager_count,
+        1,
         "Ada is the last Platform Manager now"
     );
 
     // Every change is in the activity log.
-    let (_, log) = browser
-        .server_fn("activity", &[("filters[category]", "member")])
-        .await;
-    let kinds: Vec<&str> = log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| entry["Parsed"]["type"].as_str().unwrap())
+    let log = browser
+        .call(LoadActivity {
+            filters: ActivityFilters {
+                category: Some("member".to_owned()),
+                ..ActivityFilters::default()
+            },
+        })
+        .await
+        .unwrap();
+    let kinds: Vec<String> = log
+        .entries
+        .into_iter()
+        .filter_map(|entry| entry.parsed())
+        .map(|entry| entry.kind)
         .collect();
     assert!(
-        kinds.contains(&"member.roles_updated") && kinds.contains(&"member.removed"),
+        kinds.iter().any(|kind| kind == "member.roles_updated")
+            && kinds.iter().any(|kind| kind == "member.removed"),
         "{kinds:?}"
     );
 
-    let (_, roles) = browser.server_fn("roles", &[]).await;
-    let names: Vec<&str> = roles["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|role| role["name"].as_str().unwrap())
-        .collect();
+    let roles = browser.call(LoadRoles {}).await.unwrap();
+    let names: Vec<&str> = roles.roles.iter().map(|role| role.name.as_str()).collect();
     assert_eq!(
         names,
         [
@@ -358,8 +344,8 @@ async fn roles_change_and_members_leave_but_never_yourself_or_the_last_manager()
             "Viewer"
         ]
     );
-    assert_eq!(roles["member_counts"]["Ok"][0], 1);
-    assert!(roles["permissions"].as_array().unwrap().len() >= 10);
+    assert_eq!(roles.member_counts.unwrap()[0], 1);
+    assert!(roles.permissions.unwrap().len() >= 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,29 +353,21 @@ async fn a_viewer_sees_the_team_read_only() {
     let app = spawn_app().await;
     let viewer = app.browser();
     viewer.sign_in_as("auth0|acme-dmitri", "").await;
-    let (_, view) = viewer.server_fn("members", &[]).await;
-    assert_eq!(view["can_manage"], false);
+    assert!(!members(&viewer, None, None).await.can_manage);
     let html = viewer.get("/members").await.text().await.unwrap();
     assert!(html.contains(r#"data-testid="read-only""#));
     assert!(!html.contains(r#"data-testid="invite-form""#));
     // The BFF does not refuse on the viewer's behalf: the API does, per address, and nothing is
     // created (so a second try meets the same refusal, not a "duplicate").
     for attempt in 1..=2 {
-        let (status, outcomes) = viewer
-            .server_fn(
-                "members/invite",
-                &[("emails", "x@example.com"), ("role_ids[]", "rol_viewer")],
-            )
-            .await;
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "the call returns per-address outcomes"
-        );
-        let refusal = outcomes[0]["result"]["Err"].as_str().unwrap_or_default();
+        let outcomes = viewer
+            .call(invite("x@example.com", &["rol_viewer"]))
+            .await
+            .expect("the call returns per-address outcomes");
+        let refusal = outcomes[0].result.clone().unwrap_err();
         assert!(
             refusal.contains("Missing permission: members:manage"),
-            "attempt {attempt}: the API's 403, not a conflict: {outcomes}"
+            "attempt {attempt}: the API's 403, not a conflict: {refusal}"
         );
     }
     let invited = app.sandbox().state.store.read(|data| {

@@ -30,13 +30,8 @@ async fn every_call_needs_a_valid_token() {
     assert_eq!(detail(missing).await, "Not authenticated");
 
     let forged = sandbox
-        .api(
-            Method::GET,
-            "/v1/platforms/me",
-            "eyJhbGciOiJSUzI1NiJ9.e30.c2ln",
-            Some("development"),
-            None,
-        )
+        .bearer("eyJhbGciOiJSUzI1NiJ9.e30.c2ln", Some("development"))
+        .get("/v1/platforms/me")
         .await;
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
 
@@ -45,13 +40,8 @@ async fn every_call_needs_a_valid_token() {
     let foreign = other.user_token(ADA).await;
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me",
-                &foreign,
-                Some("development"),
-                None
-            )
+            .bearer(&foreign, Some("development"))
+            .get("/v1/platforms/me")
             .await
             .status(),
         StatusCode::UNAUTHORIZED
@@ -68,26 +58,16 @@ async fn expired_tokens_are_refused() {
     let token = sandbox.user_token(ADA).await;
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me",
-                &token,
-                Some("development"),
-                None
-            )
+            .bearer(&token, Some("development"))
+            .get("/v1/platforms/me")
             .await
             .status(),
         StatusCode::OK
     );
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let expired = sandbox
-        .api(
-            Method::GET,
-            "/v1/platforms/me",
-            &token,
-            Some("development"),
-            None,
-        )
+        .bearer(&token, Some("development"))
+        .get("/v1/platforms/me")
         .await;
     assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(detail(expired).await, "Token has expired");
@@ -97,25 +77,19 @@ async fn expired_tokens_are_refused() {
 async fn user_tokens_name_an_environment_of_the_platform() {
     let sandbox = spawn().await;
     let token = sandbox.user_token(ADA).await;
-    let missing = sandbox
-        .api(Method::GET, "/v1/platforms/me", &token, None, None)
-        .await;
+    let missing = sandbox.bearer(&token, None).get("/v1/platforms/me").await;
     assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me",
-                &token,
-                Some("moon-base"),
-                None
-            )
+            .bearer(&token, Some("moon-base"))
+            .get("/v1/platforms/me")
             .await
             .status(),
         StatusCode::FORBIDDEN
     );
     let environments = sandbox
-        .get_json("/v1/platforms/me/environments", &token, Some("development"))
+        .bearer(&token, Some("development"))
+        .get_json("/v1/platforms/me/environments")
         .await;
     assert_eq!(environments["total"], 3);
     let slugs: Vec<&str> = environments["items"]
@@ -136,13 +110,8 @@ async fn replies_carry_rate_limit_and_version_headers() {
     let sandbox = spawn().await;
     let token = sandbox.user_token(ADA).await;
     let response = sandbox
-        .api(
-            Method::GET,
-            "/v1/platforms/me",
-            &token,
-            Some("production"),
-            None,
-        )
+        .bearer(&token, Some("production"))
+        .get("/v1/platforms/me")
         .await;
     let headers = response.headers();
     assert_eq!(
@@ -187,26 +156,16 @@ async fn exceeding_the_rate_limit_gets_429_with_retry_after() {
     for _ in 0..3 {
         assert_eq!(
             sandbox
-                .api(
-                    Method::GET,
-                    "/v1/platforms/me",
-                    &token,
-                    Some("staging"),
-                    None
-                )
+                .bearer(&token, Some("staging"))
+                .get("/v1/platforms/me")
                 .await
                 .status(),
             StatusCode::OK
         );
     }
     let limited = sandbox
-        .api(
-            Method::GET,
-            "/v1/platforms/me",
-            &token,
-            Some("staging"),
-            None,
-        )
+        .bearer(&token, Some("staging"))
+        .get("/v1/platforms/me")
         .await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry_after: u64 = limited.headers()["retry-after"]
@@ -219,13 +178,8 @@ async fn exceeding_the_rate_limit_gets_429_with_retry_after() {
     // Limits are per environment.
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me",
-                &token,
-                Some("development"),
-                None
-            )
+            .bearer(&token, Some("development"))
+            .get("/v1/platforms/me")
             .await
             .status(),
         StatusCode::OK
@@ -241,24 +195,17 @@ async fn permissions_are_enforced_per_route() {
 
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/members",
-                &viewer,
-                Some("staging"),
-                None
-            )
+            .bearer(&viewer, Some("staging"))
+            .get("/v1/platforms/me/members")
             .await
             .status(),
         StatusCode::OK
     );
     let refused = sandbox
-        .api(
-            Method::POST,
+        .bearer(&viewer, Some("staging"))
+        .post(
             "/v1/platforms/me/invitations",
-            &viewer,
-            Some("staging"),
-            Some(json!({ "email": "x@y.example", "role_ids": ["rol_viewer"] })),
+            json!({ "email": "x@y.example", "role_ids": ["rol_viewer"] }),
         )
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
@@ -267,53 +214,40 @@ async fn permissions_are_enforced_per_route() {
     let path = format!("/v1/platforms/me/environments/{staging}/ip-allowlist");
     assert_eq!(
         sandbox
-            .api(Method::GET, &path, &viewer, Some("staging"), None)
+            .bearer(&viewer, Some("staging"))
+            .get(&path)
             .await
             .status(),
         StatusCode::OK
     );
     assert_eq!(
         sandbox
-            .api(
-                Method::POST,
-                &path,
-                &viewer,
-                Some("staging"),
-                Some(json!({ "cidr": "10.0.0.0/8" }))
-            )
+            .bearer(&viewer, Some("staging"))
+            .post(&path, json!({ "cidr": "10.0.0.0/8" }))
             .await
             .status(),
         StatusCode::FORBIDDEN
     );
     assert_eq!(
         sandbox
-            .api(
-                Method::POST,
-                &path,
-                &developer,
-                Some("staging"),
-                Some(json!({ "cidr": "10.0.0.0/8" }))
-            )
+            .bearer(&developer, Some("staging"))
+            .post(&path, json!({ "cidr": "10.0.0.0/8" }))
             .await
             .status(),
         StatusCode::CREATED
     );
     assert_eq!(
         sandbox
-            .api(Method::GET, "/v1/activity", &viewer, Some("staging"), None)
+            .bearer(&viewer, Some("staging"))
+            .get("/v1/activity")
             .await
             .status(),
         StatusCode::FORBIDDEN
     );
     assert_eq!(
         sandbox
-            .api(
-                Method::PATCH,
-                "/v1/platforms/me",
-                &developer,
-                Some("staging"),
-                Some(json!({ "name": "x" }))
-            )
+            .bearer(&developer, Some("staging"))
+            .patch("/v1/platforms/me", json!({ "name": "x" }))
             .await
             .status(),
         StatusCode::FORBIDDEN
@@ -326,24 +260,14 @@ async fn a_removed_member_is_refused_even_with_a_live_token() {
     let manager = sandbox.user_token(ADA).await;
     let ben = sandbox.user_token(BEN).await;
     let removed = sandbox
-        .api(
-            Method::DELETE,
-            &format!("/v1/platforms/me/members/{BEN}"),
-            &manager,
-            Some("development"),
-            None,
-        )
+        .bearer(&manager, Some("development"))
+        .delete(&format!("/v1/platforms/me/members/{BEN}"))
         .await;
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me",
-                &ben,
-                Some("development"),
-                None
-            )
+            .bearer(&ben, Some("development"))
+            .get("/v1/platforms/me")
             .await
             .status(),
         StatusCode::FORBIDDEN
@@ -355,19 +279,18 @@ async fn platform_can_be_read_and_updated_with_validation() {
     let sandbox = spawn().await;
     let manager = sandbox.user_token(ADA).await;
     let platform = sandbox
-        .get_json("/v1/platforms/me", &manager, Some("development"))
+        .bearer(&manager, Some("development"))
+        .get_json("/v1/platforms/me")
         .await;
     assert_eq!(platform["name"], "Acme Markets");
     assert_eq!(platform["auth0_org_id"], "org_acme_markets");
     assert_eq!(platform["status"], "active");
 
     let invalid = sandbox
-        .api(
-            Method::PATCH,
+        .bearer(&manager, Some("development"))
+        .patch(
             "/v1/platforms/me",
-            &manager,
-            Some("development"),
-            Some(json!({ "name": " ", "support_email": "nope", "logo_url": "ftp://x" })),
+            json!({ "name": " ", "support_email": "nope", "logo_url": "ftp://x" }),
         )
         .await;
     assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -381,12 +304,10 @@ async fn platform_can_be_read_and_updated_with_validation() {
     assert_eq!(fields, ["name", "logo_url", "support_email"]);
 
     let updated = sandbox
-        .api(
-            Method::PATCH,
+        .bearer(&manager, Some("development"))
+        .patch(
             "/v1/platforms/me",
-            &manager,
-            Some("development"),
-            Some(json!({ "name": "Acme Markets Ltd", "logo_url": null })),
+            json!({ "name": "Acme Markets Ltd", "logo_url": null }),
         )
         .await;
     assert_eq!(updated.status(), StatusCode::OK);
@@ -408,13 +329,8 @@ async fn a_suspended_platform_answers_403_to_everything() {
         .store
         .write(|data| data.platform.status = keystone_sandbox::model::PlatformStatus::Suspended);
     let response = sandbox
-        .api(
-            Method::GET,
-            "/v1/platforms/me/environments",
-            &token,
-            None,
-            None,
-        )
+        .bearer(&token, None)
+        .get("/v1/platforms/me/environments")
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(detail(response).await, "Platform is suspended");
@@ -424,15 +340,8 @@ async fn a_suspended_platform_answers_403_to_everything() {
 async fn environments_are_created_updated_deactivated_and_reactivated() {
     let sandbox = spawn().await;
     let developer = sandbox.user_token(BEN).await;
-    let create = |body: Value| {
-        sandbox.api(
-            Method::POST,
-            "/v1/platforms/me/environments",
-            &developer,
-            Some("development"),
-            Some(body),
-        )
-    };
+    let in_development = sandbox.bearer(&developer, Some("development"));
+    let create = |body: Value| in_development.post("/v1/platforms/me/environments", body);
 
     let invalid = create(json!({ "name": "", "slug": "QA Env", "auth0_client_id": "", "default_timeout_seconds": 5 })).await;
     assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -469,25 +378,13 @@ async fn environments_are_created_updated_deactivated_and_reactivated() {
     );
 
     let path = format!("/v1/platforms/me/environments/{id}");
-    let renamed = sandbox
-        .api(
-            Method::PATCH,
-            &path,
-            &developer,
-            Some("development"),
-            Some(json!({ "name": "Quality", "rate_limit_rpm": 60 })),
-        )
+    let renamed = in_development
+        .patch(&path, json!({ "name": "Quality", "rate_limit_rpm": 60 }))
         .await;
     assert_eq!(renamed.status(), StatusCode::OK);
     assert_eq!(renamed.json::<Value>().await.unwrap()["rate_limit_rpm"], 60);
-    let slug_change = sandbox
-        .api(
-            Method::PATCH,
-            &path,
-            &developer,
-            Some("development"),
-            Some(json!({ "slug": "other" })),
-        )
+    let slug_change = in_development
+        .patch(&path, json!({ "slug": "other" }))
         .await;
     assert_eq!(slug_change.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -495,87 +392,49 @@ async fn environments_are_created_updated_deactivated_and_reactivated() {
     let m2m = sandbox.m2m_token("qa").await;
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/environments",
-                &m2m,
-                None,
-                None
-            )
+            .bearer(&m2m, None)
+            .get("/v1/platforms/me/environments")
             .await
             .status(),
         StatusCode::OK
     );
     // ...until it is deactivated (data kept, credentials blocked)...
-    let deactivated = sandbox
-        .api(Method::DELETE, &path, &developer, Some("development"), None)
-        .await;
+    let deactivated = in_development.delete(&path).await;
     assert_eq!(deactivated.status(), StatusCode::OK);
     assert_eq!(
         deactivated.json::<Value>().await.unwrap()["is_active"],
         false
     );
     let blocked = sandbox
-        .api(
-            Method::GET,
-            "/v1/platforms/me/environments",
-            &m2m,
-            None,
-            None,
-        )
+        .bearer(&m2m, None)
+        .get("/v1/platforms/me/environments")
         .await;
     assert_eq!(blocked.status(), StatusCode::FORBIDDEN);
     assert_eq!(detail(blocked).await, "Environment is deactivated");
-    assert_eq!(
-        sandbox
-            .get_json(&path, &developer, Some("development"))
-            .await["name"],
-        "Quality"
-    );
+    assert_eq!(in_development.get_json(&path).await["name"], "Quality");
     // ...and works again once reactivated.
-    let reactivated = sandbox
-        .api(
-            Method::PATCH,
-            &path,
-            &developer,
-            Some("development"),
-            Some(json!({ "is_active": true })),
-        )
+    let reactivated = in_development
+        .patch(&path, json!({ "is_active": true }))
         .await;
     assert_eq!(reactivated.status(), StatusCode::OK);
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/environments",
-                &m2m,
-                None,
-                None
-            )
+            .bearer(&m2m, None)
+            .get("/v1/platforms/me/environments")
             .await
             .status(),
         StatusCode::OK
     );
 
     assert_eq!(
-        sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/environments/not-a-uuid",
-                &developer,
-                Some("development"),
-                None
-            )
+        in_development
+            .get("/v1/platforms/me/environments/not-a-uuid")
             .await
             .status(),
         StatusCode::NOT_FOUND
     );
-    let kinds: Vec<String> = sandbox
-        .get_json(
-            &format!("/v1/activity?resource_id={id}"),
-            &developer,
-            Some("development"),
-        )
+    let kinds: Vec<String> = in_development
+        .get_json(&format!("/v1/activity?resource_id={id}"))
         .await["items"]
         .as_array()
         .unwrap()
@@ -602,30 +461,23 @@ async fn pagination_is_validated_and_applied() {
     .await;
     let token = sandbox.user_token(ADA).await;
     let page = sandbox
-        .get_json(
-            "/v1/platforms/me/members?limit=100&offset=250",
-            &token,
-            Some("development"),
-        )
+        .bearer(&token, Some("development"))
+        .get_json("/v1/platforms/me/members?limit=100&offset=250")
         .await;
     assert_eq!(page["total"], 312);
     assert_eq!(page["limit"], 100);
     assert_eq!(page["offset"], 250);
     assert_eq!(page["items"].as_array().unwrap().len(), 62);
     let default = sandbox
-        .get_json("/v1/platforms/me/members", &token, Some("development"))
+        .bearer(&token, Some("development"))
+        .get_json("/v1/platforms/me/members")
         .await;
     assert_eq!(default["items"].as_array().unwrap().len(), 50);
 
     for query in ["limit=0", "limit=101", "limit=abc", "offset=-1"] {
         let response = sandbox
-            .api(
-                Method::GET,
-                &format!("/v1/platforms/me/members?{query}"),
-                &token,
-                Some("development"),
-                None,
-            )
+            .bearer(&token, Some("development"))
+            .get(&format!("/v1/platforms/me/members?{query}"))
             .await;
         assert_eq!(
             response.status(),
@@ -644,38 +496,29 @@ async fn members_can_be_searched_changed_and_removed_within_the_guardrails() {
     let member_path = |user: &str| format!("/v1/platforms/me/members/{user}");
 
     let found = sandbox
-        .get_json("/v1/platforms/me/members?search=CHLO", &ada, env)
+        .bearer(&ada, env)
+        .get_json("/v1/platforms/me/members?search=CHLO")
         .await;
     assert_eq!(found["total"], 1);
     assert_eq!(found["items"][0]["email"], "chloe@acme-markets.example");
     assert_eq!(
         sandbox
-            .get_json(
-                "/v1/platforms/me/members?search=acme-markets.example",
-                &ada,
-                env
-            )
+            .bearer(&ada, env)
+            .get_json("/v1/platforms/me/members?search=acme-markets.example")
             .await["total"],
         12
     );
 
     let own = sandbox
-        .api(
-            Method::PATCH,
-            &member_path(ADA),
-            &ada,
-            env,
-            Some(json!({ "role_ids": ["rol_viewer"] })),
-        )
+        .bearer(&ada, env)
+        .patch(&member_path(ADA), json!({ "role_ids": ["rol_viewer"] }))
         .await;
     assert_eq!(own.status(), StatusCode::FORBIDDEN, "not your own roles");
     let unknown = sandbox
-        .api(
-            Method::PATCH,
+        .bearer(&ada, env)
+        .patch(
             &member_path(BEN),
-            &ada,
-            env,
-            Some(json!({ "role_ids": ["rol_developer", "rol_astronaut"] })),
+            json!({ "role_ids": ["rol_developer", "rol_astronaut"] }),
         )
         .await;
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -684,23 +527,19 @@ async fn members_can_be_searched_changed_and_removed_within_the_guardrails() {
         json!(["body", "role_ids", 1])
     );
     let nobody = sandbox
-        .api(
-            Method::PATCH,
+        .bearer(&ada, env)
+        .patch(
             &member_path("auth0|nobody"),
-            &ada,
-            env,
-            Some(json!({ "role_ids": ["rol_viewer"] })),
+            json!({ "role_ids": ["rol_viewer"] }),
         )
         .await;
     assert_eq!(nobody.status(), StatusCode::NOT_FOUND);
 
     let changed = sandbox
-        .api(
-            Method::PATCH,
+        .bearer(&ada, env)
+        .patch(
             &member_path(BEN),
-            &ada,
-            env,
-            Some(json!({ "role_ids": ["rol_viewer", "rol_compliance_officer", "rol_viewer"] })),
+            json!({ "role_ids": ["rol_viewer", "rol_compliance_officer", "rol_viewer"] }),
         )
         .await;
     assert_eq!(changed.status(), StatusCode::OK);
@@ -715,12 +554,10 @@ async fn members_can_be_searched_changed_and_removed_within_the_guardrails() {
 
     // Grace is the other Platform Manager: demoting her leaves Ada as the last one.
     let demoted = sandbox
-        .api(
-            Method::PATCH,
+        .bearer(&ada, env)
+        .patch(
             &member_path(GRACE),
-            &ada,
-            env,
-            Some(json!({ "role_ids": ["rol_developer"] })),
+            json!({ "role_ids": ["rol_developer"] }),
         )
         .await;
     assert_eq!(demoted.status(), StatusCode::OK);
@@ -734,22 +571,15 @@ async fn members_can_be_searched_changed_and_removed_within_the_guardrails() {
             .push("members:manage".into())
     });
     let grace = sandbox.user_token(GRACE).await;
-    let remove_last = sandbox
-        .api(Method::DELETE, &member_path(ADA), &grace, env, None)
-        .await;
+    let remove_last = sandbox.bearer(&grace, env).delete(&member_path(ADA)).await;
     assert_eq!(
         remove_last.status(),
         StatusCode::CONFLICT,
         "the last Platform Manager cannot be removed"
     );
     let demote_last = sandbox
-        .api(
-            Method::PATCH,
-            &member_path(ADA),
-            &grace,
-            env,
-            Some(json!({ "role_ids": ["rol_viewer"] })),
-        )
+        .bearer(&grace, env)
+        .patch(&member_path(ADA), json!({ "role_ids": ["rol_viewer"] }))
         .await;
     assert_eq!(
         demote_last.status(),
@@ -758,7 +588,8 @@ async fn members_can_be_searched_changed_and_removed_within_the_guardrails() {
     );
     assert_eq!(
         sandbox
-            .api(Method::DELETE, &member_path(GRACE), &grace, env, None)
+            .bearer(&grace, env)
+            .delete(&member_path(GRACE))
             .await
             .status(),
         StatusCode::FORBIDDEN,
@@ -767,26 +598,32 @@ async fn members_can_be_searched_changed_and_removed_within_the_guardrails() {
 
     assert_eq!(
         sandbox
-            .api(Method::DELETE, &member_path(BEN), &grace, env, None)
+            .bearer(&grace, env)
+            .delete(&member_path(BEN))
             .await
             .status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(
         sandbox
-            .api(Method::DELETE, &member_path(BEN), &grace, env, None)
+            .bearer(&grace, env)
+            .delete(&member_path(BEN))
             .await
             .status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(
         sandbox
-            .get_json("/v1/platforms/me/members", &ada, env)
+            .bearer(&ada, env)
+            .get_json("/v1/platforms/me/members")
             .await["total"],
         11
     );
 
-    let roles = sandbox.get_json("/v1/platforms/me/roles", &ada, env).await;
+    let roles = sandbox
+        .bearer(&ada, env)
+        .get_json("/v1/platforms/me/roles")
+        .await;
     assert_eq!(roles["total"], 4);
     assert_eq!(roles["items"][0]["name"], "Platform Manager");
     assert_eq!(
@@ -800,18 +637,12 @@ async fn invitations_are_created_listed_and_revoked() {
     let sandbox = spawn().await;
     let ada = sandbox.user_token(ADA).await;
     let env = Some("staging");
-    let invite = |body: Value| {
-        sandbox.api(
-            Method::POST,
-            "/v1/platforms/me/invitations",
-            &ada,
-            env,
-            Some(body),
-        )
-    };
+    let ada_in_staging = sandbox.bearer(&ada, env);
+    let invite = |body: Value| ada_in_staging.post("/v1/platforms/me/invitations", body);
 
     let seeded = sandbox
-        .get_json("/v1/platforms/me/invitations", &ada, env)
+        .bearer(&ada, env)
+        .get_json("/v1/platforms/me/invitations")
         .await;
     assert_eq!(seeded["total"], 2);
 
@@ -856,7 +687,8 @@ async fn invitations_are_created_listed_and_revoked() {
     assert_eq!(detail(invalid).await.as_array().unwrap().len(), 2);
 
     let listed = sandbox
-        .get_json("/v1/platforms/me/invitations", &ada, env)
+        .bearer(&ada, env)
+        .get_json("/v1/platforms/me/invitations")
         .await;
     assert_eq!(listed["total"], 3);
     assert_eq!(listed["items"][0]["id"], created["id"], "newest first");
@@ -866,17 +698,11 @@ async fn invitations_are_created_listed_and_revoked() {
         created["id"].as_str().unwrap()
     );
     assert_eq!(
-        sandbox
-            .api(Method::DELETE, &path, &ada, env, None)
-            .await
-            .status(),
+        sandbox.bearer(&ada, env).delete(&path).await.status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        sandbox
-            .api(Method::DELETE, &path, &ada, env, None)
-            .await
-            .status(),
+        sandbox.bearer(&ada, env).delete(&path).await.status(),
         StatusCode::NOT_FOUND
     );
     // Resend is revoke + create: the address can be invited again.
@@ -895,15 +721,8 @@ async fn the_allowlist_restricts_m2m_traffic_from_its_first_entry_until_its_last
     let m2m = sandbox.m2m_token("staging").await;
     let staging = sandbox.environment_id("staging");
     let path = format!("/v1/platforms/me/environments/{staging}/ip-allowlist");
-    let m2m_call = || {
-        sandbox.api(
-            Method::GET,
-            "/v1/platforms/me/environments",
-            &m2m,
-            None,
-            None,
-        )
-    };
+    let client = sandbox.bearer(&m2m, None);
+    let m2m_call = || client.get("/v1/platforms/me/environments");
 
     assert_eq!(
         m2m_call().await.status(),
@@ -912,12 +731,10 @@ async fn the_allowlist_restricts_m2m_traffic_from_its_first_entry_until_its_last
     );
 
     let first = sandbox
-        .api(
-            Method::POST,
+        .bearer(&ben, Some("staging"))
+        .post(
             &path,
-            &ben,
-            Some("staging"),
-            Some(json!({ "cidr": "203.0.113.0/24", "description": "office" })),
+            json!({ "cidr": "203.0.113.0/24", "description": "office" }),
         )
         .await;
     assert_eq!(first.status(), StatusCode::CREATED);
@@ -933,20 +750,16 @@ async fn the_allowlist_restricts_m2m_traffic_from_its_first_entry_until_its_last
     // User traffic is not subject to the allowlist.
     assert_eq!(
         sandbox
-            .api(Method::GET, "/v1/platforms/me", &ben, Some("staging"), None)
+            .bearer(&ben, Some("staging"))
+            .get("/v1/platforms/me")
             .await
             .status(),
         StatusCode::OK
     );
 
     let loopback = sandbox
-        .api(
-            Method::POST,
-            &path,
-            &ben,
-            Some("staging"),
-            Some(json!({ "cidr": "127.0.0.1" })),
-        )
+        .bearer(&ben, Some("staging"))
+        .post(&path, json!({ "cidr": "127.0.0.1" }))
         .await;
     assert_eq!(loopback.status(), StatusCode::CREATED);
     let loopback: Value = loopback.json().await.unwrap();
@@ -962,36 +775,21 @@ async fn the_allowlist_restricts_m2m_traffic_from_its_first_entry_until_its_last
 
     for entry in [&first, &loopback] {
         let delete = sandbox
-            .api(
-                Method::DELETE,
-                &format!("{path}/{}", entry["id"].as_str().unwrap()),
-                &ben,
-                Some("staging"),
-                None,
-            )
+            .bearer(&ben, Some("staging"))
+            .delete(&format!("{path}/{}", entry["id"].as_str().unwrap()))
             .await;
         assert_eq!(delete.status(), StatusCode::NO_CONTENT);
     }
     sandbox
-        .api(
-            Method::POST,
-            &path,
-            &ben,
-            Some("staging"),
-            Some(json!({ "cidr": "198.51.100.0/24" })),
-        )
+        .bearer(&ben, Some("staging"))
+        .post(&path, json!({ "cidr": "198.51.100.0/24" }))
         .await;
     assert_eq!(m2m_call().await.status(), StatusCode::FORBIDDEN);
-    let remaining: Value = sandbox.get_json(&path, &ben, Some("staging")).await;
+    let remaining: Value = sandbox.bearer(&ben, Some("staging")).get_json(&path).await;
     let last = remaining["items"][0]["id"].as_str().unwrap();
     sandbox
-        .api(
-            Method::DELETE,
-            &format!("{path}/{last}"),
-            &ben,
-            Some("staging"),
-            None,
-        )
+        .bearer(&ben, Some("staging"))
+        .delete(&format!("{path}/{last}"))
         .await;
     assert_eq!(
         m2m_call().await.status(),
@@ -1002,26 +800,16 @@ async fn the_allowlist_restricts_m2m_traffic_from_its_first_entry_until_its_last
     // Other environments are unaffected by staging's list; production's seeded list excludes loopback.
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/environments",
-                &sandbox.m2m_token("development").await,
-                None,
-                None
-            )
+            .bearer(&sandbox.m2m_token("development").await, None)
+            .get("/v1/platforms/me/environments")
             .await
             .status(),
         StatusCode::OK
     );
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/environments",
-                &sandbox.m2m_token("production").await,
-                None,
-                None
-            )
+            .bearer(&sandbox.m2m_token("production").await, None)
+            .get("/v1/platforms/me/environments")
             .await
             .status(),
         StatusCode::FORBIDDEN
@@ -1034,9 +822,13 @@ async fn allowlist_entries_are_validated() {
     let ben = sandbox.user_token(BEN).await;
     let production = sandbox.environment_id("production");
     let path = format!("/v1/platforms/me/environments/{production}/ip-allowlist");
-    let add = |body: Value| sandbox.api(Method::POST, &path, &ben, Some("production"), Some(body));
+    let ben_in_production = sandbox.bearer(&ben, Some("production"));
+    let add = |body: Value| ben_in_production.post(&path, body);
 
-    let seeded = sandbox.get_json(&path, &ben, Some("production")).await;
+    let seeded = sandbox
+        .bearer(&ben, Some("production"))
+        .get_json(&path)
+        .await;
     assert_eq!(seeded["total"], 3);
     assert!(
         seeded.to_string().contains("2001:db8:ac3e::/48"),
@@ -1071,24 +863,16 @@ async fn allowlist_entries_are_validated() {
 
     let entry = seeded["items"][0]["id"].as_str().unwrap();
     let renamed = sandbox
-        .api(
-            Method::PATCH,
-            &format!("{path}/{entry}"),
-            &ben,
-            Some("production"),
-            Some(json!({ "description": "HQ" })),
-        )
+        .bearer(&ben, Some("production"))
+        .patch(&format!("{path}/{entry}"), json!({ "description": "HQ" }))
         .await;
     assert_eq!(renamed.json::<Value>().await.unwrap()["description"], "HQ");
     let staging = sandbox.environment_id("staging");
     let elsewhere = sandbox
-        .api(
-            Method::DELETE,
-            &format!("/v1/platforms/me/environments/{staging}/ip-allowlist/{entry}"),
-            &ben,
-            Some("production"),
-            None,
-        )
+        .bearer(&ben, Some("production"))
+        .delete(&format!(
+            "/v1/platforms/me/environments/{staging}/ip-allowlist/{entry}"
+        ))
         .await;
     assert_eq!(
         elsewhere.status(),
@@ -1127,12 +911,10 @@ async fn trusted_proxies_forward_the_client_address() {
     let m2m = sandbox.m2m_token("staging").await;
     let staging = sandbox.environment_id("staging");
     sandbox
-        .api(
-            Method::POST,
+        .bearer(&ben, Some("staging"))
+        .post(
             &format!("/v1/platforms/me/environments/{staging}/ip-allowlist"),
-            &ben,
-            Some("staging"),
-            Some(json!({ "cidr": "203.0.113.0/24" })),
+            json!({ "cidr": "203.0.113.0/24" }),
         )
         .await;
     let call = |forwarded: &'static str| {
@@ -1165,35 +947,30 @@ async fn the_activity_log_records_changes_and_filters_them() {
     // Only the changes made below, not the seeded system entries.
     let since = format!("date_from={}", rfc3339(time::OffsetDateTime::now_utc()));
     sandbox
-        .api(
-            Method::POST,
+        .bearer(&ada, Some("staging"))
+        .post(
             &format!("/v1/platforms/me/environments/{staging}/ip-allowlist"),
-            &ada,
-            Some("staging"),
-            Some(json!({ "cidr": "192.0.2.0/24" })),
+            json!({ "cidr": "192.0.2.0/24" }),
         )
         .await;
     sandbox
-        .api(
-            Method::POST,
+        .bearer(&ada, Some("production"))
+        .post(
             &format!("/v1/platforms/me/environments/{production}/ip-allowlist"),
-            &ada,
-            Some("production"),
-            Some(json!({ "cidr": "192.0.2.0/24" })),
+            json!({ "cidr": "192.0.2.0/24" }),
         )
         .await;
     sandbox
-        .api(
-            Method::POST,
+        .bearer(&ada, Some("staging"))
+        .post(
             "/v1/platforms/me/invitations",
-            &ada,
-            Some("staging"),
-            Some(json!({ "email": "a@b.example", "role_ids": ["rol_viewer"] })),
+            json!({ "email": "a@b.example", "role_ids": ["rol_viewer"] }),
         )
         .await;
 
     let all = sandbox
-        .get_json("/v1/activity", &ada, Some("staging"))
+        .bearer(&ada, Some("staging"))
+        .get_json("/v1/activity")
         .await;
     assert_eq!(all["total"], seeded + 3);
     assert_eq!(
@@ -1214,77 +991,59 @@ async fn the_activity_log_records_changes_and_filters_them() {
     assert_eq!(entry["ip_address"], "127.0.0.1");
 
     let filtered = sandbox
-        .get_json(
-            &format!("/v1/activity?environment_id={staging}&{since}"),
-            &ada,
-            Some("staging"),
-        )
+        .bearer(&ada, Some("staging"))
+        .get_json(&format!("/v1/activity?environment_id={staging}&{since}"))
         .await;
     assert_eq!(filtered["total"], 1);
     assert_eq!(
         sandbox
-            .get_json(
-                "/v1/activity?type=invitation.created",
-                &ada,
-                Some("staging")
-            )
+            .bearer(&ada, Some("staging"))
+            .get_json("/v1/activity?type=invitation.created")
             .await["total"],
         1
     );
     assert_eq!(
         sandbox
-            .get_json(
-                "/v1/activity?category=ip_allowlist&search=192.0.2",
-                &ada,
-                Some("staging")
-            )
+            .bearer(&ada, Some("staging"))
+            .get_json("/v1/activity?category=ip_allowlist&search=192.0.2")
             .await["total"],
         2
     );
     let today = time::OffsetDateTime::now_utc().date();
     assert_eq!(
         sandbox
-            .get_json(
-                &format!("/v1/activity?{since}&date_to={today}T23:59:59.999999Z"),
-                &ada,
-                Some("staging")
-            )
+            .bearer(&ada, Some("staging"))
+            .get_json(&format!(
+                "/v1/activity?{since}&date_to={today}T23:59:59.999999Z"
+            ))
             .await["total"],
         3
     );
     assert_eq!(
         sandbox
-            .get_json("/v1/activity?date_to=2020-01-01", &ada, Some("staging"))
+            .bearer(&ada, Some("staging"))
+            .get_json("/v1/activity?date_to=2020-01-01")
             .await["total"],
         0
     );
     let bad_date = sandbox
-        .api(
-            Method::GET,
-            "/v1/activity?date_from=yesterday",
-            &ada,
-            Some("staging"),
-            None,
-        )
+        .bearer(&ada, Some("staging"))
+        .get("/v1/activity?date_from=yesterday")
         .await;
     assert_eq!(bad_date.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let id = entry["id"].as_str().unwrap();
     assert_eq!(
         sandbox
-            .get_json(&format!("/v1/activity/{id}"), &ada, Some("staging"))
+            .bearer(&ada, Some("staging"))
+            .get_json(&format!("/v1/activity/{id}"))
             .await["id"],
         id
     );
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                &format!("/v1/activity/{}", uuid::Uuid::new_v4()),
-                &ada,
-                Some("staging"),
-                None
-            )
+            .bearer(&ada, Some("staging"))
+            .get(&format!("/v1/activity/{}", uuid::Uuid::new_v4()))
             .await
             .status(),
         StatusCode::NOT_FOUND
@@ -1298,13 +1057,8 @@ async fn the_environment_header_is_required_on_every_user_call_the_list_included
     let sandbox = spawn().await;
     let token = sandbox.user_token(ADA).await;
     let missing = sandbox
-        .api(
-            Method::GET,
-            "/v1/platforms/me/environments",
-            &token,
-            None,
-            None,
-        )
+        .bearer(&token, None)
+        .get("/v1/platforms/me/environments")
         .await;
     assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -1313,18 +1067,14 @@ async fn the_environment_header_is_required_on_every_user_call_the_list_included
         "FastAPI's answer to a missing required header"
     );
     let unknown = sandbox
-        .api(
-            Method::GET,
-            "/v1/platforms/me/environments",
-            &token,
-            Some("moon-base"),
-            None,
-        )
+        .bearer(&token, Some("moon-base"))
+        .get("/v1/platforms/me/environments")
         .await;
     assert_eq!(unknown.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         sandbox
-            .api(Method::GET, "/v1/activity", &token, None, None)
+            .bearer(&token, None)
+            .get("/v1/activity")
             .await
             .status(),
         StatusCode::UNPROCESSABLE_ENTITY
@@ -1333,18 +1083,11 @@ async fn the_environment_header_is_required_on_every_user_call_the_list_included
     // A deactivated environment is still accepted from users: that is how it gets reactivated.
     let staging = sandbox.environment_id("staging");
     let path = format!("/v1/platforms/me/environments/{staging}");
-    let deactivated = sandbox
-        .api(Method::DELETE, &path, &token, Some("staging"), None)
-        .await;
+    let deactivated = sandbox.bearer(&token, Some("staging")).delete(&path).await;
     assert_eq!(deactivated.status(), StatusCode::OK);
     let reactivated = sandbox
-        .api(
-            Method::PATCH,
-            &path,
-            &token,
-            Some("staging"),
-            Some(json!({ "is_active": true })),
-        )
+        .bearer(&token, Some("staging"))
+        .patch(&path, json!({ "is_active": true }))
         .await;
     assert_eq!(reactivated.status(), StatusCode::OK);
 
@@ -1352,13 +1095,8 @@ async fn the_environment_header_is_required_on_every_user_call_the_list_included
     let m2m = sandbox.m2m_token("development").await;
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/environments",
-                &m2m,
-                None,
-                None
-            )
+            .bearer(&m2m, None)
+            .get("/v1/platforms/me/environments")
             .await
             .status(),
         StatusCode::OK
@@ -1375,9 +1113,7 @@ async fn each_list_bounds_its_limit() {
         let token = token.clone();
         let sandbox = &sandbox;
         async move {
-            let response = sandbox
-                .api(Method::GET, &path, &token, Some("production"), None)
-                .await;
+            let response = sandbox.bearer(&token, Some("production")).get(&path).await;
             let status = response.status();
             (status, response.json::<Value>().await.unwrap())
         }
@@ -1417,7 +1153,8 @@ async fn default_timeout_seconds_is_never_null() {
         let sandbox = &sandbox;
         async move {
             sandbox
-                .api(method, &path, &developer, Some("development"), Some(body))
+                .bearer(&developer, Some("development"))
+                .send(method, &path, Some(body))
                 .await
         }
     };
@@ -1487,16 +1224,12 @@ async fn seeded_system_entries_carry_nulls_and_no_entry_names_its_environment() 
     let ada = sandbox.user_token(ADA).await;
     // One entry made by a person, to check that user entries carry no environment either.
     sandbox
-        .api(
-            Method::PATCH,
-            "/v1/platforms/me",
-            &ada,
-            Some("development"),
-            Some(json!({ "name": "Acme Markets" })),
-        )
+        .bearer(&ada, Some("development"))
+        .patch("/v1/platforms/me", json!({ "name": "Acme Markets" }))
         .await;
     let page = sandbox
-        .get_json("/v1/activity?limit=200", &ada, Some("development"))
+        .bearer(&ada, Some("development"))
+        .get_json("/v1/activity?limit=200")
         .await;
     let entries = page["items"].as_array().unwrap();
     let system: Vec<&Value> = entries
@@ -1554,11 +1287,8 @@ async fn seeded_system_entries_carry_nulls_and_no_entry_names_its_environment() 
     for slug in ["development", "staging", "production"] {
         let id = sandbox.environment_id(slug);
         let filtered = sandbox
-            .get_json(
-                &format!("/v1/activity?environment_id={id}"),
-                &ada,
-                Some("development"),
-            )
+            .bearer(&ada, Some("development"))
+            .get_json(&format!("/v1/activity?environment_id={id}"))
             .await;
         assert!(
             filtered["items"]
@@ -1571,7 +1301,8 @@ async fn seeded_system_entries_carry_nulls_and_no_entry_names_its_environment() 
     }
     let one = system[0]["id"].as_str().unwrap();
     let shown = sandbox
-        .get_json(&format!("/v1/activity/{one}"), &ada, Some("development"))
+        .bearer(&ada, Some("development"))
+        .get_json(&format!("/v1/activity/{one}"))
         .await;
     assert!(shown["actor_id"].is_null() && shown.get("environment_id").is_none());
 }
@@ -1582,12 +1313,10 @@ async fn activity_date_bounds_are_inclusive_date_times_or_dates_meaning_midnight
     let ada = sandbox.user_token(ADA).await;
     let since = rfc3339(time::OffsetDateTime::now_utc());
     sandbox
-        .api(
-            Method::POST,
+        .bearer(&ada, Some("development"))
+        .post(
             "/v1/platforms/me/invitations",
-            &ada,
-            Some("development"),
-            Some(json!({ "email": "dates@example.com", "role_ids": ["rol_viewer"] })),
+            json!({ "email": "dates@example.com", "role_ids": ["rol_viewer"] }),
         )
         .await;
     let total = |query: String| {
@@ -1595,7 +1324,8 @@ async fn activity_date_bounds_are_inclusive_date_times_or_dates_meaning_midnight
         let sandbox = &sandbox;
         async move {
             sandbox
-                .get_json(&format!("/v1/activity?{query}"), &ada, Some("development"))
+                .bearer(&ada, Some("development"))
+                .get_json(&format!("/v1/activity?{query}"))
                 .await["total"]
                 .as_u64()
                 .unwrap()
@@ -1622,7 +1352,8 @@ async fn activity_date_bounds_are_inclusive_date_times_or_dates_meaning_midnight
 
     // Both bounds are inclusive: an entry's own instant finds it.
     let newest = sandbox
-        .get_json("/v1/activity?limit=1", &ada, Some("development"))
+        .bearer(&ada, Some("development"))
+        .get_json("/v1/activity?limit=1")
         .await;
     let instant = newest["items"][0]["created_at"]
         .as_str()
@@ -1640,13 +1371,8 @@ async fn activity_date_bounds_are_inclusive_date_times_or_dates_meaning_midnight
         "2026-03-16T25:00:00Z",
     ] {
         let response = sandbox
-            .api(
-                Method::GET,
-                &format!("/v1/activity?date_to={invalid}"),
-                &ada,
-                Some("development"),
-                None,
-            )
+            .bearer(&ada, Some("development"))
+            .get(&format!("/v1/activity?date_to={invalid}"))
             .await;
         assert_eq!(
             response.status(),
@@ -1674,7 +1400,10 @@ async fn roles_can_be_served_without_permissions_as_auth0_organization_roles_are
         keys.sort();
         assert_eq!(keys, ["description", "id", "name"], "{role}");
     };
-    let roles = sandbox.get_json("/v1/platforms/me/roles", &ada, env).await;
+    let roles = sandbox
+        .bearer(&ada, env)
+        .get_json("/v1/platforms/me/roles")
+        .await;
     assert_eq!(roles["total"], 4);
     roles["items"]
         .as_array()
@@ -1682,7 +1411,8 @@ async fn roles_can_be_served_without_permissions_as_auth0_organization_roles_are
         .iter()
         .for_each(only_id_name_description);
     let members = sandbox
-        .get_json("/v1/platforms/me/members", &ada, env)
+        .bearer(&ada, env)
+        .get_json("/v1/platforms/me/members")
         .await;
     for member in members["items"].as_array().unwrap() {
         member["roles"]
@@ -1692,12 +1422,10 @@ async fn roles_can_be_served_without_permissions_as_auth0_organization_roles_are
             .for_each(only_id_name_description);
     }
     let changed = sandbox
-        .api(
-            Method::PATCH,
+        .bearer(&ada, env)
+        .patch(
             &format!("/v1/platforms/me/members/{BEN}"),
-            &ada,
-            env,
-            Some(json!({ "role_ids": ["rol_viewer"] })),
+            json!({ "role_ids": ["rol_viewer"] }),
         )
         .await;
     assert_eq!(changed.status(), StatusCode::OK);
@@ -1707,7 +1435,8 @@ async fn roles_can_be_served_without_permissions_as_auth0_organization_roles_are
     let viewer = sandbox.user_token(DMITRI).await;
     assert_eq!(
         sandbox
-            .api(Method::GET, "/v1/activity", &viewer, env, None)
+            .bearer(&viewer, env)
+            .get("/v1/activity")
             .await
             .status(),
         StatusCode::FORBIDDEN
@@ -1724,7 +1453,8 @@ async fn invitation_roles_can_be_served_as_role_ids() {
     let ada = sandbox.user_token(ADA).await;
     let env = Some("development");
     let listed = sandbox
-        .get_json("/v1/platforms/me/invitations", &ada, env)
+        .bearer(&ada, env)
+        .get_json("/v1/platforms/me/invitations")
         .await;
     let roles: Vec<&Value> = listed["items"]
         .as_array()
@@ -1734,14 +1464,10 @@ async fn invitation_roles_can_be_served_as_role_ids() {
         .collect();
     assert_eq!(roles, [&json!(["rol_viewer"]), &json!(["rol_developer"])]);
     let created = sandbox
-        .api(
-            Method::POST,
+        .bearer(&ada, env)
+        .post(
             "/v1/platforms/me/invitations",
-            &ada,
-            env,
-            Some(
-                json!({ "email": "ids@example.com", "role_ids": ["rol_developer", "rol_viewer"] }),
-            ),
+            json!({ "email": "ids@example.com", "role_ids": ["rol_developer", "rol_viewer"] }),
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
@@ -1768,7 +1494,7 @@ async fn a_removed_route_answers_fastapis_not_found() {
     let production = sandbox.environment_id("production");
     let allowlist = format!("/v1/platforms/me/environments/{production}/ip-allowlist");
     for path in ["/v1/platforms/me/roles", allowlist.as_str()] {
-        let removed = sandbox.api(Method::GET, path, &ada, env, None).await;
+        let removed = sandbox.bearer(&ada, env).get(path).await;
         assert_eq!(removed.status(), StatusCode::NOT_FOUND, "{path}");
         assert_eq!(
             removed.json::<Value>().await.unwrap(),
@@ -1778,20 +1504,16 @@ async fn a_removed_route_answers_fastapis_not_found() {
     // Other methods and other routes are untouched.
     assert_eq!(
         sandbox
-            .api(
-                Method::POST,
-                &allowlist,
-                &ada,
-                env,
-                Some(json!({ "cidr": "192.0.2.0/24" }))
-            )
+            .bearer(&ada, env)
+            .post(&allowlist, json!({ "cidr": "192.0.2.0/24" }))
             .await
             .status(),
         StatusCode::CREATED
     );
     assert_eq!(
         sandbox
-            .api(Method::GET, "/v1/platforms/me/members", &ada, env, None)
+            .bearer(&ada, env)
+            .get("/v1/platforms/me/members")
             .await
             .status(),
         StatusCode::OK
@@ -1803,14 +1525,16 @@ async fn a_removed_route_answers_fastapis_not_found() {
         .await;
     assert_eq!(
         sandbox
-            .api(Method::GET, "/v1/platforms/me/members", &ada, env, None)
+            .bearer(&ada, env)
+            .get("/v1/platforms/me/members")
             .await
             .status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(
         sandbox
-            .api(Method::GET, "/v1/platforms/me/roles", &ada, env, None)
+            .bearer(&ada, env)
+            .get("/v1/platforms/me/roles")
             .await
             .status(),
         StatusCode::OK,

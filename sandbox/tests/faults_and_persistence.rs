@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -19,13 +19,8 @@ async fn a_chosen_status_for_a_chosen_route_then_back_to_normal() {
         ] }))
         .await;
     let failed = sandbox
-        .api(
-            Method::GET,
-            "/v1/platforms/me/members",
-            &token,
-            Some("development"),
-            None,
-        )
+        .bearer(&token, Some("development"))
+        .get("/v1/platforms/me/members")
         .await;
     assert_eq!(failed.status(), StatusCode::BAD_GATEWAY);
     assert!(failed.json::<Value>().await.unwrap()["detail"]
@@ -34,13 +29,8 @@ async fn a_chosen_status_for_a_chosen_route_then_back_to_normal() {
         .contains("fault injection"));
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/members",
-                &token,
-                Some("development"),
-                None
-            )
+            .bearer(&token, Some("development"))
+            .get("/v1/platforms/me/members")
             .await
             .status(),
         StatusCode::OK,
@@ -48,13 +38,8 @@ async fn a_chosen_status_for_a_chosen_route_then_back_to_normal() {
     );
 
     let limited = sandbox
-        .api(
-            Method::GET,
-            "/v1/platforms/me/roles",
-            &token,
-            Some("development"),
-            None,
-        )
+        .bearer(&token, Some("development"))
+        .get("/v1/platforms/me/roles")
         .await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.headers()["retry-after"], "7");
@@ -81,13 +66,8 @@ async fn a_chosen_status_for_a_chosen_route_then_back_to_normal() {
     );
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/roles",
-                &token,
-                Some("development"),
-                None
-            )
+            .bearer(&token, Some("development"))
+            .get("/v1/platforms/me/roles")
             .await
             .status(),
         StatusCode::OK
@@ -102,13 +82,8 @@ async fn latency_and_failure_rate_apply_to_every_route() {
     let started = Instant::now();
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/environments",
-                &token,
-                None,
-                None
-            )
+            .bearer(&token, None)
+            .get("/v1/platforms/me/environments")
             .await
             .status(),
         StatusCode::OK
@@ -118,13 +93,8 @@ async fn latency_and_failure_rate_apply_to_every_route() {
     sandbox.set_faults(json!({ "failure_rate": 1.0 })).await;
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/environments",
-                &token,
-                None,
-                None
-            )
+            .bearer(&token, None)
+            .get("/v1/platforms/me/environments")
             .await
             .status(),
         StatusCode::SERVICE_UNAVAILABLE
@@ -161,7 +131,7 @@ async fn dropped_connections_before_and_after_the_change_is_applied() {
     let staging = sandbox.environment_id("staging");
     let path = format!("/v1/platforms/me/environments/{staging}/ip-allowlist");
     let count = || async {
-        sandbox.get_json(&path, &ben, Some("staging")).await["total"]
+        sandbox.bearer(&ben, Some("staging")).get_json(&path).await["total"]
             .as_u64()
             .unwrap()
     };
@@ -205,13 +175,8 @@ async fn malformed_bodies_keep_their_status() {
     let token = sandbox.m2m_token("development").await;
     sandbox.set_faults(json!({ "rules": [{ "path_prefix": "/v1/platforms/me/environments", "action": { "kind": "malformed_body" } }] })).await;
     let response = sandbox
-        .api(
-            Method::GET,
-            "/v1/platforms/me/environments",
-            &token,
-            None,
-            None,
-        )
+        .bearer(&token, None)
+        .get("/v1/platforms/me/environments")
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/json");
@@ -234,13 +199,8 @@ async fn a_stopped_sandbox_refuses_connections_until_restarted() {
     sandbox.sandbox.restart().await.unwrap();
     assert_eq!(
         sandbox
-            .api(
-                Method::GET,
-                "/v1/platforms/me/environments",
-                &token,
-                None,
-                None
-            )
+            .bearer(&token, None)
+            .get("/v1/platforms/me/environments")
             .await
             .status(),
         StatusCode::OK
@@ -263,12 +223,10 @@ async fn state_and_signing_key_survive_a_restart_when_files_are_given() {
     let login = first.login(ADA).await;
     let token = login["access_token"].as_str().unwrap().to_owned();
     let created = first
-        .api(
-            Method::POST,
+        .bearer(&token, Some("development"))
+        .post(
             "/v1/platforms/me/invitations",
-            &token,
-            Some("development"),
-            Some(json!({ "email": "kept@acme.example", "role_ids": ["rol_viewer"] })),
+            json!({ "email": "kept@acme.example", "role_ids": ["rol_viewer"] }),
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
@@ -277,7 +235,8 @@ async fn state_and_signing_key_survive_a_restart_when_files_are_given() {
 
     let second = spawn_with(config(addr)).await;
     let invitations = second
-        .get_json("/v1/platforms/me/invitations", &token, Some("development"))
+        .bearer(&token, Some("development"))
+        .get_json("/v1/platforms/me/invitations")
         .await;
     assert!(
         invitations.to_string().contains("kept@acme.example"),

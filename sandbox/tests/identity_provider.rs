@@ -444,12 +444,10 @@ async fn a_role_change_shows_in_the_next_token() {
 
     let manager = sandbox.user_token(ADA).await;
     let response = sandbox
-        .api(
-            Method::PATCH,
+        .bearer(&manager, Some("development"))
+        .patch(
             &format!("/v1/platforms/me/members/{DMITRI}"),
-            &manager,
-            Some("development"),
-            Some(serde_json::json!({ "role_ids": ["rol_developer"] })),
+            serde_json::json!({ "role_ids": ["rol_developer"] }),
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -607,7 +605,7 @@ async fn accepting_an_invitation_makes_a_member_with_the_invited_roles() {
     let sandbox = spawn().await;
     let manager = sandbox.user_token(ADA).await;
     let invitation: Value = sandbox
-        .api(Method::POST, "/v1/platforms/me/invitations", &manager, Some("development"), Some(serde_json::json!({ "email": "Zoe@New-Hire.example", "role_ids": ["rol_compliance_officer"] })))
+        .bearer(&manager, Some("development")).post("/v1/platforms/me/invitations", serde_json::json!({ "email": "Zoe@New-Hire.example", "role_ids": ["rol_compliance_officer"] }))
         .await
         .json()
         .await
@@ -650,11 +648,8 @@ async fn accepting_an_invitation_makes_a_member_with_the_invited_roles() {
         .contains(&Value::from("settlements:write")));
 
     let members = sandbox
-        .get_json(
-            "/v1/platforms/me/members?search=zoe",
-            &manager,
-            Some("development"),
-        )
+        .bearer(&manager, Some("development"))
+        .get_json("/v1/platforms/me/members?search=zoe")
         .await;
     assert_eq!(members["total"], 1);
     assert_eq!(
@@ -662,11 +657,8 @@ async fn accepting_an_invitation_makes_a_member_with_the_invited_roles() {
         "Compliance Officer"
     );
     let invitations = sandbox
-        .get_json(
-            "/v1/platforms/me/invitations",
-            &manager,
-            Some("development"),
-        )
+        .bearer(&manager, Some("development"))
+        .get_json("/v1/platforms/me/invitations")
         .await;
     assert!(
         !invitations.to_string().contains("zoe@new-hire.example"),
@@ -826,7 +818,8 @@ async fn the_generic_profile_serves_its_own_paths_and_an_issuer_without_a_traili
     );
     // ... and the API, the userinfo endpoint and M2M clients accept them.
     let me = sandbox
-        .get_json("/v1/platforms/me", access_token, Some("development"))
+        .bearer(access_token, Some("development"))
+        .get_json("/v1/platforms/me")
         .await;
     assert_eq!(me["name"], "Acme Markets");
     let profile = sandbox
@@ -841,7 +834,8 @@ async fn the_generic_profile_serves_its_own_paths_and_an_issuer_without_a_traili
     assert_eq!(claims(&m2m)["iss"], sandbox.base);
     assert_eq!(
         sandbox
-            .api(Method::GET, "/v1/platforms/me", &m2m, None, None)
+            .bearer(&m2m, None)
+            .get("/v1/platforms/me")
             .await
             .status(),
         StatusCode::OK

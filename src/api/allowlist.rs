@@ -23,6 +23,19 @@ pub struct AllowlistEntry {
     pub created_at: Timestamp,
     #[serde(default)]
     pub created_by: Option<String>,
+    /// Who `created_by` is, by name, when the member list says (worked out on the server).
+    #[serde(default)]
+    pub created_by_name: Option<String>,
+}
+
+impl AllowlistEntry {
+    /// Who added the entry: a name when known, else the id the API stored.
+    pub fn added_by(&self) -> String {
+        self.created_by_name
+            .clone()
+            .or_else(|| self.created_by.clone())
+            .unwrap_or_default()
+    }
 }
 
 impl super::ShownAsStored for AllowlistEntry {
@@ -98,11 +111,13 @@ pub(crate) mod ssr {
     pub use crate::server::member::respond;
 
     use super::*;
+    use std::collections::HashMap;
+
     use reqwest::Method;
     use serde_json::json;
 
     use crate::{
-        api::{Lenient, Listed},
+        api::{Lenient, Listed, Member},
         domain::ResourceId,
         server::{member::MemberRequest, upstream::paths},
     };
@@ -115,6 +130,9 @@ pub(crate) mod ssr {
             }])
         })
     }
+
+    /// Members read to name who added entries; a bound on the paging.
+    const MAX_NAMED_MEMBERS: usize = 1_000;
 
     pub struct Current {
         pub request: MemberRequest,
@@ -199,8 +217,43 @@ pub(crate) mod ssr {
             .ok_or(ApiError::Internal)
     }
 
+    /// The members' names by user id, to say who added each entry. Whatever this cannot
+    /// resolve (no `members:read`, a removed member, an M2M client, a failed read) keeps the id
+    /// the API stored: names are a courtesy, never a reason for the list to fail.
+    async fn member_names(request: &MemberRequest) -> HashMap<String, String> {
+        if !request
+            .may(crate::api::permissions::MEMBERS_READ)
+            .await
+            .unwrap_or(false)
+        {
+            return HashMap::new();
+        }
+        match request
+            .get_all::<Member>(paths::MEMBERS, &[], MAX_NAMED_MEMBERS)
+            .await
+        {
+            Ok(members) => members
+                .into_iter()
+                .map(|member| (member.user_id.clone(), member.display_name()))
+                .collect(),
+            Err(error) => {
+                tracing::debug!(%error, "member names for the allowlist not read");
+                HashMap::new()
+            }
+        }
+    }
+
     pub async fn load_allowlist() -> Result<AllowlistView, ApiError> {
-        let current = ssr::current().await?;
+        let request = MemberRequest::current()?;
+        let (current, names) =
+            futures::join!(ssr::current_for(request.clone()), member_names(&request));
+        let mut current = current?;
+        for entry in &mut current.entries {
+            entry.created_by_name = entry
+                .created_by
+                .as_ref()
+                .and_then(|id| names.get(id).cloned());
+        }
         let can_manage = current
             .request
             .may(crate::api::permissions::SECURITY_MANAGE)

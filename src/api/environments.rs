@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, FieldError, Listed};
-use crate::domain::EnvironmentSlug;
+use crate::domain::{EnvironmentSlug, Timestamp};
 
 /// The API's bounds for `default_timeout_seconds`.
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<i64> = 60..=604_800;
@@ -24,7 +24,7 @@ pub struct EnvironmentDetail {
     pub is_active: bool,
     #[serde(default)]
     pub rate_limit_rpm: Option<u32>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl super::ShownAsStored for EnvironmentDetail {

@@ -382,7 +382,7 @@ mod ssr {
     pub async fn invite_members(
         emails: String,
         role_ids: Vec<String>,
-        send_email: Option<String>,
+        send_email: bool,
     ) -> Result<Vec<InviteOutcome>, ApiError> {
         let listed = crate::domain::parse_email_list(&emails);
         let mut errors = Vec::new();
@@ -402,7 +402,6 @@ mod ssr {
             return Err(ApiError::Validation(errors));
         }
         let request = MemberRequest::current()?;
-        let send_email = send_email.is_some();
         let mut outcomes = Vec::new();
         for item in listed {
             let result = match item.outcome {
@@ -591,7 +590,9 @@ pub async fn load_members(
 pub async fn invite_members(
     emails: String,
     #[server(default)] role_ids: Vec<String>,
-    send_email: Option<String>,
+    /// A ticked checkbox sends `true`; an unticked one sends nothing.
+    #[server(default)]
+    send_email: bool,
 ) -> Result<Vec<InviteOutcome>, ApiError> {
     ssr::respond(ssr::invite_members(emails, role_ids, send_email).await)
 }

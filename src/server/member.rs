@@ -24,6 +24,7 @@ use crate::{
 /// More environments than any platform has; a bound on the paging all the same.
 const MAX_ENVIRONMENTS: usize = 1_000;
 
+#[derive(Clone)]
 pub struct MemberRequest {
     bff: Arc<Bff>,
     session: Session,

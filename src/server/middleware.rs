@@ -178,6 +178,32 @@ pub async fn require_member(
     response
 }
 
+/// The largest refusal a server function sends (an `ApiError` as JSON); a larger 500 body is not an
+/// `ApiError` and passes through untouched.
+const MAX_REFUSAL_BYTES: usize = 64 * 1024;
+
+/// Gives a server function's refusal its own status when the function's body never ran. Leptos
+/// answers every server function error with 500; inside the body `member::respond` sets the status
+/// of the `ApiError`, but arguments that do not decode (an environment filter outside the slug
+/// grammar, a missing field) are refused before it, and would read as a server fault to clients,
+/// proxies and the logs. They carry `ApiError::BadRequest`: this answers 400.
+pub async fn server_fn_status(request: Request, next: Next) -> Response {
+    let is_server_fn = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_REFUSAL_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<ApiError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 fn sessions_unavailable() -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,

@@ -404,6 +404,7 @@ async fn router(
             provide_nonce,
             shell,
         ))
+        .layer(axum::middleware::from_fn(middleware::server_fn_status))
         .layer(from_fn_with_state(bff.clone(), middleware::require_member))
         .with_state(state);
     let app = session::layer(app, backend, &bff.policy).await?;

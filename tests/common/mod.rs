@@ -11,9 +11,14 @@ use std::{
     time::Duration,
 };
 
-use keystone_dashboard::server::{Application, Bff, Config};
+use keystone_dashboard::{
+    api::ApiError,
+    server::{Application, Bff, Config},
+};
 use keystone_sandbox::{RunningSandbox, SandboxConfig};
+use leptos::server_fn::ServerFn;
 use reqwest::{header, StatusCode};
+use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
@@ -389,7 +394,37 @@ impl Browser {
         assert_eq!(location(&response), "/");
     }
 
-    /// Calls a server function the way the app does (POST, url-encoded); returns status and JSON.
+    /// Calls a server function with its own argument struct, as the page's form or action does
+    /// (POST, url-encoded the way server functions decode), and decodes the answer into the
+    /// function's own output type, or its refusal into the dashboard's `ApiError`.
+    pub async fn call<S>(&self, call: S) -> Result<S::Output, Refused>
+    where
+        S: ServerFn<Error = ApiError> + Serialize,
+        S::Output: DeserializeOwned,
+    {
+        let encoded = serde_qs::to_string(&call).expect("server function arguments encode");
+        let request = self
+            .with_cookie(self.http.post(self.url(S::PATH)))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .header("origin", &self.origin)
+            .body(encoded);
+        let response = request.send().await.expect("request reaches the dashboard");
+        self.remember(&response);
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        if status.is_success() {
+            Ok(serde_json::from_str(&body)
+                .unwrap_or_else(|error| panic!("{}: {error}: {body}", S::PATH)))
+        } else {
+            let error = serde_json::from_str(&body)
+                .unwrap_or_else(|error| panic!("{} answered {status}: {error}: {body}", S::PATH));
+            Err(Refused { status, error })
+        }
+    }
+
+    /// Calls a server function by name with raw form fields; returns status and JSON as sent.
+    /// For what the typed [`Browser::call`] cannot say: ill-formed arguments, the raw shape.
     pub async fn server_fn(&self, name: &str, args: &[(&str, &str)]) -> (StatusCode, Value) {
         let response = self.post_form(&format!("/api/{name}"), args).await;
         let status = response.status();
@@ -401,6 +436,13 @@ impl Browser {
     }
 }
 
+/// A server function that refused or failed: its status and the error the page would show.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: StatusCode,
+    pub error: ApiError,
+}
+
 pub fn location(response: &reqwest::Response) -> String {
     response.headers()[header::LOCATION]
         .to_str()
@@ -410,27 +452,11 @@ pub fn location(response: &reqwest::Response) -> String {
 
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == name).then(|| percent_decode(value))
-    })
-}
-
-fn percent_decode(value: &str) -> String {
-    let bytes = value.replace('+', " ").into_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' && index + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap();
-            out.push(u8::from_str_radix(hex, 16).unwrap());
-            index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value)
 }
 
 /// Sets the sandbox's faults (`/_sandbox/faults`).

@@ -247,29 +247,26 @@ impl TestSandbox {
             .to_owned()
     }
 
-    /// An API call as a user (`environment` is the `X-Keystone-Environment` header) or an M2M client (`None`).
-    pub async fn api(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        environment: Option<&str>,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
-        if let Some(environment) = environment {
-            request = request.header("X-Keystone-Environment", environment);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.unwrap()
+    /// A user of the seeded platform, working in `environment` (the `X-Keystone-Environment`
+    /// header of every call).
+    pub async fn as_user(&self, user_id: &str, environment: &str) -> Caller<'_> {
+        let token = self.user_token(user_id).await;
+        self.bearer(&token, Some(environment))
     }
 
-    pub async fn get_json(&self, path: &str, token: &str, environment: Option<&str>) -> Value {
-        let response = self.api(Method::GET, path, token, environment, None).await;
-        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-        response.json().await.unwrap()
+    /// The M2M client of the environment `slug` (its token names the environment: no header).
+    pub async fn as_client(&self, slug: &str) -> Caller<'_> {
+        let token = self.m2m_token(slug).await;
+        self.bearer(&token, None)
+    }
+
+    /// Any bearer token (forged, expired, another tenant's), with or without the header.
+    pub fn bearer(&self, token: &str, environment: Option<&str>) -> Caller<'_> {
+        Caller {
+            sandbox: self,
+            token: token.to_owned(),
+            environment: environment.map(str::to_owned),
+        }
     }
 
     pub fn environment_id(&self, slug: &str) -> String {
@@ -299,5 +296,57 @@ impl TestSandbox {
             .json()
             .await
             .unwrap()
+    }
+}
+
+/// One identity calling the API, as the Rust registry's `RequestHelper` does: the token and the
+/// environment header are set once, each call names only what differs.
+pub struct Caller<'a> {
+    sandbox: &'a TestSandbox,
+    token: String,
+    environment: Option<String>,
+}
+
+impl Caller<'_> {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> reqwest::Response {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> reqwest::Response {
+        self.send(Method::PUT, path, Some(body)).await
+    }
+
+    /// A GET that must answer 200; its JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+        let mut request = self
+            .sandbox
+            .http
+            .request(method, self.sandbox.url(path))
+            .bearer_auth(&self.token);
+        if let Some(environment) = &self.environment {
+            request = request.header("X-Keystone-Environment", environment);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
     }
 }

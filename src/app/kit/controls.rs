@@ -39,12 +39,21 @@ pub fn SubmitButton(
     }
 }
 
-/// Says that the member may look but not change, and which permission changing needs.
+/// Says that the member may look but not change, and which permission changing needs (named
+/// by its constant in `api::permissions`, the one place the names live).
 #[component]
-pub fn ReadOnlyNotice(children: Children) -> impl IntoView {
+pub fn ReadOnlyNotice(
+    /// "You can view the team."
+    can: &'static str,
+    /// "Inviting and changing roles"
+    changing: &'static str,
+    permission: &'static str,
+    /// "the Platform Manager role"
+    held_by: &'static str,
+) -> impl IntoView {
     view! {
         <p class="notice" data-testid="read-only">
-            {children()}
+            {format!("{can} {changing} needs the {permission} permission ({held_by}).")}
         </p>
     }
 }

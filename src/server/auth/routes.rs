@@ -82,10 +82,7 @@ async fn login(
             // Discovery failed (the provider is down, or names another issuer): nothing to
             // redirect to. Retried lazily on the next attempt.
             tracing::warn!(%error, "cannot start a sign-in");
-            provider_unavailable(&format!(
-                "/auth/login?{}",
-                serde_urlencoded::to_string([("returnTo", return_to.as_str())]).expect("encodes")
-            ))
+            provider_unavailable(&return_to.sign_in_href())
         })?;
     let pending = PendingLogin {
         nonce: start.nonce,
@@ -146,10 +143,7 @@ async fn finish_login(
             tracing::warn!("callback with an unknown, spent or foreign state");
             unknown_attempt()
         })?;
-    let retry = format!(
-        "/auth/login?{}",
-        serde_urlencoded::to_string([("returnTo", pending.return_to.as_str())]).expect("encodes")
-    );
+    let retry = pending.return_to.sign_in_href();
 
     // Before anything else in the response, errors included (RFC 9207 §2.4): a response from
     // another provider (a mix-up attack) must not reach our token endpoint with its code.

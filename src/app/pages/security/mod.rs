@@ -4,22 +4,26 @@
 //! traffic at once), so every change that could lock traffic out or open it up carries its
 //! consequence in words next to a required checkbox, enforced again by the server.
 
+mod add;
+mod check;
+
+use add::{AddEntryForm, BulkAddForm};
+use check::CheckAddress;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
+    api::permissions::SECURITY_MANAGE,
     api::{
-        add_warnings, delete_warnings, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry,
-        AllowlistView, DeleteAllowlistEntry, OddRecord, UpdateAllowlistDescription,
-        MAX_DESCRIPTION,
+        delete_warnings, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, AllowlistView,
+        DeleteAllowlistEntry, OddRecord, UpdateAllowlistDescription, MAX_DESCRIPTION,
     },
     app::kit::{
         count_of, Announcement, Announcer, Confirm, DataTable, DialogDraft, InlineDialog,
         InlineDialogs, Loaded, ReadOnlyNotice, SubmitButton,
     },
-    domain::{
-        check_address, overlap, parse_bulk, AddressCheck, Cidr, CidrError, Overlap, Timestamp,
-    },
+    domain::Timestamp,
 };
 
 #[component]
@@ -179,9 +183,7 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
             {(!can_manage)
                 .then(|| {
                     view! {
-                        <ReadOnlyNotice>
-                            "You can view this list. Changing it needs the security:manage permission (the Developer or Platform Manager role)."
-                        </ReadOnlyNotice>
+                        <ReadOnlyNotice can="You can view this list." changing="Changing it" permission=SECURITY_MANAGE held_by="the Developer or Platform Manager role" />
                     }
                 })}
         </section>
@@ -227,8 +229,7 @@ fn EntriesTable(
                             <td>{entry.cidr.size_label()}</td>
                             <td>{entry.description.clone().unwrap_or_default()}</td>
                             <td class="muted">
-                                {entry.created_by.clone().unwrap_or_default()} <br />
-                                {entry.created_at.day()}
+                                {entry.added_by()} <br /> {entry.created_at.day()}
                             </td>
                             {can_manage.then(|| view! { <RowActions entry warnings actions /> })}
                         </tr>
@@ -354,279 +355,4 @@ fn DeleteEntry(
             </ActionForm>
         </InlineDialog>
     }
-}
-
-/// What the typed network means, as you type: canonical form, problems, overlaps, warnings.
-fn describe_input(input: &str, networks: &[Cidr]) -> (Option<Cidr>, Option<String>) {
-    if input.trim().is_empty() {
-        return (None, None);
-    }
-    match Cidr::parse(input) {
-        Ok(cidr) => {
-            let note = match overlap(&cidr, networks) {
-                Overlap::Duplicate => Some(format!("{cidr} is already on the list.")),
-                Overlap::CoveredBy(wider) => Some(format!("{cidr} is already allowed by {wider}.")),
-                Overlap::Covers(narrower) => Some(format!(
-                    "{cidr} includes {}.",
-                    count_of(narrower.len() as u64, "existing entry", "existing entries")
-                )),
-                Overlap::None => Some(format!("{cidr}: {} addresses.", cidr.size_label())),
-            };
-            (Some(cidr), note)
-        }
-        Err(error) => (None, Some(error.to_string())),
-    }
-}
-
-#[component]
-fn AddEntryForm(
-    action: ServerAction<AddAllowlistEntry>,
-    networks: Vec<Cidr>,
-    /// Entries on the list, parsed or not (the first-entry warning depends on it).
-    count: usize,
-    environment: crate::domain::EnvironmentSlug,
-) -> impl IntoView {
-    let drafts = expect_context::<Drafts>();
-    let input = drafts.network;
-    let description = drafts.description;
-    let known = networks.clone();
-    let analysis = Memo::new(move |_| describe_input(&input.get(), &known));
-    let suggestion = move || match Cidr::parse(&input.get()) {
-        Err(CidrError::HostBitsSet(_, canonical)) => Some(canonical),
-        _ => None,
-    };
-    let warnings = Memo::new(move |_| {
-        let adding: Vec<Cidr> = analysis.get().0.into_iter().collect();
-        // Before anything valid is typed, show what any first entry (or production) would mean.
-        if adding.is_empty() {
-            add_warnings(
-                count,
-                &[Cidr::parse("192.0.2.0/24").expect("valid")],
-                &environment,
-            )
-        } else {
-            add_warnings(count, &adding, &environment)
-        }
-    });
-    let is_problem = Memo::new(move |_| {
-        let (cidr, _) = analysis.get();
-        !input.get().trim().is_empty()
-            && cidr.is_none_or(|cidr| {
-                matches!(
-                    overlap(&cidr, &networks),
-                    Overlap::Duplicate | Overlap::CoveredBy(_)
-                )
-            })
-    });
-
-    view! {
-        <section class="panel">
-            <h2>"Add a network"</h2>
-            <ActionForm action attr:class="form" attr:data-testid="add-entry-form">
-                <label for="allowlist-cidr">"IP address or CIDR network"</label>
-                <input
-                    id="allowlist-cidr"
-                    name="cidr"
-                    type="text"
-                    required=true
-                    autocomplete="off"
-                    spellcheck="false"
-                    placeholder="203.0.113.0/24 or 2001:db8::/48"
-                    bind:value=input
-                    aria-describedby="allowlist-cidr-hint"
-                    aria-invalid=move || is_problem.get().to_string()
-                />
-                <p id="allowlist-cidr-hint" class="hint" class:hint--error=move || is_problem.get() data-testid="cidr-hint">
-                    {move || analysis.get().1}
-                    {move || {
-                        suggestion()
-                            .map(|canonical| {
-                                view! {
-                                    " "
-                                    <button
-                                        type="button"
-                                        class="button button--small button--secondary"
-                                        on:click=move |_| input.set(canonical.to_string())
-                                    >
-                                        {format!("Use {canonical}")}
-                                    </button>
-                                }
-                            })
-                    }}
-                </p>
-                <label for="allowlist-description">"Description (optional)"</label>
-                <input
-                    id="allowlist-description"
-                    name="description"
-                    type="text"
-                    maxlength=MAX_DESCRIPTION
-                    placeholder="Office, VPN, CI runners…"
-                    bind:value=description
-                />
-                {move || view! { <Confirm warnings=warnings.get() /> }}
-                <SubmitButton label="Add network" busy="Adding…" pending=action.pending() testid="add-entry" />
-            </ActionForm>
-        </section>
-    }
-    .into_any()
-}
-
-#[component]
-fn BulkAddForm(
-    action: ServerAction<AddAllowlistEntries>,
-    networks: Vec<Cidr>,
-    count: usize,
-    environment: crate::domain::EnvironmentSlug,
-) -> impl IntoView {
-    let text = expect_context::<Drafts>().bulk_lines;
-    let preview = Memo::new(move |_| parse_bulk(&text.get(), &networks));
-    let warnings = Memo::new(move |_| {
-        let adding: Vec<Cidr> = preview
-            .get()
-            .iter()
-            .filter_map(|line| line.outcome.as_ref().ok().map(|(cidr, _)| *cidr))
-            .collect();
-        add_warnings(count, &adding, &environment)
-    });
-    view! {
-        <section class="panel">
-            <h2>"Add many"</h2>
-            <p class="muted">
-                "One network per line, optionally followed by a comma or space and a description. Lines starting with # are skipped."
-            </p>
-            <ActionForm action attr:class="form" attr:data-testid="bulk-form">
-                <label for="allowlist-bulk" class="visually-hidden">
-                    "Networks to add"
-                </label>
-                <textarea
-                    id="allowlist-bulk"
-                    name="lines"
-                    rows="6"
-                    spellcheck="false"
-                    bind:value=text
-                ></textarea>
-                <ol class="bulk-preview" data-testid="bulk-preview">
-                    {move || {
-                        preview
-                            .get()
-                            .into_iter()
-                            .map(|line| {
-                                let (ok, note) = match &line.outcome {
-                                    Ok((cidr, _)) => (true, format!("will add {cidr}")),
-                                    Err(error) => (false, error.clone()),
-                                };
-                                view! {
-                                    <li class:bulk-preview--error=!ok>
-                                        <span class="mono">{format!("line {}: {}", line.line, line.text)}</span>
-                                        " — "
-                                        {note}
-                                    </li>
-                                }
-                            })
-                            .collect_view()
-                    }}
-                </ol>
-                {move || view! { <Confirm warnings=warnings.get() /> }}
-                <SubmitButton
-                    label="Add these networks"
-                    busy="Adding…"
-                    pending=action.pending()
-                    testid="bulk-add"
-                />
-            </ActionForm>
-            {move || {
-                action
-                    .value()
-                    .get()
-                    .and_then(Result::ok)
-                    .map(|lines| {
-                        view! {
-                            <ol class="bulk-preview" data-testid="bulk-results">
-                                {lines
-                                    .into_iter()
-                                    .map(|line| {
-                                        let ok = line.outcome.is_ok();
-                                        let note = match line.outcome {
-                                            Ok(cidr) => format!("added {cidr}"),
-                                            Err(error) => format!("not added: {error}"),
-                                        };
-                                        view! {
-                                            <li class:bulk-preview--error=!ok>
-                                                {format!("line {}: {} — {note}", line.line, line.text)}
-                                            </li>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </ol>
-                        }
-                    })
-            }}
-        </section>
-    }
-    .into_any()
-}
-
-/// "Check an address": evaluated in the browser against the list shown.
-#[component]
-fn CheckAddress(
-    networks: Vec<Cidr>,
-    /// Entries stored in a form the dashboard cannot read: they may allow the address.
-    unreadable: usize,
-) -> impl IntoView {
-    let address = RwSignal::new(String::new());
-    let verdict = move || {
-        let typed = address.get();
-        let typed = typed.trim();
-        if typed.is_empty() {
-            return None;
-        }
-        Some(match typed.parse::<std::net::IpAddr>() {
-            Err(_) => (false, format!("“{typed}” is not an IP address.")),
-            Ok(ip) => match (check_address(ip, &networks), unreadable) {
-                (AddressCheck::AllowedBy(entry), _) => {
-                    (true, format!("{ip} is allowed by {entry}."))
-                }
-                (AddressCheck::OpenToAll, 0) => (
-                    true,
-                    format!("{ip} is allowed: the list is empty, so every address is."),
-                ),
-                (AddressCheck::Refused, 0) => (
-                    false,
-                    format!("{ip} would be refused: no entry contains it."),
-                ),
-                // The list is not empty, and an entry the dashboard cannot read may contain it.
-                (_, unreadable) => (
-                    false,
-                    format!(
-                        "{ip} is in no entry the dashboard can read, but {} stored in a form it cannot read: whether the API allows {ip} is not certain.",
-                        count_of(unreadable as u64, "entry is", "entries are")
-                    ),
-                ),
-            },
-        })
-    };
-    view! {
-        <section class="panel">
-            <h2>"Check an address"</h2>
-            <label for="allowlist-check">"IP address"</label>
-            <input
-                id="allowlist-check"
-                type="text"
-                autocomplete="off"
-                placeholder="198.51.100.17"
-                bind:value=address
-            />
-            <p class="hint" role="status" data-testid="check-result">
-                {move || {
-                    verdict()
-                        .map(|(ok, text)| {
-                            view! {
-                                <span class:hint--error=!ok>{text}</span>
-                            }
-                        })
-                }}
-            </p>
-        </section>
-    }
-    .into_any()
 }

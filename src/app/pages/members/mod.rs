@@ -1,20 +1,25 @@
 //! Team > Members: who is on the platform, with which roles; invitations sent and pending.
 //! Search and page live in the URL, so a shared link opens the same view.
 
+mod invitations;
+mod invite;
+
+use invitations::InvitationsPanel;
+use invite::{tick, InviteForm, RoleChoices};
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
 use crate::{
+    api::permissions::MEMBERS_MANAGE,
     api::{
-        load_members, member_guardrail, ApiError, ChangeMemberRoles, Invitation, InviteMembers,
-        Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation, Role,
-        MEMBERS_PAGE_SIZE,
+        load_members, member_guardrail, ChangeMemberRoles, InviteMembers, Member, MembersView,
+        RemoveMember, ResendInvitation, RevokeInvitation, Role, MEMBERS_PAGE_SIZE,
     },
     app::kit::{
-        count_of, initials, Announcement, Announcer, Confirm, CopyButton, DataTable, DialogDraft,
-        InlineDialog, InlineDialogs, Loaded, PageWindow, Pager, ReadOnlyNotice, SectionFailed,
-        SubmitButton,
+        count_of, initials, Announcement, Announcer, Confirm, DataTable, DialogDraft, InlineDialog,
+        InlineDialogs, Loaded, PageWindow, Pager, ReadOnlyNotice, SectionFailed, SubmitButton,
     },
     domain::{query_string, Timestamp},
 };
@@ -247,9 +252,12 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
             {(!can_manage)
                 .then(|| {
                     view! {
-                        <ReadOnlyNotice>
-                            "You can view the team. Inviting and changing roles needs the members:manage permission (the Platform Manager role)."
-                        </ReadOnlyNotice>
+                        <ReadOnlyNotice
+                            can="You can view the team."
+                            changing="Inviting and changing roles"
+                            permission=MEMBERS_MANAGE
+                            held_by="the Platform Manager role"
+                        />
                     }
                 })}
         </section>
@@ -370,281 +378,6 @@ fn MemberActions(
                 </ActionForm>
             </InlineDialog>
         </td>
-    }
-    .into_any()
-}
-
-fn tick(selected: &mut Vec<String>, role: String, ticked: bool) {
-    selected.retain(|held| *held != role);
-    if ticked {
-        selected.push(role);
-    }
-}
-
-/// One checkbox per role, with what it grants; `selected` says which are ticked.
-#[component]
-fn RoleChoices(
-    roles: Vec<Role>,
-    #[prop(into)] selected: Signal<Vec<String>>,
-    toggle: Callback<(String, bool)>,
-) -> impl IntoView {
-    roles
-        .into_iter()
-        .map(|role| {
-            // What the role grants, in words (the description alone can be vague).
-            // Without published permissions, the role's own description says what it is for.
-            let grants = match &role.permissions {
-                Some(permissions) => permissions
-                    .iter()
-                    .map(|permission| crate::api::permission_label(permission))
-                    .collect::<Vec<_>>()
-                    .join(" · "),
-                None => role.description.clone(),
-            };
-            let (id, shown_id, ticked_id) = (role.id.clone(), role.id.clone(), role.id.clone());
-            // Rendered ticked on the server too, before the page is interactive.
-            let initially = selected.with_untracked(|selected| selected.contains(&id));
-            view! {
-                <label class="checkbox role-choice">
-                    <input
-                        type="checkbox"
-                        name="role_ids[]"
-                        value=id
-                        checked=initially
-                        prop:checked=move || selected.with(|selected| selected.contains(&shown_id))
-                        on:change=move |event| {
-                            toggle.run((ticked_id.clone(), event_target_checked(&event)))
-                        }
-                    />
-                    <span>
-                        <strong>{role.name.clone()}</strong>
-                        <br />
-                        <span class="muted">{grants}</span>
-                    </span>
-                </label>
-            }
-        })
-        .collect_view()
-}
-
-#[component]
-fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) -> impl IntoView {
-    let drafts = expect_context::<Drafts>();
-    let preview_text = drafts.invite_emails;
-    let send_email = drafts.invite_send_email;
-    let invite_roles = drafts.invite_roles;
-    let toggle = Callback::new(move |(role, ticked): (String, bool)| {
-        invite_roles.update(|selected| tick(selected, role, ticked));
-    });
-    let preview = Memo::new(move |_| crate::domain::parse_email_list(&preview_text.get()));
-    let field_errors = move || match action.value().get() {
-        Some(Err(ApiError::Validation(fields))) => {
-            fields.into_iter().map(|field| field.message).collect()
-        }
-        Some(Err(other)) => vec![other.to_string()],
-        _ => Vec::new(),
-    };
-    view! {
-        <section class="panel">
-            <h2>"Invite people"</h2>
-            <ActionForm action attr:class="form" attr:data-testid="invite-form">
-                <label for="invite-emails">
-                    "Email addresses (one or many: commas, spaces or new lines)"
-                </label>
-                <textarea
-                    id="invite-emails"
-                    name="emails"
-                    rows="3"
-                    required=true
-                    bind:value=preview_text
-                ></textarea>
-                <ul class="bulk-preview">
-                    {move || {
-                        preview
-                            .get()
-                            .into_iter()
-                            .filter_map(|item| item.outcome.err())
-                            .map(|error| view! { <li class="bulk-preview--error">{error}</li> })
-                            .collect_view()
-                    }}
-                </ul>
-                <fieldset>
-                    <legend>"Roles"</legend>
-                    <RoleChoices roles selected=invite_roles toggle />
-                </fieldset>
-                <label class="checkbox">
-                    <input
-                        type="checkbox"
-                        name="send_email"
-                        value="true"
-                        // Ticked in the server-rendered page too, before it is interactive.
-                        checked=true
-                        bind:checked=send_email
-                    />
-                    "Send the invitation by email"
-                </label>
-                <ul class="form-errors" role="alert">
-                    {move || {
-                        field_errors()
-                            .into_iter()
-                            .map(|message| view! { <li class="form-error">{message}</li> })
-                            .collect_view()
-                    }}
-                </ul>
-                <SubmitButton
-                    label="Send invitations"
-                    busy="Sending…"
-                    pending=action.pending()
-                    testid="send-invitations"
-                />
-            </ActionForm>
-            <ul class="bulk-preview" data-testid="invite-results">
-                {move || {
-                    action
-                        .value()
-                        .get()
-                        .and_then(Result::ok)
-                        .map(|outcomes| {
-                            outcomes
-                                .into_iter()
-                                .map(|outcome| {
-                                    let ok = outcome.result.is_ok();
-                                    let text = match outcome.result {
-                                        Ok(()) => format!("{}: invited", outcome.email),
-                                        Err(error) => {
-                                            format!("{}: not invited — {error}", outcome.email)
-                                        }
-                                    };
-                                    view! {
-                                        <li class:bulk-preview--error=!ok>{text}</li>
-                                    }
-                                })
-                                .collect_view()
-                        })
-                }}
-            </ul>
-        </section>
-    }
-    .into_any()
-}
-
-#[component]
-fn InvitationsPanel(
-    invitations: Result<Vec<Invitation>, ApiError>,
-    can_manage: bool,
-    actions: Actions,
-) -> impl IntoView {
-    let invitations = match invitations {
-        Ok(invitations) => invitations,
-        Err(error) => {
-            return view! {
-                <section class="panel">
-                    <h2>"Pending invitations"</h2>
-                    <SectionFailed what="the pending invitations" error />
-                </section>
-            }
-            .into_any()
-        }
-    };
-    let empty = invitations.is_empty();
-    view! {
-        <section class="panel">
-            <h2>"Pending invitations"</h2>
-            {if empty {
-                view! { <p class="empty-state">"No invitation is pending."</p> }.into_any()
-            } else {
-                view! {
-                    <DataTable
-                        label="Pending invitations"
-                        testid="invitations-table"
-                        columns=&["Email", "Roles", "Invited by", "Sent", "Expires", "Link"]
-                        actions=can_manage
-                    >
-                        {invitations
-                            .into_iter()
-                            .map(|invitation| {
-                                view! { <InvitationRow invitation can_manage actions /> }
-                            })
-                            .collect_view()}
-                    </DataTable>
-                }
-                    .into_any()
-            }}
-        </section>
-    }
-    .into_any()
-}
-
-#[component]
-fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> impl IntoView {
-    let (resend_id, revoke_id) = (invitation.id.clone(), invitation.id.clone());
-    let email = invitation.invitee_email.clone();
-    let revoke_label = format!("Revoke the invitation of {email}");
-    let email_attr = email.clone();
-    view! {
-        <tr data-testid="invitation-row" data-email=email_attr>
-            <td>{email.clone()}</td>
-            <td>{invitation.role_names.join(", ")}</td>
-            <td>{invitation.inviter_name.clone()}</td>
-            <td class="nowrap">{invitation.created_at.day()}</td>
-            <td class:muted=invitation.expires_label
-                == "expired">{invitation.expires_label.clone()}</td>
-            <td>
-                <label class="visually-hidden" for=format!("link-{}", invitation.id)>
-                    {format!("Invitation link for {email}")}
-                </label>
-                <input
-                    id=format!("link-{}", invitation.id)
-                    class="mono link-field"
-                    type="text"
-                    readonly=true
-                    value=invitation.invitation_url.clone()
-                    data-testid="invitation-link"
-                />
-                <CopyButton
-                    text=invitation.invitation_url.clone()
-                    what=format!("invitation link for {email}")
-                />
-            </td>
-            {can_manage
-                .then(|| {
-                    view! {
-                        <td class="row-actions">
-                            <ActionForm action=actions.resend attr:class="inline-dialog">
-                                <input type="hidden" name="id" value=resend_id />
-                                <button
-                                    type="submit"
-                                    class="button button--secondary button--small"
-                                    disabled=move || actions.resend.pending().get()
-                                >
-                                    "Resend"
-                                    <span class="visually-hidden">
-                                        {format!(" the invitation of {email}")}
-                                    </span>
-                                </button>
-                            </ActionForm>
-                            <InlineDialog
-                                key=format!("revoke:{}", invitation.id)
-                                label="Revoke".to_owned()
-                                danger=true
-                            >
-                                <ActionForm action=actions.revoke>
-                                    <input type="hidden" name="id" value=revoke_id />
-                                    <Confirm warnings=vec![
-                                        "The link stops working at once.".to_owned(),
-                                    ] />
-                                    <SubmitButton
-                                        label=revoke_label.clone()
-                                        pending=actions.revoke.pending()
-                                        danger=true
-                                        small=true
-                                    />
-                                </ActionForm>
-                            </InlineDialog>
-                        </td>
-                    }
-                })}
-        </tr>
     }
     .into_any()
 }

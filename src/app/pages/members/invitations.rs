@@ -1,0 +1,130 @@
+//! Pending invitations: who was invited, with which roles, the link, resend and revoke.
+
+use leptos::prelude::*;
+
+use super::Actions;
+use crate::{
+    api::{ApiError, Invitation},
+    app::kit::{Confirm, CopyButton, DataTable, InlineDialog, SectionFailed, SubmitButton},
+};
+
+#[component]
+pub(super) fn InvitationsPanel(
+    invitations: Result<Vec<Invitation>, ApiError>,
+    can_manage: bool,
+    actions: Actions,
+) -> impl IntoView {
+    let invitations = match invitations {
+        Ok(invitations) => invitations,
+        Err(error) => {
+            return view! {
+                <section class="panel">
+                    <h2>"Pending invitations"</h2>
+                    <SectionFailed what="the pending invitations" error />
+                </section>
+            }
+            .into_any()
+        }
+    };
+    let empty = invitations.is_empty();
+    view! {
+        <section class="panel">
+            <h2>"Pending invitations"</h2>
+            {if empty {
+                view! { <p class="empty-state">"No invitation is pending."</p> }.into_any()
+            } else {
+                view! {
+                    <DataTable
+                        label="Pending invitations"
+                        testid="invitations-table"
+                        columns=&["Email", "Roles", "Invited by", "Sent", "Expires", "Link"]
+                        actions=can_manage
+                    >
+                        {invitations
+                            .into_iter()
+                            .map(|invitation| {
+                                view! { <InvitationRow invitation can_manage actions /> }
+                            })
+                            .collect_view()}
+                    </DataTable>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> impl IntoView {
+    let (resend_id, revoke_id) = (invitation.id.clone(), invitation.id.clone());
+    let email = invitation.invitee_email.clone();
+    let revoke_label = format!("Revoke the invitation of {email}");
+    let email_attr = email.clone();
+    view! {
+        <tr data-testid="invitation-row" data-email=email_attr>
+            <td>{email.clone()}</td>
+            <td>{invitation.role_names.join(", ")}</td>
+            <td>{invitation.inviter_name.clone()}</td>
+            <td class="nowrap">{invitation.created_at.day()}</td>
+            <td class:muted=invitation.expires_label
+                == "expired">{invitation.expires_label.clone()}</td>
+            <td>
+                <label class="visually-hidden" for=format!("link-{}", invitation.id)>
+                    {format!("Invitation link for {email}")}
+                </label>
+                <input
+                    id=format!("link-{}", invitation.id)
+                    class="mono link-field"
+                    type="text"
+                    readonly=true
+                    value=invitation.invitation_url.clone()
+                    data-testid="invitation-link"
+                />
+                <CopyButton
+                    text=invitation.invitation_url.clone()
+                    what=format!("invitation link for {email}")
+                />
+            </td>
+            {can_manage
+                .then(|| {
+                    view! {
+                        <td class="row-actions">
+                            <ActionForm action=actions.resend attr:class="inline-dialog">
+                                <input type="hidden" name="id" value=resend_id />
+                                <button
+                                    type="submit"
+                                    class="button button--secondary button--small"
+                                    disabled=move || actions.resend.pending().get()
+                                >
+                                    "Resend"
+                                    <span class="visually-hidden">
+                                        {format!(" the invitation of {email}")}
+                                    </span>
+                                </button>
+                            </ActionForm>
+                            <InlineDialog
+                                key=format!("revoke:{}", invitation.id)
+                                label="Revoke".to_owned()
+                                danger=true
+                            >
+                                <ActionForm action=actions.revoke>
+                                    <input type="hidden" name="id" value=revoke_id />
+                                    <Confirm warnings=vec![
+                                        "The link stops working at once.".to_owned(),
+                                    ] />
+                                    <SubmitButton
+                                        label=revoke_label.clone()
+                                        pending=actions.revoke.pending()
+                                        danger=true
+                                        small=true
+                                    />
+                                </ActionForm>
+                            </InlineDialog>
+                        </td>
+                    }
+                })}
+        </tr>
+    }
+    .into_any()
+}
