@@ -1,62 +1,94 @@
 //! The IP allowlist server functions against the real sandbox: validation, the confirmations that
-//! prevent lockouts, the effect on M2M traffic, bulk adds, export and read-only members.
+//! prevent lockouts, the effect on M2M traffic, bulk adds, export and read-only members. Each call
+//! is typed as the page makes it.
 
 mod common;
 
-use common::{spawn_app, Browser, TestApp};
+use common::{spawn_app, Browser, Refused, TestApp};
+use keystone_dashboard::api::{
+    AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, ApiError, DeleteAllowlistEntry,
+    LoadAllowlist, SwitchEnvironment, UpdateAllowlistDescription,
+};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const VIEWER: &str = "auth0|acme-dmitri";
+
+async fn switch_to(browser: &Browser, slug: &str) {
+    browser
+        .call(SwitchEnvironment {
+            slug: slug.to_owned(),
+        })
+        .await
+        .unwrap();
+}
 
 /// Ada, signed in and switched to staging (whose list starts empty).
 async fn manager_on_staging(app: &TestApp) -> Browser {
     let browser = app.browser();
     browser.sign_in().await;
-    let (status, _) = browser
-        .server_fn("environment", &[("slug", "staging")])
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    switch_to(&browser, "staging").await;
     browser
 }
 
-async fn entries(browser: &Browser) -> Vec<Value> {
-    let (status, view) = browser.server_fn("allowlist", &[]).await;
-    assert_eq!(status, StatusCode::OK, "{view}");
-    view["entries"].as_array().unwrap().clone()
+async fn entries(browser: &Browser) -> Vec<AllowlistEntry> {
+    browser.call(LoadAllowlist {}).await.unwrap().entries
+}
+
+fn add(cidr: &str, description: Option<&str>, confirm: bool) -> AddAllowlistEntry {
+    AddAllowlistEntry {
+        cidr: cidr.to_owned(),
+        description: description.map(str::to_owned),
+        confirm: confirm.then(|| "yes".to_owned()),
+    }
+}
+
+fn delete(id: &str, confirm: bool) -> DeleteAllowlistEntry {
+    DeleteAllowlistEntry {
+        id: id.to_owned(),
+        confirm: confirm.then(|| "yes".to_owned()),
+    }
+}
+
+/// The warning a refused, unconfirmed change carries.
+fn needs_confirmation(refused: &Refused) -> &str {
+    assert_eq!(
+        refused.status,
+        StatusCode::PRECONDITION_REQUIRED,
+        "{refused:?}"
+    );
+    match &refused.error {
+        ApiError::NeedsConfirmation(warning) => warning,
+        other => panic!("not a confirmation: {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_entry_restricts_m2m_traffic_only_once_confirmed() {
     let app = spawn_app().await;
     let browser = manager_on_staging(&app).await;
-    let (_, view) = browser.server_fn("allowlist", &[]).await;
-    assert_eq!(view["environment"]["slug"], "staging");
-    assert_eq!(view["can_manage"], true);
-    assert_eq!(entries(&browser).await.len(), 0);
+    let view = browser.call(LoadAllowlist {}).await.unwrap();
+    assert_eq!(view.environment.slug.as_str(), "staging");
+    assert!(view.can_manage);
+    assert!(view.entries.is_empty());
     assert_eq!(
         common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::OK,
         "an empty list allows everyone"
     );
 
-    let office = [("cidr", "198.51.100.0/24"), ("description", "office")];
-    let (status, body) = browser.server_fn("allowlist/add", &office).await;
-    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{body}");
-    assert!(
-        body["NeedsConfirmation"]
-            .as_str()
-            .unwrap()
-            .contains("refused at once"),
-        "{body}"
-    );
+    let refused = browser
+        .call(add("198.51.100.0/24", Some("office"), false))
+        .await
+        .unwrap_err();
+    assert!(needs_confirmation(&refused).contains("refused at once"));
     assert_eq!(entries(&browser).await.len(), 0, "nothing was added");
 
-    let (status, body) = browser
-        .server_fn("allowlist/add", &[office[0], office[1], ("confirm", "yes")])
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["cidr"], "198.51.100.0/24");
+    let added = browser
+        .call(add("198.51.100.0/24", Some("office"), true))
+        .await
+        .unwrap();
+    assert_eq!(added.cidr.to_string(), "198.51.100.0/24");
     assert_eq!(
         common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::FORBIDDEN,
@@ -64,15 +96,13 @@ async fn the_first_entry_restricts_m2m_traffic_only_once_confirmed() {
     );
 
     // A second entry needs no confirmation; it lets this machine in.
-    let (status, body) = browser
-        .server_fn(
-            "allowlist/add",
-            &[("cidr", "127.0.0.1"), ("description", "CI")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let added = browser
+        .call(add("127.0.0.1", Some("CI"), false))
+        .await
+        .unwrap();
     assert_eq!(
-        body["cidr"], "127.0.0.1/32",
+        added.cidr.to_string(),
+        "127.0.0.1/32",
         "a bare address is stored as /32"
     );
     assert_eq!(
@@ -86,68 +116,56 @@ async fn the_first_entry_restricts_m2m_traffic_only_once_confirmed() {
 async fn bad_networks_are_refused_with_a_specific_message_before_the_api_is_called() {
     let app = spawn_app().await;
     let browser = manager_on_staging(&app).await;
-    let (status, body) = browser
-        .server_fn(
-            "allowlist/add",
-            &[("cidr", "10.1.2.3/8"), ("confirm", "yes")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let message = body["Validation"][0]["message"].as_str().unwrap();
+    let refused = browser
+        .call(add("10.1.2.3/8", None, true))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ApiError::Validation(fields) = &refused.error else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(fields[0].field, "cidr");
     assert!(
-        message.contains("host bits") && message.contains("10.0.0.0/8"),
-        "{message}"
+        fields[0].message.contains("host bits") && fields[0].message.contains("10.0.0.0/8"),
+        "{fields:?}"
     );
-    assert_eq!(body["Validation"][0]["field"], "cidr");
 
-    let (status, body) = browser
-        .server_fn(
-            "allowlist/add",
-            &[("cidr", "not-a-network"), ("confirm", "yes")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let refused = browser
+        .call(add("not-a-network", None, true))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{refused:?}"
+    );
     let long = "x".repeat(300);
-    let (status, body) = browser
-        .server_fn(
-            "allowlist/add",
-            &[
-                ("cidr", "10.0.0.0/8"),
-                ("description", &long),
-                ("confirm", "yes"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let refused = browser
+        .call(add("10.0.0.0/8", Some(&long), true))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{refused:?}"
+    );
     assert_eq!(entries(&browser).await.len(), 0);
 
-    let (status, _) = browser
-        .server_fn(
-            "allowlist/add",
-            &[("cidr", "10.0.0.0/8"), ("confirm", "yes")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    browser.call(add("10.0.0.0/8", None, true)).await.unwrap();
     for (cidr, expected) in [
         ("10.0.0.0/8", "already on the list"),
         ("10.20.30.40", "already allowed by 10.0.0.0/8"),
     ] {
-        let (status, body) = browser.server_fn("allowlist/add", &[("cidr", cidr)]).await;
-        assert_eq!(status, StatusCode::CONFLICT, "{cidr}");
+        let refused = browser.call(add(cidr, None, false)).await.unwrap_err();
         assert!(
-            body["Conflict"].as_str().unwrap().contains(expected),
-            "{body}"
+            matches!(&refused.error, ApiError::Conflict(why) if why.contains(expected)),
+            "{cidr}: {refused:?}"
         );
+        assert_eq!(refused.status, StatusCode::CONFLICT);
     }
     // Allowing everyone is possible, but only said out loud.
-    let (status, body) = browser
-        .server_fn("allowlist/add", &[("cidr", "::/0")])
-        .await;
-    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
-    assert!(body["NeedsConfirmation"]
-        .as_str()
-        .unwrap()
-        .contains("every IPv6 address"));
+    let refused = browser.call(add("::/0", None, false)).await.unwrap_err();
+    assert!(needs_confirmation(&refused).contains("every IPv6 address"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,90 +173,56 @@ async fn production_changes_and_deleting_the_last_entry_need_confirming() {
     let app = spawn_app().await;
     let browser = app.browser();
     browser.sign_in().await;
-    browser
-        .server_fn("environment", &[("slug", "production")])
-        .await;
-    let (status, body) = browser
-        .server_fn("allowlist/add", &[("cidr", "192.0.2.0/24")])
-        .await;
-    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
-    assert!(
-        body["NeedsConfirmation"]
-            .as_str()
-            .unwrap()
-            .contains("production"),
-        "{body}"
-    );
+    switch_to(&browser, "production").await;
+    let refused = browser
+        .call(add("192.0.2.0/24", None, false))
+        .await
+        .unwrap_err();
+    assert!(needs_confirmation(&refused).contains("production"));
 
     let browser = manager_on_staging(&app).await;
     browser
-        .server_fn(
-            "allowlist/add",
-            &[("cidr", "198.51.100.0/24"), ("confirm", "yes")],
-        )
-        .await;
+        .call(add("198.51.100.0/24", None, true))
+        .await
+        .unwrap();
     assert_eq!(
         common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::FORBIDDEN
     );
-    let id = entries(&browser).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (status, body) = browser.server_fn("allowlist/delete", &[("id", &id)]).await;
-    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
-    assert!(
-        body["NeedsConfirmation"]
-            .as_str()
-            .unwrap()
-            .contains("every address"),
-        "{body}"
-    );
+    let id = entries(&browser).await[0].id.clone();
+    let refused = browser.call(delete(&id, false)).await.unwrap_err();
+    assert!(needs_confirmation(&refused).contains("every address"));
     assert_eq!(entries(&browser).await.len(), 1, "still there");
 
-    let (status, body) = browser
-        .server_fn("allowlist/delete", &[("id", &id), ("confirm", "yes")])
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!("198.51.100.0/24"));
+    let deleted = browser.call(delete(&id, true)).await.unwrap();
+    assert_eq!(deleted, "198.51.100.0/24");
     assert_eq!(
         common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::OK,
         "open to all again"
     );
-    let (status, _) = browser
-        .server_fn("allowlist/delete", &[("id", &id), ("confirm", "yes")])
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let gone = browser.call(delete(&id, true)).await.unwrap_err();
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_adds_report_every_line_and_add_the_good_ones() {
     let app = spawn_app().await;
     let browser = manager_on_staging(&app).await;
-    let lines = "192.0.2.10, office\n10.0.0.0/33\n2001:db8::/48 VPN\n192.0.2.10\n";
-    let (status, _) = browser
-        .server_fn("allowlist/bulk", &[("lines", lines)])
-        .await;
+    let bulk = |confirm: bool| AddAllowlistEntries {
+        lines: "192.0.2.10, office\n10.0.0.0/33\n2001:db8::/48 VPN\n192.0.2.10\n".to_owned(),
+        confirm: confirm.then(|| "yes".to_owned()),
+    };
+    let refused = browser.call(bulk(false)).await.unwrap_err();
     assert_eq!(
-        status,
+        refused.status,
         StatusCode::PRECONDITION_REQUIRED,
         "the first entries restrict traffic"
     );
-    let (status, results) = browser
-        .server_fn("allowlist/bulk", &[("lines", lines), ("confirm", "yes")])
-        .await;
-    assert_eq!(status, StatusCode::OK, "{results}");
-    let outcomes: Vec<(u64, bool)> = results
-        .as_array()
-        .unwrap()
+    let results = browser.call(bulk(true)).await.unwrap();
+    let outcomes: Vec<(usize, bool)> = results
         .iter()
-        .map(|line| {
-            (
-                line["line"].as_u64().unwrap(),
-                line["outcome"].get("Ok").is_some(),
-            )
-        })
+        .map(|line| (line.line, line.outcome.is_ok()))
         .collect();
     assert_eq!(outcomes, [(1, true), (2, false), (3, true), (4, false)]);
     let stored: Vec<(String, String)> = entries(&browser)
@@ -246,8 +230,8 @@ async fn bulk_adds_report_every_line_and_add_the_good_ones() {
         .iter()
         .map(|entry| {
             (
-                entry["cidr"].as_str().unwrap().to_owned(),
-                entry["description"].as_str().unwrap_or("").to_owned(),
+                entry.cidr.to_string(),
+                entry.description.clone().unwrap_or_default(),
             )
         })
         .collect();
@@ -262,17 +246,14 @@ async fn bulk_adds_report_every_line_and_add_the_good_ones() {
     );
 
     // The description can be edited; the export lists the entries.
-    let id = entries(&browser).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (status, body) = browser
-        .server_fn(
-            "allowlist/describe",
-            &[("id", &id), ("description", "=cmd, \"quoted\"")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = entries(&browser).await[0].id.clone();
+    browser
+        .call(UpdateAllowlistDescription {
+            id,
+            description: Some("=cmd, \"quoted\"".to_owned()),
+        })
+        .await
+        .unwrap();
     let csv = browser.get("/security/allowlist.csv").await;
     assert_eq!(csv.status(), StatusCode::OK);
     assert!(csv.headers()["content-disposition"]
@@ -297,43 +278,28 @@ async fn a_viewer_sees_the_list_and_cannot_change_it() {
     let viewer = app.browser();
     let response = viewer.sign_in_as(VIEWER, "").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    viewer
-        .server_fn("environment", &[("slug", "production")])
-        .await;
-    let (status, view) = viewer.server_fn("allowlist", &[]).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(view["can_manage"], false);
-    assert_eq!(
-        view["entries"].as_array().unwrap().len(),
-        3,
-        "the seeded production list"
-    );
+    switch_to(&viewer, "production").await;
+    let view = viewer.call(LoadAllowlist {}).await.unwrap();
+    assert!(!view.can_manage);
+    assert_eq!(view.entries.len(), 3, "the seeded production list");
     let html = viewer.get("/security").await.text().await.unwrap();
     assert!(html.contains("203.0.113.0/24"));
     assert!(html.contains(r#"data-testid="read-only""#));
     assert!(!html.contains(r#"data-testid="add-entry-form""#));
     // The API is the guard: even a hand-made request is refused, and said so.
-    let (status, body) = viewer
-        .server_fn(
-            "allowlist/add",
-            &[("cidr", "192.0.2.0/24"), ("confirm", "yes")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let refused = viewer
+        .call(add("192.0.2.0/24", None, true))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{refused:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_name_who_added_them_and_keep_the_id_when_no_name_is_known() {
-    use keystone_dashboard::api::{LoadAllowlist, SwitchEnvironment};
     let app = spawn_app().await;
     let browser = app.browser();
     browser.sign_in().await;
-    browser
-        .call(SwitchEnvironment {
-            slug: "production".to_owned(),
-        })
-        .await
-        .unwrap();
+    switch_to(&browser, "production").await;
     let view = browser.call(LoadAllowlist {}).await.unwrap();
     assert!(!view.entries.is_empty());
     for entry in &view.entries {

@@ -4,8 +4,6 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::ApiError;
-#[cfg(feature = "ssr")]
-use super::FieldError;
 use crate::domain::Timestamp;
 
 /// Members per page.
@@ -169,6 +167,7 @@ mod ssr {
     pub use crate::server::member::respond;
 
     use super::*;
+    use crate::api::FieldError;
     use crate::{
         api::Page,
         server::{member::MemberRequest, upstream::paths},
