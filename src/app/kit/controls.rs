@@ -1,6 +1,52 @@
 //! Small controls every page uses the same way.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// A page's title (the document's too) and what the page is for, in one line.
+#[component]
+pub fn PageHeader(title: &'static str, summary: &'static str) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <header class="page-header">
+            <h1>{title}</h1>
+            <p class="muted">{summary}</p>
+        </header>
+    }
+}
+
+/// A labelled one-line text input bound to a draft signal (what was typed survives a failed save).
+#[component]
+pub fn TextField(
+    id: &'static str,
+    label: &'static str,
+    name: &'static str,
+    value: RwSignal<String>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] placeholder: Option<&'static str>,
+    /// `numeric` brings up a number pad on phones.
+    #[prop(optional)]
+    inputmode: Option<&'static str>,
+    #[prop(optional)] maxlength: Option<usize>,
+    /// Off for identifiers and addresses.
+    #[prop(optional)]
+    no_spellcheck: bool,
+) -> impl IntoView {
+    view! {
+        <label for=id>{label}</label>
+        <input
+            id=id
+            type="text"
+            name=name
+            required=required
+            placeholder=placeholder
+            inputmode=inputmode
+            maxlength=maxlength
+            spellcheck=no_spellcheck.then_some("false")
+            bind:value=value
+        />
+    }
+}
 
 /// A form's submit button: disabled while its action runs, saying so when it has a `busy` label.
 #[component]

@@ -6,6 +6,8 @@
 //! - [`InlineDialog`] with [`InlineDialogs`], [`DialogDraft`] and [`RowInput`]: a row's dialog
 //!   whose open state and typed input survive the list reloading under it.
 //! - [`Confirm`]: a change's consequences in words and a required "I understand".
+//! - [`PageHeader`]: the page's title (the document's too) and its one-line summary.
+//! - [`TextField`]: a labelled text input bound to the page's draft of it.
 //! - [`SubmitButton`]: disabled while its action runs, with a "…ing" label.
 //! - [`Pager`] over a [`PageWindow`]: "11–20 of 42" and the links either side.
 //! - [`DataTable`] (and [`TableScroll`] for tables of another shape): headings, an actions
@@ -22,7 +24,9 @@ mod text;
 
 pub use announce::{Announcement, Announcer, Toasts};
 pub use confirm::Confirm;
-pub use controls::{CopyButton, DataTable, ReadOnlyNotice, SubmitButton, TableScroll};
+pub use controls::{
+    CopyButton, DataTable, PageHeader, ReadOnlyNotice, SubmitButton, TableScroll, TextField,
+};
 pub use dialog::{DialogDraft, InlineDialog, InlineDialogs, RowInput};
 pub use loading::{LoadFailed, Loaded, SectionFailed, SignInAgain};
 pub use pager::{PageWindow, Pager};

@@ -1,7 +1,6 @@
 //! The activity log: filters and pagination live in the URL, so a shared link shows the same view.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
 use crate::{
@@ -9,7 +8,7 @@ use crate::{
         activity_in_words, load_activity, ActivityEntry, ActivityFilters, ActivityView, Listed,
         OddRecord, ACTIVITY_PAGE_SIZE,
     },
-    app::kit::{Loaded, PageWindow, Pager},
+    app::kit::{Loaded, PageHeader, PageWindow, Pager},
     domain::EnvironmentSlug,
 };
 
@@ -49,13 +48,10 @@ pub fn ActivityPage() -> impl IntoView {
     let activity = Resource::new(move || filters.get(), load_activity);
 
     view! {
-        <Title text="Activity" />
-        <header class="page-header">
-            <h1>"Activity"</h1>
-            <p class="muted">
-                "Every change made to your platform, who made it and when. Newest first."
-            </p>
-        </header>
+        <PageHeader
+            title="Activity"
+            summary="Every change made to your platform, who made it and when. Newest first."
+        />
         <Loaded resource=activity loading="Loading activity…" let:view>
             <ActivityPanel view filters=filters.get_untracked() />
         </Loaded>

@@ -1,22 +1,20 @@
 //! Team > Roles: each role, what it allows (a roles × permissions matrix) and who holds it.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::{
     api::{load_roles, permission_label, Role, RolesView},
-    app::kit::{count_of, Loaded, SectionFailed, TableScroll},
+    app::kit::{count_of, Loaded, PageHeader, SectionFailed, TableScroll},
 };
 
 #[component]
 pub fn RolesPage() -> impl IntoView {
     let roles = Resource::new(|| (), |_| load_roles());
     view! {
-        <Title text="Roles" />
-        <header class="page-header">
-            <h1>"Roles"</h1>
-            <p class="muted">"Each role, what it allows, and how many members hold it."</p>
-        </header>
+        <PageHeader
+            title="Roles"
+            summary="Each role, what it allows, and how many members hold it."
+        />
         <Loaded resource=roles loading="Loading roles…" let:view>
             <RolesMatrix view />
         </Loaded>

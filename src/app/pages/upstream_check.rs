@@ -2,24 +2,20 @@
 //! in every environment, and shows which answered as the dashboard expects and which did not.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::{
     api::{CheckUpstream, UpstreamCheck, UpstreamReport},
-    app::kit::{LoadFailed, SubmitButton, TableScroll},
+    app::kit::{LoadFailed, PageHeader, SubmitButton, TableScroll},
 };
 
 #[component]
 pub fn UpstreamCheckPage() -> impl IntoView {
     let run = ServerAction::<CheckUpstream>::new();
     view! {
-        <Title text="API check" />
-        <header class="page-header">
-            <h1>"API check"</h1>
-            <p class="muted">
-                "Calls each read the dashboard makes, in each environment, and checks that the KeyStone API answers in the shape the dashboard expects. Nothing is changed. Run it once after pointing the dashboard at a new deployment."
-            </p>
-        </header>
+        <PageHeader
+            title="API check"
+            summary="Calls each read the dashboard makes, in each environment, and checks that the KeyStone API answers in the shape the dashboard expects. Nothing is changed. Run it once after pointing the dashboard at a new deployment."
+        />
         <section class="panel">
             <ActionForm action=run>
                 <SubmitButton

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::Drafts;
 use crate::{
     api::{ApiError, CreateEnvironment},
-    app::kit::SubmitButton,
+    app::kit::{SubmitButton, TextField},
     domain::EnvironmentSlug,
 };
 
@@ -51,15 +51,7 @@ pub(super) fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> 
         <section class="panel">
             <h2>"Create an environment"</h2>
             <ActionForm action attr:class="form" attr:data-testid="create-environment-form">
-                <label for="environment-name">"Name"</label>
-                <input
-                    id="environment-name"
-                    type="text"
-                    name="name"
-                    required=true
-                    placeholder="QA"
-                    bind:value=draft.name
-                />
+                <TextField id="environment-name" label="Name" name="name" value=draft.name required=true placeholder="QA" />
                 <label for="environment-slug">"Slug"</label>
                 <input
                     id="environment-slug"
@@ -75,31 +67,9 @@ pub(super) fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> 
                 <p id="environment-slug-hint" class="hint" class:hint--error=move || slug_problem().is_some() data-testid="slug-hint">
                     {move || slug_problem().unwrap_or_else(|| "Lowercase letters, digits and hyphens. It never changes.".to_owned())}
                 </p>
-                <label for="environment-client">"M2M client id (Auth0)"</label>
-                <input
-                    id="environment-client"
-                    type="text"
-                    name="auth0_client_id"
-                    required=true
-                    spellcheck="false"
-                    bind:value=draft.client_id
-                />
-                <label for="environment-timeout">"Default timeout (seconds, 60 to 604800)"</label>
-                <input
-                    id="environment-timeout"
-                    type="text"
-                    inputmode="numeric"
-                    name="default_timeout_seconds"
-                    placeholder="3600"
-                    bind:value=draft.timeout
-                />
-                <label for="environment-webhook">"Webhook URL (optional)"</label>
-                <input
-                    id="environment-webhook"
-                    type="text"
-                    name="webhook_url"
-                    bind:value=draft.webhook
-                />
+                <TextField id="environment-client" label="M2M client id (Auth0)" name="auth0_client_id" value=draft.client_id required=true no_spellcheck=true />
+                <TextField id="environment-timeout" label="Default timeout (seconds, 60 to 604800)" name="default_timeout_seconds" value=draft.timeout inputmode="numeric" placeholder="3600" />
+                <TextField id="environment-webhook" label="Webhook URL (optional)" name="webhook_url" value=draft.webhook no_spellcheck=true />
                 <ul class="form-errors" role="alert">
                     {move || field_errors().into_iter().map(|error| view! { <li class="form-error">{error.message}</li> }).collect_view()}
                 </ul>

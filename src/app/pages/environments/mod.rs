@@ -6,7 +6,6 @@ mod create;
 use create::{CreateEnvironmentForm, NewEnvironment};
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::{
     api::permissions::ENVIRONMENTS_MANAGE,
@@ -16,7 +15,7 @@ use crate::{
     },
     app::kit::{
         Announcement, Announcer, Confirm, DataTable, DialogDraft, InlineDialog, InlineDialogs,
-        Loaded, ReadOnlyNotice, RowInput, SubmitButton,
+        Loaded, PageHeader, ReadOnlyNotice, RowInput, SubmitButton,
     },
 };
 
@@ -75,13 +74,10 @@ pub fn EnvironmentsPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="Environments" />
-        <header class="page-header">
-            <h1>"Environments"</h1>
-            <p class="muted">
-                "Each environment has its own M2M client, limits, allowlist and data."
-            </p>
-        </header>
+        <PageHeader
+            title="Environments"
+            summary="Each environment has its own M2M client, limits, allowlist and data."
+        />
         <Loaded resource=environments loading="Loading environments…" let:view>
             <EnvironmentsPanel view actions />
         </Loaded>

@@ -8,7 +8,6 @@ use invitations::InvitationsPanel;
 use invite::{tick, InviteForm, RoleChoices};
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
 use crate::{
@@ -19,7 +18,8 @@ use crate::{
     },
     app::kit::{
         count_of, initials, Announcement, Announcer, Confirm, DataTable, DialogDraft, InlineDialog,
-        InlineDialogs, Loaded, PageWindow, Pager, ReadOnlyNotice, SectionFailed, SubmitButton,
+        InlineDialogs, Loaded, PageHeader, PageWindow, Pager, ReadOnlyNotice, SectionFailed,
+        SubmitButton,
     },
     domain::{query_string, Timestamp},
 };
@@ -140,13 +140,10 @@ pub fn MembersPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="Members" />
-        <header class="page-header">
-            <h1>"Members"</h1>
-            <p class="muted">
-                "Everyone on your platform's team, their roles, and the invitations still pending."
-            </p>
-        </header>
+        <PageHeader
+            title="Members"
+            summary="Everyone on your platform's team, their roles, and the invitations still pending."
+        />
         <Loaded resource=members loading="Loading members…" let:view>
             <MembersPanel view actions />
         </Loaded>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::Drafts;
 use crate::{
     api::{add_warnings, AddAllowlistEntries, AddAllowlistEntry, MAX_DESCRIPTION},
-    app::kit::{count_of, Confirm, SubmitButton},
+    app::kit::{count_of, Confirm, SubmitButton, TextField},
     domain::{overlap, parse_bulk, Cidr, CidrError, EnvironmentSlug, Overlap},
 };
 
@@ -107,15 +107,7 @@ pub(super) fn AddEntryForm(
                             })
                     }}
                 </p>
-                <label for="allowlist-description">"Description (optional)"</label>
-                <input
-                    id="allowlist-description"
-                    name="description"
-                    type="text"
-                    maxlength=MAX_DESCRIPTION
-                    placeholder="Office, VPN, CI runners…"
-                    bind:value=description
-                />
+                <TextField id="allowlist-description" label="Description (optional)" name="description" value=description maxlength=MAX_DESCRIPTION placeholder="Office, VPN, CI runners…" />
                 {move || view! { <Confirm warnings=warnings.get() /> }}
                 <SubmitButton label="Add network" busy="Adding…" pending=action.pending() testid="add-entry" />
             </ActionForm>

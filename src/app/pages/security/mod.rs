@@ -11,7 +11,6 @@ use add::{AddEntryForm, BulkAddForm};
 use check::CheckAddress;
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::{
     api::permissions::SECURITY_MANAGE,
@@ -21,7 +20,7 @@ use crate::{
     },
     app::kit::{
         count_of, Announcement, Announcer, Confirm, DataTable, DialogDraft, InlineDialog,
-        InlineDialogs, Loaded, ReadOnlyNotice, SubmitButton,
+        InlineDialogs, Loaded, PageHeader, ReadOnlyNotice, SubmitButton,
     },
     domain::Timestamp,
 };
@@ -105,13 +104,10 @@ pub fn SecurityPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="Security" />
-        <header class="page-header">
-            <h1>"Security"</h1>
-            <p class="muted">
-                "Which networks may call the KeyStone API with this environment's M2M credentials."
-            </p>
-        </header>
+        <PageHeader
+            title="Security"
+            summary="Which networks may call the KeyStone API with this environment's M2M credentials."
+        />
         <Loaded resource=allowlist loading="Loading the allowlist…" let:view>
             <AllowlistPanel view actions />
         </Loaded>
