@@ -175,6 +175,30 @@ mod ssr {
         })
     }
 
+    /// The fields both forms share (name, default timeout, webhook URL), checked, as the body of
+    /// the API call; each problem is added to `errors`, next to its field.
+    fn shared_fields(
+        name: &str,
+        default_timeout_seconds: Option<&str>,
+        webhook_url: Option<String>,
+        errors: &mut Vec<FieldError>,
+    ) -> serde_json::Value {
+        if name.trim().is_empty() {
+            errors.push(field("name", "Give the environment a name."));
+        }
+        let webhook_url = webhook_url
+            .map(|url| url.trim().to_owned())
+            .filter(|url| !url.is_empty());
+        let mut body = serde_json::json!({ "name": name.trim(), "webhook_url": webhook_url });
+        // Not nullable in the API (an integer defaulting to 3600): left blank, it is left out.
+        match parse_timeout(default_timeout_seconds) {
+            Ok(Some(timeout)) => body["default_timeout_seconds"] = timeout.into(),
+            Ok(None) => {}
+            Err(error) => errors.push(error),
+        }
+        body
+    }
+
     pub async fn create_environment(
         name: String,
         slug: String,
@@ -183,35 +207,23 @@ mod ssr {
         webhook_url: Option<String>,
     ) -> Result<EnvironmentDetail, ApiError> {
         let mut errors = Vec::new();
-        if name.trim().is_empty() {
-            errors.push(field("name", "Give the environment a name."));
-        }
         if let Err(error) = EnvironmentSlug::parse(slug.trim()) {
             errors.push(field("slug", format!("The slug is not valid: {error}.")));
         }
         if auth0_client_id.trim().is_empty() {
             errors.push(field("auth0_client_id", "The M2M client id is required."));
         }
-        let timeout = parse_timeout(default_timeout_seconds.as_deref())
-            .map_err(|error| errors.push(error))
-            .ok()
-            .flatten();
+        let mut body = shared_fields(
+            &name,
+            default_timeout_seconds.as_deref(),
+            webhook_url,
+            &mut errors,
+        );
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        let webhook_url = webhook_url
-            .map(|url| url.trim().to_owned())
-            .filter(|url| !url.is_empty());
-        let mut body = serde_json::json!({
-            "name": name.trim(),
-            "slug": slug.trim(),
-            "auth0_client_id": auth0_client_id.trim(),
-            "webhook_url": webhook_url,
-        });
-        // Not nullable in the API (an integer defaulting to 3600): left blank, it is left out.
-        if let Some(timeout) = timeout {
-            body["default_timeout_seconds"] = timeout.into();
-        }
+        body["slug"] = slug.trim().into();
+        body["auth0_client_id"] = auth0_client_id.trim().into();
         let request = MemberRequest::current()?;
         request
             .send(reqwest::Method::POST, paths::ENVIRONMENTS, Some(&body))
@@ -228,27 +240,19 @@ mod ssr {
     ) -> Result<EnvironmentDetail, ApiError> {
         let environment_id = crate::domain::ResourceId::parse(&id)?;
         let mut errors = Vec::new();
-        if name.trim().is_empty() {
-            errors.push(field("name", "Give the environment a name."));
+        let mut body = shared_fields(
+            &name,
+            default_timeout_seconds.as_deref(),
+            webhook_url,
+            &mut errors,
+        );
+        match parse_rate_limit(rate_limit_rpm.as_deref()) {
+            // `null` clears the limit back to the default.
+            Ok(rate_limit) => body["rate_limit_rpm"] = serde_json::json!(rate_limit),
+            Err(error) => errors.push(error),
         }
-        let timeout = parse_timeout(default_timeout_seconds.as_deref())
-            .map_err(|error| errors.push(error))
-            .ok()
-            .flatten();
-        let rate_limit = parse_rate_limit(rate_limit_rpm.as_deref())
-            .map_err(|error| errors.push(error))
-            .ok()
-            .flatten();
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
-        }
-        let mut body = serde_json::json!({
-            "name": name.trim(),
-            "rate_limit_rpm": rate_limit,
-            "webhook_url": webhook_url.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()),
-        });
-        if let Some(timeout) = timeout {
-            body["default_timeout_seconds"] = timeout.into();
         }
         MemberRequest::current()?
             .send(
