@@ -301,7 +301,7 @@ async fn entries_name_who_added_them_and_keep_the_id_when_no_name_is_known() {
     browser.sign_in().await;
     switch_to(&browser, "production").await;
     let view = browser.call(LoadAllowlist {}).await.unwrap();
-    assert!(!view.entries.is_empty());
+    assert_eq!(view.entries.len(), 3, "the seeded production list");
     for entry in &view.entries {
         assert_eq!(entry.created_by.as_deref(), Some("auth0|acme-ada"));
         assert_eq!(entry.added_by(), "Ada Okafor");
@@ -314,6 +314,26 @@ async fn entries_name_who_added_them_and_keep_the_id_when_no_name_is_known() {
     )
     .await;
     let view = browser.call(LoadAllowlist {}).await.unwrap();
+    assert_eq!(view.entries.len(), 3);
+    assert!(view
+        .entries
+        .iter()
+        .all(|entry| entry.added_by() == "auth0|acme-ada"));
+
+    // Nor does a slow one make the list wait: the names get two seconds.
+    common::set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "path_prefix": "/v1/platforms/me/members", "action": { "kind": "delay", "ms": 8000 } }] }),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let view = browser.call(LoadAllowlist {}).await.unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(6),
+        "the list waited {:?} for the names",
+        started.elapsed()
+    );
+    assert_eq!(view.entries.len(), 3);
     assert!(view
         .entries
         .iter()

@@ -79,6 +79,7 @@ async fn environments_are_created_with_validated_fields() {
         "{refused:?}"
     );
     let refused = browser.call(create("qa", "59")).await.unwrap_err();
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         matches!(&refused.error, ApiError::Validation(fields) if fields[0].message.contains("60 to 604800")),
         "{refused:?}"

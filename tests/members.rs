@@ -279,6 +279,7 @@ async fn roles_change_and_members_leave_but_never_yourself_or_the_last_manager()
         .call(change_roles(common::ADA, &[&viewer]))
         .await
         .unwrap_err();
+    assert_eq!(yourself.status, StatusCode::FORBIDDEN);
     assert!(
         matches!(&yourself.error, ApiError::Forbidden(why) if why.contains("yourself")),
         "{yourself:?}"

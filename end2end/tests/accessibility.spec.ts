@@ -74,19 +74,22 @@ test('the open dialogs and the account menu pass axe-core too', async ({ page })
 });
 
 test('keyboard focus is always visible', async ({ page }) => {
-  await signIn(page, '/members');
-  await waitForHydration(page);
-  // Tab through the first stops of the page: each focused element draws an outline or a ring.
-  for (let stop = 0; stop < 25; stop++) {
-    await page.keyboard.press('Tab');
-    const focus = await page.evaluate(() => {
-      const element = document.activeElement as HTMLElement | null;
-      if (!element || element === document.body) return null;
-      const style = getComputedStyle(element);
-      const drawn =
-        (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none';
-      return { what: `${element.tagName} ${element.textContent?.trim().slice(0, 30)}`, drawn };
-    });
-    if (focus) expect(focus.drawn, `focus ring on ${focus.what}`).toBe(true);
+  await signIn(page, '/');
+  // Tab through the first stops of each page: every focused element draws an outline.
+  for (const path of ['/', '/members', '/environments', '/security', '/activity']) {
+    await page.goto(path);
+    await waitForHydration(page);
+    for (let stop = 0; stop < 30; stop++) {
+      await page.keyboard.press('Tab');
+      const focus = await page.evaluate(() => {
+        const element = document.activeElement as HTMLElement | null;
+        if (!element || element === document.body) return null;
+        const style = getComputedStyle(element);
+        // An outline, not a shadow: decorative shadows would pass for a focus ring.
+        const drawn = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+        return { what: `${element.tagName} ${element.textContent?.trim().slice(0, 30)}`, drawn };
+      });
+      if (focus) expect(focus.drawn, `focus ring on ${focus.what} (${path})`).toBe(true);
+    }
   }
 });

@@ -131,8 +131,11 @@ pub(crate) mod ssr {
         })
     }
 
-    /// Members read to name who added entries; a bound on the paging.
-    const MAX_NAMED_MEMBERS: usize = 1_000;
+    /// Members read to name who added entries (two pages of the API's 100): a larger team's
+    /// other members are shown by id.
+    const MAX_NAMED_MEMBERS: usize = 200;
+    /// How long the names may take; the list never waits longer for them.
+    const NAMES_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 
     pub struct Current {
         pub request: MemberRequest,
@@ -218,9 +221,19 @@ pub(crate) mod ssr {
     }
 
     /// The members' names by user id, to say who added each entry. Whatever this cannot
-    /// resolve (no `members:read`, a removed member, an M2M client, a failed read) keeps the id
-    /// the API stored: names are a courtesy, never a reason for the list to fail.
+    /// resolve (no `members:read`, a removed member, an M2M client, a failed or slow read) keeps
+    /// the id the API stored: names are a courtesy, never a reason for the list to fail or wait.
+    /// Read beside the list, given at most [`NAMES_BUDGET`], and at most two pages of members.
     async fn member_names(request: &MemberRequest) -> HashMap<String, String> {
+        tokio::time::timeout(NAMES_BUDGET, read_member_names(request))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::debug!("member names for the allowlist not read in time");
+                HashMap::new()
+            })
+    }
+
+    async fn read_member_names(request: &MemberRequest) -> HashMap<String, String> {
         if !request
             .may(crate::api::permissions::MEMBERS_READ)
             .await
@@ -245,6 +258,9 @@ pub(crate) mod ssr {
 
     pub async fn load_allowlist() -> Result<AllowlistView, ApiError> {
         let request = MemberRequest::current()?;
+        let can_manage = request
+            .may(crate::api::permissions::SECURITY_MANAGE)
+            .await?;
         let (current, names) =
             futures::join!(ssr::current_for(request.clone()), member_names(&request));
         let mut current = current?;
@@ -254,10 +270,6 @@ pub(crate) mod ssr {
                 .as_ref()
                 .and_then(|id| names.get(id).cloned());
         }
-        let can_manage = current
-            .request
-            .may(crate::api::permissions::SECURITY_MANAGE)
-            .await?;
         Ok(AllowlistView {
             environment: current.environment,
             entries: current.entries,

@@ -175,6 +175,20 @@ mod ssr {
         })
     }
 
+    /// The problems found, in the order the forms show their fields.
+    fn invalid(mut errors: Vec<FieldError>) -> ApiError {
+        const FORM_ORDER: [&str; 6] = [
+            "name",
+            "slug",
+            "auth0_client_id",
+            "default_timeout_seconds",
+            "rate_limit_rpm",
+            "webhook_url",
+        ];
+        errors.sort_by_key(|error| FORM_ORDER.iter().position(|field| *field == error.field));
+        ApiError::Validation(errors)
+    }
+
     /// The fields both forms share (name, default timeout, webhook URL), checked, as the body of
     /// the API call; each problem is added to `errors`, next to its field.
     fn shared_fields(
@@ -220,7 +234,7 @@ mod ssr {
             &mut errors,
         );
         if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
+            return Err(invalid(errors));
         }
         body["slug"] = slug.trim().into();
         body["auth0_client_id"] = auth0_client_id.trim().into();
@@ -252,7 +266,7 @@ mod ssr {
             Err(error) => errors.push(error),
         }
         if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
+            return Err(invalid(errors));
         }
         MemberRequest::current()?
             .send(

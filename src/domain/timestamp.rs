@@ -47,6 +47,14 @@ impl Timestamp {
         ))
     }
 
+    /// `2026-08-24 10:05:00 UTC`; the value as sent (no zone claimed) when it could not be read.
+    pub fn second_utc(&self) -> String {
+        match self.moment {
+            Some(_) => format!("{} UTC", self.second()),
+            None => self.sent.clone(),
+        }
+    }
+
     pub fn as_sent(&self) -> &str {
         &self.sent
     }
@@ -108,6 +116,12 @@ mod tests {
         assert_eq!(naive.unix(), zulu.unix());
         let odd = Timestamp::parse("last Tuesday");
         assert_eq!((odd.day().as_str(), odd.unix()), ("last Tuesday", None));
+        assert_eq!(zulu.second_utc(), "2026-08-24 10:05:09 UTC");
+        assert_eq!(
+            odd.second_utc(),
+            "last Tuesday",
+            "no zone is claimed for what was not read"
+        );
     }
 
     #[test]

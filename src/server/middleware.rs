@@ -178,8 +178,8 @@ pub async fn require_member(
     response
 }
 
-/// The largest refusal a server function sends (an `ApiError` as JSON); a larger 500 body is not an
-/// `ApiError` and passes through untouched.
+/// The largest refusal a server function sends (an `ApiError` as JSON); a 500 whose body is larger,
+/// or of unknown length, is not one and passes through untouched.
 const MAX_REFUSAL_BYTES: usize = 64 * 1024;
 
 /// Gives a server function's refusal its own status when the function's body never ran. Leptos
@@ -193,9 +193,14 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
     if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }
+    let size = axum::body::HttpBody::size_hint(response.body()).exact();
+    if size.is_none_or(|size| size > MAX_REFUSAL_BYTES as u64) {
+        return response;
+    }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_REFUSAL_BYTES).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        // The body failed mid-way: what is left of the reply is its status and headers.
+        return Response::from_parts(parts, axum::body::Body::empty());
     };
     if let Ok(error) = serde_json::from_slice::<ApiError>(&bytes) {
         parts.status =

@@ -46,6 +46,14 @@ pub fn ActivityPage() -> impl IntoView {
         })
     });
     let activity = Resource::new(move || filters.get(), load_activity);
+    // A link whose environment is not a slug at all: said, not silently widened to everything.
+    let unreadable_environment = Memo::new(move |_| {
+        query.with(|query| {
+            query
+                .get("environment")
+                .filter(|slug| !slug.is_empty() && EnvironmentSlug::parse(slug).is_err())
+        })
+    });
 
     view! {
         <PageHeader
@@ -53,6 +61,17 @@ pub fn ActivityPage() -> impl IntoView {
             summary="Every change made to your platform, who made it and when. Newest first."
         />
         <Loaded resource=activity loading="Loading activity…" let:view>
+            {unreadable_environment
+                .get_untracked()
+                .map(|slug| {
+                    view! {
+                        <p class="section-failed" role="status" data-testid="unknown-environment">
+                            {format!(
+                                "“{slug}” is not an environment of this platform, so the log is shown for all environments.",
+                            )}
+                        </p>
+                    }
+                })}
             <ActivityPanel view filters=filters.get_untracked() />
         </Loaded>
     }
@@ -192,7 +211,7 @@ fn or_dash(value: Option<String>) -> String {
 fn ActivityItem(entry: ActivityEntry) -> impl IntoView {
     let detail = (!entry.detail.is_null())
         .then(|| serde_json::to_string_pretty(&entry.detail).unwrap_or_default());
-    let when = entry.created_at.second();
+    let when = entry.created_at.second_utc();
     let who = match &entry.actor_id {
         Some(actor) => format!("{actor} ({})", entry.actor_type),
         None => entry.actor_type.clone(),
@@ -218,7 +237,7 @@ fn ActivityItem(entry: ActivityEntry) -> impl IntoView {
                 <summary>
                     <span class="activity__description">{entry.description.clone()}</span>
                     <span class="muted">
-                        {format!(" · {} · {when} UTC", activity_in_words(&entry.kind))}
+                        {format!(" · {} · {when}", activity_in_words(&entry.kind))}
                     </span>
                 </summary>
                 <dl class="activity__detail">

@@ -12,8 +12,12 @@ use crate::{
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| load_overview());
+    // The heading stands outside the loaded part: loading, failed or shown, the page says what it is.
     view! {
         <Title text="Overview" />
+        <header class="page-header">
+            <h1>"Overview"</h1>
+        </header>
         <Loaded resource=overview loading="Loading the overview…" let:view>
             <OverviewContent view />
         </Loaded>
@@ -67,13 +71,15 @@ fn OverviewContent(view: OverviewView) -> impl IntoView {
         Err(error) => view! { <SectionFailed what="the environments" error /> }.into_any(),
     };
     view! {
-        <header class="page-header page-header--with-logo">
+        <p class="page-header__who">
             {platform_logo
                 .map(|src| {
                     view! { <img class="platform-logo" src=src alt="" width="40" height="40" /> }
-                })} <h1>"Overview"</h1>
-            <p class="muted">{format!("{platform_name} · signed in as {member_name}{roles}")}</p>
-        </header>
+                })}
+            <span class="muted">
+                {format!("{platform_name} · signed in as {member_name}{roles}")}
+            </span>
+        </p>
         <section class="cards" data-testid="environment-cards">
             {cards}
         </section>
