@@ -44,7 +44,11 @@ test('the environment is a session setting: switching reaches the server and sur
   await expect(page.getByRole('button', { name: 'Switch' })).toBeHidden();
   await expect(page.locator('.production-banner')).toHaveCount(0);
 
+  // The switcher reloads the page itself once the session has the new environment; a reload of
+  // ours racing that one aborts, so each switch waits for the page's own reload first.
+  let reloaded = page.waitForEvent('load');
   await page.getByTestId('environment-switcher').selectOption('production');
+  await reloaded;
   await expect(page.getByRole('status').filter({ hasText: 'Production' })).toBeVisible();
   await expect(page.locator('header.topbar')).toHaveClass(/topbar--production/);
   await page.reload();
@@ -52,7 +56,9 @@ test('the environment is a session setting: switching reaches the server and sur
   await expect(page.locator('.production-banner')).toBeVisible();
 
   await waitForHydration(page);
+  reloaded = page.waitForEvent('load');
   await page.getByTestId('environment-switcher').selectOption('staging');
+  await reloaded;
   await expect(page.locator('.production-banner')).toHaveCount(0);
   await page.reload();
   await expect(page.getByTestId('environment-switcher')).toHaveValue('staging');
