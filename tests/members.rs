@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{spawn_app, Browser, Refused, TestApp};
+use common::{spawn_app, status, Browser, TestApp};
 use keystone_dashboard::api::{
     ActivityFilters, ApiError, ChangeMemberRoles, InviteMembers, InviteOutcome, LoadActivity,
     LoadMembers, LoadRoles, Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation,
@@ -70,13 +70,6 @@ fn outcomes(outcomes: &[InviteOutcome]) -> Vec<(&str, bool)> {
         .iter()
         .map(|outcome| (outcome.email.as_str(), outcome.result.is_ok()))
         .collect()
-}
-
-fn status<T: std::fmt::Debug>(reply: Result<T, Refused>) -> StatusCode {
-    match reply {
-        Ok(_) => StatusCode::OK,
-        Err(refused) => refused.status,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

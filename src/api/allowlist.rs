@@ -224,7 +224,10 @@ pub(crate) mod ssr {
     /// resolve (no `members:read`, a removed member, an M2M client, a failed or slow read) keeps
     /// the id the API stored: names are a courtesy, never a reason for the list to fail or wait.
     /// Read beside the list, given at most [`NAMES_BUDGET`], and at most two pages of members.
-    async fn member_names(request: &MemberRequest) -> HashMap<String, String> {
+    async fn member_names(request: &MemberRequest, held: &[String]) -> HashMap<String, String> {
+        if !crate::api::permits(held, crate::api::permissions::MEMBERS_READ) {
+            return HashMap::new();
+        }
         tokio::time::timeout(NAMES_BUDGET, read_member_names(request))
             .await
             .unwrap_or_else(|_| {
@@ -234,13 +237,6 @@ pub(crate) mod ssr {
     }
 
     async fn read_member_names(request: &MemberRequest) -> HashMap<String, String> {
-        if !request
-            .may(crate::api::permissions::MEMBERS_READ)
-            .await
-            .unwrap_or(false)
-        {
-            return HashMap::new();
-        }
         match request
             .get_all::<Member>(paths::MEMBERS, &[], MAX_NAMED_MEMBERS)
             .await
@@ -258,11 +254,13 @@ pub(crate) mod ssr {
 
     pub async fn load_allowlist() -> Result<AllowlistView, ApiError> {
         let request = MemberRequest::current()?;
-        let can_manage = request
-            .may(crate::api::permissions::SECURITY_MANAGE)
-            .await?;
-        let (current, names) =
-            futures::join!(ssr::current_for(request.clone()), member_names(&request));
+        // The token's permissions, read once for both questions.
+        let held = request.permissions().await?;
+        let can_manage = crate::api::permits(&held, crate::api::permissions::SECURITY_MANAGE);
+        let (current, names) = futures::join!(
+            ssr::current_for(request.clone()),
+            member_names(&request, &held)
+        );
         let mut current = current?;
         for entry in &mut current.entries {
             entry.created_by_name = entry

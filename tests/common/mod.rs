@@ -443,6 +443,14 @@ pub struct Refused {
     pub error: ApiError,
 }
 
+/// The status a typed call answered with (200 for a success).
+pub fn status<T>(reply: Result<T, Refused>) -> StatusCode {
+    match reply {
+        Ok(_) => StatusCode::OK,
+        Err(refused) => refused.status,
+    }
+}
+
 pub fn location(response: &reqwest::Response) -> String {
     response.headers()[header::LOCATION]
         .to_str()
