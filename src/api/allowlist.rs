@@ -111,7 +111,7 @@ pub(crate) mod ssr {
     pub use crate::server::member::respond;
 
     use super::*;
-    use std::collections::HashMap;
+    use std::{collections::HashMap, sync::Arc};
 
     use reqwest::Method;
     use serde_json::json;
@@ -158,20 +158,21 @@ pub(crate) mod ssr {
         current_for(MemberRequest::current()?).await
     }
 
+    /// One API call: the session keeps the environment's id. Should the id it kept be stale (the
+    /// list answers 404), the environments are listed and the read tried once more.
     pub async fn current_for(request: MemberRequest) -> Result<Current, ApiError> {
-        let slug = request.environment().await?;
-        let environment = request
-            .environments()
-            .await?
-            .into_iter()
-            .find(|environment| environment.slug == slug)
-            .ok_or_else(|| {
-                ApiError::NotFound(format!("This platform has no {slug} environment."))
-            })?;
-        let environment_id = paths::id_from_api(&environment.id)?;
-        let listed: Vec<Lenient<AllowlistEntry>> = request
-            .get_all(&paths::ip_allowlist(&environment_id), &[], MAX_ENTRIES)
-            .await?;
+        let mut environment = request.environment_record(false).await?;
+        let mut environment_id = paths::id_from_api(&environment.id)?;
+        let mut listed = read_entries(&request, &environment_id).await;
+        if matches!(listed, Err(ApiError::NotFound(_))) {
+            let fresh = request.environment_record(true).await?;
+            if fresh.id != environment.id {
+                environment = fresh;
+                environment_id = paths::id_from_api(&environment.id)?;
+                listed = read_entries(&request, &environment_id).await;
+            }
+        }
+        let listed = listed?;
         let (mut entries, mut entries_as_stored) = (Vec::new(), Vec::new());
         for item in listed {
             match Listed::from(item) {
@@ -186,6 +187,15 @@ pub(crate) mod ssr {
             entries,
             entries_as_stored,
         })
+    }
+
+    async fn read_entries(
+        request: &MemberRequest,
+        environment_id: &ResourceId,
+    ) -> Result<Vec<Lenient<AllowlistEntry>>, ApiError> {
+        request
+            .get_all(&paths::ip_allowlist(environment_id), &[], MAX_ENTRIES)
+            .await
     }
 
     pub fn clean_description(description: Option<String>) -> Result<Option<String>, ApiError> {
@@ -223,31 +233,48 @@ pub(crate) mod ssr {
     /// The members' names by user id, to say who added each entry. Whatever this cannot
     /// resolve (no `members:read`, a removed member, an M2M client, a failed or slow read) keeps
     /// the id the API stored: names are a courtesy, never a reason for the list to fail or wait.
-    /// Read beside the list, given at most [`NAMES_BUDGET`], and at most two pages of members.
-    async fn member_names(request: &MemberRequest, held: &[String]) -> HashMap<String, String> {
+    /// Remembered per platform (`crate::server::remembered`), so a list read costs one call;
+    /// otherwise read beside the list, given at most [`NAMES_BUDGET`] and two pages of members.
+    async fn member_names(
+        request: &MemberRequest,
+        held: &[String],
+    ) -> Arc<HashMap<String, String>> {
         if !crate::api::permits(held, crate::api::permissions::MEMBERS_READ) {
-            return HashMap::new();
+            return Arc::default();
         }
-        tokio::time::timeout(NAMES_BUDGET, read_member_names(request))
-            .await
-            .unwrap_or_else(|_| {
+        let remembered = &request.bff().member_names;
+        let platform = &request.member().organization_id;
+        if let Some(names) = remembered.get(platform) {
+            return names;
+        }
+        match tokio::time::timeout(NAMES_BUDGET, read_member_names(request)).await {
+            Ok(Some(names)) => {
+                let names = Arc::new(names);
+                remembered.remember(platform, names.clone());
+                names
+            }
+            Ok(None) => Arc::default(),
+            Err(_) => {
                 tracing::debug!("member names for the allowlist not read in time");
-                HashMap::new()
-            })
+                Arc::default()
+            }
+        }
     }
 
-    async fn read_member_names(request: &MemberRequest) -> HashMap<String, String> {
+    async fn read_member_names(request: &MemberRequest) -> Option<HashMap<String, String>> {
         match request
             .get_all::<Member>(paths::MEMBERS, &[], MAX_NAMED_MEMBERS)
             .await
         {
-            Ok(members) => members
-                .into_iter()
-                .map(|member| (member.user_id.clone(), member.display_name()))
-                .collect(),
+            Ok(members) => Some(
+                members
+                    .into_iter()
+                    .map(|member| (member.user_id.clone(), member.display_name()))
+                    .collect(),
+            ),
             Err(error) => {
                 tracing::debug!(%error, "member names for the allowlist not read");
-                HashMap::new()
+                None
             }
         }
     }

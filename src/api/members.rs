@@ -216,7 +216,7 @@ mod ssr {
     }
 
     /// How many Platform Managers the guardrails count with, remembered briefly per platform
-    /// (see `crate::server::manager_counts` for why that is safe). Never used to allow a change.
+    /// (see `crate::server::remembered` for why that is safe). Never used to allow a change.
     pub async fn manager_count(request: &MemberRequest) -> Result<usize, ApiError> {
         let counts = &request.bff().manager_counts;
         let platform = &request.member().organization_id;

@@ -41,10 +41,7 @@ mod ssr {
 
     use super::*;
     use crate::{
-        api::{
-            permissions, permits, vocabulary_known, EnvironmentDetail, Lenient, Member, Page,
-            PlatformRecord,
-        },
+        api::{permissions, permits, vocabulary_known, EnvironmentDetail, Lenient, Member, Page},
         server::{member::MemberRequest, upstream::paths},
     };
 
@@ -132,7 +129,7 @@ mod ssr {
         let held = &held;
         // Independent reads, sent together; only the platform itself is needed for the page.
         let (platform, environments, roles, pending_invitations, recent_activity) = tokio::join!(
-            request.get::<PlatformRecord>(paths::PLATFORM, &[]),
+            request.platform(),
             ssr::environment_cards(request, held),
             section(held, permissions::MEMBERS_READ, ssr::own_roles(request)),
             section(

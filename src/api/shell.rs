@@ -67,19 +67,13 @@ mod ssr {
     pub use crate::server::member::respond;
 
     use super::*;
-    use crate::{
-        api::PlatformRecord,
-        server::{member::MemberRequest, upstream::paths},
-    };
+    use crate::server::member::MemberRequest;
 
     pub async fn load_shell() -> Result<ShellView, ApiError> {
         let request = MemberRequest::current()?;
         // The environment first: it is chosen (and remembered) once, then both calls use it.
         let current = request.environment().await;
-        let (platform, environments) = tokio::join!(
-            request.get::<PlatformRecord>(paths::PLATFORM, &[]),
-            request.environments(),
-        );
+        let (platform, environments) = tokio::join!(request.platform(), request.environments(),);
         let member = request.member();
         Ok(ShellView {
             platform_name: platform?.name,

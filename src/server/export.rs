@@ -22,7 +22,14 @@ pub async fn allowlist_csv(
 ) -> Response {
     let request_id = telemetry::request_id(&parts.headers).map(str::to_owned);
     let started = telemetry::RequestStarted::of(&parts.extensions);
-    let request = MemberRequest::new(bff, session, member, request_id, started);
+    let request = MemberRequest::new(
+        bff,
+        session,
+        member,
+        request_id,
+        started,
+        Default::default(),
+    );
     match allowlist_as_csv(request).await {
         Ok((environment, csv)) => (
             [

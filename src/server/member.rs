@@ -11,13 +11,13 @@ use serde::{de::DeserializeOwned, Serialize};
 use tower_sessions::Session;
 
 use super::{
-    session::{self, SignedIn, VaultError},
+    session::{self, ChosenEnvironment, SignedIn, VaultError},
     telemetry,
     upstream::{paths, Caller},
     AppState, Bff,
 };
 use crate::{
-    api::{ApiError, EnvironmentRecord, Lenient, Listed, Page, LIST_LIMIT},
+    api::{ApiError, EnvironmentRecord, Lenient, Listed, Page, PlatformRecord, LIST_LIMIT},
     domain::EnvironmentSlug,
 };
 
@@ -33,6 +33,20 @@ pub struct MemberRequest {
     request_id: Option<String>,
     /// When this request must stop waiting for the KeyStone API (see [`Bff::request_budget`]).
     deadline: Instant,
+    /// What this request has already resolved, shared by every server function of one page
+    /// render (they run concurrently, each with its own `MemberRequest`).
+    resolved: Arc<Resolved>,
+}
+
+/// Looked up at most once per request: the access token (one vault read, one decryption), the
+/// environment list and the platform (one API call each), whichever server functions of the
+/// request ask first (the shell and the overview both show the platform). Failures are not
+/// kept: the next caller tries again.
+#[derive(Default)]
+pub struct Resolved {
+    access_token: tokio::sync::OnceCell<String>,
+    environments: tokio::sync::OnceCell<Vec<serde_json::Value>>,
+    platform: tokio::sync::OnceCell<PlatformRecord>,
 }
 
 impl MemberRequest {
@@ -44,6 +58,7 @@ impl MemberRequest {
         member: SignedIn,
         request_id: Option<String>,
         started: Instant,
+        resolved: Arc<Resolved>,
     ) -> Self {
         let deadline = started + bff.request_budget;
         Self {
@@ -52,6 +67,7 @@ impl MemberRequest {
             member,
             request_id,
             deadline,
+            resolved,
         }
     }
 
@@ -69,13 +85,20 @@ impl MemberRequest {
             .get::<SignedIn>()
             .cloned()
             .ok_or(ApiError::SignedOut)?;
-        // Every server function of one page render shares the page's deadline.
+        // Every server function of one page render shares the page's deadline and what the
+        // render has resolved (the gate put one `Resolved` in the request; `Parts` clones share it).
+        let resolved = parts
+            .extensions
+            .get::<Arc<Resolved>>()
+            .cloned()
+            .unwrap_or_default();
         Ok(Self::new(
             state.bff,
             session,
             member,
             telemetry::request_id(&parts.headers).map(str::to_owned),
             telemetry::RequestStarted::of(&parts.extensions),
+            resolved,
         ))
     }
 
@@ -90,6 +113,14 @@ impl MemberRequest {
     /// A usable access token, within the request's deadline. When there is none any more
     /// (refresh refused), the session ends.
     pub async fn access_token(&self) -> Result<String, ApiError> {
+        self.resolved
+            .access_token
+            .get_or_try_init(|| self.fetch_access_token())
+            .await
+            .cloned()
+    }
+
+    async fn fetch_access_token(&self) -> Result<String, ApiError> {
         // Giving up waiting cancels nothing: a refresh runs in a task of its own and stores its
         // result whoever still waits. Ending the session (below) stays outside the time limit, so
         // a sign-out is never cut short half-way.
@@ -124,6 +155,7 @@ impl MemberRequest {
         Ok(session::environment(&self.session)
             .await
             .map_err(store_error)?
+            .map(|chosen| chosen.slug().clone())
             .unwrap_or_else(|| self.bff.bootstrap_environment.clone()))
     }
 
@@ -134,7 +166,7 @@ impl MemberRequest {
             .await
             .map_err(store_error)?
         {
-            return Ok(chosen);
+            return Ok(chosen.slug().clone());
         }
         let environments = self.environments().await?;
         let bootstrap = &self.bff.bootstrap_environment;
@@ -142,14 +174,38 @@ impl MemberRequest {
             .iter()
             .filter(|environment| environment.is_active)
             .min_by_key(|environment| &environment.slug != bootstrap)
-            .map(|environment| environment.slug.clone())
             .ok_or_else(|| {
                 ApiError::NotFound("This platform has no active environment.".to_owned())
             })?;
-        session::set_environment(&self.session, &fallback)
+        session::set_environment(&self.session, fallback)
             .await
             .map_err(store_error)?;
-        Ok(fallback)
+        Ok(fallback.slug.clone())
+    }
+
+    /// The current environment's record (its id for paths, its name for the page), without an
+    /// API call when the session already holds it. `listed` asks the API all the same (once per
+    /// request), for when the kept record proved stale.
+    pub async fn environment_record(&self, listed: bool) -> Result<EnvironmentRecord, ApiError> {
+        let chosen = session::environment(&self.session)
+            .await
+            .map_err(store_error)?;
+        if let (Some(ChosenEnvironment::Known(record)), false) = (&chosen, listed) {
+            return Ok(record.clone());
+        }
+        let slug = self.environment().await?;
+        let record = self
+            .environments()
+            .await?
+            .into_iter()
+            .find(|environment| environment.slug == slug)
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("This platform has no {slug} environment."))
+            })?;
+        session::set_environment(&self.session, &record)
+            .await
+            .map_err(store_error)?;
+        Ok(record)
     }
 
     /// The permissions the member's current access token grants. They shape the UI only; the
@@ -172,7 +228,7 @@ impl MemberRequest {
             .find(|environment| &environment.slug == slug)
         {
             Some(environment) if environment.is_active => {
-                session::set_environment(&self.session, slug)
+                session::set_environment(&self.session, environment)
                     .await
                     .map_err(store_error)?;
                 tracing::info!(environment = %slug, "environment switched");
@@ -187,6 +243,15 @@ impl MemberRequest {
         }
     }
 
+    /// The member's platform, read once per request.
+    pub async fn platform(&self) -> Result<PlatformRecord, ApiError> {
+        self.resolved
+            .platform
+            .get_or_try_init(|| self.get(paths::PLATFORM, &[]))
+            .await
+            .cloned()
+    }
+
     /// The platform's environments the dashboard can work in (a record it cannot parse, such as
     /// a slug outside its grammar, is left out here; the Environments page shows it as stored).
     pub async fn environments(&self) -> Result<Vec<EnvironmentRecord>, ApiError> {
@@ -198,16 +263,50 @@ impl MemberRequest {
             .collect())
     }
 
-    /// Every environment as listed, paged through. Named in the header is the session's
-    /// environment, or the bootstrap one before it has any: the API wants the header here too.
+    /// Every environment as listed, paged through, read once per request whoever asks. Named in
+    /// the header is the session's environment, or the bootstrap one before it has any: the API
+    /// wants the header here too.
     pub async fn environment_listing<T: DeserializeOwned + crate::api::ShownAsStored>(
         &self,
     ) -> Result<Vec<Listed<T>>, ApiError> {
+        let items = self
+            .resolved
+            .environments
+            .get_or_try_init(|| self.read_environments())
+            .await?;
+        // A `Lenient` item never fails to decode (an odd one is kept as stored).
+        items
+            .iter()
+            .map(|item| {
+                serde_json::from_value::<Lenient<T>>(item.clone())
+                    .map(Listed::from)
+                    .map_err(|_| ApiError::UnexpectedReply {
+                        may_have_applied: false,
+                    })
+            })
+            .collect()
+    }
+
+    async fn read_environments(&self) -> Result<Vec<serde_json::Value>, ApiError> {
         let named = self.named_environment().await?;
-        let items: Vec<Lenient<T>> = self
+        let items: Vec<serde_json::Value> = self
             .get_all_in(&named, paths::ENVIRONMENTS, &[], MAX_ENVIRONMENTS)
             .await?;
-        Ok(items.into_iter().map(Listed::from).collect())
+        // A fresh list also refreshes the record the session keeps of its environment (renamed,
+        // deactivated, or recreated under a new id since it was chosen).
+        if let Ok(Some(ChosenEnvironment::Known(kept))) = session::environment(&self.session).await
+        {
+            let listed = items
+                .iter()
+                .filter_map(|item| serde_json::from_value::<EnvironmentRecord>(item.clone()).ok())
+                .find(|listed| listed.slug == kept.slug);
+            if let Some(listed) = listed.filter(|listed| *listed != kept) {
+                session::set_environment(&self.session, &listed)
+                    .await
+                    .map_err(store_error)?;
+            }
+        }
+        Ok(items)
     }
 
     /// Every item of a list in the member's current environment, paged through with the largest

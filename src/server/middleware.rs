@@ -145,7 +145,7 @@ pub async fn require_member(
     };
     // The tokens are the session: once they are gone (signed out, refresh refused) the record must
     // not let anyone in, even if a request that was in flight during the sign-out wrote it back.
-    match bff.vault.exists(&member.tokens).await {
+    match bff.vault.held(&member.tokens).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::info!("session without tokens ended");
@@ -159,6 +159,9 @@ pub async fn require_member(
     }
     let tokens = member.tokens.clone();
     request.extensions_mut().insert(member);
+    request
+        .extensions_mut()
+        .insert(Arc::new(crate::server::member::Resolved::default()));
     let mut response = next.run(request).await;
     // A sign-out that took effect while this request was in flight removed the tokens: the record
     // this request changed (its "last seen" mark) is not written back, and flushed, the session

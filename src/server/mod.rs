@@ -6,10 +6,10 @@ pub mod config;
 pub mod export;
 pub mod forwarded;
 pub mod health;
-pub mod manager_counts;
 pub mod member;
 pub mod metrics;
 pub mod middleware;
+pub mod remembered;
 pub mod session;
 pub mod telemetry;
 pub mod upstream;
@@ -53,7 +53,9 @@ pub struct Bff {
     /// The most one request (a page render or a server function) waits on the KeyStone API in
     /// all, however many calls it makes: twice the per-call timeout.
     pub request_budget: Duration,
-    pub manager_counts: manager_counts::ManagerCounts,
+    pub manager_counts: remembered::Remembered<usize>,
+    /// Members' names by user id, per platform: who added each allowlist entry.
+    pub member_names: remembered::Remembered<Arc<std::collections::HashMap<String, String>>>,
     /// `/readyz`'s last verdict.
     pub readiness: health::ReadinessCache,
     /// The environment a session names until it has chosen one (see `Config::bootstrap_environment`).
@@ -271,7 +273,8 @@ impl Application {
             metrics,
             metrics_readers: config.metrics_allowed_from.clone(),
             request_budget: 2 * timeout,
-            manager_counts: manager_counts::ManagerCounts::new(manager_counts::REMEMBERED_FOR),
+            manager_counts: remembered::Remembered::new(remembered::MANAGER_COUNT_KEPT_FOR),
+            member_names: remembered::Remembered::new(remembered::MEMBER_NAMES_KEPT_FOR),
             readiness: health::ReadinessCache::default(),
         });
         let router = router(&config, bff.clone(), &backend).await?;

@@ -25,6 +25,7 @@ use hashed::HashedIds;
 pub use vault::{refresh_lease, TokenSet, TokenSetId, TokenVault, VaultError};
 
 use crate::{
+    api::EnvironmentRecord,
     domain::{EnvironmentSlug, ReturnTo},
     server::config::{Config, SessionStoreKind},
 };
@@ -199,17 +200,42 @@ pub async fn take_login(
     Ok(login.filter(|login| now() - login.started_at < PENDING_LOGIN_TTL))
 }
 
+/// The environment a member chose, as the session keeps it. The whole record (id and name
+/// beside the slug) lets the allowlist's calls go straight to `/environments/{id}/ip-allowlist`
+/// instead of listing the environments first on every request. Records written before the id
+/// was kept hold the slug alone; they still open, and the next lookup fills in the rest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChosenEnvironment {
+    Known(EnvironmentRecord),
+    Slug(EnvironmentSlug),
+}
+
+impl ChosenEnvironment {
+    pub fn slug(&self) -> &EnvironmentSlug {
+        match self {
+            Self::Known(record) => &record.slug,
+            Self::Slug(slug) => slug,
+        }
+    }
+}
+
 pub async fn environment(
     session: &Session,
-) -> Result<Option<EnvironmentSlug>, tower_sessions::session::Error> {
+) -> Result<Option<ChosenEnvironment>, tower_sessions::session::Error> {
     session.get(ENVIRONMENT_KEY).await
 }
 
 pub async fn set_environment(
     session: &Session,
-    slug: &EnvironmentSlug,
+    environment: &EnvironmentRecord,
 ) -> Result<(), tower_sessions::session::Error> {
-    session.insert(ENVIRONMENT_KEY, slug).await
+    session
+        .insert(
+            ENVIRONMENT_KEY,
+            ChosenEnvironment::Known(environment.clone()),
+        )
+        .await
 }
 
 /// The store behind the sessions, and the cipher for the vault.

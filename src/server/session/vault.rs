@@ -3,7 +3,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, Weak},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -28,6 +28,11 @@ const SAVE_RETRY_MAX: Duration = Duration::from_secs(5);
 /// How long renewed tokens whose save keeps failing are kept in memory (and retried) at most.
 /// Past that the store has been failing for long enough that the session is lost anyway.
 const UNSAVED_KEPT_FOR: i64 = 15 * 60;
+
+/// How long a set opened from the store is reused without reading the store again (see
+/// [`OpenedSets`]), and how many sets are kept so at most.
+const OPENED_KEPT_FOR: Duration = Duration::from_secs(10);
+const MOST_OPENED: usize = 4_096;
 
 /// How long a refresh lock is held before another replica may take over (a crashed holder must
 /// not block the session for good): longer than everything one refresh does (the provider call
@@ -127,7 +132,51 @@ struct Vault {
     /// Renewed sets whose save failed, kept (and preferred to the store) until stored: the
     /// refresh token they replace is spent, and presenting it again would end the session.
     unsaved: Mutex<HashMap<String, TokenSet>>,
+    opened: OpenedSets,
     metrics: Arc<Metrics>,
+}
+
+/// Sets recently opened on this replica, so that a busy session's requests do not each read the
+/// store and decrypt. Only ever used to hand out an access token that needs no refresh (a
+/// refresh always reads the store, so it never presents a refresh token another replica has
+/// already spent). Dropped here on refresh and sign-out; a refresh or sign-out on another replica
+/// leaves at most [`OPENED_KEPT_FOR`] of an access token the provider still honours anyway, and a
+/// signed-out session's record is gone from the shared store, so the gate refuses it regardless.
+#[derive(Default)]
+struct OpenedSets {
+    sets: Mutex<HashMap<String, (Instant, TokenSet)>>,
+}
+
+impl OpenedSets {
+    fn get(&self, id: &TokenSetId) -> Option<TokenSet> {
+        let sets = self.sets.lock().expect("opened sets lock");
+        sets.get(&id.0)
+            .filter(|(opened_at, _)| opened_at.elapsed() < OPENED_KEPT_FOR)
+            .map(|(_, set)| set.clone())
+    }
+
+    fn keep(&self, id: &TokenSetId, set: &TokenSet) {
+        let mut sets = self.sets.lock().expect("opened sets lock");
+        if sets.len() >= MOST_OPENED {
+            sets.retain(|_, (opened_at, _)| opened_at.elapsed() < OPENED_KEPT_FOR);
+        }
+        // Still full of live sessions: the oldest goes (a bound on memory, not a correctness
+        // matter: a set not kept is read from the store).
+        if sets.len() >= MOST_OPENED {
+            if let Some(oldest) = sets
+                .iter()
+                .min_by_key(|(_, (opened_at, _))| *opened_at)
+                .map(|(key, _)| key.clone())
+            {
+                sets.remove(&oldest);
+            }
+        }
+        sets.insert(id.0.clone(), (Instant::now(), set.clone()));
+    }
+
+    fn forget(&self, id: &TokenSetId) {
+        self.sets.lock().expect("opened sets lock").remove(&id.0);
+    }
 }
 
 impl TokenVault {
@@ -150,6 +199,7 @@ impl TokenVault {
                 lease,
                 local_locks: KeyedLocks::default(),
                 unsaved: Mutex::default(),
+                opened: OpenedSets::default(),
                 metrics,
             }),
         }
@@ -178,10 +228,14 @@ impl TokenVault {
     /// concurrent callers for one session queue on an in-process lock, replicas sharing Redis on
     /// a lease lock; whoever gets it second re-reads the set and finds it already fresh.
     pub async fn access_token(&self, id: &TokenSetId) -> Result<String, VaultError> {
-        let set = self.load(id).await?.ok_or(VaultError::SignedOut)?;
+        let set = match self.inner.opened.get(id) {
+            Some(set) => set,
+            None => self.load_and_keep(id).await?.ok_or(VaultError::SignedOut)?,
+        };
         if !self.needs_refresh(&set) {
             return Ok(set.access_token);
         }
+        self.inner.opened.forget(id);
         // The refresh runs in a task of its own and the caller only awaits its answer. A caller
         // can be dropped at any await (a browser that navigates away drops its request): dropped
         // between the provider rotating the refresh token and the store receiving the new one, the
@@ -427,6 +481,8 @@ impl TokenVault {
     }
 
     fn forget_unsaved(&self, id: &TokenSetId) {
+        // Every path that changes or removes a set passes here: renewed and stored, refused, removed.
+        self.inner.opened.forget(id);
         self.inner
             .unsaved
             .lock()
@@ -463,7 +519,29 @@ impl TokenVault {
         set
     }
 
-    /// Whether the set is still held (a session whose tokens are gone has ended).
+    /// Whether the set is still held, for the sign-in gate: a set opened here within
+    /// [`OPENED_KEPT_FOR`] counts without a store read; else it is read and opened (and kept, so
+    /// the request's access token costs nothing more).
+    pub async fn held(&self, id: &TokenSetId) -> Result<bool, VaultError> {
+        if self.inner.opened.get(id).is_some() {
+            return Ok(true);
+        }
+        Ok(self.load_and_keep(id).await?.is_some())
+    }
+
+    /// [`TokenVault::load`], keeping a set that needs no refresh in [`OpenedSets`]. Kept from
+    /// when it was read, never renewed by use: a busy session reads the store every
+    /// [`OPENED_KEPT_FOR`] all the same.
+    async fn load_and_keep(&self, id: &TokenSetId) -> Result<Option<TokenSet>, VaultError> {
+        let set = self.load(id).await?;
+        if let Some(set) = set.as_ref().filter(|set| !self.needs_refresh(set)) {
+            self.inner.opened.keep(id, set);
+        }
+        Ok(set)
+    }
+
+    /// Whether the set is still in the store (or renewed and not yet stored), read now: a
+    /// session whose tokens are gone has ended.
     pub async fn exists(&self, id: &TokenSetId) -> Result<bool, VaultError> {
         if self
             .inner
@@ -557,5 +635,44 @@ impl KeyedLocks {
             }
         };
         mutex.lock_owned().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(access_token: &str) -> TokenSet {
+        TokenSet {
+            access_token: access_token.to_owned(),
+            refresh_token: None,
+            id_token: None,
+            expires_at: now() + 3_600,
+            session_ends_at: None,
+        }
+    }
+
+    fn id(raw: &str) -> TokenSetId {
+        TokenSetId(raw.to_owned())
+    }
+
+    #[test]
+    fn opened_sets_are_kept_until_forgotten() {
+        let opened = OpenedSets::default();
+        assert!(opened.get(&id("a")).is_none());
+        opened.keep(&id("a"), &set("token-a"));
+        assert_eq!(opened.get(&id("a")).unwrap().access_token, "token-a");
+        opened.forget(&id("a"));
+        assert!(opened.get(&id("a")).is_none());
+    }
+
+    #[test]
+    fn opened_sets_are_bounded_and_the_newest_is_kept() {
+        let opened = OpenedSets::default();
+        for n in 0..MOST_OPENED + 10 {
+            opened.keep(&id(&n.to_string()), &set("token"));
+        }
+        assert_eq!(opened.sets.lock().unwrap().len(), MOST_OPENED);
+        assert!(opened.get(&id(&(MOST_OPENED + 9).to_string())).is_some());
     }
 }

@@ -1,0 +1,174 @@
+//! What one read costs the KeyStone API: each server function makes one call per independent read
+//! and never repeats one, and a page render (all its server functions in one request) lists the
+//! environments at most once and reads the allowlist without looking its environment up first.
+//! Counted from the sandbox's own log of the requests it received.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{reset_sandbox_stats, sandbox_stats, spawn_app, Browser, TestApp, PAGES};
+use keystone_dashboard::api::{LoadAllowlist, LoadShell, SwitchEnvironment};
+use serde_json::Value;
+
+/// The calls the API received since the counters were reset, as `METHOD path?query`.
+async fn calls(app: &TestApp) -> Vec<String> {
+    sandbox_stats(&app.sandbox_url).await["recent_requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|request: &Value| {
+            let query = request["query"]
+                .as_str()
+                .map(|query| format!("?{query}"))
+                .unwrap_or_default();
+            format!(
+                "{} {}{query}",
+                request["method"].as_str().unwrap(),
+                request["path"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Calls made more than once, with their count.
+fn repeated(calls: &[String]) -> BTreeMap<&str, usize> {
+    let mut counts = BTreeMap::new();
+    for call in calls {
+        *counts.entry(call.as_str()).or_insert(0) += 1;
+    }
+    counts.retain(|_, count| *count > 1);
+    counts
+}
+
+fn is_environment_list(call: &str) -> bool {
+    call.starts_with("GET /v1/platforms/me/environments?")
+}
+
+/// Ada on staging, with what is remembered between requests already in place (the session's
+/// environment record, the members' names): what a member clicking around actually costs.
+async fn warmed_up(app: &TestApp) -> Browser {
+    let browser = app.browser();
+    browser.sign_in().await;
+    browser
+        .call(SwitchEnvironment {
+            slug: "staging".to_owned(),
+        })
+        .await
+        .unwrap();
+    browser.call(LoadAllowlist {}).await.unwrap();
+    for page in PAGES {
+        assert!(browser.get(page).await.status().is_success(), "{page}");
+    }
+    browser
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_read_server_function_makes_one_call_per_independent_read() {
+    let app = spawn_app().await;
+    let browser = warmed_up(&app).await;
+    let environments = browser.call(LoadShell {}).await.unwrap().environments.len();
+    // Each function's independent reads: what the API offers no way to combine.
+    let budgets: [(&str, usize); 7] = [
+        // The list only: the session keeps the environment's id, the names are remembered.
+        ("allowlist", 1),
+        ("environments", 1),
+        // The platform and the environments.
+        ("shell", 2),
+        // A page of members, the roles, the invitations (the manager count is remembered).
+        ("members", 3),
+        // The roles and the members who hold them.
+        ("roles", 2),
+        // The environments (for the filter) and a page of activity.
+        ("activity", 2),
+        // The platform, the environments and each one's allowlist size, the member's own
+        // record, the pending invitations and the recent activity.
+        ("overview", 5 + environments),
+    ];
+    for (function, budget) in budgets {
+        // The activity log's filters, all empty, as the page sends them.
+        let arguments: &[(&str, &str)] = match function {
+            "activity" => &[("filters[offset]", "0")],
+            _ => &[],
+        };
+        reset_sandbox_stats(&app.sandbox_url).await;
+        let (status, body) = browser.server_fn(function, arguments).await;
+        assert!(status.is_success(), "{function}: {status} {body}");
+        let made = calls(&app).await;
+        assert_eq!(
+            repeated(&made),
+            BTreeMap::new(),
+            "{function} repeated a call: {made:#?}"
+        );
+        assert_eq!(
+            made.len(),
+            budget,
+            "{function} made {} calls for {budget} reads: {made:#?}",
+            made.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_render_makes_each_read_once() {
+    let app = spawn_app().await;
+    let browser = warmed_up(&app).await;
+    for page in PAGES {
+        reset_sandbox_stats(&app.sandbox_url).await;
+        let reply = browser.get(page).await;
+        assert!(reply.status().is_success(), "{page}: {}", reply.status());
+        reply.text().await.unwrap();
+        let made = calls(&app).await;
+        assert_eq!(
+            repeated(&made),
+            BTreeMap::new(),
+            "{page} repeated a call: {made:#?}"
+        );
+        let listings = made.iter().filter(|call| is_environment_list(call)).count();
+        assert!(
+            listings <= 1,
+            "{page} listed the environments {listings} times: {made:#?}"
+        );
+    }
+    // The security page: the shell's two reads and the list, the list straight by id.
+    reset_sandbox_stats(&app.sandbox_url).await;
+    browser.get("/security").await.text().await.unwrap();
+    let made = calls(&app).await;
+    assert_eq!(made.len(), 3, "{made:#?}");
+    assert_eq!(
+        made.iter()
+            .filter(|call| call.contains("/ip-allowlist?"))
+            .count(),
+        1,
+        "{made:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_allowlist_follows_an_environment_recreated_under_a_new_id() {
+    // The session keeps the environment's id; when the API no longer knows it (404), the list is
+    // read again through a fresh environment list instead of failing.
+    let app = spawn_app().await;
+    let browser = warmed_up(&app).await;
+    let before = browser.call(LoadAllowlist {}).await.unwrap();
+    let new_id = uuid::Uuid::new_v4();
+    app.sandbox().state.store.write(|data| {
+        let staging = data
+            .environments
+            .iter_mut()
+            .find(|environment| environment.slug == "staging")
+            .unwrap();
+        staging.id = new_id;
+    });
+    reset_sandbox_stats(&app.sandbox_url).await;
+    let after = browser.call(LoadAllowlist {}).await.unwrap();
+    assert_eq!(after.environment.id, new_id.to_string());
+    assert_eq!(after.environment.slug, before.environment.slug);
+    let made = calls(&app).await;
+    assert_eq!(made.len(), 3, "stale id, the list, the id again: {made:#?}");
+    // And the session now keeps the new id: one call again.
+    reset_sandbox_stats(&app.sandbox_url).await;
+    browser.call(LoadAllowlist {}).await.unwrap();
+    assert_eq!(calls(&app).await.len(), 1);
+}
