@@ -478,8 +478,14 @@ pub fn require_confirmation(warnings: &[String], confirm: Option<&str>) -> Resul
 
 /// Finishes a server function: an error sets the matching HTTP status (401, 403, 422, ...), so the
 /// reply means the same to any client, not only to this app's WASM.
+///
+/// Only for a call to the function itself (`/api/…`). Inside a page render the page's status is
+/// left alone: the failure is shown in place (a section fails alone, under a shell that loaded),
+/// and a status set there would depend on whether the data arrived before the page's head was
+/// sent, a race that made the same page 200 or 403 from one load to the next.
 pub fn respond<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
-    if let Err(error) = &result {
+    let is_call = use_context::<Parts>().is_some_and(|parts| parts.uri.path().starts_with("/api/"));
+    if let (Err(error), true) = (&result, is_call) {
         if let Some(response) = use_context::<ResponseOptions>() {
             response.set_status(
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
