@@ -22,7 +22,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     scripts/build \
  && cargo build --release --locked -p keystone-sandbox \
  && mkdir -p /out \
- && cp target/release/keystone-dashboard target/release/keystone-sandbox /out/ \
+ && cp target/release/keystone-dashboard target/release/keystone-sandbox target/release/hash.txt /out/ \
  && cp -r target/site /out/site
 
 # ---- runtime: the binaries and the site, nothing else, as a non-root user ----
@@ -34,6 +34,8 @@ RUN apt-get update \
  && mkdir -p /app/data && chown 10001 /app/data
 WORKDIR /app
 COPY --from=builder /out/keystone-dashboard /app/keystone-dashboard
+# The content hashes of the site's files, read beside the binary (see src/server/assets.rs).
+COPY --from=builder /out/hash.txt /app/hash.txt
 # The sandbox, for compose.yaml's demo (`entrypoint: /app/keystone-sandbox`); a deployment ignores it.
 COPY --from=builder /out/keystone-sandbox /app/keystone-sandbox
 COPY --from=builder /out/site /app/site

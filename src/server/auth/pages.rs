@@ -23,7 +23,7 @@ pub fn sign_in_problem(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · KeyStone Dashboard</title>
-<link rel="stylesheet" href="/pkg/keystone-dashboard.css">
+<link rel="stylesheet" href="{stylesheet}">
 </head>
 <body class="auth-page">
 <main class="auth-card" data-testid="sign-in-problem">
@@ -33,6 +33,7 @@ pub fn sign_in_problem(
 </main>
 </body>
 </html>"#,
+        stylesheet = crate::server::assets::names().stylesheet,
         title = escape(title),
         message = escape(message),
         retry_href = escape(retry_href),

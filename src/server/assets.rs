@@ -1,0 +1,124 @@
+//! The site's files under `/pkg/`: what they are called and how long browsers keep them.
+//!
+//! A release build (`cargo leptos build`, `hash-files = true`) names the bundle's files after their
+//! content (`keystone-dashboard.<md5, base64url>.wasm`) and lists the hashes in `hash.txt` beside the
+//! server binary. A hashed name never changes meaning, so browsers keep those files a year without
+//! asking again; a name without a hash (a debug build) is revalidated on every use.
+
+use std::sync::OnceLock;
+
+use axum::{
+    extract::Request,
+    http::{header, HeaderValue},
+    middleware::Next,
+    response::Response,
+};
+
+/// The file cargo-leptos writes beside the binary (leptos reads the same one for the scripts).
+const HASH_FILE: &str = "hash.txt";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssetNames {
+    /// The build hashed its files (and the page must name them with their hashes).
+    pub hashed: bool,
+    /// The stylesheet's path, for pages rendered outside the app (the sign-in problem pages).
+    pub stylesheet: String,
+}
+
+impl AssetNames {
+    /// From `hash.txt` (lines `css: <hash>`, `js: ..`, `wasm: ..`), as cargo-leptos writes it.
+    pub fn from_hash_file(contents: Option<&str>) -> Self {
+        let css_hash = contents.and_then(|contents| {
+            contents.lines().find_map(|line| {
+                let (file, hash) = line.split_once(':')?;
+                (file.trim() == "css").then(|| hash.trim().to_owned())
+            })
+        });
+        Self {
+            hashed: contents.is_some(),
+            stylesheet: match css_hash {
+                Some(hash) => format!("/pkg/{}.{hash}.css", env!("CARGO_PKG_NAME")),
+                None => format!("/pkg/{}.css", env!("CARGO_PKG_NAME")),
+            },
+        }
+    }
+}
+
+/// This process's names, read once.
+pub fn names() -> &'static AssetNames {
+    static NAMES: OnceLock<AssetNames> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let hash_file = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|folder| folder.join(HASH_FILE)));
+        let contents = hash_file.and_then(|path| std::fs::read_to_string(path).ok());
+        AssetNames::from_hash_file(contents.as_deref())
+    })
+}
+
+/// Whether a `/pkg/` file name carries a content hash: `<name>.<22 base64url characters>.<ext>`.
+fn is_hashed(file_name: &str) -> bool {
+    let mut parts = file_name.rsplit('.');
+    let (_extension, hash) = (parts.next(), parts.next());
+    // `x.wasm.br` is fetched as `x.wasm`; only the names the pages ask for matter here.
+    hash.is_some_and(|hash| {
+        hash.len() == 22
+            && hash
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+    }) && parts.next().is_some()
+}
+
+/// `Cache-Control` for `/pkg/`: a year and `immutable` for hashed names (a new build has new names),
+/// `no-cache` (use, but ask first) for the rest.
+pub async fn cache_by_name(request: Request, next: Next) -> Response {
+    let file_name = request
+        .uri()
+        .path()
+        .strip_prefix("/pkg/")
+        .map(|name| name.to_owned());
+    let mut response = next.run(request).await;
+    let Some(file_name) = file_name else {
+        return response;
+    };
+    if response.status().is_success() {
+        let policy = if is_hashed(&file_name) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names_are_recognised() {
+        assert!(is_hashed("keystone-dashboard.Vt2t1ZzUe0FzXc5HvS1wqA.wasm"));
+        assert!(is_hashed("keystone-dashboard.Vt2t1ZzUe0FzXc5H-S1_qA.js"));
+        assert!(!is_hashed("keystone-dashboard.wasm"));
+        assert!(!is_hashed("keystone-dashboard.css"));
+        assert!(!is_hashed("Vt2t1ZzUe0FzXc5HvS1wqA.js"));
+        assert!(!is_hashed("keystone-dashboard.Vt2t1ZzUe0FzXc5HvS1w!A.js"));
+    }
+
+    #[test]
+    fn the_stylesheet_is_named_with_its_hash_when_the_build_hashed() {
+        let hashed =
+            AssetNames::from_hash_file(Some("js: aaa\nwasm: bbb\ncss: Vt2t1ZzUe0FzXc5HvS1wqA\n"));
+        assert!(hashed.hashed);
+        assert_eq!(
+            hashed.stylesheet,
+            "/pkg/keystone-dashboard.Vt2t1ZzUe0FzXc5HvS1wqA.css"
+        );
+        let plain = AssetNames::from_hash_file(None);
+        assert!(!plain.hashed);
+        assert_eq!(plain.stylesheet, "/pkg/keystone-dashboard.css");
+    }
+}

@@ -1,0 +1,76 @@
+//! How pages and the bundle travel: compressed by what the browser accepts, and the bundle's
+//! content-hashed files kept by browsers for a year while anything else is revalidated.
+
+mod common;
+
+use common::{spawn_app, TestApp};
+use reqwest::{header, StatusCode};
+
+/// A signed-in page, asked for with `accept_encoding` (none: the header left out).
+async fn page_encoding(
+    app: &TestApp,
+    accept_encoding: Option<&str>,
+) -> (StatusCode, Option<String>) {
+    let browser = app.browser();
+    browser.sign_in().await;
+    let cookie = browser.session_cookie().expect("signed in");
+    let mut request = reqwest::Client::new()
+        .get(format!("{}/members", app.addr_url))
+        .header(header::COOKIE, format!("__Host-keystone_session={cookie}"));
+    if let Some(accept_encoding) = accept_encoding {
+        request = request.header(header::ACCEPT_ENCODING, accept_encoding);
+    }
+    let reply = request.send().await.unwrap();
+    let encoding = reply
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|value| value.to_str().unwrap().to_owned());
+    (reply.status(), encoding)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_are_compressed_as_the_browser_accepts() {
+    let app = spawn_app().await;
+    assert_eq!(
+        page_encoding(&app, Some("gzip, deflate, br")).await,
+        (StatusCode::OK, Some("br".to_owned()))
+    );
+    assert_eq!(
+        page_encoding(&app, Some("gzip")).await,
+        (StatusCode::OK, Some("gzip".to_owned()))
+    );
+    assert_eq!(page_encoding(&app, None).await, (StatusCode::OK, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hashed_bundle_files_are_immutable_and_the_rest_revalidated() {
+    let site = std::env::temp_dir().join(format!("keystone-site-{}", std::process::id()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    let hashed = "keystone-dashboard.Vt2t1ZzUe0FzXc5HvS1wqA.js";
+    std::fs::write(site.join("pkg").join(hashed), "/* hashed */").unwrap();
+    std::fs::write(site.join("pkg/keystone-dashboard.js"), "/* plain */").unwrap();
+    let app = TestApp::builder()
+        .config(|config| config.site_root = site.clone())
+        .spawn()
+        .await;
+    assert_eq!(
+        cache_control(&app, &format!("/pkg/{hashed}")).await,
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(
+        cache_control(&app, "/pkg/keystone-dashboard.js").await,
+        "no-cache"
+    );
+    std::fs::remove_dir_all(&site).ok();
+}
+
+async fn cache_control(app: &TestApp, path: &str) -> String {
+    let reply = reqwest::get(format!("{}{path}", app.addr_url))
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK, "{path}");
+    reply.headers()[header::CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
