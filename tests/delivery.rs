@@ -6,9 +6,11 @@ mod common;
 use common::{spawn_app, TestApp};
 use reqwest::{header, StatusCode};
 
-/// A signed-in page, asked for with `accept_encoding` (none: the header left out).
+/// A signed-in page, asked for with `accept_encoding` (none: the header left out) from `site`
+/// (`Sec-Fetch-Site`).
 async fn page_encoding(
     app: &TestApp,
+    site: &str,
     accept_encoding: Option<&str>,
 ) -> (StatusCode, Option<String>) {
     let browser = app.browser();
@@ -16,7 +18,8 @@ async fn page_encoding(
     let cookie = browser.session_cookie().expect("signed in");
     let mut request = reqwest::Client::new()
         .get(format!("{}/members", app.addr_url))
-        .header(header::COOKIE, format!("__Host-keystone_session={cookie}"));
+        .header(header::COOKIE, format!("__Host-keystone_session={cookie}"))
+        .header("sec-fetch-site", site);
     if let Some(accept_encoding) = accept_encoding {
         request = request.header(header::ACCEPT_ENCODING, accept_encoding);
     }
@@ -32,14 +35,31 @@ async fn page_encoding(
 async fn pages_are_compressed_as_the_browser_accepts() {
     let app = spawn_app().await;
     assert_eq!(
-        page_encoding(&app, Some("gzip, deflate, br")).await,
+        page_encoding(&app, "same-origin", Some("gzip, deflate, br")).await,
         (StatusCode::OK, Some("br".to_owned()))
     );
     assert_eq!(
-        page_encoding(&app, Some("gzip")).await,
+        page_encoding(&app, "none", Some("gzip")).await,
         (StatusCode::OK, Some("gzip".to_owned()))
     );
-    assert_eq!(page_encoding(&app, None).await, (StatusCode::OK, None));
+    assert_eq!(
+        page_encoding(&app, "same-origin", None).await,
+        (StatusCode::OK, None)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_another_site_sends_the_browser_to_is_not_compressed() {
+    // BREACH: the size of a compressed page holding secrets beside a reflected search would
+    // leak them to the site that chose the search.
+    let app = spawn_app().await;
+    for site in ["cross-site", "same-site"] {
+        assert_eq!(
+            page_encoding(&app, site, Some("gzip, deflate, br")).await,
+            (StatusCode::OK, None),
+            "{site}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

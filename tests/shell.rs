@@ -153,3 +153,22 @@ async fn every_reply_is_hardened() {
         .unwrap()
         .starts_with("default-src 'none'"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_data_is_refused_answers_200_every_time_and_its_function_403() {
+    // Dmitri (Viewer) may not read the activity log. The page says so in place, under its shell,
+    // with the same status on every load (it used to depend on whether the refusal arrived
+    // before the page's head was sent); the server function itself answers 403.
+    let app = spawn_app().await;
+    let viewer = app.browser();
+    viewer.sign_in_as("auth0|acme-dmitri", "").await;
+    for _ in 0..10 {
+        let page = viewer.get("/activity").await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains("role=\"alert\""));
+    }
+    let (status, body) = viewer
+        .server_fn("activity", &[("filters[offset]", "0")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}

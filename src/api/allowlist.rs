@@ -161,11 +161,11 @@ pub(crate) mod ssr {
     /// One API call: the session keeps the environment's id. Should the id it kept be stale (the
     /// list answers 404), the environments are listed and the read tried once more.
     pub async fn current_for(request: MemberRequest) -> Result<Current, ApiError> {
-        let mut environment = request.environment_record(false).await?;
+        let mut environment = request.environment_record().await?;
         let mut environment_id = paths::id_from_api(&environment.id)?;
         let mut listed = read_entries(&request, &environment_id).await;
         if matches!(listed, Err(ApiError::NotFound(_))) {
-            let fresh = request.environment_record(true).await?;
+            let fresh = request.listed_environment_record().await?;
             if fresh.id != environment.id {
                 environment = fresh;
                 environment_id = paths::id_from_api(&environment.id)?;
@@ -239,18 +239,24 @@ pub(crate) mod ssr {
         request: &MemberRequest,
         held: &[String],
     ) -> Arc<HashMap<String, String>> {
-        if !crate::api::permits(held, crate::api::permissions::MEMBERS_READ) {
+        let members_read = crate::api::permissions::MEMBERS_READ;
+        if !crate::api::permits(held, members_read) {
             return Arc::default();
         }
+        // The names remembered for the platform go only to a member whose token names
+        // `members:read` itself; with a vocabulary the dashboard does not know, the API decides.
+        let shared = crate::api::vocabulary_known(held) && held.iter().any(|p| p == members_read);
         let remembered = &request.bff().member_names;
         let platform = &request.member().organization_id;
-        if let Some(names) = remembered.get(platform) {
+        if let Some(names) = remembered.get(platform).filter(|_| shared) {
             return names;
         }
         match tokio::time::timeout(NAMES_BUDGET, read_member_names(request)).await {
             Ok(Some(names)) => {
                 let names = Arc::new(names);
-                remembered.remember(platform, names.clone());
+                if shared {
+                    remembered.remember(platform, names.clone());
+                }
                 names
             }
             Ok(None) => Arc::default(),

@@ -228,11 +228,11 @@ mod ssr {
         Ok(count)
     }
 
-    pub fn forget_manager_count(request: &MemberRequest) {
-        request
-            .bff()
-            .manager_counts
-            .forget(&request.member().organization_id);
+    /// After a change to a member: what this replica remembers of the list is out of date.
+    pub fn forget_remembered_members(request: &MemberRequest) {
+        let platform = &request.member().organization_id;
+        request.bff().manager_counts.forget(platform);
+        request.bff().member_names.forget(platform);
     }
 
     /// Pages through the members until the list ends or `enough` says what was read suffices.
@@ -449,7 +449,7 @@ mod ssr {
             )
             .await;
         // Whatever the outcome (a lost reply may still have applied), count afresh next time.
-        ssr::forget_manager_count(&request);
+        ssr::forget_remembered_members(&request);
         changed?.ok_or(ApiError::Internal)
     }
 
@@ -471,7 +471,7 @@ mod ssr {
                 None,
             )
             .await;
-        ssr::forget_manager_count(&request);
+        ssr::forget_remembered_members(&request);
         removed?;
         Ok(user_id)
     }

@@ -184,15 +184,21 @@ impl MemberRequest {
     }
 
     /// The current environment's record (its id for paths, its name for the page), without an
-    /// API call when the session already holds it. `listed` asks the API all the same (once per
-    /// request), for when the kept record proved stale.
-    pub async fn environment_record(&self, listed: bool) -> Result<EnvironmentRecord, ApiError> {
-        let chosen = session::environment(&self.session)
+    /// API call when the session already holds it.
+    pub async fn environment_record(&self) -> Result<EnvironmentRecord, ApiError> {
+        match session::environment(&self.session)
             .await
-            .map_err(store_error)?;
-        if let (Some(ChosenEnvironment::Known(record)), false) = (&chosen, listed) {
-            return Ok(record.clone());
+            .map_err(store_error)?
+        {
+            Some(ChosenEnvironment::Known(record)) => Ok(record),
+            _ => self.listed_environment_record().await,
         }
+    }
+
+    /// The current environment's record as the environment list has it now (read once per
+    /// request), kept in the session for the next requests: for a session that holds only the
+    /// slug, or whose kept id the API no longer knows.
+    pub async fn listed_environment_record(&self) -> Result<EnvironmentRecord, ApiError> {
         let slug = self.environment().await?;
         let record = self
             .environments()
@@ -294,7 +300,9 @@ impl MemberRequest {
             .await?;
         // A fresh list also refreshes the record the session keeps of its environment (renamed,
         // deactivated, or recreated under a new id since it was chosen).
-        if let Ok(Some(ChosenEnvironment::Known(kept))) = session::environment(&self.session).await
+        if let Some(ChosenEnvironment::Known(kept)) = session::environment(&self.session)
+            .await
+            .map_err(store_error)?
         {
             let listed = items
                 .iter()
@@ -484,9 +492,13 @@ pub fn require_confirmation(warnings: &[String], confirm: Option<&str>) -> Resul
 /// and a status set there would depend on whether the data arrived before the page's head was
 /// sent, a race that made the same page 200 or 403 from one load to the next.
 pub fn respond<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
-    let is_call = use_context::<Parts>().is_some_and(|parts| parts.uri.path().starts_with("/api/"));
-    if let (Err(error), true) = (&result, is_call) {
-        if let Some(response) = use_context::<ResponseOptions>() {
+    // The contexts are looked up on failure only: a lookup walks the reactive owner tree, and one
+    // made while a finished render drops that tree can deadlock in reactive_graph (seen in a
+    // test with a lookup on every success).
+    if let Err(error) = &result {
+        let is_call =
+            use_context::<Parts>().is_some_and(|parts| parts.uri.path().starts_with("/api/"));
+        if let (true, Some(response)) = (is_call, use_context::<ResponseOptions>()) {
             response.set_status(
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             );

@@ -283,3 +283,25 @@ pub fn security_headers(serves_https: bool) -> Vec<SetResponseHeaderLayer<Header
     }
     layers
 }
+
+/// Offers compression only to requests the dashboard's own pages make or the member starts
+/// (`Sec-Fetch-Site: same-origin` or `none`), by hiding `Accept-Encoding` from the others.
+///
+/// BREACH: a cross-site page can send a member's browser to `/members?search=<guess>` (the Lax
+/// cookie goes along on a top-level navigation) and watch the size of the compressed reply, which
+/// holds secrets (pending invitation links) beside the reflected guess. Uncompressed, the size
+/// tells nothing. A browser without Fetch Metadata gets pages uncompressed too. The bundle under
+/// `/pkg/` holds no secret and keeps its precompressed files for everyone.
+pub async fn compress_only_own_requests(mut request: Request, next: Next) -> Response {
+    let own = matches!(
+        request
+            .headers()
+            .get("sec-fetch-site")
+            .and_then(|value| value.to_str().ok()),
+        Some("same-origin" | "none")
+    );
+    if !own && !request.uri().path().starts_with("/pkg/") {
+        request.headers_mut().remove(header::ACCEPT_ENCODING);
+    }
+    next.run(request).await
+}

@@ -5,9 +5,10 @@
 //! Platform Manager" guardrail means paging through the members (five reads at 1,000 members), and
 //! naming who added each allowlist entry means reading members too. Both only shape a page. A
 //! change is checked again against a fresh read when it is made, and the API itself refuses to
-//! lose its last manager, so a count a few seconds old is safe to show; a name a few minutes old
-//! is only a label (a member who joins within the minute is shown by id). This replica forgets a platform's count as soon as it changes a role or
-//! removes a member; a change made through another replica shows within the time given.
+//! lose its last manager, so a count a few seconds old is safe to show; a name a minute old is
+//! only a label (a member who joins within the minute is shown by id). This replica forgets a
+//! platform's count and names as soon as it changes a role or removes a member; a change made
+//! through another replica shows within the time given.
 
 use std::{
     collections::HashMap,

@@ -156,6 +156,9 @@ pub async fn sign_in(
     member: &SignedIn,
 ) -> Result<(), tower_sessions::session::Error> {
     session.cycle_id().await?;
+    // A sign-in may be into another organization (accepting an invitation while signed in): the
+    // environment kept from before (its id goes into API paths) must not carry over.
+    session.remove_value(ENVIRONMENT_KEY).await?;
     session.insert(MEMBER_KEY, member).await
 }
 

@@ -136,32 +136,40 @@ struct Vault {
     metrics: Arc<Metrics>,
 }
 
-/// Sets recently opened on this replica, so that a busy session's requests do not each read the
-/// store and decrypt. Only ever used to hand out an access token that needs no refresh (a
-/// refresh always reads the store, so it never presents a refresh token another replica has
-/// already spent). Dropped here on refresh and sign-out; a refresh or sign-out on another replica
-/// leaves at most [`OPENED_KEPT_FOR`] of an access token the provider still honours anyway, and a
-/// signed-out session's record is gone from the shared store, so the gate refuses it regardless.
+/// Access tokens recently opened on this replica, so that a busy session's requests do not each
+/// read the store and decrypt. Only the access token and its expiry are kept (never the refresh or
+/// ID token), and only handed out while it needs no refresh: a refresh always reads the store, so
+/// it never presents a refresh token another replica has already spent. Dropped here on refresh
+/// and sign-out. A sign-out on another replica leaves this one at most [`OPENED_KEPT_FOR`] of an
+/// access token the provider honours until it expires anyway; the session's record is gone from
+/// the shared store, so the gate refuses the session, except in one narrow case: a request in
+/// flight here whose record was written back after its own check found the tokens still there.
 #[derive(Default)]
 struct OpenedSets {
-    sets: Mutex<HashMap<String, (Instant, TokenSet)>>,
+    sets: Mutex<HashMap<String, (Instant, OpenedToken)>>,
+}
+
+#[derive(Clone)]
+struct OpenedToken {
+    access_token: String,
+    /// Unix seconds.
+    expires_at: i64,
 }
 
 impl OpenedSets {
-    fn get(&self, id: &TokenSetId) -> Option<TokenSet> {
+    fn get(&self, id: &TokenSetId) -> Option<OpenedToken> {
         let sets = self.sets.lock().expect("opened sets lock");
         sets.get(&id.0)
             .filter(|(opened_at, _)| opened_at.elapsed() < OPENED_KEPT_FOR)
-            .map(|(_, set)| set.clone())
+            .map(|(_, token)| token.clone())
     }
 
     fn keep(&self, id: &TokenSetId, set: &TokenSet) {
         let mut sets = self.sets.lock().expect("opened sets lock");
-        if sets.len() >= MOST_OPENED {
-            sets.retain(|_, (opened_at, _)| opened_at.elapsed() < OPENED_KEPT_FOR);
-        }
+        // Old entries go when new ones come: tokens do not linger in memory past their time.
+        sets.retain(|_, (opened_at, _)| opened_at.elapsed() < OPENED_KEPT_FOR);
         // Still full of live sessions: the oldest goes (a bound on memory, not a correctness
-        // matter: a set not kept is read from the store).
+        // matter: a token not kept is read from the store).
         if sets.len() >= MOST_OPENED {
             if let Some(oldest) = sets
                 .iter()
@@ -171,7 +179,11 @@ impl OpenedSets {
                 sets.remove(&oldest);
             }
         }
-        sets.insert(id.0.clone(), (Instant::now(), set.clone()));
+        let token = OpenedToken {
+            access_token: set.access_token.clone(),
+            expires_at: set.expires_at,
+        };
+        sets.insert(id.0.clone(), (Instant::now(), token));
     }
 
     fn forget(&self, id: &TokenSetId) {
@@ -228,10 +240,13 @@ impl TokenVault {
     /// concurrent callers for one session queue on an in-process lock, replicas sharing Redis on
     /// a lease lock; whoever gets it second re-reads the set and finds it already fresh.
     pub async fn access_token(&self, id: &TokenSetId) -> Result<String, VaultError> {
-        let set = match self.inner.opened.get(id) {
-            Some(set) => set,
-            None => self.load_and_keep(id).await?.ok_or(VaultError::SignedOut)?,
-        };
+        if let Some(opened) = self.inner.opened.get(id) {
+            if !self.refresh_due(opened.expires_at) {
+                return Ok(opened.access_token);
+            }
+            self.inner.opened.forget(id);
+        }
+        let set = self.load_and_keep(id).await?.ok_or(VaultError::SignedOut)?;
         if !self.needs_refresh(&set) {
             return Ok(set.access_token);
         }
@@ -529,7 +544,8 @@ impl TokenVault {
         Ok(self.load_and_keep(id).await?.is_some())
     }
 
-    /// [`TokenVault::load`], keeping a set that needs no refresh in [`OpenedSets`]. Kept from
+    /// [`TokenVault::load`], keeping the access token of a set that needs no refresh in
+    /// [`OpenedSets`]. Kept from
     /// when it was read, never renewed by use: a busy session reads the store every
     /// [`OPENED_KEPT_FOR`] all the same.
     async fn load_and_keep(&self, id: &TokenSetId) -> Result<Option<TokenSet>, VaultError> {
@@ -597,7 +613,11 @@ impl TokenVault {
     }
 
     fn needs_refresh(&self, set: &TokenSet) -> bool {
-        set.expires_at - now() <= self.inner.refresh_margin.as_secs() as i64
+        self.refresh_due(set.expires_at)
+    }
+
+    fn refresh_due(&self, expires_at: i64) -> bool {
+        expires_at - now() <= self.inner.refresh_margin.as_secs() as i64
     }
 }
 
