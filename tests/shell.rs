@@ -157,8 +157,9 @@ async fn every_reply_is_hardened() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_whose_data_is_refused_answers_200_every_time_and_its_function_403() {
     // Dmitri (Viewer) may not read the activity log. The page says so in place, under its shell,
-    // with the same status on every load (it used to depend on whether the refusal arrived
-    // before the page's head was sent); the server function itself answers 403.
+    // and the server function itself answers 403. (Here the head always leaves before the
+    // refusal, so the race this page once lost is guarded by `respond`'s unit test in
+    // `server::member`, which fails when a page render takes the refusal's status.)
     let app = spawn_app().await;
     let viewer = app.browser();
     viewer.sign_in_as("auth0|acme-dmitri", "").await;

@@ -7,7 +7,7 @@ use axum::http::{request::Parts, StatusCode};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use reqwest::Method;
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::{
@@ -284,7 +284,8 @@ impl MemberRequest {
         items
             .iter()
             .map(|item| {
-                serde_json::from_value::<Lenient<T>>(item.clone())
+                // Decoded from the kept value by reference: no copy of the list per caller.
+                Lenient::<T>::deserialize(item)
                     .map(Listed::from)
                     .map_err(|_| ApiError::UnexpectedReply {
                         may_have_applied: false,
@@ -306,7 +307,7 @@ impl MemberRequest {
         {
             let listed = items
                 .iter()
-                .filter_map(|item| serde_json::from_value::<EnvironmentRecord>(item.clone()).ok())
+                .filter_map(|item| EnvironmentRecord::deserialize(item).ok())
                 .find(|listed| listed.slug == kept.slug);
             if let Some(listed) = listed.filter(|listed| *listed != kept) {
                 session::set_environment(&self.session, &listed)
@@ -496,8 +497,8 @@ pub fn respond<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
     // made while a finished render drops that tree can deadlock in reactive_graph (seen in a
     // test with a lookup on every success).
     if let Err(error) = &result {
-        let is_call =
-            use_context::<Parts>().is_some_and(|parts| parts.uri.path().starts_with("/api/"));
+        let is_call = use_context::<Parts>()
+            .is_some_and(|parts| super::middleware::is_server_fn_path(parts.uri.path()));
         if let (true, Some(response)) = (is_call, use_context::<ResponseOptions>()) {
             response.set_status(
                 StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -505,4 +506,38 @@ pub fn respond<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
         }
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use leptos::prelude::{provide_context, Owner};
+
+    use super::*;
+
+    /// The status `respond` gives a refusal in a request for `path`.
+    fn status_after_refusal(path: &str) -> Option<StatusCode> {
+        Owner::new().with(|| {
+            let (parts, ()) = axum::http::Request::builder()
+                .uri(path)
+                .body(())
+                .expect("a valid request")
+                .into_parts();
+            provide_context(parts);
+            let response = ResponseOptions::default();
+            provide_context(response.clone());
+            let _ = respond::<()>(Err(ApiError::Forbidden("Missing permission".to_owned())));
+            let status = response.0.read().expect("response options").status;
+            status
+        })
+    }
+
+    #[test]
+    fn only_a_call_to_the_server_function_takes_the_refusals_status() {
+        // A page render keeps its status whatever its data does: set there, it raced the head.
+        assert_eq!(
+            status_after_refusal("/api/activity"),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(status_after_refusal("/activity"), None);
+    }
 }

@@ -67,6 +67,19 @@ pub fn attach_page_csp() {
 /// Without it, `Origin` must equal the configured public URL. Without either, the request is
 /// refused: every browser that could be tricked into a cross-site POST sends one of the two.
 /// SameSite=Lax on the cookie is a second, independent layer.
+/// The request's `Sec-Fetch-Site` (Fetch Metadata), when the browser sent one.
+fn fetch_site(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|value| value.to_str().ok())
+}
+
+/// Whether a path is a server function's (they all live under `/api/`).
+pub fn is_server_fn_path(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
 pub async fn reject_cross_site(
     State(bff): State<Arc<Bff>>,
     request: Request,
@@ -78,11 +91,9 @@ pub async fn reject_cross_site(
     ) {
         return next.run(request).await;
     }
-    let headers = request.headers();
-    let fetch_site = headers
-        .get("sec-fetch-site")
-        .and_then(|value| value.to_str().ok());
-    let origin = headers
+    let fetch_site = fetch_site(&request);
+    let origin = request
+        .headers()
         .get(header::ORIGIN)
         .and_then(|value| value.to_str().ok());
     let same_origin = match (fetch_site, origin) {
@@ -191,7 +202,7 @@ const MAX_REFUSAL_BYTES: usize = 64 * 1024;
 /// grammar, a missing field) are refused before it, and would read as a server fault to clients,
 /// proxies and the logs. They carry `ApiError::BadRequest`: this answers 400.
 pub async fn server_fn_status(request: Request, next: Next) -> Response {
-    let is_server_fn = request.uri().path().starts_with("/api/");
+    let is_server_fn = is_server_fn_path(request.uri().path());
     let response = next.run(request).await;
     if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
@@ -221,7 +232,7 @@ fn sessions_unavailable() -> Response {
 }
 
 fn signed_out(request: &Request) -> Response {
-    let is_page = request.method() == Method::GET && !request.uri().path().starts_with("/api/");
+    let is_page = request.method() == Method::GET && !is_server_fn_path(request.uri().path());
     if is_page {
         let here = request
             .uri()
@@ -293,13 +304,7 @@ pub fn security_headers(serves_https: bool) -> Vec<SetResponseHeaderLayer<Header
 /// tells nothing. A browser without Fetch Metadata gets pages uncompressed too. The bundle under
 /// `/pkg/` holds no secret and keeps its precompressed files for everyone.
 pub async fn compress_only_own_requests(mut request: Request, next: Next) -> Response {
-    let own = matches!(
-        request
-            .headers()
-            .get("sec-fetch-site")
-            .and_then(|value| value.to_str().ok()),
-        Some("same-origin" | "none")
-    );
+    let own = matches!(fetch_site(&request), Some("same-origin" | "none"));
     if !own && !request.uri().path().starts_with("/pkg/") {
         request.headers_mut().remove(header::ACCEPT_ENCODING);
     }
