@@ -340,3 +340,39 @@ async fn entries_name_who_added_them_and_keep_the_id_when_no_name_is_known() {
         .iter()
         .all(|entry| entry.added_by() == "Ada Okafor"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_list_is_shown_a_page_at_a_time() {
+    let app = spawn_app().await;
+    let browser = manager_on_staging(&app).await;
+    let lines: String = (0..120)
+        .map(|i| format!("10.0.{i}.0/24, entry {i}\n"))
+        .collect();
+    let added = browser
+        .call(AddAllowlistEntries {
+            lines,
+            confirm: Some("yes".to_owned()),
+        })
+        .await
+        .unwrap();
+    assert!(added.iter().all(|line| line.outcome.is_ok()), "{added:?}");
+    let page = |path: &'static str| {
+        let browser = &browser;
+        async move { browser.get(path).await.text().await.unwrap() }
+    };
+    let rows = |html: &str| html.matches(r#"data-testid="allowlist-row""#).count();
+
+    let first = page("/security").await;
+    assert_eq!(rows(&first), 50);
+    assert!(first.contains("1–50 of 120"), "{first}");
+    assert!(first.contains(r#"href="/security?offset=50""#), "{first}");
+    let last = page("/security?offset=100").await;
+    assert_eq!(rows(&last), 20);
+    assert!(last.contains("101–120 of 120"));
+    assert!(
+        last.contains(r#"href="/security?offset=50""#),
+        "the previous page"
+    );
+    // An old link past the end (rows deleted since) shows the last page, not an empty table.
+    assert_eq!(rows(&page("/security?offset=5000").await), 20);
+}

@@ -11,6 +11,7 @@ use add::{AddEntryForm, BulkAddForm};
 use check::CheckAddress;
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::permissions::SECURITY_MANAGE,
@@ -20,13 +21,27 @@ use crate::{
     },
     app::kit::{
         count_of, Announcement, Announcer, Confirm, DataTable, DialogDraft, InlineDialog,
-        InlineDialogs, Loaded, PageHeader, ReadOnlyNotice, SubmitButton,
+        InlineDialogs, Loaded, PageHeader, PageWindow, Pager, ReadOnlyNotice, SubmitButton,
     },
     domain::Timestamp,
 };
 
+/// Rows per page of the allowlist table. The whole list is loaded (every rule the forms check
+/// needs all of it), but a page of 500 rows cost the server its render and the browser seconds of
+/// hydration on a phone; the table shows a window of it, its position in the URL.
+const ALLOWLIST_PAGE_SIZE: u64 = 50;
+
 #[component]
 pub fn SecurityPage() -> impl IntoView {
+    let query = use_query_map();
+    let offset = Memo::new(move |_| {
+        query.with(|query| {
+            query
+                .get("offset")
+                .and_then(|offset| offset.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+    });
     let add = ServerAction::<AddAllowlistEntry>::new();
     let bulk = ServerAction::<AddAllowlistEntries>::new();
     let describe = ServerAction::<UpdateAllowlistDescription>::new();
@@ -109,7 +124,7 @@ pub fn SecurityPage() -> impl IntoView {
             summary="Which networks may call the KeyStone API with this environment's M2M credentials."
         />
         <Loaded resource=allowlist loading="Loading the allowlist…" let:view>
-            <AllowlistPanel view actions />
+            <AllowlistPanel view actions offset />
         </Loaded>
     }
 }
@@ -135,7 +150,7 @@ struct Actions {
 }
 
 #[component]
-fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
+fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> impl IntoView {
     let environment = view.environment.clone();
     let is_production = environment.slug.is_production();
     let networks = view.networks();
@@ -172,7 +187,7 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
                     <p class="muted">
                         {format!("{}. M2M traffic from any other address is refused.", count_of(count as u64, "network", "networks"))}
                     </p>
-                    <EntriesTable entries entries_as_stored count can_manage actions environment=environment.slug.clone() />
+                    <EntriesTable entries entries_as_stored can_manage actions environment=environment.slug.clone() offset />
                 }
                     .into_any()
             }}
@@ -195,18 +210,68 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions) -> impl IntoView {
     .into_any()
 }
 
+/// One row of the table: an entry the dashboard parsed, or one it shows as stored.
+#[derive(Clone)]
+enum ListedEntry {
+    Parsed(AllowlistEntry),
+    AsStored(OddRecord),
+}
+
 #[component]
 fn EntriesTable(
     entries: Vec<AllowlistEntry>,
     entries_as_stored: Vec<OddRecord>,
-    /// Every entry, parsed or not.
-    count: usize,
     can_manage: bool,
     actions: Actions,
     environment: crate::domain::EnvironmentSlug,
+    /// The first row shown, from the URL.
+    offset: Memo<u64>,
 ) -> impl IntoView {
-    let delete_warnings = delete_warnings(count, &environment);
-    let odd_warnings = delete_warnings.clone();
+    let rows: Vec<ListedEntry> = entries
+        .into_iter()
+        .map(ListedEntry::Parsed)
+        .chain(entries_as_stored.into_iter().map(ListedEntry::AsStored))
+        .collect();
+    let total = rows.len() as u64;
+    let delete_warnings = delete_warnings(rows.len(), &environment);
+    let rows = StoredValue::new(rows);
+    // A position past the end (the last rows were just deleted, an old link) shows the last page.
+    let window = Memo::new(move |_| {
+        let last_page = total.saturating_sub(1) / ALLOWLIST_PAGE_SIZE * ALLOWLIST_PAGE_SIZE;
+        let offset = offset.get().min(last_page) / ALLOWLIST_PAGE_SIZE * ALLOWLIST_PAGE_SIZE;
+        PageWindow {
+            offset,
+            shown: total.saturating_sub(offset).min(ALLOWLIST_PAGE_SIZE),
+            total,
+            page_size: ALLOWLIST_PAGE_SIZE,
+        }
+    });
+    let shown_rows = move || {
+        let PageWindow { offset, shown, .. } = window.get();
+        let warnings = delete_warnings.clone();
+        rows.with_value(|rows| {
+            rows.iter()
+                .skip(offset as usize)
+                .take(shown as usize)
+                .cloned()
+                .map(|row| {
+                    let warnings = warnings.clone();
+                    match row {
+                        ListedEntry::Parsed(entry) => {
+                            view! { <EntryRow entry warnings can_manage actions /> }.into_any()
+                        }
+                        ListedEntry::AsStored(record) => {
+                            view! { <OddEntryRow record warnings can_manage actions /> }.into_any()
+                        }
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let page_href = |offset: u64| match offset {
+        0 => "/security".to_owned(),
+        offset => format!("/security?offset={offset}"),
+    };
     view! {
         <DataTable
             label="Allowlist entries"
@@ -214,34 +279,41 @@ fn EntriesTable(
             columns=&["Network", "Family", "Addresses", "Description", "Added"]
             actions=can_manage
         >
-            {entries
-                .into_iter()
-                .map(|entry| {
-                    let warnings = delete_warnings.clone();
+            {shown_rows}
+        </DataTable>
+        {move || {
+            let window = window.get();
+            (total > ALLOWLIST_PAGE_SIZE)
+                .then(|| {
                     view! {
-                        <tr data-testid="allowlist-row">
-                            <td class="mono">{entry.cidr.to_string()}</td>
-                            <td>{if entry.cidr.is_ipv4() { "IPv4" } else { "IPv6" }}</td>
-                            <td>{entry.cidr.size_label()}</td>
-                            <td>{entry.description.clone().unwrap_or_default()}</td>
-                            <td class="muted">
-                                {entry.added_by()} <br /> {entry.created_at.day()}
-                            </td>
-                            {can_manage.then(|| view! { <RowActions entry warnings actions /> })}
-                        </tr>
+                        <p class="muted" data-testid="allowlist-range">
+                            {window.range()}
+                        </p>
+                        <Pager window href=page_href previous="← Previous" next="Next →" />
                     }
                 })
-                .collect_view()}
-            {entries_as_stored
-                .into_iter()
-                .map(|record| {
-                    let warnings = odd_warnings.clone();
-                    view! { <OddEntryRow record warnings can_manage actions /> }
-                })
-                .collect_view()}
-        </DataTable>
+        }}
     }
     .into_any()
+}
+
+#[component]
+fn EntryRow(
+    entry: AllowlistEntry,
+    warnings: Vec<String>,
+    can_manage: bool,
+    actions: Actions,
+) -> impl IntoView {
+    view! {
+        <tr data-testid="allowlist-row">
+            <td class="mono">{entry.cidr.to_string()}</td>
+            <td>{if entry.cidr.is_ipv4() { "IPv4" } else { "IPv6" }}</td>
+            <td>{entry.cidr.size_label()}</td>
+            <td>{entry.description.clone().unwrap_or_default()}</td>
+            <td class="muted">{entry.added_by()} <br /> {entry.created_at.day()}</td>
+            {can_manage.then(|| view! { <RowActions entry warnings actions /> })}
+        </tr>
+    }
 }
 
 /// An entry stored in a form the dashboard would not create (a network with host bits set, say):
