@@ -90,3 +90,42 @@ test.describe('a missing page', () => {
     await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
   });
 });
+
+/** Every page is its own WASM chunk (lazy routes): each must hydrate when it is the page loaded
+ * first, and load and render when it is reached by a click. */
+const routes: { path: string; link: string; heading: RegExp }[] = [
+  { path: '/', link: 'Overview', heading: /^Overview$/ },
+  { path: '/members', link: 'Members', heading: /^Members$/ },
+  { path: '/roles', link: 'Roles', heading: /^Roles$/ },
+  { path: '/environments', link: 'Environments', heading: /^Environments$/ },
+  { path: '/security', link: 'Security', heading: /^Security$/ },
+  { path: '/activity', link: 'Activity', heading: /^Activity$/ },
+  { path: '/upstream-check', link: 'API check', heading: /^API check$/ },
+];
+
+test('every page hydrates when entered directly and loads its chunk when reached by a click', async ({ page }) => {
+  await signIn(page, '/');
+  const primary = page.getByRole('navigation', { name: 'Primary' });
+  for (const { path, heading } of routes) {
+    await page.goto(path);
+    await waitForHydration(page);
+    await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+    // Hydrated means the router answers: a click navigates inside the document.
+    await page.evaluate(() => ((window as any).__sameDocument = true));
+    const elsewhere = path === '/members' ? routes[2] : routes[1];
+    await primary.getByRole('link', { name: elsewhere.link, exact: true }).click();
+    await expect(page.getByRole('heading', { level: 1, name: elsewhere.heading })).toBeVisible();
+    expect(await page.evaluate(() => (window as any).__sameDocument), `${path} hydrated`).toBe(true);
+  }
+  // From one page entered directly, every other page by a click, each chunk fetched on the way.
+  await page.goto('/activity');
+  await waitForHydration(page);
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  for (const { path, link, heading } of routes) {
+    await primary.getByRole('link', { name: link, exact: true }).click();
+    await expect(page).toHaveURL(new RegExp(`${path === '/' ? '/' : path}$`));
+    await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+    await expect(page.locator('[aria-busy="true"]')).toHaveCount(0);
+  }
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+});

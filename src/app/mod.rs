@@ -8,14 +8,14 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
 use kit::{Announcer, Toasts};
 use layout::{ErrorPanel, Sidebar, TopBar};
 use pages::{
-    ActivityPage, EnvironmentsPage, MembersPage, NotFoundPage, OverviewPage, RolesPage,
-    SecurityPage, UpstreamCheckPage,
+    ActivityRoute, EnvironmentsRoute, MembersRoute, NotFoundPage, OverviewRoute, RolesRoute,
+    SecurityRoute, UpstreamCheckRoute,
 };
 
 /// The HTML document the server renders around the app.
@@ -50,7 +50,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     Announcer::provide();
-    mark_hydrated();
+
+    // Each page in its own WASM chunk (see `pages`).
+    let overview_page = Lazy::<OverviewRoute>::new();
+    let members_page = Lazy::<MembersRoute>::new();
+    let roles_page = Lazy::<RolesRoute>::new();
+    let environments_page = Lazy::<EnvironmentsRoute>::new();
+    let security_page = Lazy::<SecurityRoute>::new();
+    let activity_page = Lazy::<ActivityRoute>::new();
+    let upstream_check_page = Lazy::<UpstreamCheckRoute>::new();
 
     view! {
         <Title formatter=|page: String| format!("{page} · KeyStone Dashboard") />
@@ -65,31 +73,31 @@ pub fn App() -> impl IntoView {
                     <main id="main" class="content" tabindex="-1">
                         <ErrorBoundary fallback=|errors| view! { <ErrorPanel errors /> }>
                             <Routes fallback=NotFoundPage>
-                                <Route path=path!("") view=OverviewPage ssr=SsrMode::InOrder />
+                                <Route path=path!("") view=overview_page ssr=SsrMode::InOrder />
                                 <Route
                                     path=path!("members")
-                                    view=MembersPage
+                                    view=members_page
                                     ssr=SsrMode::InOrder
                                 />
-                                <Route path=path!("roles") view=RolesPage ssr=SsrMode::InOrder />
+                                <Route path=path!("roles") view=roles_page ssr=SsrMode::InOrder />
                                 <Route
                                     path=path!("environments")
-                                    view=EnvironmentsPage
+                                    view=environments_page
                                     ssr=SsrMode::InOrder
                                 />
                                 <Route
                                     path=path!("security")
-                                    view=SecurityPage
+                                    view=security_page
                                     ssr=SsrMode::InOrder
                                 />
                                 <Route
                                     path=path!("activity")
-                                    view=ActivityPage
+                                    view=activity_page
                                     ssr=SsrMode::InOrder
                                 />
                                 <Route
                                     path=path!("upstream-check")
-                                    view=UpstreamCheckPage
+                                    view=upstream_check_page
                                     ssr=SsrMode::InOrder
                                 />
                             </Routes>
@@ -100,14 +108,4 @@ pub fn App() -> impl IntoView {
             </div>
         </Router>
     }
-}
-
-/// Marks the document once the WASM bundle has taken over, so browser tests (and curious humans in
-/// the inspector) can tell a hydrated page from server-rendered HTML. Effects never run on the server.
-fn mark_hydrated() {
-    Effect::new(move |_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
 }

@@ -10,14 +10,39 @@ mod upstream_check;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{lazy_route, LazyRoute};
 
-pub use activity::ActivityPage;
-pub use environments::EnvironmentsPage;
-pub use members::MembersPage;
-pub use overview::OverviewPage;
-pub use roles::RolesPage;
-pub use security::SecurityPage;
-pub use upstream_check::UpstreamCheckPage;
+/// Each page's code comes in its own WASM chunk (`cargo leptos build --split`): the first load
+/// carries the shell and the current page's chunk only, and another page's chunk is fetched the
+/// first time the member goes there. `data` is empty because each page starts its own reads when
+/// it renders, as it did before the split; on a page entered directly the server has already sent
+/// them with the HTML.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:path),* $(,)?) => {$(
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    OverviewRoute => overview::OverviewPage,
+    MembersRoute => members::MembersPage,
+    RolesRoute => roles::RolesPage,
+    EnvironmentsRoute => environments::EnvironmentsPage,
+    SecurityRoute => security::SecurityPage,
+    ActivityRoute => activity::ActivityPage,
+    UpstreamCheckRoute => upstream_check::UpstreamCheckPage,
+}
 
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
