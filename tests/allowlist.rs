@@ -362,10 +362,22 @@ async fn a_long_list_is_shown_a_page_at_a_time() {
     };
     let rows = |html: &str| html.matches(r#"data-testid="allowlist-row""#).count();
 
+    // The networks of the rows a page shows, in order.
+    let networks = |html: &str| -> Vec<String> {
+        html.split(r#"data-testid="allowlist-row""#)
+            .skip(1)
+            .map(|row| {
+                let cell = &row[row.find(r#"<td class="mono">"#).unwrap() + 17..];
+                cell[..cell.find('<').unwrap()].to_owned()
+            })
+            .collect()
+    };
+
     let first = page("/security").await;
     assert_eq!(rows(&first), 50);
     assert!(first.contains("1–50 of 120"), "{first}");
     assert!(first.contains(r#"href="/security?offset=50""#), "{first}");
+    let middle = page("/security?offset=50").await;
     let last = page("/security?offset=100").await;
     assert_eq!(rows(&last), 20);
     assert!(last.contains("101–120 of 120"));
@@ -373,6 +385,23 @@ async fn a_long_list_is_shown_a_page_at_a_time() {
         last.contains(r#"href="/security?offset=50""#),
         "the previous page"
     );
+    // The three pages together show every entry once.
+    let in_order: Vec<String> = [&first, &middle, &last]
+        .into_iter()
+        .flat_map(|html| networks(html))
+        .collect();
+    let mut distinct = in_order.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!((in_order.len(), distinct.len()), (120, 120), "{in_order:?}");
     // An old link past the end (rows deleted since) shows the last page, not an empty table.
-    assert_eq!(rows(&page("/security?offset=5000").await), 20);
+    assert_eq!(
+        networks(&page("/security?offset=5000").await),
+        networks(&last)
+    );
+    // An offset inside a page shows that whole page.
+    assert_eq!(
+        networks(&page("/security?offset=73").await),
+        networks(&middle)
+    );
 }

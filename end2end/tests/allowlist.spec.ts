@@ -96,3 +96,45 @@ test('a viewer sees the production list read-only', async ({ page }) => {
   await expect(page.getByTestId('add-entry-form')).toHaveCount(0);
   await expect(page.getByTestId('delete-entry')).toHaveCount(0);
 });
+
+test('a long allowlist is paged in the page, the range announced', async ({ page, request }) => {
+  // 55 entries on staging, added through the API as Ada (the bulk form is tested above) and
+  // removed at the end whatever happens, so later tests see the list they expect.
+  const token = await request.post(`${SANDBOX_URL}/_sandbox/user-token`, { data: { user_id: 'auth0|acme-ada' } });
+  const headers = { Authorization: `Bearer ${(await token.json()).access_token}`, 'X-Keystone-Environment': 'staging' };
+  const environments = await (await request.get(`${SANDBOX_URL}/v1/platforms/me/environments`, { headers })).json();
+  const staging = environments.items.find((environment: { slug: string }) => environment.slug === 'staging');
+  const list = `${SANDBOX_URL}/v1/platforms/me/environments/${staging.id}/ip-allowlist`;
+  const ids: string[] = [];
+  try {
+    for (let i = 0; i < 55; i++) {
+      const reply = await request.post(list, { headers, data: { cidr: `10.9.${i}.0/24`, description: `paging ${i}` } });
+      expect(reply.status()).toBe(201);
+      ids.push((await reply.json()).id);
+    }
+    await signIn(page, '/security');
+    await waitForHydration(page);
+    await switchTo(page, 'staging', 'Staging');
+    const rows = page.getByTestId('allowlist-row');
+    const range = page.getByRole('status').filter({ hasText: ' of 55' });
+    await expect(rows).toHaveCount(50);
+    await expect(range).toHaveText('1–50 of 55');
+    await page.evaluate(() => ((window as any).__sameDocument = true));
+
+    const pages = page.getByRole('navigation', { name: 'Pages' });
+    await pages.getByRole('link', { name: 'Next →' }).focus();
+    await page.keyboard.press('Enter');
+    await expect(page).toHaveURL(/\/security\?offset=50$/);
+    await expect(range).toHaveText('51–55 of 55');
+    await expect(rows).toHaveCount(5);
+    await expect(rows.first()).toContainText('10.9.50.0/24');
+    await expect(pages.getByRole('link', { name: 'Next →' })).toHaveCount(0);
+
+    await pages.getByRole('link', { name: '← Previous' }).click();
+    await expect(range).toHaveText('1–50 of 55');
+    await expect(rows.first()).toContainText('10.9.0.0/24');
+    expect(await page.evaluate(() => (window as any).__sameDocument), 'paged without a reload').toBe(true);
+  } finally {
+    for (const id of ids) await request.delete(`${list}/${id}`, { headers });
+  }
+});

@@ -117,15 +117,24 @@ test('every page hydrates when entered directly and loads its chunk when reached
     await expect(page.getByRole('heading', { level: 1, name: elsewhere.heading })).toBeVisible();
     expect(await page.evaluate(() => (window as any).__sameDocument), `${path} hydrated`).toBe(true);
   }
-  // From one page entered directly, every other page by a click, each chunk fetched on the way.
+  // From one page entered directly, every other page by a click, each page's chunk fetched on the
+  // way (and none before: the first load carries the activity page's only).
   await page.goto('/activity');
   await waitForHydration(page);
+  const fetched: string[] = [];
+  page.on('request', (request) => {
+    const chunk = request.url().match(/\/pkg\/split___(\w+?)_route_view_/);
+    if (chunk) fetched.push(chunk[1]);
+  });
   await page.evaluate(() => ((window as any).__sameDocument = true));
   for (const { path, link, heading } of routes) {
     await primary.getByRole('link', { name: link, exact: true }).click();
     await expect(page).toHaveURL(new RegExp(`${path === '/' ? '/' : path}$`));
     await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
     await expect(page.locator('[aria-busy="true"]')).toHaveCount(0);
+    const chunk = path === '/' ? 'overview' : path.slice(1).replace('-', '_');
+    if (path !== '/activity') expect(fetched, `${path}'s chunk`).toContain(chunk);
   }
+  expect(fetched).not.toContain('activity');
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 });

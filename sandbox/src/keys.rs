@@ -262,6 +262,24 @@ mod tests {
     }
 
     #[test]
+    fn a_token_seen_before_expires_all_the_same() {
+        let keys = SigningKeys::load_or_generate(None).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let token = keys.sign(
+            &json!({ "iss": "https://idp/", "aud": "api", "sub": "someone", "exp": now + 1 }),
+        );
+        assert!(keys.verify::<Value>(&token, "https://idp/", "api").is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(2_100));
+        let refused = keys
+            .verify::<Value>(&token, "https://idp/", "api")
+            .unwrap_err();
+        assert!(refused.contains("xpired"), "{refused}");
+    }
+
+    #[test]
     fn a_changed_token_is_checked_afresh_after_the_real_one_was_seen() {
         let (keys, token) = keys_and_token();
         assert!(keys.verify::<Value>(&token, "https://idp/", "api").is_ok());

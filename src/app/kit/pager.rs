@@ -32,34 +32,35 @@ impl PageWindow {
     }
 }
 
-/// The links to the neighbouring pages; `href` builds the URL of the page at an offset.
+/// The links to the neighbouring pages; `href` builds the URL of the page at an offset. The window
+/// may change in place (a list paged in the browser): a link that still applies stays the same
+/// element with a new address, so the keyboard focus on "Next" survives pressing it.
 #[component]
 pub fn Pager(
-    window: PageWindow,
-    href: impl Fn(u64) -> String,
+    #[prop(into)] window: Signal<PageWindow>,
+    href: impl Fn(u64) -> String + Send + Sync + 'static,
     previous: &'static str,
     next: &'static str,
 ) -> impl IntoView {
-    let previous_href = window.previous().map(&href);
-    let next_href = window.next().map(&href);
+    let href = StoredValue::new(href);
+    let previous_offset = Memo::new(move |_| window.get().previous());
+    let next_offset = Memo::new(move |_| window.get().next());
+    let link = move |offset: Memo<Option<u64>>, label: &'static str| {
+        view! {
+            <Show when=move || offset.get().is_some()>
+                <a
+                    href=move || { offset.get().map(|offset| href.with_value(|href| href(offset))) }
+                    class="button button--secondary"
+                >
+                    {label}
+                </a>
+            </Show>
+        }
+    };
     view! {
         <nav class="pagination" aria-label="Pages">
-            {previous_href
-                .map(|href| {
-                    view! {
-                        <a href=href class="button button--secondary">
-                            {previous}
-                        </a>
-                    }
-                })}
-            {next_href
-                .map(|href| {
-                    view! {
-                        <a href=href class="button button--secondary">
-                            {next}
-                        </a>
-                    }
-                })}
+            {link(previous_offset, previous)}
+            {link(next_offset, next)}
         </nav>
     }
 }

@@ -14,9 +14,10 @@ use leptos_router::{lazy_route, LazyRoute};
 
 /// Each page's code comes in its own WASM chunk (`cargo leptos build --split`): the first load
 /// carries the shell and the current page's chunk only, and another page's chunk is fetched the
-/// first time the member goes there. `data` is empty because each page starts its own reads when
-/// it renders, as it did before the split; on a page entered directly the server has already sent
-/// them with the HTML.
+/// first time the member goes there. `data` is empty: each page starts its own reads when it
+/// renders, so on a page entered directly the server has sent them with the HTML, but the first
+/// click to a page fetches its chunk before its reads start (one round trip more than an unsplit
+/// bundle, on that first visit only).
 macro_rules! lazy_pages {
     ($($route:ident => $page:path),* $(,)?) => {$(
         pub struct $route;
