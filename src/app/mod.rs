@@ -51,7 +51,9 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     Announcer::provide();
 
-    // Each page in its own WASM chunk (see `pages`).
+    // Each page in its own WASM chunk (see `pages`). Bound here rather than written inline:
+    // leptosfmt strips the braces of `view={Lazy::<T>::new()}`, which leaves an attribute the
+    // `view!` macro cannot parse.
     let overview_page = Lazy::<OverviewRoute>::new();
     let members_page = Lazy::<MembersRoute>::new();
     let roles_page = Lazy::<RolesRoute>::new();
