@@ -63,3 +63,14 @@ export async function setFaults(faults: object) {
 export function failNext(method: string, path_prefix: string, status = 503, times = 1) {
   return { rules: [{ method, path_prefix, action: { kind: 'status', status }, times }] };
 }
+
+/** The pages of the sidebar: where each lives, its link's name and its heading. */
+export const MAIN_PAGES: { path: string; link: string; heading: RegExp }[] = [
+  { path: '/', link: 'Overview', heading: /^Overview$/ },
+  { path: '/members', link: 'Members', heading: /^Members$/ },
+  { path: '/roles', link: 'Roles', heading: /^Roles$/ },
+  { path: '/environments', link: 'Environments', heading: /^Environments$/ },
+  { path: '/security', link: 'Security', heading: /^Security$/ },
+  { path: '/activity', link: 'Activity', heading: /^Activity$/ },
+  { path: '/upstream-check', link: 'API check', heading: /^API check$/ },
+];

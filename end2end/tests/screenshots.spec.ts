@@ -1,4 +1,4 @@
-import { test, expect, signIn, waitForHydration } from './fixtures';
+import { test, expect, signIn, waitForHydration, MAIN_PAGES } from './fixtures';
 
 /**
  * The README's screenshots, taken from the real pages. In the test run they go to test-results (and
@@ -7,14 +7,11 @@ import { test, expect, signIn, waitForHydration } from './fixtures';
  */
 const dir = process.env.KEYSTONE_SCREENSHOT_DIR ?? 'test-results/screenshots';
 
-const pages: { path: string; file: string; heading: RegExp }[] = [
-  { path: '/', file: 'overview.png', heading: /^Overview$/ },
-  { path: '/members', file: 'members.png', heading: /^Members$/ },
-  { path: '/roles', file: 'roles.png', heading: /^Roles$/ },
-  { path: '/environments', file: 'environments.png', heading: /^Environments$/ },
-  { path: '/security', file: 'security.png', heading: /^Security$/ },
-  { path: '/activity', file: 'activity.png', heading: /^Activity$/ },
-];
+// The README's pictures: every sidebar page but the API check, named after its path.
+const pages = MAIN_PAGES.filter(({ path }) => path !== '/upstream-check').map((page) => ({
+  ...page,
+  file: page.path === '/' ? 'overview.png' : `${page.path.slice(1)}.png`,
+}));
 
 test.use({ viewport: { width: 1280, height: 800 } });
 

@@ -1,4 +1,4 @@
-import { test, expect, signIn, waitForHydration } from './fixtures';
+import { test, expect, signIn, waitForHydration, MAIN_PAGES } from './fixtures';
 
 test('the shell renders on the server with JavaScript disabled', async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
@@ -93,15 +93,7 @@ test.describe('a missing page', () => {
 
 /** Every page is its own WASM chunk (lazy routes): each must hydrate when it is the page loaded
  * first, and load and render when it is reached by a click. */
-const routes: { path: string; link: string; heading: RegExp }[] = [
-  { path: '/', link: 'Overview', heading: /^Overview$/ },
-  { path: '/members', link: 'Members', heading: /^Members$/ },
-  { path: '/roles', link: 'Roles', heading: /^Roles$/ },
-  { path: '/environments', link: 'Environments', heading: /^Environments$/ },
-  { path: '/security', link: 'Security', heading: /^Security$/ },
-  { path: '/activity', link: 'Activity', heading: /^Activity$/ },
-  { path: '/upstream-check', link: 'API check', heading: /^API check$/ },
-];
+const routes = MAIN_PAGES;
 
 test('every page hydrates when entered directly and loads its chunk when reached by a click', async ({ page }) => {
   await signIn(page, '/');

@@ -29,5 +29,5 @@ pub use controls::{
 };
 pub use dialog::{DialogDraft, InlineDialog, InlineDialogs, RowInput};
 pub use loading::{LoadFailed, Loaded, SectionFailed, SignInAgain};
-pub use pager::{PageWindow, Pager};
+pub use pager::{use_offset_query, PageWindow, Pager};
 pub use text::{count_of, initials};

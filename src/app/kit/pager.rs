@@ -2,6 +2,20 @@
 //! the same page.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// The `offset=` of the current URL (0 when absent or not a number), tracked.
+pub fn use_offset_query() -> Memo<u64> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        query.with(|query| {
+            query
+                .get("offset")
+                .and_then(|offset| offset.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+    })
+}
 
 /// Where one page of a list sits in the whole.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -17,9 +17,9 @@ use crate::{
         RemoveMember, ResendInvitation, RevokeInvitation, Role, MEMBERS_PAGE_SIZE,
     },
     app::kit::{
-        count_of, initials, Announcement, Announcer, Confirm, DataTable, DialogDraft, InlineDialog,
-        InlineDialogs, Loaded, PageHeader, PageWindow, Pager, ReadOnlyNotice, SectionFailed,
-        SubmitButton,
+        count_of, initials, use_offset_query, Announcement, Announcer, Confirm, DataTable,
+        DialogDraft, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager,
+        ReadOnlyNotice, SectionFailed, SubmitButton,
     },
     domain::{query_string, Timestamp},
 };
@@ -67,14 +67,7 @@ pub fn MembersPage() -> impl IntoView {
     };
     let query = use_query_map();
     let search = Memo::new(move |_| query.with(|query| query.get("search").unwrap_or_default()));
-    let offset = Memo::new(move |_| {
-        query.with(|query| {
-            query
-                .get("offset")
-                .and_then(|o| o.parse::<u64>().ok())
-                .unwrap_or(0)
-        })
-    });
+    let offset = use_offset_query();
     let members = Resource::new(
         move || (search.get(), offset.get(), actions.versions()),
         |(search, offset, _)| load_members(Some(search), Some(offset)),

@@ -11,7 +11,6 @@ use add::{AddEntryForm, BulkAddForm};
 use check::CheckAddress;
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::permissions::SECURITY_MANAGE,
@@ -20,8 +19,9 @@ use crate::{
         DeleteAllowlistEntry, OddRecord, UpdateAllowlistDescription, MAX_DESCRIPTION,
     },
     app::kit::{
-        count_of, Announcement, Announcer, Confirm, DataTable, DialogDraft, InlineDialog,
-        InlineDialogs, Loaded, PageHeader, PageWindow, Pager, ReadOnlyNotice, SubmitButton,
+        count_of, use_offset_query, Announcement, Announcer, Confirm, DataTable, DialogDraft,
+        InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager, ReadOnlyNotice,
+        SubmitButton,
     },
     domain::Timestamp,
 };
@@ -33,15 +33,7 @@ const ALLOWLIST_PAGE_SIZE: u64 = 50;
 
 #[component]
 pub fn SecurityPage() -> impl IntoView {
-    let query = use_query_map();
-    let offset = Memo::new(move |_| {
-        query.with(|query| {
-            query
-                .get("offset")
-                .and_then(|offset| offset.parse::<u64>().ok())
-                .unwrap_or(0)
-        })
-    });
+    let offset = use_offset_query();
     let add = ServerAction::<AddAllowlistEntry>::new();
     let bulk = ServerAction::<AddAllowlistEntries>::new();
     let describe = ServerAction::<UpdateAllowlistDescription>::new();
