@@ -94,3 +94,67 @@ async fn cache_control(app: &TestApp, path: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// A static file served while a 404 page renders on the same worker keeps its own status and
+/// headers, and the 404 page keeps its CSP. leptos_axum's file handler once read the response
+/// options of whatever render was current on the thread: a bundle chunk went out as a 404 with
+/// the page's nonce, and the 404 page, robbed of its CSP, got the locked-down one and never
+/// hydrated (seen once in ten browser runs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_file_never_takes_the_status_or_headers_of_a_page_rendered_beside_it() {
+    let site = std::env::temp_dir().join(format!("keystone-site-race-{}", std::process::id()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    let chunk = "chunk_1.Vt2t1ZzUe0FzXc5HvS1wqA.wasm";
+    std::fs::write(site.join("pkg").join(chunk), [0u8, 97, 115, 109]).unwrap();
+    let app = TestApp::builder()
+        .config(|config| config.site_root = site.clone())
+        .spawn()
+        .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    for round in 0..40 {
+        let pages = (0..4).map(|_| async {
+            let reply = browser.get("/no/such/page").await;
+            let status = reply.status();
+            let csp = reply.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let _ = reply.text().await;
+            (status, csp)
+        });
+        let files = (0..8).map(|_| async {
+            let reply = browser.get(&format!("/pkg/{chunk}")).await;
+            let status = reply.status();
+            let csp = reply.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let _ = reply.bytes().await;
+            (status, csp)
+        });
+        let (pages, files) = tokio::join!(
+            futures::future::join_all(pages),
+            futures::future::join_all(files)
+        );
+        for (status, csp) in pages {
+            assert_eq!(status, StatusCode::NOT_FOUND, "round {round}");
+            assert!(
+                csp.contains("'nonce-"),
+                "round {round}: the 404 page lost its CSP: {csp}"
+            );
+        }
+        for (status, csp) in files {
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "round {round}: the chunk took a page's status"
+            );
+            assert!(
+                csp.starts_with("default-src 'none'"),
+                "round {round}: the chunk took a page's CSP: {csp}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&site).ok();
+}

@@ -17,10 +17,13 @@ pub mod upstream;
 
 use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::{extract::FromRef, middleware::from_fn_with_state, routing::get, Router};
+use axum::{
+    extract::FromRef, handler::Handler, middleware::from_fn_with_state, routing::get, Router,
+};
 use leptos::{config::LeptosOptions, nonce::provide_nonce};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
 use tower_sessions::Session;
 
 use crate::app::{shell, App};
@@ -405,10 +408,20 @@ async fn router(
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(file_and_error_handler_with_context::<AppState, _>(
-            provide_nonce,
-            shell,
-        ))
+        // Static files first, from a plain `ServeDir`; the app's 404 page only for a miss.
+        // leptos_axum's file handler serves files inside `Owner::new()`, a child of whatever
+        // render is current on the worker thread: a file then took that page's status and headers
+        // (its CSP among them), and the page lost them (a 404 page that never hydrated).
+        .fallback_service(
+            ServeDir::new(&config.site_root)
+                .precompressed_br()
+                .precompressed_gzip()
+                .call_fallback_on_method_not_allowed(true)
+                .fallback(
+                    file_and_error_handler_with_context::<AppState, _>(provide_nonce, shell)
+                        .with_state(state.clone()),
+                ),
+        )
         .layer(axum::middleware::from_fn(middleware::server_fn_status))
         .layer(from_fn_with_state(bff.clone(), middleware::require_member))
         .with_state(state);
