@@ -81,6 +81,23 @@ pub fn router() -> Router<SharedState> {
         )
         .route("/_sandbox/stats", get(get_stats).delete(reset_stats))
         .route("/_sandbox/user-token", axum::routing::post(user_token))
+        .route("/_sandbox/events", axum::routing::post(emit_event))
+}
+
+#[derive(serde::Deserialize)]
+struct EventRequest {
+    event: String,
+    #[serde(default)]
+    data: serde_json::Value,
+}
+
+/// Emits a platform event (`settlement.completed`, say) to every subscribed webhook endpoint, as
+/// a settlement changing state would; answers with the deliveries made. Sandbox-only.
+async fn emit_event(
+    State(state): State<SharedState>,
+    Json(request): Json<EventRequest>,
+) -> Json<Vec<crate::model::WebhookDelivery>> {
+    Json(crate::api::webhooks::emit(&state, &request.event, request.data).await)
 }
 
 #[derive(serde::Deserialize)]

@@ -259,3 +259,43 @@ pub struct Page<T> {
     pub limit: usize,
     pub offset: usize,
 }
+
+/// A webhook endpoint as the API returns it (the secret is never part of it).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    pub id: Uuid,
+    pub url: String,
+    pub description: Option<String>,
+    pub events: Vec<String>,
+    pub is_active: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// An endpoint with its signing secrets, as the sandbox stores it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredWebhook {
+    #[serde(flatten)]
+    pub endpoint: WebhookEndpoint,
+    pub secret: String,
+    /// The secret before the last rotation, and until when deliveries are signed with it too.
+    pub previous_secret: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub previous_secret_valid_until: Option<OffsetDateTime>,
+}
+
+/// One attempt to deliver an event to an endpoint.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub id: Uuid,
+    pub endpoint_id: Uuid,
+    pub event: String,
+    pub response_status: Option<u16>,
+    pub duration_ms: Option<u64>,
+    pub success: bool,
+    pub error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}

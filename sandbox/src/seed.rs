@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::{
     model::{
         ActivityEntry, AllowlistEntry, Environment, Invitation, M2mClient, Membership, Person,
-        Platform, PlatformStatus, Role,
+        Platform, PlatformStatus, Role, StoredWebhook, WebhookDelivery, WebhookEndpoint,
     },
     permissions,
     world::Data,
@@ -282,8 +282,60 @@ pub fn seed(now: OffsetDateTime, dashboard_url: &str, extra_members: usize) -> D
         allowlist,
         activity,
         m2m_clients,
+        webhooks: vec![seeded_webhook(now)],
+        webhook_deliveries: seeded_deliveries(now),
         refresh_tokens: Default::default(),
     }
+}
+
+/// The endpoint the seeded platform's backend receives settlement events on. Its host does not
+/// exist: a test sent from the dashboard fails, as it would for a receiver that is down.
+fn seeded_webhook(now: OffsetDateTime) -> StoredWebhook {
+    StoredWebhook {
+        endpoint: WebhookEndpoint {
+            id: stable_id("webhook-settlements"),
+            url: "https://hooks.acme-markets.example/keystone/settlements".to_owned(),
+            description: Some("Settlement state changes for the ledger service".to_owned()),
+            events: vec!["settlement.*".to_owned()],
+            is_active: true,
+            created_at: now - Duration::days(60),
+            updated_at: now - Duration::days(60),
+        },
+        secret: "whsec_sandbox_settlements".to_owned(),
+        previous_secret: None,
+        previous_secret_valid_until: None,
+    }
+}
+
+/// Oldest first: two deliveries that arrived and one the receiver refused.
+fn seeded_deliveries(now: OffsetDateTime) -> Vec<WebhookDelivery> {
+    [
+        ("settlement.completed", Some(200), Some(84), true, None, 3),
+        (
+            "settlement.failed",
+            Some(500),
+            Some(1_204),
+            false,
+            Some("The endpoint answered 500 Internal Server Error"),
+            2,
+        ),
+        ("settlement.completed", Some(200), Some(91), true, None, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(
+        |(index, (event, status, duration, success, error, days_ago))| WebhookDelivery {
+            id: stable_id(&format!("webhook-delivery-{index}")),
+            endpoint_id: stable_id("webhook-settlements"),
+            event: event.to_owned(),
+            response_status: status,
+            duration_ms: duration,
+            success,
+            error: error.map(str::to_owned),
+            created_at: now - Duration::days(days_ago),
+        },
+    )
+    .collect()
 }
 
 /// Entries no person made: settlements, compliance screening and the platform's own events. Like the

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::model::{
     ActivityEntry, AllowlistEntry, Environment, Invitation, InvitationView, M2mClient, MemberView,
-    Membership, Person, Platform, Role, RoleView,
+    Membership, Person, Platform, Role, RoleView, StoredWebhook, WebhookDelivery,
 };
 use crate::permissions::PLATFORM_MANAGER;
 
@@ -30,6 +30,12 @@ pub struct Data {
     /// Oldest first; the API lists newest first.
     pub activity: Vec<ActivityEntry>,
     pub m2m_clients: Vec<M2mClient>,
+    /// Absent from state files written before webhooks existed.
+    #[serde(default)]
+    pub webhooks: Vec<StoredWebhook>,
+    /// Oldest first; the API lists newest first.
+    #[serde(default)]
+    pub webhook_deliveries: Vec<WebhookDelivery>,
     /// Refresh tokens survive a restart, as Auth0's do.
     pub refresh_tokens: HashMap<String, RefreshToken>,
 }

@@ -11,6 +11,7 @@ mod members;
 mod platform;
 mod shape;
 mod validate;
+pub mod webhooks;
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -52,6 +53,7 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .merge(members::router())
         .merge(invitations::router())
         .merge(activity::router())
+        .merge(webhooks::router())
         .route_layer(middleware::from_fn_with_state(state, authenticate))
 }
 
