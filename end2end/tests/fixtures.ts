@@ -69,6 +69,7 @@ export const MAIN_PAGES: { path: string; link: string; heading: RegExp }[] = [
   { path: '/', link: 'Overview', heading: /^Overview$/ },
   { path: '/members', link: 'Members', heading: /^Members$/ },
   { path: '/roles', link: 'Roles', heading: /^Roles$/ },
+  { path: '/settings', link: 'General', heading: /^General$/ },
   { path: '/environments', link: 'Environments', heading: /^Environments$/ },
   { path: '/security', link: 'Security', heading: /^Security$/ },
   { path: '/activity', link: 'Activity', heading: /^Activity$/ },

@@ -12,6 +12,7 @@ mod members;
 mod overview;
 pub mod permissions;
 mod resources;
+mod settings;
 mod shell;
 mod upstream_check;
 
@@ -23,5 +24,6 @@ pub use members::*;
 pub use overview::*;
 pub use permissions::{permission_label, permits, vocabulary_known};
 pub use resources::*;
+pub use settings::*;
 pub use shell::*;
 pub use upstream_check::*;

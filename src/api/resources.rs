@@ -23,6 +23,10 @@ pub struct PlatformRecord {
     pub status: Option<String>,
     #[serde(default)]
     pub logo_url: Option<String>,
+    #[serde(default)]
+    pub support_email: Option<String>,
+    #[serde(default)]
+    pub support_url: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -35,6 +35,9 @@ pub fn Sidebar() -> impl IntoView {
                 </li>
                 <li class="nav__heading">"Settings"</li>
                 <li>
+                    <A href="/settings">"General"</A>
+                </li>
+                <li>
                     <A href="/environments">"Environments"</A>
                 </li>
                 <li>
@@ -101,7 +104,9 @@ fn TopBarContent(shell: ShellView) -> impl IntoView {
 
     view! {
         <header class="topbar" class:topbar--production=is_production>
-            <span class="topbar__platform">{platform_name}</span>
+            <span class="topbar__platform" data-testid="topbar-platform">
+                {platform_name}
+            </span>
             <EnvironmentSwitcher environments current />
             <UserMenu member />
         </header>

@@ -15,7 +15,7 @@ use kit::{Announcer, Toasts};
 use layout::{ErrorPanel, Sidebar, TopBar};
 use pages::{
     ActivityRoute, EnvironmentsRoute, MembersRoute, NotFoundPage, OverviewRoute, RolesRoute,
-    SecurityRoute, UpstreamCheckRoute,
+    SecurityRoute, SettingsRoute, UpstreamCheckRoute,
 };
 
 /// The HTML document the server renders around the app.
@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
     let roles_page = Lazy::<RolesRoute>::new();
     let environments_page = Lazy::<EnvironmentsRoute>::new();
     let security_page = Lazy::<SecurityRoute>::new();
+    let settings_page = Lazy::<SettingsRoute>::new();
     let activity_page = Lazy::<ActivityRoute>::new();
     let upstream_check_page = Lazy::<UpstreamCheckRoute>::new();
 
@@ -82,6 +83,11 @@ pub fn App() -> impl IntoView {
                                     ssr=SsrMode::InOrder
                                 />
                                 <Route path=path!("roles") view=roles_page ssr=SsrMode::InOrder />
+                                <Route
+                                    path=path!("settings")
+                                    view=settings_page
+                                    ssr=SsrMode::InOrder
+                                />
                                 <Route
                                     path=path!("environments")
                                     view=environments_page

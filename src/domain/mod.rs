@@ -7,6 +7,7 @@ mod query;
 mod resource_id;
 mod return_to;
 mod timestamp;
+mod web_url;
 
 pub use email::{parse_email_list, Email, ListedEmail};
 pub use environment::{EnvironmentSlug, EnvironmentSlugError};
@@ -17,3 +18,4 @@ pub use query::{encode_component, query_string};
 pub use resource_id::{ResourceId, ResourceIdError};
 pub use return_to::ReturnTo;
 pub use timestamp::{parse_day, Timestamp};
+pub use web_url::WebUrl;

@@ -505,10 +505,11 @@ pub async fn sandbox_stats(sandbox_url: &str) -> Value {
 }
 
 /// Every page of the dashboard, for tests that visit them all.
-pub const PAGES: [&str; 6] = [
+pub const PAGES: [&str; 7] = [
     "/",
     "/members",
     "/roles",
+    "/settings",
     "/environments",
     "/security",
     "/activity",

@@ -48,6 +48,48 @@ pub fn TextField(
     }
 }
 
+/// A labelled text input checked as it is typed: `problem` (None while the input is fine or
+/// empty) replaces the `hint` below it and marks the input invalid for assistive technology.
+#[component]
+pub fn CheckedField(
+    id: &'static str,
+    label: &'static str,
+    name: &'static str,
+    value: RwSignal<String>,
+    /// Why the typed value will be refused, if it will.
+    #[prop(into)]
+    problem: Signal<Option<String>>,
+    /// What the field wants, shown while there is no problem.
+    hint: &'static str,
+    hint_testid: &'static str,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] placeholder: Option<&'static str>,
+) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    view! {
+        <label for=id>{label}</label>
+        <input
+            id=id
+            type="text"
+            name=name
+            required=required
+            placeholder=placeholder
+            spellcheck="false"
+            bind:value=value
+            aria-invalid=move || problem.with(Option::is_some).to_string()
+            aria-describedby=hint_id.clone()
+        />
+        <p
+            id=hint_id
+            class="hint"
+            class:hint--error=move || problem.with(Option::is_some)
+            data-testid=hint_testid
+        >
+            {move || problem.get().unwrap_or_else(|| hint.to_owned())}
+        </p>
+    }
+}
+
 /// A form's submit button: disabled while its action runs, saying so when it has a `busy` label.
 #[component]
 pub fn SubmitButton(
@@ -155,7 +197,15 @@ pub fn DataTable(
 /// Copies `text` to the clipboard and says how it went; the field next to it is always there to
 /// copy by hand (before hydration, or when the browser refuses clipboard access).
 #[component]
-pub fn CopyButton(text: String, #[prop(into)] what: String) -> impl IntoView {
+pub fn CopyButton(
+    text: String,
+    /// The button's word before copying: "Copy link", "Copy".
+    label: &'static str,
+    /// What is copied, for screen readers: "invitation link for ada@acme.example".
+    #[prop(into)]
+    what: String,
+    testid: &'static str,
+) -> impl IntoView {
     let state = RwSignal::new(None::<bool>);
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
@@ -178,14 +228,14 @@ pub fn CopyButton(text: String, #[prop(into)] what: String) -> impl IntoView {
             type="button"
             class="button button--secondary button--small"
             on:click=copy
-            data-testid="copy-link"
+            data-testid=testid
         >
             {move || match state.get() {
-                None => "Copy link",
+                None => label,
                 Some(true) => "Copied",
                 Some(false) => "Copy it from the field",
             }}
-            // The visible words start the accessible name; this says which link.
+            // The visible words start the accessible name; this says what is copied.
             <span class="visually-hidden">{format!(" ({what})")}</span>
         </button>
     }

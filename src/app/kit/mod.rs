@@ -7,7 +7,9 @@
 //!   whose open state and typed input survive the list reloading under it.
 //! - [`Confirm`]: a change's consequences in words and a required "I understand".
 //! - [`PageHeader`]: the page's title (the document's too) and its one-line summary.
-//! - [`TextField`]: a labelled text input bound to the page's draft of it.
+//! - [`TextField`]: a labelled text input bound to the page's draft of it; [`CheckedField`] one
+//!   checked as it is typed, its hint turning into the problem.
+//! - [`CopyButton`]: copies a value, saying whether it worked.
 //! - [`SubmitButton`]: disabled while its action runs, with a "…ing" label.
 //! - [`Pager`] over a [`PageWindow`]: "11–20 of 42" and the links either side.
 //! - [`DataTable`] (and [`TableScroll`] for tables of another shape): headings, an actions
@@ -25,7 +27,8 @@ mod text;
 pub use announce::{Announcement, Announcer, Toasts};
 pub use confirm::Confirm;
 pub use controls::{
-    CopyButton, DataTable, PageHeader, ReadOnlyNotice, SubmitButton, TableScroll, TextField,
+    CheckedField, CopyButton, DataTable, PageHeader, ReadOnlyNotice, SubmitButton, TableScroll,
+    TextField,
 };
 pub use dialog::{DialogDraft, InlineDialog, InlineDialogs, RowInput};
 pub use loading::{LoadFailed, Loaded, SectionFailed, SignInAgain};

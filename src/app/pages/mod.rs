@@ -6,6 +6,7 @@ mod members;
 mod overview;
 mod roles;
 mod security;
+mod settings;
 mod upstream_check;
 
 use leptos::prelude::*;
@@ -41,6 +42,7 @@ lazy_pages! {
     RolesRoute => roles::RolesPage,
     EnvironmentsRoute => environments::EnvironmentsPage,
     SecurityRoute => security::SecurityPage,
+    SettingsRoute => settings::GeneralSettingsPage,
     ActivityRoute => activity::ActivityPage,
     UpstreamCheckRoute => upstream_check::UpstreamCheckPage,
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::Drafts;
 use crate::{
     api::{ApiError, CreateEnvironment},
-    app::kit::{SubmitButton, TextField},
+    app::kit::{CheckedField, SubmitButton, TextField},
     domain::EnvironmentSlug,
 };
 
@@ -51,29 +51,63 @@ pub(super) fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> 
         <section class="panel">
             <h2>"Create an environment"</h2>
             <ActionForm action attr:class="form" attr:data-testid="create-environment-form">
-                <TextField id="environment-name" label="Name" name="name" value=draft.name required=true placeholder="QA" />
-                <label for="environment-slug">"Slug"</label>
-                <input
+                <TextField
+                    id="environment-name"
+                    label="Name"
+                    name="name"
+                    value=draft.name
+                    required=true
+                    placeholder="QA"
+                />
+                <CheckedField
                     id="environment-slug"
-                    type="text"
+                    label="Slug"
                     name="slug"
+                    value=slug
+                    problem=Signal::derive(slug_problem)
+                    hint="Lowercase letters, digits and hyphens. It never changes."
+                    hint_testid="slug-hint"
                     required=true
                     placeholder="qa"
-                    spellcheck="false"
-                    bind:value=slug
-                    aria-invalid=move || slug_problem().is_some().to_string()
-                    aria-describedby="environment-slug-hint"
                 />
-                <p id="environment-slug-hint" class="hint" class:hint--error=move || slug_problem().is_some() data-testid="slug-hint">
-                    {move || slug_problem().unwrap_or_else(|| "Lowercase letters, digits and hyphens. It never changes.".to_owned())}
-                </p>
-                <TextField id="environment-client" label="M2M client id (Auth0)" name="auth0_client_id" value=draft.client_id required=true no_spellcheck=true />
-                <TextField id="environment-timeout" label="Default timeout (seconds, 60 to 604800)" name="default_timeout_seconds" value=draft.timeout inputmode="numeric" placeholder="3600" />
-                <TextField id="environment-webhook" label="Webhook URL (optional)" name="webhook_url" value=draft.webhook no_spellcheck=true />
+                <TextField
+                    id="environment-client"
+                    label="M2M client id (Auth0)"
+                    name="auth0_client_id"
+                    value=draft.client_id
+                    required=true
+                    no_spellcheck=true
+                />
+                <TextField
+                    id="environment-timeout"
+                    label="Default timeout (seconds, 60 to 604800)"
+                    name="default_timeout_seconds"
+                    value=draft.timeout
+                    inputmode="numeric"
+                    placeholder="3600"
+                />
+                <TextField
+                    id="environment-webhook"
+                    label="Webhook URL (optional)"
+                    name="webhook_url"
+                    value=draft.webhook
+                    no_spellcheck=true
+                />
                 <ul class="form-errors" role="alert">
-                    {move || field_errors().into_iter().map(|error| view! { <li class="form-error">{error.message}</li> }).collect_view()}
+                    {move || {
+                        field_errors()
+                            .into_iter()
+                            .map(|error| view! { <li class="form-error">{error.message}</li> })
+                            .collect_view()
+                    }}
                 </ul>
-                <SubmitButton label="Create environment" busy="Creating…" pending=action.pending() disabled=Signal::derive(move || slug_problem().is_some()) testid="create-environment" />
+                <SubmitButton
+                    label="Create environment"
+                    busy="Creating…"
+                    pending=action.pending()
+                    disabled=Signal::derive(move || slug_problem().is_some())
+                    testid="create-environment"
+                />
             </ActionForm>
         </section>
     }

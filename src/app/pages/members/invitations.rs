@@ -83,7 +83,9 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                 />
                 <CopyButton
                     text=invitation.invitation_url.clone()
+                    label="Copy link"
                     what=format!("invitation link for {email}")
+                    testid="copy-link"
                 />
             </td>
             {can_manage

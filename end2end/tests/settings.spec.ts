@@ -1,0 +1,102 @@
+import type { Page } from '@playwright/test';
+import { test, expect, signIn, waitForHydration, failNext, setFaults, DMITRI } from './fixtures';
+
+const FIELDS = ['Name', 'Logo URL (optional)', 'Support email (optional)', 'Support page URL (optional)'];
+
+/** The profile form's four fields, as shown. */
+async function profileValues(page: Page) {
+  const form = page.getByTestId('profile-form');
+  return Promise.all(FIELDS.map((label) => form.getByLabel(label, { exact: true }).inputValue()));
+}
+
+/** Puts the seeded profile back, so that other tests see it as seeded. */
+async function restoreProfile(page: Page, values: string[]) {
+  await page.goto('/settings');
+  await waitForHydration(page);
+  const form = page.getByTestId('profile-form');
+  for (const [index, label] of FIELDS.entries()) await form.getByLabel(label, { exact: true }).fill(values[index]);
+  await page.getByTestId('save-profile').click();
+  await expect(page.getByTestId('announcement')).toHaveText(`Saved the profile of ${values[0]}.`);
+}
+
+// The refusal and the outage below are provoked on purpose.
+test.use({ expectedConsoleErrors: [/status of (422|503) .*\/api\/settings\/general\/update/] });
+
+const LOGO = 'https://cdn.acme.example/logo.svg';
+const LOGO_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" fill="#2f6feb"/></svg>';
+
+test('the platform profile is edited with checks as you type, a preview and kept input', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  // The logo's host, answered by the browser itself (these machines have no internet).
+  await context.route(LOGO, (route) => route.fulfill({ contentType: 'image/svg+xml', body: LOGO_SVG }));
+  await signIn(page, '/');
+  await waitForHydration(page);
+  await page.getByRole('navigation', { name: 'Primary' }).getByRole('link', { name: 'General' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'General' })).toBeVisible();
+  const form = page.getByTestId('profile-form');
+  const name = form.getByLabel('Name', { exact: true });
+  const seeded = await profileValues(page);
+  expect(seeded[0]).not.toBe('');
+
+  try {
+    // A logo over plain http is refused as it is typed, and the form cannot be sent.
+    const logo = form.getByLabel(/^Logo URL/);
+    await logo.fill('http://cdn.acme.example/logo.svg');
+    await expect(page.getByTestId('logo-hint')).toContainText('must use https://');
+    await expect(logo).toHaveAttribute('aria-invalid', 'true');
+    await expect(page.getByTestId('save-profile')).toBeDisabled();
+    await expect(page.getByTestId('logo-preview').locator('img')).toHaveCount(0);
+    // Fixed, it is previewed.
+    await logo.fill(LOGO);
+    await expect(logo).toHaveAttribute('aria-invalid', 'false');
+    const preview = page.getByTestId('logo-preview').locator('img');
+    await expect(preview).toHaveAttribute('src', LOGO);
+    // Loaded, not merely named: the page's CSP lets an https image in.
+    await expect.poll(() => preview.evaluate((image: HTMLImageElement) => image.naturalWidth)).toBe(48);
+
+    // A typo in the email: the server names it, and everything typed stays.
+    await name.fill('Acme Settlements');
+    await form.getByLabel(/^Support email/).fill('help at acme');
+    await page.getByTestId('save-profile').click();
+    await expect(form.getByRole('alert')).toContainText('Support email:');
+    await expect(name).toHaveValue('Acme Settlements');
+    await expect(form.getByLabel(/^Support email/)).toHaveValue('help at acme');
+    await expect(logo).toHaveValue(LOGO);
+
+    // The API fails once: said so, nothing lost, and the next try saves.
+    await form.getByLabel(/^Support email/).fill('help@acme.example');
+    await setFaults(failNext('PATCH', '/v1/platforms/me', 503));
+    await page.getByTestId('save-profile').click();
+    await expect(page.getByTestId('announcement').locator('.toast--error')).toBeVisible();
+    await expect(name).toHaveValue('Acme Settlements');
+    await setFaults({});
+    await page.getByTestId('save-profile').click();
+    await expect(page.getByTestId('announcement')).toHaveText('Saved the profile of Acme Settlements.');
+
+    // Saved for real: a fresh load shows it, and the overview's name follows.
+    await page.reload();
+    await waitForHydration(page);
+    await expect(name).toHaveValue('Acme Settlements');
+    await expect(form.getByLabel(/^Support email/)).toHaveValue('help@acme.example');
+    await expect(page.getByTestId('topbar-platform')).toHaveText('Acme Settlements');
+
+    // Each environment's client id, copied with one press.
+    const production = page.locator('[data-testid="client-row"][data-slug="production"]');
+    const clientId = await production.getByTestId('client-id').innerText();
+    await production.getByTestId('copy-client-id').click();
+    await expect(production.getByTestId('copy-client-id')).toHaveText(/^Copied/);
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(clientId);
+  } finally {
+    await setFaults({});
+    await restoreProfile(page, seeded);
+  }
+});
+
+test('a viewer sees the profile read-only, with the reason', async ({ page }) => {
+  await signIn(page, '/settings', DMITRI);
+  await expect(page.getByTestId('profile-read-only')).toBeVisible();
+  await expect(page.getByTestId('read-only')).toContainText('platform:manage');
+  await expect(page.getByTestId('profile-form')).toHaveCount(0);
+  await expect(page.getByTestId('client-row')).not.toHaveCount(0);
+});
