@@ -173,8 +173,9 @@ async fn each_environments_client_id_is_shown_and_no_secret() {
 async fn the_clients_fail_alone_when_the_environments_cannot_be_read() {
     let app = spawn_app().await;
     let browser = manager(&app).await;
-    // The session's environment is resolved (and kept) by the first page.
-    let _ = browser.get("/").await.text().await;
+    // The session's environment is resolved and kept by a first call (a server function: its
+    // session change is saved before its reply, unlike a streamed page's).
+    browser.call(LoadGeneralSettings {}).await.unwrap();
     set_faults(
         &app.sandbox_url,
         json!({ "rules": [{ "path_prefix": "/v1/platforms/me/environments", "action": { "kind": "status", "status": 503 } }] }),

@@ -74,7 +74,7 @@ async fn each_read_server_function_makes_one_call_per_independent_read() {
     let browser = warmed_up(&app).await;
     let environments = browser.call(LoadShell {}).await.unwrap().environments.len();
     // Each function's independent reads: what the API offers no way to combine.
-    let budgets: [(&str, usize); 7] = [
+    let budgets: [(&str, usize); 9] = [
         // The list only: the session keeps the environment's id, the names are remembered.
         ("allowlist", 1),
         ("environments", 1),
@@ -89,6 +89,10 @@ async fn each_read_server_function_makes_one_call_per_independent_read() {
         // The platform, the environments and each one's allowlist size, the member's own
         // record, the pending invitations and the recent activity.
         ("overview", 5 + environments),
+        // The platform (cached per request) and the environments with their client ids.
+        ("settings/general", 2),
+        // The endpoints only (the permission is in the token).
+        ("webhooks", 1),
     ];
     for (function, budget) in budgets {
         // The activity log's filters, all empty, as the page sends them.

@@ -72,6 +72,7 @@ export const MAIN_PAGES: { path: string; link: string; heading: RegExp }[] = [
   { path: '/settings', link: 'General', heading: /^General$/ },
   { path: '/environments', link: 'Environments', heading: /^Environments$/ },
   { path: '/security', link: 'Security', heading: /^Security$/ },
+  { path: '/webhooks', link: 'Webhooks', heading: /^Webhooks$/ },
   { path: '/activity', link: 'Activity', heading: /^Activity$/ },
   { path: '/upstream-check', link: 'API check', heading: /^API check$/ },
 ];

@@ -15,6 +15,7 @@ mod resources;
 mod settings;
 mod shell;
 mod upstream_check;
+mod webhooks;
 
 pub use activity::*;
 pub use allowlist::*;
@@ -27,3 +28,4 @@ pub use resources::*;
 pub use settings::*;
 pub use shell::*;
 pub use upstream_check::*;
+pub use webhooks::*;

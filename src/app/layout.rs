@@ -44,6 +44,9 @@ pub fn Sidebar() -> impl IntoView {
                     <A href="/security">"Security"</A>
                 </li>
                 <li>
+                    <A href="/webhooks">"Webhooks"</A>
+                </li>
+                <li>
                     <A href="/activity">"Activity"</A>
                 </li>
                 <li>

@@ -15,7 +15,7 @@ use kit::{Announcer, Toasts};
 use layout::{ErrorPanel, Sidebar, TopBar};
 use pages::{
     ActivityRoute, EnvironmentsRoute, MembersRoute, NotFoundPage, OverviewRoute, RolesRoute,
-    SecurityRoute, SettingsRoute, UpstreamCheckRoute,
+    SecurityRoute, SettingsRoute, UpstreamCheckRoute, WebhooksRoute,
 };
 
 /// The HTML document the server renders around the app.
@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
     let environments_page = Lazy::<EnvironmentsRoute>::new();
     let security_page = Lazy::<SecurityRoute>::new();
     let settings_page = Lazy::<SettingsRoute>::new();
+    let webhooks_page = Lazy::<WebhooksRoute>::new();
     let activity_page = Lazy::<ActivityRoute>::new();
     let upstream_check_page = Lazy::<UpstreamCheckRoute>::new();
 
@@ -96,6 +97,11 @@ pub fn App() -> impl IntoView {
                                 <Route
                                     path=path!("security")
                                     view=security_page
+                                    ssr=SsrMode::InOrder
+                                />
+                                <Route
+                                    path=path!("webhooks")
+                                    view=webhooks_page
                                     ssr=SsrMode::InOrder
                                 />
                                 <Route

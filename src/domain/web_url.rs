@@ -51,6 +51,19 @@ impl WebUrl {
         Ok(url)
     }
 
+    /// A listener on this machine (`localhost`, `127.0.0.0/8`, `::1`).
+    pub fn is_loopback(&self) -> bool {
+        self.0.parse::<http::Uri>().ok().is_some_and(|uri| {
+            uri.host().is_some_and(|host| {
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                host.eq_ignore_ascii_case("localhost")
+                    || host
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|address| address.is_loopback())
+            })
+        })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -101,6 +114,19 @@ mod tests {
             assert!(error.contains(says), "{typed:?}: {error}");
         }
         assert!(WebUrl::parse(&format!("https://a.example/{}", "x".repeat(2048))).is_err());
+    }
+
+    #[test]
+    fn loopback_listeners_are_recognised() {
+        for (url, loopback) in [
+            ("http://127.0.0.1:9000/hook", true),
+            ("http://localhost/hook", true),
+            ("http://[::1]:9000/hook", true),
+            ("https://hooks.acme.example/in", false),
+            ("http://10.0.0.1/hook", false),
+        ] {
+            assert_eq!(WebUrl::parse(url).unwrap().is_loopback(), loopback, "{url}");
+        }
     }
 
     #[test]

@@ -505,13 +505,14 @@ pub async fn sandbox_stats(sandbox_url: &str) -> Value {
 }
 
 /// Every page of the dashboard, for tests that visit them all.
-pub const PAGES: [&str; 7] = [
+pub const PAGES: [&str; 8] = [
     "/",
     "/members",
     "/roles",
     "/settings",
     "/environments",
     "/security",
+    "/webhooks",
     "/activity",
 ];
 

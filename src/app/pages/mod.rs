@@ -8,6 +8,7 @@ mod roles;
 mod security;
 mod settings;
 mod upstream_check;
+mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -43,6 +44,7 @@ lazy_pages! {
     EnvironmentsRoute => environments::EnvironmentsPage,
     SecurityRoute => security::SecurityPage,
     SettingsRoute => settings::GeneralSettingsPage,
+    WebhooksRoute => webhooks::WebhooksPage,
     ActivityRoute => activity::ActivityPage,
     UpstreamCheckRoute => upstream_check::UpstreamCheckPage,
 }

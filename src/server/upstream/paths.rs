@@ -7,6 +7,7 @@ pub const MEMBERS: &str = "/v1/platforms/me/members";
 pub const ROLES: &str = "/v1/platforms/me/roles";
 pub const INVITATIONS: &str = "/v1/platforms/me/invitations";
 pub const ACTIVITY: &str = "/v1/activity";
+pub const WEBHOOKS: &str = "/v1/platforms/me/webhooks";
 
 use crate::{api::ApiError, domain::ResourceId};
 
@@ -70,6 +71,22 @@ pub fn template(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+pub fn webhook(endpoint_id: &ResourceId) -> String {
+    format!("{WEBHOOKS}/{}", segment(endpoint_id))
+}
+
+pub fn webhook_test(endpoint_id: &ResourceId) -> String {
+    format!("{}/test", webhook(endpoint_id))
+}
+
+pub fn webhook_rotation(endpoint_id: &ResourceId) -> String {
+    format!("{}/rotate-secret", webhook(endpoint_id))
+}
+
+pub fn webhook_deliveries(endpoint_id: &ResourceId) -> String {
+    format!("{}/deliveries", webhook(endpoint_id))
 }
 
 #[cfg(test)]

@@ -1,0 +1,138 @@
+import { createHmac } from 'node:crypto';
+import { createServer, IncomingHttpHeaders } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { test, expect, signIn, waitForHydration, SANDBOX_URL, DMITRI } from './fixtures';
+
+/** A webhook receiver on loopback, started by the test: it keeps each delivery's headers and body. */
+async function startReceiver() {
+  const received: { headers: IncomingHttpHeaders; body: Buffer }[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body: Buffer.concat(chunks) });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return { url, received, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/** An event, as a settlement changing state sends it (the sandbox's control API). */
+async function emit(event: string) {
+  const reply = await fetch(`${SANDBOX_URL}/_sandbox/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ event, data: {} }),
+  });
+  expect(reply.ok).toBe(true);
+}
+
+/** What a receiver does with its secret: the hex HMAC-SHA256 of the raw body. */
+const sign = (secret: string, body: Buffer) => createHmac('sha256', secret).update(body).digest('hex');
+
+test('create an endpoint, copy its one-time secret, test it, rotate, disable and delete it', async ({
+  page,
+  context,
+}) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const receiver = await startReceiver();
+  try {
+    await signIn(page, '/');
+    await waitForHydration(page);
+    await page.getByRole('navigation', { name: 'Primary' }).getByRole('link', { name: 'Webhooks' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Webhooks' })).toBeVisible();
+    await expect(page.getByTestId('webhook-row')).not.toHaveCount(0);
+
+    // The URL is checked as it is typed: plain http only to a loopback listener.
+    const form = page.getByTestId('create-webhook-form');
+    const url = form.getByLabel('URL', { exact: true });
+    await url.fill('http://hooks.acme.example/in');
+    await expect(page.getByTestId('webhook-url-hint')).toContainText('must use https://');
+    await expect(page.getByTestId('create-webhook')).toBeDisabled();
+    await url.fill(receiver.url);
+    await expect(page.getByTestId('create-webhook')).toBeEnabled();
+    await form.getByLabel('Description (optional)').fill('Ledger service');
+    await form.getByLabel(/^Every event/).uncheck();
+    await form.getByLabel(/^A settlement completed/).check();
+    await page.getByTestId('create-webhook').click();
+
+    // The secret, shown once, with a copy button.
+    const shown = page.getByTestId('one-time-secret');
+    await expect(shown).toContainText('you will not see it again');
+    const secret = await page.getByTestId('secret-value').inputValue();
+    expect(secret.length).toBeGreaterThan(20);
+    await page.getByTestId('copy-secret').click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    const row = page.locator(`[data-testid="webhook-row"][data-url="${receiver.url}"]`);
+    await expect(row).toContainText('A settlement completed');
+    await expect(form.getByLabel('URL', { exact: true })).toHaveValue('');
+
+    // A test delivery, really received and verified with the secret shown at creation.
+    await row.getByTestId('send-test').click();
+    await expect(page.getByTestId('announcement')).toContainText(`Delivered to ${receiver.url}: 204 in`);
+    await expect(row.getByTestId('test-result')).toContainText('204');
+    expect(receiver.received).toHaveLength(1);
+    const first = receiver.received[0];
+    expect(first.headers['x-keystone-signature']).toBe(sign(secret, first.body));
+
+    // Once stored, the secret is gone for good.
+    await page.getByTestId('secret-stored').click();
+    await expect(shown).toHaveCount(0);
+    await page.reload();
+    await waitForHydration(page);
+    expect(await page.content()).not.toContain(secret);
+
+    // The delivery log.
+    await row.getByTestId('show-deliveries').click();
+    const log = page.getByTestId('delivery-log');
+    await expect(log).toContainText(`Deliveries to ${receiver.url}`);
+    await expect(log.getByTestId('delivery-row')).toHaveCount(1);
+    await expect(log.getByTestId('delivery-row').first()).toHaveAttribute('data-success', 'true');
+
+    // Edited in its row: the description and one more event.
+    await row.getByTestId('edit-webhook').click();
+    const editing = row.locator('details[open]');
+    await editing.getByLabel('Description').fill('Ledger service (EU)');
+    await editing.getByLabel(/^A settlement failed/).check();
+    await editing.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByTestId('announcement')).toHaveText(`Saved ${receiver.url}.`);
+    await expect(row).toContainText('Ledger service (EU)');
+    await expect(row).toContainText('A settlement failed');
+
+    // Rotation: confirmed, the new secret shown once, the old one still verifying in its window.
+    await row.getByTestId('rotate-secret').click();
+    await row.locator('details[open]').getByLabel('I understand').check();
+    await row.getByRole('button', { name: 'Rotate the secret' }).click();
+    await expect(shown).toContainText('keeps signing deliveries');
+    const newSecret = await page.getByTestId('secret-value').inputValue();
+    expect(newSecret).not.toBe(secret);
+    await emit('settlement.completed');
+    expect(receiver.received).toHaveLength(2);
+    const event = receiver.received[1];
+    expect(event.headers['x-keystone-signature']).toBe(sign(newSecret, event.body));
+    expect(event.headers['x-keystone-signature-previous']).toBe(sign(secret, event.body));
+
+    // Disabled, it receives nothing; enabled again; deleted after a confirmation.
+    await row.getByTestId('toggle-active').click();
+    await expect(row).toContainText('Disabled');
+    await emit('settlement.completed');
+    expect(receiver.received).toHaveLength(2);
+    await row.getByTestId('toggle-active').click();
+    await expect(row).toContainText('Active');
+    await row.getByTestId('delete-webhook').click();
+    await row.locator('details[open]').getByLabel('I understand').check();
+    await row.getByRole('button', { name: `Delete ${receiver.url}` }).click();
+    await expect(page.getByTestId('announcement')).toHaveText(`Deleted ${receiver.url}.`);
+    await expect(row).toHaveCount(0);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('a member without the webhook permission is told why', async ({ page }) => {
+  await signIn(page, '/webhooks', DMITRI);
+  await expect(page.getByTestId('read-only')).toContainText('platform:webhooks:manage');
+  await expect(page.getByTestId('create-webhook-form')).toHaveCount(0);
+});

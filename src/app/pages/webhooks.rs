@@ -1,0 +1,760 @@
+//! Settings > Webhooks: the endpoints KeyStone notifies, each with its events, a test delivery,
+//! an enable switch, a secret rotation, deletion and its delivery log. A new or rotated secret
+//! is shown once, with a copy button, until the member says it is stored.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::{
+    api::permissions::WEBHOOKS_MANAGE,
+    api::{
+        check_endpoint_url, delete_warning, load_deliveries, load_webhooks, rotate_warning,
+        ApiError, CreateWebhook, DeleteWebhook, DeliveryLog, Listed, OddRecord, OneTimeSecret,
+        RotateWebhookSecret, SetWebhookActive, TestWebhook, UpdateWebhook, WebhookDelivery,
+        WebhookEndpoint, WebhooksView, DELIVERY_PAGE_SIZE, KNOWN_EVENTS,
+    },
+    app::kit::{
+        use_offset_query, Announcement, Announcer, CheckedField, Confirm, CopyButton, DataTable,
+        DialogDraft, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager, RowInput,
+        SubmitButton, TextField,
+    },
+};
+
+#[derive(Clone, Copy)]
+struct Actions {
+    create: ServerAction<CreateWebhook>,
+    update: ServerAction<UpdateWebhook>,
+    active: ServerAction<SetWebhookActive>,
+    delete: ServerAction<DeleteWebhook>,
+    test: ServerAction<TestWebhook>,
+    rotate: ServerAction<RotateWebhookSecret>,
+}
+
+/// What the member has typed but not saved; it outlives the list's reloads.
+#[derive(Clone, Copy)]
+struct Drafts {
+    url: RwSignal<String>,
+    description: RwSignal<String>,
+    events: RwSignal<Vec<String>>,
+    edit: DialogDraft<EndpointEdit>,
+}
+
+#[derive(Clone)]
+struct EndpointEdit {
+    url: String,
+    description: String,
+    events: Vec<String>,
+}
+
+impl EndpointEdit {
+    fn saved(endpoint: &WebhookEndpoint) -> Self {
+        Self {
+            url: endpoint.url.clone(),
+            description: endpoint.description.clone().unwrap_or_default(),
+            events: endpoint.events.clone(),
+        }
+    }
+}
+
+#[component]
+pub fn WebhooksPage() -> impl IntoView {
+    let actions = Actions {
+        create: ServerAction::new(),
+        update: ServerAction::new(),
+        active: ServerAction::new(),
+        delete: ServerAction::new(),
+        test: ServerAction::new(),
+        rotate: ServerAction::new(),
+    };
+    let webhooks = Resource::new(
+        move || {
+            (
+                actions.create.version().get(),
+                actions.update.version().get(),
+                actions.active.version().get(),
+                actions.delete.version().get(),
+            )
+        },
+        |_| load_webhooks(),
+    );
+    let dialog = InlineDialogs::provide();
+    let drafts = Drafts {
+        url: RwSignal::new(String::new()),
+        description: RwSignal::new(String::new()),
+        events: RwSignal::new(vec!["*".to_owned()]),
+        edit: DialogDraft::new(dialog),
+    };
+    provide_context(drafts);
+    // The secret the API just showed, kept on screen until the member says it is stored.
+    let secret = RwSignal::new(None::<OneTimeSecret>);
+    Effect::new(move |_| {
+        if let Some(Ok(created)) = actions.create.value().get() {
+            drafts.url.set(String::new());
+            drafts.description.set(String::new());
+            drafts.events.set(vec!["*".to_owned()]);
+            secret.set(Some(created));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(rotated)) = actions.rotate.value().get() {
+            secret.set(Some(rotated));
+        }
+    });
+    dialog.close_on_success(actions.update.value());
+    dialog.close_on_success(actions.delete.value());
+    dialog.close_on_success(actions.rotate.value());
+    let announcer = Announcer::expect();
+    announcer.follow(actions.create, |created| {
+        Announcement::success(format!(
+            "Added {}. Copy its secret now.",
+            created.endpoint_url
+        ))
+    });
+    announcer.follow(actions.update, |endpoint| {
+        Announcement::success(format!("Saved {}.", endpoint.url))
+    });
+    announcer.follow(actions.active, |endpoint| {
+        let state = if endpoint.is_active {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        Announcement::success(format!("{} is {state}.", endpoint.url))
+    });
+    announcer.follow(actions.delete, |url| {
+        Announcement::success(format!("Deleted {url}."))
+    });
+    announcer.follow(actions.rotate, |rotated| {
+        Announcement::success(format!(
+            "Rotated the secret of {}. Copy the new one now.",
+            rotated.endpoint_url
+        ))
+    });
+    announcer.follow(actions.test, |result| {
+        if result.success {
+            Announcement::success(result.summary())
+        } else {
+            Announcement::problem(result.summary())
+        }
+    });
+
+    view! {
+        <PageHeader
+            title="Webhooks"
+            summary="Endpoints KeyStone notifies of settlement changes, each delivery signed with the endpoint's secret."
+        />
+        <SecretOnce secret />
+        <Loaded resource=webhooks loading="Loading webhook endpoints…" let:view>
+            <WebhooksPanel view actions />
+        </Loaded>
+        <DeliveryLogPanel test=actions.test />
+    }
+}
+
+/// A secret shown this once: copy it, or type it out; it is gone once dismissed.
+#[component]
+fn SecretOnce(secret: RwSignal<Option<OneTimeSecret>>) -> impl IntoView {
+    move || {
+        secret.get().map(|shown| {
+            let window = shown.previous_valid_until.as_ref().map(|until| {
+                format!(
+                    "The previous secret keeps signing deliveries (in X-Keystone-Signature-Previous) until {}.",
+                    until.second_utc()
+                )
+            });
+            view! {
+                <section class="panel panel--secret" role="status" data-testid="one-time-secret">
+                    <h2>{format!("Signing secret for {}", shown.endpoint_url)}</h2>
+                    <p>
+                        <strong>"Copy it now: you will not see it again."</strong>
+                        " Your receiver checks each delivery's X-Keystone-Signature (the hex HMAC-SHA256 of the body) with it."
+                    </p>
+                    <p class="secret-field">
+                        <input
+                            class="mono link-field"
+                            type="text"
+                            readonly=true
+                            aria-label="Signing secret"
+                            value=shown.secret.clone()
+                            data-testid="secret-value"
+                        />
+                        <CopyButton
+                            text=shown.secret
+                            label="Copy"
+                            what="signing secret"
+                            testid="copy-secret"
+                        />
+                    </p>
+                    {window.map(|window| view! { <p class="muted">{window}</p> })}
+                    <button
+                        type="button"
+                        class="button button--secondary"
+                        data-testid="secret-stored"
+                        on:click=move |_| secret.set(None)
+                    >
+                        "I have stored it"
+                    </button>
+                </section>
+            }
+        })
+    }
+}
+
+#[component]
+fn WebhooksPanel(view: WebhooksView, actions: Actions) -> impl IntoView {
+    if !view.allowed {
+        return view! {
+            <section class="panel">
+                <p class="notice" data-testid="read-only">
+                    {format!(
+                        "Webhooks are managed with the {WEBHOOKS_MANAGE} permission (the Developer or Platform Manager role), which you do not hold.",
+                    )}
+                </p>
+            </section>
+        }
+        .into_any();
+    }
+    let empty = view.endpoints.is_empty();
+    view! {
+        <section class="panel">
+            {if empty {
+                view! {
+                    <p class="muted" data-testid="no-webhooks">
+                        "No endpoints yet. Add one below to receive settlement events."
+                    </p>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <DataTable
+                        label="Webhook endpoints"
+                        testid="webhooks-table"
+                        columns=&["Endpoint", "Events", "State"]
+                        actions=true
+                    >
+                        {view
+                            .endpoints
+                            .into_iter()
+                            .map(|listed| match listed {
+                                Listed::Parsed(endpoint) => {
+                                    view! { <EndpointRow endpoint actions /> }.into_any()
+                                }
+                                Listed::AsStored(record) => {
+                                    view! { <OddEndpointRow record actions /> }.into_any()
+                                }
+                            })
+                            .collect_view()}
+                    </DataTable>
+                }
+                    .into_any()
+            }}
+        </section>
+        <CreateWebhookForm action=actions.create />
+    }
+    .into_any()
+}
+
+/// The label of an event name the dashboard knows, else the name itself.
+fn event_label(name: &str) -> String {
+    KNOWN_EVENTS
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, label)| (*label).to_owned())
+        .unwrap_or_else(|| name.to_owned())
+}
+
+#[component]
+fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
+    let id = endpoint.id.clone();
+    let url = endpoint.url.clone();
+    let events = endpoint
+        .events
+        .iter()
+        .map(|event| event_label(event))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let deliveries_href = format!(
+        "/webhooks?endpoint={}",
+        crate::domain::encode_component(&id)
+    );
+    let (state, badge) = if endpoint.is_active {
+        ("Active", "badge badge--ok")
+    } else {
+        ("Disabled", "badge")
+    };
+    let (test_id, active_id, rotate_id) = (id.clone(), id.clone(), id.clone());
+    let (row_url, shown_url, rotate_url) = (url.clone(), url.clone(), url.clone());
+    let description = endpoint.description.clone().unwrap_or_default();
+    let next_active = (!endpoint.is_active).to_string();
+    let toggle_label = if endpoint.is_active {
+        "Disable"
+    } else {
+        "Enable"
+    };
+    let shown_result = {
+        let url = url.clone();
+        move || {
+            actions
+                .test
+                .value()
+                .get()
+                .and_then(|outcome| match outcome {
+                    Ok(result) if result.endpoint_url == url => Some(result.summary()),
+                    _ => None,
+                })
+        }
+    };
+    view! {
+        <tr data-testid="webhook-row" data-url=row_url>
+            <td>
+                <span class="mono">{shown_url}</span>
+                <br />
+                <span class="muted">{description}</span>
+                <p class="muted" role="status" data-testid="test-result">
+                    {shown_result}
+                </p>
+            </td>
+            <td>{events}</td>
+            <td>
+                <span class=badge>{state}</span>
+            </td>
+            <td class="row-actions">
+                <div class="action-group">
+                    <ActionForm action=actions.test attr:class="inline-dialog">
+                        <input type="hidden" name="id" value=test_id />
+                        <SubmitButton
+                            label="Send test"
+                            busy="Sending…"
+                            pending=actions.test.pending()
+                            small=true
+                            testid="send-test"
+                        />
+                    </ActionForm>
+                    <a
+                        class="button button--secondary button--small"
+                        href=deliveries_href
+                        data-testid="show-deliveries"
+                    >
+                        "Deliveries"
+                    </a>
+                    <EditEndpoint endpoint action=actions.update />
+                    <ActionForm action=actions.active attr:class="inline-dialog">
+                        <input type="hidden" name="id" value=active_id />
+                        <input type="hidden" name="active" value=next_active />
+                        <SubmitButton
+                            label=toggle_label
+                            pending=actions.active.pending()
+                            small=true
+                            testid="toggle-active"
+                        />
+                    </ActionForm>
+                    <RotateSecret id=rotate_id url=rotate_url action=actions.rotate />
+                    <DeleteEndpoint id url action=actions.delete />
+                </div>
+            </td>
+        </tr>
+    }
+}
+
+/// An endpoint stored in a form the dashboard does not read: shown as stored, deletable.
+#[component]
+fn OddEndpointRow(record: OddRecord, actions: Actions) -> impl IntoView {
+    let url = record.field("url").to_owned();
+    let id = record.field("id").to_owned();
+    view! {
+        <tr data-testid="webhook-row-as-stored">
+            <td class="mono">{url.clone()}</td>
+            <td colspan="2">
+                <span class="as-stored">{format!("Shown as stored: {}", record.reason)}</span>
+            </td>
+            <td class="row-actions">
+                <DeleteEndpoint id url action=actions.delete />
+            </td>
+        </tr>
+    }
+}
+
+/// The event checkboxes of a form, bound to `chosen`. A stored name the dashboard does not know
+/// is offered too, ticked, so saving the form never drops it silently.
+#[component]
+fn EventChoices(
+    chosen: Signal<Vec<String>>,
+    set: impl Fn(String, bool) + Copy + Send + Sync + 'static,
+    id_prefix: String,
+) -> impl IntoView {
+    let unknown = chosen
+        .get_untracked()
+        .into_iter()
+        .filter(|name| !KNOWN_EVENTS.iter().any(|(known, _)| known == name))
+        .map(|name| (name.clone(), name))
+        .collect::<Vec<_>>();
+    let choices = KNOWN_EVENTS
+        .iter()
+        .map(|(name, label)| ((*name).to_owned(), (*label).to_owned()))
+        .chain(unknown)
+        .collect::<Vec<_>>();
+    view! {
+        <fieldset class="choices">
+            <legend>"Events"</legend>
+            {choices
+                .into_iter()
+                .map(|(name, label)| {
+                    let input_id = format!("{id_prefix}-{}", name.replace(['*', '.'], "_"));
+                    let (checked_name, set_name, value) = (
+                        name.clone(),
+                        name.clone(),
+                        name.clone(),
+                    );
+                    let label_for = input_id.clone();
+                    view! {
+                        <label class="checkbox" for=label_for>
+                            <input
+                                id=input_id
+                                type="checkbox"
+                                name="events[]"
+                                value=value
+                                prop:checked=move || {
+                                    chosen.with(|chosen| chosen.contains(&checked_name))
+                                }
+                                on:change=move |event| set(
+                                    set_name.clone(),
+                                    event_target_checked(&event),
+                                )
+                            />
+                            {label}
+                            " "
+                            <code class="muted">{name}</code>
+                        </label>
+                    }
+                })
+                .collect_view()}
+        </fieldset>
+    }
+}
+
+fn toggled(events: &mut Vec<String>, name: String, on: bool) {
+    events.retain(|event| *event != name);
+    if on {
+        events.push(name);
+    }
+}
+
+fn url_problem(typed: &str) -> Option<String> {
+    (!typed.trim().is_empty())
+        .then(|| check_endpoint_url(typed).err())
+        .flatten()
+}
+
+#[component]
+fn CreateWebhookForm(action: ServerAction<CreateWebhook>) -> impl IntoView {
+    let drafts = expect_context::<Drafts>();
+    let problem = Signal::derive(move || drafts.url.with(|typed| url_problem(typed)));
+    let field_errors = move || match action.value().get() {
+        Some(Err(ApiError::Validation(fields))) => fields,
+        _ => Vec::new(),
+    };
+    view! {
+        <section class="panel">
+            <h2>"Add an endpoint"</h2>
+            <ActionForm action attr:class="form" attr:data-testid="create-webhook-form">
+                <CheckedField
+                    id="webhook-url"
+                    label="URL"
+                    name="url"
+                    value=drafts.url
+                    problem
+                    hint="An https:// address your backend receives POSTs on."
+                    hint_testid="webhook-url-hint"
+                    required=true
+                    placeholder="https://example.com/keystone/webhooks"
+                />
+                <TextField
+                    id="webhook-description"
+                    label="Description (optional)"
+                    name="description"
+                    value=drafts.description
+                    maxlength=255
+                />
+                <EventChoices
+                    chosen=drafts.events.into()
+                    set=move |name, on| drafts.events.update(|events| toggled(events, name, on))
+                    id_prefix="new-event".to_owned()
+                />
+                <ul class="form-errors" role="alert">
+                    {move || {
+                        field_errors()
+                            .into_iter()
+                            .map(|error| view! { <li class="form-error">{error.message}</li> })
+                            .collect_view()
+                    }}
+                </ul>
+                <SubmitButton
+                    label="Add endpoint"
+                    busy="Adding…"
+                    pending=action.pending()
+                    disabled=Signal::derive(move || problem.with(Option::is_some))
+                    testid="create-webhook"
+                />
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) -> impl IntoView {
+    let key = format!("edit:{}", endpoint.id);
+    let input: RowInput<EndpointEdit> = expect_context::<Drafts>()
+        .edit
+        .row(key.clone(), EndpointEdit::saved(&endpoint));
+    let problem = move || url_problem(&input.get().url);
+    let field_errors = move || match action.value().get() {
+        Some(Err(ApiError::Validation(fields))) => fields,
+        _ => Vec::new(),
+    };
+    let prefix = format!("edit-{}", endpoint.id);
+    view! {
+        <InlineDialog key label="Edit".to_owned() testid="edit-webhook">
+            <ActionForm action attr:class="form">
+                <input type="hidden" name="id" value=endpoint.id.clone() />
+                <label>
+                    "URL"
+                    <input
+                        type="text"
+                        name="url"
+                        required=true
+                        spellcheck="false"
+                        value=input.saved().url
+                        prop:value=move || input.get().url
+                        aria-invalid=move || problem().is_some().to_string()
+                        on:input=move |event| {
+                            let typed = event_target_value(&event);
+                            input.update(|edit| edit.url = typed);
+                        }
+                    />
+                </label>
+                <p class="hint hint--error">{problem}</p>
+                <label>
+                    "Description"
+                    <input
+                        type="text"
+                        name="description"
+                        maxlength=255
+                        value=input.saved().description
+                        prop:value=move || input.get().description
+                        on:input=move |event| {
+                            let typed = event_target_value(&event);
+                            input.update(|edit| edit.description = typed);
+                        }
+                    />
+                </label>
+                <EventChoices
+                    chosen=Signal::derive(move || input.get().events)
+                    set=move |name, on| input.update(|edit| toggled(&mut edit.events, name, on))
+                    id_prefix=prefix
+                />
+                <ul class="form-errors" role="alert">
+                    {move || {
+                        field_errors()
+                            .into_iter()
+                            .map(|error| view! { <li class="form-error">{error.message}</li> })
+                            .collect_view()
+                    }}
+                </ul>
+                <SubmitButton label="Save" busy="Saving…" pending=action.pending() small=true />
+            </ActionForm>
+        </InlineDialog>
+    }
+}
+
+#[component]
+fn RotateSecret(
+    id: String,
+    url: String,
+    action: ServerAction<RotateWebhookSecret>,
+) -> impl IntoView {
+    view! {
+        <InlineDialog
+            key=format!("rotate:{id}")
+            label="Rotate secret".to_owned()
+            testid="rotate-secret"
+        >
+            <ActionForm action>
+                <input type="hidden" name="id" value=id />
+                <Confirm warnings=vec![rotate_warning(&url)] />
+                <SubmitButton
+                    label="Rotate the secret"
+                    busy="Rotating…"
+                    pending=action.pending()
+                    small=true
+                />
+            </ActionForm>
+        </InlineDialog>
+    }
+}
+
+#[component]
+fn DeleteEndpoint(id: String, url: String, action: ServerAction<DeleteWebhook>) -> impl IntoView {
+    view! {
+        <InlineDialog
+            key=format!("delete:{id}")
+            label="Delete".to_owned()
+            danger=true
+            testid="delete-webhook"
+        >
+            <ActionForm action>
+                <input type="hidden" name="id" value=id />
+                <Confirm warnings=vec![delete_warning(&url)] />
+                <SubmitButton
+                    label=format!("Delete {url}")
+                    pending=action.pending()
+                    danger=true
+                    small=true
+                />
+            </ActionForm>
+        </InlineDialog>
+    }
+}
+
+/// The delivery log of the endpoint the URL names (`?endpoint=<id>&offset=`), newest first.
+#[component]
+fn DeliveryLogPanel(test: ServerAction<TestWebhook>) -> impl IntoView {
+    let query = use_query_map();
+    let endpoint = Memo::new(move |_| query.with(|query| query.get("endpoint")));
+    let offset = use_offset_query();
+    let log = Resource::new(
+        move || (endpoint.get(), offset.get(), test.version().get()),
+        |(endpoint, offset, _)| async move {
+            match endpoint {
+                Some(id) => load_deliveries(id, offset).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    view! {
+        <Show when=move || endpoint.with(Option::is_some)>
+            <Loaded resource=log loading="Loading deliveries…" let:log>
+                {log.map(|log| view! { <DeliveryTable log endpoint /> })}
+            </Loaded>
+        </Show>
+    }
+}
+
+#[component]
+fn DeliveryTable(log: DeliveryLog, endpoint: Memo<Option<String>>) -> impl IntoView {
+    let window = PageWindow {
+        offset: log.offset,
+        shown: log.deliveries.len() as u64,
+        total: log.total,
+        page_size: DELIVERY_PAGE_SIZE,
+    };
+    let page_href = move |offset: u64| {
+        let id = endpoint.get_untracked().unwrap_or_default();
+        let id = crate::domain::encode_component(&id);
+        match offset {
+            0 => format!("/webhooks?endpoint={id}"),
+            offset => format!("/webhooks?endpoint={id}&offset={offset}"),
+        }
+    };
+    let empty = log.deliveries.is_empty();
+    view! {
+        <section class="panel" aria-labelledby="deliveries-heading" data-testid="delivery-log">
+            <h2 id="deliveries-heading">{format!("Deliveries to {}", log.endpoint_url)}</h2>
+            {if empty {
+                view! { <p class="muted">"Nothing delivered yet. Send a test to see one here."</p> }
+                    .into_any()
+            } else {
+                view! {
+                    <DataTable
+                        label="Deliveries"
+                        testid="deliveries-table"
+                        columns=&["Event", "Result", "Status", "Duration", "Error", "When"]
+                        actions=false
+                    >
+                        {log
+                            .deliveries
+                            .into_iter()
+                            .map(|listed| match listed {
+                                Listed::Parsed(delivery) => {
+                                    view! { <DeliveryRow delivery /> }.into_any()
+                                }
+                                Listed::AsStored(record) => {
+                                    view! {
+                                        <tr data-testid="delivery-row-as-stored">
+                                            <td>{record.field("event").to_owned()}</td>
+                                            <td colspan="5">
+                                                <span class="as-stored">
+                                                    {format!("Shown as stored: {}", record.reason)}
+                                                </span>
+                                            </td>
+                                        </tr>
+                                    }
+                                        .into_any()
+                                }
+                            })
+                            .collect_view()}
+                    </DataTable>
+                    <p class="muted">{window.range()}</p>
+                    <Pager
+                        window=Signal::stored(window)
+                        href=page_href
+                        previous="← Newer"
+                        next="Older →"
+                    />
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn DeliveryRow(delivery: WebhookDelivery) -> impl IntoView {
+    let (result, badge) = if delivery.success {
+        ("Delivered", "badge badge--ok")
+    } else {
+        ("Failed", "badge badge--error")
+    };
+    view! {
+        <tr data-testid="delivery-row" data-success=delivery.success.to_string()>
+            <td class="mono">{delivery.event}</td>
+            <td>
+                <span class=badge>{result}</span>
+            </td>
+            <td>
+                {delivery
+                    .response_status
+                    .map(|status| status.to_string())
+                    .unwrap_or_else(|| "–".to_owned())}
+            </td>
+            <td>
+                {delivery
+                    .duration_ms
+                    .map(|ms| format!("{ms} ms"))
+                    .unwrap_or_else(|| "–".to_owned())}
+            </td>
+            <td>{delivery.error.unwrap_or_default()}</td>
+            <td class="muted">{delivery.created_at.second_utc()}</td>
+        </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticking_and_unticking_an_event_keeps_the_others() {
+        let mut events = vec!["*".to_owned()];
+        toggled(&mut events, "settlement.failed".to_owned(), true);
+        toggled(&mut events, "*".to_owned(), false);
+        assert_eq!(events, ["settlement.failed"]);
+        toggled(&mut events, "settlement.failed".to_owned(), true);
+        assert_eq!(events, ["settlement.failed"], "ticked twice, listed once");
+    }
+
+    #[test]
+    fn known_events_read_as_words_and_others_as_stored() {
+        assert_eq!(event_label("*"), "Every event");
+        assert_eq!(event_label("settlement.refunded"), "settlement.refunded");
+    }
+}
