@@ -405,3 +405,75 @@ async fn a_long_list_is_shown_a_page_at_a_time() {
         networks(&middle)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_saved() {
+    let app = spawn_app().await;
+    let browser = manager_on_staging(&app).await;
+    // An M2M client calls staging from this machine.
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::OK
+    );
+    let view = browser.call(LoadAllowlist {}).await.unwrap();
+    let callers = view
+        .recent_callers
+        .clone()
+        .expect("Ada reads the log")
+        .unwrap();
+    assert_eq!(callers.len(), 1, "{callers:?}");
+    assert_eq!(callers[0].client_id, "sandbox-m2m-staging");
+    assert_eq!(callers[0].address.to_string(), "127.0.0.1");
+    let page = browser.get("/security").await.text().await.unwrap();
+    assert!(page.contains(r#"data-client="sandbox-m2m-staging""#));
+
+    // A first entry that leaves this machine out: the confirmation names the client.
+    let refused = browser
+        .call(add("198.51.100.0/24", Some("office"), false))
+        .await
+        .unwrap_err();
+    let warning = needs_confirmation(&refused);
+    assert!(
+        warning.contains("sandbox-m2m-staging would be refused: it last called from 127.0.0.1"),
+        "{warning}"
+    );
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::OK,
+        "nothing saved yet"
+    );
+
+    // Confirmed and saved: the client's next call is refused.
+    browser
+        .call(add("198.51.100.0/24", Some("office"), true))
+        .await
+        .unwrap();
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::FORBIDDEN
+    );
+
+    // A network that lets it back in needs no confirmation; deleting that network names it again.
+    let covering = browser
+        .call(add("127.0.0.0/8", Some("this machine"), false))
+        .await
+        .unwrap();
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::OK
+    );
+    let refused = browser.call(delete(&covering.id, false)).await.unwrap_err();
+    assert!(
+        needs_confirmation(&refused).contains("sandbox-m2m-staging would be refused"),
+        "{refused:?}"
+    );
+
+    // Without the activity log (a Viewer), there is no preview, and the page says so.
+    let viewer = app.browser();
+    viewer.sign_in_as(VIEWER, "").await;
+    switch_to(&viewer, "staging").await;
+    assert_eq!(
+        viewer.call(LoadAllowlist {}).await.unwrap().recent_callers,
+        None
+    );
+}

@@ -75,8 +75,9 @@ async fn each_read_server_function_makes_one_call_per_independent_read() {
     let environments = browser.call(LoadShell {}).await.unwrap().environments.len();
     // Each function's independent reads: what the API offers no way to combine.
     let budgets: [(&str, usize); 9] = [
-        // The list only: the session keeps the environment's id, the names are remembered.
-        ("allowlist", 1),
+        // The list and the recent M2M callers (the lockout preview), sent together: the session
+        // keeps the environment's id, the names are remembered.
+        ("allowlist", 2),
         ("environments", 1),
         // The platform and the environments.
         ("shell", 2),
@@ -139,11 +140,11 @@ async fn a_page_render_makes_each_read_once() {
             "{page} listed the environments {listings} times: {made:#?}"
         );
     }
-    // The security page: the shell's two reads and the list, the list straight by id.
+    // The security page: the shell's two reads, the list straight by id and the recent callers.
     reset_sandbox_stats(&app.sandbox_url).await;
     browser.get("/security").await.text().await.unwrap();
     let made = calls(&app).await;
-    assert_eq!(made.len(), 3, "{made:#?}");
+    assert_eq!(made.len(), 4, "{made:#?}");
     assert_eq!(
         made.iter()
             .filter(|call| call.contains("/ip-allowlist?"))
@@ -174,9 +175,10 @@ async fn the_allowlist_follows_an_environment_recreated_under_a_new_id() {
     assert_eq!(after.environment.id, new_id.to_string());
     assert_eq!(after.environment.slug, before.environment.slug);
     let made = calls(&app).await;
-    assert_eq!(made.len(), 3, "stale id, the list, the id again: {made:#?}");
-    // And the session now keeps the new id: one call again.
+    // The list and the callers by the stale id, the environments, both again by the new id.
+    assert_eq!(made.len(), 5, "stale id, the list, the id again: {made:#?}");
+    // And the session now keeps the new id: the list and the callers again.
     reset_sandbox_stats(&app.sandbox_url).await;
     browser.call(LoadAllowlist {}).await.unwrap();
-    assert_eq!(calls(&app).await.len(), 1);
+    assert_eq!(calls(&app).await.len(), 2);
 }

@@ -27,9 +27,13 @@ async function switchTo(page: Page, slug: string, name: string) {
 test('the allowlist guards against lockouts and really restricts M2M traffic', async ({ page, request }) => {
   await signIn(page, '/security');
   await waitForHydration(page);
+  // staging's M2M client calls from this machine: the page lists it among the recent callers.
+  expect(await m2mStatus(request)).toBe(200);
   await switchTo(page, 'staging', 'Staging');
   await expect(page.getByTestId('allowlist-empty')).toContainText('accepts M2M traffic from every address');
-  expect(await m2mStatus(request)).toBe(200);
+  const caller = page.locator('[data-testid="recent-caller"][data-client="sandbox-m2m-staging"]');
+  await expect(caller).toContainText('127.0.0.1');
+  await expect(caller).toContainText('Allowed');
 
   // As you type: host bits are caught and the canonical network offered.
   const form = page.getByTestId('add-entry-form');
@@ -40,8 +44,11 @@ test('the allowlist guards against lockouts and really restricts M2M traffic', a
   await expect(page.getByTestId('cidr-hint')).toContainText('256 addresses');
   await form.getByLabel('Description (optional)').fill('office');
 
-  // The first entry says what it does, and needs saying yes to.
+  // The first entry says what it does, names the client it would lock out, and needs a yes.
   await expect(form.getByTestId('confirmation')).toContainText('will be refused at once');
+  await expect(form.getByTestId('confirmation')).toContainText(
+    'sandbox-m2m-staging would be refused: it last called from 127.0.0.1',
+  );
   await form.getByTestId('add-entry').click();
   await expect(page.getByTestId('allowlist-row')).toHaveCount(0);
   await form.getByLabel('I understand').check();
@@ -50,6 +57,7 @@ test('the allowlist guards against lockouts and really restricts M2M traffic', a
   await expect(page.getByTestId('allowlist-row')).toHaveCount(1);
   await expect(page.getByTestId('allowlist-row')).toContainText('office');
   expect(await m2mStatus(request)).toBe(403);
+  await expect(caller).toContainText('Refused');
 
   // Bulk: the bad line is reported, the good one added (and it lets this machine in).
   const bulk = page.getByTestId('bulk-form');
@@ -69,9 +77,12 @@ test('the allowlist guards against lockouts and really restricts M2M traffic', a
   await check.fill('192.0.2.1');
   await expect(page.getByTestId('check-result')).toHaveText('192.0.2.1 would be refused: no entry contains it.');
 
-  // Deleting a non-last entry needs no extra confirmation; the last one does.
+  // Deleting the entry the client depends on names it first; the last entry says more.
+  await expect(caller).toContainText('Allowed');
   const ci = page.getByTestId('allowlist-row').filter({ hasText: '127.0.0.1/32' });
   await ci.getByTestId('delete-entry').click();
+  await expect(ci.getByTestId('confirmation')).toContainText('sandbox-m2m-staging would be refused');
+  await ci.getByLabel('I understand').check();
   await ci.getByRole('button', { name: 'Delete 127.0.0.1/32' }).click();
   await expect(page.getByTestId('allowlist-row')).toHaveCount(1);
   expect(await m2mStatus(request)).toBe(403);

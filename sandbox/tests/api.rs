@@ -1549,3 +1549,39 @@ async fn a_removed_route_answers_fastapis_not_found() {
         .unwrap();
     assert!(invalid.status().is_client_error());
 }
+
+#[tokio::test]
+async fn an_m2m_clients_calls_are_logged_with_their_address_in_their_environment() {
+    let sandbox = spawn().await;
+    let m2m = sandbox.m2m_token("staging").await;
+    let staging = sandbox.environment_id("staging");
+    let called = sandbox
+        .bearer(&m2m, None)
+        .get("/v1/platforms/me/environments")
+        .await;
+    assert_eq!(called.status(), StatusCode::OK);
+
+    let ada = sandbox.user_token(ADA).await;
+    let log = sandbox
+        .bearer(&ada, Some("staging"))
+        .get_json(&format!(
+            "/v1/activity?environment_id={staging}&type=api.request"
+        ))
+        .await;
+    let entry = &log["items"][0];
+    assert_eq!(entry["actor_type"], "m2m");
+    assert_eq!(entry["actor_id"], "sandbox-m2m-staging");
+    assert_eq!(entry["ip_address"], "127.0.0.1");
+    assert_eq!(entry["method"], "GET");
+    assert_eq!(entry["path"], "/v1/platforms/me/environments");
+    assert_eq!(entry["status_code"], 200);
+    // A member's own reads are not logged, and the call belongs to staging only.
+    let development = sandbox.environment_id("development");
+    let elsewhere = sandbox
+        .bearer(&ada, Some("development"))
+        .get_json(&format!(
+            "/v1/activity?environment_id={development}&type=api.request"
+        ))
+        .await;
+    assert_eq!(elsewhere["total"], 0, "{elsewhere}");
+}

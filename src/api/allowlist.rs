@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, EnvironmentRecord, OddRecord};
+use super::{ApiError, EnvironmentRecord, OddRecord, Section};
 use crate::domain::{Cidr, EnvironmentSlug, Timestamp};
 
 /// The API allows at most this many entries per environment.
@@ -52,21 +52,83 @@ pub struct AllowlistView {
     pub entries_as_stored: Vec<OddRecord>,
     /// The member holds `security:manage`.
     pub can_manage: bool,
+    /// M2M clients that called this environment lately, by address (`None` without
+    /// `activity:read`: the log cannot be read, so no change can be previewed against it).
+    pub recent_callers: Section<Vec<RecentCaller>>,
 }
 
 impl AllowlistView {
+    /// The recent callers as far as they are known (none when the log could not be read).
+    pub fn known_callers(&self) -> &[RecentCaller] {
+        match &self.recent_callers {
+            Some(Ok(callers)) => callers,
+            _ => &[],
+        }
+    }
+
     pub fn networks(&self) -> Vec<Cidr> {
         self.entries.iter().map(|entry| entry.cidr).collect()
     }
 }
 
+/// How far back the activity log is read for M2M callers a change could lock out.
+pub const CALLERS_LOOKBACK_DAYS: i64 = 7;
+
+/// An M2M client seen calling this environment recently, from one address (the activity log's
+/// `actor_type = m2m` entries: `actor_id`, `ip_address`, `created_at`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecentCaller {
+    pub client_id: String,
+    pub address: std::net::IpAddr,
+    pub last_call: Timestamp,
+}
+
+/// The callers a list of `networks` would refuse: none when the list is empty (it allows all).
+pub fn refused_callers<'a>(
+    networks: &[Cidr],
+    callers: &'a [RecentCaller],
+) -> Vec<&'a RecentCaller> {
+    if networks.is_empty() {
+        return Vec::new();
+    }
+    callers
+        .iter()
+        .filter(|caller| {
+            !networks
+                .iter()
+                .any(|network| network.contains(caller.address))
+        })
+        .collect()
+}
+
+/// One warning per recent caller the list would refuse after the change, naming it.
+fn lockout_warnings(networks_after: &[Cidr], callers: &[RecentCaller]) -> Vec<String> {
+    refused_callers(networks_after, callers)
+        .into_iter()
+        .map(|caller| {
+            format!(
+                "{} would be refused: it last called from {} at {}.",
+                caller.client_id,
+                caller.address,
+                caller.last_call.second_utc()
+            )
+        })
+        .collect()
+}
+
 /// What a change of the list does beyond the obvious, in words; each must be confirmed.
 /// Shared by the page (which shows them next to a required checkbox) and the server (which
 /// refuses an unconfirmed change), so a form posted without JavaScript is held to the same rules.
+///
+/// `networks_now` are the list's parsed networks and `callers` the recent M2M callers: a caller
+/// the list after the change would refuse is named (the lockout preview). An entry shown as
+/// stored is not counted as allowing anyone, so the preview errs on the side of warning.
 pub fn add_warnings(
     entries_now: usize,
+    networks_now: &[Cidr],
     adding: &[Cidr],
     environment: &EnvironmentSlug,
+    callers: &[RecentCaller],
 ) -> Vec<String> {
     let mut warnings = Vec::new();
     if entries_now == 0 && !adding.is_empty() {
@@ -81,10 +143,20 @@ pub fn add_warnings(
     if environment.is_production() && !adding.is_empty() {
         warnings.push("This changes production.".to_owned());
     }
+    if !adding.is_empty() {
+        let after: Vec<Cidr> = networks_now.iter().chain(adding).copied().collect();
+        warnings.extend(lockout_warnings(&after, callers));
+    }
     warnings
 }
 
-pub fn delete_warnings(entries_now: usize, environment: &EnvironmentSlug) -> Vec<String> {
+/// `networks_after` is the list's parsed networks without the one deleted.
+pub fn delete_warnings(
+    entries_now: usize,
+    networks_after: &[Cidr],
+    environment: &EnvironmentSlug,
+    callers: &[RecentCaller],
+) -> Vec<String> {
     let mut warnings = Vec::new();
     if entries_now == 1 {
         warnings.push(format!(
@@ -93,6 +165,9 @@ pub fn delete_warnings(entries_now: usize, environment: &EnvironmentSlug) -> Vec
     }
     if environment.is_production() {
         warnings.push("This changes production.".to_owned());
+    }
+    if entries_now > 1 {
+        warnings.extend(lockout_warnings(networks_after, callers));
     }
     warnings
 }
@@ -144,9 +219,22 @@ pub(crate) mod ssr {
         pub environment_id: ResourceId,
         pub entries: Vec<AllowlistEntry>,
         pub entries_as_stored: Vec<OddRecord>,
+        pub recent_callers: Section<Vec<RecentCaller>>,
     }
 
     impl Current {
+        pub fn networks(&self) -> Vec<Cidr> {
+            self.entries.iter().map(|entry| entry.cidr).collect()
+        }
+
+        /// The recent callers as far as they are known.
+        pub fn known_callers(&self) -> &[RecentCaller] {
+            match &self.recent_callers {
+                Some(Ok(callers)) => callers,
+                _ => &[],
+            }
+        }
+
         /// Every entry on the list, parsed or not: an odd one restricts traffic all the same.
         pub fn count(&self) -> usize {
             self.entries.len() + self.entries_as_stored.len()
@@ -163,13 +251,21 @@ pub(crate) mod ssr {
     pub async fn current_for(request: MemberRequest) -> Result<Current, ApiError> {
         let mut environment = request.environment_record().await?;
         let mut environment_id = paths::id_from_api(&environment.id)?;
-        let mut listed = read_entries(&request, &environment_id).await;
+        let reads_log = request.may(crate::api::permissions::ACTIVITY_READ).await?;
+        // Independent reads, sent together: the list, and who called lately (the preview).
+        let (mut listed, mut recent_callers) = futures::join!(
+            read_entries(&request, &environment_id),
+            read_callers(&request, &environment_id, reads_log)
+        );
         if matches!(listed, Err(ApiError::NotFound(_))) {
             let fresh = request.listed_environment_record().await?;
             if fresh.id != environment.id {
                 environment = fresh;
                 environment_id = paths::id_from_api(&environment.id)?;
-                listed = read_entries(&request, &environment_id).await;
+                (listed, recent_callers) = futures::join!(
+                    read_entries(&request, &environment_id),
+                    read_callers(&request, &environment_id, reads_log)
+                );
             }
         }
         let listed = listed?;
@@ -186,7 +282,62 @@ pub(crate) mod ssr {
             environment_id,
             entries,
             entries_as_stored,
+            recent_callers,
         })
+    }
+
+    /// The M2M clients that called the environment in the last days, one per client and
+    /// address, newest call first: the activity log's `m2m` entries with an address. One page of
+    /// the log (its largest); a busier environment is previewed against its latest calls.
+    async fn read_callers(
+        request: &MemberRequest,
+        environment_id: &ResourceId,
+        reads_log: bool,
+    ) -> Section<Vec<RecentCaller>> {
+        if !reads_log {
+            return None;
+        }
+        let since = time::OffsetDateTime::now_utc() - time::Duration::days(CALLERS_LOOKBACK_DAYS);
+        let since = since
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let query = [
+            ("environment_id", environment_id.as_str().to_owned()),
+            ("date_from", since),
+            ("limit", "200".to_owned()),
+        ];
+        let page = request
+            .get::<crate::api::Page<Lenient<crate::api::ActivityEntry>>>(paths::ACTIVITY, &query)
+            .await;
+        Some(page.map(|page| {
+            let mut callers: Vec<RecentCaller> = Vec::new();
+            for entry in page
+                .items
+                .into_iter()
+                .filter_map(|item| Listed::from(item).parsed())
+            {
+                let (Some(client_id), Some(address)) = (
+                    entry.actor_id.filter(|_| entry.actor_type == "m2m"),
+                    entry
+                        .ip_address
+                        .and_then(|address| address.parse::<std::net::IpAddr>().ok()),
+                ) else {
+                    continue;
+                };
+                // Newest first: the first entry of a client and address is its last call.
+                if !callers
+                    .iter()
+                    .any(|seen| seen.client_id == client_id && seen.address == address)
+                {
+                    callers.push(RecentCaller {
+                        client_id,
+                        address,
+                        last_call: entry.created_at,
+                    });
+                }
+            }
+            callers
+        }))
     }
 
     async fn read_entries(
@@ -306,6 +457,7 @@ pub(crate) mod ssr {
             entries: current.entries,
             entries_as_stored: current.entries_as_stored,
             can_manage,
+            recent_callers: current.recent_callers,
         })
     }
 
@@ -337,7 +489,13 @@ pub(crate) mod ssr {
             }
             _ => {}
         }
-        let warnings = add_warnings(current.count(), &[cidr], &current.environment.slug);
+        let warnings = add_warnings(
+            current.count(),
+            &current.networks(),
+            &[cidr],
+            &current.environment.slug,
+            current.known_callers(),
+        );
         crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
         ssr::create(&current, cidr, description).await
     }
@@ -363,7 +521,13 @@ pub(crate) mod ssr {
                 "An environment holds at most {MAX_ENTRIES} entries."
             )));
         }
-        let warnings = add_warnings(current.count(), &adding, &current.environment.slug);
+        let warnings = add_warnings(
+            current.count(),
+            &existing,
+            &adding,
+            &current.environment.slug,
+            current.known_callers(),
+        );
         crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
         let mut results = Vec::with_capacity(parsed.len());
         for line in parsed {
@@ -425,8 +589,19 @@ pub(crate) mod ssr {
                     .map(|record| record.field("cidr").to_owned())
             })
             .ok_or_else(|| ApiError::NotFound("That entry is no longer on the list.".to_owned()))?;
+        let remaining: Vec<Cidr> = current
+            .entries
+            .iter()
+            .filter(|entry| entry.id != id)
+            .map(|entry| entry.cidr)
+            .collect();
         crate::server::member::require_confirmation(
-            &delete_warnings(current.count(), &current.environment.slug),
+            &delete_warnings(
+                current.count(),
+                &remaining,
+                &current.environment.slug,
+                current.known_callers(),
+            ),
             confirm.as_deref(),
         )?;
         let path = paths::ip_allowlist_entry(&current.environment_id, &entry_id);
@@ -494,21 +669,66 @@ mod tests {
     fn the_first_entry_everyone_and_production_need_confirming() {
         let office = Cidr::parse("203.0.113.0/24").unwrap();
         let everyone = Cidr::parse("::/0").unwrap();
-        assert!(add_warnings(2, &[office], &slug("staging")).is_empty());
-        let first = add_warnings(0, &[office], &slug("staging"));
+        let staging = slug("staging");
+        assert!(add_warnings(2, &[], &[office], &staging, &[]).is_empty());
+        let first = add_warnings(0, &[], &[office], &staging, &[]);
         assert_eq!(first.len(), 1);
         assert!(first[0].contains("refused at once"));
-        assert!(add_warnings(3, &[everyone], &slug("staging"))[0].contains("every IPv6 address"));
+        assert!(add_warnings(3, &[], &[everyone], &staging, &[])[0].contains("every IPv6 address"));
         assert_eq!(
-            add_warnings(3, &[office], &slug("production")),
+            add_warnings(3, &[], &[office], &slug("production"), &[]),
             ["This changes production."]
         );
     }
 
     #[test]
     fn the_last_entry_and_production_need_confirming_to_delete() {
-        assert!(delete_warnings(2, &slug("staging")).is_empty());
-        assert!(delete_warnings(1, &slug("staging"))[0].contains("every address"));
-        assert_eq!(delete_warnings(4, &slug("production")).len(), 1);
+        let staging = slug("staging");
+        assert!(delete_warnings(2, &[], &staging, &[]).is_empty());
+        assert!(delete_warnings(1, &[], &staging, &[])[0].contains("every address"));
+        assert_eq!(delete_warnings(4, &[], &slug("production"), &[]).len(), 1);
+    }
+
+    fn caller(client_id: &str, address: &str) -> RecentCaller {
+        RecentCaller {
+            client_id: client_id.to_owned(),
+            address: address.parse().unwrap(),
+            last_call: Timestamp::parse("2026-12-02T10:05:00Z"),
+        }
+    }
+
+    #[test]
+    fn a_change_names_each_recent_caller_it_would_lock_out() {
+        let staging = slug("staging");
+        let office = Cidr::parse("203.0.113.0/24").unwrap();
+        let lab = Cidr::parse("198.51.100.0/24").unwrap();
+        let callers = [
+            caller("billing-service", "203.0.113.7"),
+            caller("reporting-job", "192.0.2.50"),
+        ];
+        // The first entry allows the office: the job calling from elsewhere is named.
+        let first = add_warnings(0, &[], &[office], &staging, &callers);
+        assert_eq!(first.len(), 2, "{first:?}");
+        assert_eq!(
+            first[1],
+            "reporting-job would be refused: it last called from 192.0.2.50 at 2026-12-02 10:05:00 UTC."
+        );
+        // Adding to a list that already covers every caller names nobody.
+        let covering = Cidr::parse("192.0.2.0/24").unwrap();
+        assert!(add_warnings(2, &[office, covering], &[lab], &staging, &callers).is_empty());
+        // Deleting the network a caller depends on names it; deleting the last entry opens the
+        // list to all, so it names nobody.
+        let without_office = delete_warnings(2, &[covering], &staging, &callers);
+        assert_eq!(without_office.len(), 1);
+        assert!(without_office[0].starts_with("billing-service would be refused"));
+        assert_eq!(
+            delete_warnings(1, &[], &staging, &callers).len(),
+            1,
+            "only the last-entry warning"
+        );
+        assert!(
+            refused_callers(&[], &callers).is_empty(),
+            "an empty list refuses no one"
+        );
     }
 }

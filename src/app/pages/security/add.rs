@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::Drafts;
 use crate::{
-    api::{add_warnings, AddAllowlistEntries, AddAllowlistEntry, MAX_DESCRIPTION},
+    api::{add_warnings, AddAllowlistEntries, AddAllowlistEntry, RecentCaller, MAX_DESCRIPTION},
     app::kit::{count_of, Confirm, SubmitButton, TextField},
     domain::{overlap, parse_bulk, Cidr, CidrError, EnvironmentSlug, Overlap},
 };
@@ -38,11 +38,14 @@ pub(super) fn AddEntryForm(
     /// Entries on the list, parsed or not (the first-entry warning depends on it).
     count: usize,
     environment: EnvironmentSlug,
+    /// Recent M2M callers, for the lockout preview.
+    callers: Vec<RecentCaller>,
 ) -> impl IntoView {
     let drafts = expect_context::<Drafts>();
     let input = drafts.network;
     let description = drafts.description;
     let known = networks.clone();
+    let current = networks.clone();
     let analysis = Memo::new(move |_| describe_input(&input.get(), &known));
     let suggestion = move || match Cidr::parse(&input.get()) {
         Err(CidrError::HostBitsSet(_, canonical)) => Some(canonical),
@@ -54,11 +57,13 @@ pub(super) fn AddEntryForm(
         if adding.is_empty() {
             add_warnings(
                 count,
+                &current,
                 &[Cidr::parse("192.0.2.0/24").expect("valid")],
                 &environment,
+                &[],
             )
         } else {
-            add_warnings(count, &adding, &environment)
+            add_warnings(count, &current, &adding, &environment, &callers)
         }
     });
     let is_problem = Memo::new(move |_| {
@@ -122,8 +127,10 @@ pub(super) fn BulkAddForm(
     networks: Vec<Cidr>,
     count: usize,
     environment: EnvironmentSlug,
+    callers: Vec<RecentCaller>,
 ) -> impl IntoView {
     let text = expect_context::<Drafts>().bulk_lines;
+    let current = networks.clone();
     let preview = Memo::new(move |_| parse_bulk(&text.get(), &networks));
     let warnings = Memo::new(move |_| {
         let adding: Vec<Cidr> = preview
@@ -131,7 +138,7 @@ pub(super) fn BulkAddForm(
             .iter()
             .filter_map(|line| line.outcome.as_ref().ok().map(|(cidr, _)| *cidr))
             .collect();
-        add_warnings(count, &adding, &environment)
+        add_warnings(count, &current, &adding, &environment, &callers)
     });
     view! {
         <section class="panel">

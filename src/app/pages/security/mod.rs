@@ -15,15 +15,16 @@ use leptos::prelude::*;
 use crate::{
     api::permissions::SECURITY_MANAGE,
     api::{
-        delete_warnings, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, AllowlistView,
-        DeleteAllowlistEntry, OddRecord, UpdateAllowlistDescription, MAX_DESCRIPTION,
+        delete_warnings, refused_callers, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry,
+        AllowlistView, DeleteAllowlistEntry, OddRecord, RecentCaller, Section,
+        UpdateAllowlistDescription, CALLERS_LOOKBACK_DAYS, MAX_DESCRIPTION,
     },
     app::kit::{
         count_of, use_offset_query, Announcement, Announcer, Confirm, DataTable, DialogDraft,
         InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager, ReadOnlyNotice,
-        SubmitButton,
+        SectionFailed, SubmitButton,
     },
-    domain::Timestamp,
+    domain::{Cidr, Timestamp},
 };
 
 /// Rows per page of the allowlist table. The whole list is loaded (every rule the forms check
@@ -152,6 +153,8 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> i
     let entries = view.entries.clone();
     let entries_as_stored = view.entries_as_stored.clone();
     let view_parsed = view.entries.len();
+    let callers = view.known_callers().to_vec();
+    let recent_callers = view.recent_callers.clone();
 
     view! {
         <section class="panel" data-testid="allowlist">
@@ -179,7 +182,7 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> i
                     <p class="muted">
                         {format!("{}. M2M traffic from any other address is refused.", count_of(count as u64, "network", "networks"))}
                     </p>
-                    <EntriesTable entries entries_as_stored can_manage actions environment=environment.slug.clone() offset />
+                    <EntriesTable entries entries_as_stored can_manage actions environment=environment.slug.clone() offset callers=callers.clone() />
                 }
                     .into_any()
             }}
@@ -193,10 +196,11 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> i
         {can_manage
             .then(|| {
                 view! {
-                    <AddEntryForm action=actions.add networks=networks.clone() count environment=environment.slug.clone() />
-                    <BulkAddForm action=actions.bulk networks=networks.clone() count environment=environment.slug.clone() />
+                    <AddEntryForm action=actions.add networks=networks.clone() count environment=environment.slug.clone() callers=callers.clone() />
+                    <BulkAddForm action=actions.bulk networks=networks.clone() count environment=environment.slug.clone() callers=callers.clone() />
                 }
             })}
+        <RecentCallers callers=recent_callers networks=networks.clone() />
         <CheckAddress networks unreadable=count - view_parsed />
     }
     .into_any()
@@ -219,6 +223,8 @@ fn EntriesTable(
     /// The first row asked for in the URL; rounded down to a page's start, and to the last page
     /// when past the end.
     offset: Memo<u64>,
+    /// Recent M2M callers: deleting a row names those only it let in.
+    callers: Vec<RecentCaller>,
 ) -> impl IntoView {
     let rows: Vec<ListedEntry> = entries
         .into_iter()
@@ -226,7 +232,25 @@ fn EntriesTable(
         .chain(entries_as_stored.into_iter().map(ListedEntry::AsStored))
         .collect();
     let total = rows.len() as u64;
-    let delete_warnings = delete_warnings(rows.len(), &environment);
+    let networks: Vec<Cidr> = rows
+        .iter()
+        .filter_map(|row| match row {
+            ListedEntry::Parsed(entry) => Some(entry.cidr),
+            ListedEntry::AsStored(_) => None,
+        })
+        .collect();
+    // Each row's own warnings: the callers only that row lets in are named in its confirmation.
+    let row_warnings = move |row: &ListedEntry| {
+        let remaining: Vec<Cidr> = match row {
+            ListedEntry::Parsed(deleted) => networks
+                .iter()
+                .copied()
+                .filter(|network| *network != deleted.cidr)
+                .collect(),
+            ListedEntry::AsStored(_) => networks.clone(),
+        };
+        delete_warnings(total as usize, &remaining, &environment, &callers)
+    };
     let rows = StoredValue::new(rows);
     // A position past the end (the last rows were just deleted, an old link) shows the last page.
     let window = Memo::new(move |_| {
@@ -241,14 +265,13 @@ fn EntriesTable(
     });
     let shown_rows = move || {
         let PageWindow { offset, shown, .. } = window.get();
-        let warnings = delete_warnings.clone();
         rows.with_value(|rows| {
             rows.iter()
                 .skip(offset as usize)
                 .take(shown as usize)
                 .cloned()
                 .map(|row| {
-                    let warnings = warnings.clone();
+                    let warnings = row_warnings(&row);
                     match row {
                         ListedEntry::Parsed(entry) => {
                             view! { <EntryRow entry warnings can_manage actions /> }.into_any()
@@ -414,5 +437,81 @@ fn DeleteEntry(
                 />
             </ActionForm>
         </InlineDialog>
+    }
+}
+
+/// The M2M clients seen calling this environment lately, and whether the list lets each in now:
+/// what every change's confirmation checks against (the lockout preview).
+#[component]
+fn RecentCallers(callers: Section<Vec<RecentCaller>>, networks: Vec<Cidr>) -> impl IntoView {
+    let body = match callers {
+        None => view! {
+            <p class="muted">
+                "Recent M2M callers come from the activity log, which your role cannot read: changes are not checked against them."
+            </p>
+        }
+        .into_any(),
+        Some(Err(error)) => view! { <SectionFailed what="the recent M2M callers" error /> }.into_any(),
+        Some(Ok(callers)) if callers.is_empty() => view! {
+            <p class="muted" data-testid="no-recent-callers">
+                {format!("No M2M calls in the last {CALLERS_LOOKBACK_DAYS} days.")}
+            </p>
+        }
+        .into_any(),
+        Some(Ok(callers)) => {
+            let refused: Vec<(String, std::net::IpAddr)> = refused_callers(&networks, &callers)
+                .into_iter()
+                .map(|caller| (caller.client_id.clone(), caller.address))
+                .collect();
+            view! {
+                <DataTable
+                    label="Recent M2M callers"
+                    testid="recent-callers"
+                    columns=&["Client", "Address", "Last call", "Now"]
+                    actions=false
+                >
+                    {callers
+                        .into_iter()
+                        .map(|caller| {
+                            let allowed = !refused
+                                .iter()
+                                .any(|(client, address)| {
+                                    *client == caller.client_id && *address == caller.address
+                                });
+                            let (state, badge) = if allowed {
+                                ("Allowed", "badge badge--ok")
+                            } else {
+                                ("Refused", "badge badge--error")
+                            };
+                            view! {
+                                <tr
+                                    data-testid="recent-caller"
+                                    data-client=caller.client_id.clone()
+                                >
+                                    <td class="mono">{caller.client_id.clone()}</td>
+                                    <td class="mono">{caller.address.to_string()}</td>
+                                    <td class="muted">{caller.last_call.second_utc()}</td>
+                                    <td>
+                                        <span class=badge>{state}</span>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </DataTable>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section class="panel" aria-labelledby="recent-callers-heading">
+            <h2 id="recent-callers-heading">"Recent M2M callers"</h2>
+            <p class="muted">
+                {format!(
+                    "Clients that called this environment in the last {CALLERS_LOOKBACK_DAYS} days, from the activity log. A change that would refuse one names it before it is saved.",
+                )}
+            </p>
+            {body}
+        </section>
     }
 }
