@@ -431,3 +431,40 @@ async fn a_member_without_the_permission_is_told_why_and_no_call_is_made() {
         .unwrap_err();
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forms_ticked_events_arrive_as_the_browser_posts_them() {
+    // A form post, as a browser sends it before or without the WASM bundle: one `events[]` field
+    // per ticked box.
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    let (status, reply) = browser
+        .server_fn(
+            "webhooks/create",
+            &[
+                ("url", "https://hooks.acme.example/ticked"),
+                ("description", ""),
+                ("events[]", "settlement.failed"),
+                ("events[]", "settlement.completed"),
+            ],
+        )
+        .await;
+    assert!(status.is_success(), "{status} {reply}");
+    let stored = endpoint(&browser, "https://hooks.acme.example/ticked").await;
+    assert_eq!(stored.events, ["settlement.failed", "settlement.completed"]);
+    // Nothing ticked: the form says so, nothing is created.
+    let (status, reply) = browser
+        .server_fn(
+            "webhooks/create",
+            &[
+                ("url", "https://hooks.acme.example/none"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+    assert!(
+        reply.to_string().contains("Choose at least one event"),
+        "{reply}"
+    );
+}

@@ -93,12 +93,15 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   expect(await m2mStatus(request, 'staging')).toBe(200);
   await expect(await cardState(page, 'staging')).toContainText('Active');
 
-  // The activity page lists the changes, filtered by environment through the URL.
+  // The activity page lists the changes, filtered by environment and category through the URL
+  // (the M2M calls above are logged too, under "M2M requests").
   await page.goto('/activity');
   await waitForHydration(page);
   await page.getByTestId('activity-environment').selectOption('staging');
+  await page.getByLabel('Category').selectOption('environment');
   await page.getByRole('button', { name: 'Filter' }).click();
   await expect(page).toHaveURL(/environment=staging/);
+  await expect(page).toHaveURL(/category=environment/);
   const entries = page.getByTestId('activity-entry');
   await expect(entries.first()).toContainText('environment.reactivated');
   await expect(entries.nth(1)).toContainText('environment.deactivated');

@@ -55,6 +55,7 @@ pub fn activity_in_words(kind: &str) -> String {
     let (subject, action) = kind.split_once('.').unwrap_or((kind, ""));
     let subject = match subject {
         "ip_allowlist" => "IP allowlist".to_owned(),
+        "api" => "API".to_owned(),
         other => {
             let mut chars = words(other).chars().collect::<Vec<_>>();
             if let Some(first) = chars.first_mut() {

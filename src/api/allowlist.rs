@@ -58,14 +58,6 @@ pub struct AllowlistView {
 }
 
 impl AllowlistView {
-    /// The recent callers as far as they are known (none when the log could not be read).
-    pub fn known_callers(&self) -> &[RecentCaller] {
-        match &self.recent_callers {
-            Some(Ok(callers)) => callers,
-            _ => &[],
-        }
-    }
-
     pub fn networks(&self) -> Vec<Cidr> {
         self.entries.iter().map(|entry| entry.cidr).collect()
     }
@@ -83,12 +75,15 @@ pub struct RecentCaller {
     pub last_call: Timestamp,
 }
 
-/// The callers a list of `networks` would refuse: none when the list is empty (it allows all).
+/// The callers a list would refuse: `networks` are its parsed networks and `entries` how many
+/// entries it holds in all. An empty list allows all; an entry the dashboard cannot parse is not
+/// counted as letting anyone in (the preview errs on the side of naming a caller).
 pub fn refused_callers<'a>(
     networks: &[Cidr],
+    entries: usize,
     callers: &'a [RecentCaller],
 ) -> Vec<&'a RecentCaller> {
-    if networks.is_empty() {
+    if entries == 0 {
         return Vec::new();
     }
     callers
@@ -101,9 +96,30 @@ pub fn refused_callers<'a>(
         .collect()
 }
 
+/// The recent callers a change can be checked against: `None` when the activity log could not be
+/// read (the change then says so), none when the member may not read it (the page says so).
+pub fn checkable_callers(callers: &Section<Vec<RecentCaller>>) -> Option<&[RecentCaller]> {
+    match callers {
+        Some(Ok(callers)) => Some(callers),
+        Some(Err(_)) => None,
+        None => Some(&[]),
+    }
+}
+
 /// One warning per recent caller the list would refuse after the change, naming it.
-fn lockout_warnings(networks_after: &[Cidr], callers: &[RecentCaller]) -> Vec<String> {
-    refused_callers(networks_after, callers)
+fn lockout_warnings(
+    networks_after: &[Cidr],
+    entries_after: usize,
+    callers: Option<&[RecentCaller]>,
+) -> Vec<String> {
+    let Some(callers) = callers else {
+        return if entries_after == 0 {
+            Vec::new()
+        } else {
+            vec!["The recent M2M callers could not be read from the activity log: this change is not checked against them.".to_owned()]
+        };
+    };
+    refused_callers(networks_after, entries_after, callers)
         .into_iter()
         .map(|caller| {
             format!(
@@ -128,7 +144,7 @@ pub fn add_warnings(
     networks_now: &[Cidr],
     adding: &[Cidr],
     environment: &EnvironmentSlug,
-    callers: &[RecentCaller],
+    callers: Option<&[RecentCaller]>,
 ) -> Vec<String> {
     let mut warnings = Vec::new();
     if entries_now == 0 && !adding.is_empty() {
@@ -145,7 +161,11 @@ pub fn add_warnings(
     }
     if !adding.is_empty() {
         let after: Vec<Cidr> = networks_now.iter().chain(adding).copied().collect();
-        warnings.extend(lockout_warnings(&after, callers));
+        warnings.extend(lockout_warnings(
+            &after,
+            entries_now + adding.len(),
+            callers,
+        ));
     }
     warnings
 }
@@ -155,7 +175,7 @@ pub fn delete_warnings(
     entries_now: usize,
     networks_after: &[Cidr],
     environment: &EnvironmentSlug,
-    callers: &[RecentCaller],
+    callers: Option<&[RecentCaller]>,
 ) -> Vec<String> {
     let mut warnings = Vec::new();
     if entries_now == 1 {
@@ -166,9 +186,11 @@ pub fn delete_warnings(
     if environment.is_production() {
         warnings.push("This changes production.".to_owned());
     }
-    if entries_now > 1 {
-        warnings.extend(lockout_warnings(networks_after, callers));
-    }
+    warnings.extend(lockout_warnings(
+        networks_after,
+        entries_now.saturating_sub(1),
+        callers,
+    ));
     warnings
 }
 
@@ -225,14 +247,6 @@ pub(crate) mod ssr {
     impl Current {
         pub fn networks(&self) -> Vec<Cidr> {
             self.entries.iter().map(|entry| entry.cidr).collect()
-        }
-
-        /// The recent callers as far as they are known.
-        pub fn known_callers(&self) -> &[RecentCaller] {
-            match &self.recent_callers {
-                Some(Ok(callers)) => callers,
-                _ => &[],
-            }
         }
 
         /// Every entry on the list, parsed or not: an odd one restricts traffic all the same.
@@ -494,7 +508,7 @@ pub(crate) mod ssr {
             &current.networks(),
             &[cidr],
             &current.environment.slug,
-            current.known_callers(),
+            checkable_callers(&current.recent_callers),
         );
         crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
         ssr::create(&current, cidr, description).await
@@ -526,7 +540,7 @@ pub(crate) mod ssr {
             &existing,
             &adding,
             &current.environment.slug,
-            current.known_callers(),
+            checkable_callers(&current.recent_callers),
         );
         crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
         let mut results = Vec::with_capacity(parsed.len());
@@ -600,7 +614,7 @@ pub(crate) mod ssr {
                 current.count(),
                 &remaining,
                 &current.environment.slug,
-                current.known_callers(),
+                checkable_callers(&current.recent_callers),
             ),
             confirm.as_deref(),
         )?;
@@ -670,13 +684,14 @@ mod tests {
         let office = Cidr::parse("203.0.113.0/24").unwrap();
         let everyone = Cidr::parse("::/0").unwrap();
         let staging = slug("staging");
-        assert!(add_warnings(2, &[], &[office], &staging, &[]).is_empty());
-        let first = add_warnings(0, &[], &[office], &staging, &[]);
+        assert!(add_warnings(2, &[], &[office], &staging, Some(&[])).is_empty());
+        let first = add_warnings(0, &[], &[office], &staging, Some(&[]));
         assert_eq!(first.len(), 1);
         assert!(first[0].contains("refused at once"));
-        assert!(add_warnings(3, &[], &[everyone], &staging, &[])[0].contains("every IPv6 address"));
+        assert!(add_warnings(3, &[], &[everyone], &staging, Some(&[]))[0]
+            .contains("every IPv6 address"));
         assert_eq!(
-            add_warnings(3, &[], &[office], &slug("production"), &[]),
+            add_warnings(3, &[], &[office], &slug("production"), Some(&[])),
             ["This changes production."]
         );
     }
@@ -684,9 +699,12 @@ mod tests {
     #[test]
     fn the_last_entry_and_production_need_confirming_to_delete() {
         let staging = slug("staging");
-        assert!(delete_warnings(2, &[], &staging, &[]).is_empty());
-        assert!(delete_warnings(1, &[], &staging, &[])[0].contains("every address"));
-        assert_eq!(delete_warnings(4, &[], &slug("production"), &[]).len(), 1);
+        assert!(delete_warnings(2, &[], &staging, Some(&[])).is_empty());
+        assert!(delete_warnings(1, &[], &staging, Some(&[]))[0].contains("every address"));
+        assert_eq!(
+            delete_warnings(4, &[], &slug("production"), Some(&[])).len(),
+            1
+        );
     }
 
     fn caller(client_id: &str, address: &str) -> RecentCaller {
@@ -707,7 +725,7 @@ mod tests {
             caller("reporting-job", "192.0.2.50"),
         ];
         // The first entry allows the office: the job calling from elsewhere is named.
-        let first = add_warnings(0, &[], &[office], &staging, &callers);
+        let first = add_warnings(0, &[], &[office], &staging, Some(&callers));
         assert_eq!(first.len(), 2, "{first:?}");
         assert_eq!(
             first[1],
@@ -715,20 +733,47 @@ mod tests {
         );
         // Adding to a list that already covers every caller names nobody.
         let covering = Cidr::parse("192.0.2.0/24").unwrap();
-        assert!(add_warnings(2, &[office, covering], &[lab], &staging, &callers).is_empty());
+        assert!(add_warnings(2, &[office, covering], &[lab], &staging, Some(&callers)).is_empty());
         // Deleting the network a caller depends on names it; deleting the last entry opens the
         // list to all, so it names nobody.
-        let without_office = delete_warnings(2, &[covering], &staging, &callers);
+        let without_office = delete_warnings(2, &[covering], &staging, Some(&callers));
         assert_eq!(without_office.len(), 1);
         assert!(without_office[0].starts_with("billing-service would be refused"));
         assert_eq!(
-            delete_warnings(1, &[], &staging, &callers).len(),
+            delete_warnings(1, &[], &staging, Some(&callers)).len(),
             1,
             "only the last-entry warning"
         );
         assert!(
-            refused_callers(&[], &callers).is_empty(),
+            refused_callers(&[], 0, &callers).is_empty(),
             "an empty list refuses no one"
         );
+    }
+
+    #[test]
+    fn an_unreadable_entry_or_log_never_makes_the_preview_say_all_is_well() {
+        let staging = slug("staging");
+        let callers = [caller("billing-service", "203.0.113.7")];
+        // One parsed entry and one the dashboard cannot read: deleting the parsed one leaves a
+        // list that still restricts, so the caller outside it is named.
+        let office = delete_warnings(2, &[], &staging, Some(&callers));
+        assert_eq!(office.len(), 1, "{office:?}");
+        assert!(office[0].starts_with("billing-service would be refused"));
+        // The log could not be read: the change says it is unchecked.
+        let unchecked = add_warnings(
+            1,
+            &[],
+            &[Cidr::parse("198.51.100.0/24").unwrap()],
+            &staging,
+            None,
+        );
+        assert_eq!(unchecked.len(), 1);
+        assert!(unchecked[0].contains("could not be read"), "{unchecked:?}");
+        assert_eq!(
+            checkable_callers(&Some(Err(ApiError::Internal))),
+            None,
+            "a failed read is not an empty one"
+        );
+        assert_eq!(checkable_callers(&None), Some(&[][..]));
     }
 }

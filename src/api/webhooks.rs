@@ -140,7 +140,7 @@ fn field(field: &str, message: impl Into<String>) -> FieldError {
 /// then its 422 is shown).
 pub fn check_endpoint_url(raw: &str) -> Result<WebUrl, String> {
     let url = WebUrl::parse(raw)?;
-    if url.as_str().starts_with("https://") || url.is_loopback() {
+    if url.is_https() || url.is_loopback() {
         Ok(url)
     } else {
         Err(format!(
@@ -265,13 +265,6 @@ mod ssr {
     const MOST_ENDPOINTS: usize = 500;
 
     #[derive(Deserialize)]
-    struct Created {
-        #[serde(flatten)]
-        endpoint: WebhookEndpoint,
-        secret: String,
-    }
-
-    #[derive(Deserialize)]
     struct Rotation {
         new_secret: String,
         previous_secret_valid_until: Timestamp,
@@ -288,12 +281,13 @@ mod ssr {
         error: Option<String>,
     }
 
-    /// The endpoint as the API holds it now (its URL names it in messages and confirmations).
-    async fn endpoint(
-        request: &MemberRequest,
-        id: &ResourceId,
-    ) -> Result<WebhookEndpoint, ApiError> {
-        request.get(&paths::webhook(id), &[]).await
+    /// The endpoint's URL as the API holds it now (it names the endpoint in messages and
+    /// confirmations). Read leniently: an endpoint shown as stored can be tested and deleted too.
+    async fn endpoint_url(request: &MemberRequest, id: &ResourceId) -> Result<String, ApiError> {
+        let endpoint: serde_json::Value = request.get(&paths::webhook(id), &[]).await?;
+        Ok(endpoint["url"]
+            .as_str()
+            .map_or_else(|| id.as_str().to_owned(), str::to_owned))
     }
 
     pub async fn load_webhooks() -> Result<WebhooksView, ApiError> {
@@ -319,13 +313,22 @@ mod ssr {
         events: Vec<String>,
     ) -> Result<OneTimeSecret, ApiError> {
         let body = endpoint_body(&url, &description, &events).map_err(ApiError::Validation)?;
-        let created: Created = MemberRequest::current()?
+        // Read leniently: the endpoint exists once this answers, and its secret must reach the
+        // member even if another field of the reply is not what the dashboard expects.
+        let created: serde_json::Value = MemberRequest::current()?
             .send(reqwest::Method::POST, paths::WEBHOOKS, Some(&body))
             .await?
             .ok_or(ApiError::Internal)?;
+        let secret = created["secret"]
+            .as_str()
+            .ok_or(ApiError::UnexpectedReply {
+                may_have_applied: true,
+            })?;
         Ok(OneTimeSecret {
-            endpoint_url: created.endpoint.url,
-            secret: created.secret,
+            endpoint_url: created["url"]
+                .as_str()
+                .map_or_else(|| url.trim().to_owned(), str::to_owned),
+            secret: secret.to_owned(),
             previous_valid_until: None,
         })
     }
@@ -359,24 +362,24 @@ mod ssr {
     pub async fn delete_webhook(id: String, confirm: Option<String>) -> Result<String, ApiError> {
         let id = ResourceId::parse(&id)?;
         let request = MemberRequest::current()?;
-        let endpoint = endpoint(&request, &id).await?;
-        require_confirmation(&[delete_warning(&endpoint.url)], confirm.as_deref())?;
+        let url = endpoint_url(&request, &id).await?;
+        require_confirmation(&[delete_warning(&url)], confirm.as_deref())?;
         request
             .send::<(), serde_json::Value>(reqwest::Method::DELETE, &paths::webhook(&id), None)
             .await?;
-        Ok(endpoint.url)
+        Ok(url)
     }
 
     pub async fn test_webhook(id: String) -> Result<WebhookTestResult, ApiError> {
         let id = ResourceId::parse(&id)?;
         let request = MemberRequest::current()?;
-        let endpoint = endpoint(&request, &id).await?;
+        let endpoint_url = endpoint_url(&request, &id).await?;
         let reply: TestReply = request
             .send::<(), _>(reqwest::Method::POST, &paths::webhook_test(&id), None)
             .await?
             .ok_or(ApiError::Internal)?;
         Ok(WebhookTestResult {
-            endpoint_url: endpoint.url,
+            endpoint_url,
             success: reply.success,
             status_code: reply.status_code,
             duration_ms: reply.duration_ms,
@@ -390,14 +393,14 @@ mod ssr {
     ) -> Result<OneTimeSecret, ApiError> {
         let id = ResourceId::parse(&id)?;
         let request = MemberRequest::current()?;
-        let endpoint = endpoint(&request, &id).await?;
-        require_confirmation(&[rotate_warning(&endpoint.url)], confirm.as_deref())?;
+        let endpoint_url = endpoint_url(&request, &id).await?;
+        require_confirmation(&[rotate_warning(&endpoint_url)], confirm.as_deref())?;
         let rotation: Rotation = request
             .send::<(), _>(reqwest::Method::POST, &paths::webhook_rotation(&id), None)
             .await?
             .ok_or(ApiError::Internal)?;
         Ok(OneTimeSecret {
-            endpoint_url: endpoint.url,
+            endpoint_url,
             secret: rotation.new_secret,
             previous_valid_until: Some(rotation.previous_secret_valid_until),
         })
@@ -413,13 +416,13 @@ mod ssr {
             ("offset", offset.to_string()),
         ];
         // Independent reads, sent together.
-        let (endpoint, page) = tokio::join!(
-            endpoint(request, &id),
+        let (endpoint_url, page) = tokio::join!(
+            endpoint_url(request, &id),
             request.get::<Page<Lenient<WebhookDelivery>>>(&path, &query),
         );
         let page = page?;
         Ok(DeliveryLog {
-            endpoint_url: endpoint?.url,
+            endpoint_url: endpoint_url?,
             deliveries: page.items.into_iter().map(Listed::from).collect(),
             total: page.total,
             offset: page.offset,

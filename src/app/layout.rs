@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::kit::{initials, SignInAgain};
+use super::kit::{initials, use_hydrated, SignInAgain};
 use crate::api::{
     load_shell, ApiError, EnvironmentChoice, MemberSummary, ShellView, SwitchEnvironment,
 };
@@ -46,6 +46,7 @@ pub fn Sidebar() -> impl IntoView {
                 <li>
                     <A href="/webhooks">"Webhooks"</A>
                 </li>
+                <li class="nav__heading">"Monitoring"</li>
                 <li>
                     <A href="/activity">"Activity"</A>
                 </li>
@@ -134,8 +135,7 @@ fn EnvironmentSwitcher(
     current: RwSignal<EnvironmentSlug>,
 ) -> impl IntoView {
     let switch = ServerAction::<SwitchEnvironment>::new();
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = use_hydrated();
     let form = NodeRef::<leptos::html::Form>::new();
     let on_change = move |_| {
         if let Some(form) = form.get() {

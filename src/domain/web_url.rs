@@ -42,13 +42,20 @@ impl WebUrl {
     /// as mixed content (and by the page's CSP), and could be swapped on the way.
     pub fn parse_https(input: &str) -> Result<Self, String> {
         let url = Self::parse(input)?;
-        if !url.0.starts_with("https://") {
+        if !url.is_https() {
             return Err(format!(
                 "“{}” must use https:// (a page served over https cannot show it otherwise).",
                 url.0
             ));
         }
         Ok(url)
+    }
+
+    /// The scheme is `https` (in any letter case, as URI schemes are).
+    pub fn is_https(&self) -> bool {
+        self.0
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
     }
 
     /// A listener on this machine (`localhost`, `127.0.0.0/8`, `::1`).
@@ -132,6 +139,7 @@ mod tests {
     #[test]
     fn a_logo_must_come_over_https() {
         assert!(WebUrl::parse_https("https://cdn.acme.example/logo.svg").is_ok());
+        assert!(WebUrl::parse_https("HTTPS://cdn.acme.example/logo.svg").is_ok());
         let error = WebUrl::parse_https("http://cdn.acme.example/logo.svg").unwrap_err();
         assert!(error.contains("must use https://"), "{error}");
     }

@@ -416,6 +416,9 @@ async fn router(
             ServeDir::new(&config.site_root)
                 .precompressed_br()
                 .precompressed_gzip()
+                // A folder is not a page: no redirect to `<folder>/` (a path such as `//pkg`
+                // would be sent to a protocol-relative `//pkg/`), the 404 page instead.
+                .append_index_html_on_directories(false)
                 .call_fallback_on_method_not_allowed(true)
                 .fallback(
                     file_and_error_handler_with_context::<AppState, _>(provide_nonce, shell)

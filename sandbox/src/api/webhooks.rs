@@ -488,6 +488,19 @@ fn subscribes(events: &[String], event: &str) -> bool {
     })
 }
 
+/// One client for every delivery. A redirect is not followed: the receiver answered, and its
+/// answer is the outcome (a 3xx is not a delivery, and following it could carry the signed body
+/// to another host, or from https to http).
+fn delivery_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("the delivery client builds")
+    })
+}
+
 /// POSTs one event to the endpoint, signed, and records the outcome.
 async fn deliver(
     state: &SharedState,
@@ -504,7 +517,7 @@ async fn deliver(
         "data": data,
     }))
     .expect("a JSON value serialises");
-    let mut request = reqwest::Client::new()
+    let mut request = delivery_client()
         .post(&webhook.endpoint.url)
         .timeout(DELIVERY_TIMEOUT)
         .header(reqwest::header::CONTENT_TYPE, "application/json")

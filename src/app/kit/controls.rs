@@ -240,3 +240,41 @@ pub fn CopyButton(
         </button>
     }
 }
+
+/// What a form's server function refused, field by field, under the form. An alert, so it is
+/// read out when it appears. `every_error` lists failures other than invalid fields too (for a
+/// form whose outcome is not announced elsewhere).
+#[component]
+pub fn FormErrors<S>(action: ServerAction<S>, #[prop(optional)] every_error: bool) -> impl IntoView
+where
+    S: leptos::server_fn::ServerFn<Error = crate::api::ApiError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    let messages = move || {
+        action.value().with(|outcome| match outcome {
+            Some(Err(crate::api::ApiError::Validation(fields))) => {
+                fields.iter().map(|field| field.message.clone()).collect()
+            }
+            Some(Err(other)) if every_error => vec![other.to_string()],
+            _ => Vec::new(),
+        })
+    };
+    view! {
+        <ul class="form-errors" role="alert">
+            {move || {
+                messages()
+                    .into_iter()
+                    .map(|message| view! { <li class="form-error">{message}</li> })
+                    .collect_view()
+            }}
+        </ul>
+    }
+}
+
+/// True once the page runs in the browser (effects run only after hydration). For what works
+/// only with the WASM bundle: a reply shown in the page, which a plain form post would lose.
+pub fn use_hydrated() -> Signal<bool> {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    hydrated.into()
+}

@@ -10,7 +10,8 @@
 //! - [`TextField`]: a labelled text input bound to the page's draft of it; [`CheckedField`] one
 //!   checked as it is typed, its hint turning into the problem.
 //! - [`CopyButton`]: copies a value, saying whether it worked.
-//! - [`SubmitButton`]: disabled while its action runs, with a "…ing" label.
+//! - [`SubmitButton`]: disabled while its action runs, with a "…ing" label; [`FormErrors`]: the
+//!   fields its server function refused, listed under the form.
 //! - [`Pager`] over a [`PageWindow`]: "11–20 of 42" and the links either side.
 //! - [`DataTable`] (and [`TableScroll`] for tables of another shape): headings, an actions
 //!   column for those who may change rows; a wide table scrolls inside its panel, never the page.
@@ -27,8 +28,8 @@ mod text;
 pub use announce::{Announcement, Announcer, Toasts};
 pub use confirm::Confirm;
 pub use controls::{
-    CheckedField, CopyButton, DataTable, PageHeader, ReadOnlyNotice, SubmitButton, TableScroll,
-    TextField,
+    use_hydrated, CheckedField, CopyButton, DataTable, FormErrors, PageHeader, ReadOnlyNotice,
+    SubmitButton, TableScroll, TextField,
 };
 pub use dialog::{DialogDraft, InlineDialog, InlineDialogs, RowInput};
 pub use loading::{LoadFailed, Loaded, SectionFailed, SignInAgain};

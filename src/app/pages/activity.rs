@@ -13,13 +13,16 @@ use crate::{
 };
 
 /// The categories the filter offers: the team and settings ones the dashboard's own changes
-/// write, and `settlement` and `compliance`, which the docs name.
-const CATEGORIES: [(&str, &str); 7] = [
+/// write, `settlement` and `compliance`, which the docs name, and M2M requests (`api`, as the
+/// sandbox logs them).
+const CATEGORIES: [(&str, &str); 9] = [
     ("member", "Members"),
     ("invitation", "Invitations"),
     ("environment", "Environments"),
     ("ip_allowlist", "IP allowlist"),
     ("platform", "Platform"),
+    ("webhook", "Webhooks"),
+    ("api", "M2M requests"),
     ("settlement", "Settlements"),
     ("compliance", "Compliance"),
 ];

@@ -10,8 +10,8 @@ use crate::{
         UpdatePlatformProfile, NAME_MAX_CHARS,
     },
     app::kit::{
-        Announcement, Announcer, CheckedField, CopyButton, DataTable, Loaded, PageHeader,
-        ReadOnlyNotice, SectionFailed, SubmitButton, TextField,
+        Announcement, Announcer, CheckedField, CopyButton, DataTable, FormErrors, Loaded,
+        PageHeader, ReadOnlyNotice, SectionFailed, SubmitButton, TextField,
     },
     domain::WebUrl,
 };
@@ -104,10 +104,6 @@ fn ProfileForm(draft: ProfileDraft, save: ServerAction<UpdatePlatformProfile>) -
         })
     });
     let preview = move || draft.logo_url.with(|typed| logo_preview(typed));
-    let field_errors = move || match save.value().get() {
-        Some(Err(ApiError::Validation(fields))) => fields,
-        _ => Vec::new(),
-    };
     view! {
         <section class="panel" aria-labelledby="profile-heading">
             <h2 id="profile-heading">"Platform profile"</h2>
@@ -155,14 +151,7 @@ fn ProfileForm(draft: ProfileDraft, save: ServerAction<UpdatePlatformProfile>) -
                     no_spellcheck=true
                     placeholder="https://example.com/support"
                 />
-                <ul class="form-errors" role="alert">
-                    {move || {
-                        field_errors()
-                            .into_iter()
-                            .map(|error| view! { <li class="form-error">{error.message}</li> })
-                            .collect_view()
-                    }}
-                </ul>
+                <FormErrors action=save />
                 <SubmitButton
                     label="Save profile"
                     busy="Saving…"

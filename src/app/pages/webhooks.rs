@@ -9,14 +9,14 @@ use crate::{
     api::permissions::WEBHOOKS_MANAGE,
     api::{
         check_endpoint_url, delete_warning, load_deliveries, load_webhooks, rotate_warning,
-        ApiError, CreateWebhook, DeleteWebhook, DeliveryLog, Listed, OddRecord, OneTimeSecret,
+        CreateWebhook, DeleteWebhook, DeliveryLog, Listed, OddRecord, OneTimeSecret,
         RotateWebhookSecret, SetWebhookActive, TestWebhook, UpdateWebhook, WebhookDelivery,
         WebhookEndpoint, WebhooksView, DELIVERY_PAGE_SIZE, KNOWN_EVENTS,
     },
     app::kit::{
-        use_offset_query, Announcement, Announcer, CheckedField, Confirm, CopyButton, DataTable,
-        DialogDraft, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager, RowInput,
-        SubmitButton, TextField,
+        use_hydrated, use_offset_query, Announcement, Announcer, CheckedField, Confirm, CopyButton,
+        DataTable, DialogDraft, FormErrors, InlineDialog, InlineDialogs, Loaded, PageHeader,
+        PageWindow, Pager, RowInput, SubmitButton, TextField,
     },
 };
 
@@ -448,11 +448,10 @@ fn url_problem(typed: &str) -> Option<String> {
 #[component]
 fn CreateWebhookForm(action: ServerAction<CreateWebhook>) -> impl IntoView {
     let drafts = expect_context::<Drafts>();
+    // The secret comes back in the reply, which only the running page can show: a plain form
+    // post (before the bundle has loaded) would create the endpoint and lose its secret.
+    let hydrated = use_hydrated();
     let problem = Signal::derive(move || drafts.url.with(|typed| url_problem(typed)));
-    let field_errors = move || match action.value().get() {
-        Some(Err(ApiError::Validation(fields))) => fields,
-        _ => Vec::new(),
-    };
     view! {
         <section class="panel">
             <h2>"Add an endpoint"</h2>
@@ -480,19 +479,14 @@ fn CreateWebhookForm(action: ServerAction<CreateWebhook>) -> impl IntoView {
                     set=move |name, on| drafts.events.update(|events| toggled(events, name, on))
                     id_prefix="new-event".to_owned()
                 />
-                <ul class="form-errors" role="alert">
-                    {move || {
-                        field_errors()
-                            .into_iter()
-                            .map(|error| view! { <li class="form-error">{error.message}</li> })
-                            .collect_view()
-                    }}
-                </ul>
+                <FormErrors action=action />
                 <SubmitButton
                     label="Add endpoint"
                     busy="Adding…"
                     pending=action.pending()
-                    disabled=Signal::derive(move || problem.with(Option::is_some))
+                    disabled=Signal::derive(move || {
+                        !hydrated.get() || problem.with(Option::is_some)
+                    })
                     testid="create-webhook"
                 />
             </ActionForm>
@@ -507,10 +501,6 @@ fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) 
         .edit
         .row(key.clone(), EndpointEdit::saved(&endpoint));
     let problem = move || url_problem(&input.get().url);
-    let field_errors = move || match action.value().get() {
-        Some(Err(ApiError::Validation(fields))) => fields,
-        _ => Vec::new(),
-    };
     let prefix = format!("edit-{}", endpoint.id);
     view! {
         <InlineDialog key label="Edit".to_owned() testid="edit-webhook">
@@ -552,14 +542,7 @@ fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) 
                     set=move |name, on| input.update(|edit| toggled(&mut edit.events, name, on))
                     id_prefix=prefix
                 />
-                <ul class="form-errors" role="alert">
-                    {move || {
-                        field_errors()
-                            .into_iter()
-                            .map(|error| view! { <li class="form-error">{error.message}</li> })
-                            .collect_view()
-                    }}
-                </ul>
+                <FormErrors action=action />
                 <SubmitButton label="Save" busy="Saving…" pending=action.pending() small=true />
             </ActionForm>
         </InlineDialog>
@@ -572,6 +555,8 @@ fn RotateSecret(
     url: String,
     action: ServerAction<RotateWebhookSecret>,
 ) -> impl IntoView {
+    // As for creating: the new secret is in the reply, which only the running page can show.
+    let hydrated = use_hydrated();
     view! {
         <InlineDialog
             key=format!("rotate:{id}")
@@ -585,6 +570,7 @@ fn RotateSecret(
                     label="Rotate the secret"
                     busy="Rotating…"
                     pending=action.pending()
+                    disabled=Signal::derive(move || !hydrated.get())
                     small=true
                 />
             </ActionForm>

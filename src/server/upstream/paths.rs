@@ -60,6 +60,10 @@ pub fn template(path: &str) -> String {
         "invitations",
         "ip-allowlist",
         "activity",
+        "webhooks",
+        "test",
+        "rotate-secret",
+        "deliveries",
     ];
     path.split('/')
         .map(|segment| {
@@ -109,6 +113,14 @@ mod tests {
         assert_eq!(
             template(&member(&id("samlp|Acme|jane@acme.example"))),
             "/v1/platforms/me/members/{id}"
+        );
+        assert_eq!(
+            template(&webhook_rotation(&entry)),
+            "/v1/platforms/me/webhooks/{id}/rotate-secret"
+        );
+        assert_eq!(
+            template(&webhook_deliveries(&entry)),
+            "/v1/platforms/me/webhooks/{id}/deliveries"
         );
     }
 

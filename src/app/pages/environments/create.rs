@@ -4,8 +4,8 @@ use leptos::prelude::*;
 
 use super::Drafts;
 use crate::{
-    api::{ApiError, CreateEnvironment},
-    app::kit::{CheckedField, SubmitButton, TextField},
+    api::CreateEnvironment,
+    app::kit::{CheckedField, FormErrors, SubmitButton, TextField},
     domain::EnvironmentSlug,
 };
 
@@ -42,10 +42,6 @@ pub(super) fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> 
             .then(|| EnvironmentSlug::parse(typed.trim()).err())
             .flatten()
             .map(|error| format!("The slug is not valid: {error}."))
-    };
-    let field_errors = move || match action.value().get() {
-        Some(Err(ApiError::Validation(fields))) => fields,
-        _ => Vec::new(),
     };
     view! {
         <section class="panel">
@@ -93,14 +89,7 @@ pub(super) fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> 
                     value=draft.webhook
                     no_spellcheck=true
                 />
-                <ul class="form-errors" role="alert">
-                    {move || {
-                        field_errors()
-                            .into_iter()
-                            .map(|error| view! { <li class="form-error">{error.message}</li> })
-                            .collect_view()
-                    }}
-                </ul>
+                <FormErrors action=action />
                 <SubmitButton
                     label="Create environment"
                     busy="Creating…"

@@ -4,8 +4,8 @@ use leptos::prelude::*;
 
 use super::Drafts;
 use crate::{
-    api::{ApiError, InviteMembers, Role},
-    app::kit::SubmitButton,
+    api::{InviteMembers, Role},
+    app::kit::{FormErrors, SubmitButton},
 };
 
 pub(super) fn tick(selected: &mut Vec<String>, role: String, ticked: bool) {
@@ -71,13 +71,6 @@ pub(super) fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) 
         invite_roles.update(|selected| tick(selected, role, ticked));
     });
     let preview = Memo::new(move |_| crate::domain::parse_email_list(&preview_text.get()));
-    let field_errors = move || match action.value().get() {
-        Some(Err(ApiError::Validation(fields))) => {
-            fields.into_iter().map(|field| field.message).collect()
-        }
-        Some(Err(other)) => vec![other.to_string()],
-        _ => Vec::new(),
-    };
     view! {
         <section class="panel">
             <h2>"Invite people"</h2>
@@ -117,14 +110,7 @@ pub(super) fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) 
                     />
                     "Send the invitation by email"
                 </label>
-                <ul class="form-errors" role="alert">
-                    {move || {
-                        field_errors()
-                            .into_iter()
-                            .map(|message| view! { <li class="form-error">{message}</li> })
-                            .collect_view()
-                    }}
-                </ul>
+                <FormErrors action=action every_error=true />
                 <SubmitButton
                     label="Send invitations"
                     busy="Sending…"

@@ -38,8 +38,8 @@ pub(super) fn AddEntryForm(
     /// Entries on the list, parsed or not (the first-entry warning depends on it).
     count: usize,
     environment: EnvironmentSlug,
-    /// Recent M2M callers, for the lockout preview.
-    callers: Vec<RecentCaller>,
+    /// Recent M2M callers, for the lockout preview (`None`: the log could not be read).
+    callers: Option<Vec<RecentCaller>>,
 ) -> impl IntoView {
     let drafts = expect_context::<Drafts>();
     let input = drafts.network;
@@ -60,10 +60,10 @@ pub(super) fn AddEntryForm(
                 &current,
                 &[Cidr::parse("192.0.2.0/24").expect("valid")],
                 &environment,
-                &[],
+                Some(&[]),
             )
         } else {
-            add_warnings(count, &current, &adding, &environment, &callers)
+            add_warnings(count, &current, &adding, &environment, callers.as_deref())
         }
     });
     let is_problem = Memo::new(move |_| {
@@ -127,7 +127,7 @@ pub(super) fn BulkAddForm(
     networks: Vec<Cidr>,
     count: usize,
     environment: EnvironmentSlug,
-    callers: Vec<RecentCaller>,
+    callers: Option<Vec<RecentCaller>>,
 ) -> impl IntoView {
     let text = expect_context::<Drafts>().bulk_lines;
     let current = networks.clone();
@@ -138,7 +138,7 @@ pub(super) fn BulkAddForm(
             .iter()
             .filter_map(|line| line.outcome.as_ref().ok().map(|(cidr, _)| *cidr))
             .collect();
-        add_warnings(count, &current, &adding, &environment, &callers)
+        add_warnings(count, &current, &adding, &environment, callers.as_deref())
     });
     view! {
         <section class="panel">

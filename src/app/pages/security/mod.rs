@@ -15,9 +15,9 @@ use leptos::prelude::*;
 use crate::{
     api::permissions::SECURITY_MANAGE,
     api::{
-        delete_warnings, refused_callers, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry,
-        AllowlistView, DeleteAllowlistEntry, OddRecord, RecentCaller, Section,
-        UpdateAllowlistDescription, CALLERS_LOOKBACK_DAYS, MAX_DESCRIPTION,
+        checkable_callers, delete_warnings, refused_callers, AddAllowlistEntries,
+        AddAllowlistEntry, AllowlistEntry, AllowlistView, DeleteAllowlistEntry, OddRecord,
+        RecentCaller, Section, UpdateAllowlistDescription, CALLERS_LOOKBACK_DAYS, MAX_DESCRIPTION,
     },
     app::kit::{
         count_of, use_offset_query, Announcement, Announcer, Confirm, DataTable, DialogDraft,
@@ -153,7 +153,8 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> i
     let entries = view.entries.clone();
     let entries_as_stored = view.entries_as_stored.clone();
     let view_parsed = view.entries.len();
-    let callers = view.known_callers().to_vec();
+    let callers: Option<Vec<RecentCaller>> =
+        checkable_callers(&view.recent_callers).map(<[RecentCaller]>::to_vec);
     let recent_callers = view.recent_callers.clone();
 
     view! {
@@ -200,7 +201,7 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> i
                     <BulkAddForm action=actions.bulk networks=networks.clone() count environment=environment.slug.clone() callers=callers.clone() />
                 }
             })}
-        <RecentCallers callers=recent_callers networks=networks.clone() />
+        <RecentCallers callers=recent_callers networks=networks.clone() entries=count />
         <CheckAddress networks unreadable=count - view_parsed />
     }
     .into_any()
@@ -223,8 +224,8 @@ fn EntriesTable(
     /// The first row asked for in the URL; rounded down to a page's start, and to the last page
     /// when past the end.
     offset: Memo<u64>,
-    /// Recent M2M callers: deleting a row names those only it let in.
-    callers: Vec<RecentCaller>,
+    /// Recent M2M callers: deleting a row names those only it let in (`None`: unreadable).
+    callers: Option<Vec<RecentCaller>>,
 ) -> impl IntoView {
     let rows: Vec<ListedEntry> = entries
         .into_iter()
@@ -249,7 +250,7 @@ fn EntriesTable(
                 .collect(),
             ListedEntry::AsStored(_) => networks.clone(),
         };
-        delete_warnings(total as usize, &remaining, &environment, &callers)
+        delete_warnings(total as usize, &remaining, &environment, callers.as_deref())
     };
     let rows = StoredValue::new(rows);
     // A position past the end (the last rows were just deleted, an old link) shows the last page.
@@ -443,7 +444,12 @@ fn DeleteEntry(
 /// The M2M clients seen calling this environment lately, and whether the list lets each in now:
 /// what every change's confirmation checks against (the lockout preview).
 #[component]
-fn RecentCallers(callers: Section<Vec<RecentCaller>>, networks: Vec<Cidr>) -> impl IntoView {
+fn RecentCallers(
+    callers: Section<Vec<RecentCaller>>,
+    networks: Vec<Cidr>,
+    /// Entries on the list, parsed or not.
+    entries: usize,
+) -> impl IntoView {
     let body = match callers {
         None => view! {
             <p class="muted">
@@ -459,7 +465,7 @@ fn RecentCallers(callers: Section<Vec<RecentCaller>>, networks: Vec<Cidr>) -> im
         }
         .into_any(),
         Some(Ok(callers)) => {
-            let refused: Vec<(String, std::net::IpAddr)> = refused_callers(&networks, &callers)
+            let refused: Vec<(String, std::net::IpAddr)> = refused_callers(&networks, entries, &callers)
                 .into_iter()
                 .map(|caller| (caller.client_id.clone(), caller.address))
                 .collect();
