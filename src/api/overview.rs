@@ -20,6 +20,49 @@ pub struct EnvironmentCard {
     pub allowlist_size: Section<u64>,
 }
 
+/// One step of a new platform's getting-started checklist, computed from what the API holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistStep {
+    pub title: String,
+    /// Where the step is done.
+    pub href: String,
+    pub done: bool,
+}
+
+/// The checklist while the platform's onboarding is not complete: `None` once every step is done,
+/// when the member dismissed it, or when the platform finished onboarding.
+pub fn checklist(
+    team_invited: bool,
+    environments: usize,
+    production_restricted: bool,
+    webhook_receiving: bool,
+) -> Option<Vec<ChecklistStep>> {
+    let step = |title: &str, href: &str, done: bool| ChecklistStep {
+        title: title.to_owned(),
+        href: href.to_owned(),
+        done,
+    };
+    let steps = vec![
+        step("Invite your team", "/members", team_invited),
+        step(
+            "Add a second environment",
+            "/environments",
+            environments >= 2,
+        ),
+        step(
+            "Restrict production's IP allowlist (switch to production first)",
+            "/security",
+            production_restricted,
+        ),
+        step(
+            "Receive webhooks at an endpoint of yours",
+            "/webhooks",
+            webhook_receiving,
+        ),
+    ];
+    (!steps.iter().all(|step| step.done)).then_some(steps)
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OverviewView {
     pub platform_name: String,
@@ -33,6 +76,7 @@ pub struct OverviewView {
     pub environments: Result<Vec<EnvironmentCard>, ApiError>,
     pub pending_invitations: Section<u64>,
     pub recent_activity: Section<Vec<Listed<ActivityEntry>>>,
+    pub getting_started: Option<Vec<ChecklistStep>>,
 }
 
 #[cfg(feature = "ssr")]
@@ -122,6 +166,79 @@ mod ssr {
         Ok(page.items.into_iter().map(Listed::from).collect())
     }
 
+    /// How many members the platform has (one call: the page's `total`).
+    async fn members_total(request: &MemberRequest) -> Result<u64, ApiError> {
+        let page: Page<serde_json::Value> = request
+            .get(paths::MEMBERS, &[("limit", "1".to_owned())])
+            .await?;
+        Ok(page.total)
+    }
+
+    /// Whether an active endpoint's latest delivery arrived: the endpoints, then each active
+    /// one's newest delivery, all at once.
+    async fn webhook_receiving(request: &MemberRequest) -> Result<bool, ApiError> {
+        let endpoints: Vec<Lenient<crate::api::WebhookEndpoint>> =
+            request.get_all(paths::WEBHOOKS, &[], 500).await?;
+        let latest =
+            endpoints
+                .into_iter()
+                .filter_map(|endpoint| Listed::from(endpoint).parsed())
+                .filter(|endpoint| endpoint.is_active)
+                .map(|endpoint| async move {
+                    let id = paths::id_from_api(&endpoint.id)?;
+                    let page: Page<Lenient<crate::api::WebhookDelivery>> = request
+                        .get(
+                            &paths::webhook_deliveries(&id),
+                            &[("limit", "1".to_owned())],
+                        )
+                        .await?;
+                    Ok::<_, ApiError>(page.items.into_iter().next().and_then(|item| {
+                        Listed::from(item).parsed().map(|delivery| delivery.success)
+                    }))
+                });
+        Ok(futures::future::join_all(latest)
+            .await
+            .into_iter()
+            .any(|latest| matches!(latest, Ok(Some(true)))))
+    }
+
+    /// The checklist of a platform still onboarding, unless the member dismissed it. Its reads
+    /// (members, webhooks) are made only then; the rest comes from what the overview read.
+    async fn getting_started(
+        request: &MemberRequest,
+        held: &[String],
+        cards: &Result<Vec<EnvironmentCard>, ApiError>,
+        pending_invitations: &Section<u64>,
+    ) -> Result<Option<Vec<ChecklistStep>>, ApiError> {
+        if request.checklist_dismissed().await? {
+            return Ok(None);
+        }
+        let (members, receiving) = tokio::join!(
+            section(held, permissions::MEMBERS_READ, members_total(request)),
+            section(
+                held,
+                permissions::WEBHOOKS_MANAGE,
+                webhook_receiving(request)
+            ),
+        );
+        let team_invited = matches!(members, Some(Ok(total)) if total > 1)
+            || matches!(pending_invitations, Some(Ok(pending)) if *pending > 0);
+        let cards = cards.as_deref().unwrap_or_default();
+        let production_restricted = cards.iter().any(|card| {
+            card.slug.is_production() && matches!(card.allowlist_size, Some(Ok(size)) if size > 0)
+        });
+        Ok(checklist(
+            team_invited,
+            cards.len(),
+            production_restricted,
+            matches!(receiving, Some(Ok(true))),
+        ))
+    }
+
+    pub async fn dismiss_getting_started() -> Result<(), ApiError> {
+        MemberRequest::current()?.dismiss_checklist().await
+    }
+
     pub async fn load_overview() -> Result<OverviewView, ApiError> {
         let request = MemberRequest::current()?;
         let held = request.permissions().await?;
@@ -144,6 +261,11 @@ mod ssr {
             ),
         );
         let platform = platform?;
+        let getting_started = if platform.onboarding_completed_at.is_none() {
+            getting_started(request, held, &environments, &pending_invitations).await?
+        } else {
+            None
+        };
         let member = request.member().clone();
         Ok(OverviewView {
             platform_logo: platform.logo_url.filter(|url| url.starts_with("https://")),
@@ -155,6 +277,7 @@ mod ssr {
             environments,
             pending_invitations,
             recent_activity,
+            getting_started,
         })
     }
 }
@@ -162,4 +285,24 @@ mod ssr {
 #[server(endpoint = "overview")]
 pub async fn load_overview() -> Result<OverviewView, ApiError> {
     ssr::respond(ssr::load_overview().await)
+}
+
+/// Hides the getting-started checklist for the rest of the session.
+#[server(endpoint = "overview/dismiss-getting-started")]
+pub async fn dismiss_getting_started() -> Result<(), ApiError> {
+    ssr::respond(ssr::dismiss_getting_started().await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checklist_shows_until_every_step_is_done() {
+        let steps = checklist(true, 1, false, true).unwrap();
+        let done: Vec<bool> = steps.iter().map(|step| step.done).collect();
+        assert_eq!(done, [true, false, false, true]);
+        assert_eq!(steps[1].href, "/environments");
+        assert_eq!(checklist(true, 3, true, true), None);
+    }
 }

@@ -27,6 +27,9 @@ pub struct PlatformRecord {
     pub support_email: Option<String>,
     #[serde(default)]
     pub support_url: Option<String>,
+    /// Unset while the platform is new: the overview shows its getting-started checklist.
+    #[serde(default)]
+    pub onboarding_completed_at: Option<crate::domain::Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

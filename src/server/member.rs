@@ -227,6 +227,19 @@ impl MemberRequest {
     }
 
     /// Switches the environment every later call uses, after checking the platform has it, active.
+    /// Whether the member hid the getting-started checklist in this session.
+    pub async fn checklist_dismissed(&self) -> Result<bool, ApiError> {
+        session::checklist_dismissed(&self.session)
+            .await
+            .map_err(store_error)
+    }
+
+    pub async fn dismiss_checklist(&self) -> Result<(), ApiError> {
+        session::dismiss_checklist(&self.session)
+            .await
+            .map_err(store_error)
+    }
+
     pub async fn switch_environment(&self, slug: &EnvironmentSlug) -> Result<(), ApiError> {
         let environments = self.environments().await?;
         match environments

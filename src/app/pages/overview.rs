@@ -5,13 +5,17 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::{activity_in_words, load_overview, permission_label, Listed, OverviewView},
-    app::kit::{count_of, Loaded, SectionFailed},
+    api::{
+        activity_in_words, load_overview, permission_label, ChecklistStep, DismissGettingStarted,
+        Listed, OverviewView,
+    },
+    app::kit::{count_of, Loaded, SectionFailed, SubmitButton},
 };
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let overview = Resource::new(|| (), |_| load_overview());
+    let dismiss = ServerAction::<DismissGettingStarted>::new();
+    let overview = Resource::new(move || dismiss.version().get(), |_| load_overview());
     // The heading stands outside the loaded part: loading, failed or shown, the page says what it is.
     view! {
         <Title text="Overview" />
@@ -19,13 +23,16 @@ pub fn OverviewPage() -> impl IntoView {
             <h1>"Overview"</h1>
         </header>
         <Loaded resource=overview loading="Loading the overview…" let:view>
-            <OverviewContent view />
+            <OverviewContent view dismiss />
         </Loaded>
     }
 }
 
 #[component]
-fn OverviewContent(view: OverviewView) -> impl IntoView {
+fn OverviewContent(
+    view: OverviewView,
+    dismiss: ServerAction<DismissGettingStarted>,
+) -> impl IntoView {
     let OverviewView {
         platform_name,
         platform_logo,
@@ -36,6 +43,7 @@ fn OverviewContent(view: OverviewView) -> impl IntoView {
         environments,
         pending_invitations,
         recent_activity,
+        getting_started,
     } = view;
     let roles = match roles {
         Some(Ok(roles)) if !roles.is_empty() => format!(" ({})", roles.join(", ")),
@@ -80,6 +88,7 @@ fn OverviewContent(view: OverviewView) -> impl IntoView {
                 {format!("{platform_name} · signed in as {member_name}{roles}")}
             </span>
         </p>
+        {getting_started.map(|steps| view! { <GettingStarted steps dismiss /> })}
         <section class="cards" data-testid="environment-cards">
             {cards}
         </section>
@@ -175,4 +184,55 @@ fn OverviewContent(view: OverviewView) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// A new platform's first steps, each a link to where it is done, ticked from what the API holds.
+#[component]
+fn GettingStarted(
+    steps: Vec<ChecklistStep>,
+    dismiss: ServerAction<DismissGettingStarted>,
+) -> impl IntoView {
+    let done = steps.iter().filter(|step| step.done).count();
+    let total = steps.len();
+    view! {
+        <section
+            class="panel checklist"
+            aria-labelledby="getting-started-heading"
+            data-testid="getting-started"
+        >
+            <header class="panel__header">
+                <h2 id="getting-started-heading">"Getting started"</h2>
+                <ActionForm action=dismiss>
+                    <SubmitButton
+                        label="Dismiss"
+                        pending=dismiss.pending()
+                        small=true
+                        testid="dismiss-getting-started"
+                    />
+                </ActionForm>
+            </header>
+            <p class="muted">{format!("{done} of {total} done.")}</p>
+            <ol class="checklist__steps">
+                {steps
+                    .into_iter()
+                    .map(|step| {
+                        let state = if step.done { "Done" } else { "To do" };
+                        view! {
+                            <li
+                                class:checklist__done=step.done
+                                data-testid="checklist-step"
+                                data-done=step.done.to_string()
+                            >
+                                <span class="checklist__mark" aria-hidden="true">
+                                    {if step.done { "✓" } else { "○" }}
+                                </span>
+                                <a href=step.href>{step.title}</a>
+                                <span class="visually-hidden">{format!(" ({state})")}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+        </section>
+    }
 }

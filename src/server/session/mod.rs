@@ -37,6 +37,9 @@ pub const SESSION_COOKIE: &str = "__Host-keystone_session";
 const MEMBER_KEY: &str = "member";
 const PENDING_LOGINS_KEY: &str = "pending_logins";
 const ENVIRONMENT_KEY: &str = "environment";
+/// The member hid the overview's getting-started checklist (for this session: the browser holds
+/// nothing but the session cookie, and the API has no place for a member's preferences).
+const CHECKLIST_DISMISSED_KEY: &str = "getting_started_dismissed";
 
 /// Logins started but not finished; one per tab. Bounded so a script cannot grow the record.
 const MAX_PENDING_LOGINS: usize = 8;
@@ -227,6 +230,19 @@ pub async fn environment(
     session: &Session,
 ) -> Result<Option<ChosenEnvironment>, tower_sessions::session::Error> {
     session.get(ENVIRONMENT_KEY).await
+}
+
+pub async fn checklist_dismissed(
+    session: &Session,
+) -> Result<bool, tower_sessions::session::Error> {
+    Ok(session
+        .get::<bool>(CHECKLIST_DISMISSED_KEY)
+        .await?
+        .unwrap_or(false))
+}
+
+pub async fn dismiss_checklist(session: &Session) -> Result<(), tower_sessions::session::Error> {
+    session.insert(CHECKLIST_DISMISSED_KEY, true).await
 }
 
 pub async fn set_environment(
