@@ -29,8 +29,8 @@ pub struct ChecklistStep {
     pub done: bool,
 }
 
-/// The checklist while the platform's onboarding is not complete: `None` once every step is done,
-/// when the member dismissed it, or when the platform finished onboarding.
+/// The checklist's steps, or `None` once every one is done. (The overview leaves it out also when
+/// the member dismissed it, or when the platform finished onboarding.)
 pub fn checklist(
     team_invited: bool,
     environments: usize,

@@ -226,7 +226,6 @@ impl MemberRequest {
         Ok(crate::api::permits(&self.permissions().await?, permission))
     }
 
-    /// Switches the environment every later call uses, after checking the platform has it, active.
     /// Whether the member hid the getting-started checklist in this session.
     pub async fn checklist_dismissed(&self) -> Result<bool, ApiError> {
         session::checklist_dismissed(&self.session)
@@ -240,6 +239,7 @@ impl MemberRequest {
             .map_err(store_error)
     }
 
+    /// Switches the environment every later call uses, after checking the platform has it, active.
     pub async fn switch_environment(&self, slug: &EnvironmentSlug) -> Result<(), ApiError> {
         let environments = self.environments().await?;
         match environments
