@@ -8,7 +8,9 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{reset_sandbox_stats, sandbox_stats, spawn_app, Browser, TestApp, PAGES};
-use keystone_dashboard::api::{LoadAllowlist, LoadShell, SwitchEnvironment};
+use keystone_dashboard::api::{
+    AddAllowlistEntry, LoadAllowlist, LoadShell, SwitchEnvironment, UpdateAllowlistDescription,
+};
 use serde_json::Value;
 
 /// The calls the API received since the counters were reset, as `METHOD path?query`.
@@ -181,4 +183,46 @@ async fn the_allowlist_follows_an_environment_recreated_under_a_new_id() {
     reset_sandbox_stats(&app.sandbox_url).await;
     browser.call(LoadAllowlist {}).await.unwrap();
     assert_eq!(calls(&app).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_what_previews_a_change_reads_the_recent_callers() {
+    // The activity log is read for the lockout preview: by the list's page and by adds and
+    // deletes, not by a description edit or the CSV export, which change no one's access.
+    let app = spawn_app().await;
+    let browser = warmed_up(&app).await;
+    let entry = browser
+        .call(AddAllowlistEntry {
+            cidr: "198.51.100.0/24".to_owned(),
+            description: Some("office".to_owned()),
+            confirm: Some("yes".to_owned()),
+        })
+        .await
+        .unwrap();
+    let reads_log = |made: &[String]| made.iter().any(|call| call.starts_with("GET /v1/activity"));
+
+    reset_sandbox_stats(&app.sandbox_url).await;
+    browser
+        .call(UpdateAllowlistDescription {
+            id: entry.id.clone(),
+            description: Some("head office".to_owned()),
+        })
+        .await
+        .unwrap();
+    let made = calls(&app).await;
+    assert_eq!(made.len(), 2, "the list and the change: {made:#?}");
+    assert!(!reads_log(&made), "{made:#?}");
+
+    reset_sandbox_stats(&app.sandbox_url).await;
+    let export = browser.get("/security/allowlist.csv").await;
+    assert!(export.status().is_success());
+    export.text().await.unwrap();
+    assert!(!reads_log(&calls(&app).await));
+
+    reset_sandbox_stats(&app.sandbox_url).await;
+    browser.call(LoadAllowlist {}).await.unwrap();
+    assert!(
+        reads_log(&calls(&app).await),
+        "the page previews against the callers"
+    );
 }

@@ -106,10 +106,14 @@ pub fn checkable_callers(callers: &Section<Vec<RecentCaller>>) -> Option<&[Recen
     }
 }
 
-/// One warning per recent caller the list would refuse after the change, naming it.
+/// The list on one side of a change: its parsed networks and how many entries it holds in all.
+type ListState<'a> = (&'a [Cidr], usize);
+
+/// One warning per recent caller the change locks out (the list lets it in before, refuses it
+/// after), naming it. A caller the list refuses already is not the change's doing.
 fn lockout_warnings(
-    networks_after: &[Cidr],
-    entries_after: usize,
+    (networks_before, entries_before): ListState,
+    (networks_after, entries_after): ListState,
     callers: Option<&[RecentCaller]>,
 ) -> Vec<String> {
     let Some(callers) = callers else {
@@ -119,8 +123,10 @@ fn lockout_warnings(
             vec!["The recent M2M callers could not be read from the activity log: this change is not checked against them.".to_owned()]
         };
     };
+    let refused_before = refused_callers(networks_before, entries_before, callers);
     refused_callers(networks_after, entries_after, callers)
         .into_iter()
+        .filter(|caller| !refused_before.contains(caller))
         .map(|caller| {
             format!(
                 "{} would be refused: it last called from {} at {}.",
@@ -162,18 +168,20 @@ pub fn add_warnings(
     if !adding.is_empty() {
         let after: Vec<Cidr> = networks_now.iter().chain(adding).copied().collect();
         warnings.extend(lockout_warnings(
-            &after,
-            entries_now + adding.len(),
+            (networks_now, entries_now),
+            (&after, entries_now + adding.len()),
             callers,
         ));
     }
     warnings
 }
 
-/// `networks_after` is the list's parsed networks without the one deleted.
+/// `networks_now` are the list's parsed networks; `deleting` is the one deleted (`None` for an
+/// entry the dashboard cannot parse, which never counted as letting anyone in).
 pub fn delete_warnings(
     entries_now: usize,
-    networks_after: &[Cidr],
+    networks_now: &[Cidr],
+    deleting: Option<Cidr>,
     environment: &EnvironmentSlug,
     callers: Option<&[RecentCaller]>,
 ) -> Vec<String> {
@@ -186,9 +194,14 @@ pub fn delete_warnings(
     if environment.is_production() {
         warnings.push("This changes production.".to_owned());
     }
+    let networks_after: Vec<Cidr> = networks_now
+        .iter()
+        .copied()
+        .filter(|network| Some(*network) != deleting)
+        .collect();
     warnings.extend(lockout_warnings(
-        networks_after,
-        entries_now.saturating_sub(1),
+        (networks_now, entries_now),
+        (&networks_after, entries_now.saturating_sub(1)),
         callers,
     ));
     warnings
@@ -255,17 +268,30 @@ pub(crate) mod ssr {
         }
     }
 
-    /// The member's current environment and its whole list (paged through; at most 500 entries).
-    pub async fn current() -> Result<Current, ApiError> {
-        current_for(MemberRequest::current()?).await
+    /// Whether a read of the list also reads the recent M2M callers: only what shows the list or
+    /// changes it needs them (the lockout preview), not an export or a description edit.
+    #[derive(Clone, Copy, PartialEq)]
+    pub enum Callers {
+        Read,
+        Skip,
     }
 
-    /// One API call: the session keeps the environment's id. Should the id it kept be stale (the
-    /// list answers 404), the environments are listed and the read tried once more.
-    pub async fn current_for(request: MemberRequest) -> Result<Current, ApiError> {
+    /// The member's current environment and its whole list (paged through; at most 500 entries).
+    pub async fn current(callers: Callers) -> Result<Current, ApiError> {
+        current_for(MemberRequest::current()?, callers).await
+    }
+
+    /// One API call (two with the callers, sent together): the session keeps the environment's
+    /// id. Should the id it kept be stale (the list answers 404), the environments are listed and
+    /// the read tried once more.
+    pub async fn current_for(
+        request: MemberRequest,
+        callers: Callers,
+    ) -> Result<Current, ApiError> {
         let mut environment = request.environment_record().await?;
         let mut environment_id = paths::id_from_api(&environment.id)?;
-        let reads_log = request.may(crate::api::permissions::ACTIVITY_READ).await?;
+        let reads_log =
+            callers == Callers::Read && request.may(crate::api::permissions::ACTIVITY_READ).await?;
         // Independent reads, sent together: the list, and who called lately (the preview).
         let (mut listed, mut recent_callers) = futures::join!(
             read_entries(&request, &environment_id),
@@ -456,7 +482,7 @@ pub(crate) mod ssr {
         let held = request.permissions().await?;
         let can_manage = crate::api::permits(&held, crate::api::permissions::SECURITY_MANAGE);
         let (current, names) = futures::join!(
-            ssr::current_for(request.clone()),
+            ssr::current_for(request.clone(), ssr::Callers::Read),
             member_names(&request, &held)
         );
         let mut current = current?;
@@ -482,7 +508,7 @@ pub(crate) mod ssr {
     ) -> Result<AllowlistEntry, ApiError> {
         let cidr = cidr_field(&cidr)?;
         let description = ssr::clean_description(description)?;
-        let current = ssr::current().await?;
+        let current = ssr::current(ssr::Callers::Read).await?;
         match crate::domain::overlap(
             &cidr,
             &current
@@ -518,7 +544,7 @@ pub(crate) mod ssr {
         lines: String,
         confirm: Option<String>,
     ) -> Result<Vec<BulkResult>, ApiError> {
-        let current = ssr::current().await?;
+        let current = ssr::current(ssr::Callers::Read).await?;
         let existing: Vec<Cidr> = current.entries.iter().map(|entry| entry.cidr).collect();
         let parsed = crate::domain::parse_bulk(&lines, &existing);
         let adding: Vec<Cidr> = parsed
@@ -570,7 +596,7 @@ pub(crate) mod ssr {
     ) -> Result<AllowlistEntry, ApiError> {
         let id = ResourceId::parse(&id)?;
         let description = ssr::clean_description(description)?;
-        let current = ssr::current().await?;
+        let current = ssr::current(ssr::Callers::Skip).await?;
         let path = paths::ip_allowlist_entry(&current.environment_id, &id);
         current
             .request
@@ -588,13 +614,15 @@ pub(crate) mod ssr {
         confirm: Option<String>,
     ) -> Result<String, ApiError> {
         let entry_id = ResourceId::parse(&id)?;
-        let current = ssr::current().await?;
-        // An entry stored in a form the dashboard cannot parse can be deleted all the same.
-        let network = current
+        let current = ssr::current(ssr::Callers::Read).await?;
+        let deleting = current
             .entries
             .iter()
             .find(|entry| entry.id == id)
-            .map(|entry| entry.cidr.to_string())
+            .map(|entry| entry.cidr);
+        // An entry stored in a form the dashboard cannot parse can be deleted all the same.
+        let network = deleting
+            .map(|cidr| cidr.to_string())
             .or_else(|| {
                 current
                     .entries_as_stored
@@ -603,16 +631,11 @@ pub(crate) mod ssr {
                     .map(|record| record.field("cidr").to_owned())
             })
             .ok_or_else(|| ApiError::NotFound("That entry is no longer on the list.".to_owned()))?;
-        let remaining: Vec<Cidr> = current
-            .entries
-            .iter()
-            .filter(|entry| entry.id != id)
-            .map(|entry| entry.cidr)
-            .collect();
         crate::server::member::require_confirmation(
             &delete_warnings(
                 current.count(),
-                &remaining,
+                &current.networks(),
+                deleting,
                 &current.environment.slug,
                 checkable_callers(&current.recent_callers),
             ),
@@ -699,10 +722,10 @@ mod tests {
     #[test]
     fn the_last_entry_and_production_need_confirming_to_delete() {
         let staging = slug("staging");
-        assert!(delete_warnings(2, &[], &staging, Some(&[])).is_empty());
-        assert!(delete_warnings(1, &[], &staging, Some(&[]))[0].contains("every address"));
+        assert!(delete_warnings(2, &[], None, &staging, Some(&[])).is_empty());
+        assert!(delete_warnings(1, &[], None, &staging, Some(&[]))[0].contains("every address"));
         assert_eq!(
-            delete_warnings(4, &[], &slug("production"), Some(&[])).len(),
+            delete_warnings(4, &[], None, &slug("production"), Some(&[])).len(),
             1
         );
     }
@@ -734,13 +757,21 @@ mod tests {
         // Adding to a list that already covers every caller names nobody.
         let covering = Cidr::parse("192.0.2.0/24").unwrap();
         assert!(add_warnings(2, &[office, covering], &[lab], &staging, Some(&callers)).is_empty());
+        // A caller the list refuses already is not this change's doing: not named again.
+        assert!(add_warnings(1, &[office], &[lab], &staging, Some(&callers)).is_empty());
         // Deleting the network a caller depends on names it; deleting the last entry opens the
         // list to all, so it names nobody.
-        let without_office = delete_warnings(2, &[covering], &staging, Some(&callers));
-        assert_eq!(without_office.len(), 1);
+        let without_office = delete_warnings(
+            2,
+            &[office, covering],
+            Some(office),
+            &staging,
+            Some(&callers),
+        );
+        assert_eq!(without_office.len(), 1, "{without_office:?}");
         assert!(without_office[0].starts_with("billing-service would be refused"));
         assert_eq!(
-            delete_warnings(1, &[], &staging, Some(&callers)).len(),
+            delete_warnings(1, &[covering], Some(covering), &staging, Some(&callers)).len(),
             1,
             "only the last-entry warning"
         );
@@ -756,7 +787,14 @@ mod tests {
         let callers = [caller("billing-service", "203.0.113.7")];
         // One parsed entry and one the dashboard cannot read: deleting the parsed one leaves a
         // list that still restricts, so the caller outside it is named.
-        let office = delete_warnings(2, &[], &staging, Some(&callers));
+        let office_network = Cidr::parse("203.0.113.0/24").unwrap();
+        let office = delete_warnings(
+            2,
+            &[office_network],
+            Some(office_network),
+            &staging,
+            Some(&callers),
+        );
         assert_eq!(office.len(), 1, "{office:?}");
         assert!(office[0].starts_with("billing-service would be refused"));
         // The log could not be read: the change says it is unchecked.

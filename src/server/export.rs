@@ -11,7 +11,10 @@ use axum::{
 use tower_sessions::Session;
 
 use super::{member::MemberRequest, session::SignedIn, telemetry, Bff};
-use crate::api::{allowlist::ssr::current_for, ApiError};
+use crate::api::{
+    allowlist::ssr::{current_for, Callers},
+    ApiError,
+};
 
 /// `GET /security/allowlist.csv`: the current environment's allowlist (behind the sign-in gate).
 pub async fn allowlist_csv(
@@ -53,7 +56,7 @@ pub async fn allowlist_csv(
 /// The current environment's list as CSV (`network,description,created_by,created_at`), entries
 /// the dashboard cannot parse included as stored.
 async fn allowlist_as_csv(request: MemberRequest) -> Result<(String, String), ApiError> {
-    let current = current_for(request).await?;
+    let current = current_for(request, Callers::Skip).await?;
     let mut csv = String::from("network,description,created_by,created_at\r\n");
     let parsed = current.entries.iter().map(|entry| {
         [

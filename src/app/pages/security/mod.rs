@@ -242,15 +242,17 @@ fn EntriesTable(
         .collect();
     // Each row's own warnings: the callers only that row lets in are named in its confirmation.
     let row_warnings = move |row: &ListedEntry| {
-        let remaining: Vec<Cidr> = match row {
-            ListedEntry::Parsed(deleted) => networks
-                .iter()
-                .copied()
-                .filter(|network| *network != deleted.cidr)
-                .collect(),
-            ListedEntry::AsStored(_) => networks.clone(),
+        let deleting = match row {
+            ListedEntry::Parsed(entry) => Some(entry.cidr),
+            ListedEntry::AsStored(_) => None,
         };
-        delete_warnings(total as usize, &remaining, &environment, callers.as_deref())
+        delete_warnings(
+            total as usize,
+            &networks,
+            deleting,
+            &environment,
+            callers.as_deref(),
+        )
     };
     let rows = StoredValue::new(rows);
     // A position past the end (the last rows were just deleted, an old link) shows the last page.
