@@ -250,6 +250,13 @@ impl Store {
         result
     }
 
+    /// Applies a change the API does not acknowledge to anyone (a request logged as it is served)
+    /// without saving: saving rewrites the whole state, which on every M2M request would put a
+    /// file write of up to megabytes on the request path. The next acknowledged write saves it.
+    pub fn note<R>(&self, change: impl FnOnce(&mut Data) -> R) -> R {
+        change(&mut self.data.lock().expect("store lock"))
+    }
+
     fn persist(&self, data: &Data) -> std::io::Result<()> {
         let Some(path) = &self.file else {
             return Ok(());

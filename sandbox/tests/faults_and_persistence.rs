@@ -252,3 +252,42 @@ async fn state_and_signing_key_survive_a_restart_when_files_are_given() {
     );
     std::fs::remove_dir_all(directory).ok();
 }
+
+#[tokio::test]
+async fn an_m2m_request_is_logged_without_rewriting_the_state_file() {
+    let directory =
+        std::env::temp_dir().join(format!("keystone-sandbox-test-{}", uuid::Uuid::new_v4()));
+    let state_file = directory.join("state.json");
+    let sandbox = spawn_with(keystone_sandbox::SandboxConfig {
+        state_file: Some(state_file.clone()),
+        ..common::config()
+    })
+    .await;
+    let saved = std::fs::read(&state_file).unwrap();
+    let m2m = sandbox.m2m_token("staging").await;
+    let called = sandbox
+        .bearer(&m2m, None)
+        .get("/v1/platforms/me/environments")
+        .await;
+    assert_eq!(called.status(), StatusCode::OK);
+    assert_eq!(
+        std::fs::read(&state_file).unwrap(),
+        saved,
+        "a logged request does not rewrite the state"
+    );
+    // It is in the log, and the next acknowledged change saves it with the rest.
+    let ada = sandbox.user_token(ADA).await;
+    let log = sandbox
+        .bearer(&ada, Some("staging"))
+        .get_json("/v1/activity?type=api.request")
+        .await;
+    assert_eq!(log["total"], 1, "{log}");
+    let renamed = sandbox
+        .bearer(&ada, Some("development"))
+        .patch("/v1/platforms/me", json!({ "name": "Acme Markets Ltd" }))
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let state = String::from_utf8(std::fs::read(&state_file).unwrap()).unwrap();
+    assert!(state.contains("api.request"));
+    std::fs::remove_dir_all(directory).ok();
+}

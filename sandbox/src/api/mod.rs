@@ -285,7 +285,7 @@ fn record_machine_call(state: &SandboxState, caller: &Caller, status: StatusCode
     });
     // A request is not a change of a resource: it names none (as system entries do).
     (entry.resource_type, entry.resource_id, entry.detail) = (None, None, None);
-    state.store.write(|data| {
+    state.store.note(|data| {
         data.activity.push(entry);
         if data.activity.len() <= MAX_REQUEST_ENTRIES {
             return;
