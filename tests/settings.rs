@@ -167,6 +167,29 @@ async fn each_environments_client_id_is_shown_and_no_secret() {
         stored.len()
     );
     assert!(html.contains("never shown here"));
+    // No secret the platform holds reaches the page or the function's reply: neither an M2M
+    // client's secret nor an environment's webhook secret.
+    let secrets: Vec<String> = app.sandbox().state.store.read(|data| {
+        data.m2m_clients
+            .iter()
+            .map(|client| client.client_secret.clone())
+            .chain(
+                data.environments
+                    .iter()
+                    .filter_map(|environment| environment.webhook_secret.clone()),
+            )
+            .collect()
+    });
+    assert!(secrets.len() > stored.len(), "both kinds are seeded");
+    let reply =
+        serde_json::to_string(&browser.call(LoadGeneralSettings {}).await.unwrap()).unwrap();
+    for secret in &secrets {
+        assert!(!html.contains(secret.as_str()), "the page shows {secret}");
+        assert!(
+            !reply.contains(secret.as_str()),
+            "the reply carries {secret}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
