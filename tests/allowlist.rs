@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{spawn_app, status, Browser, Refused, TestApp};
+use common::{spawn_app, status, Browser, TestApp};
 use keystone_dashboard::api::{
     AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, ApiError, DeleteAllowlistEntry,
     LoadAllowlist, SwitchEnvironment, UpdateAllowlistDescription,
@@ -50,19 +50,6 @@ fn delete(id: &str, confirm: bool) -> DeleteAllowlistEntry {
     }
 }
 
-/// The warning a refused, unconfirmed change carries.
-fn needs_confirmation(refused: &Refused) -> &str {
-    assert_eq!(
-        refused.status,
-        StatusCode::PRECONDITION_REQUIRED,
-        "{refused:?}"
-    );
-    match &refused.error {
-        ApiError::NeedsConfirmation(warning) => warning,
-        other => panic!("not a confirmation: {other:?}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_entry_restricts_m2m_traffic_only_once_confirmed() {
     let app = spawn_app().await;
@@ -81,7 +68,7 @@ async fn the_first_entry_restricts_m2m_traffic_only_once_confirmed() {
         .call(add("198.51.100.0/24", Some("office"), false))
         .await
         .unwrap_err();
-    assert!(needs_confirmation(&refused).contains("refused at once"));
+    assert!(refused.needs_confirmation().contains("refused at once"));
     assert_eq!(entries(&browser).await.len(), 0, "nothing was added");
 
     let added = browser
@@ -154,7 +141,7 @@ async fn bad_networks_are_refused_with_a_specific_message_before_the_api_is_call
     }
     // Allowing everyone is possible, but only said out loud.
     let refused = browser.call(add("::/0", None, false)).await.unwrap_err();
-    assert!(needs_confirmation(&refused).contains("every IPv6 address"));
+    assert!(refused.needs_confirmation().contains("every IPv6 address"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,7 +154,7 @@ async fn production_changes_and_deleting_the_last_entry_need_confirming() {
         .call(add("192.0.2.0/24", None, false))
         .await
         .unwrap_err();
-    assert!(needs_confirmation(&refused).contains("production"));
+    assert!(refused.needs_confirmation().contains("production"));
 
     let browser = manager_on_staging(&app).await;
     browser
@@ -180,7 +167,7 @@ async fn production_changes_and_deleting_the_last_entry_need_confirming() {
     );
     let id = entries(&browser).await[0].id.clone();
     let refused = browser.call(delete(&id, false)).await.unwrap_err();
-    assert!(needs_confirmation(&refused).contains("every address"));
+    assert!(refused.needs_confirmation().contains("every address"));
     assert_eq!(entries(&browser).await.len(), 1, "still there");
 
     let deleted = browser.call(delete(&id, true)).await.unwrap();
@@ -432,7 +419,7 @@ async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_
         .call(add("198.51.100.0/24", Some("office"), false))
         .await
         .unwrap_err();
-    let warning = needs_confirmation(&refused);
+    let warning = refused.needs_confirmation();
     assert!(
         warning.contains("sandbox-m2m-staging would be refused: it last called from 127.0.0.1"),
         "{warning}"
@@ -464,7 +451,9 @@ async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_
     );
     let refused = browser.call(delete(&covering.id, false)).await.unwrap_err();
     assert!(
-        needs_confirmation(&refused).contains("sandbox-m2m-staging would be refused"),
+        refused
+            .needs_confirmation()
+            .contains("sandbox-m2m-staging would be refused"),
         "{refused:?}"
     );
 

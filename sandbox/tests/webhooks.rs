@@ -156,23 +156,17 @@ async fn a_test_is_really_delivered_signed_and_logged() {
     let token = sandbox.user_token(ADA).await;
     let ada = sandbox.bearer(&token, Some("development"));
     let created: Value = ada
-        .post(
+        .post_json(
             "/v1/platforms/me/webhooks",
             json!({ "url": listener.url, "secret": "whsec_chosen_by_the_test" }),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(created["secret"], "whsec_chosen_by_the_test");
     let id = created["id"].as_str().unwrap();
 
     let result: Value = ada
-        .post(&format!("/v1/platforms/me/webhooks/{id}/test"), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json(&format!("/v1/platforms/me/webhooks/{id}/test"), json!({}))
+        .await;
     assert_eq!(result["success"], true, "{result}");
     assert_eq!(result["status_code"], 200);
     assert!(result["duration_ms"].is_u64());
@@ -188,11 +182,8 @@ async fn a_test_is_really_delivered_signed_and_logged() {
     // The receiver fails: the test says so, and the log keeps both, newest first.
     *listener.status.lock().unwrap() = 503;
     let failed: Value = ada
-        .post(&format!("/v1/platforms/me/webhooks/{id}/test"), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json(&format!("/v1/platforms/me/webhooks/{id}/test"), json!({}))
+        .await;
     assert_eq!(failed["success"], false);
     assert_eq!(failed["status_code"], 503);
     assert!(failed["error"].as_str().unwrap().contains("503"));
@@ -208,26 +199,18 @@ async fn a_test_is_really_delivered_signed_and_logged() {
 
     // An unreachable receiver: no status, an error.
     let unreachable: Value = ada
-        .post(
+        .post_json(
             "/v1/platforms/me/webhooks",
             json!({ "url": "http://127.0.0.1:9/nobody" }),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
+    let unreachable_id = unreachable["id"].as_str().unwrap();
     let result: Value = ada
-        .post(
-            &format!(
-                "/v1/platforms/me/webhooks/{}/test",
-                unreachable["id"].as_str().unwrap()
-            ),
+        .post_json(
+            &format!("/v1/platforms/me/webhooks/{unreachable_id}/test"),
             json!({}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(result["success"], false);
     assert!(result["status_code"].is_null());
     assert!(
@@ -243,26 +226,20 @@ async fn after_a_rotation_the_previous_secret_still_verifies_for_its_window() {
     let token = sandbox.user_token(ADA).await;
     let ada = sandbox.bearer(&token, Some("development"));
     let created: Value = ada
-        .post(
+        .post_json(
             "/v1/platforms/me/webhooks",
             json!({ "url": listener.url, "events": ["settlement.*"] }),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let id = created["id"].as_str().unwrap().to_owned();
     let old_secret = created["secret"].as_str().unwrap().to_owned();
 
     let rotation: Value = ada
-        .post(
+        .post_json(
             &format!("/v1/platforms/me/webhooks/{id}/rotate-secret"),
             json!({}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let new_secret = rotation["new_secret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, old_secret);
     let until = time::OffsetDateTime::parse(
@@ -318,11 +295,8 @@ async fn after_a_rotation_the_previous_secret_still_verifies_for_its_window() {
             Some(time::OffsetDateTime::now_utc() - time::Duration::seconds(1));
     });
     let result: Value = ada
-        .post(&format!("/v1/platforms/me/webhooks/{id}/test"), json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json(&format!("/v1/platforms/me/webhooks/{id}/test"), json!({}))
+        .await;
     assert_eq!(result["success"], true);
     let (headers, body) = listener.last();
     assert_eq!(

@@ -443,6 +443,17 @@ pub struct Refused {
     pub error: ApiError,
 }
 
+impl Refused {
+    /// The warning an unconfirmed change came back with (428), for the test to read.
+    pub fn needs_confirmation(&self) -> &str {
+        assert_eq!(self.status, StatusCode::PRECONDITION_REQUIRED, "{self:?}");
+        match &self.error {
+            ApiError::NeedsConfirmation(warning) => warning,
+            other => panic!("not a confirmation: {other:?}"),
+        }
+    }
+}
+
 /// The status a typed call answered with (200 for a success).
 pub fn status<T>(reply: Result<T, Refused>) -> StatusCode {
     match reply {

@@ -335,6 +335,17 @@ impl Caller<'_> {
         response.json().await.unwrap()
     }
 
+    /// A POST that must succeed (2xx); its JSON.
+    pub async fn post_json(&self, path: &str, body: Value) -> Value {
+        let response = self.post(path, body).await;
+        assert!(
+            response.status().is_success(),
+            "POST {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
         let mut request = self
             .sandbox
