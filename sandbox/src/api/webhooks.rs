@@ -77,7 +77,7 @@ fn is_loopback(url: &str) -> bool {
         .and_then(|uri| uri.host().map(str::to_owned))
         .is_some_and(|host| {
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            host == "localhost"
+            host.eq_ignore_ascii_case("localhost")
                 || host
                     .parse::<std::net::IpAddr>()
                     .is_ok_and(|address| address.is_loopback())
@@ -591,6 +591,7 @@ mod tests {
             ("https://hooks.acme.example/keystone", true),
             ("http://127.0.0.1:9000/hook", true),
             ("http://localhost:9000/hook", true),
+            ("http://LOCALHOST:9000/hook", true),
             ("http://[::1]:9000/hook", true),
             ("http://hooks.acme.example/keystone", false),
             ("ftp://hooks.acme.example", false),

@@ -278,3 +278,31 @@ pub fn use_hydrated() -> Signal<bool> {
     Effect::new(move |_| hydrated.set(true));
     hydrated.into()
 }
+
+/// A value to copy (an invitation link, a secret shown once): in a read-only field, always there
+/// to select by hand, with a [`CopyButton`] beside it. `what` names both for screen readers.
+#[component]
+pub fn CopyField(
+    value: String,
+    /// "invitation link for ada@acme.example"
+    #[prop(into)]
+    what: String,
+    /// The button's word before copying.
+    button: &'static str,
+    field_testid: &'static str,
+    button_testid: &'static str,
+) -> impl IntoView {
+    view! {
+        <span class="copy-field">
+            <input
+                class="mono link-field"
+                type="text"
+                readonly=true
+                aria-label=what.clone()
+                value=value.clone()
+                data-testid=field_testid
+            />
+            <CopyButton text=value label=button what testid=button_testid />
+        </span>
+    }
+}

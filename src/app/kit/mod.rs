@@ -9,7 +9,8 @@
 //! - [`PageHeader`]: the page's title (the document's too) and its one-line summary.
 //! - [`TextField`]: a labelled text input bound to the page's draft of it; [`CheckedField`] one
 //!   checked as it is typed, its hint turning into the problem.
-//! - [`CopyButton`]: copies a value, saying whether it worked.
+//! - [`CopyButton`]: copies a value, saying whether it worked; [`CopyField`]: the value in a
+//!   read-only field beside it.
 //! - [`SubmitButton`]: disabled while its action runs, with a "…ing" label; [`FormErrors`]: the
 //!   fields its server function refused, listed under the form.
 //! - [`Pager`] over a [`PageWindow`]: "11–20 of 42" and the links either side.
@@ -28,8 +29,8 @@ mod text;
 pub use announce::{Announcement, Announcer, Toasts};
 pub use confirm::Confirm;
 pub use controls::{
-    use_hydrated, CheckedField, CopyButton, DataTable, FormErrors, PageHeader, ReadOnlyNotice,
-    SubmitButton, TableScroll, TextField,
+    use_hydrated, CheckedField, CopyButton, CopyField, DataTable, FormErrors, PageHeader,
+    ReadOnlyNotice, SubmitButton, TableScroll, TextField,
 };
 pub use dialog::{DialogDraft, InlineDialog, InlineDialogs, RowInput};
 pub use loading::{LoadFailed, Loaded, SectionFailed, SignInAgain};

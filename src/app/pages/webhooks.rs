@@ -14,7 +14,7 @@ use crate::{
         WebhookEndpoint, WebhooksView, DELIVERY_PAGE_SIZE, KNOWN_EVENTS,
     },
     app::kit::{
-        use_hydrated, use_offset_query, Announcement, Announcer, CheckedField, Confirm, CopyButton,
+        use_hydrated, use_offset_query, Announcement, Announcer, CheckedField, Confirm, CopyField,
         DataTable, DialogDraft, FormErrors, InlineDialog, InlineDialogs, Loaded, PageHeader,
         PageWindow, Pager, RowInput, SubmitButton, TextField,
     },
@@ -169,20 +169,13 @@ fn SecretOnce(secret: RwSignal<Option<OneTimeSecret>>) -> impl IntoView {
                         <strong>"Copy it now: you will not see it again."</strong>
                         " Your receiver checks each delivery's X-Keystone-Signature (the hex HMAC-SHA256 of the body) with it."
                     </p>
-                    <p class="secret-field">
-                        <input
-                            class="mono link-field"
-                            type="text"
-                            readonly=true
-                            aria-label="Signing secret"
-                            value=shown.secret.clone()
-                            data-testid="secret-value"
-                        />
-                        <CopyButton
-                            text=shown.secret
-                            label="Copy"
+                    <p>
+                        <CopyField
+                            value=shown.secret
                             what="signing secret"
-                            testid="copy-secret"
+                            button="Copy"
+                            field_testid="secret-value"
+                            button_testid="copy-secret"
                         />
                     </p>
                     {window.map(|window| view! { <p class="muted">{window}</p> })}

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::Actions;
 use crate::{
     api::{ApiError, Invitation},
-    app::kit::{Confirm, CopyButton, DataTable, InlineDialog, SectionFailed, SubmitButton},
+    app::kit::{Confirm, CopyField, DataTable, InlineDialog, SectionFailed, SubmitButton},
 };
 
 #[component]
@@ -70,22 +70,12 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
             <td class:muted=invitation.expires_label
                 == "expired">{invitation.expires_label.clone()}</td>
             <td>
-                <label class="visually-hidden" for=format!("link-{}", invitation.id)>
-                    {format!("Invitation link for {email}")}
-                </label>
-                <input
-                    id=format!("link-{}", invitation.id)
-                    class="mono link-field"
-                    type="text"
-                    readonly=true
+                <CopyField
                     value=invitation.invitation_url.clone()
-                    data-testid="invitation-link"
-                />
-                <CopyButton
-                    text=invitation.invitation_url.clone()
-                    label="Copy link"
                     what=format!("invitation link for {email}")
-                    testid="copy-link"
+                    button="Copy link"
+                    field_testid="invitation-link"
+                    button_testid="copy-link"
                 />
             </td>
             {can_manage
