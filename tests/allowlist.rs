@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{spawn_app, status, Browser, TestApp};
+use common::{allowlist_confirmation, spawn_app, status, Browser, ListChange, TestApp};
 use keystone_dashboard::api::{
     AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, ApiError, DeleteAllowlistEntry,
     LoadAllowlist, SwitchEnvironment, UpdateAllowlistDescription,
@@ -35,18 +35,30 @@ async fn entries(browser: &Browser) -> Vec<AllowlistEntry> {
     browser.call(LoadAllowlist {}).await.unwrap().entries
 }
 
-fn add(cidr: &str, description: Option<&str>, confirm: bool) -> AddAllowlistEntry {
+/// Adding `cidr`, confirmed (or not) as the page would confirm it for `browser`.
+async fn add(
+    browser: &Browser,
+    cidr: &str,
+    description: Option<&str>,
+    confirm: bool,
+) -> AddAllowlistEntry {
     AddAllowlistEntry {
         cidr: cidr.to_owned(),
         description: description.map(str::to_owned),
-        confirm: confirm.then(|| "yes".to_owned()),
+        confirm: match confirm {
+            true => Some(allowlist_confirmation(browser, ListChange::Add(&[cidr])).await),
+            false => None,
+        },
     }
 }
 
-fn delete(id: &str, confirm: bool) -> DeleteAllowlistEntry {
+async fn delete(browser: &Browser, id: &str, confirm: bool) -> DeleteAllowlistEntry {
     DeleteAllowlistEntry {
         id: id.to_owned(),
-        confirm: confirm.then(|| "yes".to_owned()),
+        confirm: match confirm {
+            true => Some(allowlist_confirmation(browser, ListChange::Delete(id)).await),
+            false => None,
+        },
     }
 }
 
@@ -65,14 +77,14 @@ async fn the_first_entry_restricts_m2m_traffic_only_once_confirmed() {
     );
 
     let refused = browser
-        .call(add("198.51.100.0/24", Some("office"), false))
+        .call(add(&browser, "198.51.100.0/24", Some("office"), false).await)
         .await
         .unwrap_err();
     assert!(refused.needs_confirmation().contains("refused at once"));
     assert_eq!(entries(&browser).await.len(), 0, "nothing was added");
 
     let added = browser
-        .call(add("198.51.100.0/24", Some("office"), true))
+        .call(add(&browser, "198.51.100.0/24", Some("office"), true).await)
         .await
         .unwrap();
     assert_eq!(added.cidr.to_string(), "198.51.100.0/24");
@@ -84,7 +96,7 @@ async fn the_first_entry_restricts_m2m_traffic_only_once_confirmed() {
 
     // A second entry needs no confirmation; it lets this machine in.
     let added = browser
-        .call(add("127.0.0.1", Some("CI"), false))
+        .call(add(&browser, "127.0.0.1", Some("CI"), false).await)
         .await
         .unwrap();
     assert_eq!(
@@ -104,7 +116,7 @@ async fn bad_networks_are_refused_with_a_specific_message_before_the_api_is_call
     let app = spawn_app().await;
     let browser = manager_on_staging(&app).await;
     let refused = browser
-        .call(add("10.1.2.3/8", None, true))
+        .call(add(&browser, "10.1.2.3/8", None, true).await)
         .await
         .unwrap_err();
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -120,19 +132,29 @@ async fn bad_networks_are_refused_with_a_specific_message_before_the_api_is_call
     let long = "x".repeat(300);
     for (cidr, description) in [("not-a-network", None), ("10.0.0.0/8", Some(long.as_str()))] {
         assert_eq!(
-            status(browser.call(add(cidr, description, true)).await),
+            status(
+                browser
+                    .call(add(&browser, cidr, description, true).await)
+                    .await
+            ),
             StatusCode::UNPROCESSABLE_ENTITY,
             "{cidr}"
         );
     }
     assert_eq!(entries(&browser).await.len(), 0);
 
-    browser.call(add("10.0.0.0/8", None, true)).await.unwrap();
+    browser
+        .call(add(&browser, "10.0.0.0/8", None, true).await)
+        .await
+        .unwrap();
     for (cidr, expected) in [
         ("10.0.0.0/8", "already on the list"),
         ("10.20.30.40", "already allowed by 10.0.0.0/8"),
     ] {
-        let refused = browser.call(add(cidr, None, false)).await.unwrap_err();
+        let refused = browser
+            .call(add(&browser, cidr, None, false).await)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&refused.error, ApiError::Conflict(why) if why.contains(expected)),
             "{cidr}: {refused:?}"
@@ -140,7 +162,10 @@ async fn bad_networks_are_refused_with_a_specific_message_before_the_api_is_call
         assert_eq!(refused.status, StatusCode::CONFLICT);
     }
     // Allowing everyone is possible, but only said out loud.
-    let refused = browser.call(add("::/0", None, false)).await.unwrap_err();
+    let refused = browser
+        .call(add(&browser, "::/0", None, false).await)
+        .await
+        .unwrap_err();
     assert!(refused.needs_confirmation().contains("every IPv6 address"));
 }
 
@@ -151,14 +176,14 @@ async fn production_changes_and_deleting_the_last_entry_need_confirming() {
     browser.sign_in().await;
     switch_to(&browser, "production").await;
     let refused = browser
-        .call(add("192.0.2.0/24", None, false))
+        .call(add(&browser, "192.0.2.0/24", None, false).await)
         .await
         .unwrap_err();
     assert!(refused.needs_confirmation().contains("production"));
 
     let browser = manager_on_staging(&app).await;
     browser
-        .call(add("198.51.100.0/24", None, true))
+        .call(add(&browser, "198.51.100.0/24", None, true).await)
         .await
         .unwrap();
     assert_eq!(
@@ -166,18 +191,27 @@ async fn production_changes_and_deleting_the_last_entry_need_confirming() {
         StatusCode::FORBIDDEN
     );
     let id = entries(&browser).await[0].id.clone();
-    let refused = browser.call(delete(&id, false)).await.unwrap_err();
+    let refused = browser
+        .call(delete(&browser, &id, false).await)
+        .await
+        .unwrap_err();
     assert!(refused.needs_confirmation().contains("every address"));
     assert_eq!(entries(&browser).await.len(), 1, "still there");
 
-    let deleted = browser.call(delete(&id, true)).await.unwrap();
+    let deleted = browser
+        .call(delete(&browser, &id, true).await)
+        .await
+        .unwrap();
     assert_eq!(deleted, "198.51.100.0/24");
     assert_eq!(
         common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::OK,
         "open to all again"
     );
-    let gone = browser.call(delete(&id, true)).await.unwrap_err();
+    let gone = browser
+        .call(delete(&browser, &id, true).await)
+        .await
+        .unwrap_err();
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
@@ -185,17 +219,19 @@ async fn production_changes_and_deleting_the_last_entry_need_confirming() {
 async fn bulk_adds_report_every_line_and_add_the_good_ones() {
     let app = spawn_app().await;
     let browser = manager_on_staging(&app).await;
-    let bulk = |confirm: bool| AddAllowlistEntries {
-        lines: "192.0.2.10, office\n10.0.0.0/33\n2001:db8::/48 VPN\n192.0.2.10\n".to_owned(),
-        confirm: confirm.then(|| "yes".to_owned()),
+    let lines = "192.0.2.10, office\n10.0.0.0/33\n2001:db8::/48 VPN\n192.0.2.10\n";
+    let bulk = |confirm: Option<String>| AddAllowlistEntries {
+        lines: lines.to_owned(),
+        confirm,
     };
-    let refused = browser.call(bulk(false)).await.unwrap_err();
+    let refused = browser.call(bulk(None)).await.unwrap_err();
     assert_eq!(
         refused.status,
         StatusCode::PRECONDITION_REQUIRED,
         "the first entries restrict traffic"
     );
-    let results = browser.call(bulk(true)).await.unwrap();
+    let code = allowlist_confirmation(&browser, ListChange::Bulk(lines)).await;
+    let results = browser.call(bulk(Some(code))).await.unwrap();
     let outcomes: Vec<(usize, bool)> = results
         .iter()
         .map(|line| (line.line, line.outcome.is_ok()))
@@ -264,7 +300,7 @@ async fn a_viewer_sees_the_list_and_cannot_change_it() {
     assert!(!html.contains(r#"data-testid="add-entry-form""#));
     // The API is the guard: even a hand-made request is refused, and said so.
     let refused = viewer
-        .call(add("192.0.2.0/24", None, true))
+        .call(add(&viewer, "192.0.2.0/24", None, true).await)
         .await
         .unwrap_err();
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{refused:?}");
@@ -335,11 +371,9 @@ async fn a_long_list_is_shown_a_page_at_a_time() {
     let lines: String = (0..120)
         .map(|i| format!("10.0.{i}.0/24, entry {i}\n"))
         .collect();
+    let confirm = Some(allowlist_confirmation(&browser, ListChange::Bulk(&lines)).await);
     let added = browser
-        .call(AddAllowlistEntries {
-            lines,
-            confirm: Some("yes".to_owned()),
-        })
+        .call(AddAllowlistEntries { lines, confirm })
         .await
         .unwrap();
     assert!(added.iter().all(|line| line.outcome.is_ok()), "{added:?}");
@@ -416,7 +450,7 @@ async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_
 
     // A first entry that leaves this machine out: the confirmation names the client.
     let refused = browser
-        .call(add("198.51.100.0/24", Some("office"), false))
+        .call(add(&browser, "198.51.100.0/24", Some("office"), false).await)
         .await
         .unwrap_err();
     let warning = refused.needs_confirmation();
@@ -432,7 +466,7 @@ async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_
 
     // Confirmed and saved: the client's next call is refused.
     browser
-        .call(add("198.51.100.0/24", Some("office"), true))
+        .call(add(&browser, "198.51.100.0/24", Some("office"), true).await)
         .await
         .unwrap();
     assert_eq!(
@@ -442,14 +476,17 @@ async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_
 
     // A network that lets it back in needs no confirmation; deleting that network names it again.
     let covering = browser
-        .call(add("127.0.0.0/8", Some("this machine"), false))
+        .call(add(&browser, "127.0.0.0/8", Some("this machine"), false).await)
         .await
         .unwrap();
     assert_eq!(
         common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::OK
     );
-    let refused = browser.call(delete(&covering.id, false)).await.unwrap_err();
+    let refused = browser
+        .call(delete(&browser, &covering.id, false).await)
+        .await
+        .unwrap_err();
     assert!(
         refused
             .needs_confirmation()
@@ -464,5 +501,91 @@ async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_
     assert_eq!(
         viewer.call(LoadAllowlist {}).await.unwrap().recent_callers,
         None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmation_older_than_a_new_m2m_caller_is_refused_and_names_it() {
+    let app = spawn_app().await;
+    let browser = manager_on_staging(&app).await;
+    // The page is loaded while nobody calls staging: adding the office warns only that it is the
+    // first entry, and the member confirms that.
+    let office = "198.51.100.0/24";
+    let stale = allowlist_confirmation(&browser, ListChange::Add(&[office])).await;
+    // Meanwhile an M2M client calls staging from this machine.
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::OK
+    );
+    let confirmed = |confirm: String| AddAllowlistEntry {
+        cidr: office.to_owned(),
+        description: None,
+        confirm: Some(confirm),
+    };
+    let refused = browser.call(confirmed(stale.clone())).await.unwrap_err();
+    let warning = refused.needs_confirmation();
+    assert!(
+        warning.contains("has changed since the page was loaded")
+            && warning.contains("sandbox-m2m-staging would be refused"),
+        "{warning}"
+    );
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::OK,
+        "nothing saved"
+    );
+
+    // The page, reloaded, names the client. The client calling again meanwhile (its last call
+    // time moves on) does not void what the member read and confirmed.
+    let fresh = allowlist_confirmation(&browser, ListChange::Add(&[office])).await;
+    assert_ne!(fresh, stale);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::OK
+    );
+    browser.call(confirmed(fresh)).await.unwrap();
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_tool_confirms_what_the_refusal_names_and_no_more() {
+    use keystone_sandbox::load::{http_client, Outcome, Samples, Visitor};
+    /// Its status and how many requests it took.
+    async fn add(visitor: &mut Visitor, cidr: &str) -> (StatusCode, u64) {
+        let mut samples = Samples::default();
+        let outcome = visitor
+            .confirmed_server_fn("allowlist/add", &[("cidr", cidr)], &mut samples)
+            .await;
+        let Outcome::Reply { status, .. } = outcome else {
+            panic!("no reply");
+        };
+        let requests = samples.summary(std::time::Duration::from_secs(1)).requests;
+        (status, requests)
+    }
+    let app = spawn_app().await;
+    let mut visitor = Visitor::new(
+        http_client(std::time::Duration::from_secs(10)),
+        vec![app.base_url.clone()],
+        0,
+        app.base_url.clone(),
+    );
+    let mut samples = Samples::default();
+    visitor.sign_in(common::ADA, &mut samples).await.unwrap();
+    // Development's list is empty: the first entry is refused (428), then confirmed with the
+    // code that refusal named.
+    assert_eq!(add(&mut visitor, "192.0.2.0/24").await, (StatusCode::OK, 2));
+    // A later one has nothing to confirm: one request.
+    assert_eq!(
+        add(&mut visitor, "198.51.100.0/24").await,
+        (StatusCode::OK, 1)
+    );
+    // A bad one is not retried.
+    assert_eq!(
+        add(&mut visitor, "10.0.0.0/33").await,
+        (StatusCode::UNPROCESSABLE_ENTITY, 1)
     );
 }

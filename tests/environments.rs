@@ -6,8 +6,9 @@ mod common;
 use common::{spawn_app, Browser, TestApp};
 use keystone_dashboard::{
     api::{
-        ActivityFilters, ActivityView, ApiError, CreateEnvironment, EnvironmentDetail,
-        LoadActivity, LoadEnvironments, LoadOverview, SetEnvironmentActive, UpdateEnvironment,
+        confirmation_code, deactivation_warning, ActivityFilters, ActivityView, ApiError,
+        CreateEnvironment, EnvironmentDetail, LoadActivity, LoadEnvironments, LoadOverview,
+        SetEnvironmentActive, UpdateEnvironment,
     },
     domain::EnvironmentSlug,
 };
@@ -123,7 +124,13 @@ async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activit
     assert!(warning.contains("refuses its M2M credentials"), "{warning}");
     assert!(environment(&browser, "staging").await.is_active);
 
-    let deactivated = browser.call(active(&id, false, Some("yes"))).await.unwrap();
+    let deactivation_code = confirmation_code(&[deactivation_warning(
+        &keystone_dashboard::domain::EnvironmentSlug::parse("staging").unwrap(),
+    )]);
+    let deactivated = browser
+        .call(active(&id, false, Some(&deactivation_code)))
+        .await
+        .unwrap();
     assert!(!deactivated.is_active);
     assert_eq!(
         common::m2m_status(&app.sandbox_url, "staging").await,

@@ -7,6 +7,7 @@
 mod common;
 
 use common::*;
+use keystone_dashboard::api::{confirmation_code, removal_warning, revocation_warning};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -508,8 +509,12 @@ async fn a_network_with_host_bits_and_an_odd_slug_are_shown_as_stored() {
         .as_str()
         .unwrap()
         .to_owned();
+    let confirm = allowlist_confirmation(&browser, ListChange::Delete(&odd_id)).await;
     let (status, deleted) = browser
-        .server_fn("allowlist/delete", &[("id", &odd_id), ("confirm", "yes")])
+        .server_fn(
+            "allowlist/delete",
+            &[("id", &odd_id), ("confirm", &confirm)],
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{deleted}");
     assert_eq!(deleted, "10.1.2.3/8");
@@ -543,11 +548,21 @@ async fn an_odd_entry_alone_still_needs_the_last_entry_confirmation() {
 }
 
 /// Every server function that puts a member-supplied id into an API path.
-fn id_taking_functions(id: &str) -> Vec<(&'static str, Vec<(&'static str, &str)>)> {
+/// Confirmed as the page confirms, so that only the id can be why a call is refused.
+fn id_taking_functions<'a>(
+    id: &'a str,
+    codes: &'a Codes,
+) -> Vec<(&'static str, Vec<(&'static str, &'a str)>)> {
     vec![
-        ("invitations/revoke", vec![("id", id), ("confirm", "yes")]),
+        (
+            "invitations/revoke",
+            vec![("id", id), ("confirm", &codes.revoke)],
+        ),
         ("invitations/resend", vec![("id", id)]),
-        ("members/remove", vec![("user_id", id), ("confirm", "yes")]),
+        (
+            "members/remove",
+            vec![("user_id", id), ("confirm", &codes.remove)],
+        ),
         (
             "members/roles",
             vec![("user_id", id), ("role_ids[0]", "rol_viewer")],
@@ -555,14 +570,35 @@ fn id_taking_functions(id: &str) -> Vec<(&'static str, Vec<(&'static str, &str)>
         ("environments/update", vec![("id", id), ("name", "Renamed")]),
         ("environments/active", vec![("id", id), ("active", "true")]),
         ("allowlist/describe", vec![("id", id), ("description", "x")]),
-        ("allowlist/delete", vec![("id", id), ("confirm", "yes")]),
+        (
+            "allowlist/delete",
+            vec![("id", id), ("confirm", &codes.delete_entry)],
+        ),
     ]
+}
+
+struct Codes {
+    revoke: String,
+    remove: String,
+    delete_entry: String,
+}
+
+impl Codes {
+    /// What the pages' confirmations carry (deleting an entry that is not on the list).
+    async fn as_the_pages_confirm(browser: &Browser) -> Self {
+        Self {
+            revoke: confirmation_code(&[revocation_warning()]),
+            remove: confirmation_code(&[removal_warning()]),
+            delete_entry: allowlist_confirmation(browser, ListChange::Delete("")).await,
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ids_that_are_not_ids_never_reach_the_api() {
     let app = spawn_app().await;
     let browser = signed_in(&app).await;
+    let codes = Codes::as_the_pages_confirm(&browser).await;
     for id in [
         "..",
         ".",
@@ -575,7 +611,7 @@ async fn ids_that_are_not_ids_never_reach_the_api() {
         "x#y",
     ] {
         reset_sandbox_stats(&app.sandbox_url).await;
-        for (function, args) in id_taking_functions(id) {
+        for (function, args) in id_taking_functions(id, &codes) {
             let (status, body) = browser.server_fn(function, &args).await;
             assert_eq!(
                 status,
@@ -593,7 +629,10 @@ async fn ids_that_are_not_ids_never_reach_the_api() {
     reset_sandbox_stats(&app.sandbox_url).await;
     let unknown = "00000000-0000-4000-8000-000000000000";
     let (status, body) = browser
-        .server_fn("invitations/revoke", &[("id", unknown), ("confirm", "yes")])
+        .server_fn(
+            "invitations/revoke",
+            &[("id", unknown), ("confirm", &codes.revoke)],
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let reached = recorded_requests(&app).await;
@@ -652,10 +691,11 @@ async fn filtering_activity_to_today_includes_today() {
     let app = spawn_app().await;
     let browser = signed_in(&app).await;
     // A change made now, so today has an entry.
+    let confirm = allowlist_confirmation(&browser, ListChange::Add(&["192.0.2.0/24"])).await;
     let (status, _) = browser
         .server_fn(
             "allowlist/add",
-            &[("cidr", "192.0.2.0/24"), ("confirm", "yes")],
+            &[("cidr", "192.0.2.0/24"), ("confirm", &confirm)],
         )
         .await;
     assert_eq!(status, StatusCode::OK);

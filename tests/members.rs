@@ -4,8 +4,9 @@ mod common;
 
 use common::{spawn_app, status, Browser, TestApp};
 use keystone_dashboard::api::{
-    ActivityFilters, ApiError, ChangeMemberRoles, InviteMembers, InviteOutcome, LoadActivity,
-    LoadMembers, LoadRoles, Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation,
+    confirmation_code, removal_warning, revocation_warning, ActivityFilters, ApiError,
+    ChangeMemberRoles, InviteMembers, InviteOutcome, LoadActivity, LoadMembers, LoadRoles, Member,
+    MembersView, RemoveMember, ResendInvitation, RevokeInvitation,
 };
 use reqwest::StatusCode;
 
@@ -226,7 +227,10 @@ async fn invitations_report_every_address_and_can_be_resent_and_revoked() {
     };
     let unconfirmed = browser.call(revoke(None)).await.unwrap_err();
     assert_eq!(unconfirmed.status, StatusCode::PRECONDITION_REQUIRED);
-    browser.call(revoke(Some("yes"))).await.unwrap();
+    browser
+        .call(revoke(Some(&confirmation_code(&[revocation_warning()]))))
+        .await
+        .unwrap();
     assert_eq!(
         members(&browser, None, None)
             .await
@@ -277,8 +281,9 @@ async fn roles_change_and_members_leave_but_never_yourself_or_the_last_manager()
         matches!(&yourself.error, ApiError::Forbidden(why) if why.contains("yourself")),
         "{yourself:?}"
     );
+    let removed = confirmation_code(&[removal_warning()]);
     assert_eq!(
-        status(browser.call(remove(common::ADA, Some("yes"))).await),
+        status(browser.call(remove(common::ADA, Some(&removed))).await),
         StatusCode::FORBIDDEN
     );
 
@@ -286,7 +291,7 @@ async fn roles_change_and_members_leave_but_never_yourself_or_the_last_manager()
         status(browser.call(remove(&ben_id, None)).await),
         StatusCode::PRECONDITION_REQUIRED
     );
-    browser.call(remove(&ben_id, Some("yes"))).await.unwrap();
+    browser.call(remove(&ben_id, Some(&removed))).await.unwrap();
     assert!(member(&browser, "ben@acme-markets.example").await.is_none());
 
     // Grace is the other Platform Manager: demoting her would leave Ada as the last one, which is

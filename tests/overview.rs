@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{spawn_app, Browser, TestApp};
+use common::{allowlist_confirmation, spawn_app, Browser, ListChange, TestApp};
 use keystone_dashboard::api::{
     AddAllowlistEntry, DismissGettingStarted, LoadOverview, SwitchEnvironment,
 };
@@ -84,7 +84,9 @@ async fn each_step_is_ticked_from_real_state_and_the_checklist_goes_when_dismiss
         .call(AddAllowlistEntry {
             cidr: "203.0.113.0/24".to_owned(),
             description: Some("office".to_owned()),
-            confirm: Some("yes".to_owned()),
+            confirm: Some(
+                allowlist_confirmation(&browser, ListChange::Add(&["203.0.113.0/24"])).await,
+            ),
         })
         .await
         .unwrap();

@@ -7,7 +7,10 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{reset_sandbox_stats, sandbox_stats, spawn_app, Browser, TestApp, PAGES};
+use common::{
+    allowlist_confirmation, reset_sandbox_stats, sandbox_stats, spawn_app, Browser, ListChange,
+    TestApp, PAGES,
+};
 use keystone_dashboard::api::{
     AddAllowlistEntry, LoadAllowlist, LoadShell, SwitchEnvironment, UpdateAllowlistDescription,
 };
@@ -195,7 +198,9 @@ async fn only_what_previews_a_change_reads_the_recent_callers() {
         .call(AddAllowlistEntry {
             cidr: "198.51.100.0/24".to_owned(),
             description: Some("office".to_owned()),
-            confirm: Some("yes".to_owned()),
+            confirm: Some(
+                allowlist_confirmation(&browser, ListChange::Add(&["198.51.100.0/24"])).await,
+            ),
         })
         .await
         .unwrap();

@@ -10,8 +10,9 @@ use axum::{body::Bytes, http::HeaderMap, routing::post, Router};
 use common::{reset_sandbox_stats, sandbox_stats, spawn_app, Browser, TestApp};
 use hmac::{Hmac, Mac};
 use keystone_dashboard::api::{
-    ApiError, CreateWebhook, DeleteWebhook, LoadDeliveries, LoadWebhooks, RotateWebhookSecret,
-    SetWebhookActive, TestWebhook, UpdateWebhook, WebhookEndpoint, CONFIRMED, DELIVERY_PAGE_SIZE,
+    confirmation_code, delete_warning, rotate_warning, ApiError, CreateWebhook, DeleteWebhook,
+    LoadDeliveries, LoadWebhooks, RotateWebhookSecret, SetWebhookActive, TestWebhook,
+    UpdateWebhook, WebhookEndpoint, DELIVERY_PAGE_SIZE,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -183,7 +184,7 @@ async fn after_a_rotation_the_old_secret_still_verifies_until_its_window_ends() 
     let rotated = browser
         .call(RotateWebhookSecret {
             id: id.clone(),
-            confirm: Some(CONFIRMED.to_owned()),
+            confirm: Some(confirmation_code(&[rotate_warning(&receiver.url)])),
         })
         .await
         .unwrap();
@@ -320,7 +321,7 @@ async fn an_endpoint_is_edited_disabled_and_deleted_once_confirmed() {
     let deleted = browser
         .call(DeleteWebhook {
             id: id.clone(),
-            confirm: Some(CONFIRMED.to_owned()),
+            confirm: Some(confirmation_code(&[delete_warning(&receiver.url)])),
         })
         .await
         .unwrap();

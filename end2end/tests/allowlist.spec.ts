@@ -1,12 +1,12 @@
 import { APIRequestContext, Page } from '@playwright/test';
 import { test, expect, signIn, waitForHydration, DMITRI, SANDBOX_URL } from './fixtures';
 
-/** Status of an M2M call with staging's credentials, made from this machine (127.0.0.1). */
-async function m2mStatus(request: APIRequestContext): Promise<number> {
+/** Status of an M2M call with an environment's credentials, made from this machine (127.0.0.1). */
+async function m2mStatus(request: APIRequestContext, slug = 'staging'): Promise<number> {
   const token = await request.post(`${SANDBOX_URL}/oauth/token`, {
     data: {
-      client_id: 'sandbox-m2m-staging',
-      client_secret: 'sandbox-m2m-secret-staging',
+      client_id: `sandbox-m2m-${slug}`,
+      client_secret: `sandbox-m2m-secret-${slug}`,
       audience: 'https://api.keystoneos.xyz',
       grant_type: 'client_credentials',
     },
@@ -95,6 +95,42 @@ test('the allowlist guards against lockouts and really restricts M2M traffic', a
   await expect(page.getByTestId('allowlist-empty')).toBeVisible();
   await expect(page.getByTestId('announcement')).toHaveText('Deleted 198.51.100.0/24.');
   expect(await m2mStatus(request)).toBe(200);
+});
+
+test('a confirmation given before a new M2M caller appeared is asked for again, naming it', async ({ page, request }) => {
+  await signIn(page, '/security');
+  await waitForHydration(page);
+  await switchTo(page, 'development', 'Development');
+  await expect(page.getByTestId('allowlist-empty')).toBeVisible();
+  const form = page.getByTestId('add-entry-form');
+  await form.getByLabel('IP address or CIDR network').fill('198.51.100.0/24');
+  await expect(form.getByTestId('confirmation')).toContainText('will be refused at once');
+  await expect(form.getByTestId('confirmation')).not.toContainText('sandbox-m2m-development');
+  await form.getByLabel('I understand').check();
+  // While the member reads, development's M2M client calls for the first time.
+  expect(await m2mStatus(request, 'development')).toBe(200);
+  await form.getByTestId('add-entry').click();
+  await expect(page.getByTestId('announcement')).toContainText('has changed since the page was loaded');
+  // Nothing saved; the form, kept, now names the client and asks again.
+  await expect(page.getByTestId('allowlist-empty')).toBeVisible();
+  expect(await m2mStatus(request, 'development')).toBe(200);
+  await expect(form.getByLabel('IP address or CIDR network')).toHaveValue('198.51.100.0/24');
+  await expect(form.getByTestId('confirmation')).toContainText(
+    'sandbox-m2m-development would be refused: it last called from 127.0.0.1',
+  );
+  await expect(form.getByLabel('I understand')).not.toBeChecked();
+  await form.getByLabel('I understand').check();
+  await form.getByTestId('add-entry').click();
+  await expect(page.getByTestId('announcement')).toHaveText('Added 198.51.100.0/24.');
+  expect(await m2mStatus(request, 'development')).toBe(403);
+
+  // Left as found: the list emptied again.
+  const row = page.getByTestId('allowlist-row');
+  await row.getByTestId('delete-entry').click();
+  await row.getByLabel('I understand').check();
+  await row.getByRole('button', { name: 'Delete 198.51.100.0/24' }).click();
+  await expect(page.getByTestId('allowlist-empty')).toBeVisible();
+  expect(await m2mStatus(request, 'development')).toBe(200);
 });
 
 test('a viewer sees the production list read-only', async ({ page }) => {

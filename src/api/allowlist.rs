@@ -4,15 +4,13 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, EnvironmentRecord, OddRecord, Section};
+use super::{ApiError, EnvironmentRecord, OddRecord, Section, Warning};
 use crate::domain::{Cidr, EnvironmentSlug, Timestamp};
 
 /// The API allows at most this many entries per environment.
 pub const MAX_ENTRIES: usize = 500;
 /// The API's limit on descriptions.
 pub const MAX_DESCRIPTION: usize = 255;
-/// What a confirming form sends.
-pub const CONFIRMED: &str = "yes";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AllowlistEntry {
@@ -115,12 +113,12 @@ fn lockout_warnings(
     (networks_before, entries_before): ListState,
     (networks_after, entries_after): ListState,
     callers: Option<&[RecentCaller]>,
-) -> Vec<String> {
+) -> Vec<Warning> {
     let Some(callers) = callers else {
         return if entries_after == 0 {
             Vec::new()
         } else {
-            vec!["The recent M2M callers could not be read from the activity log: this change is not checked against them.".to_owned()]
+            vec![Warning::new("The recent M2M callers could not be read from the activity log: this change is not checked against them.")]
         };
     };
     let refused_before = refused_callers(networks_before, entries_before, callers);
@@ -128,11 +126,12 @@ fn lockout_warnings(
         .into_iter()
         .filter(|caller| !refused_before.contains(caller))
         .map(|caller| {
-            format!(
-                "{} would be refused: it last called from {} at {}.",
-                caller.client_id,
-                caller.address,
-                caller.last_call.second_utc()
+            Warning::with_detail(
+                format!(
+                    "{} would be refused: it last called from {}",
+                    caller.client_id, caller.address
+                ),
+                &format!(" at {}.", caller.last_call.second_utc()),
             )
         })
         .collect()
@@ -151,19 +150,21 @@ pub fn add_warnings(
     adding: &[Cidr],
     environment: &EnvironmentSlug,
     callers: Option<&[RecentCaller]>,
-) -> Vec<String> {
+) -> Vec<Warning> {
     let mut warnings = Vec::new();
     if entries_now == 0 && !adding.is_empty() {
-        warnings.push(format!(
+        warnings.push(Warning::new(format!(
             "This is the first entry: M2M traffic to {environment} from every other address will be refused at once."
-        ));
+        )));
     }
     for everyone in adding.iter().filter(|cidr| cidr.is_everyone()) {
         let family = if everyone.is_ipv4() { "IPv4" } else { "IPv6" };
-        warnings.push(format!("{everyone} allows every {family} address."));
+        warnings.push(Warning::new(format!(
+            "{everyone} allows every {family} address."
+        )));
     }
     if environment.is_production() && !adding.is_empty() {
-        warnings.push("This changes production.".to_owned());
+        warnings.push(Warning::new("This changes production."));
     }
     if !adding.is_empty() {
         let after: Vec<Cidr> = networks_now.iter().chain(adding).copied().collect();
@@ -184,15 +185,15 @@ pub fn delete_warnings(
     deleting: Option<Cidr>,
     environment: &EnvironmentSlug,
     callers: Option<&[RecentCaller]>,
-) -> Vec<String> {
+) -> Vec<Warning> {
     let mut warnings = Vec::new();
     if entries_now == 1 {
-        warnings.push(format!(
+        warnings.push(Warning::new(format!(
             "This is the last entry: {environment} will accept M2M traffic from every address."
-        ));
+        )));
     }
     if environment.is_production() {
-        warnings.push("This changes production.".to_owned());
+        warnings.push(Warning::new("This changes production."));
     }
     let networks_after: Vec<Cidr> = networks_now
         .iter()
@@ -710,12 +711,13 @@ mod tests {
         assert!(add_warnings(2, &[], &[office], &staging, Some(&[])).is_empty());
         let first = add_warnings(0, &[], &[office], &staging, Some(&[]));
         assert_eq!(first.len(), 1);
-        assert!(first[0].contains("refused at once"));
+        assert!(first[0].text().contains("refused at once"));
         assert!(add_warnings(3, &[], &[everyone], &staging, Some(&[]))[0]
+            .text()
             .contains("every IPv6 address"));
         assert_eq!(
             add_warnings(3, &[], &[office], &slug("production"), Some(&[])),
-            ["This changes production."]
+            [Warning::new("This changes production.")]
         );
     }
 
@@ -723,7 +725,9 @@ mod tests {
     fn the_last_entry_and_production_need_confirming_to_delete() {
         let staging = slug("staging");
         assert!(delete_warnings(2, &[], None, &staging, Some(&[])).is_empty());
-        assert!(delete_warnings(1, &[], None, &staging, Some(&[]))[0].contains("every address"));
+        assert!(delete_warnings(1, &[], None, &staging, Some(&[]))[0]
+            .text()
+            .contains("every address"));
         assert_eq!(
             delete_warnings(4, &[], None, &slug("production"), Some(&[])).len(),
             1
@@ -751,7 +755,7 @@ mod tests {
         let first = add_warnings(0, &[], &[office], &staging, Some(&callers));
         assert_eq!(first.len(), 2, "{first:?}");
         assert_eq!(
-            first[1],
+            first[1].text(),
             "reporting-job would be refused: it last called from 192.0.2.50 at 2026-12-02 10:05:00 UTC."
         );
         // Adding to a list that already covers every caller names nobody.
@@ -769,7 +773,9 @@ mod tests {
             Some(&callers),
         );
         assert_eq!(without_office.len(), 1, "{without_office:?}");
-        assert!(without_office[0].starts_with("billing-service would be refused"));
+        assert!(without_office[0]
+            .text()
+            .starts_with("billing-service would be refused"));
         assert_eq!(
             delete_warnings(1, &[covering], Some(covering), &staging, Some(&callers)).len(),
             1,
@@ -796,7 +802,9 @@ mod tests {
             Some(&callers),
         );
         assert_eq!(office.len(), 1, "{office:?}");
-        assert!(office[0].starts_with("billing-service would be refused"));
+        assert!(office[0]
+            .text()
+            .starts_with("billing-service would be refused"));
         // The log could not be read: the change says it is unchecked.
         let unchecked = add_warnings(
             1,
@@ -806,7 +814,10 @@ mod tests {
             None,
         );
         assert_eq!(unchecked.len(), 1);
-        assert!(unchecked[0].contains("could not be read"), "{unchecked:?}");
+        assert!(
+            unchecked[0].text().contains("could not be read"),
+            "{unchecked:?}"
+        );
         assert_eq!(
             checkable_callers(&Some(Err(ApiError::Internal))),
             None,

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, FieldError, Listed};
+use super::{ApiError, FieldError, Listed, Warning};
 use crate::domain::{EnvironmentSlug, Timestamp};
 
 /// The API's bounds for `default_timeout_seconds`.
@@ -49,15 +49,15 @@ pub struct EnvironmentsView {
 }
 
 /// What deactivating does, in words the confirmation shows.
-pub fn deactivation_warning(slug: &EnvironmentSlug) -> String {
+pub fn deactivation_warning(slug: &EnvironmentSlug) -> Warning {
     let production = if slug.is_production() {
         " This is production: live integrations stop."
     } else {
         ""
     };
-    format!(
+    Warning::new(format!(
         "Deactivating {slug} refuses its M2M credentials at once. Its data, allowlist and settings are kept, and it can be reactivated.{production}"
-    )
+    ))
 }
 
 fn field(field: &str, message: impl Into<String>) -> FieldError {
@@ -285,17 +285,17 @@ mod ssr {
     ) -> Result<EnvironmentDetail, ApiError> {
         let environment_id = crate::domain::ResourceId::parse(&id)?;
         let request = MemberRequest::current()?;
-        if !active && confirm.as_deref() != Some(crate::api::CONFIRMED) {
+        if !active {
             let environment = request
                 .environments()
                 .await?
                 .into_iter()
                 .find(|environment| environment.id == id)
                 .ok_or_else(|| ApiError::NotFound("That environment does not exist.".to_owned()))?;
-            return Err(ApiError::NeedsConfirmation(format!(
-                "Confirm to go ahead. {}",
-                deactivation_warning(&environment.slug)
-            )));
+            crate::server::member::require_confirmation(
+                &[deactivation_warning(&environment.slug)],
+                confirm.as_deref(),
+            )?;
         }
         let path = paths::environment(&environment_id);
         let reply = if active {
@@ -336,9 +336,12 @@ mod tests {
     #[test]
     fn deactivating_production_says_so() {
         let production = EnvironmentSlug::parse("production").unwrap();
-        assert!(deactivation_warning(&production).contains("This is production"));
+        assert!(deactivation_warning(&production)
+            .text()
+            .contains("This is production"));
         assert!(
             deactivation_warning(&EnvironmentSlug::parse("staging").unwrap())
+                .text()
                 .contains("M2M credentials")
         );
     }

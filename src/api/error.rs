@@ -34,9 +34,13 @@ pub enum ApiError {
     /// another type). The server log names the route and the field.
     #[error("{}", unexpected_reply_message(*.may_have_applied))]
     UnexpectedReply { may_have_applied: bool },
-    /// The change has consequences the member must confirm first (lockout, production, everyone).
-    #[error("{0}")]
-    NeedsConfirmation(String),
+    /// The change has consequences the member must confirm first (lockout, production, everyone):
+    /// `message` names them. `code` is what a confirming form sends for exactly these (see
+    /// `api::confirmation_code`); it is no secret. A client that shows `message` to a person who
+    /// agrees may send it back; the dashboard's own pages work the warnings out afresh and show
+    /// them instead.
+    #[error("{message}")]
+    NeedsConfirmation { message: String, code: String },
     #[error("Too many requests. Try again in {retry_after_seconds} seconds.")]
     RateLimited { retry_after_seconds: u64 },
     /// The API could not be reached or failed. `may_have_applied` is true when a change was sent and
@@ -94,7 +98,7 @@ impl ApiError {
             Self::Validation(_) => 422,
             Self::BadRequest(_) => 400,
             Self::Refused(_) | Self::UnexpectedReply { .. } => 502,
-            Self::NeedsConfirmation(_) => 428,
+            Self::NeedsConfirmation { .. } => 428,
             Self::RateLimited { .. } => 429,
             Self::Unavailable { .. } | Self::ProviderUnavailable => 503,
             Self::Internal => 500,

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
+use super::{ApiError, Warning};
 use crate::domain::Timestamp;
 
 /// Members per page.
@@ -160,6 +160,16 @@ pub fn invitation_role_names(listed: &[String], roles: &[Role]) -> Vec<String> {
             match_role(entry, roles).map_or_else(|| entry.clone(), |role| role.name.clone())
         })
         .collect()
+}
+
+/// What removing a member means (the dialog names them).
+pub fn removal_warning() -> Warning {
+    Warning::new("They lose access to the platform at once; their activity stays in the log.")
+}
+
+/// What revoking an invitation means.
+pub fn revocation_warning() -> Warning {
+    Warning::new("The invitation link stops working at once.")
 }
 
 #[cfg(feature = "ssr")]
@@ -458,10 +468,7 @@ mod ssr {
         confirm: Option<String>,
     ) -> Result<String, ApiError> {
         let member_id = crate::domain::ResourceId::parse(&user_id)?;
-        crate::server::member::require_confirmation(
-            &["The member loses access to the platform at once.".to_owned()],
-            confirm.as_deref(),
-        )?;
+        crate::server::member::require_confirmation(&[removal_warning()], confirm.as_deref())?;
         let request = MemberRequest::current()?;
         ssr::guard(&request, &user_id, true).await?;
         let removed = request
@@ -481,10 +488,7 @@ mod ssr {
         confirm: Option<String>,
     ) -> Result<String, ApiError> {
         let invitation_id = crate::domain::ResourceId::parse(&id)?;
-        crate::server::member::require_confirmation(
-            &["The invitation link stops working at once.".to_owned()],
-            confirm.as_deref(),
-        )?;
+        crate::server::member::require_confirmation(&[revocation_warning()], confirm.as_deref())?;
         let request = MemberRequest::current()?;
         let path = paths::invitation(&invitation_id);
         request

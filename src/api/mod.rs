@@ -6,6 +6,7 @@
 
 mod activity;
 pub(crate) mod allowlist;
+mod confirmation;
 mod environments;
 mod error;
 mod members;
@@ -19,6 +20,7 @@ mod webhooks;
 
 pub use activity::*;
 pub use allowlist::*;
+pub use confirmation::{confirmation_code, Warning};
 pub use environments::*;
 pub use error::{ApiError, FieldError};
 pub use members::*;

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, FieldError, Listed};
+use super::{ApiError, FieldError, Listed, Warning};
 use crate::domain::{Timestamp, WebUrl};
 
 /// The events the form offers, with what each means. `*` and `settlement.*` are published;
@@ -236,15 +236,17 @@ pub async fn load_deliveries(id: String, offset: u64) -> Result<DeliveryLog, Api
 }
 
 /// What deleting an endpoint means, in the words its confirmation shows.
-pub fn delete_warning(url: &str) -> String {
-    format!("{url} stops receiving events at once, and its delivery log is deleted with it.")
+pub fn delete_warning(url: &str) -> Warning {
+    Warning::new(format!(
+        "{url} stops receiving events at once, and its delivery log is deleted with it."
+    ))
 }
 
 /// What rotating a secret means.
-pub fn rotate_warning(url: &str) -> String {
-    format!(
+pub fn rotate_warning(url: &str) -> Warning {
+    Warning::new(format!(
         "A new secret for {url} is shown once. Deliveries are signed with both secrets for 24 hours (the old one in X-Keystone-Signature-Previous); update your receiver before then."
-    )
+    ))
 }
 
 #[cfg(feature = "ssr")]

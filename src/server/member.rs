@@ -17,7 +17,10 @@ use super::{
     AppState, Bff,
 };
 use crate::{
-    api::{ApiError, EnvironmentRecord, Lenient, Listed, Page, PlatformRecord, LIST_LIMIT},
+    api::{
+        confirmation_code, ApiError, EnvironmentRecord, Lenient, Listed, Page, PlatformRecord,
+        Warning, LIST_LIMIT,
+    },
     domain::EnvironmentSlug,
 };
 
@@ -484,18 +487,30 @@ fn store_error(error: tower_sessions::session::Error) -> ApiError {
     }
 }
 
-/// Refuses a change whose consequences (`warnings`) were not confirmed by the form's
-/// `confirm=yes`. The page shows the same warnings beside a `required` checkbox; checking again
-/// here is what makes a hand-made or pre-hydration post unable to skip them.
-pub fn require_confirmation(warnings: &[String], confirm: Option<&str>) -> Result<(), ApiError> {
-    if warnings.is_empty() || confirm == Some(crate::api::CONFIRMED) {
-        Ok(())
-    } else {
-        Err(ApiError::NeedsConfirmation(format!(
-            "Confirm to go ahead. {}",
-            warnings.join(" ")
-        )))
+/// Refuses a change whose consequences (`warnings`, worked out from fresh reads) were not
+/// confirmed: the form's `confirm` must be the code of these very warnings. The page shows them
+/// beside a `required` checkbox that carries their code; checking here makes a hand-made or
+/// pre-hydration post unable to skip them, and a page older than the state it changes unable to
+/// confirm consequences it never showed (it is told the fresh ones).
+pub fn require_confirmation(warnings: &[Warning], confirm: Option<&str>) -> Result<(), ApiError> {
+    if warnings.is_empty() {
+        return Ok(());
     }
+    let code = confirmation_code(warnings);
+    if confirm == Some(code.as_str()) {
+        return Ok(());
+    }
+    let lead = match confirm {
+        None => "Confirm to go ahead.",
+        Some(_) => {
+            "What this change does has changed since the page was loaded: read it again and confirm."
+        }
+    };
+    let texts: Vec<&str> = warnings.iter().map(Warning::text).collect();
+    Err(ApiError::NeedsConfirmation {
+        message: format!("{lead} {}", texts.join(" ")),
+        code,
+    })
 }
 
 /// Finishes a server function: an error sets the matching HTTP status (401, 403, 422, ...), so the

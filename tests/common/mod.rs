@@ -448,7 +448,7 @@ impl Refused {
     pub fn needs_confirmation(&self) -> &str {
         assert_eq!(self.status, StatusCode::PRECONDITION_REQUIRED, "{self:?}");
         match &self.error {
-            ApiError::NeedsConfirmation(warning) => warning,
+            ApiError::NeedsConfirmation { message, .. } => message,
             other => panic!("not a confirmation: {other:?}"),
         }
     }
@@ -701,4 +701,69 @@ pub async fn m2m_status(sandbox_url: &str, slug: &str) -> StatusCode {
         .await
         .unwrap()
         .status()
+}
+
+/// A change of the current environment's allowlist, as the Security page prepares it.
+pub enum ListChange<'a> {
+    Add(&'a [&'a str]),
+    /// Lines pasted into "Add many".
+    Bulk(&'a str),
+    Delete(&'a str),
+}
+
+/// The code the Security page's confirmation carries for `change`: its warnings worked out from
+/// the list as the page loads it, as the page does in the browser. A test that confirms with it
+/// confirms what a member would have read.
+pub async fn allowlist_confirmation(browser: &Browser, change: ListChange<'_>) -> String {
+    use keystone_dashboard::{
+        api::{add_warnings, checkable_callers, confirmation_code, delete_warnings, LoadAllowlist},
+        domain::Cidr,
+    };
+    let view = browser.call(LoadAllowlist {}).await.unwrap();
+    let count = view.entries.len() + view.entries_as_stored.len();
+    let callers = checkable_callers(&view.recent_callers);
+    let warnings = match change {
+        ListChange::Add(adding) => {
+            // What does not parse is not added: the page warns about what would be.
+            let adding: Vec<Cidr> = adding
+                .iter()
+                .filter_map(|cidr| Cidr::parse(cidr).ok())
+                .collect();
+            add_warnings(
+                count,
+                &view.networks(),
+                &adding,
+                &view.environment.slug,
+                callers,
+            )
+        }
+        ListChange::Bulk(lines) => {
+            let adding: Vec<Cidr> = keystone_dashboard::domain::parse_bulk(lines, &view.networks())
+                .into_iter()
+                .filter_map(|line| line.outcome.ok().map(|(cidr, _)| cidr))
+                .collect();
+            add_warnings(
+                count,
+                &view.networks(),
+                &adding,
+                &view.environment.slug,
+                callers,
+            )
+        }
+        ListChange::Delete(id) => {
+            let deleting = view
+                .entries
+                .iter()
+                .find(|entry| entry.id == id)
+                .map(|entry| entry.cidr);
+            delete_warnings(
+                count,
+                &view.networks(),
+                deleting,
+                &view.environment.slug,
+                callers,
+            )
+        }
+    };
+    confirmation_code(&warnings)
 }

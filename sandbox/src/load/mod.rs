@@ -312,11 +312,7 @@ async fn write(
 ) -> Step {
     if let Some((cidr, id)) = log.live.iter().next().map(|(c, i)| (c.clone(), i.clone())) {
         let outcome = visitor
-            .server_fn(
-                "allowlist/delete",
-                &[("id", &id), ("confirm", "yes")],
-                log.samples("write"),
-            )
+            .confirmed_server_fn("allowlist/delete", &[("id", &id)], log.samples("write"))
             .await;
         match outcome {
             Outcome::Reply { status, .. } if status.is_success() => {
@@ -342,13 +338,9 @@ async fn write(
         let cidr = format!("2001:db8:{run:x}:{index:x}:{serial:x}::/80");
         let description = format!("load session {index} write {serial}");
         let outcome = visitor
-            .server_fn(
+            .confirmed_server_fn(
                 "allowlist/add",
-                &[
-                    ("cidr", &cidr),
-                    ("description", &description),
-                    ("confirm", "yes"),
-                ],
+                &[("cidr", &cidr), ("description", &description)],
                 log.samples("write"),
             )
             .await;

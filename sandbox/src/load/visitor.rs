@@ -128,6 +128,36 @@ impl Visitor {
         self.send(request, samples).await
     }
 
+    /// A change as a member makes it who agrees to whatever it asks them to confirm: sent as is,
+    /// and when the dashboard answers 428 (consequences to confirm: the first or last entry of a
+    /// list, say), sent once more with the code of the warnings that reply named.
+    pub async fn confirmed_server_fn(
+        &mut self,
+        name: &str,
+        args: &[(&str, &str)],
+        samples: &mut Samples,
+    ) -> Outcome {
+        let outcome = self.server_fn(name, args, samples).await;
+        let code = match &outcome {
+            Outcome::Reply { status, body } if *status == StatusCode::PRECONDITION_REQUIRED => {
+                serde_json::from_str::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|error| {
+                        error["NeedsConfirmation"]["code"]
+                            .as_str()
+                            .map(str::to_owned)
+                    })
+            }
+            _ => None,
+        };
+        let Some(code) = code else {
+            return outcome;
+        };
+        let mut confirmed = args.to_vec();
+        confirmed.push(("confirm", &code));
+        self.server_fn(name, &confirmed, samples).await
+    }
+
     /// Signs `user_id` in through the dashboard and the sandbox's sign-in page, as a browser
     /// follows the redirects. Each step is timed in `samples`.
     pub async fn sign_in(&mut self, user_id: &str, samples: &mut Samples) -> Result<(), String> {

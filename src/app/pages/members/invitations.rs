@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::Actions;
 use crate::{
-    api::{ApiError, Invitation},
+    api::{revocation_warning, ApiError, Invitation},
     app::kit::{Confirm, CopyField, DataTable, InlineDialog, SectionFailed, SubmitButton},
 };
 
@@ -102,9 +102,7 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                             >
                                 <ActionForm action=actions.revoke>
                                     <input type="hidden" name="id" value=revoke_id />
-                                    <Confirm warnings=vec![
-                                        "The link stops working at once.".to_owned(),
-                                    ] />
+                                    <Confirm warnings=vec![revocation_warning()] />
                                     <SubmitButton
                                         label=revoke_label.clone()
                                         pending=actions.revoke.pending()

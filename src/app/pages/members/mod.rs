@@ -13,8 +13,8 @@ use leptos_router::{components::Form, hooks::use_query_map};
 use crate::{
     api::permissions::MEMBERS_MANAGE,
     api::{
-        load_members, member_guardrail, ChangeMemberRoles, InviteMembers, Member, MembersView,
-        RemoveMember, ResendInvitation, RevokeInvitation, Role, MEMBERS_PAGE_SIZE,
+        load_members, member_guardrail, removal_warning, ChangeMemberRoles, InviteMembers, Member,
+        MembersView, RemoveMember, ResendInvitation, RevokeInvitation, Role, MEMBERS_PAGE_SIZE,
     },
     app::kit::{
         count_of, initials, use_offset_query, Announcement, Announcer, Confirm, DataTable,
@@ -354,11 +354,8 @@ fn MemberActions(
             <InlineDialog key=remove_key label="Remove".to_owned() danger=true>
                 <ActionForm action=actions.remove>
                     <input type="hidden" name="user_id" value=remove_id />
-                    <Confirm warnings=vec![
-                        format!(
-                            "{remove_label} from the platform? They lose access at once; their activity stays in the log.",
-                        ),
-                    ] />
+                    <p>{format!("{remove_label} from the platform?")}</p>
+                    <Confirm warnings=vec![removal_warning()] />
                     <SubmitButton
                         label=remove_label.clone()
                         pending=actions.remove.pending()

@@ -17,7 +17,8 @@ use crate::{
     api::{
         checkable_callers, delete_warnings, refused_callers, AddAllowlistEntries,
         AddAllowlistEntry, AllowlistEntry, AllowlistView, DeleteAllowlistEntry, OddRecord,
-        RecentCaller, Section, UpdateAllowlistDescription, CALLERS_LOOKBACK_DAYS, MAX_DESCRIPTION,
+        RecentCaller, Section, UpdateAllowlistDescription, Warning, CALLERS_LOOKBACK_DAYS,
+        MAX_DESCRIPTION,
     },
     app::kit::{
         count_of, use_offset_query, Announcement, Announcer, Confirm, DataTable, DialogDraft,
@@ -318,7 +319,7 @@ fn EntriesTable(
 #[component]
 fn EntryRow(
     entry: AllowlistEntry,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
     can_manage: bool,
     actions: Actions,
 ) -> impl IntoView {
@@ -339,7 +340,7 @@ fn EntryRow(
 #[component]
 fn OddEntryRow(
     record: OddRecord,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
     can_manage: bool,
     actions: Actions,
 ) -> impl IntoView {
@@ -369,7 +370,7 @@ fn OddEntryRow(
 }
 
 #[component]
-fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) -> impl IntoView {
+fn RowActions(entry: AllowlistEntry, warnings: Vec<Warning>, actions: Actions) -> impl IntoView {
     let cidr = entry.cidr.to_string();
     let (edit_id, delete_id) = (entry.id.clone(), entry.id.clone());
     let edit_label = cidr.clone();
@@ -415,7 +416,7 @@ fn RowActions(entry: AllowlistEntry, warnings: Vec<String>, actions: Actions) ->
 fn DeleteEntry(
     id: String,
     network: String,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
     action: ServerAction<DeleteAllowlistEntry>,
 ) -> impl IntoView {
     view! {
