@@ -1,3 +1,5 @@
+import { createServer, IncomingHttpHeaders } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { test as base, expect, Page } from '@playwright/test';
 
 /**
@@ -76,3 +78,29 @@ export const MAIN_PAGES: { path: string; link: string; heading: RegExp }[] = [
   { path: '/activity', link: 'Activity', heading: /^Activity$/ },
   { path: '/upstream-check', link: 'API check', heading: /^API check$/ },
 ];
+
+/** A webhook receiver on loopback, started by the test: it keeps each delivery's headers and body. */
+export async function startReceiver() {
+  const received: { headers: IncomingHttpHeaders; body: Buffer }[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body: Buffer.concat(chunks) });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return { url, received, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/** Marks the platform's onboarding complete or not (the sandbox's control API). */
+export async function setOnboarding(completed: boolean) {
+  const reply = await fetch(`${SANDBOX_URL}/_sandbox/onboarding`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ completed }),
+  });
+  expect(reply.ok).toBe(true);
+}

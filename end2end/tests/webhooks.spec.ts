@@ -1,23 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createServer, IncomingHttpHeaders } from 'node:http';
-import { AddressInfo } from 'node:net';
-import { test, expect, signIn, waitForHydration, SANDBOX_URL, DMITRI } from './fixtures';
-
-/** A webhook receiver on loopback, started by the test: it keeps each delivery's headers and body. */
-async function startReceiver() {
-  const received: { headers: IncomingHttpHeaders; body: Buffer }[] = [];
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk) => chunks.push(chunk));
-    request.on('end', () => {
-      received.push({ headers: request.headers, body: Buffer.concat(chunks) });
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return { url, received, close: () => new Promise((resolve) => server.close(resolve)) };
-}
+import { test, expect, signIn, waitForHydration, startReceiver, SANDBOX_URL, DMITRI } from './fixtures';
 
 /** An event, as a settlement changing state sends it (the sandbox's control API). */
 async function emit(event: string) {

@@ -82,6 +82,25 @@ pub fn router() -> Router<SharedState> {
         .route("/_sandbox/stats", get(get_stats).delete(reset_stats))
         .route("/_sandbox/user-token", axum::routing::post(user_token))
         .route("/_sandbox/events", axum::routing::post(emit_event))
+        .route("/_sandbox/onboarding", axum::routing::put(set_onboarding))
+}
+
+#[derive(serde::Deserialize)]
+struct OnboardingRequest {
+    completed: bool,
+}
+
+/// Marks the platform's onboarding complete (now) or not yet, as KeyStone's own onboarding flow
+/// would; browser tests use it to see the overview a new platform sees. Sandbox-only.
+async fn set_onboarding(
+    State(state): State<SharedState>,
+    Json(request): Json<OnboardingRequest>,
+) -> StatusCode {
+    state.store.write(|data| {
+        data.platform.onboarding_completed_at =
+            request.completed.then(time::OffsetDateTime::now_utc);
+    });
+    StatusCode::NO_CONTENT
 }
 
 #[derive(serde::Deserialize)]

@@ -1585,3 +1585,25 @@ async fn an_m2m_clients_calls_are_logged_with_their_address_in_their_environment
         .await;
     assert_eq!(elsewhere["total"], 0, "{elsewhere}");
 }
+
+#[tokio::test]
+async fn the_onboarding_control_sets_what_the_platform_reports() {
+    let sandbox = spawn().await;
+    let ada = sandbox.as_user(ADA, "development").await;
+    let completed = |platform: &Value| !platform["onboarding_completed_at"].is_null();
+    assert!(
+        completed(&ada.get_json("/v1/platforms/me").await),
+        "seeded done"
+    );
+    for done in [false, true] {
+        let reply = sandbox
+            .http
+            .put(sandbox.url("/_sandbox/onboarding"))
+            .json(&json!({ "completed": done }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::NO_CONTENT);
+        assert_eq!(completed(&ada.get_json("/v1/platforms/me").await), done);
+    }
+}
