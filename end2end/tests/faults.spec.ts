@@ -39,7 +39,7 @@ test('a lost reply to an add keeps the input, re-reads the list and never applie
   await setFaults({
     rules: [{ method: 'POST', path_prefix: '/v1/platforms/me/environments', action: { kind: 'drop_after_apply' }, times: 1 }],
   });
-  // The first entry of an environment asks for a yes; later ones do not.
+  // The first entry of an environment asks for a confirmation; later ones do not.
   const confirm = form.getByLabel('I understand');
   if (await confirm.count()) await confirm.check();
   await form.getByTestId('add-entry').click();

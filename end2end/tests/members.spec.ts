@@ -47,7 +47,7 @@ test('invite, accept as the invitee, change the role, remove, revoke', async ({ 
 
   // Remove, after a confirmation that names the person.
   await row.getByText('Remove', { exact: true }).click();
-  await expect(row.getByText('Remove newbie from the platform?')).toBeVisible();
+  await expect(row.getByRole('alert')).toContainText('Remove newbie from the platform?');
   await expect(row.getByRole('alert')).toContainText('They lose access to the platform at once');
   await row.getByLabel('I understand').check();
   await row.getByRole('button', { name: 'Remove newbie' }).click();

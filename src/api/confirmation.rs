@@ -38,23 +38,35 @@ impl Warning {
     }
 }
 
-/// The code of a set of warnings, in any order (callers are listed by their latest call, which
-/// may reorder them between two reads without changing what the change does).
+/// The code a confirming form sends for the warnings it shows: one short hash per warning's gist,
+/// sorted (callers are listed by their latest call, which may reorder them between two reads).
 ///
 /// Not a secret and not a guard against a hand-made post, which can send any code it likes (the
-/// server's own check of the warnings is that guard): it only tells two sets of warnings apart,
-/// for which FNV-1a, the same on both sides and tiny in the browser's bundle, is enough.
+/// server's own check of the warnings is that guard): it only tells warnings apart, for which
+/// FNV-1a, the same on both sides and tiny in the browser's bundle, is enough.
 pub fn confirmation_code(warnings: &[Warning]) -> String {
-    let mut gists: Vec<&str> = warnings
+    let mut hashes: Vec<String> = warnings
         .iter()
-        .map(|warning| warning.gist.as_str())
+        .map(|warning| gist_hash(&warning.gist))
         .collect();
-    gists.sort_unstable();
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes.join(".")
+}
+
+/// Whether `code` confirms every one of `warnings`: each was among those the member was shown.
+/// One shown but gone since (a caller that dropped out of the log's window, a list no longer
+/// empty) was confirmed all the same, so it never stands in the way.
+pub fn confirms(code: &str, warnings: &[Warning]) -> bool {
+    let shown: Vec<&str> = code.split('.').collect();
+    warnings
+        .iter()
+        .all(|warning| shown.contains(&gist_hash(&warning.gist).as_str()))
+}
+
+fn gist_hash(gist: &str) -> String {
     let mut hasher = fnv::FnvHasher::default();
-    for gist in gists {
-        hasher.write(gist.as_bytes());
-        hasher.write_u8(0);
-    }
+    hasher.write(gist.as_bytes());
     format!("{:016x}", hasher.finish())
 }
 
@@ -67,31 +79,44 @@ mod tests {
     }
 
     #[test]
-    fn a_code_changes_with_what_is_confirmed_not_with_details_or_order() {
+    fn a_code_confirms_what_was_shown_whatever_its_details_or_order() {
         let shown = [
             Warning::new("This changes production."),
             caller("ci", "10:00"),
         ];
         let code = confirmation_code(&shown);
-        assert_eq!(code.len(), 16);
+        assert!(confirms(&code, &shown));
         // The caller called again, and the two warnings come in another order: same consequences.
         let fresh = [
             caller("ci", "10:05"),
             Warning::new("This changes production."),
         ];
         assert_eq!(confirmation_code(&fresh), code);
-        // A client the page did not name, or one warning fewer: another code.
+        assert!(confirms(&code, &fresh));
+        // One of them gone since: what is left was confirmed.
+        assert!(confirms(&code, &fresh[..1]));
+        assert!(confirms(&code, &[]));
+    }
+
+    #[test]
+    fn a_code_never_confirms_a_warning_the_page_did_not_show() {
+        let shown = [
+            Warning::new("This changes production."),
+            caller("ci", "10:00"),
+        ];
+        let code = confirmation_code(&shown);
         let more = [
             Warning::new("This changes production."),
             caller("ci", "10:00"),
             caller("billing", "10:01"),
         ];
-        assert_ne!(confirmation_code(&more), code);
-        assert_ne!(confirmation_code(&shown[..1]), code);
-        // Gists are kept apart: two warnings never read as one.
-        assert_ne!(
-            confirmation_code(&[Warning::new("ab"), Warning::new("c")]),
-            confirmation_code(&[Warning::new("a"), Warning::new("bc")])
+        assert!(!confirms(&code, &more));
+        assert!(!confirms("", &shown[..1]));
+        assert!(
+            !confirms("yes", &shown[..1]),
+            "the old blanket yes confirms nothing"
         );
+        // A code is whole hashes, not a prefix or a run of them.
+        assert!(!confirms(&code[..8], &shown[..1]));
     }
 }

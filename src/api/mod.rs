@@ -20,7 +20,7 @@ mod webhooks;
 
 pub use activity::*;
 pub use allowlist::*;
-pub use confirmation::{confirmation_code, Warning};
+pub use confirmation::{confirmation_code, confirms, Warning};
 pub use environments::*;
 pub use error::{ApiError, FieldError};
 pub use members::*;

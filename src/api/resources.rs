@@ -137,13 +137,16 @@ fn stored_fields(value: &serde_json::Value, shown: &[&str]) -> Vec<(String, Stri
     object
         .iter()
         .filter(|(key, _)| shown.contains(&key.as_str()))
-        .map(|(key, value)| {
-            let text = match value {
-                serde_json::Value::Null => String::new(),
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            (key.clone(), text)
-        })
+        .map(|(key, value)| (key.clone(), stored_text(value)))
         .collect()
+}
+
+/// A field of a record shown as stored, as text: a string as is, nothing for null, else its JSON.
+#[cfg(feature = "ssr")]
+pub(crate) fn stored_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
 }

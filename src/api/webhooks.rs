@@ -242,6 +242,13 @@ pub fn delete_warning(url: &str) -> Warning {
     ))
 }
 
+/// How an endpoint is named in messages and confirmations: its URL as stored (as text), or its id
+/// when it has none. The page and the server name an endpoint shown as stored the same way, so
+/// the confirmation of its deletion matches.
+pub fn endpoint_name(url: &str, id: &str) -> String {
+    if url.is_empty() { id } else { url }.to_owned()
+}
+
 /// What rotating a secret means.
 pub fn rotate_warning(url: &str) -> Warning {
     Warning::new(format!(
@@ -287,9 +294,10 @@ mod ssr {
     /// confirmations). Read leniently: an endpoint shown as stored can be tested and deleted too.
     async fn endpoint_url(request: &MemberRequest, id: &ResourceId) -> Result<String, ApiError> {
         let endpoint: serde_json::Value = request.get(&paths::webhook(id), &[]).await?;
-        Ok(endpoint["url"]
-            .as_str()
-            .map_or_else(|| id.as_str().to_owned(), str::to_owned))
+        Ok(endpoint_name(
+            &crate::api::resources::stored_text(&endpoint["url"]),
+            id.as_str(),
+        ))
     }
 
     pub async fn load_webhooks() -> Result<WebhooksView, ApiError> {

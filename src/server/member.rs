@@ -18,8 +18,8 @@ use super::{
 };
 use crate::{
     api::{
-        confirmation_code, ApiError, EnvironmentRecord, Lenient, Listed, Page, PlatformRecord,
-        Warning, LIST_LIMIT,
+        confirmation_code, confirms, ApiError, EnvironmentRecord, Lenient, Listed, Page,
+        PlatformRecord, Warning, LIST_LIMIT,
     },
     domain::EnvironmentSlug,
 };
@@ -488,16 +488,15 @@ fn store_error(error: tower_sessions::session::Error) -> ApiError {
 }
 
 /// Refuses a change whose consequences (`warnings`, worked out from fresh reads) were not
-/// confirmed: the form's `confirm` must be the code of these very warnings. The page shows them
-/// beside a `required` checkbox that carries their code; checking here makes a hand-made or
-/// pre-hydration post unable to skip them, and a page older than the state it changes unable to
-/// confirm consequences it never showed (it is told the fresh ones).
+/// confirmed: the form's `confirm` must carry the code of each of them. The page shows them
+/// beside a `required` checkbox that carries their code; checking here makes a hand-made post
+/// unable to skip them, and a page older than the state it changes unable to confirm consequences
+/// it never showed (it is told the fresh ones).
 pub fn require_confirmation(warnings: &[Warning], confirm: Option<&str>) -> Result<(), ApiError> {
     if warnings.is_empty() {
         return Ok(());
     }
-    let code = confirmation_code(warnings);
-    if confirm == Some(code.as_str()) {
+    if confirm.is_some_and(|code| confirms(code, warnings)) {
         return Ok(());
     }
     let lead = match confirm {
@@ -509,7 +508,7 @@ pub fn require_confirmation(warnings: &[Warning], confirm: Option<&str>) -> Resu
     let texts: Vec<&str> = warnings.iter().map(Warning::text).collect();
     Err(ApiError::NeedsConfirmation {
         message: format!("{lead} {}", texts.join(" ")),
-        code,
+        code: confirmation_code(warnings),
     })
 }
 

@@ -8,10 +8,10 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::permissions::WEBHOOKS_MANAGE,
     api::{
-        check_endpoint_url, delete_warning, load_deliveries, load_webhooks, rotate_warning,
-        CreateWebhook, DeleteWebhook, DeliveryLog, Listed, OddRecord, OneTimeSecret,
-        RotateWebhookSecret, SetWebhookActive, TestWebhook, UpdateWebhook, WebhookDelivery,
-        WebhookEndpoint, WebhooksView, DELIVERY_PAGE_SIZE, KNOWN_EVENTS,
+        check_endpoint_url, delete_warning, endpoint_name, load_deliveries, load_webhooks,
+        rotate_warning, CreateWebhook, DeleteWebhook, DeliveryLog, Listed, OddRecord,
+        OneTimeSecret, RotateWebhookSecret, SetWebhookActive, TestWebhook, UpdateWebhook,
+        WebhookDelivery, WebhookEndpoint, WebhooksView, DELIVERY_PAGE_SIZE, KNOWN_EVENTS,
     },
     app::kit::{
         use_hydrated, use_offset_query, Announcement, Announcer, CheckedField, Confirm, CopyField,
@@ -73,6 +73,8 @@ pub fn WebhooksPage() -> impl IntoView {
                 actions.update.version().get(),
                 actions.active.version().get(),
                 actions.delete.version().get(),
+                // The rotate dialog names the URL it confirms: read afresh, as after an edit.
+                actions.rotate.version().get(),
             )
         },
         |_| load_webhooks(),
@@ -352,7 +354,7 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
 /// An endpoint stored in a form the dashboard does not read: shown as stored, deletable.
 #[component]
 fn OddEndpointRow(record: OddRecord, actions: Actions) -> impl IntoView {
-    let url = record.field("url").to_owned();
+    let url = endpoint_name(record.field("url"), record.field("id"));
     let id = record.field("id").to_owned();
     view! {
         <tr data-testid="webhook-row-as-stored">

@@ -354,8 +354,10 @@ fn MemberActions(
             <InlineDialog key=remove_key label="Remove".to_owned() danger=true>
                 <ActionForm action=actions.remove>
                     <input type="hidden" name="user_id" value=remove_id />
-                    <p>{format!("{remove_label} from the platform?")}</p>
-                    <Confirm warnings=vec![removal_warning()] />
+                    <Confirm
+                        lead=format!("{remove_label} from the platform?")
+                        warnings=vec![removal_warning()]
+                    />
                     <SubmitButton
                         label=remove_label.clone()
                         pending=actions.remove.pending()
