@@ -59,6 +59,101 @@ impl AllowlistView {
     pub fn networks(&self) -> Vec<Cidr> {
         self.entries.iter().map(|entry| entry.cidr).collect()
     }
+
+    /// What this list's changes are checked against, as the page shows them.
+    pub fn change_check(&self) -> ChangeCheck {
+        ChangeCheck::new(
+            &self.entries,
+            self.entries_as_stored.len(),
+            &self.environment.slug,
+            &self.recent_callers,
+        )
+    }
+}
+
+/// What a change of the list is checked against: the list (its parsed networks, and how many
+/// entries it holds, parsed or not: an odd one restricts traffic all the same), its environment
+/// and the recent M2M callers. The page builds it from what it loaded, the server from what it
+/// has just read, and both ask it for a change's warnings, so the two work them out one way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeCheck {
+    networks: Vec<Cidr>,
+    entries: usize,
+    environment: EnvironmentSlug,
+    /// `None`: the activity log could not be read (none when the member may not read it).
+    callers: Option<Vec<RecentCaller>>,
+}
+
+impl ChangeCheck {
+    pub fn new(
+        parsed: &[AllowlistEntry],
+        unparsed: usize,
+        environment: &EnvironmentSlug,
+        callers: &Section<Vec<RecentCaller>>,
+    ) -> Self {
+        Self {
+            networks: parsed.iter().map(|entry| entry.cidr).collect(),
+            entries: parsed.len() + unparsed,
+            environment: environment.clone(),
+            callers: checkable_callers(callers).map(<[RecentCaller]>::to_vec),
+        }
+    }
+
+    /// The list's parsed networks.
+    pub fn networks(&self) -> &[Cidr] {
+        &self.networks
+    }
+
+    /// Entries on the list, parsed or not.
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    pub fn adding(&self, adding: &[Cidr]) -> Vec<Warning> {
+        add_warnings(
+            self.entries,
+            &self.networks,
+            adding,
+            &self.environment,
+            self.callers.as_deref(),
+        )
+    }
+
+    /// What any addition means before one is typed: the first entry's effect, production. (No
+    /// caller is named: which ones a network locks out depends on the network.)
+    pub fn any_addition(&self) -> Vec<Warning> {
+        let example = Cidr::parse("192.0.2.0/24").expect("a valid documentation network");
+        add_warnings(
+            self.entries,
+            &self.networks,
+            &[example],
+            &self.environment,
+            Some(&[]),
+        )
+    }
+
+    /// Pasted lines, judged against this list: each line's outcome, and what adding the good
+    /// ones means.
+    pub fn adding_lines(&self, lines: &str) -> (Vec<crate::domain::BulkLine>, Vec<Warning>) {
+        let parsed = crate::domain::parse_bulk(lines, &self.networks);
+        let adding: Vec<Cidr> = parsed
+            .iter()
+            .filter_map(|line| line.outcome.as_ref().ok().map(|(cidr, _)| *cidr))
+            .collect();
+        let warnings = self.adding(&adding);
+        (parsed, warnings)
+    }
+
+    /// Deleting `deleting` (`None`: an entry shown as stored, which never let anyone in).
+    pub fn deleting(&self, deleting: Option<Cidr>) -> Vec<Warning> {
+        delete_warnings(
+            self.entries,
+            &self.networks,
+            deleting,
+            &self.environment,
+            self.callers.as_deref(),
+        )
+    }
 }
 
 /// How far back the activity log is read for M2M callers a change could lock out.
@@ -137,14 +232,14 @@ fn lockout_warnings(
         .collect()
 }
 
-/// What a change of the list does beyond the obvious, in words; each must be confirmed.
-/// Shared by the page (which shows them next to a required checkbox) and the server (which
-/// refuses an unconfirmed change), so a form posted without JavaScript is held to the same rules.
+/// What a change of the list does beyond the obvious, in words; each must be confirmed (asked
+/// through [`ChangeCheck`] by the page, which shows them next to a required checkbox, and by the
+/// server, which refuses an unconfirmed change).
 ///
 /// `networks_now` are the list's parsed networks and `callers` the recent M2M callers: a caller
 /// the list after the change would refuse is named (the lockout preview). An entry shown as
 /// stored is not counted as allowing anyone, so the preview errs on the side of warning.
-pub fn add_warnings(
+fn add_warnings(
     entries_now: usize,
     networks_now: &[Cidr],
     adding: &[Cidr],
@@ -179,7 +274,7 @@ pub fn add_warnings(
 
 /// `networks_now` are the list's parsed networks; `deleting` is the one deleted (`None` for an
 /// entry the dashboard cannot parse, which never counted as letting anyone in).
-pub fn delete_warnings(
+fn delete_warnings(
     entries_now: usize,
     networks_now: &[Cidr],
     deleting: Option<Cidr>,
@@ -259,13 +354,19 @@ pub(crate) mod ssr {
     }
 
     impl Current {
-        pub fn networks(&self) -> Vec<Cidr> {
-            self.entries.iter().map(|entry| entry.cidr).collect()
-        }
-
         /// Every entry on the list, parsed or not: an odd one restricts traffic all the same.
         pub fn count(&self) -> usize {
             self.entries.len() + self.entries_as_stored.len()
+        }
+
+        /// What a change is checked against: the list and callers just read.
+        pub fn change_check(&self) -> ChangeCheck {
+            ChangeCheck::new(
+                &self.entries,
+                self.entries_as_stored.len(),
+                &self.environment.slug,
+                &self.recent_callers,
+            )
         }
     }
 
@@ -530,13 +631,7 @@ pub(crate) mod ssr {
             }
             _ => {}
         }
-        let warnings = add_warnings(
-            current.count(),
-            &current.networks(),
-            &[cidr],
-            &current.environment.slug,
-            checkable_callers(&current.recent_callers),
-        );
+        let warnings = current.change_check().adding(&[cidr]);
         crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
         ssr::create(&current, cidr, description).await
     }
@@ -546,29 +641,18 @@ pub(crate) mod ssr {
         confirm: Option<String>,
     ) -> Result<Vec<BulkResult>, ApiError> {
         let current = ssr::current(ssr::Callers::Read).await?;
-        let existing: Vec<Cidr> = current.entries.iter().map(|entry| entry.cidr).collect();
-        let parsed = crate::domain::parse_bulk(&lines, &existing);
-        let adding: Vec<Cidr> = parsed
-            .iter()
-            .filter_map(|line| line.outcome.as_ref().ok().map(|(cidr, _)| *cidr))
-            .collect();
-        if adding.is_empty() {
+        let (parsed, warnings) = current.change_check().adding_lines(&lines);
+        let adding = parsed.iter().filter(|line| line.outcome.is_ok()).count();
+        if adding == 0 {
             return Err(ApiError::BadRequest(
                 "No line holds a network that can be added.".to_owned(),
             ));
         }
-        if current.count() + adding.len() > MAX_ENTRIES {
+        if current.count() + adding > MAX_ENTRIES {
             return Err(ApiError::BadRequest(format!(
                 "An environment holds at most {MAX_ENTRIES} entries."
             )));
         }
-        let warnings = add_warnings(
-            current.count(),
-            &existing,
-            &adding,
-            &current.environment.slug,
-            checkable_callers(&current.recent_callers),
-        );
         crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
         let mut results = Vec::with_capacity(parsed.len());
         for line in parsed {
@@ -633,13 +717,7 @@ pub(crate) mod ssr {
             })
             .ok_or_else(|| ApiError::NotFound("That entry is no longer on the list.".to_owned()))?;
         crate::server::member::require_confirmation(
-            &delete_warnings(
-                current.count(),
-                &current.networks(),
-                deleting,
-                &current.environment.slug,
-                checkable_callers(&current.recent_callers),
-            ),
+            &current.change_check().deleting(deleting),
             confirm.as_deref(),
         )?;
         let path = paths::ip_allowlist_entry(&current.environment_id, &entry_id);

@@ -711,17 +711,16 @@ pub enum ListChange<'a> {
     Delete(&'a str),
 }
 
-/// The code the Security page's confirmation carries for `change`: its warnings worked out from
-/// the list as the page loads it, as the page does in the browser. A test that confirms with it
+/// The code the Security page's confirmation carries for `change`: its warnings worked out, as
+/// the page does in the browser, from the list as the page loads it. A test that confirms with it
 /// confirms what a member would have read.
 pub async fn allowlist_confirmation(browser: &Browser, change: ListChange<'_>) -> String {
     use keystone_dashboard::{
-        api::{add_warnings, checkable_callers, confirmation_code, delete_warnings, LoadAllowlist},
+        api::{confirmation_code, LoadAllowlist},
         domain::Cidr,
     };
     let view = browser.call(LoadAllowlist {}).await.unwrap();
-    let count = view.entries.len() + view.entries_as_stored.len();
-    let callers = checkable_callers(&view.recent_callers);
+    let check = view.change_check();
     let warnings = match change {
         ListChange::Add(adding) => {
             // What does not parse is not added: the page warns about what would be.
@@ -729,41 +728,15 @@ pub async fn allowlist_confirmation(browser: &Browser, change: ListChange<'_>) -
                 .iter()
                 .filter_map(|cidr| Cidr::parse(cidr).ok())
                 .collect();
-            add_warnings(
-                count,
-                &view.networks(),
-                &adding,
-                &view.environment.slug,
-                callers,
-            )
+            check.adding(&adding)
         }
-        ListChange::Bulk(lines) => {
-            let adding: Vec<Cidr> = keystone_dashboard::domain::parse_bulk(lines, &view.networks())
-                .into_iter()
-                .filter_map(|line| line.outcome.ok().map(|(cidr, _)| cidr))
-                .collect();
-            add_warnings(
-                count,
-                &view.networks(),
-                &adding,
-                &view.environment.slug,
-                callers,
-            )
-        }
-        ListChange::Delete(id) => {
-            let deleting = view
-                .entries
+        ListChange::Bulk(lines) => check.adding_lines(lines).1,
+        ListChange::Delete(id) => check.deleting(
+            view.entries
                 .iter()
                 .find(|entry| entry.id == id)
-                .map(|entry| entry.cidr);
-            delete_warnings(
-                count,
-                &view.networks(),
-                deleting,
-                &view.environment.slug,
-                callers,
-            )
-        }
+                .map(|entry| entry.cidr),
+        ),
     };
     confirmation_code(&warnings)
 }

@@ -4,9 +4,9 @@ use leptos::prelude::*;
 
 use super::Drafts;
 use crate::{
-    api::{add_warnings, AddAllowlistEntries, AddAllowlistEntry, RecentCaller, MAX_DESCRIPTION},
+    api::{AddAllowlistEntries, AddAllowlistEntry, ChangeCheck, MAX_DESCRIPTION},
     app::kit::{count_of, Confirm, SubmitButton, TextField},
-    domain::{overlap, parse_bulk, Cidr, CidrError, EnvironmentSlug, Overlap},
+    domain::{overlap, Cidr, CidrError, Overlap},
 };
 
 /// What the typed network means, as you type: canonical form, problems, overlaps, warnings.
@@ -34,18 +34,14 @@ fn describe_input(input: &str, networks: &[Cidr]) -> (Option<Cidr>, Option<Strin
 #[component]
 pub(super) fn AddEntryForm(
     action: ServerAction<AddAllowlistEntry>,
-    networks: Vec<Cidr>,
-    /// Entries on the list, parsed or not (the first-entry warning depends on it).
-    count: usize,
-    environment: EnvironmentSlug,
-    /// Recent M2M callers, for the lockout preview (`None`: the log could not be read).
-    callers: Option<Vec<RecentCaller>>,
+    /// The list and recent callers this change is checked against (the lockout preview).
+    check: ChangeCheck,
 ) -> impl IntoView {
     let drafts = expect_context::<Drafts>();
     let input = drafts.network;
     let description = drafts.description;
+    let networks = check.networks().to_vec();
     let known = networks.clone();
-    let current = networks.clone();
     let analysis = Memo::new(move |_| describe_input(&input.get(), &known));
     let suggestion = move || match Cidr::parse(&input.get()) {
         Err(CidrError::HostBitsSet(_, canonical)) => Some(canonical),
@@ -55,15 +51,9 @@ pub(super) fn AddEntryForm(
         let adding: Vec<Cidr> = analysis.get().0.into_iter().collect();
         // Before anything valid is typed, show what any first entry (or production) would mean.
         if adding.is_empty() {
-            add_warnings(
-                count,
-                &current,
-                &[Cidr::parse("192.0.2.0/24").expect("valid")],
-                &environment,
-                Some(&[]),
-            )
+            check.any_addition()
         } else {
-            add_warnings(count, &current, &adding, &environment, callers.as_deref())
+            check.adding(&adding)
         }
     });
     let is_problem = Memo::new(move |_| {
@@ -124,22 +114,13 @@ pub(super) fn AddEntryForm(
 #[component]
 pub(super) fn BulkAddForm(
     action: ServerAction<AddAllowlistEntries>,
-    networks: Vec<Cidr>,
-    count: usize,
-    environment: EnvironmentSlug,
-    callers: Option<Vec<RecentCaller>>,
+    /// The list and recent callers the pasted lines are judged against.
+    check: ChangeCheck,
 ) -> impl IntoView {
     let text = expect_context::<Drafts>().bulk_lines;
-    let current = networks.clone();
-    let preview = Memo::new(move |_| parse_bulk(&text.get(), &networks));
-    let warnings = Memo::new(move |_| {
-        let adding: Vec<Cidr> = preview
-            .get()
-            .iter()
-            .filter_map(|line| line.outcome.as_ref().ok().map(|(cidr, _)| *cidr))
-            .collect();
-        add_warnings(count, &current, &adding, &environment, callers.as_deref())
-    });
+    let judged = Memo::new(move |_| check.adding_lines(&text.get()));
+    let preview = Memo::new(move |_| judged.get().0);
+    let warnings = Memo::new(move |_| judged.get().1);
     view! {
         <section class="panel">
             <h2>"Add many"</h2>

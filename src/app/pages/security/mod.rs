@@ -15,10 +15,9 @@ use leptos::prelude::*;
 use crate::{
     api::permissions::SECURITY_MANAGE,
     api::{
-        checkable_callers, delete_warnings, refused_callers, AddAllowlistEntries,
-        AddAllowlistEntry, AllowlistEntry, AllowlistView, DeleteAllowlistEntry, OddRecord,
-        RecentCaller, Section, UpdateAllowlistDescription, Warning, CALLERS_LOOKBACK_DAYS,
-        MAX_DESCRIPTION,
+        refused_callers, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, AllowlistView,
+        ChangeCheck, DeleteAllowlistEntry, OddRecord, RecentCaller, Section,
+        UpdateAllowlistDescription, Warning, CALLERS_LOOKBACK_DAYS, MAX_DESCRIPTION,
     },
     app::kit::{
         count_of, use_offset_query, Announcement, Announcer, Confirm, DataTable, DialogDraft,
@@ -154,8 +153,8 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> i
     let entries = view.entries.clone();
     let entries_as_stored = view.entries_as_stored.clone();
     let view_parsed = view.entries.len();
-    let callers: Option<Vec<RecentCaller>> =
-        checkable_callers(&view.recent_callers).map(<[RecentCaller]>::to_vec);
+    // Every form's and row's confirmation asks this for its warnings, as the server does.
+    let check = view.change_check();
     let recent_callers = view.recent_callers.clone();
 
     view! {
@@ -184,7 +183,7 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> i
                     <p class="muted">
                         {format!("{}. M2M traffic from any other address is refused.", count_of(count as u64, "network", "networks"))}
                     </p>
-                    <EntriesTable entries entries_as_stored can_manage actions environment=environment.slug.clone() offset callers=callers.clone() />
+                    <EntriesTable entries entries_as_stored can_manage actions offset check=check.clone() />
                 }
                     .into_any()
             }}
@@ -198,8 +197,8 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> i
         {can_manage
             .then(|| {
                 view! {
-                    <AddEntryForm action=actions.add networks=networks.clone() count environment=environment.slug.clone() callers=callers.clone() />
-                    <BulkAddForm action=actions.bulk networks=networks.clone() count environment=environment.slug.clone() callers=callers.clone() />
+                    <AddEntryForm action=actions.add check=check.clone() />
+                    <BulkAddForm action=actions.bulk check=check.clone() />
                 }
             })}
         <RecentCallers callers=recent_callers networks=networks.clone() entries=count />
@@ -221,12 +220,11 @@ fn EntriesTable(
     entries_as_stored: Vec<OddRecord>,
     can_manage: bool,
     actions: Actions,
-    environment: crate::domain::EnvironmentSlug,
     /// The first row asked for in the URL; rounded down to a page's start, and to the last page
     /// when past the end.
     offset: Memo<u64>,
-    /// Recent M2M callers: deleting a row names those only it let in (`None`: unreadable).
-    callers: Option<Vec<RecentCaller>>,
+    /// What deleting a row means: it names the callers only that row lets in.
+    check: ChangeCheck,
 ) -> impl IntoView {
     let rows: Vec<ListedEntry> = entries
         .into_iter()
@@ -234,26 +232,12 @@ fn EntriesTable(
         .chain(entries_as_stored.into_iter().map(ListedEntry::AsStored))
         .collect();
     let total = rows.len() as u64;
-    let networks: Vec<Cidr> = rows
-        .iter()
-        .filter_map(|row| match row {
+    // Each row's own warnings: the callers only that row lets in are named in its confirmation.
+    let row_warnings = move |row: &ListedEntry| {
+        check.deleting(match row {
             ListedEntry::Parsed(entry) => Some(entry.cidr),
             ListedEntry::AsStored(_) => None,
         })
-        .collect();
-    // Each row's own warnings: the callers only that row lets in are named in its confirmation.
-    let row_warnings = move |row: &ListedEntry| {
-        let deleting = match row {
-            ListedEntry::Parsed(entry) => Some(entry.cidr),
-            ListedEntry::AsStored(_) => None,
-        };
-        delete_warnings(
-            total as usize,
-            &networks,
-            deleting,
-            &environment,
-            callers.as_deref(),
-        )
     };
     let rows = StoredValue::new(rows);
     // A position past the end (the last rows were just deleted, an old link) shows the last page.
