@@ -104,11 +104,6 @@ impl ChangeCheck {
         &self.networks
     }
 
-    /// Entries on the list, parsed or not.
-    pub fn entries(&self) -> usize {
-        self.entries
-    }
-
     pub fn adding(&self, adding: &[Cidr]) -> Vec<Warning> {
         add_warnings(
             self.entries,
@@ -191,7 +186,7 @@ pub fn refused_callers<'a>(
 
 /// The recent callers a change can be checked against: `None` when the activity log could not be
 /// read (the change then says so), none when the member may not read it (the page says so).
-pub fn checkable_callers(callers: &Section<Vec<RecentCaller>>) -> Option<&[RecentCaller]> {
+fn checkable_callers(callers: &Section<Vec<RecentCaller>>) -> Option<&[RecentCaller]> {
     match callers {
         Some(Ok(callers)) => Some(callers),
         Some(Err(_)) => None,
@@ -863,6 +858,32 @@ mod tests {
             refused_callers(&[], 0, &callers).is_empty(),
             "an empty list refuses no one"
         );
+    }
+
+    #[test]
+    fn a_change_check_counts_the_entries_it_cannot_parse_and_names_callers_only_for_a_network() {
+        let staging = slug("staging");
+        let office = Cidr::parse("203.0.113.0/24").unwrap();
+        let callers: Section<Vec<RecentCaller>> = Some(Ok(vec![caller("billing", "192.0.2.9")]));
+        // One odd entry only: adding is not the first entry (and the list, which lets no one in
+        // that it can read, refused billing already); deleting it is the last.
+        let odd_only = ChangeCheck::new(&[], 1, &staging, &callers);
+        assert_eq!(odd_only.adding(&[office]), []);
+        assert!(odd_only.deleting(None)[0].text().contains("last entry"));
+        // An empty list: before a network is typed, only what any first entry means.
+        let empty = ChangeCheck::new(&[], 0, &staging, &callers);
+        let before_typing = empty.any_addition();
+        assert_eq!(before_typing.len(), 1, "{before_typing:?}");
+        assert!(before_typing[0].text().contains("first entry"));
+        assert_eq!(
+            empty.adding(&[office]).len(),
+            2,
+            "the first entry, and billing"
+        );
+        // Pasted lines: judged line by line, warned about as a whole.
+        let (lines, warnings) = empty.adding_lines("203.0.113.0/24\n10.0.0.0/33");
+        assert_eq!(lines.len(), 2);
+        assert_eq!(warnings, empty.adding(&[office]));
     }
 
     #[test]
