@@ -46,7 +46,7 @@ async fn add(
         cidr: cidr.to_owned(),
         description: description.map(str::to_owned),
         confirm: match confirm {
-            true => Some(allowlist_confirmation(browser, ListChange::Add(&[cidr])).await),
+            true => Some(allowlist_confirmation(browser, ListChange::Add(cidr)).await),
             false => None,
         },
     }
@@ -511,7 +511,7 @@ async fn a_confirmation_older_than_a_new_m2m_caller_is_refused_and_names_it() {
     // The page is loaded while nobody calls staging: adding the office warns only that it is the
     // first entry, and the member confirms that.
     let office = "198.51.100.0/24";
-    let stale = allowlist_confirmation(&browser, ListChange::Add(&[office])).await;
+    let stale = allowlist_confirmation(&browser, ListChange::Add(office)).await;
     // Meanwhile an M2M client calls staging from this machine.
     assert_eq!(
         common::m2m_status(&app.sandbox_url, "staging").await,
@@ -525,7 +525,7 @@ async fn a_confirmation_older_than_a_new_m2m_caller_is_refused_and_names_it() {
     let refused = browser.call(confirmed(stale.clone())).await.unwrap_err();
     let warning = refused.needs_confirmation();
     assert!(
-        warning.contains("has changed since the page was loaded")
+        warning.contains("does more than the page showed")
             && warning.contains("sandbox-m2m-staging would be refused"),
         "{warning}"
     );
@@ -537,7 +537,7 @@ async fn a_confirmation_older_than_a_new_m2m_caller_is_refused_and_names_it() {
 
     // The page, reloaded, names the client. The client calling again meanwhile (its last call
     // time moves on) does not void what the member read and confirmed.
-    let fresh = allowlist_confirmation(&browser, ListChange::Add(&[office])).await;
+    let fresh = allowlist_confirmation(&browser, ListChange::Add(office)).await;
     assert_ne!(fresh, stale);
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     assert_eq!(

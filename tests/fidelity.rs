@@ -691,7 +691,7 @@ async fn filtering_activity_to_today_includes_today() {
     let app = spawn_app().await;
     let browser = signed_in(&app).await;
     // A change made now, so today has an entry.
-    let confirm = allowlist_confirmation(&browser, ListChange::Add(&["192.0.2.0/24"])).await;
+    let confirm = allowlist_confirmation(&browser, ListChange::Add("192.0.2.0/24")).await;
     let (status, _) = browser
         .server_fn(
             "allowlist/add",

@@ -85,7 +85,7 @@ async fn each_step_is_ticked_from_real_state_and_the_checklist_goes_when_dismiss
             cidr: "203.0.113.0/24".to_owned(),
             description: Some("office".to_owned()),
             confirm: Some(
-                allowlist_confirmation(&browser, ListChange::Add(&["203.0.113.0/24"])).await,
+                allowlist_confirmation(&browser, ListChange::Add("203.0.113.0/24")).await,
             ),
         })
         .await

@@ -199,7 +199,7 @@ async fn only_what_previews_a_change_reads_the_recent_callers() {
             cidr: "198.51.100.0/24".to_owned(),
             description: Some("office".to_owned()),
             confirm: Some(
-                allowlist_confirmation(&browser, ListChange::Add(&["198.51.100.0/24"])).await,
+                allowlist_confirmation(&browser, ListChange::Add("198.51.100.0/24")).await,
             ),
         })
         .await

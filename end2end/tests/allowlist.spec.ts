@@ -114,7 +114,7 @@ test.describe('a stale confirmation', () => {
     // While the member reads, development's M2M client calls for the first time.
     expect(await m2mStatus(request, 'development')).toBe(200);
     await form.getByTestId('add-entry').click();
-    await expect(page.getByTestId('announcement')).toContainText('has changed since the page was loaded');
+    await expect(page.getByTestId('announcement')).toContainText('does more than the page showed');
     // Nothing saved; the form, kept, now names the client and asks again.
     await expect(page.getByTestId('allowlist-empty')).toBeVisible();
     expect(await m2mStatus(request, 'development')).toBe(200);

@@ -85,15 +85,16 @@ pub struct ChangeCheck {
 }
 
 impl ChangeCheck {
+    /// `parsed`: the entries the dashboard read; `unparsed_count`: those shown as stored.
     pub fn new(
         parsed: &[AllowlistEntry],
-        unparsed: usize,
+        unparsed_count: usize,
         environment: &EnvironmentSlug,
         callers: &Section<Vec<RecentCaller>>,
     ) -> Self {
         Self {
             networks: parsed.iter().map(|entry| entry.cidr).collect(),
-            entries: parsed.len() + unparsed,
+            entries: parsed.len() + unparsed_count,
             environment: environment.clone(),
             callers: checkable_callers(callers).map(<[RecentCaller]>::to_vec),
         }
@@ -104,6 +105,13 @@ impl ChangeCheck {
         &self.networks
     }
 
+    /// Entries on the list, parsed or not.
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// Adding `adding`: the first entry's effect, allow-everyone networks, production, and each
+    /// recent caller it newly locks out (or that the callers could not be checked).
     pub fn adding(&self, adding: &[Cidr]) -> Vec<Warning> {
         add_warnings(
             self.entries,
@@ -115,7 +123,8 @@ impl ChangeCheck {
     }
 
     /// What any addition means before one is typed: the first entry's effect, production. (No
-    /// caller is named: which ones a network locks out depends on the network.)
+    /// caller is named, nor that the callers could not be read: which ones a network locks out
+    /// depends on the network.)
     pub fn any_addition(&self) -> Vec<Warning> {
         let example = Cidr::parse("192.0.2.0/24").expect("a valid documentation network");
         add_warnings(
@@ -349,11 +358,6 @@ pub(crate) mod ssr {
     }
 
     impl Current {
-        /// Every entry on the list, parsed or not: an odd one restricts traffic all the same.
-        pub fn count(&self) -> usize {
-            self.entries.len() + self.entries_as_stored.len()
-        }
-
         /// What a change is checked against: the list and callers just read.
         pub fn change_check(&self) -> ChangeCheck {
             ChangeCheck::new(
@@ -636,14 +640,15 @@ pub(crate) mod ssr {
         confirm: Option<String>,
     ) -> Result<Vec<BulkResult>, ApiError> {
         let current = ssr::current(ssr::Callers::Read).await?;
-        let (parsed, warnings) = current.change_check().adding_lines(&lines);
+        let check = current.change_check();
+        let (parsed, warnings) = check.adding_lines(&lines);
         let adding = parsed.iter().filter(|line| line.outcome.is_ok()).count();
         if adding == 0 {
             return Err(ApiError::BadRequest(
                 "No line holds a network that can be added.".to_owned(),
             ));
         }
-        if current.count() + adding > MAX_ENTRIES {
+        if check.entries() + adding > MAX_ENTRIES {
             return Err(ApiError::BadRequest(format!(
                 "An environment holds at most {MAX_ENTRIES} entries."
             )));

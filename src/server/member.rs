@@ -501,8 +501,10 @@ pub fn require_confirmation(warnings: &[Warning], confirm: Option<&str>) -> Resu
     }
     let lead = match confirm {
         None => "Confirm to go ahead.",
+        // A page loaded before the list or its callers changed, or a form sent before the page
+        // could work out what the typed change does.
         Some(_) => {
-            "What this change does has changed since the page was loaded: read it again and confirm."
+            "This change does more than the page showed: read what it does and confirm again."
         }
     };
     let texts: Vec<&str> = warnings.iter().map(Warning::text).collect();

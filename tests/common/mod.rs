@@ -705,7 +705,8 @@ pub async fn m2m_status(sandbox_url: &str, slug: &str) -> StatusCode {
 
 /// A change of the current environment's allowlist, as the Security page prepares it.
 pub enum ListChange<'a> {
-    Add(&'a [&'a str]),
+    /// One network typed into "Add a network".
+    Add(&'a str),
     /// Lines pasted into "Add many".
     Bulk(&'a str),
     Delete(&'a str),
@@ -722,14 +723,11 @@ pub async fn allowlist_confirmation(browser: &Browser, change: ListChange<'_>) -
     let view = browser.call(LoadAllowlist {}).await.unwrap();
     let check = view.change_check();
     let warnings = match change {
-        ListChange::Add(adding) => {
-            // What does not parse is not added: the page warns about what would be.
-            let adding: Vec<Cidr> = adding
-                .iter()
-                .filter_map(|cidr| Cidr::parse(cidr).ok())
-                .collect();
-            check.adding(&adding)
-        }
+        // What does not parse is not added: the page warns about what any addition means.
+        ListChange::Add(typed) => match Cidr::parse(typed) {
+            Ok(cidr) => check.adding(&[cidr]),
+            Err(_) => check.any_addition(),
+        },
         ListChange::Bulk(lines) => check.adding_lines(lines).1,
         ListChange::Delete(id) => check.deleting(
             view.entries

@@ -119,8 +119,8 @@ pub(super) fn BulkAddForm(
 ) -> impl IntoView {
     let text = expect_context::<Drafts>().bulk_lines;
     let judged = Memo::new(move |_| check.adding_lines(&text.get()));
-    let preview = Memo::new(move |_| judged.get().0);
-    let warnings = Memo::new(move |_| judged.get().1);
+    let preview = Memo::new(move |_| judged.with(|(lines, _)| lines.clone()));
+    let warnings = Memo::new(move |_| judged.with(|(_, warnings)| warnings.clone()));
     view! {
         <section class="panel">
             <h2>"Add many"</h2>

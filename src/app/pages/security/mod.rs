@@ -146,15 +146,15 @@ struct Actions {
 fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> impl IntoView {
     let environment = view.environment.clone();
     let is_production = environment.slug.is_production();
-    let networks = view.networks();
+    // Every form's and row's confirmation asks this for its warnings, as the server does.
+    let check = view.change_check();
+    let networks = check.networks().to_vec();
     // Entries stored in a form the dashboard cannot parse restrict traffic all the same.
-    let count = view.entries.len() + view.entries_as_stored.len();
+    let count = check.entries();
     let can_manage = view.can_manage;
     let entries = view.entries.clone();
     let entries_as_stored = view.entries_as_stored.clone();
     let view_parsed = view.entries.len();
-    // Every form's and row's confirmation asks this for its warnings, as the server does.
-    let check = view.change_check();
     let recent_callers = view.recent_callers.clone();
 
     view! {
