@@ -92,9 +92,9 @@ impl Data {
         self.view_of(membership, self.person(&membership.user_id))
     }
 
-    /// Every member's view. People are looked up through one index: scanning them once per member
-    /// made a list of 1,000 members quadratic.
-    pub fn member_views(&self) -> Vec<MemberView> {
+    /// Every membership with its person. People are looked up through one index: scanning them
+    /// once per member made a list of 1,000 members quadratic.
+    pub fn members(&self) -> Vec<(&Membership, Option<&Person>)> {
         let people: std::collections::HashMap<&str, &Person> = self
             .people
             .iter()
@@ -102,13 +102,11 @@ impl Data {
             .collect();
         self.memberships
             .iter()
-            .map(|membership| {
-                self.view_of(membership, people.get(membership.user_id.as_str()).copied())
-            })
+            .map(|membership| (membership, people.get(membership.user_id.as_str()).copied()))
             .collect()
     }
 
-    fn view_of(&self, membership: &Membership, person: Option<&Person>) -> MemberView {
+    pub fn view_of(&self, membership: &Membership, person: Option<&Person>) -> MemberView {
         MemberView {
             user_id: membership.user_id.clone(),
             email: person.map(|person| person.email.clone()),

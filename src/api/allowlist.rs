@@ -41,8 +41,9 @@ impl super::ShownAsStored for AllowlistEntry {
         &["id", "cidr", "description", "created_at", "created_by"];
 }
 
+/// An environment's list as the API holds it, and whether the member may change it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AllowlistView {
+pub struct Allowlist {
     pub environment: EnvironmentRecord,
     pub entries: Vec<AllowlistEntry>,
     /// Entries the dashboard cannot parse (say, a network stored with host bits set): shown as
@@ -50,25 +51,79 @@ pub struct AllowlistView {
     pub entries_as_stored: Vec<OddRecord>,
     /// The member holds `security:manage`.
     pub can_manage: bool,
-    /// M2M clients that called this environment lately, by address (`None` without
-    /// `activity:read`: the log cannot be read, so no change can be previewed against it).
+}
+
+/// What the Security page shows: the list, and the M2M clients that called its environment lately
+/// (`None` without `activity:read`: the log cannot be read, so no change can be previewed against
+/// it). Two reads, two server functions sent together: the callers are a section that fails
+/// alone, and a read of the list costs the API one call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AllowlistView {
+    pub allowlist: Allowlist,
     pub recent_callers: Section<Vec<RecentCaller>>,
 }
 
 impl AllowlistView {
+    /// The page's view from its two reads, as [`load_allowlist_view`] and the test harness get
+    /// them.
+    /// Callers read from another environment's log than the list's (the session's environment
+    /// changed between the two reads) are never shown as this list's: the section says so.
+    pub fn new(
+        allowlist: Allowlist,
+        recent_callers: Result<Option<RecentCallers>, ApiError>,
+    ) -> Self {
+        let recent_callers = match recent_callers {
+            Ok(Some(read)) if read.environment_id != allowlist.environment.id => Some(Err(
+                ApiError::Conflict(
+                    "The recent M2M callers were read for another environment than this list. Reload the page to check them."
+                        .to_owned(),
+                ),
+            )),
+            read => read.map(|read| read.map(|read| read.callers)).transpose(),
+        };
+        Self {
+            allowlist,
+            recent_callers,
+        }
+    }
+
     pub fn networks(&self) -> Vec<Cidr> {
-        self.entries.iter().map(|entry| entry.cidr).collect()
+        self.allowlist
+            .entries
+            .iter()
+            .map(|entry| entry.cidr)
+            .collect()
     }
 
     /// What this list's changes are checked against, as the page shows them.
     pub fn change_check(&self) -> ChangeCheck {
         ChangeCheck::new(
-            &self.entries,
-            self.entries_as_stored.len(),
-            &self.environment.slug,
+            &self.allowlist.entries,
+            self.allowlist.entries_as_stored.len(),
+            &self.allowlist.environment.slug,
             &self.recent_callers,
         )
     }
+}
+
+/// Reads the Security page's view: the list and the recent callers, together.
+pub async fn load_allowlist_view() -> Result<AllowlistView, ApiError> {
+    let (allowlist, mut callers) = futures::join!(load_allowlist(), load_recent_callers());
+    let allowlist = allowlist?;
+    // The list's read found the environment id the session kept stale (and kept the fresh one),
+    // or another tab switched environments in between: the callers are read once more, now for
+    // the list's environment.
+    if matches!(&callers, Ok(Some(read)) if read.environment_id != allowlist.environment.id) {
+        callers = load_recent_callers().await;
+    }
+    Ok(AllowlistView::new(allowlist, callers))
+}
+
+/// The recent M2M callers as read, and the environment whose log was read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecentCallers {
+    pub environment_id: String,
+    pub callers: Vec<RecentCaller>,
 }
 
 /// What a change of the list is checked against: the list (its parsed networks, and how many
@@ -369,8 +424,9 @@ pub(crate) mod ssr {
         }
     }
 
-    /// Whether a read of the list also reads the recent M2M callers: only what shows the list or
-    /// changes it needs them (the lockout preview), not an export or a description edit.
+    /// Whether a read of the list also reads the recent M2M callers: only a change that can lock
+    /// someone out (add, bulk add, delete) reads them here, not an export or a description edit;
+    /// the page reads them through `allowlist/callers`.
     #[derive(Clone, Copy, PartialEq)]
     pub enum Callers {
         Read,
@@ -430,7 +486,7 @@ pub(crate) mod ssr {
     /// The M2M clients that called the environment in the last days, one per client and
     /// address, newest call first: the activity log's `m2m` entries with an address. One page of
     /// the log (its largest); a busier environment is previewed against its latest calls.
-    async fn read_callers(
+    pub async fn read_callers(
         request: &MemberRequest,
         environment_id: &ResourceId,
         reads_log: bool,
@@ -577,13 +633,13 @@ pub(crate) mod ssr {
         }
     }
 
-    pub async fn load_allowlist() -> Result<AllowlistView, ApiError> {
+    pub async fn load_allowlist() -> Result<Allowlist, ApiError> {
         let request = MemberRequest::current()?;
         // The token's permissions, read once for both questions.
         let held = request.permissions().await?;
         let can_manage = crate::api::permits(&held, crate::api::permissions::SECURITY_MANAGE);
         let (current, names) = futures::join!(
-            ssr::current_for(request.clone(), ssr::Callers::Read),
+            ssr::current_for(request.clone(), ssr::Callers::Skip),
             member_names(&request, &held)
         );
         let mut current = current?;
@@ -593,13 +649,30 @@ pub(crate) mod ssr {
                 .as_ref()
                 .and_then(|id| names.get(id).cloned());
         }
-        Ok(AllowlistView {
+        Ok(Allowlist {
             environment: current.environment,
             entries: current.entries,
             entries_as_stored: current.entries_as_stored,
             can_manage,
-            recent_callers: current.recent_callers,
         })
+    }
+
+    /// One call: the log read by the environment id the session keeps. `None` without
+    /// `activity:read`.
+    pub async fn load_recent_callers() -> Result<Option<RecentCallers>, ApiError> {
+        let request = MemberRequest::current()?;
+        if !request.may(crate::api::permissions::ACTIVITY_READ).await? {
+            return Ok(None);
+        }
+        let environment = request.environment_record().await?;
+        let environment_id = paths::id_from_api(&environment.id)?;
+        let callers = ssr::read_callers(&request, &environment_id, true)
+            .await
+            .transpose()?;
+        Ok(callers.map(|callers| RecentCallers {
+            environment_id: environment.id,
+            callers,
+        }))
     }
 
     pub async fn add_allowlist_entry(
@@ -731,8 +804,15 @@ pub(crate) mod ssr {
 
 /// The current environment's allowlist.
 #[server(endpoint = "allowlist")]
-pub async fn load_allowlist() -> Result<AllowlistView, ApiError> {
+pub async fn load_allowlist() -> Result<Allowlist, ApiError> {
     ssr::respond(ssr::load_allowlist().await)
+}
+
+/// The M2M clients that called the current environment lately (the lockout preview); `None`
+/// without `activity:read`.
+#[server(endpoint = "allowlist/callers")]
+pub async fn load_recent_callers() -> Result<Option<RecentCallers>, ApiError> {
+    ssr::respond(ssr::load_recent_callers().await)
 }
 
 /// Adds one network. Validated here again (the browser's check is a convenience, not a guard), and

@@ -100,6 +100,10 @@ pub struct Lenient<T>(pub Listed<T>);
 impl<'de, T: serde::de::DeserializeOwned + ShownAsStored> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = serde_json::Value::deserialize(deserializer)?;
+        // As in `decode_body`: the path is worked out only for a record that does not parse.
+        if let Ok(item) = T::deserialize(&value) {
+            return Ok(Self(Listed::Parsed(item)));
+        }
         Ok(Self(
             match serde_path_to_error::deserialize::<_, T>(&value) {
                 Ok(item) => Listed::Parsed(item),

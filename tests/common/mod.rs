@@ -712,15 +712,23 @@ pub enum ListChange<'a> {
     Delete(&'a str),
 }
 
+/// The Security page's view of the current environment, read as the page reads it: the list and
+/// the recent callers (two server functions).
+pub async fn allowlist_view(browser: &Browser) -> keystone_dashboard::api::AllowlistView {
+    use keystone_dashboard::api::{AllowlistView, LoadAllowlist, LoadRecentCallers};
+    let (allowlist, callers) = futures::join!(
+        browser.call(LoadAllowlist {}),
+        browser.call(LoadRecentCallers {})
+    );
+    AllowlistView::new(allowlist.unwrap(), callers.map_err(|refused| refused.error))
+}
+
 /// The code the Security page's confirmation carries for `change`: its warnings worked out, as
 /// the page does in the browser, from the list as the page loads it. A test that confirms with it
 /// confirms what a member would have read.
 pub async fn allowlist_confirmation(browser: &Browser, change: ListChange<'_>) -> String {
-    use keystone_dashboard::{
-        api::{confirmation_code, LoadAllowlist},
-        domain::Cidr,
-    };
-    let view = browser.call(LoadAllowlist {}).await.unwrap();
+    use keystone_dashboard::{api::confirmation_code, domain::Cidr};
+    let view = allowlist_view(browser).await;
     let check = view.change_check();
     let warnings = match change {
         // What does not parse is not added: the page warns about what any addition means.
@@ -730,7 +738,8 @@ pub async fn allowlist_confirmation(browser: &Browser, change: ListChange<'_>) -
         },
         ListChange::Bulk(lines) => check.adding_lines(lines).1,
         ListChange::Delete(id) => check.deleting(
-            view.entries
+            view.allowlist
+                .entries
                 .iter()
                 .find(|entry| entry.id == id)
                 .map(|entry| entry.cidr),

@@ -131,16 +131,16 @@ async fn list(
                         .is_some_and(|actor| actor.to_lowercase().contains(needle))
             })
     };
-    let entries: Vec<ActivityEntryView> = state.store.read(|data| {
-        data.activity
+    let page = state.store.read(|data| {
+        let entries: Vec<_> = data
+            .activity
             .iter()
             .rev()
             .filter(|entry| matches(entry))
-            .cloned()
-            .map(ActivityEntryView::from)
-            .collect()
+            .collect();
+        pagination.page_of(&entries, |entry| ActivityEntryView::from((*entry).clone()))
     });
-    Ok(Json(pagination.page(&entries)))
+    Ok(Json(page))
 }
 
 async fn show(

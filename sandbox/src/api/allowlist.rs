@@ -86,14 +86,15 @@ async fn list(
 ) -> ApiResult<Json<Page<AllowlistEntry>>> {
     caller.require(permissions::SECURITY_READ)?;
     let environment = environment_id(&state, &raw_environment)?;
-    let entries: Vec<AllowlistEntry> = state.store.read(|data| {
-        data.allowlist
+    let page = state.store.read(|data| {
+        let entries: Vec<&AllowlistEntry> = data
+            .allowlist
             .iter()
             .filter(|entry| entry.environment_id == environment)
-            .cloned()
-            .collect()
+            .collect();
+        pagination.page_of(&entries, |entry| (*entry).clone())
     });
-    Ok(Json(pagination.page(&entries)))
+    Ok(Json(page))
 }
 
 #[derive(Deserialize)]

@@ -119,12 +119,18 @@ impl<S: Send + Sync, const MAX: usize> FromRequestParts<S> for Pagination<MAX> {
 
 impl<const MAX: usize> Pagination<MAX> {
     pub fn page<T: Clone>(&self, items: &[T]) -> Page<T> {
+        self.page_of(items, T::clone)
+    }
+
+    /// The page of `items`, each turned into its reply by `view`: only the page's records are
+    /// shaped, so a list of a thousand costs its page, not the whole list, per call.
+    pub fn page_of<T, V>(&self, items: &[T], view: impl FnMut(&T) -> V) -> Page<V> {
         Page {
             items: items
                 .iter()
                 .skip(self.offset)
                 .take(self.limit)
-                .cloned()
+                .map(view)
                 .collect(),
             total: items.len(),
             limit: self.limit,

@@ -46,27 +46,34 @@ async fn list(
         .map(|text| text.trim().to_lowercase())
         .filter(|text| !text.is_empty());
     let shape = Shape::of(&state.config);
-    let mut members: Vec<MemberView> = state.store.read(|data| {
-        data.member_views()
+    // Filtered and ordered by reference; only the page's members are shaped into replies.
+    let page = state.store.read(|data| {
+        let mut members: Vec<_> = data
+            .members()
             .into_iter()
-            .map(|member| shape.member(member))
-            .filter(|member| {
+            .filter(|(_, person)| {
                 needle.as_deref().is_none_or(|needle| {
-                    [&member.email, &member.name]
-                        .into_iter()
-                        .flatten()
-                        .any(|text| text.to_lowercase().contains(needle))
+                    person.is_some_and(|person| {
+                        [&person.email, &person.name]
+                            .into_iter()
+                            .any(|text| text.to_lowercase().contains(needle))
+                    })
                 })
             })
-            .collect()
+            .collect();
+        members.sort_by_cached_key(|(membership, person)| {
+            (
+                person
+                    .map(|person| person.name.to_lowercase())
+                    .unwrap_or_default(),
+                membership.user_id.clone(),
+            )
+        });
+        pagination.page_of(&members, |(membership, person)| {
+            shape.member(data.view_of(membership, *person))
+        })
     });
-    members.sort_by_cached_key(|member| {
-        (
-            member.name.clone().unwrap_or_default().to_lowercase(),
-            member.user_id.clone(),
-        )
-    });
-    Ok(Json(pagination.page(&members)))
+    Ok(Json(page))
 }
 
 async fn roles(

@@ -109,6 +109,10 @@ impl Backend {
                     .busy_timeout(Duration::from_secs(5));
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
+                    // A connection to a local file does not go stale; the check before each use
+                    // was one more trip to the connection's thread per query (a query on a
+                    // broken file fails and says so anyway).
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 sqlx::query(

@@ -387,6 +387,11 @@ pub struct ShapeMismatch {
 
 /// Decodes a reply body, naming the field that did not fit when it fails.
 pub fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ShapeMismatch> {
+    // The path-tracking decoder copies every key it passes; it is only needed to say where a
+    // reply went wrong, so it runs a second time only then (the same input fails the same way).
+    if let Ok(decoded) = serde_json::from_slice(bytes) {
+        return Ok(decoded);
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let field = error.path().to_string();

@@ -50,7 +50,7 @@ pub fn SecurityPage() -> impl IntoView {
                 delete.version().get(),
             )
         },
-        |_| crate::api::load_allowlist(),
+        |_| crate::api::load_allowlist_view(),
     );
     let actions = Actions {
         add,
@@ -144,18 +144,21 @@ struct Actions {
 
 #[component]
 fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> impl IntoView {
-    let environment = view.environment.clone();
-    let is_production = environment.slug.is_production();
     // Every form's and row's confirmation asks this for its warnings, as the server does.
     let check = view.change_check();
+    let AllowlistView {
+        allowlist,
+        recent_callers,
+    } = view;
+    let environment = allowlist.environment;
+    let is_production = environment.slug.is_production();
     let networks = check.networks().to_vec();
     // Entries stored in a form the dashboard cannot parse restrict traffic all the same.
     let count = check.entries();
-    let can_manage = view.can_manage;
-    let entries = view.entries.clone();
-    let entries_as_stored = view.entries_as_stored.clone();
-    let view_parsed = view.entries.len();
-    let recent_callers = view.recent_callers.clone();
+    let can_manage = allowlist.can_manage;
+    let view_parsed = allowlist.entries.len();
+    let entries = allowlist.entries;
+    let entries_as_stored = allowlist.entries_as_stored;
 
     view! {
         <section class="panel" data-testid="allowlist">
