@@ -1,28 +1,4 @@
-import { APIRequestContext, Page } from '@playwright/test';
-import { test, expect, signIn, waitForHydration, DMITRI, SANDBOX_URL } from './fixtures';
-
-/** Status of an M2M call with an environment's credentials, made from this machine (127.0.0.1). */
-async function m2mStatus(request: APIRequestContext, slug = 'staging'): Promise<number> {
-  const token = await request.post(`${SANDBOX_URL}/oauth/token`, {
-    data: {
-      client_id: `sandbox-m2m-${slug}`,
-      client_secret: `sandbox-m2m-secret-${slug}`,
-      audience: 'https://api.keystoneos.xyz',
-      grant_type: 'client_credentials',
-    },
-  });
-  const { access_token } = await token.json();
-  const reply = await request.get(`${SANDBOX_URL}/v1/platforms/me/environments`, {
-    headers: { Authorization: `Bearer ${access_token}` },
-  });
-  return reply.status();
-}
-
-async function switchTo(page: Page, slug: string, name: string) {
-  await page.getByTestId('environment-switcher').selectOption(slug);
-  await expect(page.getByTestId('allowlist-environment')).toHaveText(name);
-  await waitForHydration(page);
-}
+import { test, expect, signIn, waitForHydration, m2mStatus, switchTo, DMITRI, SANDBOX_URL } from './fixtures';
 
 test('the allowlist guards against lockouts and really restricts M2M traffic', async ({ page, request }) => {
   await signIn(page, '/security');

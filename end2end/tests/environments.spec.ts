@@ -1,21 +1,5 @@
 import { APIRequestContext, Page } from '@playwright/test';
-import { test, expect, signIn, waitForHydration, DMITRI, SANDBOX_URL } from './fixtures';
-
-async function m2mStatus(request: APIRequestContext, slug: string): Promise<number> {
-  const token = await request.post(`${SANDBOX_URL}/oauth/token`, {
-    data: {
-      client_id: `sandbox-m2m-${slug}`,
-      client_secret: `sandbox-m2m-secret-${slug}`,
-      audience: 'https://api.keystoneos.xyz',
-      grant_type: 'client_credentials',
-    },
-  });
-  const { access_token } = await token.json();
-  const reply = await request.get(`${SANDBOX_URL}/v1/platforms/me/environments`, {
-    headers: { Authorization: `Bearer ${access_token ?? ''}` },
-  });
-  return reply.status();
-}
+import { test, expect, signIn, waitForHydration, m2mStatus, DMITRI, SANDBOX_URL } from './fixtures';
 
 /** The environment header of the dashboard's latest call to the platform resource. */
 async function lastUpstreamEnvironment(request: APIRequestContext): Promise<string> {

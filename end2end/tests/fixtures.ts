@@ -1,6 +1,6 @@
 import { createServer, IncomingHttpHeaders } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { test as base, expect, Page } from '@playwright/test';
+import { test as base, expect, APIRequestContext, Page } from '@playwright/test';
 
 /**
  * Every test fails on a browser console error or an uncaught page error: a CSP violation, a failed
@@ -103,4 +103,67 @@ export async function setOnboarding(completed: boolean) {
     body: JSON.stringify({ completed }),
   });
   expect(reply.ok).toBe(true);
+}
+
+/**
+ * Status of an M2M call with an environment's credentials, made from this machine (127.0.0.1). A
+ * client whose token is refused (its environment deactivated) calls without one.
+ */
+export async function m2mStatus(request: APIRequestContext, slug = 'staging'): Promise<number> {
+  const token = await request.post(`${SANDBOX_URL}/oauth/token`, {
+    data: {
+      client_id: `sandbox-m2m-${slug}`,
+      client_secret: `sandbox-m2m-secret-${slug}`,
+      audience: 'https://api.keystoneos.xyz',
+      grant_type: 'client_credentials',
+    },
+  });
+  const { access_token } = await token.json();
+  const reply = await request.get(`${SANDBOX_URL}/v1/platforms/me/environments`, {
+    headers: { Authorization: `Bearer ${access_token ?? ''}` },
+  });
+  return reply.status();
+}
+
+/** Switches the environment from the Security page and waits until its allowlist is shown. */
+export async function switchTo(page: Page, slug: string, name: string) {
+  await page.getByTestId('environment-switcher').selectOption(slug);
+  await expect(page.getByTestId('allowlist-environment')).toHaveText(name);
+  await waitForHydration(page);
+}
+
+/** Ada calling the KeyStone API (the sandbox) directly, as an integration of hers would. */
+export async function adaOnTheApi() {
+  const reply = await fetch(`${SANDBOX_URL}/_sandbox/user-token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: 'auth0|acme-ada' }),
+  });
+  const { access_token } = await reply.json();
+  return async (method: string, path: string, body?: object) => {
+    const answer = await fetch(`${SANDBOX_URL}/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${access_token}`,
+        'x-keystone-environment': 'development',
+        'content-type': 'application/json',
+      },
+      body: body && JSON.stringify(body),
+    });
+    expect(answer.ok, `${method} ${path}`).toBe(true);
+    return answer.status === 204 ? null : answer.json();
+  };
+}
+
+/**
+ * A platform whose endpoints receive nothing: every active endpoint paused through Ada's API
+ * token. Returns what puts them back.
+ */
+export async function pauseActiveEndpoints(api: Awaited<ReturnType<typeof adaOnTheApi>>) {
+  const { items } = await api('GET', '/platforms/me/webhooks');
+  const paused: string[] = items.filter((endpoint: any) => endpoint.is_active).map((endpoint: any) => endpoint.id);
+  for (const id of paused) await api('PATCH', `/platforms/me/webhooks/${id}`, { is_active: false });
+  return async () => {
+    for (const id of paused) await api('PATCH', `/platforms/me/webhooks/${id}`, { is_active: true });
+  };
 }

@@ -1,36 +1,11 @@
-import { test, expect, signIn, waitForHydration, setOnboarding, startReceiver, SANDBOX_URL } from './fixtures';
-
-/** Ada calling the KeyStone API (the sandbox) directly, as an integration of hers would. */
-async function adaOnTheApi() {
-  const reply = await fetch(`${SANDBOX_URL}/_sandbox/user-token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user_id: 'auth0|acme-ada' }),
-  });
-  const { access_token } = await reply.json();
-  return async (method: string, path: string, body?: object) => {
-    const answer = await fetch(`${SANDBOX_URL}/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${access_token}`,
-        'x-keystone-environment': 'development',
-        'content-type': 'application/json',
-      },
-      body: body && JSON.stringify(body),
-    });
-    expect(answer.ok, `${method} ${path}`).toBe(true);
-    return answer.status === 204 ? null : answer.json();
-  };
-}
+import { test, expect, signIn, waitForHydration, setOnboarding, startReceiver, adaOnTheApi, pauseActiveEndpoints } from './fixtures';
 
 test('a platform still onboarding is walked through its first steps until they are done', async ({ page, browser }) => {
   const api = await adaOnTheApi();
   const receiver = await startReceiver();
   // A platform that has not received a webhook yet: its endpoints (the seeded one delivered)
   // paused for the test, and onboarding not complete.
-  const { items } = await api('GET', '/platforms/me/webhooks');
-  const paused: string[] = items.filter((endpoint: any) => endpoint.is_active).map((endpoint: any) => endpoint.id);
-  for (const id of paused) await api('PATCH', `/platforms/me/webhooks/${id}`, { is_active: false });
+  const resume = await pauseActiveEndpoints(api);
   await setOnboarding(false);
   try {
     await signIn(page, '/');
@@ -93,7 +68,7 @@ test('a platform still onboarding is walked through its first steps until they a
     for (const endpoint of now.filter((endpoint: any) => endpoint.url === receiver.url)) {
       await api('DELETE', `/platforms/me/webhooks/${endpoint.id}`);
     }
-    for (const id of paused) await api('PATCH', `/platforms/me/webhooks/${id}`, { is_active: true });
+    await resume();
     await receiver.close();
   }
 });
