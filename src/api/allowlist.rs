@@ -66,6 +66,7 @@ pub struct AllowlistView {
 impl AllowlistView {
     /// The page's view from its two reads, as [`load_allowlist_view`] and the test harness get
     /// them.
+    ///
     /// Callers read from another environment's log than the list's (the session's environment
     /// changed between the two reads) are never shown as this list's: the section says so.
     pub fn new(
