@@ -88,14 +88,6 @@ impl AllowlistView {
         }
     }
 
-    pub fn networks(&self) -> Vec<Cidr> {
-        self.allowlist
-            .entries
-            .iter()
-            .map(|entry| entry.cidr)
-            .collect()
-    }
-
     /// What this list's changes are checked against, as the page shows them.
     pub fn change_check(&self) -> ChangeCheck {
         ChangeCheck::new(
