@@ -151,6 +151,24 @@ async fn a_signed_in_browser_stays_signed_in_across_a_restart() {
     let browser = app.browser();
     browser.sign_in().await;
     assert_eq!(browser.get("/members").await.status(), StatusCode::OK);
+
+    // The folder is this process's: a second dashboard on it is refused at start (its memory of
+    // the sessions would go stale behind the first one's writes).
+    let mut second = keystone_dashboard::server::Config::for_tests();
+    second.session_store = SessionStoreKind::Embedded;
+    second.data_dir = data_dir.clone();
+    second.api_url = Some(sandbox.base_url());
+    second.auth_issuer = Some(format!("{}/", sandbox.base_url()));
+    second.auth_client_id = Some("keystone-dashboard".to_owned());
+    second.auth_client_secret = Some(common::CLIENT_SECRET.to_owned());
+    let refused = keystone_dashboard::server::Application::build(second)
+        .await
+        .err()
+        .expect("a second dashboard on the same data folder is refused");
+    assert!(
+        refused.to_string().contains("in use by another dashboard"),
+        "{refused}"
+    );
     app.stop().await;
 
     let listener = std::net::TcpListener::bind(public_url.trim_start_matches("http://")).unwrap();
@@ -168,6 +186,13 @@ async fn a_signed_in_browser_stays_signed_in_across_a_restart() {
         StatusCode::OK,
         "the stored tokens still open and work"
     );
+    // Records served from memory follow every write: a switch, then a read that sees it.
+    for slug in ["production", "staging"] {
+        let (status, _) = browser.server_fn("environment", &[("slug", slug)]).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, shell) = browser.server_fn("shell", &[]).await;
+        assert_eq!(shell["current_environment"], slug, "{shell}");
+    }
 
     // Nothing in the store's files is a usable token.
     let mut stored = Vec::new();

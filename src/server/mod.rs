@@ -108,6 +108,8 @@ pub struct Application {
     router: Router,
     bff: Arc<Bff>,
     sandbox: Option<keystone_sandbox::RunningSandbox>,
+    /// Held until the server stops (see [`session::claim_data_dir`]).
+    data_dir: Option<session::DataDirLock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +163,8 @@ impl Application {
         config: Config,
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
+        // First: the embedded sandbox keeps its state in the same folder.
+        let data_dir = session::claim_data_dir(&config)?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: config.listen_addr,
             source,
@@ -287,6 +291,7 @@ impl Application {
             router,
             bff,
             sandbox,
+            data_dir,
         })
     }
 
@@ -330,6 +335,7 @@ impl Application {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let _sandbox = self.sandbox;
+        let _data_dir = self.data_dir;
         // The peer address feeds the client address (`forwarded`), rate limits and the logs.
         let service = self
             .router

@@ -5,6 +5,7 @@
 mod backend;
 mod cipher;
 mod hashed;
+mod recent;
 mod vault;
 
 use std::{collections::BTreeMap, path::Path, time::Duration};
@@ -22,6 +23,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 pub use backend::{Backend, FencedSave, StoreError};
 pub use cipher::{KeyError, TokenCipher};
 use hashed::HashedIds;
+use recent::RecentRecords;
 pub use vault::{refresh_lease, TokenSet, TokenSetId, TokenVault, VaultError};
 
 use crate::{
@@ -271,8 +273,53 @@ pub async fn open(config: &Config) -> Result<(Backend, TokenCipher), SetupError>
     Ok((backend, cipher))
 }
 
+/// The embedded store's data folder, claimed by one process for as long as it serves. Two
+/// dashboards on one folder would each trust their own memory of the sessions
+/// ([`RecentRecords`]) and their own refresh lock; the second is refused at start instead.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _held: std::fs::File,
+}
+
+/// Claims `config.data_dir` when the embedded store is used (the lock file is released by the
+/// system when the process ends, however it ends, so a crash leaves no stale claim).
+pub fn claim_data_dir(config: &Config) -> Result<Option<DataDirLock>, SetupError> {
+    if config.session_store != SessionStoreKind::Embedded {
+        return Ok(None);
+    }
+    let path = config.data_dir.join("dashboard.lock");
+    let lock_error = |source| SetupError::DataDirLock {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(&config.data_dir).map_err(lock_error)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(lock_error)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(DataDirLock { _held: file })),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SetupError::DataDirInUse {
+            path: config.data_dir.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(lock_error(source)),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    #[error(
+        "the data folder {path} is in use by another dashboard: the embedded store serves one \
+         process (run replicas on --session-store redis)"
+    )]
+    DataDirInUse { path: String },
+    #[error("data folder lock {path}: {source}")]
+    DataDirLock {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -334,7 +381,13 @@ pub async fn layer(
                     .clone()
                     .continuously_delete_expired(tokio::time::Duration::from_secs(300)),
             );
-            router.layer(manager(HashedIds(store), policy))
+            // Only here is this process the store's one writer (the data folder is claimed), so
+            // only here may records be served from memory.
+            let recent = RecentRecords::new(
+                store,
+                std::num::NonZeroUsize::new(recent::MOST_REMEMBERED).expect("not zero"),
+            );
+            router.layer(manager(HashedIds(recent), policy))
         }
         Backend::Redis(pool) => {
             router.layer(manager(HashedIds(RedisStore::new(pool.clone())), policy))
