@@ -186,7 +186,7 @@ async fn a_signed_in_browser_stays_signed_in_across_a_restart() {
         StatusCode::OK,
         "the stored tokens still open and work"
     );
-    // Records served from memory follow every write: a switch, then a read that sees it.
+    // Each write is read back at once (the store writes through its memory of the records).
     for slug in ["production", "staging"] {
         let (status, _) = browser.server_fn("environment", &[("slug", slug)]).await;
         assert_eq!(status, StatusCode::OK);

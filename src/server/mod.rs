@@ -163,7 +163,8 @@ impl Application {
         config: Config,
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
-        // First: the embedded sandbox keeps its state in the same folder.
+        // Before any file in the folder is written (the sandbox's state and signing key, the token
+        // key): a second dashboard refused at start has changed nothing of the first one's.
         let data_dir = session::claim_data_dir(&config)?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: config.listen_addr,

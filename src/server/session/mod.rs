@@ -383,10 +383,7 @@ pub async fn layer(
             );
             // Only here is this process the store's one writer (the data folder is claimed), so
             // only here may records be served from memory.
-            let recent = RecentRecords::new(
-                store,
-                std::num::NonZeroUsize::new(recent::MOST_REMEMBERED).expect("not zero"),
-            );
+            let recent = RecentRecords::new(store, recent::MOST_REMEMBERED);
             router.layer(manager(HashedIds(recent), policy))
         }
         Backend::Redis(pool) => {
