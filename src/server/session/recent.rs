@@ -129,7 +129,7 @@ impl<S: SessionStore + Clone> RecentRecords<S> {
             match &written {
                 Ok(record) => {
                     // The inner store may have chosen another id (a collision): the proposed one
-                    // is forgotten, the final one remembered.
+                    // is forgotten as well. (Only `create` meets one, and it remembers nothing.)
                     if record.id != proposed {
                         this.write_ends(&proposed, started, None);
                     }
