@@ -74,7 +74,7 @@ impl AllowlistView {
         recent_callers: Result<Option<RecentCallers>, ApiError>,
     ) -> Self {
         let recent_callers = match recent_callers {
-            Ok(Some(read)) if read.environment_id != allowlist.environment.id => Some(Err(
+            Ok(Some(read)) if !read.are_for(&allowlist) => Some(Err(
                 ApiError::Conflict(
                     "The recent M2M callers were read for another environment than this list. Reload the page to check them."
                         .to_owned(),
@@ -106,7 +106,7 @@ pub async fn load_allowlist_view() -> Result<AllowlistView, ApiError> {
     // The list's read found the environment id the session kept stale (and kept the fresh one),
     // or another tab switched environments in between: the callers are read once more, now for
     // the list's environment.
-    if matches!(&callers, Ok(Some(read)) if read.environment_id != allowlist.environment.id) {
+    if matches!(&callers, Ok(Some(read)) if !read.are_for(&allowlist)) {
         callers = load_recent_callers().await;
     }
     Ok(AllowlistView::new(allowlist, callers))
@@ -117,6 +117,14 @@ pub async fn load_allowlist_view() -> Result<AllowlistView, ApiError> {
 pub struct RecentCallers {
     pub environment_id: String,
     pub callers: Vec<RecentCaller>,
+}
+
+impl RecentCallers {
+    /// Whether these callers were read from the log of `allowlist`'s environment: only then may
+    /// they preview its changes.
+    fn are_for(&self, allowlist: &Allowlist) -> bool {
+        self.environment_id == allowlist.environment.id
+    }
 }
 
 /// What a change of the list is checked against: the list (its parsed networks, and how many

@@ -382,7 +382,8 @@ pub async fn layer(
                     .continuously_delete_expired(tokio::time::Duration::from_secs(300)),
             );
             // Only here is this process the store's one writer (the data folder is claimed), so
-            // only here may records be served from memory.
+            // only here may records be served from memory. Inside `HashedIds`: memory, like the
+            // store, holds hashes of session ids, never a cookie's value.
             let recent = RecentRecords::new(store, recent::MOST_REMEMBERED);
             router.layer(manager(HashedIds(recent), policy))
         }

@@ -37,6 +37,7 @@ pub struct RecentRecords<S> {
     recent: Arc<Mutex<Recent>>,
 }
 
+// By hand: the records hold what a session holds, and none of it belongs in a log line.
 impl<S> std::fmt::Debug for RecentRecords<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecentRecords").finish_non_exhaustive()
@@ -109,9 +110,7 @@ impl<S> RecentRecords<S> {
 }
 
 impl<S: SessionStore + Clone> RecentRecords<S> {
-    /// Runs `write` of `record` to its end in a task of its own, then [`Self::write_ends`], whether
-    /// or not the caller still waits: dropping the caller's future cannot stop a statement already
-    /// handed to SQLite's thread, so the cache must learn of it when it lands, not never.
+    /// Writes `record` (see [`to_the_end`]), then [`Self::write_ends`] in the same task.
     /// `remember`: whether what was written is worth keeping (see `create` below).
     async fn write<F>(
         &self,
@@ -124,7 +123,7 @@ impl<S: SessionStore + Clone> RecentRecords<S> {
     {
         let started = self.write_starts(&record.id);
         let (this, proposed) = (self.clone(), record.id);
-        tokio::spawn(async move {
+        to_the_end(async move {
             let written = write(this.inner.clone(), record).await;
             match &written {
                 Ok(record) => {
@@ -140,8 +139,18 @@ impl<S: SessionStore + Clone> RecentRecords<S> {
             written
         })
         .await
-        .map_err(|failed| tower_sessions::session_store::Error::Backend(failed.to_string()))?
     }
+}
+
+/// Runs a write to its end in a task of its own, whether or not the caller still waits: dropping
+/// the caller's future cannot stop a statement already handed to SQLite's thread, so the cache
+/// must learn of it when it lands, not never.
+async fn to_the_end<T: Send + 'static>(
+    write: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(write)
+        .await
+        .map_err(|failed| tower_sessions::session_store::Error::Backend(failed.to_string()))?
 }
 
 #[async_trait]
@@ -187,14 +196,13 @@ impl<S: SessionStore + Clone> SessionStore for RecentRecords<S> {
     async fn delete(&self, id: &Id) -> Result<()> {
         let (this, id) = (self.clone(), *id);
         let started = self.write_starts(&id);
-        // In a task of its own, as `write`: a sign-out dropped mid-delete is forgotten all the same.
-        tokio::spawn(async move {
+        // A sign-out dropped mid-delete is forgotten all the same.
+        to_the_end(async move {
             let deleted = this.inner.delete(&id).await;
             this.write_ends(&id, started, None);
             deleted
         })
         .await
-        .map_err(|failed| tower_sessions::session_store::Error::Backend(failed.to_string()))?
     }
 }
 
