@@ -12,8 +12,9 @@ use common::{
     TestApp, PAGES,
 };
 use keystone_dashboard::api::{
-    AddAllowlistEntry, AllowlistView, ApiError, LoadAllowlist, LoadRecentCallers, LoadShell,
-    SwitchEnvironment, UpdateAllowlistDescription,
+    AddAllowlistEntry, AllowlistView, ApiError, ChangeMemberRoles, LoadAllowlist,
+    LoadRecentCallers, LoadRoles, LoadShell, RolesView, SwitchEnvironment,
+    UpdateAllowlistDescription,
 };
 use serde_json::Value;
 
@@ -90,8 +91,8 @@ async fn each_read_server_function_makes_one_call_per_independent_read() {
         ("shell", 2),
         // A page of members, the roles, the invitations (the manager count is remembered).
         ("members", 3),
-        // The roles and the members who hold them.
-        ("roles", 2),
+        // The roles (which roles each member holds is remembered).
+        ("roles", 1),
         // The environments (for the filter) and a page of activity.
         ("activity", 2),
         // The platform, the environments and each one's allowlist size, the member's own
@@ -259,5 +260,53 @@ async fn only_what_previews_a_change_reads_the_recent_callers() {
     assert!(
         reads_log(&calls(&app).await),
         "the page previews against the callers"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_roles_page_pages_through_the_members_once_and_again_after_a_role_change() {
+    // Three pages of members. The API gives no count of a role's members, so the roles page reads
+    // every member; which roles each holds is remembered briefly, and forgotten as soon as this
+    // dashboard changes a member's roles.
+    let app = TestApp::builder()
+        .sandbox(|sandbox| sandbox.seed_members = 250)
+        .spawn()
+        .await;
+    let browser = warmed_up(&app).await;
+    let is_member_page = |call: &&String| call.starts_with("GET /v1/platforms/me/members?");
+    let count_of = |view: &RolesView, id: &str| {
+        let index = view.roles.iter().position(|role| role.id == id).unwrap();
+        view.member_counts.as_ref().unwrap()[index]
+    };
+
+    reset_sandbox_stats(&app.sandbox_url).await;
+    browser.get("/roles").await.text().await.unwrap();
+    let made = calls(&app).await;
+    assert_eq!(
+        made.len(),
+        3,
+        "the shell's two reads and the roles: {made:#?}"
+    );
+    assert_eq!(made.iter().filter(is_member_page).count(), 0, "{made:#?}");
+    let before = browser.call(LoadRoles {}).await.unwrap();
+
+    browser
+        .call(ChangeMemberRoles {
+            user_id: "auth0|generated-00249".to_owned(),
+            role_ids: vec!["rol_developer".to_owned()],
+        })
+        .await
+        .unwrap();
+    reset_sandbox_stats(&app.sandbox_url).await;
+    let after = browser.call(LoadRoles {}).await.unwrap();
+    let made = calls(&app).await;
+    assert_eq!(made.iter().filter(is_member_page).count(), 3, "{made:#?}");
+    assert_eq!(
+        count_of(&after, "rol_viewer"),
+        count_of(&before, "rol_viewer") - 1
+    );
+    assert_eq!(
+        count_of(&after, "rol_developer"),
+        count_of(&before, "rol_developer") + 1
     );
 }

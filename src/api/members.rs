@@ -180,8 +180,9 @@ mod ssr {
     use crate::api::FieldError;
     use crate::{
         api::Page,
-        server::{member::MemberRequest, upstream::paths},
+        server::{member::MemberRequest, remembered::MembersRoles, upstream::paths},
     };
+    use std::sync::Arc;
 
     /// More roles than any platform defines; a bound on the paging all the same.
     const MAX_ROLES: usize = 1_000;
@@ -194,9 +195,30 @@ mod ssr {
         request.get_all(paths::ROLES, &[], MAX_ROLES).await
     }
 
-    /// Every member (paged through), for counts the API does not give directly.
-    pub async fn all_members(request: &MemberRequest) -> Result<Vec<Member>, ApiError> {
-        members_until(request, |_| false).await
+    /// Which roles each member holds, from every member (paged through), remembered briefly per
+    /// platform (see `crate::server::remembered` for why that is safe): the API gives no count of
+    /// a role's members, and paging takes ten reads at 1,000 members.
+    pub async fn members_roles(request: &MemberRequest) -> Result<MembersRoles, ApiError> {
+        let remembered = &request.bff().members_roles;
+        let platform = &request.member().organization_id;
+        if let Some(held) = remembered.get(platform) {
+            return Ok(held);
+        }
+        let members = members_until(request, |_| false).await?;
+        let held: MembersRoles = Arc::new(
+            members
+                .into_iter()
+                .map(|member| {
+                    member
+                        .roles
+                        .into_iter()
+                        .map(|role| (role.id, role.name))
+                        .collect()
+                })
+                .collect(),
+        );
+        remembered.remember(platform, held.clone());
+        Ok(held)
     }
 
     /// Members holding the Platform Manager role, read only until a second one turns up: the
@@ -242,6 +264,7 @@ mod ssr {
     pub fn forget_remembered_members(request: &MemberRequest) {
         let platform = &request.member().organization_id;
         request.bff().manager_counts.forget(platform);
+        request.bff().members_roles.forget(platform);
         request.bff().member_names.forget(platform);
     }
 
@@ -539,19 +562,18 @@ mod ssr {
 
     pub async fn load_roles() -> Result<RolesView, ApiError> {
         let request = MemberRequest::current()?;
-        let (roles, members) = tokio::join!(ssr::roles(&request), ssr::all_members(&request));
+        let (roles, members_roles) =
+            tokio::join!(ssr::roles(&request), ssr::members_roles(&request));
         let roles = roles?;
-        let member_counts = members.map(|members| {
+        let member_counts = members_roles.map(|members_roles| {
             roles
                 .iter()
                 .map(|role| {
-                    members
+                    members_roles
                         .iter()
-                        .filter(|member| {
-                            member
-                                .roles
-                                .iter()
-                                .any(|held| held.id == role.id || held.name == role.name)
+                        .filter(|held| {
+                            held.iter()
+                                .any(|(id, name)| *id == role.id || *name == role.name)
                         })
                         .count()
                 })

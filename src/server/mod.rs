@@ -58,6 +58,8 @@ pub struct Bff {
     /// all, however many calls it makes: twice the per-call timeout.
     pub request_budget: Duration,
     pub manager_counts: remembered::Remembered<usize>,
+    /// Which roles each member holds, per platform: the roles page's member counts.
+    pub members_roles: remembered::Remembered<remembered::MembersRoles>,
     /// Members' names by user id, per platform: who added each allowlist entry.
     pub member_names: remembered::Remembered<Arc<std::collections::HashMap<String, String>>>,
     /// `/readyz`'s last verdict.
@@ -284,6 +286,7 @@ impl Application {
             request_budget: 2 * timeout,
             manager_counts: remembered::Remembered::new(remembered::MANAGER_COUNT_KEPT_FOR),
             member_names: remembered::Remembered::new(remembered::MEMBER_NAMES_KEPT_FOR),
+            members_roles: remembered::Remembered::new(remembered::MEMBERS_ROLES_KEPT_FOR),
             readiness: health::ReadinessCache::default(),
         });
         let router = router(&config, bff.clone(), &backend).await?;

@@ -1,9 +1,12 @@
 //! What a platform's member list says, remembered for a short while per platform (per
-//! organization): how many Platform Managers it has, and its members' names.
+//! organization): how many Platform Managers it has, which roles each member holds, and its
+//! members' names.
 //!
-//! The API has no role filter and no names beside an allowlist entry: the members page's "last
-//! Platform Manager" guardrail means paging through the members (five reads at 1,000 members), and
-//! naming who added each allowlist entry means reading members too. Both only shape a page. A
+//! The API has no role filter, no count of a role's members and no names beside an allowlist
+//! entry: the members page's "last Platform Manager" guardrail means paging through the members
+//! (five reads at 1,000 members), the roles page's member counts mean reading every member (ten
+//! reads), and naming who added each allowlist entry means reading members too. All only shape a
+//! page. A
 //! change is checked again against a fresh read when it is made, and the API itself refuses to
 //! lose its last manager, so a count a few seconds old is safe to show; a name a minute old is
 //! only a label (a member who joins within the minute is shown by id). This replica forgets a
@@ -18,6 +21,10 @@ use std::{
 
 pub const MANAGER_COUNT_KEPT_FOR: Duration = Duration::from_secs(30);
 pub const MEMBER_NAMES_KEPT_FOR: Duration = Duration::from_secs(60);
+pub const MEMBERS_ROLES_KEPT_FOR: Duration = Duration::from_secs(30);
+
+/// Each member's roles as (id, name), one list per member: what a role's holders are counted from.
+pub type MembersRoles = std::sync::Arc<Vec<Vec<(String, String)>>>;
 
 pub struct Remembered<T> {
     kept_for: Duration,
