@@ -8,6 +8,7 @@ use keystone_dashboard::api::{
     ChangeMemberRoles, InviteMembers, InviteOutcome, LoadActivity, LoadMembers, LoadRoles, Member,
     MembersView, RemoveMember, ResendInvitation, RevokeInvitation,
 };
+use keystone_dashboard::domain::encode_component;
 use reqwest::StatusCode;
 
 async fn manager(app: &TestApp) -> Browser {
@@ -375,4 +376,40 @@ async fn a_viewer_sees_the_team_read_only() {
             .any(|invitation| invitation.invitee_email == "x@example.com")
     });
     assert!(!invited, "no invitation was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rows_dialog_is_rendered_only_when_the_address_opens_it() {
+    // A page of members carries two dialogs per row; their forms are built when one is opened,
+    // and without JavaScript a dialog's button is a link to the page rendered with it open.
+    let app = spawn_app().await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    let ben = member(&browser, "ben@acme-markets.example").await.unwrap();
+    let key = encode_component(&format!("roles:{}", ben.user_id));
+
+    let closed = browser
+        .get("/members?search=ben")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!closed.contains("Save roles"), "no dialog is built closed");
+    assert!(
+        closed.contains(&format!(r#"href="?search=ben&amp;open={key}""#)),
+        "the link keeps the search and names the dialog"
+    );
+
+    let open = browser
+        .get(&format!("/members?search=ben&open={key}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        open.matches("Save roles").count(),
+        1,
+        "only the named dialog"
+    );
+    assert!(open.contains(&format!(r#"name="user_id" value="{}""#, ben.user_id)));
 }

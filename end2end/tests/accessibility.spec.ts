@@ -69,7 +69,7 @@ test('the open dialogs and the account menu pass axe-core too', async ({ page })
   await page.goto('/environments');
   await waitForHydration(page);
   await page.getByTestId('deactivate').first().click();
-  await expect(page.locator('details[open]').getByTestId('confirmation')).toBeVisible();
+  await expect(page.locator('.inline-dialog__body:visible').getByTestId('confirmation')).toBeVisible();
   expect(await seriousViolations(page), 'environments with a confirmation open').toEqual([]);
 });
 

@@ -71,7 +71,7 @@ test('the environment forms keep their input through a conflict and an outage', 
   await name.fill('Discarded');
   await name.press('Escape');
   await expect(name).toBeHidden();
-  await expect(uat.locator('summary').filter({ hasText: 'Edit' })).toBeFocused();
+  await expect(uat.getByRole('button', { name: 'Edit', exact: true })).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(name).toHaveValue('UAT');
 });

@@ -77,3 +77,19 @@ test('a viewer sees the team and the roles read-only', async ({ page }) => {
   await expect(page.getByTestId('permission-matrix')).toContainText('Change IP allowlists');
   await expect(page.getByTestId('role-card')).toHaveCount(4);
 });
+
+test('without JavaScript a row dialog opens through its link and keeps the search', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signIn(page, '/members?search=ben');
+  const row = page.locator('[data-testid="member-row"][data-email="ben@acme-markets.example"]');
+  await expect(row.getByRole('button', { name: 'Save roles' })).toHaveCount(0);
+  await row.getByRole('button', { name: 'Change roles', exact: true }).click();
+  // The server renders the page again with this row's dialog open; the search stays.
+  await expect(page).toHaveURL(/search=ben/);
+  await expect(page).toHaveURL(/open=roles%3A/);
+  await expect(row.getByRole('button', { name: 'Save roles' })).toBeVisible();
+  await expect(row.getByLabel(/^Viewer/)).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Save roles' })).toHaveCount(1);
+  await context.close();
+});

@@ -75,7 +75,7 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
 
     // Edited in its row: the description and one more event.
     await row.getByTestId('edit-webhook').click();
-    const editing = row.locator('details[open]');
+    const editing = row.locator('.inline-dialog__body:visible');
     await editing.getByLabel('Description').fill('Ledger service (EU)');
     await editing.getByLabel(/^A settlement failed/).check();
     await editing.getByRole('button', { name: 'Save' }).click();
@@ -85,7 +85,7 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
 
     // Rotation: confirmed, the new secret shown once, the old one still verifying in its window.
     await row.getByTestId('rotate-secret').click();
-    await row.locator('details[open]').getByLabel('I understand').check();
+    await row.locator('.inline-dialog__body:visible').getByLabel('I understand').check();
     await row.getByRole('button', { name: 'Rotate the secret' }).click();
     await expect(shown).toContainText('keeps signing deliveries');
     const newSecret = await page.getByTestId('secret-value').inputValue();
@@ -104,7 +104,7 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     await row.getByTestId('toggle-active').click();
     await expect(row).toContainText('Active');
     await row.getByTestId('delete-webhook').click();
-    await row.locator('details[open]').getByLabel('I understand').check();
+    await row.locator('.inline-dialog__body:visible').getByLabel('I understand').check();
     await row.getByRole('button', { name: `Delete ${receiver.url}` }).click();
     await expect(page.getByTestId('announcement')).toHaveText(`Deleted ${receiver.url}.`);
     await expect(row).toHaveCount(0);

@@ -3,15 +3,21 @@
 /// Percent-encodes a query value: every byte but RFC 3986's unreserved characters, so a path or a
 /// search term can never end the value early or add a parameter.
 pub fn encode_component(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (byte as char).to_string()
+                encoded.push(byte as char)
             }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+            other => {
+                encoded.push('%');
+                encoded.push(HEX[usize::from(other >> 4)] as char);
+                encoded.push(HEX[usize::from(other & 0x0F)] as char);
+            }
+        }
+    }
+    encoded
 }
 
 /// `name=value&…` with every value encoded; empty values are left out.

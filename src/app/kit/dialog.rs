@@ -4,27 +4,69 @@
 //! row's dialog kept its own open state and inputs, a refused or failed save would close it and
 //! throw away what the member typed. So the page owns both: which dialog is open ([`InlineDialogs`])
 //! and what has been typed in it ([`DialogDraft`]). Only a confirmed save closes a dialog.
+//!
+//! A dialog's form is built when it is first opened, not with its row: a page of 50 members carries
+//! 100 of them, and building every one (on the server, then again while hydrating) was most of the
+//! page's cost. Without JavaScript a dialog's button is a link to the same page with the dialog
+//! named in `?open=`, which the server renders open.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use std::sync::Mutex;
+
+use crate::domain::{encode_component, query_string};
+
+/// The query parameter naming the dialog a page is rendered with open.
+const OPEN_PARAMETER: &str = "open";
 
 /// Which of the page's inline dialogs is open (at most one), by key.
 #[derive(Clone, Copy)]
-pub struct InlineDialogs(RwSignal<Option<String>>);
+pub struct InlineDialogs {
+    open: RwSignal<Option<String>>,
+    /// Each dialog's link up to its key: the page's query without `open`, then `open=`. Built once
+    /// per address, not per row; a search or a page turn in place rebuilds the rows, which read it
+    /// again.
+    link_prefix: Memo<String>,
+}
 
 impl InlineDialogs {
-    /// A page's dialogs, given to every [`InlineDialog`] below it.
+    /// A page's dialogs, given to every [`InlineDialog`] below it; the one named in the address is
+    /// open from the start (the server and the hydrating browser read the same address).
     pub fn provide() -> Self {
-        let dialog = Self(RwSignal::new(None));
+        let query = use_query_map();
+        let link_prefix = Memo::new(move |_| {
+            query.with(|query| {
+                let kept = query_string(
+                    query
+                        .latest_values()
+                        .filter(|(name, _)| name.as_ref() != OPEN_PARAMETER)
+                        .map(|(name, value)| (name.as_ref(), value.to_owned())),
+                );
+                let separator = if kept.is_empty() { "" } else { "&" };
+                format!("?{kept}{separator}{OPEN_PARAMETER}=")
+            })
+        });
+        let open = query.with_untracked(|query| query.get(OPEN_PARAMETER));
+        let dialog = Self {
+            open: RwSignal::new(open),
+            link_prefix,
+        };
         provide_context(dialog);
         dialog
     }
 
+    /// The page with the dialog `key` open: the button's link where there is no JavaScript.
+    fn href(self, key: &str) -> String {
+        self.link_prefix
+            .with_untracked(|prefix| format!("{prefix}{}", encode_component(key)))
+    }
+
     pub fn is_open(self, key: &str) -> bool {
-        self.0.with(|open| open.as_deref() == Some(key))
+        self.open.with(|open| open.as_deref() == Some(key))
     }
 
     pub fn toggle(self, key: &str) {
-        self.0.update(|open| {
+        self.open.update(|open| {
             *open = match open.as_deref() {
                 Some(current) if current == key => None,
                 _ => Some(key.to_owned()),
@@ -33,7 +75,7 @@ impl InlineDialogs {
     }
 
     pub fn close(self) {
-        self.0.set(None);
+        self.open.set(None);
     }
 
     /// Closes the open dialog whenever an action's `outcome` is a success; a failed change leaves
@@ -50,7 +92,7 @@ impl InlineDialogs {
     }
 
     fn track(self) {
-        self.0.track();
+        self.open.track();
     }
 }
 
@@ -132,8 +174,10 @@ impl<T: Clone + Send + Sync + 'static> RowInput<T> {
     }
 }
 
-/// A disclosure dialog in a table row: the summary opens and closes it, Escape closes it and
-/// returns focus to the summary. Without JavaScript it still opens natively and its form posts.
+/// A disclosure dialog in a table row: its button opens and closes it, Escape closes it and
+/// returns focus to the button. Its form is built at the first opening and kept (hidden) after,
+/// so what was typed survives closing and reopening until the page discards the draft. Without
+/// JavaScript the button is a link that renders the page with this dialog open, and its form posts.
 #[component]
 pub fn InlineDialog(
     /// Unique on the page, e.g. `edit:<id>`.
@@ -144,38 +188,67 @@ pub fn InlineDialog(
     children: Children,
 ) -> impl IntoView {
     let dialog = expect_context::<InlineDialogs>();
-    let summary = NodeRef::<leptos::html::Summary>::new();
-    let (open_key, toggle_key, escape_key) = (key.clone(), key.clone(), key);
+    let button = NodeRef::<leptos::html::A>::new();
+    let href = dialog.href(&key);
+    let body_id = format!("dialog-{key}");
+    let key = StoredValue::new(key);
+    let is_open = move || key.with_value(|key| dialog.is_open(key));
+    // Once built, a form stays: a memo that only ever turns true runs the body below once.
+    let opened = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || is_open());
+    let children = Mutex::new(Some(children));
+    let body = move || {
+        opened.get().then(|| {
+            children
+                .lock()
+                .expect("dialog body")
+                .take()
+                .map(|build| build())
+        })
+    };
+    let toggle = move || key.with_value(|key| dialog.toggle(key));
     let class = if danger {
         "button button--danger button--small"
     } else {
         "button button--secondary button--small"
     };
     view! {
-        <details
+        <span
             class="inline-dialog"
-            prop:open=move || dialog.is_open(&open_key)
             on:keydown=move |event| {
-                if event.key() == "Escape" && dialog.is_open(&escape_key) {
+                if event.key() == "Escape" && is_open() {
                     dialog.close();
-                    if let Some(summary) = summary.get() {
-                        let _ = summary.focus();
+                    if let Some(button) = button.get() {
+                        let _ = button.focus();
                     }
                 }
             }
         >
-            <summary
-                node_ref=summary
+            // On the element itself (a capture listener is not delegated to the window), so it
+            // cancels the link before the router's click handler on the window would follow it.
+            <a
+                node_ref=button
+                href=href
+                role="button"
                 class=class
                 data-testid=testid
-                on:click=move |event| {
+                aria-expanded=move || is_open().to_string()
+                aria-controls=body_id.clone()
+                on:click:capture=move |event| {
                     event.prevent_default();
-                    dialog.toggle(&toggle_key);
+                    toggle();
+                }
+                on:keydown=move |event| {
+                    if event.key() == " " {
+                        event.prevent_default();
+                        toggle();
+                    }
                 }
             >
                 {label}
-            </summary>
-            {children()}
-        </details>
+            </a>
+            <div class="inline-dialog__body" id=body_id hidden=move || !is_open()>
+                {body}
+            </div>
+        </span>
     }
 }
