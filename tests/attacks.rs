@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{location, TestApp, ADA, PAGES};
+use keystone_dashboard::domain::encode_component;
 use reqwest::StatusCode;
 
 /// Markup planted in every user-controlled string the sandbox returns.
@@ -147,13 +148,36 @@ async fn the_attack_suite() {
 
     // --- XSS: every planted string on every page is text, never markup.
     plant_payloads(&app);
+    // Row dialogs are rendered only when the address opens one: each page plain, and the pages
+    // whose dialogs show planted strings (a member's name, a stored webhook URL) with one open.
+    let environment_id = app
+        .sandbox()
+        .state
+        .store
+        .read(|data| data.environments[0].id);
+    let edit_environment = format!(
+        "/environments?open={}",
+        encode_component(&format!("edit:{environment_id}"))
+    );
+    let paths: Vec<String> = PAGES
+        .iter()
+        .map(|path| (*path).to_owned())
+        .chain([
+            edit_environment.clone(),
+            format!(
+                "/members?open={}",
+                encode_component("remove:auth0|acme-ben")
+            ),
+            format!("/members?open={}", encode_component("roles:auth0|acme-ben")),
+        ])
+        .collect();
     // The overview names the environment in production: look at it from there too.
     for environment in ["development", "production"] {
         let (status, _) = browser
             .server_fn("environment", &[("slug", environment)])
             .await;
         assert_eq!(status, StatusCode::OK);
-        for path in PAGES {
+        for path in &paths {
             let page = browser.get(path).await;
             let status = page.status();
             let html = page.text().await.unwrap();
@@ -179,7 +203,7 @@ async fn the_attack_suite() {
                     || format!("{path}: javascript: URL rendered"),
                 ),
             );
-            if path == "/environments" {
+            if *path == edit_environment {
                 // The control: the page does render the planted URL, as inert text.
                 let shown = markup.contains(SCRIPT_URL);
                 suite.record(

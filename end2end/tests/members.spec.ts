@@ -91,5 +91,10 @@ test('without JavaScript a row dialog opens through its link and keeps the searc
   await expect(row.getByRole('button', { name: 'Save roles' })).toBeVisible();
   await expect(row.getByLabel(/^Viewer/)).toBeVisible();
   await expect(page.getByRole('button', { name: 'Save roles' })).toHaveCount(1);
+  // Open, its button links to the page with no dialog open.
+  await row.getByRole('button', { name: 'Change roles', exact: true }).click();
+  await expect(page).not.toHaveURL(/open=/);
+  await expect(page).toHaveURL(/search=ben/);
+  await expect(page.getByRole('button', { name: 'Save roles' })).toHaveCount(0);
   await context.close();
 });

@@ -592,19 +592,18 @@ pub(crate) mod ssr {
         if !crate::api::permits(held, members_read) {
             return Arc::default();
         }
-        // The names remembered for the platform go only to a member whose token names
-        // `members:read` itself; with a vocabulary the dashboard does not know, the API decides.
-        let shared = crate::api::vocabulary_known(held) && held.iter().any(|p| p == members_read);
+        let shared = crate::api::permissions::shares_remembered_members(held);
         let remembered = &request.bff().member_names;
         let platform = &request.member().organization_id;
         if let Some(names) = remembered.get(platform).filter(|_| shared) {
             return names;
         }
+        let ticket = remembered.ticket();
         match tokio::time::timeout(NAMES_BUDGET, read_member_names(request)).await {
             Ok(Some(names)) => {
                 let names = Arc::new(names);
                 if shared {
-                    remembered.remember(platform, names.clone());
+                    remembered.remember(platform, ticket, names.clone());
                 }
                 names
             }

@@ -195,30 +195,38 @@ mod ssr {
         request.get_all(paths::ROLES, &[], MAX_ROLES).await
     }
 
-    /// Which roles each member holds, from every member (paged through), remembered briefly per
-    /// platform (see `crate::server::remembered` for why that is safe): the API gives no count of
-    /// a role's members, and paging takes ten reads at 1,000 members.
-    pub async fn members_roles(request: &MemberRequest) -> Result<MembersRoles, ApiError> {
-        let remembered = &request.bff().members_roles;
-        let platform = &request.member().organization_id;
-        if let Some(held) = remembered.get(platform) {
-            return Ok(held);
+    /// Which roles each member holds, from every member (paged through): the API gives no count
+    /// of a role's members, and paging takes ten reads at 1,000 members. Remembered briefly per
+    /// platform (see `crate::server::remembered` for why that is safe), and shared only with
+    /// tokens that could read the members themselves.
+    pub async fn members_roles(
+        request: &MemberRequest,
+        held_permissions: &[String],
+    ) -> Result<MembersRoles, ApiError> {
+        let read = async {
+            let members = members_until(request, |_| false).await?;
+            Ok(Arc::new(
+                members
+                    .into_iter()
+                    .map(|member| {
+                        member
+                            .roles
+                            .into_iter()
+                            .map(|role| (role.id, role.name))
+                            .collect()
+                    })
+                    .collect(),
+            ))
+        };
+        if !crate::api::permissions::shares_remembered_members(held_permissions) {
+            return read.await;
         }
-        let members = members_until(request, |_| false).await?;
-        let held: MembersRoles = Arc::new(
-            members
-                .into_iter()
-                .map(|member| {
-                    member
-                        .roles
-                        .into_iter()
-                        .map(|role| (role.id, role.name))
-                        .collect()
-                })
-                .collect(),
-        );
-        remembered.remember(platform, held.clone());
-        Ok(held)
+        let platform = &request.member().organization_id;
+        request
+            .bff()
+            .members_roles
+            .get_or_read(platform, read)
+            .await
     }
 
     /// Members holding the Platform Manager role, read only until a second one turns up: the
@@ -250,14 +258,14 @@ mod ssr {
     /// How many Platform Managers the guardrails count with, remembered briefly per platform
     /// (see `crate::server::remembered` for why that is safe). Never used to allow a change.
     pub async fn manager_count(request: &MemberRequest) -> Result<usize, ApiError> {
-        let counts = &request.bff().manager_counts;
         let platform = &request.member().organization_id;
-        if let Some(count) = counts.get(platform) {
-            return Ok(count);
-        }
-        let count = platform_managers(request).await?.len();
-        counts.remember(platform, count);
-        Ok(count)
+        request
+            .bff()
+            .manager_counts
+            .get_or_read(platform, async {
+                Ok(platform_managers(request).await?.len())
+            })
+            .await
     }
 
     /// After a change to a member: what this replica remembers of the list is out of date.
@@ -562,8 +570,9 @@ mod ssr {
 
     pub async fn load_roles() -> Result<RolesView, ApiError> {
         let request = MemberRequest::current()?;
+        let held = request.permissions().await?;
         let (roles, members_roles) =
-            tokio::join!(ssr::roles(&request), ssr::members_roles(&request));
+            tokio::join!(ssr::roles(&request), ssr::members_roles(&request, &held));
         let roles = roles?;
         let member_counts = members_roles.map(|members_roles| {
             roles

@@ -62,6 +62,13 @@ pub fn permits(held: &[String], permission: &str) -> bool {
     !vocabulary_known(held) || held.iter().any(|name| name == permission)
 }
 
+/// Whether what a replica remembers of a platform's members (names, roles held) may be given to
+/// this token: only when it names `members:read` itself. With a vocabulary the dashboard does not
+/// know, the member's own read goes to the API, which decides.
+pub fn shares_remembered_members(held: &[String]) -> bool {
+    vocabulary_known(held) && held.iter().any(|name| name == MEMBERS_READ)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +90,19 @@ mod tests {
         );
         assert_eq!(permission_label(SECURITY_READ), "See IP allowlists");
         assert_eq!(permission_label("read:members"), "read:members");
+    }
+
+    #[test]
+    fn remembered_members_go_only_to_tokens_that_name_members_read() {
+        assert!(shares_remembered_members(&held(&[
+            PLATFORM_READ,
+            MEMBERS_READ
+        ])));
+        assert!(!shares_remembered_members(&held(&[
+            PLATFORM_READ,
+            SECURITY_READ
+        ])));
+        // An unknown vocabulary may or may not allow reading members: the API is asked.
+        assert!(!shares_remembered_members(&held(&["read:members"])));
     }
 }

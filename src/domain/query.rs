@@ -20,12 +20,12 @@ pub fn encode_component(value: &str) -> String {
     encoded
 }
 
-/// `name=value&…` with every value encoded; empty values are left out.
+/// `name=value&…` with every name and value encoded; empty values are left out.
 pub fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> String {
     pairs
         .into_iter()
         .filter(|(_, value)| !value.is_empty())
-        .map(|(name, value)| format!("{name}={}", encode_component(&value)))
+        .map(|(name, value)| format!("{}={}", encode_component(name), encode_component(&value)))
         .collect::<Vec<_>>()
         .join("&")
 }

@@ -23,10 +23,9 @@ const OPEN_PARAMETER: &str = "open";
 #[derive(Clone, Copy)]
 pub struct InlineDialogs {
     open: RwSignal<Option<String>>,
-    /// Each dialog's link up to its key: the page's query without `open`, then `open=`. Built once
-    /// per address, not per row; a search or a page turn in place rebuilds the rows, which read it
-    /// again.
-    link_prefix: Memo<String>,
+    /// The page's query without `open`, encoded: what every dialog's link keeps. Built once per
+    /// address, not per row.
+    kept_query: Memo<String>,
 }
 
 impl InlineDialogs {
@@ -34,31 +33,33 @@ impl InlineDialogs {
     /// open from the start (the server and the hydrating browser read the same address).
     pub fn provide() -> Self {
         let query = use_query_map();
-        let link_prefix = Memo::new(move |_| {
+        let kept_query = Memo::new(move |_| {
             query.with(|query| {
-                let kept = query_string(
+                query_string(
                     query
                         .latest_values()
                         .filter(|(name, _)| name.as_ref() != OPEN_PARAMETER)
                         .map(|(name, value)| (name.as_ref(), value.to_owned())),
-                );
-                let separator = if kept.is_empty() { "" } else { "&" };
-                format!("?{kept}{separator}{OPEN_PARAMETER}=")
+                )
             })
         });
         let open = query.with_untracked(|query| query.get(OPEN_PARAMETER));
         let dialog = Self {
             open: RwSignal::new(open),
-            link_prefix,
+            kept_query,
         };
         provide_context(dialog);
         dialog
     }
 
-    /// The page with the dialog `key` open: the button's link where there is no JavaScript.
-    fn href(self, key: &str) -> String {
-        self.link_prefix
-            .with_untracked(|prefix| format!("{prefix}{}", encode_component(key)))
+    /// The button's link where there is no JavaScript: the page with the dialog `key` open, or,
+    /// when it is open, the page with none open.
+    fn href(self, key: &str, open: bool) -> String {
+        self.kept_query.with(|kept| match (open, kept.is_empty()) {
+            (true, _) => format!("?{kept}"),
+            (false, true) => format!("?{OPEN_PARAMETER}={}", encode_component(key)),
+            (false, false) => format!("?{kept}&{OPEN_PARAMETER}={}", encode_component(key)),
+        })
     }
 
     pub fn is_open(self, key: &str) -> bool {
@@ -176,8 +177,9 @@ impl<T: Clone + Send + Sync + 'static> RowInput<T> {
 
 /// A disclosure dialog in a table row: its button opens and closes it, Escape closes it and
 /// returns focus to the button. Its form is built at the first opening and kept (hidden) after,
-/// so what was typed survives closing and reopening until the page discards the draft. Without
-/// JavaScript the button is a link that renders the page with this dialog open, and its form posts.
+/// so closing is cheap and the form's own state is not rebuilt; what was typed is the page's draft
+/// (see [`DialogDraft`]). Without JavaScript the button is a link that renders the page with this
+/// dialog open (or, when open, closed), and its form posts.
 #[component]
 pub fn InlineDialog(
     /// Unique on the page, e.g. `edit:<id>`.
@@ -189,12 +191,16 @@ pub fn InlineDialog(
 ) -> impl IntoView {
     let dialog = expect_context::<InlineDialogs>();
     let button = NodeRef::<leptos::html::A>::new();
-    let href = dialog.href(&key);
-    let body_id = format!("dialog-{key}");
+    // Encoded: a key holds ids as the API sent them, and `aria-controls` is a list split at spaces.
+    let body_id = format!("dialog-{}", encode_component(&key));
     let key = StoredValue::new(key);
     let is_open = move || key.with_value(|key| dialog.is_open(key));
+    let href = move || key.with_value(|key| dialog.href(key, is_open()));
     // Once built, a form stays: a memo that only ever turns true runs the body below once.
     let opened = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || is_open());
+    // `Children` can be called once, and the body must be a closure the view may call again
+    // (and send): the builder waits in a mutex and is taken at the first opening. Built
+    // untracked, so a signal the children read cannot re-run the body and lose the form.
     let children = Mutex::new(Some(children));
     let body = move || {
         opened.get().then(|| {
@@ -202,7 +208,7 @@ pub fn InlineDialog(
                 .lock()
                 .expect("dialog body")
                 .take()
-                .map(|build| build())
+                .map(|build| untrack(build))
         })
     };
     let toggle = move || key.with_value(|key| dialog.toggle(key));
@@ -234,11 +240,15 @@ pub fn InlineDialog(
                 aria-expanded=move || is_open().to_string()
                 aria-controls=body_id.clone()
                 on:click:capture=move |event| {
-                    event.prevent_default();
-                    toggle();
+                    if event.button() == 0 && !event.ctrl_key() && !event.meta_key()
+                        && !event.shift_key() && !event.alt_key()
+                    {
+                        event.prevent_default();
+                        toggle();
+                    }
                 }
                 on:keydown=move |event| {
-                    if event.key() == " " {
+                    if event.key() == " " && !event.repeat() {
                         event.prevent_default();
                         toggle();
                     }
