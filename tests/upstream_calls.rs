@@ -310,3 +310,23 @@ async fn the_roles_page_pages_through_the_members_once_and_again_after_a_role_ch
         count_of(&before, "rol_developer") + 1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_roles_held_are_not_shared_with_a_token_that_does_not_name_members_read() {
+    // In a permission vocabulary the dashboard does not know, it cannot tell whether the token
+    // may read the members: each roles page reads them itself and the API decides.
+    let app = TestApp::builder()
+        .sandbox(|sandbox| sandbox.foreign_permissions = true)
+        .spawn()
+        .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    let is_member_page = |call: &&String| call.starts_with("GET /v1/platforms/me/members?");
+    for _ in 0..2 {
+        reset_sandbox_stats(&app.sandbox_url).await;
+        let roles = browser.call(LoadRoles {}).await.unwrap();
+        assert!(roles.member_counts.is_ok());
+        let made = calls(&app).await;
+        assert_eq!(made.iter().filter(is_member_page).count(), 1, "{made:#?}");
+    }
+}
