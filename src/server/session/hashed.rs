@@ -49,12 +49,20 @@ impl<S: SessionStore> SessionStore for HashedIds<S> {
     /// write the record back (the Redis store already sets with `XX`; SQLite would upsert). The
     /// check and the write are two steps, so this narrows the window rather than closing it; the
     /// closing defence is the gate, which refuses a session whose token set is gone.
+    ///
+    /// When the sign-out lands between the two steps, Redis refuses the `XX` write with a nil
+    /// reply that the Redis store fails to read as a bool (tower-sessions-stores#19), and the
+    /// request would answer 500. A failed save of a record that is gone kept nothing, which is
+    /// what an update-only save of a signed-out session should do: it is not an error.
     async fn save(&self, record: &Record) -> Result<()> {
         let hashed = stored(record);
         if self.0.load(&hashed.id).await?.is_none() {
             return Ok(());
         }
-        self.0.save(&hashed).await
+        match self.0.save(&hashed).await {
+            Err(_) if self.0.load(&hashed.id).await?.is_none() => Ok(()),
+            saved => saved,
+        }
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
@@ -98,6 +106,66 @@ mod tests {
         assert_eq!(store.load(&record.id).await.unwrap().unwrap().id, record.id);
         store.delete(&record.id).await.unwrap();
         assert!(inner.load(&stored_id(&record.id)).await.unwrap().is_none());
+    }
+
+    /// A store whose record is deleted between `HashedIds`' check and its write, and whose write
+    /// then fails as the Redis store's `SET … XX` does on a key that is gone.
+    #[derive(Clone, Debug, Default)]
+    struct SignedOutMidSave(MemoryStore);
+
+    #[async_trait]
+    impl SessionStore for SignedOutMidSave {
+        async fn create(&self, record: &mut Record) -> Result<()> {
+            self.0.create(record).await
+        }
+        async fn save(&self, record: &Record) -> Result<()> {
+            self.0.delete(&record.id).await?;
+            Err(tower_sessions::session_store::Error::Backend(
+                "Parse Error: Could not convert to bool.".to_owned(),
+            ))
+        }
+        async fn load(&self, id: &Id) -> Result<Option<Record>> {
+            self.0.load(id).await
+        }
+        async fn delete(&self, id: &Id) -> Result<()> {
+            self.0.delete(id).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_save_refused_because_the_session_ended_meanwhile_is_not_an_error() {
+        let store = HashedIds(SignedOutMidSave::default());
+        let mut record = record();
+        store.create(&mut record).await.unwrap();
+        store.save(&record).await.unwrap();
+        assert!(store.load(&record.id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_save_that_fails_while_the_record_is_there_is_an_error() {
+        #[derive(Clone, Debug, Default)]
+        struct Failing(MemoryStore);
+        #[async_trait]
+        impl SessionStore for Failing {
+            async fn create(&self, record: &mut Record) -> Result<()> {
+                self.0.create(record).await
+            }
+            async fn save(&self, _: &Record) -> Result<()> {
+                Err(tower_sessions::session_store::Error::Backend(
+                    "unreachable".to_owned(),
+                ))
+            }
+            async fn load(&self, id: &Id) -> Result<Option<Record>> {
+                self.0.load(id).await
+            }
+            async fn delete(&self, id: &Id) -> Result<()> {
+                self.0.delete(id).await
+            }
+        }
+        let store = HashedIds(Failing::default());
+        let mut record = record();
+        store.create(&mut record).await.unwrap();
+        assert!(store.save(&record).await.is_err());
     }
 
     #[tokio::test]
