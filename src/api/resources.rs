@@ -99,11 +99,17 @@ pub struct Lenient<T>(pub Listed<T>);
 #[cfg(feature = "ssr")]
 impl<'de, T: serde::de::DeserializeOwned + ShownAsStored> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(deserializer)?;
-        // As in `decode_body`: the path is worked out only for a record that does not parse.
-        if let Ok(item) = T::deserialize(&value) {
+        // The record's text, not a tree of it: a record that parses (nearly every one) is read
+        // once, straight into `T`, skipping the fields it does not name; only one that does not
+        // parse is read again as a tree, for its path and the fields it shows as stored. (Building
+        // the tree first was a sixth of a /security render's time.)
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        if let Ok(item) = serde_json::from_str::<T>(raw.get()) {
             return Ok(Self(Listed::Parsed(item)));
         }
+        let value: serde_json::Value =
+            serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+        // As in `decode_body`: the path is worked out only for a record that does not parse.
         Ok(Self(
             match serde_path_to_error::deserialize::<_, T>(&value) {
                 Ok(item) => Listed::Parsed(item),

@@ -208,7 +208,8 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
             {if empty {
                 view! { <p class="empty-state">"No member matches this search."</p> }.into_any()
             } else {
-                let roles = roles.clone();
+                let roles = std::sync::Arc::new(roles.clone());
+                // Shared by the rows: a row's roles form is built only when it is opened.
                 view! {
                     <DataTable
                         label="Members"
@@ -268,7 +269,7 @@ fn day(timestamp: &Option<Timestamp>) -> String {
 fn MemberRow(
     member: Member,
     guard: Option<String>,
-    roles: Vec<Role>,
+    roles: std::sync::Arc<Vec<Role>>,
     can_manage: bool,
     actions: Actions,
 ) -> impl IntoView {
@@ -320,36 +321,40 @@ fn MemberActions(
     user_id: String,
     name: String,
     held: Vec<String>,
-    roles: Vec<Role>,
+    roles: std::sync::Arc<Vec<Role>>,
     actions: Actions,
 ) -> impl IntoView {
     let roles_key = format!("roles:{user_id}");
     let remove_key = format!("remove:{user_id}");
     let (roles_id, remove_id) = (user_id.clone(), user_id);
     let remove_label = format!("Remove {name}");
-    let draft = expect_context::<Drafts>()
-        .member_roles
-        .row(roles_key.clone(), held);
-    let selected = Signal::derive(move || draft.get());
-    let toggle = Callback::new(move |(role, ticked): (String, bool)| {
-        draft.update(|selected| tick(selected, role, ticked));
-    });
+    let draft_key = roles_key.clone();
     view! {
         <td class="row-actions">
             <InlineDialog key=roles_key label="Change roles".to_owned()>
-                <ActionForm action=actions.roles attr:class="form">
-                    <input type="hidden" name="user_id" value=roles_id />
-                    <fieldset>
-                        <legend>{format!("Roles of {name}")}</legend>
-                        <RoleChoices roles selected toggle />
-                    </fieldset>
-                    <SubmitButton
-                        label="Save roles"
-                        busy="Saving…"
-                        pending=actions.roles.pending()
-                        small=true
-                    />
-                </ActionForm>
+                {
+                    let draft = expect_context::<Drafts>().member_roles.row(draft_key, held);
+                    let selected = Signal::derive(move || draft.get());
+                    let toggle = Callback::new(move |(role, ticked): (String, bool)| {
+                        draft.update(|selected| tick(selected, role, ticked));
+                    });
+                    // The row's draft is taken when its dialog first opens: a closed row holds none.
+                    view! {
+                        <ActionForm action=actions.roles attr:class="form">
+                            <input type="hidden" name="user_id" value=roles_id />
+                            <fieldset>
+                                <legend>{format!("Roles of {name}")}</legend>
+                                <RoleChoices roles=roles.to_vec() selected toggle />
+                            </fieldset>
+                            <SubmitButton
+                                label="Save roles"
+                                busy="Saving…"
+                                pending=actions.roles.pending()
+                                small=true
+                            />
+                        </ActionForm>
+                    }
+                }
             </InlineDialog>
             <InlineDialog key=remove_key label="Remove".to_owned() danger=true>
                 <ActionForm action=actions.remove>

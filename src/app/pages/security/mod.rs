@@ -17,7 +17,7 @@ use crate::{
     api::{
         refused_callers, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, AllowlistView,
         ChangeCheck, DeleteAllowlistEntry, OddRecord, RecentCaller, Section,
-        UpdateAllowlistDescription, Warning, CALLERS_LOOKBACK_DAYS, MAX_DESCRIPTION,
+        UpdateAllowlistDescription, CALLERS_LOOKBACK_DAYS, MAX_DESCRIPTION,
     },
     app::kit::{
         count_of, use_offset_query, Announcement, Announcer, Confirm, DataTable, DialogDraft,
@@ -235,13 +235,9 @@ fn EntriesTable(
         .chain(entries_as_stored.into_iter().map(ListedEntry::AsStored))
         .collect();
     let total = rows.len() as u64;
-    // Each row's own warnings: the callers only that row lets in are named in its confirmation.
-    let row_warnings = move |row: &ListedEntry| {
-        check.deleting(match row {
-            ListedEntry::Parsed(entry) => Some(entry.cidr),
-            ListedEntry::AsStored(_) => None,
-        })
-    };
+    // Each row's own warnings (the callers only that row lets in are named in its confirmation)
+    // are worked out when its confirmation is first opened, not for every row shown.
+    let check = StoredValue::new(check);
     let rows = StoredValue::new(rows);
     // A position past the end (the last rows were just deleted, an old link) shows the last page.
     let window = Memo::new(move |_| {
@@ -261,15 +257,12 @@ fn EntriesTable(
                 .skip(offset as usize)
                 .take(shown as usize)
                 .cloned()
-                .map(|row| {
-                    let warnings = row_warnings(&row);
-                    match row {
-                        ListedEntry::Parsed(entry) => {
-                            view! { <EntryRow entry warnings can_manage actions /> }.into_any()
-                        }
-                        ListedEntry::AsStored(record) => {
-                            view! { <OddEntryRow record warnings can_manage actions /> }.into_any()
-                        }
+                .map(|row| match row {
+                    ListedEntry::Parsed(entry) => {
+                        view! { <EntryRow entry check can_manage actions /> }.into_any()
+                    }
+                    ListedEntry::AsStored(record) => {
+                        view! { <OddEntryRow record check can_manage actions /> }.into_any()
                     }
                 })
                 .collect_view()
@@ -306,7 +299,7 @@ fn EntriesTable(
 #[component]
 fn EntryRow(
     entry: AllowlistEntry,
-    warnings: Vec<Warning>,
+    check: StoredValue<ChangeCheck>,
     can_manage: bool,
     actions: Actions,
 ) -> impl IntoView {
@@ -317,7 +310,7 @@ fn EntryRow(
             <td>{entry.cidr.size_label()}</td>
             <td>{entry.description.clone().unwrap_or_default()}</td>
             <td class="muted">{entry.added_by()} <br /> {entry.created_at.day()}</td>
-            {can_manage.then(|| view! { <RowActions entry warnings actions /> })}
+            {can_manage.then(|| view! { <RowActions entry check actions /> })}
         </tr>
     }
 }
@@ -327,7 +320,7 @@ fn EntryRow(
 #[component]
 fn OddEntryRow(
     record: OddRecord,
-    warnings: Vec<Warning>,
+    check: StoredValue<ChangeCheck>,
     can_manage: bool,
     actions: Actions,
 ) -> impl IntoView {
@@ -348,7 +341,7 @@ fn OddEntryRow(
                 .then(|| {
                     view! {
                         <td class="row-actions">
-                            <DeleteEntry id network warnings action=actions.delete />
+                            <DeleteEntry id network cidr=None check action=actions.delete />
                         </td>
                     }
                 })}
@@ -357,42 +350,58 @@ fn OddEntryRow(
 }
 
 #[component]
-fn RowActions(entry: AllowlistEntry, warnings: Vec<Warning>, actions: Actions) -> impl IntoView {
-    let cidr = entry.cidr.to_string();
-    let (edit_id, delete_id) = (entry.id.clone(), entry.id.clone());
-    let edit_label = cidr.clone();
+fn RowActions(
+    entry: AllowlistEntry,
+    check: StoredValue<ChangeCheck>,
+    actions: Actions,
+) -> impl IntoView {
+    let network = entry.cidr.to_string();
     let key = format!("describe:{}", entry.id);
-    let description = expect_context::<Drafts>()
-        .row_description
-        .row(key.clone(), entry.description.clone().unwrap_or_default());
+    let AllowlistEntry {
+        id,
+        cidr,
+        description,
+        ..
+    } = entry;
+    let edit_id = id.clone();
+    let edit_label = network.clone();
+    let draft_key = key.clone();
     view! {
         <td class="row-actions">
             <InlineDialog key label="Edit".to_owned()>
-                <ActionForm action=actions.describe>
-                    <input type="hidden" name="id" value=edit_id />
-                    <label>
-                        "Description of " {edit_label}
-                        <input
-                            type="text"
-                            name="description"
-                            maxlength=MAX_DESCRIPTION
-                            value=description.saved()
-                            prop:value=move || description.get()
-                            on:input=move |event| {
-                                let typed = event_target_value(&event);
-                                description.update(|value| *value = typed);
-                            }
-                        />
-                    </label>
-                    <SubmitButton
-                        label="Save"
-                        busy="Saving…"
-                        pending=actions.describe.pending()
-                        small=true
-                    />
-                </ActionForm>
+                {
+                    let description = expect_context::<Drafts>()
+                        .row_description
+                        .row(draft_key, description.unwrap_or_default());
+                    // The row's draft is taken when its dialog first opens: a closed row holds none.
+                    view! {
+                        <ActionForm action=actions.describe>
+                            <input type="hidden" name="id" value=edit_id />
+                            <label>
+                                "Description of " {edit_label}
+                                <input
+                                    type="text"
+                                    name="description"
+                                    maxlength=MAX_DESCRIPTION
+                                    value=description.saved()
+                                    prop:value=move || description.get()
+                                    on:input=move |event| {
+                                        let typed = event_target_value(&event);
+                                        description.update(|value| *value = typed);
+                                    }
+                                />
+                            </label>
+                            <SubmitButton
+                                label="Save"
+                                busy="Saving…"
+                                pending=actions.describe.pending()
+                                small=true
+                            />
+                        </ActionForm>
+                    }
+                }
             </InlineDialog>
-            <DeleteEntry id=delete_id network=cidr warnings action=actions.delete />
+            <DeleteEntry id network cidr=Some(cidr) check action=actions.delete />
         </td>
     }
     .into_any()
@@ -403,7 +412,9 @@ fn RowActions(entry: AllowlistEntry, warnings: Vec<Warning>, actions: Actions) -
 fn DeleteEntry(
     id: String,
     network: String,
-    warnings: Vec<Warning>,
+    /// The row's network; `None` for an entry shown as stored, which never let anyone in.
+    cidr: Option<Cidr>,
+    check: StoredValue<ChangeCheck>,
     action: ServerAction<DeleteAllowlistEntry>,
 ) -> impl IntoView {
     view! {
@@ -419,7 +430,7 @@ fn DeleteEntry(
                     "Delete " <strong>{network.clone()}</strong>
                     "? M2M calls from it will be refused."
                 </p>
-                <Confirm warnings />
+                <Confirm warnings=check.with_value(|check| check.deleting(cidr)) />
                 <SubmitButton
                     label=format!("Delete {network}")
                     pending=action.pending()
