@@ -160,3 +160,66 @@ pub(crate) fn stored_text(value: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    fn listed(body: &str) -> Vec<Listed<EnvironmentRecord>> {
+        serde_json::from_str::<Vec<Lenient<EnvironmentRecord>>>(body)
+            .unwrap()
+            .into_iter()
+            .map(Listed::from)
+            .collect()
+    }
+
+    #[test]
+    fn a_record_with_fields_the_dashboard_does_not_read_parses() {
+        let items = listed(
+            r#"[{"id":"env_1","name":"Staging","slug":"staging","is_active":true,
+                 "region":{"name":"eu","zones":[1,2,{"deep":null}]},"note":"say \"hi\""}]"#,
+        );
+        assert_eq!(
+            items,
+            vec![Listed::Parsed(EnvironmentRecord {
+                id: "env_1".to_owned(),
+                name: "Staging".to_owned(),
+                slug: EnvironmentSlug::parse("staging").unwrap(),
+                is_active: true,
+            })]
+        );
+    }
+
+    #[test]
+    fn a_record_that_does_not_parse_is_shown_as_stored_beside_one_that_does() {
+        let items = listed(
+            r#"[{"id":"env_2","name":"Odd","slug":"odd","is_active":"yes","secret":"s3cret"},
+                {"id":"env_3","name":"Fine","slug":"fine","is_active":false}]"#,
+        );
+        let Listed::AsStored(odd) = &items[0] else {
+            panic!("{:?}", items[0]);
+        };
+        assert!(odd.reason.starts_with("is_active: "), "{}", odd.reason);
+        assert_eq!(odd.field("is_active"), "yes");
+        assert_eq!(odd.field("name"), "Odd");
+        // Only the fields a row shows are kept: nothing else rides along to the browser.
+        assert_eq!(odd.field("secret"), "");
+        assert!(matches!(&items[1], Listed::Parsed(record) if record.slug.as_str() == "fine"));
+    }
+
+    #[test]
+    fn a_list_read_from_a_json_tree_is_read_the_same_way() {
+        let tree = serde_json::json!([
+            {"id": "env_1", "name": "Staging", "slug": "staging", "is_active": true, "extra": 1},
+            {"id": "env_2", "name": "Odd", "slug": "odd", "is_active": "yes"}
+        ]);
+        let items: Vec<Listed<EnvironmentRecord>> =
+            serde_json::from_value::<Vec<Lenient<EnvironmentRecord>>>(tree)
+                .unwrap()
+                .into_iter()
+                .map(Listed::from)
+                .collect();
+        assert!(matches!(&items[0], Listed::Parsed(record) if record.id == "env_1"));
+        assert!(matches!(&items[1], Listed::AsStored(odd) if odd.field("id") == "env_2"));
+    }
+}

@@ -121,6 +121,8 @@ impl<T: Clone + Send + Sync + 'static> DialogDraft<T> {
     }
 
     /// The draft as one row's dialog sees it: `key` names the row, `saved` is what the API holds.
+    /// Taken inside the [`InlineDialog`]'s children, which are built at its first opening, so a
+    /// row whose dialog stays closed (most of a long table) takes nothing.
     pub fn row(self, key: String, saved: T) -> RowInput<T> {
         RowInput {
             draft: self,

@@ -252,47 +252,59 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
     let is_active = environment.is_active;
     let label = environment.name.clone();
     let edit_key = format!("edit:{}", environment.id);
-    let edit = expect_context::<Drafts>()
-        .edit
-        .row(edit_key.clone(), EnvironmentEdit::saved(&environment));
+    let (draft_key, saved) = (edit_key.clone(), EnvironmentEdit::saved(&environment));
     view! {
         <td class="row-actions">
             <InlineDialog key=edit_key label="Edit".to_owned()>
-                <ActionForm action=actions.update attr:class="form">
-                    <input type="hidden" name="id" value=edit_id />
-                    <label>
-                        "Name"
-                        <EditInput edit name="name" required=true field=|fields| &mut fields.name />
-                    </label>
-                    <label>
-                        "Default timeout (seconds)"
-                        <EditInput
-                            edit
-                            name="default_timeout_seconds"
-                            numeric=true
-                            field=|fields| &mut fields.timeout
-                        />
-                    </label>
-                    <label>
-                        "Rate limit (requests per minute; empty for the default)"
-                        <EditInput
-                            edit
-                            name="rate_limit_rpm"
-                            numeric=true
-                            field=|fields| &mut fields.rate
-                        />
-                    </label>
-                    <label>
-                        "Webhook URL"
-                        <EditInput edit name="webhook_url" field=|fields| &mut fields.webhook />
-                    </label>
-                    <SubmitButton
-                        label="Save"
-                        busy="Saving…"
-                        pending=actions.update.pending()
-                        small=true
-                    />
-                </ActionForm>
+                {
+                    let edit = expect_context::<Drafts>().edit.row(draft_key, saved);
+                    view! {
+                        <ActionForm action=actions.update attr:class="form">
+                            <input type="hidden" name="id" value=edit_id />
+                            <label>
+                                "Name"
+                                <EditInput
+                                    edit
+                                    name="name"
+                                    required=true
+                                    field=|fields| &mut fields.name
+                                />
+                            </label>
+                            <label>
+                                "Default timeout (seconds)"
+                                <EditInput
+                                    edit
+                                    name="default_timeout_seconds"
+                                    numeric=true
+                                    field=|fields| &mut fields.timeout
+                                />
+                            </label>
+                            <label>
+                                "Rate limit (requests per minute; empty for the default)"
+                                <EditInput
+                                    edit
+                                    name="rate_limit_rpm"
+                                    numeric=true
+                                    field=|fields| &mut fields.rate
+                                />
+                            </label>
+                            <label>
+                                "Webhook URL"
+                                <EditInput
+                                    edit
+                                    name="webhook_url"
+                                    field=|fields| &mut fields.webhook
+                                />
+                            </label>
+                            <SubmitButton
+                                label="Save"
+                                busy="Saving…"
+                                pending=actions.update.pending()
+                                small=true
+                            />
+                        </ActionForm>
+                    }
+                }
             </InlineDialog>
             {if is_active {
                 view! {

@@ -338,7 +338,6 @@ fn MemberActions(
                     let toggle = Callback::new(move |(role, ticked): (String, bool)| {
                         draft.update(|selected| tick(selected, role, ticked));
                     });
-                    // The row's draft is taken when its dialog first opens: a closed row holds none.
                     view! {
                         <ActionForm action=actions.roles attr:class="form">
                             <input type="hidden" name="user_id" value=roles_id />

@@ -373,7 +373,6 @@ fn RowActions(
                     let description = expect_context::<Drafts>()
                         .row_description
                         .row(draft_key, description.unwrap_or_default());
-                    // The row's draft is taken when its dialog first opens: a closed row holds none.
                     view! {
                         <ActionForm action=actions.describe>
                             <input type="hidden" name="id" value=edit_id />
