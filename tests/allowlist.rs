@@ -493,6 +493,26 @@ async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_
             .contains("sandbox-m2m-staging would be refused"),
         "{refused:?}"
     );
+    // The page names it in that row's delete confirmation, which is built when the dialog opens
+    // (the address opens it without JavaScript), not with every row.
+    let closed = browser.get("/security").await.text().await.unwrap();
+    assert!(
+        !closed.contains("would be refused"),
+        "no row's confirmation is built"
+    );
+    let opened = browser
+        .get(&format!(
+            "/security?open={}",
+            keystone_dashboard::domain::encode_component(&format!("delete:{}", covering.id))
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        opened.contains("sandbox-m2m-staging would be refused"),
+        "the opened row's confirmation names the caller"
+    );
 
     // Without the activity log (a Viewer), there is no preview, and the page says so.
     let viewer = app.browser();

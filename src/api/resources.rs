@@ -97,38 +97,54 @@ impl ShownAsStored for EnvironmentRecord {
 pub struct Lenient<T>(pub Listed<T>);
 
 #[cfg(feature = "ssr")]
+impl<T: serde::de::DeserializeOwned + ShownAsStored> Lenient<T> {
+    /// A record already held as a JSON tree (the environments a request keeps for all its
+    /// readers), read from it by reference.
+    pub fn from_tree(value: &serde_json::Value) -> Listed<T> {
+        match T::deserialize(value) {
+            Ok(item) => Listed::Parsed(item),
+            Err(_) => Self::as_stored(value),
+        }
+    }
+
+    /// A record that did not parse: why, and the fields its row shows. As in `decode_body`, the
+    /// path is worked out only for a record that does not parse.
+    fn as_stored(value: &serde_json::Value) -> Listed<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(item) => Listed::Parsed(item),
+            Err(error) => {
+                let field = error.path().to_string();
+                let error = error.into_inner();
+                // Logged by field and kind, never by value: records may hold personal data.
+                tracing::warn!(
+                    %field,
+                    kind = ?error.classify(),
+                    "a KeyStone API record does not parse; shown as stored"
+                );
+                Listed::AsStored(OddRecord {
+                    fields: stored_fields(value, T::FIELDS),
+                    reason: format!("{field}: {error}"),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
 impl<'de, T: serde::de::DeserializeOwned + ShownAsStored> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         // The record's text, not a tree of it: a record that parses (nearly every one) is read
         // once, straight into `T`, skipping the fields it does not name; only one that does not
         // parse is read again as a tree, for its path and the fields it shows as stored. (Building
-        // the tree first was a sixth of a /security render's time.)
+        // the tree first was a sixth of a /security render's time.) A record already held as a
+        // tree is read with [`Lenient::from_tree`]: through here it would be printed and re-read.
         let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
         if let Ok(item) = serde_json::from_str::<T>(raw.get()) {
             return Ok(Self(Listed::Parsed(item)));
         }
         let value: serde_json::Value =
             serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
-        // As in `decode_body`: the path is worked out only for a record that does not parse.
-        Ok(Self(
-            match serde_path_to_error::deserialize::<_, T>(&value) {
-                Ok(item) => Listed::Parsed(item),
-                Err(error) => {
-                    let field = error.path().to_string();
-                    let error = error.into_inner();
-                    // Logged by field and kind, never by value: records may hold personal data.
-                    tracing::warn!(
-                        %field,
-                        kind = ?error.classify(),
-                        "a KeyStone API record does not parse; shown as stored"
-                    );
-                    Listed::AsStored(OddRecord {
-                        fields: stored_fields(&value, T::FIELDS),
-                        reason: format!("{field}: {error}"),
-                    })
-                }
-            },
-        ))
+        Ok(Self(Self::as_stored(&value)))
     }
 }
 
@@ -205,6 +221,20 @@ mod tests {
         // Only the fields a row shows are kept: nothing else rides along to the browser.
         assert_eq!(odd.field("secret"), "");
         assert!(matches!(&items[1], Listed::Parsed(record) if record.slug.as_str() == "fine"));
+    }
+
+    #[test]
+    fn a_record_held_as_a_tree_is_read_from_it_the_same_way() {
+        let good = serde_json::json!({"id": "env_1", "name": "Staging", "slug": "staging", "is_active": true, "extra": [1]});
+        let odd = serde_json::json!({"id": "env_2", "name": "Odd", "slug": "odd", "is_active": "yes", "secret": "s"});
+        assert!(matches!(
+            Lenient::<EnvironmentRecord>::from_tree(&good),
+            Listed::Parsed(record) if record.id == "env_1"
+        ));
+        let Listed::AsStored(odd) = Lenient::<EnvironmentRecord>::from_tree(&odd) else {
+            panic!("parsed");
+        };
+        assert!(odd.reason.starts_with("is_active: ") && odd.field("secret").is_empty());
     }
 
     #[test]

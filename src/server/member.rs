@@ -296,18 +296,9 @@ impl MemberRequest {
             .environments
             .get_or_try_init(|| self.read_environments())
             .await?;
-        // A `Lenient` item never fails to decode (an odd one is kept as stored).
-        items
-            .iter()
-            .map(|item| {
-                // Decoded from the kept value by reference: no copy of the list per caller.
-                Lenient::<T>::deserialize(item)
-                    .map(Listed::from)
-                    .map_err(|_| ApiError::UnexpectedReply {
-                        may_have_applied: false,
-                    })
-            })
-            .collect()
+        // Read from the kept values by reference: no copy of the list per caller. An odd item
+        // is kept as stored, never an error.
+        Ok(items.iter().map(Lenient::<T>::from_tree).collect())
     }
 
     async fn read_environments(&self) -> Result<Vec<serde_json::Value>, ApiError> {

@@ -121,9 +121,8 @@ impl<T: Clone + Send + Sync + 'static> DialogDraft<T> {
     }
 
     /// The draft as one row's dialog sees it: `key` names the row, `saved` is what the API holds.
-    /// Taken inside the [`InlineDialog`]'s children, which are built at its first opening, so a
-    /// row whose dialog stays closed (most of a long table) takes nothing.
-    pub fn row(self, key: String, saved: T) -> RowInput<T> {
+    /// Taken by [`DraftDialog`] when the dialog first opens.
+    fn row(self, key: String, saved: T) -> RowInput<T> {
         RowInput {
             draft: self,
             row: StoredValue::new((key, saved)),
@@ -188,7 +187,9 @@ pub fn InlineDialog(
     key: String,
     label: String,
     #[prop(optional)] danger: bool,
-    #[prop(optional)] testid: Option<&'static str>,
+    /// The button's `data-testid`; none when empty.
+    #[prop(optional)]
+    testid: &'static str,
     children: Children,
 ) -> impl IntoView {
     let dialog = expect_context::<InlineDialogs>();
@@ -238,7 +239,7 @@ pub fn InlineDialog(
                 href=href
                 role="button"
                 class=class
-                data-testid=testid
+                data-testid=(!testid.is_empty()).then_some(testid)
                 aria-expanded=move || is_open().to_string()
                 aria-controls=body_id.clone()
                 on:click:capture=move |event| {
@@ -262,5 +263,33 @@ pub fn InlineDialog(
                 {body}
             </div>
         </span>
+    }
+}
+
+/// An [`InlineDialog`] whose form edits one row's [`DialogDraft`]. The row's input is taken when
+/// the dialog first opens, with its form, so a row whose dialog stays closed (most rows of a long
+/// table) takes nothing.
+#[component]
+pub fn DraftDialog<T, F, V>(
+    /// Unique on the page; also names the row in the draft.
+    key: String,
+    label: String,
+    draft: DialogDraft<T>,
+    /// What the API holds for the row: the form's values until something is typed.
+    saved: T,
+    #[prop(optional)] testid: &'static str,
+    /// The form, given the row's input.
+    form: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: FnOnce(RowInput<T>) -> V + Send + 'static,
+    V: IntoView + 'static,
+{
+    let row = key.clone();
+    view! {
+        <InlineDialog key label testid>
+            {form(draft.row(row, saved))}
+        </InlineDialog>
     }
 }

@@ -4,7 +4,8 @@
 //! - [`Loaded`]: "load, show the failure in place (with a way back in or a retry), else render".
 //!   [`SectionFailed`] is its counterpart for one section of a page that stands without it.
 //! - [`InlineDialog`] with [`InlineDialogs`], [`DialogDraft`] and [`RowInput`]: a row's dialog
-//!   whose open state and typed input survive the list reloading under it.
+//!   whose open state and typed input survive the list reloading under it; [`DraftDialog`] one
+//!   whose form edits the row's draft.
 //! - [`Confirm`]: a change's consequences in words and a required "I understand".
 //! - [`PageHeader`]: the page's title (the document's too) and its one-line summary.
 //! - [`TextField`]: a labelled text input bound to the page's draft of it; [`CheckedField`] one
@@ -32,7 +33,7 @@ pub use controls::{
     use_hydrated, CheckedField, CopyButton, CopyField, DataTable, FormErrors, PageHeader,
     ReadOnlyNotice, SubmitButton, TableScroll, TextField,
 };
-pub use dialog::{DialogDraft, InlineDialog, InlineDialogs, RowInput};
+pub use dialog::{DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowInput};
 pub use loading::{LoadFailed, Loaded, SectionFailed, SignInAgain};
 pub use pager::{use_offset_query, PageWindow, Pager};
 pub use text::{count_of, initials};

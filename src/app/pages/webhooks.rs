@@ -15,8 +15,8 @@ use crate::{
     },
     app::kit::{
         use_hydrated, use_offset_query, Announcement, Announcer, CheckedField, Confirm, CopyField,
-        DataTable, DialogDraft, FormErrors, InlineDialog, InlineDialogs, Loaded, PageHeader,
-        PageWindow, Pager, RowInput, SubmitButton, TextField,
+        DataTable, DialogDraft, DraftDialog, FormErrors, InlineDialog, InlineDialogs, Loaded,
+        PageHeader, PageWindow, Pager, RowInput, SubmitButton, TextField,
     },
 };
 
@@ -492,67 +492,57 @@ fn CreateWebhookForm(action: ServerAction<CreateWebhook>) -> impl IntoView {
 #[component]
 fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) -> impl IntoView {
     let key = format!("edit:{}", endpoint.id);
-    let draft_key = key.clone();
+    let saved = EndpointEdit::saved(&endpoint);
+    let edit_form = move |input: RowInput<EndpointEdit>| {
+        let problem = move || url_problem(&input.get().url);
+        let prefix = format!("edit-{}", endpoint.id);
+        view! {
+            <ActionForm action attr:class="form">
+                <input type="hidden" name="id" value=endpoint.id.clone() />
+                <label>
+                    "URL"
+                    <input
+                        type="text"
+                        name="url"
+                        required=true
+                        spellcheck="false"
+                        value=input.saved().url
+                        prop:value=move || input.get().url
+                        aria-invalid=move || problem().is_some().to_string()
+                        on:input=move |event| {
+                            let typed = event_target_value(&event);
+                            input.update(|edit| edit.url = typed);
+                        }
+                    />
+                </label>
+                <p class="hint hint--error">{problem}</p>
+                <label>
+                    "Description"
+                    <input
+                        type="text"
+                        name="description"
+                        maxlength=255
+                        value=input.saved().description
+                        prop:value=move || input.get().description
+                        on:input=move |event| {
+                            let typed = event_target_value(&event);
+                            input.update(|edit| edit.description = typed);
+                        }
+                    />
+                </label>
+                <EventChoices
+                    chosen=Signal::derive(move || input.get().events)
+                    set=move |name, on| { input.update(|edit| toggled(&mut edit.events, name, on)) }
+                    id_prefix=prefix
+                />
+                <FormErrors action=action />
+                <SubmitButton label="Save" busy="Saving…" pending=action.pending() small=true />
+            </ActionForm>
+        }
+    };
+    let draft = expect_context::<Drafts>().edit;
     view! {
-        <InlineDialog key label="Edit".to_owned() testid="edit-webhook">
-            {
-                let input: RowInput<EndpointEdit> = expect_context::<Drafts>()
-                    .edit
-                    .row(draft_key, EndpointEdit::saved(&endpoint));
-                let problem = move || url_problem(&input.get().url);
-                let prefix = format!("edit-{}", endpoint.id);
-                view! {
-                    <ActionForm action attr:class="form">
-                        <input type="hidden" name="id" value=endpoint.id.clone() />
-                        <label>
-                            "URL"
-                            <input
-                                type="text"
-                                name="url"
-                                required=true
-                                spellcheck="false"
-                                value=input.saved().url
-                                prop:value=move || input.get().url
-                                aria-invalid=move || problem().is_some().to_string()
-                                on:input=move |event| {
-                                    let typed = event_target_value(&event);
-                                    input.update(|edit| edit.url = typed);
-                                }
-                            />
-                        </label>
-                        <p class="hint hint--error">{problem}</p>
-                        <label>
-                            "Description"
-                            <input
-                                type="text"
-                                name="description"
-                                maxlength=255
-                                value=input.saved().description
-                                prop:value=move || input.get().description
-                                on:input=move |event| {
-                                    let typed = event_target_value(&event);
-                                    input.update(|edit| edit.description = typed);
-                                }
-                            />
-                        </label>
-                        <EventChoices
-                            chosen=Signal::derive(move || input.get().events)
-                            set=move |name, on| {
-                                input.update(|edit| toggled(&mut edit.events, name, on))
-                            }
-                            id_prefix=prefix
-                        />
-                        <FormErrors action=action />
-                        <SubmitButton
-                            label="Save"
-                            busy="Saving…"
-                            pending=action.pending()
-                            small=true
-                        />
-                    </ActionForm>
-                }
-            }
-        </InlineDialog>
+        <DraftDialog key label="Edit".to_owned() draft saved testid="edit-webhook" form=edit_form />
     }
 }
 

@@ -59,9 +59,18 @@ impl<S: SessionStore> SessionStore for HashedIds<S> {
         if self.0.load(&hashed.id).await?.is_none() {
             return Ok(());
         }
-        match self.0.save(&hashed).await {
-            Err(_) if self.0.load(&hashed.id).await?.is_none() => Ok(()),
-            saved => saved,
+        let Err(error) = self.0.save(&hashed).await else {
+            return Ok(());
+        };
+        match self.0.load(&hashed.id).await {
+            Ok(None) => {
+                // Logged: a store that loses records while its writes fail (Redis evicting under
+                // memory pressure, a failover) shows here too, as members signed out.
+                tracing::info!(%error, "a session record was gone when its save failed: nothing saved");
+                Ok(())
+            }
+            // Still there, or the store cannot say: the save's own error is the one to report.
+            _ => Err(error),
         }
     }
 
@@ -166,6 +175,40 @@ mod tests {
         let mut record = record();
         store.create(&mut record).await.unwrap();
         assert!(store.save(&record).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_failed_save_whose_record_cannot_be_checked_again_reports_the_saves_error() {
+        /// Loads once (the check before the write), then the store is unreachable.
+        #[derive(Clone, Debug, Default)]
+        struct GoesDown(MemoryStore, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+        #[async_trait]
+        impl SessionStore for GoesDown {
+            async fn create(&self, record: &mut Record) -> Result<()> {
+                self.0.create(record).await
+            }
+            async fn save(&self, _: &Record) -> Result<()> {
+                Err(tower_sessions::session_store::Error::Backend(
+                    "the save's error".to_owned(),
+                ))
+            }
+            async fn load(&self, id: &Id) -> Result<Option<Record>> {
+                match self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                    0 => self.0.load(id).await,
+                    _ => Err(tower_sessions::session_store::Error::Backend(
+                        "the load's error".to_owned(),
+                    )),
+                }
+            }
+            async fn delete(&self, id: &Id) -> Result<()> {
+                self.0.delete(id).await
+            }
+        }
+        let store = HashedIds(GoesDown::default());
+        let mut record = record();
+        store.create(&mut record).await.unwrap();
+        let error = store.save(&record).await.unwrap_err();
+        assert!(error.to_string().contains("the save's error"), "{error}");
     }
 
     #[tokio::test]

@@ -14,8 +14,8 @@ use crate::{
         EnvironmentsView, Listed, OddRecord, SetEnvironmentActive, UpdateEnvironment,
     },
     app::kit::{
-        Announcement, Announcer, Confirm, DataTable, DialogDraft, InlineDialog, InlineDialogs,
-        Loaded, PageHeader, ReadOnlyNotice, RowInput, SubmitButton,
+        Announcement, Announcer, Confirm, DataTable, DialogDraft, DraftDialog, InlineDialog,
+        InlineDialogs, Loaded, PageHeader, ReadOnlyNotice, RowInput, SubmitButton,
     },
 };
 
@@ -252,60 +252,50 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
     let is_active = environment.is_active;
     let label = environment.name.clone();
     let edit_key = format!("edit:{}", environment.id);
-    let (draft_key, saved) = (edit_key.clone(), EnvironmentEdit::saved(&environment));
+    let saved = EnvironmentEdit::saved(&environment);
+    let edit_form = move |edit: RowInput<EnvironmentEdit>| {
+        view! {
+            <ActionForm action=actions.update attr:class="form">
+                <input type="hidden" name="id" value=edit_id />
+                <label>
+                    "Name"
+                    <EditInput edit name="name" required=true field=|fields| &mut fields.name />
+                </label>
+                <label>
+                    "Default timeout (seconds)"
+                    <EditInput
+                        edit
+                        name="default_timeout_seconds"
+                        numeric=true
+                        field=|fields| &mut fields.timeout
+                    />
+                </label>
+                <label>
+                    "Rate limit (requests per minute; empty for the default)"
+                    <EditInput
+                        edit
+                        name="rate_limit_rpm"
+                        numeric=true
+                        field=|fields| &mut fields.rate
+                    />
+                </label>
+                <label>
+                    "Webhook URL"
+                    <EditInput edit name="webhook_url" field=|fields| &mut fields.webhook />
+                </label>
+                <SubmitButton
+                    label="Save"
+                    busy="Saving…"
+                    pending=actions.update.pending()
+                    small=true
+                />
+            </ActionForm>
+        }
+    };
+    let draft = expect_context::<Drafts>().edit;
     view! {
         <td class="row-actions">
-            <InlineDialog key=edit_key label="Edit".to_owned()>
-                {
-                    let edit = expect_context::<Drafts>().edit.row(draft_key, saved);
-                    view! {
-                        <ActionForm action=actions.update attr:class="form">
-                            <input type="hidden" name="id" value=edit_id />
-                            <label>
-                                "Name"
-                                <EditInput
-                                    edit
-                                    name="name"
-                                    required=true
-                                    field=|fields| &mut fields.name
-                                />
-                            </label>
-                            <label>
-                                "Default timeout (seconds)"
-                                <EditInput
-                                    edit
-                                    name="default_timeout_seconds"
-                                    numeric=true
-                                    field=|fields| &mut fields.timeout
-                                />
-                            </label>
-                            <label>
-                                "Rate limit (requests per minute; empty for the default)"
-                                <EditInput
-                                    edit
-                                    name="rate_limit_rpm"
-                                    numeric=true
-                                    field=|fields| &mut fields.rate
-                                />
-                            </label>
-                            <label>
-                                "Webhook URL"
-                                <EditInput
-                                    edit
-                                    name="webhook_url"
-                                    field=|fields| &mut fields.webhook
-                                />
-                            </label>
-                            <SubmitButton
-                                label="Save"
-                                busy="Saving…"
-                                pending=actions.update.pending()
-                                small=true
-                            />
-                        </ActionForm>
-                    }
-                }
-            </InlineDialog>
+            <DraftDialog key=edit_key label="Edit".to_owned() draft saved form=edit_form />
             {if is_active {
                 view! {
                     <InlineDialog

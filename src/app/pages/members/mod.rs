@@ -18,8 +18,8 @@ use crate::{
     },
     app::kit::{
         count_of, initials, use_offset_query, Announcement, Announcer, Confirm, DataTable,
-        DialogDraft, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager,
-        ReadOnlyNotice, SectionFailed, SubmitButton,
+        DialogDraft, DraftDialog, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow,
+        Pager, ReadOnlyNotice, RowInput, SectionFailed, SubmitButton,
     },
     domain::{query_string, Timestamp},
 };
@@ -328,33 +328,37 @@ fn MemberActions(
     let remove_key = format!("remove:{user_id}");
     let (roles_id, remove_id) = (user_id.clone(), user_id);
     let remove_label = format!("Remove {name}");
-    let draft_key = roles_key.clone();
+    let roles_form = move |draft: RowInput<Vec<String>>| {
+        let selected = Signal::derive(move || draft.get());
+        let toggle = Callback::new(move |(role, ticked): (String, bool)| {
+            draft.update(|selected| tick(selected, role, ticked));
+        });
+        view! {
+            <ActionForm action=actions.roles attr:class="form">
+                <input type="hidden" name="user_id" value=roles_id />
+                <fieldset>
+                    <legend>{format!("Roles of {name}")}</legend>
+                    <RoleChoices roles=roles.to_vec() selected toggle />
+                </fieldset>
+                <SubmitButton
+                    label="Save roles"
+                    busy="Saving…"
+                    pending=actions.roles.pending()
+                    small=true
+                />
+            </ActionForm>
+        }
+    };
+    let draft = expect_context::<Drafts>().member_roles;
     view! {
         <td class="row-actions">
-            <InlineDialog key=roles_key label="Change roles".to_owned()>
-                {
-                    let draft = expect_context::<Drafts>().member_roles.row(draft_key, held);
-                    let selected = Signal::derive(move || draft.get());
-                    let toggle = Callback::new(move |(role, ticked): (String, bool)| {
-                        draft.update(|selected| tick(selected, role, ticked));
-                    });
-                    view! {
-                        <ActionForm action=actions.roles attr:class="form">
-                            <input type="hidden" name="user_id" value=roles_id />
-                            <fieldset>
-                                <legend>{format!("Roles of {name}")}</legend>
-                                <RoleChoices roles=roles.to_vec() selected toggle />
-                            </fieldset>
-                            <SubmitButton
-                                label="Save roles"
-                                busy="Saving…"
-                                pending=actions.roles.pending()
-                                small=true
-                            />
-                        </ActionForm>
-                    }
-                }
-            </InlineDialog>
+            <DraftDialog
+                key=roles_key
+                label="Change roles".to_owned()
+                draft
+                saved=held
+                form=roles_form
+            />
             <InlineDialog key=remove_key label="Remove".to_owned() danger=true>
                 <ActionForm action=actions.remove>
                     <input type="hidden" name="user_id" value=remove_id />

@@ -21,8 +21,8 @@ use crate::{
     },
     app::kit::{
         count_of, use_offset_query, Announcement, Announcer, Confirm, DataTable, DialogDraft,
-        InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager, ReadOnlyNotice,
-        SectionFailed, SubmitButton,
+        DraftDialog, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager,
+        ReadOnlyNotice, RowInput, SectionFailed, SubmitButton,
     },
     domain::{Cidr, Timestamp},
 };
@@ -365,41 +365,43 @@ fn RowActions(
     } = entry;
     let edit_id = id.clone();
     let edit_label = network.clone();
-    let draft_key = key.clone();
+    let describe_form = move |description: RowInput<String>| {
+        view! {
+            <ActionForm action=actions.describe>
+                <input type="hidden" name="id" value=edit_id />
+                <label>
+                    "Description of " {edit_label}
+                    <input
+                        type="text"
+                        name="description"
+                        maxlength=MAX_DESCRIPTION
+                        value=description.saved()
+                        prop:value=move || description.get()
+                        on:input=move |event| {
+                            let typed = event_target_value(&event);
+                            description.update(|value| *value = typed);
+                        }
+                    />
+                </label>
+                <SubmitButton
+                    label="Save"
+                    busy="Saving…"
+                    pending=actions.describe.pending()
+                    small=true
+                />
+            </ActionForm>
+        }
+    };
+    let draft = expect_context::<Drafts>().row_description;
     view! {
         <td class="row-actions">
-            <InlineDialog key label="Edit".to_owned()>
-                {
-                    let description = expect_context::<Drafts>()
-                        .row_description
-                        .row(draft_key, description.unwrap_or_default());
-                    view! {
-                        <ActionForm action=actions.describe>
-                            <input type="hidden" name="id" value=edit_id />
-                            <label>
-                                "Description of " {edit_label}
-                                <input
-                                    type="text"
-                                    name="description"
-                                    maxlength=MAX_DESCRIPTION
-                                    value=description.saved()
-                                    prop:value=move || description.get()
-                                    on:input=move |event| {
-                                        let typed = event_target_value(&event);
-                                        description.update(|value| *value = typed);
-                                    }
-                                />
-                            </label>
-                            <SubmitButton
-                                label="Save"
-                                busy="Saving…"
-                                pending=actions.describe.pending()
-                                small=true
-                            />
-                        </ActionForm>
-                    }
-                }
-            </InlineDialog>
+            <DraftDialog
+                key
+                label="Edit".to_owned()
+                draft
+                saved=description.unwrap_or_default()
+                form=describe_form
+            />
             <DeleteEntry id network cidr=Some(cidr) check action=actions.delete />
         </td>
     }
