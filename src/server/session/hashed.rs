@@ -117,97 +117,79 @@ mod tests {
         assert!(inner.load(&stored_id(&record.id)).await.unwrap().is_none());
     }
 
-    /// A store whose record is deleted between `HashedIds`' check and its write, and whose write
-    /// then fails as the Redis store's `SET … XX` does on a key that is gone.
+    /// A memory store whose writes always fail, as the Redis store's `SET … XX` does on a key that
+    /// is gone. `signed_out_mid_save`: the record is deleted between `HashedIds`' check and its
+    /// write. `loads_before_down`: how many loads answer before the store is unreachable.
     #[derive(Clone, Debug, Default)]
-    struct SignedOutMidSave(MemoryStore);
+    struct FailingSaves {
+        inner: MemoryStore,
+        signed_out_mid_save: bool,
+        loads_before_down: Option<usize>,
+        loads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    fn unreachable(what: &str) -> tower_sessions::session_store::Error {
+        tower_sessions::session_store::Error::Backend(what.to_owned())
+    }
 
     #[async_trait]
-    impl SessionStore for SignedOutMidSave {
+    impl SessionStore for FailingSaves {
         async fn create(&self, record: &mut Record) -> Result<()> {
-            self.0.create(record).await
+            self.inner.create(record).await
         }
         async fn save(&self, record: &Record) -> Result<()> {
-            self.0.delete(&record.id).await?;
-            Err(tower_sessions::session_store::Error::Backend(
-                "Parse Error: Could not convert to bool.".to_owned(),
-            ))
+            if self.signed_out_mid_save {
+                self.inner.delete(&record.id).await?;
+            }
+            Err(unreachable("the save's error"))
         }
         async fn load(&self, id: &Id) -> Result<Option<Record>> {
-            self.0.load(id).await
+            let loaded = self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            match self.loads_before_down {
+                Some(answered) if loaded >= answered => Err(unreachable("the load's error")),
+                _ => self.inner.load(id).await,
+            }
         }
         async fn delete(&self, id: &Id) -> Result<()> {
-            self.0.delete(id).await
+            self.inner.delete(id).await
         }
+    }
+
+    /// Saves `record` through `HashedIds` over `inner`, once it was created there.
+    async fn save_over(inner: FailingSaves) -> (HashedIds<FailingSaves>, Record, Result<()>) {
+        let store = HashedIds(inner);
+        let mut record = record();
+        store.create(&mut record).await.unwrap();
+        let saved = store.save(&record).await;
+        (store, record, saved)
     }
 
     #[tokio::test]
     async fn a_save_refused_because_the_session_ended_meanwhile_is_not_an_error() {
-        let store = HashedIds(SignedOutMidSave::default());
-        let mut record = record();
-        store.create(&mut record).await.unwrap();
-        store.save(&record).await.unwrap();
+        let (store, record, saved) = save_over(FailingSaves {
+            signed_out_mid_save: true,
+            ..FailingSaves::default()
+        })
+        .await;
+        saved.unwrap();
         assert!(store.load(&record.id).await.unwrap().is_none());
     }
 
     #[tokio::test]
     async fn a_save_that_fails_while_the_record_is_there_is_an_error() {
-        #[derive(Clone, Debug, Default)]
-        struct Failing(MemoryStore);
-        #[async_trait]
-        impl SessionStore for Failing {
-            async fn create(&self, record: &mut Record) -> Result<()> {
-                self.0.create(record).await
-            }
-            async fn save(&self, _: &Record) -> Result<()> {
-                Err(tower_sessions::session_store::Error::Backend(
-                    "unreachable".to_owned(),
-                ))
-            }
-            async fn load(&self, id: &Id) -> Result<Option<Record>> {
-                self.0.load(id).await
-            }
-            async fn delete(&self, id: &Id) -> Result<()> {
-                self.0.delete(id).await
-            }
-        }
-        let store = HashedIds(Failing::default());
-        let mut record = record();
-        store.create(&mut record).await.unwrap();
-        assert!(store.save(&record).await.is_err());
+        let (_, _, saved) = save_over(FailingSaves::default()).await;
+        assert!(saved.unwrap_err().to_string().contains("the save's error"));
     }
 
     #[tokio::test]
     async fn a_failed_save_whose_record_cannot_be_checked_again_reports_the_saves_error() {
-        /// Loads once (the check before the write), then the store is unreachable.
-        #[derive(Clone, Debug, Default)]
-        struct GoesDown(MemoryStore, std::sync::Arc<std::sync::atomic::AtomicUsize>);
-        #[async_trait]
-        impl SessionStore for GoesDown {
-            async fn create(&self, record: &mut Record) -> Result<()> {
-                self.0.create(record).await
-            }
-            async fn save(&self, _: &Record) -> Result<()> {
-                Err(tower_sessions::session_store::Error::Backend(
-                    "the save's error".to_owned(),
-                ))
-            }
-            async fn load(&self, id: &Id) -> Result<Option<Record>> {
-                match self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
-                    0 => self.0.load(id).await,
-                    _ => Err(tower_sessions::session_store::Error::Backend(
-                        "the load's error".to_owned(),
-                    )),
-                }
-            }
-            async fn delete(&self, id: &Id) -> Result<()> {
-                self.0.delete(id).await
-            }
-        }
-        let store = HashedIds(GoesDown::default());
-        let mut record = record();
-        store.create(&mut record).await.unwrap();
-        let error = store.save(&record).await.unwrap_err();
+        // The check before the write answers; the one after the failed write cannot.
+        let (_, _, saved) = save_over(FailingSaves {
+            loads_before_down: Some(1),
+            ..FailingSaves::default()
+        })
+        .await;
+        let error = saved.unwrap_err();
         assert!(error.to_string().contains("the save's error"), "{error}");
     }
 
