@@ -126,6 +126,33 @@ async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
     );
 }
 
+/// The bundle is fetched after the page's first paint: nothing in the page asks the browser for
+/// WASM or its glue before then (no preload hints), and the one loader names both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_start_loading_the_bundle_only_after_their_first_paint() {
+    let (_server, app) = signed_in().await;
+    for path in ["/", "/members", "/security"] {
+        let html = app.get(path).await.text().await.unwrap();
+        assert!(
+            !html.contains("preload"),
+            "{path}: no preload hint for the bundle or its chunks"
+        );
+        let loader = html
+            .split("<script type=\"module\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</script>").next())
+            .unwrap_or_else(|| panic!("{path}: the page has a module script"));
+        assert!(
+            loader.contains("requestAnimationFrame(() => setTimeout(hydrate, 0))"),
+            "{path}: hydration waits for the first paint: {loader}"
+        );
+        assert!(
+            loader.contains(".js\"") && loader.contains(".wasm\""),
+            "{path}: the loader names the bundle: {loader}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_reply_is_hardened() {
     let (_app, app) = signed_in().await;

@@ -130,3 +130,45 @@ test('every page hydrates when entered directly and loads its chunk when reached
   expect(fetched).not.toContain('activity');
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 });
+
+test('a page asks for no WASM while it is parsed, and nothing on it moves as it arrives and hydrates, on a phone too', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 412, height: 823 } });
+  const page = await context.newPage();
+  // Layout shifts not caused by input, summed per document as Chromium reports them (CLS counts
+  // the same ones).
+  await page.addInitScript(() => {
+    (window as any).__shift = 0;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries() as any[]) if (!entry.hadRecentInput) (window as any).__shift += entry.value;
+    }).observe({ type: 'layout-shift', buffered: true });
+  });
+  await signIn(page, '/members');
+  for (const path of ['/members', '/security']) {
+    await page.goto(path);
+    await waitForHydration(page);
+    // A shift is reported on the frame after it happens.
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    const shift = await page.evaluate(() => (window as any).__shift);
+    expect(shift, `${path}: layout shift while loading and hydrating`).toBeLessThan(0.01);
+
+    const timing = await page.evaluate(() => ({
+      parsed: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).domContentLoadedEventEnd,
+      wasm: performance
+        .getEntriesByType('resource')
+        .filter((entry) => entry.name.endsWith('.wasm'))
+        .map((entry) => entry.startTime),
+    }));
+    expect(timing.wasm.length, `${path}: the bundle was fetched`).toBeGreaterThan(0);
+    // The bundle is asked for on the frame after the parsed page's first paint (no preload in
+    // the head): it never competes with the page and its stylesheet for the connection.
+    expect(Math.min(...timing.wasm), `${path}: first WASM request after the page was parsed`).toBeGreaterThan(timing.parsed);
+
+    // On a slow connection the browser paints the page as it arrives: the frame first, the page's
+    // content after. Where the content starts must not depend on how much of it is there.
+    const workspaceTop = () => page.locator('.workspace').evaluate((element) => element.getBoundingClientRect().top);
+    const complete = await workspaceTop();
+    await page.locator('main').evaluate((main) => main.replaceChildren());
+    expect(await workspaceTop(), `${path}: the workspace starts where it did with the page complete`).toBe(complete);
+  }
+  await context.close();
+});

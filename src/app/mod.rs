@@ -1,5 +1,6 @@
 //! The user interface: the HTML document, the router and the application shell.
 
+mod hydration;
 mod kit;
 mod layout;
 mod pages;
@@ -11,6 +12,7 @@ use leptos_router::{
     path, Lazy, SsrMode,
 };
 
+use hydration::HydrateAfterFirstPaint;
 use kit::{Announcer, Toasts};
 use layout::{ErrorPanel, Sidebar, TopBar};
 use pages::{
@@ -31,8 +33,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 // Named with its content hash in a release build (see `server::assets`).
-                <HashedStylesheet options=options.clone() id="leptos" />
-                <HydrationScripts options />
+                <HashedStylesheet options id="leptos" />
+                <HydrateAfterFirstPaint />
                 <MetaTags />
             </head>
             <body>

@@ -23,23 +23,39 @@ pub struct AssetNames {
     pub hashed: bool,
     /// The stylesheet's path, for pages rendered outside the app (the sign-in problem pages).
     pub stylesheet: String,
+    /// The WASM bundle's JavaScript glue (an ES module exporting `default` and `hydrate`).
+    pub script: String,
+    /// The WASM bundle's main module.
+    pub wasm: String,
 }
 
 impl AssetNames {
     /// From `hash.txt` (lines `css: <hash>`, `js: ..`, `wasm: ..`), as cargo-leptos writes it.
     pub fn from_hash_file(contents: Option<&str>) -> Self {
-        let css_hash = contents.and_then(|contents| {
-            contents.lines().find_map(|line| {
-                let (file, hash) = line.split_once(':')?;
-                (file.trim() == "css").then(|| hash.trim().to_owned())
+        let hash_of = |kind: &str| {
+            contents.and_then(|contents| {
+                contents.lines().find_map(|line| {
+                    let (file, hash) = line.split_once(':')?;
+                    (file.trim() == kind).then(|| hash.trim().to_owned())
+                })
             })
-        });
+        };
+        let name = env!("CARGO_PKG_NAME");
+        let path = |kind: &str, unhashed: &str| match hash_of(kind) {
+            Some(hash) => format!("/pkg/{name}.{hash}.{kind}"),
+            None => format!("/pkg/{unhashed}.{kind}"),
+        };
+        // Without a hash, the WASM is named as Leptos names it: wasm-bindgen's `_bg` suffix unless
+        // cargo-leptos named the output when this binary was built.
+        let wasm_unhashed = match option_env!("LEPTOS_OUTPUT_NAME") {
+            Some(_) => name.to_owned(),
+            None => format!("{name}_bg"),
+        };
         Self {
             hashed: contents.is_some(),
-            stylesheet: match css_hash {
-                Some(hash) => format!("/pkg/{}.{hash}.css", env!("CARGO_PKG_NAME")),
-                None => format!("/pkg/{}.css", env!("CARGO_PKG_NAME")),
-            },
+            stylesheet: path("css", name),
+            script: path("js", name),
+            wasm: path("wasm", &wasm_unhashed),
         }
     }
 }
@@ -109,7 +125,7 @@ mod tests {
     }
 
     #[test]
-    fn the_stylesheet_is_named_with_its_hash_when_the_build_hashed() {
+    fn the_bundle_files_are_named_with_their_hashes_when_the_build_hashed() {
         let hashed =
             AssetNames::from_hash_file(Some("js: aaa\nwasm: bbb\ncss: Vt2t1ZzUe0FzXc5HvS1wqA\n"));
         assert!(hashed.hashed);
@@ -117,8 +133,15 @@ mod tests {
             hashed.stylesheet,
             "/pkg/keystone-dashboard.Vt2t1ZzUe0FzXc5HvS1wqA.css"
         );
+        assert_eq!(
+            hashed.script, "/pkg/keystone-dashboard.aaa.js",
+            "the bundle's glue"
+        );
+        assert_eq!(hashed.wasm, "/pkg/keystone-dashboard.bbb.wasm");
         let plain = AssetNames::from_hash_file(None);
         assert!(!plain.hashed);
         assert_eq!(plain.stylesheet, "/pkg/keystone-dashboard.css");
+        assert_eq!(plain.script, "/pkg/keystone-dashboard.js");
+        assert!(plain.wasm.starts_with("/pkg/keystone-dashboard") && plain.wasm.ends_with(".wasm"));
     }
 }

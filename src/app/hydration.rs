@@ -1,0 +1,48 @@
+//! Loading the WASM that hydrates the page: after the page's first paint, never before it.
+//!
+//! Leptos's `HydrationScripts` preloads the bundle from the `<head>` (and, when it finds the split
+//! manifest, every chunk the route uses), at high priority. Those downloads then compete with the
+//! stylesheet for a slow connection, and Lighthouse's mobile model counts every one of them before
+//! the largest paint: 2.1 s with the main bundle alone, 4.1 s when the chunks were preloaded too,
+//! for a page the server had already rendered in full. Every page here reads and works without
+//! WASM (forms post, links navigate), so nothing is lost by painting first: the bundle is fetched
+//! on the frame after the first paint, the route's chunks when hydration reaches the route.
+//! Whether the chunks were preloaded also depended on cargo-leptos's `hash.txt` naming the split
+//! manifest right, which it did not in every build; now no build preloads.
+
+use leptos::prelude::*;
+
+/// The inline module (it runs once the document is parsed) that starts hydration; `{script}` and
+/// `{wasm}` are the bundle's paths.
+const LOADER: &str = r#"((script, wasm) => {
+  let started = false;
+  const hydrate = () => {
+    if (started) return;
+    started = true;
+    import(script).then((bundle) => bundle.default({ module_or_path: wasm }).then(() => bundle.hydrate()));
+  };
+  // requestAnimationFrame runs just before the next paint; the timeout after it, once painted.
+  requestAnimationFrame(() => setTimeout(hydrate, 0));
+  // A tab opened in the background paints nothing until shown, and hydrates all the same.
+  setTimeout(hydrate, 1000);
+})"#;
+
+/// The `<script>` that hydrates the page after its first paint (server-rendered into the head).
+#[component]
+pub fn HydrateAfterFirstPaint() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let (script, wasm) = {
+        let names = crate::server::assets::names();
+        (names.script.as_str(), names.wasm.as_str())
+    };
+    // The document's head is rendered only on the server; the browser never builds this.
+    #[cfg(not(feature = "ssr"))]
+    let (script, wasm) = ("", "");
+    // The page's CSP trusts exactly this response's nonce (see `server::middleware::page_csp`).
+    let nonce = use_nonce();
+    view! {
+        <script type="module" nonce=nonce>
+            {format!("{LOADER}({script:?}, {wasm:?});")}
+        </script>
+    }
+}
