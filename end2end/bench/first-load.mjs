@@ -17,6 +17,7 @@ await page.getByRole('button', { name: /Ada Okafor/ }).click();
 await page.waitForURL(`${base}/`);
 // The cache off: each route's first load, as a new visitor's browser makes it.
 const devtools = await context.newCDPSession(page);
+await devtools.send('Network.enable');
 await devtools.send('Network.setCacheDisabled', { cacheDisabled: true });
 
 const result = {};

@@ -197,7 +197,7 @@ fn EnvironmentSwitcher(
             // a layout shift of 0.16 on a phone, where the bar wraps.
             <button
                 type="submit"
-                class="button button--small env-switcher__submit"
+                class="button button--small"
                 class:env-switcher__submit--hydrated=hydrated
             >
                 "Switch"

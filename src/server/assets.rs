@@ -14,8 +14,17 @@ use axum::{
     response::Response,
 };
 
-/// The file cargo-leptos writes beside the binary (leptos reads the same one for the scripts).
+/// The file cargo-leptos writes beside the binary (leptos reads the same one for the stylesheet).
 const HASH_FILE: &str = "hash.txt";
+
+/// What the bundle's files are called before their hashes (cargo-leptos's `output-name`).
+pub const OUTPUT_NAME: &str = match option_env!("LEPTOS_OUTPUT_NAME") {
+    Some(name) => name,
+    None => env!("CARGO_PKG_NAME"),
+};
+
+/// Where under the site root the bundle's files are, and the path they are served at.
+pub const PKG_DIR: &str = "pkg";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct AssetNames {
@@ -31,32 +40,45 @@ pub struct AssetNames {
 
 impl AssetNames {
     /// From `hash.txt` (lines `css: <hash>`, `js: ..`, `wasm: ..`), as cargo-leptos writes it.
+    /// A hash that is not one (empty, or with characters a hash never has) is not used: the names
+    /// are written into the page's inline loader script.
     pub fn from_hash_file(contents: Option<&str>) -> Self {
         let hash_of = |kind: &str| {
             contents.and_then(|contents| {
                 contents.lines().find_map(|line| {
                     let (file, hash) = line.split_once(':')?;
-                    (file.trim() == kind).then(|| hash.trim().to_owned())
+                    let hash = hash.trim();
+                    (file.trim() == kind && is_hash(hash)).then(|| hash.to_owned())
                 })
             })
         };
-        let name = env!("CARGO_PKG_NAME");
         let path = |kind: &str, unhashed: &str| match hash_of(kind) {
-            Some(hash) => format!("/pkg/{name}.{hash}.{kind}"),
-            None => format!("/pkg/{unhashed}.{kind}"),
+            Some(hash) => format!("/{PKG_DIR}/{OUTPUT_NAME}.{hash}.{kind}"),
+            None => format!("/{PKG_DIR}/{unhashed}.{kind}"),
         };
         // Without a hash, the WASM is named as Leptos names it: wasm-bindgen's `_bg` suffix unless
         // cargo-leptos named the output when this binary was built.
         let wasm_unhashed = match option_env!("LEPTOS_OUTPUT_NAME") {
-            Some(_) => name.to_owned(),
-            None => format!("{name}_bg"),
+            Some(_) => OUTPUT_NAME.to_owned(),
+            None => format!("{OUTPUT_NAME}_bg"),
         };
         Self {
             hashed: contents.is_some(),
-            stylesheet: path("css", name),
-            script: path("js", name),
+            stylesheet: path("css", OUTPUT_NAME),
+            script: path("js", OUTPUT_NAME),
             wasm: path("wasm", &wasm_unhashed),
         }
+    }
+
+    /// The named files missing under `site_root`: a page naming a file that is not there still
+    /// reads (every page is rendered in full on the server) but never hydrates, which nobody
+    /// would notice but in the browser's console.
+    pub fn missing_under(&self, site_root: &std::path::Path) -> Vec<String> {
+        [&self.stylesheet, &self.script, &self.wasm]
+            .into_iter()
+            .filter(|path| !site_root.join(path.trim_start_matches('/')).is_file())
+            .cloned()
+            .collect()
     }
 }
 
@@ -72,17 +94,20 @@ pub fn names() -> &'static AssetNames {
     })
 }
 
-/// Whether a `/pkg/` file name carries a content hash: `<name>.<22 base64url characters>.<ext>`.
+/// Whether a `/pkg/` file name carries a content hash: `<name>.<hash>.<ext>`.
 fn is_hashed(file_name: &str) -> bool {
     let mut parts = file_name.rsplit('.');
     let (_extension, hash) = (parts.next(), parts.next());
     // `x.wasm.br` is fetched as `x.wasm`; only the names the pages ask for matter here.
-    hash.is_some_and(|hash| {
-        hash.len() == 22
-            && hash
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
-    }) && parts.next().is_some()
+    hash.is_some_and(is_hash) && parts.next().is_some()
+}
+
+/// cargo-leptos's content hash: 22 base64url characters (an MD5).
+fn is_hash(hash: &str) -> bool {
+    hash.len() == 22
+        && hash
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
 
 /// `Cache-Control` for `/pkg/`: a year and `immutable` for hashed names (a new build has new names),
@@ -126,22 +151,50 @@ mod tests {
 
     #[test]
     fn the_bundle_files_are_named_with_their_hashes_when_the_build_hashed() {
-        let hashed =
-            AssetNames::from_hash_file(Some("js: aaa\nwasm: bbb\ncss: Vt2t1ZzUe0FzXc5HvS1wqA\n"));
+        let hashed = AssetNames::from_hash_file(Some(
+            "js: Js2t1ZzUe0FzXc5HvS1wqA\nwasm: Wa2t1ZzUe0FzXc5H-S1_qA\ncss: Vt2t1ZzUe0FzXc5HvS1wqA\n",
+        ));
         assert!(hashed.hashed);
         assert_eq!(
             hashed.stylesheet,
             "/pkg/keystone-dashboard.Vt2t1ZzUe0FzXc5HvS1wqA.css"
         );
         assert_eq!(
-            hashed.script, "/pkg/keystone-dashboard.aaa.js",
-            "the bundle's glue"
+            hashed.script,
+            "/pkg/keystone-dashboard.Js2t1ZzUe0FzXc5HvS1wqA.js"
         );
-        assert_eq!(hashed.wasm, "/pkg/keystone-dashboard.bbb.wasm");
+        assert_eq!(
+            hashed.wasm,
+            "/pkg/keystone-dashboard.Wa2t1ZzUe0FzXc5H-S1_qA.wasm"
+        );
         let plain = AssetNames::from_hash_file(None);
         assert!(!plain.hashed);
         assert_eq!(plain.stylesheet, "/pkg/keystone-dashboard.css");
         assert_eq!(plain.script, "/pkg/keystone-dashboard.js");
         assert!(plain.wasm.starts_with("/pkg/keystone-dashboard") && plain.wasm.ends_with(".wasm"));
+    }
+
+    #[test]
+    fn a_hash_that_is_not_one_is_not_written_into_the_page() {
+        let names = AssetNames::from_hash_file(Some(
+            "js: \nwasm: \";alert(1)//Vt2t1ZzUe0FzX\ncss: Vt2t1ZzUe0FzXc5HvS1wqA\n",
+        ));
+        assert_eq!(names.script, "/pkg/keystone-dashboard.js");
+        assert!(!names.wasm.contains("alert"), "{}", names.wasm);
+        assert_eq!(
+            names.stylesheet,
+            "/pkg/keystone-dashboard.Vt2t1ZzUe0FzXc5HvS1wqA.css"
+        );
+    }
+
+    #[test]
+    fn the_named_files_missing_from_the_site_are_listed() {
+        let site = std::env::temp_dir().join(format!("keystone-assets-{}", std::process::id()));
+        let names = AssetNames::from_hash_file(None);
+        std::fs::create_dir_all(site.join("pkg")).unwrap();
+        std::fs::write(site.join(names.script.trim_start_matches('/')), "").unwrap();
+        let missing = names.missing_under(&site);
+        std::fs::remove_dir_all(&site).unwrap();
+        assert_eq!(missing, vec![names.stylesheet.clone(), names.wasm.clone()]);
     }
 }

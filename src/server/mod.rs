@@ -394,10 +394,15 @@ async fn router(
     bff: Arc<Bff>,
     backend: &session::Backend,
 ) -> Result<Router, session::StoreError> {
+    let missing = assets::names().missing_under(&config.site_root);
+    if !missing.is_empty() {
+        // Pages still render in full, but none would hydrate: say so where an operator looks.
+        tracing::warn!(site_root = %config.site_root.display(), ?missing, "the site lacks files its pages load");
+    }
     let leptos_options = LeptosOptions::builder()
-        .output_name(env!("CARGO_PKG_NAME"))
+        .output_name(assets::OUTPUT_NAME)
         .site_root(config.site_root.to_string_lossy().into_owned())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(assets::PKG_DIR)
         .site_addr(config.listen_addr)
         .hash_files(assets::names().hashed)
         .build();
