@@ -53,7 +53,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     Announcer::provide();
 
-    // Each page in its own WASM chunk (see `pages`). Bound here rather than written inline:
+    // Each page in its section's WASM chunk (see `pages`). Bound here rather than written inline:
     // leptosfmt strips the braces of `view={Lazy::<T>::new()}`, which leaves an attribute the
     // `view!` macro cannot parse.
     let overview_page = Lazy::<OverviewRoute>::new();

@@ -12,41 +12,86 @@ mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{lazy_route, LazyRoute};
+use leptos_router::LazyRoute;
 
-/// Each page's code comes in its own WASM chunk (`cargo leptos build --split`): the first load
-/// carries the shell and the current page's chunk only, and another page's chunk is fetched the
-/// first time the member goes there. `data` is empty: each page starts its own reads when it
-/// renders, so on a page entered directly the server has sent them with the HTML, but the first
-/// click to a page fetches its chunk before its reads start (one round trip more than an unsplit
-/// bundle, on that first visit only).
-macro_rules! lazy_pages {
-    ($($route:ident => $page:path),* $(,)?) => {$(
-        pub struct $route;
+/// Pages come in WASM chunks by section (`cargo leptos build --split`): the first load carries
+/// the shell and the current page's section only, and another section's chunk is fetched the
+/// first time the member goes there. A section, not a page: wasm-split gives the code that two or
+/// more chunks share a module of its own for each set of chunks sharing it. With a chunk per page
+/// (nine), a first load fetched and instantiated 37 to 76 modules, and the main thread's time
+/// that took outweighed the bytes it saved: Lighthouse's mobile preset scored /members and
+/// /security 84-87 (blocking time 510-640 ms) against 96 (210-240 ms) with sections, whose first
+/// loads take 9 modules for about the same bytes (`scripts/bench` prints both). Sections keep to
+/// the sidebar's groups (its four settings pages make two sections, none much larger than the
+/// others), so the next click is often already loaded. `data` is empty: each page
+/// starts its own reads when it renders, so on a page entered directly the server has sent them
+/// with the HTML, but the first click into a section fetches its chunk before the page's reads
+/// start (one round trip more than an unsplit bundle, on that first visit only).
+///
+/// `#[lazy]` names a split function's preload `__preload_<function>`; `macro_rules!` cannot
+/// build that name, so each section spells it out (a mismatch does not compile for the browser).
+macro_rules! lazy_sections {
+    ($(
+        $section:ident, $preload_section:ident: $pages:ident {
+            $($route:ident => $page:path),* $(,)?
+        }
+    )*) => {$(
+        // Each variant is named after the route it stands for.
+        #[allow(clippy::enum_variant_names)]
+        #[derive(Clone, Copy)]
+        enum $pages {
+            $($route),*
+        }
 
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                Self
-            }
-
-            fn view(_this: Self) -> AnyView {
-                $page().into_any()
+        /// One split point for the whole section: its pages' code is one chunk.
+        #[leptos::lazy]
+        fn $section(page: $pages) -> AnyView {
+            match page {
+                $($pages::$route => $page().into_any()),*
             }
         }
+
+        $(
+            pub struct $route;
+
+            // What `#[lazy_route]` writes, with the section's split point instead of the page's.
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    Self
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    $section($pages::$route).await
+                }
+
+                // The router awaits this before it renders (or hydrates) the route.
+                async fn preload() {
+                    #[cfg(target_arch = "wasm32")]
+                    $preload_section().await;
+                }
+            }
+        )*
     )*};
 }
 
-lazy_pages! {
-    OverviewRoute => overview::OverviewPage,
-    MembersRoute => members::MembersPage,
-    RolesRoute => roles::RolesPage,
-    EnvironmentsRoute => environments::EnvironmentsPage,
-    SecurityRoute => security::SecurityPage,
-    SettingsRoute => settings::GeneralSettingsPage,
-    WebhooksRoute => webhooks::WebhooksPage,
-    ActivityRoute => activity::ActivityPage,
-    UpstreamCheckRoute => upstream_check::UpstreamCheckPage,
+lazy_sections! {
+    overview_section, __preload_overview_section: OverviewPages {
+        OverviewRoute => overview::OverviewPage,
+        ActivityRoute => activity::ActivityPage,
+        UpstreamCheckRoute => upstream_check::UpstreamCheckPage,
+    }
+    team_section, __preload_team_section: TeamPages {
+        MembersRoute => members::MembersPage,
+        RolesRoute => roles::RolesPage,
+    }
+    environments_section, __preload_environments_section: EnvironmentsPages {
+        EnvironmentsRoute => environments::EnvironmentsPage,
+        SecurityRoute => security::SecurityPage,
+    }
+    settings_section, __preload_settings_section: SettingsPages {
+        SettingsRoute => settings::GeneralSettingsPage,
+        WebhooksRoute => webhooks::WebhooksPage,
+    }
 }
 
 #[component]
