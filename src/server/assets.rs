@@ -23,6 +23,10 @@ pub const OUTPUT_NAME: &str = match option_env!("LEPTOS_OUTPUT_NAME") {
     None => env!("CARGO_PKG_NAME"),
 };
 
+/// Whether cargo-leptos named the output when this binary was built; if not, the unhashed WASM
+/// carries wasm-bindgen's `_bg` suffix, as Leptos names it.
+const OUTPUT_NAMED: bool = option_env!("LEPTOS_OUTPUT_NAME").is_some();
+
 /// Where under the site root the bundle's files are, and the path they are served at.
 pub const PKG_DIR: &str = "pkg";
 
@@ -56,11 +60,10 @@ impl AssetNames {
             Some(hash) => format!("/{PKG_DIR}/{OUTPUT_NAME}.{hash}.{kind}"),
             None => format!("/{PKG_DIR}/{unhashed}.{kind}"),
         };
-        // Without a hash, the WASM is named as Leptos names it: wasm-bindgen's `_bg` suffix unless
-        // cargo-leptos named the output when this binary was built.
-        let wasm_unhashed = match option_env!("LEPTOS_OUTPUT_NAME") {
-            Some(_) => OUTPUT_NAME.to_owned(),
-            None => format!("{OUTPUT_NAME}_bg"),
+        let wasm_unhashed = if OUTPUT_NAMED {
+            OUTPUT_NAME.to_owned()
+        } else {
+            format!("{OUTPUT_NAME}_bg")
         };
         Self {
             hashed: contents.is_some(),

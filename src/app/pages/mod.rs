@@ -17,16 +17,13 @@ use leptos_router::LazyRoute;
 /// Pages come in WASM chunks by section (`cargo leptos build --split`): the first load carries
 /// the shell and the current page's section only, and another section's chunk is fetched the
 /// first time the member goes there. A section, not a page: wasm-split gives the code that two or
-/// more chunks share a module of its own for each set of chunks sharing it. With a chunk per page
-/// (nine), a first load fetched and instantiated 37 to 76 modules, and the main thread's time
-/// that took outweighed the bytes it saved: Lighthouse's mobile preset scored /members and
-/// /security 84-87 (blocking time 510-640 ms) against 96 (210-240 ms) with sections, whose first
-/// loads take 9 modules for about the same bytes (`scripts/bench` prints both). Sections keep to
-/// the sidebar's groups (its four settings pages make two sections, none much larger than the
-/// others), so the next click is often already loaded. `data` is empty: each page
-/// starts its own reads when it renders, so on a page entered directly the server has sent them
-/// with the HTML, but the first click into a section fetches its chunk before the page's reads
-/// start (one round trip more than an unsplit bundle, on that first visit only).
+/// more chunks share a module of its own for each set of chunks sharing it, and with a chunk per
+/// page a first load instantiated up to 76 modules, which cost more blocking time than the bytes
+/// saved (figures in docs/architecture.md). The sections are a choice: the sidebar's Team pages,
+/// its four Settings pages as two sections of similar size, and the overview with Monitoring.
+/// `data` is empty: each page starts its own reads when it renders, so on a page entered directly
+/// the server has sent them with the HTML, but the first click into a section fetches its chunk
+/// before the page's reads start (one round trip more than an unsplit bundle, that first time).
 ///
 /// `#[lazy]` names a split function's preload `__preload_<function>`; `macro_rules!` cannot
 /// build that name, so each section spells it out (a mismatch does not compile for the browser).
@@ -43,7 +40,9 @@ macro_rules! lazy_sections {
             $($route),*
         }
 
-        /// One split point for the whole section: its pages' code is one chunk.
+        /// One split point for the whole section: its pages' code is one chunk. Every section's
+        /// split name carries the same hash (of this macro's call site): they are told apart by
+        /// the function's name, so each section needs a name of its own.
         #[leptos::lazy]
         fn $section(page: $pages) -> AnyView {
             match page {
