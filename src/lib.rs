@@ -23,8 +23,8 @@ pub mod server;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     // What `leptos::mount::hydrate_lazy` does, plus a mark once it is done. With lazy routes the
-    // current page's section chunk is fetched before its part of the page hydrates, so hydration ends
-    // asynchronously; `data-hydrated` (what the browser tests and the benchmark's time to
+    // current page's section chunk is fetched before its part of the page hydrates, so hydration
+    // ends asynchronously; `data-hydrated` (what the browser tests and the benchmark's time to
     // interactive wait for) is set only then, when every control on the page answers.
     wasm_bindgen_futures::spawn_local(async {
         let body = leptos::prelude::document()

@@ -67,16 +67,17 @@ export function failNext(method: string, path_prefix: string, status = 503, time
 }
 
 /** The pages of the sidebar: where each lives, its link's name and its heading. */
-export const MAIN_PAGES: { path: string; link: string; heading: RegExp }[] = [
-  { path: '/', link: 'Overview', heading: /^Overview$/ },
-  { path: '/members', link: 'Members', heading: /^Members$/ },
-  { path: '/roles', link: 'Roles', heading: /^Roles$/ },
-  { path: '/settings', link: 'General', heading: /^General$/ },
-  { path: '/environments', link: 'Environments', heading: /^Environments$/ },
-  { path: '/security', link: 'Security', heading: /^Security$/ },
-  { path: '/webhooks', link: 'Webhooks', heading: /^Webhooks$/ },
-  { path: '/activity', link: 'Activity', heading: /^Activity$/ },
-  { path: '/upstream-check', link: 'API check', heading: /^API check$/ },
+/** The sidebar's pages, with the WASM chunk each comes in (its section, src/app/pages/mod.rs). */
+export const MAIN_PAGES: { path: string; link: string; heading: RegExp; section: string }[] = [
+  { path: '/', link: 'Overview', heading: /^Overview$/, section: 'overview' },
+  { path: '/members', link: 'Members', heading: /^Members$/, section: 'team' },
+  { path: '/roles', link: 'Roles', heading: /^Roles$/, section: 'team' },
+  { path: '/settings', link: 'General', heading: /^General$/, section: 'settings' },
+  { path: '/environments', link: 'Environments', heading: /^Environments$/, section: 'environments' },
+  { path: '/security', link: 'Security', heading: /^Security$/, section: 'environments' },
+  { path: '/webhooks', link: 'Webhooks', heading: /^Webhooks$/, section: 'settings' },
+  { path: '/activity', link: 'Activity', heading: /^Activity$/, section: 'overview' },
+  { path: '/upstream-check', link: 'API check', heading: /^API check$/, section: 'overview' },
 ];
 
 /** A webhook receiver on loopback, started by the test: it keeps each delivery's headers and body. */
