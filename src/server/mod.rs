@@ -344,10 +344,26 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
+        axum::serve(without_nagle(self.listener), service)
             .with_graceful_shutdown(stop)
             .await
     }
+}
+
+/// Turns Nagle's algorithm off on every accepted connection. A page is streamed in several small
+/// writes (the shell, then each resolved part); with Nagle on, a write after the first waits for
+/// the browser to acknowledge the one before, and the browser delays that acknowledgement (40 ms
+/// on Linux, up to 200 ms elsewhere). On a kept-alive connection, that stalled every page whose
+/// HTML fits in a few segments: the overview took 44 ms instead of 2.
+fn without_nagle(
+    listener: TcpListener,
+) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|connection| {
+        if let Err(error) = connection.set_nodelay(true) {
+            tracing::warn!(%error, "could not turn Nagle's algorithm off on a connection");
+        }
+    })
 }
 
 /// How long the start waits for the provider's discovery document before going on without it.
@@ -482,5 +498,22 @@ async fn shutdown_signal() {
     // Without a signal handler (rare) the server simply runs until killed.
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_send_small_writes_at_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut listener = without_nagle(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (connection, _) = listener.accept().await;
+        assert!(connection.nodelay().unwrap());
     }
 }
