@@ -96,7 +96,7 @@ impl MemberRequest {
             .cloned()
             .unwrap_or_default();
         Ok(Self::new(
-            state.bff,
+            state.bff.clone(),
             session,
             member,
             telemetry::request_id(&parts.headers).map(str::to_owned),
