@@ -55,7 +55,7 @@ pub async fn serve(
                 handle(router.clone(), state.clone(), peer, request.map(Body::new))
             });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            // Nagle off, as a production server has it: a reply in several small writes would
+            // Nagle off, as the dashboard's server has it: a reply in several small writes would
             // otherwise wait on the dashboard's delayed acknowledgement (40 ms) in every measure.
             let _ = stream.set_nodelay(true);
             let connection = builder.serve_connection(TokioIo::new(stream), service);

@@ -36,22 +36,22 @@ use upstream::UpstreamClient;
 /// leptos_axum clones it again into each request's context, and a bare `LeptosOptions` clone
 /// (and its drop) was 4 % of a server function's CPU.
 #[derive(Clone)]
-pub struct AppState(Arc<SharedState>);
+pub struct AppState(Arc<AppStateInner>);
 
-pub struct SharedState {
+pub struct AppStateInner {
     pub leptos_options: LeptosOptions,
     pub bff: Arc<Bff>,
 }
 
 impl std::ops::Deref for AppState {
-    type Target = SharedState;
+    type Target = AppStateInner;
 
-    fn deref(&self) -> &SharedState {
+    fn deref(&self) -> &AppStateInner {
         &self.0
     }
 }
 
-/// Only the page renders and the file fallback take the options, once per request.
+/// Taken by the file fallback; a page render clones the options its shell closure holds.
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
@@ -131,7 +131,8 @@ impl Bff {
 /// A bound, ready-to-run dashboard server (the zero2prod `Application` shape: bind first, so tests can
 /// use port 0 and read the real address before serving).
 pub struct Application {
-    listener: TcpListener,
+    /// Wrapped at build, so that nothing can serve a connection with Nagle on.
+    listener: Accepting,
     router: Router,
     bff: Arc<Bff>,
     sandbox: Option<keystone_sandbox::RunningSandbox>,
@@ -316,7 +317,7 @@ impl Application {
         });
         let router = router(&config, bff.clone(), &backend).await?;
         Ok(Self {
-            listener,
+            listener: without_nagle(listener),
             router,
             bff,
             sandbox,
@@ -325,9 +326,7 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        axum::serve::Listener::local_addr(&self.listener).expect("a bound listener has an address")
     }
 
     pub fn public_url(&self) -> &str {
@@ -369,24 +368,29 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(without_nagle(self.listener), service)
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(stop)
             .await
     }
 }
 
-/// Turns Nagle's algorithm off on every accepted connection. A page is streamed in several small
-/// writes (the shell, then each resolved part); with Nagle on, a write after the first waits for
-/// the browser to acknowledge the one before, and the browser delays that acknowledgement (40 ms
-/// on Linux, up to 200 ms elsewhere). On a kept-alive connection, that stalled every page whose
-/// HTML fits in a few segments: the overview took 44 ms instead of 2.
-fn without_nagle(
-    listener: TcpListener,
-) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+/// The dashboard's listener: every connection it accepts has Nagle's algorithm off.
+/// A named `fn` type, not `impl Listener`: axum gives `ConnectInfo` the peer address only for
+/// `TapIo` itself.
+type Accepting = axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)>;
+
+/// A page is streamed in several small writes (the shell, then each resolved part). With Nagle on,
+/// a write after the first waits until the client acknowledges the one before, and the client (a
+/// browser, or the proxy in front of the dashboard) delays that acknowledgement: 40 ms on Linux,
+/// up to about 200 ms elsewhere. Linux acknowledges at once at the start of a connection, so the
+/// stall hit kept-alive connections: the overview took 44 ms instead of 2.
+fn without_nagle(listener: TcpListener) -> Accepting {
     use axum::serve::ListenerExt;
     listener.tap_io(|connection| {
+        // A client may have reset the connection already: nothing to act on, and not worth a
+        // warning per connection that any client could trigger.
         if let Err(error) = connection.set_nodelay(true) {
-            tracing::warn!(%error, "could not turn Nagle's algorithm off on a connection");
+            tracing::debug!(%error, "could not turn Nagle's algorithm off on a connection");
         }
     })
 }
@@ -447,7 +451,7 @@ async fn router(
         .site_addr(config.listen_addr)
         .hash_files(assets::names().hashed)
         .build();
-    let state = AppState(Arc::new(SharedState {
+    let state = AppState(Arc::new(AppStateInner {
         leptos_options,
         bff: bff.clone(),
     }));
@@ -533,7 +537,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn accepted_connections_send_small_writes_at_once() {
+    async fn accepted_connections_have_nagle_off() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut listener = without_nagle(listener);
