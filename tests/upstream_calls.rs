@@ -8,15 +8,15 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{
-    allowlist_confirmation, reset_sandbox_stats, sandbox_stats, spawn_app, Browser, ListChange,
-    TestApp, PAGES,
+    allowlist_confirmation, reset_sandbox_stats, sandbox_stats, set_faults, spawn_app, Browser,
+    ListChange, TestApp, PAGES,
 };
 use keystone_dashboard::api::{
-    AddAllowlistEntry, AllowlistView, ApiError, ChangeMemberRoles, LoadAllowlist,
-    LoadRecentCallers, LoadRoles, LoadShell, RolesView, SwitchEnvironment,
+    AddAllowlistEntries, AddAllowlistEntry, AllowlistView, ApiError, ChangeMemberRoles,
+    LoadAllowlist, LoadRecentCallers, LoadRoles, LoadShell, RolesView, SwitchEnvironment,
     UpdateAllowlistDescription,
 };
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The calls the API received since the counters were reset, as `METHOD path?query`.
 async fn calls(app: &TestApp) -> Vec<String> {
@@ -329,4 +329,50 @@ async fn the_roles_held_are_not_shared_with_a_token_that_does_not_name_members_r
         let made = calls(&app).await;
         assert_eq!(made.iter().filter(is_member_page).count(), 1, "{made:#?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_of_a_long_list_after_the_first_are_read_together() {
+    // 250 entries: three pages of 100. The first page says how many there are; the two after it
+    // are asked for together, so the read waits for two round trips to the API, not three.
+    let app = spawn_app().await;
+    let browser = warmed_up(&app).await;
+    let lines: String = (0..250)
+        .map(|i| format!("10.{}.{}.0/24\n", i / 200, i % 200))
+        .collect();
+    let confirm = Some(allowlist_confirmation(&browser, ListChange::Bulk(&lines)).await);
+    let added = browser
+        .call(AddAllowlistEntries { lines, confirm })
+        .await
+        .unwrap();
+    assert!(added.iter().all(|line| line.outcome.is_ok()), "{added:?}");
+
+    const LATENCY: std::time::Duration = std::time::Duration::from_millis(600);
+    set_faults(
+        &app.sandbox_url,
+        json!({ "latency_ms": LATENCY.as_millis() as u64 }),
+    )
+    .await;
+    reset_sandbox_stats(&app.sandbox_url).await;
+    let started = std::time::Instant::now();
+    let read = browser.call(LoadAllowlist {}).await;
+    let took = started.elapsed();
+    set_faults(&app.sandbox_url, json!({})).await;
+
+    assert_eq!(read.unwrap().entries.len(), 250);
+    let mut made = calls(&app).await;
+    made.sort();
+    assert_eq!(made.len(), 3, "{made:#?}");
+    for offset in [0, 100, 200] {
+        assert!(
+            made.iter()
+                .any(|call| call.contains(&format!("offset={offset}"))),
+            "offset {offset}: {made:#?}"
+        );
+    }
+    // One page after another takes three latencies at least; together, two and the work.
+    assert!(
+        took < LATENCY * 3 - LATENCY / 6,
+        "read in {took:?}: the pages were asked for one after another"
+    );
 }
