@@ -7,7 +7,8 @@ mod common;
 use common::{allowlist_confirmation, spawn_app, status, Browser, ListChange, TestApp};
 use keystone_dashboard::api::{
     AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, ApiError, DeleteAllowlistEntry,
-    LoadAllowlist, LoadRecentCallers, SwitchEnvironment, UpdateAllowlistDescription,
+    LoadAllowlist, LoadAllowlistPage, LoadRecentCallers, SwitchEnvironment,
+    UpdateAllowlistDescription,
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -401,6 +402,24 @@ async fn a_long_list_is_shown_a_page_at_a_time() {
     let middle = page("/security?offset=50").await;
     let last = page("/security?offset=100").await;
     assert_eq!(rows(&last), 20);
+    // Only the rows shown travel with the page (its data for hydrating included), but every
+    // network does: the checks made in the browser are against the whole list.
+    assert!(last.contains("entry 119"));
+    assert!(
+        !first.contains("entry 119"),
+        "another page's row in the page"
+    );
+    assert!(
+        first.contains("10.0.119.0/24"),
+        "a network missing from the checks"
+    );
+    // And so on a page turn in the browser, through the page's server function.
+    let turned = browser
+        .call(LoadAllowlistPage { offset: 100 })
+        .await
+        .unwrap();
+    assert_eq!((turned.offset, turned.rows.len()), (100, 20));
+    assert_eq!((turned.total, turned.networks.len()), (120, 120));
     assert!(last.contains("101–120 of 120"));
     assert!(
         last.contains(r#"href="/security?offset=50""#),

@@ -125,9 +125,9 @@ test('a viewer sees the production list read-only', async ({ page }) => {
   await expect(page.getByTestId('delete-entry')).toHaveCount(0);
 });
 
-test('a long allowlist is paged in the page, the range announced', async ({ page, request }) => {
-  // 55 entries on staging, added through the API as Ada (the bulk form is tested above) and
-  // removed at the end whatever happens, so later tests see the list they expect.
+test('a long allowlist is paged without a reload, the range in the pager and the focus kept', async ({ page, request }) => {
+  // 105 entries on staging (three pages), added through the API as Ada (the bulk form is tested
+  // above) and removed at the end whatever happens, so later tests see the list they expect.
   const token = await request.post(`${SANDBOX_URL}/_sandbox/user-token`, { data: { user_id: 'auth0|acme-ada' } });
   const headers = { Authorization: `Bearer ${(await token.json()).access_token}`, 'X-Keystone-Environment': 'staging' };
   const environments = await (await request.get(`${SANDBOX_URL}/v1/platforms/me/environments`, { headers })).json();
@@ -135,7 +135,7 @@ test('a long allowlist is paged in the page, the range announced', async ({ page
   const list = `${SANDBOX_URL}/v1/platforms/me/environments/${staging.id}/ip-allowlist`;
   const ids: string[] = [];
   try {
-    for (let i = 0; i < 55; i++) {
+    for (let i = 0; i < 105; i++) {
       const reply = await request.post(list, { headers, data: { cidr: `10.9.${i}.0/24`, description: `paging ${i}` } });
       expect(reply.status()).toBe(201);
       ids.push((await reply.json()).id);
@@ -144,23 +144,39 @@ test('a long allowlist is paged in the page, the range announced', async ({ page
     await waitForHydration(page);
     await switchTo(page, 'staging', 'Staging');
     const rows = page.getByTestId('allowlist-row');
-    const range = page.getByRole('status').filter({ hasText: ' of 55' });
+    const range = page.getByRole('status').filter({ hasText: ' of 105' });
     await expect(rows).toHaveCount(50);
-    await expect(range).toHaveText('1–50 of 55');
+    await expect(range).toHaveText('1–50 of 105');
     await page.evaluate(() => ((window as any).__sameDocument = true));
 
+    // The table and its pager are rebuilt from each page's read; the keyboard focus comes back
+    // to the link pressed, or to the other one where the list ends, and the pager's name says
+    // which rows are shown.
     const pages = page.getByRole('navigation', { name: 'Pages' });
-    await pages.getByRole('link', { name: 'Next →' }).focus();
+    const next = pages.getByRole('link', { name: 'Next →' });
+    const previous = pages.getByRole('link', { name: '← Previous' });
+    await next.focus();
     await page.keyboard.press('Enter');
     await expect(page).toHaveURL(/\/security\?offset=50$/);
-    await expect(range).toHaveText('51–55 of 55');
-    await expect(rows).toHaveCount(5);
-    await expect(rows.first()).toContainText('10.9.50.0/24');
-    await expect(pages.getByRole('link', { name: 'Next →' })).toHaveCount(0);
+    await expect(range).toHaveText('51–100 of 105');
+    await expect(next, 'the focus stays on "Next"').toBeFocused();
+    await expect(page.getByRole('navigation', { name: 'Pages, 51–100 of 105 shown' })).toHaveCount(1);
 
-    await pages.getByRole('link', { name: '← Previous' }).click();
-    await expect(range).toHaveText('1–50 of 55');
+    await page.keyboard.press('Enter');
+    await expect(page).toHaveURL(/\/security\?offset=100$/);
+    await expect(range).toHaveText('101–105 of 105');
+    await expect(rows).toHaveCount(5);
+    await expect(rows.first()).toContainText('10.9.100.0/24');
+    await expect(next).toHaveCount(0);
+    await expect(previous, 'the focus moves to "Previous" where "Next" is gone').toBeFocused();
+
+    await page.keyboard.press('Enter');
+    await expect(range).toHaveText('51–100 of 105');
+    await expect(previous, 'the focus stays on "Previous"').toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(range).toHaveText('1–50 of 105');
     await expect(rows.first()).toContainText('10.9.0.0/24');
+    await expect(next, 'the focus moves to "Next" where "Previous" is gone').toBeFocused();
     expect(await page.evaluate(() => (window as any).__sameDocument), 'paged without a reload').toBe(true);
   } finally {
     for (const id of ids) await request.delete(`${list}/${id}`, { headers });

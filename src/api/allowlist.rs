@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, EnvironmentRecord, OddRecord, Section, Warning};
+use super::{ApiError, EnvironmentRecord, Listed, OddRecord, Section, Warning};
 use crate::domain::{Cidr, EnvironmentSlug, Timestamp};
 
 /// The API allows at most this many entries per environment.
@@ -53,10 +53,10 @@ pub struct Allowlist {
     pub can_manage: bool,
 }
 
-/// What the Security page shows: the list, and the M2M clients that called its environment lately
-/// (`None` without `activity:read`: the log cannot be read, so no change can be previewed against
-/// it). Two reads, two server functions sent together: the callers are a section that fails
-/// alone, and a read of the list costs the API one call.
+/// What the Security page is read from: the list, and the M2M clients that called its environment
+/// lately (`None` without `activity:read`: the log cannot be read, so no change can be previewed
+/// against it). Two reads made together, each also a server function of its own: the callers are
+/// a section that fails alone, and a read of the list costs the API one call per 100 entries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AllowlistView {
     pub allowlist: Allowlist,
@@ -64,8 +64,8 @@ pub struct AllowlistView {
 }
 
 impl AllowlistView {
-    /// The page's view from its two reads, as [`load_allowlist_view`] and the test harness get
-    /// them.
+    /// The page's view from its two reads, as the page's server function and the test harness
+    /// get them.
     ///
     /// Callers read from another environment's log than the list's (the session's environment
     /// changed between the two reads) are never shown as this list's: the section says so.
@@ -99,17 +99,75 @@ impl AllowlistView {
     }
 }
 
-/// Reads the Security page's view: the list and the recent callers, together.
-pub async fn load_allowlist_view() -> Result<AllowlistView, ApiError> {
-    let (allowlist, mut callers) = futures::join!(load_allowlist(), load_recent_callers());
-    let allowlist = allowlist?;
-    // The list's read found the environment id the session kept stale (and kept the fresh one),
-    // or another tab switched environments in between: the callers are read once more, now for
-    // the list's environment.
-    if matches!(&callers, Ok(Some(read)) if !read.are_for(&allowlist)) {
-        callers = load_recent_callers().await;
+/// Rows of the Security page's table per page: a table of 500 rows cost the server its render
+/// and a phone seconds of hydration.
+pub const ALLOWLIST_PAGE_SIZE: u64 = 50;
+
+/// What the Security page is given: one page of the table's rows, and what every check of a
+/// change needs of the whole list (its networks, how many entries it holds, the callers). The
+/// whole list is read either way; only the rows shown travel to the browser. (With 500 entries,
+/// the list was 116 KB of a 171 KB page, serialized into it in full for the 50 rows it showed,
+/// and read again while hydrating.)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AllowlistPage {
+    pub environment: EnvironmentRecord,
+    /// The member holds `security:manage`.
+    pub can_manage: bool,
+    /// This page's rows in the table's order: parsed entries, then those shown as stored.
+    pub rows: Vec<Listed<AllowlistEntry>>,
+    /// The first row's place in the table: a page's start, the last page's when asked past the
+    /// end (the last rows were just deleted, an old link).
+    pub offset: u64,
+    /// Entries on the list, parsed or not.
+    pub total: u64,
+    /// Every parsed entry's network, on this page or not.
+    pub networks: Vec<Cidr>,
+    pub recent_callers: Section<Vec<RecentCaller>>,
+}
+
+impl AllowlistView {
+    /// The page of the table that starts at (or holds) row `offset`, with the whole list's
+    /// networks.
+    pub fn page(self, offset: u64) -> AllowlistPage {
+        let Allowlist {
+            environment,
+            entries,
+            entries_as_stored,
+            can_manage,
+        } = self.allowlist;
+        let total = (entries.len() + entries_as_stored.len()) as u64;
+        let last_page = total.saturating_sub(1) / ALLOWLIST_PAGE_SIZE * ALLOWLIST_PAGE_SIZE;
+        let offset = offset.min(last_page) / ALLOWLIST_PAGE_SIZE * ALLOWLIST_PAGE_SIZE;
+        let networks = entries.iter().map(|entry| entry.cidr).collect();
+        let rows = entries
+            .into_iter()
+            .map(Listed::Parsed)
+            .chain(entries_as_stored.into_iter().map(Listed::AsStored))
+            .skip(offset as usize)
+            .take(ALLOWLIST_PAGE_SIZE as usize)
+            .collect();
+        AllowlistPage {
+            environment,
+            can_manage,
+            rows,
+            offset,
+            total,
+            networks,
+            recent_callers: self.recent_callers,
+        }
     }
-    Ok(AllowlistView::new(allowlist, callers))
+}
+
+impl AllowlistPage {
+    /// What this list's changes are checked against: the whole list, not only the rows shown.
+    pub fn change_check(&self) -> ChangeCheck {
+        ChangeCheck::of_networks(
+            self.networks.clone(),
+            self.total as usize,
+            &self.environment.slug,
+            &self.recent_callers,
+        )
+    }
 }
 
 /// The recent M2M callers as read, and the environment whose log was read.
@@ -148,9 +206,24 @@ impl ChangeCheck {
         environment: &EnvironmentSlug,
         callers: &Section<Vec<RecentCaller>>,
     ) -> Self {
+        Self::of_networks(
+            parsed.iter().map(|entry| entry.cidr).collect(),
+            parsed.len() + unparsed_count,
+            environment,
+            callers,
+        )
+    }
+
+    /// `networks`: the parsed entries' networks; `entries`: every entry, parsed or not.
+    fn of_networks(
+        networks: Vec<Cidr>,
+        entries: usize,
+        environment: &EnvironmentSlug,
+        callers: &Section<Vec<RecentCaller>>,
+    ) -> Self {
         Self {
-            networks: parsed.iter().map(|entry| entry.cidr).collect(),
-            entries: parsed.len() + unparsed_count,
+            networks,
+            entries,
             environment: environment.clone(),
             callers: checkable_callers(callers).map(<[RecentCaller]>::to_vec),
         }
@@ -657,6 +730,21 @@ pub(crate) mod ssr {
         })
     }
 
+    /// The Security page's two reads, together. The plain readers, not their server functions:
+    /// a server function's failure sets the status of the reply it runs in, and the callers'
+    /// failure is a section of this page, not the page's.
+    pub async fn load_allowlist_view() -> Result<AllowlistView, ApiError> {
+        let (allowlist, mut callers) = futures::join!(load_allowlist(), load_recent_callers());
+        let allowlist = allowlist?;
+        // The list's read found the environment id the session kept stale (and kept the fresh
+        // one), or another tab switched environments in between: the callers are read once
+        // more, now for the list's environment.
+        if matches!(&callers, Ok(Some(read)) if !read.are_for(&allowlist)) {
+            callers = load_recent_callers().await;
+        }
+        Ok(AllowlistView::new(allowlist, callers))
+    }
+
     /// One call: the log read by the environment id the session keeps. `None` without
     /// `activity:read`.
     pub async fn load_recent_callers() -> Result<Option<RecentCallers>, ApiError> {
@@ -808,6 +896,18 @@ pub async fn load_allowlist() -> Result<Allowlist, ApiError> {
     ssr::respond(ssr::load_allowlist().await)
 }
 
+/// The Security page: one page of the list's rows (`offset` rounded to a page's start), the whole
+/// list's networks for the checks made in the browser, and the recent callers. The whole list is
+/// read; only the rows shown go to the browser, on the first render and on every page turn.
+#[server(endpoint = "allowlist/page")]
+pub async fn load_allowlist_page(offset: u64) -> Result<AllowlistPage, ApiError> {
+    ssr::respond(
+        ssr::load_allowlist_view()
+            .await
+            .map(|view| view.page(offset)),
+    )
+}
+
 /// The M2M clients that called the current environment lately (the lockout preview); `None`
 /// without `activity:read`.
 #[server(endpoint = "allowlist/callers")]
@@ -890,6 +990,70 @@ mod tests {
             delete_warnings(4, &[], None, &slug("production"), Some(&[])).len(),
             1
         );
+    }
+
+    #[test]
+    fn a_page_keeps_its_rows_and_the_whole_lists_checks() {
+        let entry = |i: u64| AllowlistEntry {
+            id: format!("e{i}"),
+            cidr: Cidr::parse(&format!("10.0.{i}.0/24")).unwrap(),
+            description: None,
+            created_at: Timestamp::parse("2026-12-02T10:05:00Z"),
+            created_by: None,
+            created_by_name: None,
+        };
+        let odd = OddRecord {
+            fields: vec![("cidr".to_owned(), "10.0.0.1/8".to_owned())],
+            reason: "cidr: host bits set".to_owned(),
+        };
+        let view = AllowlistView::new(
+            Allowlist {
+                environment: EnvironmentRecord {
+                    id: "env".to_owned(),
+                    name: "Staging".to_owned(),
+                    slug: slug("staging"),
+                    is_active: true,
+                },
+                entries: (0..120).map(entry).collect(),
+                entries_as_stored: vec![odd.clone()],
+                can_manage: true,
+            },
+            Ok(None),
+        );
+        let ids = |page: &AllowlistPage| -> Vec<String> {
+            page.rows
+                .iter()
+                .map(|row| match row {
+                    Listed::Parsed(entry) => entry.id.clone(),
+                    Listed::AsStored(record) => record.field("cidr").to_owned(),
+                })
+                .collect()
+        };
+        let second = view.clone().page(73);
+        assert_eq!((second.offset, second.total), (50, 121));
+        assert_eq!(
+            ids(&second),
+            (50..100).map(|i| format!("e{i}")).collect::<Vec<_>>()
+        );
+        // Past the end: the last page, where the entry shown as stored comes after the parsed.
+        let last = view.clone().page(5_000);
+        assert_eq!(last.offset, 100);
+        assert_eq!(ids(&last).len(), 21);
+        assert_eq!(ids(&last)[20], "10.0.0.1/8");
+        // Every check is against the whole list, whichever page is shown.
+        assert_eq!(second.change_check(), view.change_check());
+        // Exactly two pages: past the end is the second, not an empty third.
+        let mut two_pages = view.clone();
+        two_pages.allowlist.entries.truncate(100);
+        two_pages.allowlist.entries_as_stored.clear();
+        assert_eq!(two_pages.clone().page(100).offset, 50);
+        assert_eq!(two_pages.page(99).rows.len(), 50);
+        // An empty list: one empty page.
+        let mut empty = view;
+        empty.allowlist.entries.clear();
+        empty.allowlist.entries_as_stored.clear();
+        let empty = empty.page(50);
+        assert_eq!((empty.offset, empty.total, empty.rows.len()), (0, 0, 0));
     }
 
     fn caller(client_id: &str, address: &str) -> RecentCaller {

@@ -46,9 +46,26 @@ impl PageWindow {
     }
 }
 
-/// The links to the neighbouring pages; `href` builds the URL of the page at an offset. The window
-/// may change in place (a list paged in the browser): a link that still applies stays the same
-/// element with a new address, so the keyboard focus on "Next" survives pressing it.
+/// Which of a pager's links was followed, while the next page loads.
+#[derive(Clone, Copy, PartialEq)]
+enum Step {
+    Previous,
+    Next,
+}
+
+thread_local! {
+    /// Set when a pager's link is followed (with the address it leads to), taken by the pager the
+    /// next page renders there. The page's list is rebuilt from its new read, pager included, and
+    /// the link that had the keyboard focus goes with it: its successor takes the focus back, so a
+    /// keyboard user pressing "Next" again and again stays on it. (Browser only: no link is
+    /// followed while rendering on the server.)
+    static FOLLOWED: std::cell::RefCell<Option<(Step, String)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The links to the neighbouring pages; `href` builds the URL of the page at an offset. After a
+/// link is followed, the new page's pager has the focus on the same link, or on the other one when
+/// the list ends there; its name says which rows are shown, so a screen reader reads the new
+/// range with the link.
 #[component]
 pub fn Pager(
     #[prop(into)] window: Signal<PageWindow>,
@@ -59,12 +76,52 @@ pub fn Pager(
     let href = StoredValue::new(href);
     let previous_offset = Memo::new(move |_| window.get().previous());
     let next_offset = Memo::new(move |_| window.get().next());
-    let link = move |offset: Memo<Option<u64>>, label: &'static str| {
+    let previous_link = NodeRef::<leptos::html::A>::new();
+    let next_link = NodeRef::<leptos::html::A>::new();
+    // Effects run in the browser only, once the links are in the document.
+    Effect::new(move |_| {
+        let (previous, next) = (previous_link.get(), next_link.get());
+        let Some((step, target)) = FOLLOWED.with_borrow(Clone::clone) else {
+            return;
+        };
+        // Only on the page the link led to, and only if the focus went with the old link: a
+        // member who moved on (to a form, say) while the page loaded keeps their place.
+        let here = window_location_href();
+        let focus_lost = document()
+            .active_element()
+            .is_none_or(|element| element.tag_name().eq_ignore_ascii_case("body"));
+        if here.as_deref() != Some(target.as_str()) || !focus_lost {
+            return;
+        }
+        let link = match step {
+            Step::Previous => previous.or(next),
+            Step::Next => next.or(previous),
+        };
+        if let Some(link) = link {
+            FOLLOWED.set(None);
+            let _ = link.focus();
+        }
+    });
+    let link = move |offset: Memo<Option<u64>>, label: &'static str, step: Step| {
+        let node_ref = match step {
+            Step::Previous => previous_link,
+            Step::Next => next_link,
+        };
         view! {
             <Show when=move || offset.get().is_some()>
                 <a
+                    node_ref=node_ref
                     href=move || { offset.get().map(|offset| href.with_value(|href| href(offset))) }
                     class="button button--secondary"
+                    on:click=move |event| {
+                        if event.button() == 0 && !event.ctrl_key() && !event.meta_key()
+                            && !event.shift_key() && !event.alt_key()
+                        {
+                            if let Some(link) = node_ref.get_untracked() {
+                                FOLLOWED.set(Some((step, link.href())));
+                            }
+                        }
+                    }
                 >
                     {label}
                 </a>
@@ -72,11 +129,16 @@ pub fn Pager(
         }
     };
     view! {
-        <nav class="pagination" aria-label="Pages">
-            {link(previous_offset, previous)}
-            {link(next_offset, next)}
+        <nav class="pagination" aria-label=move || format!("Pages, {} shown", window.get().range())>
+            {link(previous_offset, previous, Step::Previous)}
+            {link(next_offset, next, Step::Next)}
         </nav>
     }
+}
+
+/// The document's address, resolved as a link's `href` is.
+fn window_location_href() -> Option<String> {
+    window().location().href().ok()
 }
 
 #[cfg(test)]

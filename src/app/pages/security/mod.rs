@@ -15,9 +15,9 @@ use leptos::prelude::*;
 use crate::{
     api::permissions::SECURITY_MANAGE,
     api::{
-        refused_callers, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, AllowlistView,
-        ChangeCheck, DeleteAllowlistEntry, OddRecord, RecentCaller, Section,
-        UpdateAllowlistDescription, CALLERS_LOOKBACK_DAYS, MAX_DESCRIPTION,
+        refused_callers, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, AllowlistPage,
+        ChangeCheck, DeleteAllowlistEntry, Listed, OddRecord, RecentCaller, Section,
+        UpdateAllowlistDescription, ALLOWLIST_PAGE_SIZE, CALLERS_LOOKBACK_DAYS, MAX_DESCRIPTION,
     },
     app::kit::{
         count_of, use_offset_query, Announcement, Announcer, Confirm, DataTable, DialogDraft,
@@ -27,11 +27,6 @@ use crate::{
     domain::{Cidr, Timestamp},
 };
 
-/// Rows per page of the allowlist table. The whole list is loaded (every rule the forms check
-/// needs all of it), but a page of 500 rows cost the server its render and the browser seconds of
-/// hydration on a phone; the table shows a window of it, its position in the URL.
-const ALLOWLIST_PAGE_SIZE: u64 = 50;
-
 #[component]
 pub fn SecurityPage() -> impl IntoView {
     let offset = use_offset_query();
@@ -40,17 +35,19 @@ pub fn SecurityPage() -> impl IntoView {
     let describe = ServerAction::<UpdateAllowlistDescription>::new();
     let delete = ServerAction::<DeleteAllowlistEntry>::new();
     // Every finished change reloads the list from the API: the page shows what was saved, not
-    // what was meant.
+    // what was meant. The table's page is in the URL; the whole list is read for each (every
+    // check of a change needs all of it), and only the page's rows are kept.
     let allowlist = Resource::new(
         move || {
             (
+                offset.get(),
                 add.version().get(),
                 bulk.version().get(),
                 describe.version().get(),
                 delete.version().get(),
             )
         },
-        |_| crate::api::load_allowlist_view(),
+        |(offset, ..)| crate::api::load_allowlist_page(offset),
     );
     let actions = Actions {
         add,
@@ -117,7 +114,7 @@ pub fn SecurityPage() -> impl IntoView {
             summary="Which networks may call the KeyStone API with this environment's M2M credentials."
         />
         <Loaded resource=allowlist loading="Loading the allowlist…" let:view>
-            <AllowlistPanel view actions offset />
+            <AllowlistPanel view actions />
         </Loaded>
     }
 }
@@ -143,22 +140,28 @@ struct Actions {
 }
 
 #[component]
-fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> impl IntoView {
+fn AllowlistPanel(view: AllowlistPage, actions: Actions) -> impl IntoView {
     // Every form's and row's confirmation asks this for its warnings, as the server does.
     let check = view.change_check();
-    let AllowlistView {
-        allowlist,
+    let AllowlistPage {
+        environment,
+        can_manage,
+        rows,
+        offset,
+        total,
+        networks,
         recent_callers,
     } = view;
-    let environment = allowlist.environment;
     let is_production = environment.slug.is_production();
-    let networks = check.networks().to_vec();
     // Entries stored in a form the dashboard cannot parse restrict traffic all the same.
-    let count = check.entries();
-    let can_manage = allowlist.can_manage;
-    let view_parsed = allowlist.entries.len();
-    let entries = allowlist.entries;
-    let entries_as_stored = allowlist.entries_as_stored;
+    let count = total as usize;
+    let unreadable = count.saturating_sub(networks.len());
+    let window = PageWindow {
+        offset,
+        shown: rows.len() as u64,
+        total,
+        page_size: ALLOWLIST_PAGE_SIZE,
+    };
 
     view! {
         <section class="panel" data-testid="allowlist">
@@ -186,7 +189,7 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> i
                     <p class="muted">
                         {format!("{}. M2M traffic from any other address is refused.", count_of(count as u64, "network", "networks"))}
                     </p>
-                    <EntriesTable entries entries_as_stored can_manage actions offset check=check.clone() />
+                    <EntriesTable rows window can_manage actions check=check.clone() />
                 }
                     .into_any()
             }}
@@ -205,69 +208,35 @@ fn AllowlistPanel(view: AllowlistView, actions: Actions, offset: Memo<u64>) -> i
                 }
             })}
         <RecentCallers callers=recent_callers networks=networks.clone() entries=count />
-        <CheckAddress networks unreadable=count - view_parsed />
+        <CheckAddress networks unreadable />
     }
     .into_any()
 }
 
-/// One row of the table: an entry the dashboard parsed, or one it shows as stored.
-#[derive(Clone)]
-enum ListedEntry {
-    Parsed(AllowlistEntry),
-    AsStored(OddRecord),
-}
-
 #[component]
 fn EntriesTable(
-    entries: Vec<AllowlistEntry>,
-    entries_as_stored: Vec<OddRecord>,
+    /// The page's rows.
+    rows: Vec<Listed<AllowlistEntry>>,
+    window: PageWindow,
     can_manage: bool,
     actions: Actions,
-    /// The first row asked for in the URL; rounded down to a page's start, and to the last page
-    /// when past the end.
-    offset: Memo<u64>,
     /// What deleting a row means: it names the callers only that row lets in.
     check: ChangeCheck,
 ) -> impl IntoView {
-    let rows: Vec<ListedEntry> = entries
-        .into_iter()
-        .map(ListedEntry::Parsed)
-        .chain(entries_as_stored.into_iter().map(ListedEntry::AsStored))
-        .collect();
-    let total = rows.len() as u64;
     // Each row's own warnings (the callers only that row lets in are named in its confirmation)
     // are worked out when its confirmation is first opened, not for every row shown.
     let check = StoredValue::new(check);
-    let rows = StoredValue::new(rows);
-    // A position past the end (the last rows were just deleted, an old link) shows the last page.
-    let window = Memo::new(move |_| {
-        let last_page = total.saturating_sub(1) / ALLOWLIST_PAGE_SIZE * ALLOWLIST_PAGE_SIZE;
-        let offset = offset.get().min(last_page) / ALLOWLIST_PAGE_SIZE * ALLOWLIST_PAGE_SIZE;
-        PageWindow {
-            offset,
-            shown: total.saturating_sub(offset).min(ALLOWLIST_PAGE_SIZE),
-            total,
-            page_size: ALLOWLIST_PAGE_SIZE,
-        }
-    });
-    let shown_rows = move || {
-        let PageWindow { offset, shown, .. } = window.get();
-        rows.with_value(|rows| {
-            rows.iter()
-                .skip(offset as usize)
-                .take(shown as usize)
-                .cloned()
-                .map(|row| match row {
-                    ListedEntry::Parsed(entry) => {
-                        view! { <EntryRow entry check can_manage actions /> }.into_any()
-                    }
-                    ListedEntry::AsStored(record) => {
-                        view! { <OddEntryRow record check can_manage actions /> }.into_any()
-                    }
-                })
-                .collect_view()
+    let rows = rows
+        .into_iter()
+        .map(|row| match row {
+            Listed::Parsed(entry) => {
+                view! { <EntryRow entry check can_manage actions /> }.into_any()
+            }
+            Listed::AsStored(record) => {
+                view! { <OddEntryRow record check can_manage actions /> }.into_any()
+            }
         })
-    };
+        .collect_view();
     let page_href = |offset: u64| match offset {
         0 => "/security".to_owned(),
         offset => format!("/security?offset={offset}"),
@@ -279,15 +248,15 @@ fn EntriesTable(
             columns=&["Network", "Family", "Addresses", "Description", "Added"]
             actions=can_manage
         >
-            {shown_rows}
+            {rows}
         </DataTable>
-        {(total > ALLOWLIST_PAGE_SIZE)
+        {(window.total > ALLOWLIST_PAGE_SIZE)
             .then(|| {
-                // Paging is instant here (no read): the range is a status a screen reader
-                // announces, and the pager's links stay in place.
+                // Rebuilt with the table on every page turn, so a screen reader hears the new
+                // range from the pager's name, with the link the focus returns to.
                 view! {
                     <p class="muted" role="status" data-testid="allowlist-range">
-                        {move || window.get().range()}
+                        {window.range()}
                     </p>
                     <Pager window href=page_href previous="← Previous" next="Next →" />
                 }
