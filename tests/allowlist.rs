@@ -6,8 +6,8 @@ mod common;
 
 use common::{allowlist_confirmation, spawn_app, status, Browser, ListChange, TestApp};
 use keystone_dashboard::api::{
-    AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, ApiError, DeleteAllowlistEntry,
-    LoadAllowlist, LoadAllowlistPage, LoadRecentCallers, SwitchEnvironment,
+    AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, AllowlistPage, ApiError,
+    DeleteAllowlistEntry, LoadAllowlist, LoadAllowlistPage, LoadRecentCallers, SwitchEnvironment,
     UpdateAllowlistDescription,
 };
 use reqwest::StatusCode;
@@ -633,5 +633,29 @@ async fn the_load_tool_confirms_what_the_refusal_names_and_no_more() {
     assert_eq!(
         add(&mut visitor, "10.0.0.0/33").await,
         (StatusCode::UNPROCESSABLE_ENTITY, 1)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_activity_log_fails_only_the_pages_callers_section() {
+    // The page's server function reads the list and the callers together; the callers' failure
+    // is a section of the page, not a failed reply.
+    let app = spawn_app().await;
+    let browser = manager_on_staging(&app).await;
+    common::set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "path_prefix": "/v1/activity", "action": { "kind": "status", "status": 503 } }] }),
+    )
+    .await;
+    let (reply, page) = browser
+        .server_fn("allowlist/page", &[("offset", "0")])
+        .await;
+    common::set_faults(&app.sandbox_url, json!({ "rules": [] })).await;
+    assert_eq!(reply, StatusCode::OK, "{page}");
+    let page: AllowlistPage = serde_json::from_value(page).unwrap();
+    assert!(
+        matches!(page.recent_callers, Some(Err(ApiError::Unavailable { .. }))),
+        "{:?}",
+        page.recent_callers
     );
 }

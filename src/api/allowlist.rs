@@ -500,7 +500,7 @@ pub(crate) mod ssr {
 
     /// Whether a read of the list also reads the recent M2M callers: only a change that can lock
     /// someone out (add, bulk add, delete) reads them here, not an export or a description edit;
-    /// the page reads them through `allowlist/callers`.
+    /// the page reads them beside the list (`load_allowlist_view`).
     #[derive(Clone, Copy, PartialEq)]
     pub enum Callers {
         Read,

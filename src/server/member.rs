@@ -28,7 +28,8 @@ use crate::{
 /// More environments than any platform has; a bound on the paging all the same.
 const MAX_ENVIRONMENTS: usize = 1_000;
 /// Pages of one list asked for at once, after the first: a 500-entry allowlist in two round
-/// trips, without a burst of ten at the API for a long member list.
+/// trips, without a burst of nine at the API for the longest list read whole (the environments,
+/// up to 1,000).
 const CONCURRENT_PAGES: usize = 4;
 
 #[derive(Clone)]
@@ -385,16 +386,21 @@ impl MemberRequest {
                 .buffered(CONCURRENT_PAGES)
                 .collect()
                 .await;
+            let asked = pages.len();
+            let mut kept = 0;
             for page in pages {
                 let page = page?;
+                kept += 1;
                 (total, last_page) = (page.total as usize, page.items.len());
                 items.extend(page.items);
                 // A short page: the list changed while it was read. The pages after it are
-                // dropped and the rest read again, one at a time, from where this one ended.
+                // dropped and the rest read again, one at a time, from where this one ended
+                // (their calls are given back, or the list would end short of `total`).
                 if last_page < page_size {
                     break;
                 }
             }
+            calls_left += asked - kept;
         }
         // Shorter pages than asked for, or a list that changed meanwhile: one page at a time,
         // through `total`.
@@ -404,6 +410,15 @@ impl MemberRequest {
                 Box::pin(self.get_in(environment, path, &query_at(items.len()))).await?;
             (total, last_page) = (page.total as usize, page.items.len());
             items.extend(page.items);
+        }
+        if items.len() < total.min(cap) {
+            // Every check made on this list (its size limit, overlaps, lockouts) sees fewer items
+            // than the API counts: worth an operator's look. Counts only, never the items.
+            tracing::warn!(
+                read = items.len(),
+                total,
+                "a KeyStone API list ended short of its total"
+            );
         }
         items.truncate(cap);
         Ok(items)

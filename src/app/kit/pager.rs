@@ -54,11 +54,11 @@ enum Step {
 }
 
 thread_local! {
-    /// Set when a pager's link is followed (with the address it leads to), taken by the pager the
-    /// next page renders there. The page's list is rebuilt from its new read, pager included, and
-    /// the link that had the keyboard focus goes with it: its successor takes the focus back, so a
-    /// keyboard user pressing "Next" again and again stays on it. (Browser only: no link is
-    /// followed while rendering on the server.)
+    /// Set when a pager's link is followed (with the address it leads to), taken by the next
+    /// pager to mount, wherever it is. The page's list is rebuilt from its new read, pager
+    /// included, and the link that had the keyboard focus goes with it: if that pager is at the
+    /// address followed, its link takes the focus back, so a keyboard user pressing "Next" again
+    /// and again stays on it. (Browser only: no link is followed while rendering on the server.)
     static FOLLOWED: std::cell::RefCell<Option<(Step, String)>> = const { std::cell::RefCell::new(None) };
 }
 
@@ -81,7 +81,14 @@ pub fn Pager(
     // Effects run in the browser only, once the links are in the document.
     Effect::new(move |_| {
         let (previous, next) = (previous_link.get(), next_link.get());
-        let Some((step, target)) = FOLLOWED.with_borrow(Clone::clone) else {
+        // The links are not in place on the effect's first run; it runs again when they are. (A
+        // pager with no link at all has nothing to give the focus to, and leaves it be.)
+        if previous.is_none() && next.is_none() {
+            return;
+        }
+        // Taken whatever happens next: a later rebuild of the same page (after a change, say)
+        // must not move the focus.
+        let Some((step, target)) = FOLLOWED.take() else {
             return;
         };
         // Only on the page the link led to, and only if the focus went with the old link: a
@@ -98,7 +105,6 @@ pub fn Pager(
             Step::Next => next.or(previous),
         };
         if let Some(link) = link {
-            FOLLOWED.set(None);
             let _ = link.focus();
         }
     });
@@ -136,7 +142,8 @@ pub fn Pager(
     }
 }
 
-/// The document's address, resolved as a link's `href` is.
+/// The document's address, resolved as a link's `href` is. (A function of its own: inside
+/// `Pager`, the `window` prop hides `leptos::prelude::window`.)
 fn window_location_href() -> Option<String> {
     window().location().href().ok()
 }

@@ -14,7 +14,7 @@ pub(super) fn CheckAddress(
     /// Entries stored in a form the dashboard cannot read: they may allow the address.
     unreadable: usize,
 ) -> impl IntoView {
-    let address = RwSignal::new(String::new());
+    let address = expect_context::<super::Drafts>().checked_address;
     let verdict = move || {
         let typed = address.get();
         let typed = typed.trim();

@@ -61,6 +61,7 @@ pub fn SecurityPage() -> impl IntoView {
         description: RwSignal::default(),
         bulk_lines: RwSignal::default(),
         row_description: DialogDraft::new(dialog),
+        checked_address: RwSignal::default(),
     };
     provide_context(drafts);
     let announcer = Announcer::expect();
@@ -129,6 +130,9 @@ struct Drafts {
     bulk_lines: RwSignal<String>,
     /// A description being edited in a row's dialog.
     row_description: DialogDraft<String>,
+    /// The address typed into "Check an address" (kept over a page turn, which rebuilds the
+    /// panel).
+    checked_address: RwSignal<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -252,8 +256,9 @@ fn EntriesTable(
         </DataTable>
         {(window.total > ALLOWLIST_PAGE_SIZE)
             .then(|| {
-                // Rebuilt with the table on every page turn, so a screen reader hears the new
-                // range from the pager's name, with the link the focus returns to.
+                // Rebuilt with the table on every page turn; a status inserted anew is not
+                // announced by every screen reader, so the range is in the pager's name too,
+                // read with the link the focus returns to.
                 view! {
                     <p class="muted" role="status" data-testid="allowlist-range">
                         {window.range()}
