@@ -115,6 +115,8 @@ pub fn Pager(
         };
         view! {
             <Show when=move || offset.get().is_some()>
+                // Remembered on a plain click only: a link opened elsewhere (a new tab, say)
+                // leaves this page as it is.
                 <a
                     node_ref=node_ref
                     href=move || { offset.get().map(|offset| href.with_value(|href| href(offset))) }
