@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{allowlist_confirmation, spawn_app, status, Browser, ListChange, TestApp};
+use common::{
+    add_confirmed_lines, allowlist_confirmation, spawn_app, status, Browser, ListChange, TestApp,
+};
 use keystone_dashboard::api::{
     AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, AllowlistPage, ApiError,
     DeleteAllowlistEntry, LoadAllowlist, LoadAllowlistPage, LoadRecentCallers, SwitchEnvironment,
@@ -372,12 +374,7 @@ async fn a_long_list_is_shown_a_page_at_a_time() {
     let lines: String = (0..120)
         .map(|i| format!("10.0.{i}.0/24, entry {i}\n"))
         .collect();
-    let confirm = Some(allowlist_confirmation(&browser, ListChange::Bulk(&lines)).await);
-    let added = browser
-        .call(AddAllowlistEntries { lines, confirm })
-        .await
-        .unwrap();
-    assert!(added.iter().all(|line| line.outcome.is_ok()), "{added:?}");
+    add_confirmed_lines(&browser, lines).await;
     let page = |path: &'static str| {
         let browser = &browser;
         async move { browser.get(path).await.text().await.unwrap() }

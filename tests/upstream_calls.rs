@@ -8,12 +8,12 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{
-    allowlist_confirmation, reset_sandbox_stats, sandbox_stats, set_faults, spawn_app, Browser,
-    ListChange, TestApp, PAGES,
+    add_confirmed_lines, allowlist_confirmation, reset_sandbox_stats, sandbox_stats, set_faults,
+    spawn_app, Browser, ListChange, TestApp, PAGES,
 };
 use keystone_dashboard::api::{
-    AddAllowlistEntries, AddAllowlistEntry, AllowlistView, ApiError, ChangeMemberRoles,
-    LoadAllowlist, LoadRecentCallers, LoadRoles, LoadShell, RolesView, SwitchEnvironment,
+    AddAllowlistEntry, AllowlistView, ApiError, ChangeMemberRoles, LoadAllowlist,
+    LoadRecentCallers, LoadRoles, LoadShell, RolesView, SwitchEnvironment,
     UpdateAllowlistDescription,
 };
 use serde_json::{json, Value};
@@ -343,12 +343,7 @@ async fn the_pages_of_a_long_list_after_the_first_are_read_together() {
     let lines: String = (0..250)
         .map(|i| format!("10.{}.{}.0/24\n", i / 200, i % 200))
         .collect();
-    let confirm = Some(allowlist_confirmation(&browser, ListChange::Bulk(&lines)).await);
-    let added = browser
-        .call(AddAllowlistEntries { lines, confirm })
-        .await
-        .unwrap();
-    assert!(added.iter().all(|line| line.outcome.is_ok()), "{added:?}");
+    add_confirmed_lines(&browser, lines).await;
 
     const LATENCY: std::time::Duration = std::time::Duration::from_millis(600);
     set_faults(

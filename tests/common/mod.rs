@@ -712,8 +712,9 @@ pub enum ListChange<'a> {
     Delete(&'a str),
 }
 
-/// The Security page's view of the current environment, read as the page reads it: the list and
-/// the recent callers (two server functions).
+/// The Security page's view of the current environment: the list and the recent callers, the two
+/// reads the page's server function (`allowlist/page`) makes, here through their own server
+/// functions. The page's checks are built from the same whole list.
 pub async fn allowlist_view(browser: &Browser) -> keystone_dashboard::api::AllowlistView {
     use keystone_dashboard::api::{AllowlistView, LoadAllowlist, LoadRecentCallers};
     let (allowlist, callers) = futures::join!(
@@ -721,6 +722,18 @@ pub async fn allowlist_view(browser: &Browser) -> keystone_dashboard::api::Allow
         browser.call(LoadRecentCallers {})
     );
     AllowlistView::new(allowlist.unwrap(), callers.map_err(|refused| refused.error))
+}
+
+/// Adds `lines` through the bulk form's server function, confirmed as a member would confirm what
+/// the page showed, and fails the test unless every line was added.
+pub async fn add_confirmed_lines(browser: &Browser, lines: String) {
+    use keystone_dashboard::api::AddAllowlistEntries;
+    let confirm = Some(allowlist_confirmation(browser, ListChange::Bulk(&lines)).await);
+    let added = browser
+        .call(AddAllowlistEntries { lines, confirm })
+        .await
+        .unwrap();
+    assert!(added.iter().all(|line| line.outcome.is_ok()), "{added:?}");
 }
 
 /// The code the Security page's confirmation carries for `change`: its warnings worked out, as
