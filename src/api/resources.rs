@@ -131,13 +131,39 @@ impl<T: serde::de::DeserializeOwned + ShownAsStored> Lenient<T> {
 }
 
 #[cfg(feature = "ssr")]
+thread_local! {
+    /// Set while a reply is read in one strict pass ([`strict_pass`]).
+    static STRICT_PASS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `decode` with every [`Lenient`] record read strictly, straight into its type: one pass
+/// over the reply, which fails as a whole if any record does not parse. Nearly every reply
+/// parses; the caller then reads it again leniently, record by record (`decode_body`). Reading
+/// each record's text first, to find where it ends, then parsing that text again, was a fifth of
+/// a /security render. Decoding is synchronous, so the flag is this thread's for exactly the pass.
+#[cfg(feature = "ssr")]
+pub fn strict_pass<R>(decode: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            STRICT_PASS.set(self.0);
+        }
+    }
+    let _reset = Reset(STRICT_PASS.replace(true));
+    decode()
+}
+
+#[cfg(feature = "ssr")]
 impl<'de, T: serde::de::DeserializeOwned + ShownAsStored> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // The record's text, not a tree of it: a record that parses (nearly every one) is read
-        // once, straight into `T`, skipping the fields it does not name; only one that does not
-        // parse is read again as a tree, for its path and the fields it shows as stored. (Building
-        // the tree first was a sixth of a /security render's time.) A record already held as a
-        // tree is read with [`Lenient::from_tree`]: through here it would be printed and re-read.
+        if STRICT_PASS.get() {
+            return T::deserialize(deserializer).map(|item| Self(Listed::Parsed(item)));
+        }
+        // The record's text, not a tree of it: a record that parses is read once more, straight
+        // into `T`, skipping the fields it does not name; only one that does not parse is read
+        // again as a tree, for its path and the fields it shows as stored. (Building the tree
+        // first was a sixth of a /security render's time.) A record already held as a tree is
+        // read with [`Lenient::from_tree`]: through here it would be printed and re-read.
         let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
         if let Ok(item) = serde_json::from_str::<T>(raw.get()) {
             return Ok(Self(Listed::Parsed(item)));
@@ -221,6 +247,18 @@ mod tests {
         // Only the fields a row shows are kept: nothing else rides along to the browser.
         assert_eq!(odd.field("secret"), "");
         assert!(matches!(&items[1], Listed::Parsed(record) if record.slug.as_str() == "fine"));
+    }
+
+    #[test]
+    fn a_strict_pass_fails_on_an_odd_record_and_leaves_later_reads_lenient() {
+        let body = r#"[{"id":"env_2","name":"Odd","slug":"odd","is_active":"yes"},
+                       {"id":"env_3","name":"Fine","slug":"fine","is_active":false}]"#;
+        let strictly =
+            strict_pass(|| serde_json::from_str::<Vec<Lenient<EnvironmentRecord>>>(body));
+        assert!(strictly.is_err());
+        let items = listed(body);
+        assert!(matches!(&items[0], Listed::AsStored(odd) if odd.field("id") == "env_2"));
+        assert!(matches!(&items[1], Listed::Parsed(record) if record.id == "env_3"));
     }
 
     #[test]

@@ -387,8 +387,13 @@ pub struct ShapeMismatch {
 
 /// Decodes a reply body, naming the field that did not fit when it fails.
 pub fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ShapeMismatch> {
-    // The path-tracking decoder copies every key it passes; it is only needed to say where a
-    // reply went wrong, so it runs a second time only then (the same input fails the same way).
+    // One strict pass first: nearly every reply parses whole. A list with a record that does not
+    // is read again with each record on its own (`Lenient`), so that record alone is shown as
+    // stored. The path-tracking decoder copies every key it passes; it is only needed to say
+    // where a reply went wrong, so it runs only then (the same input fails the same way).
+    if let Ok(decoded) = crate::api::strict_pass(|| serde_json::from_slice(bytes)) {
+        return Ok(decoded);
+    }
     if let Ok(decoded) = serde_json::from_slice(bytes) {
         return Ok(decoded);
     }
@@ -510,5 +515,35 @@ impl ErrorBody {
                 message: "The KeyStone API rejected the values.".to_owned(),
             }],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{EnvironmentRecord, Lenient, Listed, Page};
+
+    #[test]
+    fn a_page_with_an_odd_record_keeps_the_others_and_shows_it_as_stored() {
+        let body = br#"{"items": [
+            {"id": "env_1", "name": "Staging", "slug": "staging", "is_active": true},
+            {"id": "env_2", "name": "Odd", "slug": "odd", "is_active": "yes"}
+        ], "total": 2, "limit": 100, "offset": 0}"#;
+        let page: Page<Lenient<EnvironmentRecord>> = decode_body(body).unwrap();
+        let items: Vec<Listed<EnvironmentRecord>> =
+            page.items.into_iter().map(Listed::from).collect();
+        assert!(matches!(&items[0], Listed::Parsed(record) if record.id == "env_1"));
+        assert!(
+            matches!(&items[1], Listed::AsStored(odd) if odd.reason.starts_with("is_active: "))
+        );
+    }
+
+    #[test]
+    fn a_reply_of_the_wrong_shape_names_the_field() {
+        let mismatch =
+            decode_body::<Page<EnvironmentRecord>>(br#"{"items": [{"id": 1}], "total": 1}"#)
+                .err()
+                .unwrap();
+        assert_eq!(mismatch.field, "items[0].id");
     }
 }
