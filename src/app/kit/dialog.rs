@@ -12,7 +12,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::domain::{encode_component, query_string};
 
@@ -196,17 +196,42 @@ pub fn InlineDialog(
     let button = NodeRef::<leptos::html::A>::new();
     // Encoded: a key holds ids as the API sent them, and `aria-controls` is a list split at spaces.
     let body_id = format!("dialog-{}", encode_component(&key));
-    let key = StoredValue::new(key);
-    let is_open = move || key.with_value(|key| dialog.is_open(key));
-    let href = move || key.with_value(|key| dialog.href(key, is_open()));
-    // Once built, a form stays: a memo that only ever turns true runs the body below once.
-    let opened = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || is_open());
+    // A long table has two dialogs a row: what each costs is paid a hundred times a page.
+    let key: Arc<str> = key.into();
+    // The server renders a page once and nothing opens a dialog meanwhile: its state is read
+    // once, not by each part below (those reads were a tenth of a long table's render). In the
+    // browser every part follows the open dialog.
+    #[cfg(feature = "ssr")]
+    let is_open = {
+        let open = dialog.is_open(&key);
+        move || open
+    };
+    #[cfg(not(feature = "ssr"))]
+    let is_open = {
+        let key = StoredValue::new(key.clone());
+        move || key.with_value(|key| dialog.is_open(key))
+    };
+    let href = {
+        let key = key.clone();
+        move || dialog.href(&key, is_open())
+    };
+    // Once built, a form stays: in the browser, a memo that only ever turns true runs the body
+    // below once. On the server, where the state does not change, the open state suffices (a
+    // memo for each dialog was another tenth of the render).
+    #[cfg(feature = "ssr")]
+    let opened = is_open;
+    #[cfg(not(feature = "ssr"))]
+    let opened = {
+        let opened =
+            Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || is_open());
+        move || opened.get()
+    };
     // `Children` can be called once, and the body must be a closure the view may call again
     // (and send): the builder waits in a mutex and is taken at the first opening. Built
     // untracked, so a signal the children read cannot re-run the body and lose the form.
     let children = Mutex::new(Some(children));
     let body = move || {
-        opened.get().then(|| {
+        opened().then(|| {
             children
                 .lock()
                 .expect("dialog body")
@@ -214,7 +239,8 @@ pub fn InlineDialog(
                 .map(|build| untrack(build))
         })
     };
-    let toggle = move || key.with_value(|key| dialog.toggle(key));
+    let toggle = move || dialog.toggle(&key);
+    let toggle_on_space = toggle.clone();
     let class = if danger {
         "button button--danger button--small"
     } else {
@@ -253,7 +279,7 @@ pub fn InlineDialog(
                 on:keydown=move |event| {
                     if event.key() == " " && !event.repeat() {
                         event.prevent_default();
-                        toggle();
+                        toggle_on_space();
                     }
                 }
             >
