@@ -10,7 +10,7 @@
 //! page's cost. Without JavaScript a dialog's button is a link to the same page with the dialog
 //! named in `?open=`, which the server renders open.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, wasm_bindgen::JsCast};
 use leptos_router::hooks::use_query_map;
 use std::sync::{Arc, Mutex};
 
@@ -193,9 +193,7 @@ pub fn InlineDialog(
     children: Children,
 ) -> impl IntoView {
     let dialog = expect_context::<InlineDialogs>();
-    let button = NodeRef::<leptos::html::A>::new();
-    // Encoded: a key holds ids as the API sent them, and `aria-controls` is a list split at spaces.
-    let body_id = format!("dialog-{}", encode_component(&key));
+    let body_id = body_id_of(&key);
     // A long table has two dialogs a row: what each costs is paid a hundred times a page.
     let key: Arc<str> = key.into();
     // The server renders a page once and nothing opens a dialog meanwhile: its state is read
@@ -239,6 +237,13 @@ pub fn InlineDialog(
                 .map(|build| untrack(build))
         })
     };
+    // The button the focus returns to on Escape is found, when needed, by the body it controls:
+    // a node reference for each of a long table's dialogs cost the server a twentieth of the
+    // render, and is never filled there.
+    let controlled_by = {
+        let key = key.clone();
+        move || format!("[aria-controls=\"{}\"]", body_id_of(&key))
+    };
     let toggle = move || dialog.toggle(&key);
     let toggle_on_space = toggle.clone();
     let class = if danger {
@@ -252,7 +257,12 @@ pub fn InlineDialog(
             on:keydown=move |event| {
                 if event.key() == "Escape" && is_open() {
                     dialog.close();
-                    if let Some(button) = button.get() {
+                    if let Some(button) = document()
+                        .query_selector(&controlled_by())
+                        .ok()
+                        .flatten()
+                        .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+                    {
                         let _ = button.focus();
                     }
                 }
@@ -261,7 +271,6 @@ pub fn InlineDialog(
             // On the element itself (a capture listener is not delegated to the window), so it
             // cancels the link before the router's click handler on the window would follow it.
             <a
-                node_ref=button
                 href=href
                 role="button"
                 class=class
@@ -290,6 +299,12 @@ pub fn InlineDialog(
             </div>
         </span>
     }
+}
+
+/// The id of a dialog's body. Encoded: a key holds ids as the API sent them, `aria-controls` is a
+/// list split at spaces, and the button is found by a selector quoting it.
+fn body_id_of(key: &str) -> String {
+    format!("dialog-{}", encode_component(key))
 }
 
 /// An [`InlineDialog`] whose form edits one row's [`DialogDraft`]. The row's input is taken when
