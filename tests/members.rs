@@ -395,6 +395,8 @@ async fn a_rows_dialog_is_rendered_only_when_the_address_opens_it() {
         .await
         .unwrap();
     assert!(!closed.contains("Save roles"), "no dialog is built closed");
+    assert!(!closed.contains(r#"aria-expanded="true""#));
+    assert!(closed.contains(&format!(r#"id="dialog-{key}" hidden"#)));
     assert!(
         closed.contains(&format!(r#"href="?search=ben&amp;open={key}""#)),
         "the link keeps the search and names the dialog"
@@ -412,4 +414,8 @@ async fn a_rows_dialog_is_rendered_only_when_the_address_opens_it() {
         "only the named dialog"
     );
     assert!(open.contains(&format!(r#"name="user_id" value="{}""#, ben.user_id)));
+    // Its button says so, links back to the page with none open, and its body is shown.
+    assert_eq!(open.matches(r#"aria-expanded="true""#).count(), 1);
+    assert!(open.contains(r#"href="?search=ben""#));
+    assert!(open.contains(&format!(r#"id="dialog-{key}" class="#)));
 }

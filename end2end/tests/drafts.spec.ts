@@ -131,6 +131,13 @@ test('the invitation form and the roles dialog keep their input through failures
   await ben.getByLabel(/^Viewer/).uncheck();
   await ben.getByRole('button', { name: 'Save roles' }).click();
   await expect(ben.getByTestId('member-roles')).toHaveText('Developer');
+
+  // Escape in a row's dialog gives the focus back to that row's button.
+  await ben.getByText('Change roles', { exact: true }).click();
+  await ben.getByLabel(/^Viewer/).focus();
+  await page.keyboard.press('Escape');
+  await expect(ben.getByLabel(/^Viewer/)).toBeHidden();
+  await expect(ben.getByRole('button', { name: 'Change roles', exact: true })).toBeFocused();
 });
 
 test('an allowlist description being edited survives a failed save', async ({ page }) => {

@@ -92,7 +92,8 @@ impl ShownAsStored for EnvironmentRecord {
     const FIELDS: &'static [&'static str] = &["id", "name", "slug", "is_active"];
 }
 
-/// Decodes a list item leniently (server side, from API replies): see [`Listed`].
+/// Decodes a list item leniently (server side, from API replies): see [`Listed`]. Strictly, as a
+/// plain `T`, within a [`strict_pass`], which `decode_body` tries first.
 #[cfg(feature = "ssr")]
 pub struct Lenient<T>(pub Listed<T>);
 
@@ -142,7 +143,7 @@ thread_local! {
 /// each record's text first, to find where it ends, then parsing that text again, was a fifth of
 /// a /security render. Decoding is synchronous, so the flag is this thread's for exactly the pass.
 #[cfg(feature = "ssr")]
-pub fn strict_pass<R>(decode: impl FnOnce() -> R) -> R {
+pub(crate) fn strict_pass<R>(decode: impl FnOnce() -> R) -> R {
     struct Reset(bool);
     impl Drop for Reset {
         fn drop(&mut self) {

@@ -193,8 +193,10 @@ pub fn InlineDialog(
     children: Children,
 ) -> impl IntoView {
     let dialog = expect_context::<InlineDialogs>();
-    let body_id = body_id_of(&key);
-    // A long table has two dialogs a row: what each costs is paid a hundred times a page.
+    // Encoded: a key holds ids as the API sent them, and `aria-controls` is a list split at spaces.
+    let body_id = format!("dialog-{}", encode_component(&key));
+    // A long table has two dialogs a row: what each costs is paid a hundred times a page. The
+    // closures share the key (in the browser, the open state's through a stored value, `Copy`).
     let key: Arc<str> = key.into();
     // The server renders a page once and nothing opens a dialog meanwhile: its state is read
     // once, not by each part below (those reads were a tenth of a long table's render). In the
@@ -217,32 +219,25 @@ pub fn InlineDialog(
     // below once. On the server, where the state does not change, the open state suffices (a
     // memo for each dialog was another tenth of the render).
     #[cfg(feature = "ssr")]
-    let opened = is_open;
+    let ever_opened = is_open;
     #[cfg(not(feature = "ssr"))]
-    let opened = {
-        let opened =
+    let ever_opened = {
+        let ever_opened =
             Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || is_open());
-        move || opened.get()
+        move || ever_opened.get()
     };
     // `Children` can be called once, and the body must be a closure the view may call again
     // (and send): the builder waits in a mutex and is taken at the first opening. Built
     // untracked, so a signal the children read cannot re-run the body and lose the form.
     let children = Mutex::new(Some(children));
     let body = move || {
-        opened().then(|| {
+        ever_opened().then(|| {
             children
                 .lock()
                 .expect("dialog body")
                 .take()
                 .map(|build| untrack(build))
         })
-    };
-    // The button the focus returns to on Escape is found, when needed, by the body it controls:
-    // a node reference for each of a long table's dialogs cost the server a twentieth of the
-    // render, and is never filled there.
-    let controlled_by = {
-        let key = key.clone();
-        move || format!("[aria-controls=\"{}\"]", body_id_of(&key))
     };
     let toggle = move || dialog.toggle(&key);
     let toggle_on_space = toggle.clone();
@@ -257,12 +252,7 @@ pub fn InlineDialog(
             on:keydown=move |event| {
                 if event.key() == "Escape" && is_open() {
                     dialog.close();
-                    if let Some(button) = document()
-                        .query_selector(&controlled_by())
-                        .ok()
-                        .flatten()
-                        .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-                    {
+                    if let Some(button) = own_button(&event) {
                         let _ = button.focus();
                     }
                 }
@@ -301,10 +291,22 @@ pub fn InlineDialog(
     }
 }
 
-/// The id of a dialog's body. Encoded: a key holds ids as the API sent them, `aria-controls` is a
-/// list split at spaces, and the button is found by a selector quoting it.
-fn body_id_of(key: &str) -> String {
-    format!("dialog-{}", encode_component(key))
+/// The button of the dialog a key was pressed in, which the focus returns to on Escape. Found
+/// from the event, not held: a node reference for each of a long table's dialogs cost the server a
+/// twentieth of the render, and is never filled there. The keydown listener is delegated, so the
+/// event has no `currentTarget`: the dialog is the nearest one around what has the focus (a page
+/// search would find another row's button when two keys collide).
+fn own_button(event: &leptos::ev::KeyboardEvent) -> Option<leptos::web_sys::HtmlElement> {
+    event
+        .target()?
+        .dyn_into::<leptos::web_sys::Element>()
+        .ok()?
+        .closest(".inline-dialog")
+        .ok()??
+        .query_selector(":scope > a")
+        .ok()??
+        .dyn_into()
+        .ok()
 }
 
 /// An [`InlineDialog`] whose form edits one row's [`DialogDraft`]. The row's input is taken when
