@@ -216,16 +216,7 @@ mod ssr {
         let read = async {
             let members = members_until(request, |_| false).await?;
             Ok(Arc::new(
-                members
-                    .into_iter()
-                    .map(|member| {
-                        member
-                            .roles
-                            .into_iter()
-                            .map(|role| (role.id, role.name))
-                            .collect()
-                    })
-                    .collect(),
+                members.into_iter().map(|member| member.roles).collect(),
             ))
         };
         if !crate::api::permissions::shares_remembered_members(held_permissions) {
@@ -592,7 +583,7 @@ mod ssr {
                         .iter()
                         .filter(|held| {
                             held.iter()
-                                .any(|(id, name)| *id == role.id || *name == role.name)
+                                .any(|held| held.id == role.id || held.name == role.name)
                         })
                         .count()
                 })

@@ -23,8 +23,8 @@ pub const MANAGER_COUNT_KEPT_FOR: Duration = Duration::from_secs(30);
 pub const MEMBER_NAMES_KEPT_FOR: Duration = Duration::from_secs(60);
 pub const MEMBERS_ROLES_KEPT_FOR: Duration = Duration::from_secs(30);
 
-/// Each member's roles as (id, name), one list per member: what a role's holders are counted from.
-pub type MembersRoles = std::sync::Arc<Vec<Vec<(String, String)>>>;
+/// Each member's roles, one list per member: what a role's holders are counted from.
+pub type MembersRoles = std::sync::Arc<Vec<Vec<crate::api::HeldRole>>>;
 
 pub struct Remembered<T> {
     kept_for: Duration,
