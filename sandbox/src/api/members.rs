@@ -46,29 +46,18 @@ async fn list(
         .map(|text| text.trim().to_lowercase())
         .filter(|text| !text.is_empty());
     let shape = Shape::of(&state.config);
-    // Filtered and ordered by reference; only the page's members are shaped into replies.
-    let page = state.store.read(|data| {
-        let mut members: Vec<_> = data
-            .members()
-            .into_iter()
-            .filter(|(_, person)| {
-                needle.as_deref().is_none_or(|needle| {
-                    person.is_some_and(|person| {
-                        [&person.email, &person.name]
-                            .into_iter()
-                            .any(|text| text.to_lowercase().contains(needle))
-                    })
+    // Filtered by reference in the store's remembered order; only the page's members are shaped
+    // into replies.
+    let page = state.store.read_members(|data, mut members| {
+        if let Some(needle) = needle.as_deref() {
+            members.retain(|(_, person)| {
+                person.is_some_and(|person| {
+                    [&person.email, &person.name]
+                        .into_iter()
+                        .any(|text| text.to_lowercase().contains(needle))
                 })
-            })
-            .collect();
-        members.sort_by_cached_key(|(membership, person)| {
-            (
-                person
-                    .map(|person| person.name.to_lowercase())
-                    .unwrap_or_default(),
-                membership.user_id.clone(),
-            )
-        });
+            });
+        }
         pagination.page_of(&members, |(membership, person)| {
             shape.member(data.view_of(membership, *person))
         })

@@ -285,19 +285,18 @@ fn record_machine_call(state: &SandboxState, caller: &Caller, status: StatusCode
     });
     // A request is not a change of a resource: it names none (as system entries do).
     (entry.resource_type, entry.resource_id, entry.detail) = (None, None, None);
-    state.store.note(|data| {
-        data.activity.push(entry);
-        if data.activity.len() <= MAX_REQUEST_ENTRIES {
+    state.store.note(|activity| {
+        activity.push(entry);
+        if activity.len() <= MAX_REQUEST_ENTRIES {
             return;
         }
-        let requests = data
-            .activity
+        let requests = activity
             .iter()
             .filter(|entry| entry.kind == "api.request")
             .count();
         if requests > MAX_REQUEST_ENTRIES {
             let mut dropping = requests - MAX_REQUEST_ENTRIES * 3 / 4;
-            data.activity.retain(|entry| {
+            activity.retain(|entry| {
                 if dropping > 0 && entry.kind == "api.request" {
                     dropping -= 1;
                     false
