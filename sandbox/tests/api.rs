@@ -508,6 +508,25 @@ async fn members_can_be_searched_changed_and_removed_within_the_guardrails() {
             .await["total"],
         12
     );
+    // A page of a search is that stretch of the whole search, in the list's order.
+    let emails = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|member| member["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let everyone = sandbox
+        .bearer(&ada, env)
+        .get_json("/v1/platforms/me/members?search=acme-markets.example&limit=100")
+        .await;
+    let second_page = sandbox
+        .bearer(&ada, env)
+        .get_json("/v1/platforms/me/members?search=acme-markets.example&limit=5&offset=5")
+        .await;
+    assert_eq!(second_page["total"], 12);
+    assert_eq!(emails(&second_page), emails(&everyone)[5..10]);
 
     let own = sandbox
         .bearer(&ada, env)

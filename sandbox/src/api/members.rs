@@ -46,8 +46,9 @@ async fn list(
         .map(|text| text.trim().to_lowercase())
         .filter(|text| !text.is_empty());
     let shape = Shape::of(&state.config);
-    // Filtered by reference in the store's remembered order; only the page's members are shaped
-    // into replies.
+    // Filtered by reference in the store's remembered order (by name, then user id: see
+    // `Data::member_listing`, the one place that order is defined); only the page's members are
+    // shaped into replies.
     let page = state.store.read_members(|data, mut members| {
         if let Some(needle) = needle.as_deref() {
             members.retain(|(_, person)| {

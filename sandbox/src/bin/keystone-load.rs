@@ -14,9 +14,9 @@ use clap::{Args, Parser, Subcommand};
 use keystone_sandbox::load::{self, http_client, MixedConfig, Samples, Summary, Visitor};
 use serde_json::json;
 
-// The benchmarks run this beside the dashboard on the same cores: glibc's allocator was a quarter
-// of its CPU under a members page load (malloc, free and consolidation), CPU the figures then
-// charged to the dashboard. The dashboard's allocator, already in the tree.
+// The benchmarks run the load beside the dashboard on the same cores: what the load tool spends
+// in the allocator is CPU the figures charge to the dashboard. The dashboard's allocator, already
+// in the tree (see the sandbox's `main.rs` for what glibc's cost the sandbox).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
