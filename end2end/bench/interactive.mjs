@@ -2,8 +2,9 @@
 // sets <html data-hydrated="true"> when its WASM has taken over), median of N loads per page.
 // Then client-side navigation: a click on a sidebar link to the next page's data on screen
 // (its panel or table rendered), alternating /members and /security, median of N. Then a first
-// visit: the same time to interactive with an empty cache on a throttled connection (the RTT and
-// bandwidths of Lighthouse's mobile preset, applied by DevTools), median of N/4 loads per page.
+// visit: the same time to interactive with an empty cache on a throttled network (Lighthouse's
+// slow-4G figures applied by DevTools: 150 ms added to each request, 1.6 Mbps down, 750 Kbps up;
+// the CPU not slowed), median of N/4 loads per page.
 // Usage: node bench/interactive.mjs <base URL> <runs> <path>...   Prints JSON.
 import { chromium } from '@playwright/test';
 
@@ -81,7 +82,8 @@ for (let run = 0; run < runs + 2; run++) {
 }
 navigation.sort((a, b) => a - b);
 
-// A first visit: a new context each time (an empty cache, the session cookie kept), throttled.
+// A first visit: a new context each time (an empty cache, the session cookie kept), its network
+// throttled before the page is asked for.
 const signedIn = await context.storageState();
 const firstVisits = Math.max(1, Math.round(runs / 4));
 const firstVisit = {};
@@ -98,9 +100,9 @@ for (const path of paths) {
     });
     const hydrated = hydration(visitPage);
     await visitPage.goto(`${base}${path}`, { waitUntil: 'commit' });
-    await hydrated;
-    // A signed-out visit would land on the sign-in page and measure that instead.
+    // A signed-out visit lands on the sign-in page, which never hydrates: said at once.
     if (new URL(visitPage.url()).pathname !== path) throw new Error(`${path} led to ${visitPage.url()}`);
+    await hydrated;
     times.push(await visitPage.evaluate(() => window.__hydratedAt));
     await visit.close();
   }

@@ -191,3 +191,66 @@ test('a page asks for no WASM while it is parsed, and nothing on it moves as it 
   }
   await context.close();
 });
+
+test('the bundle waits for the first contentful paint to be reported; without the report, or without paint entries, a page still hydrates', async ({ page }) => {
+  await signIn(page, '/members');
+  // What the page's observers are told of its paints, set per load through sessionStorage:
+  // `hold` keeps the first contentful paint's report back until the test lets it through,
+  // `unsupported` says the browser has no paint entries.
+  await page.addInitScript(() => {
+    const w = window as any;
+    new MutationObserver((_, observer) => {
+      if (document.documentElement?.dataset.hydrated === 'true') {
+        w.__hydratedAt = performance.now();
+        observer.disconnect();
+      }
+    }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
+    const mode = sessionStorage.getItem('paint-reports');
+    const Real = PerformanceObserver;
+    const held: (() => void)[] = [];
+    w.__releasePaint = () => {
+      w.__paintReleased = true;
+      held.splice(0).forEach((deliver) => deliver());
+    };
+    w.PerformanceObserver = class extends Real {
+      static get supportedEntryTypes() {
+        return Real.supportedEntryTypes.filter((type) => mode !== 'unsupported' || type !== 'paint');
+      }
+      constructor(callback: PerformanceObserverCallback) {
+        super((entries, observer) => {
+          const paint = entries.getEntriesByName('first-contentful-paint').length > 0;
+          if (mode === 'hold' && paint && !w.__paintReleased) held.push(() => callback(entries, observer));
+          else callback(entries, observer);
+        });
+      }
+    };
+  });
+  const load = async (mode: string) => {
+    await page.evaluate((mode) => sessionStorage.setItem('paint-reports', mode), mode);
+    await page.goto('/members');
+    await expect(page.getByRole('heading', { level: 1, name: 'Members' })).toBeVisible();
+  };
+  const bundleRequests = () =>
+    page.evaluate(() => performance.getEntriesByType('resource').filter((entry) => /\/pkg\/.*\.(js|wasm)$/.test(entry.name)).length);
+  const hydratedAt = async () => {
+    await waitForHydration(page);
+    return page.evaluate(() => (window as any).__hydratedAt as number);
+  };
+
+  // Painted, not yet reported: nothing of the bundle is asked for. Reported: it hydrates then,
+  // well before the 5 s fallback.
+  await load('hold');
+  await page.waitForTimeout(700);
+  expect(await bundleRequests(), 'the bundle asked for before the paint was reported').toBe(0);
+  await page.evaluate(() => (window as any).__releasePaint());
+  expect(await hydratedAt(), 'hydrated once the paint was reported').toBeLessThan(4000);
+
+  // Never reported: the fallback timer hydrates the page at 5 s.
+  await load('hold');
+  expect(await hydratedAt(), 'hydrated by the fallback timer').toBeGreaterThanOrEqual(5000);
+
+  // A browser without paint entries starts on the frame after the first paint.
+  await load('unsupported');
+  expect(await hydratedAt(), 'hydrated without paint entries').toBeLessThan(4000);
+  expect(await bundleRequests()).toBeGreaterThan(0);
+});

@@ -7,18 +7,18 @@
 //! for a page the server had already rendered in full. (Its `defer` option still preloads, at low
 //! priority, and leaves the chunks' preloads as they are.) Pages read in full and their forms post
 //! without WASM, so painting first costs little: the bundle's JS and WASM are fetched together
-//! once the first contentful paint is on screen, the route's chunks when hydration reaches the
-//! route. The price is that the fetches start later (a page's interactive controls, the webhooks
-//! page's buttons say, wait that much longer); on loopback the time to interactive did not grow
-//! (Chromium, median of 20, same machine, back to back, with a chunk per page then: /members
-//! 401 -> 311 ms, /security 369 -> 272 ms).
+//! once the first contentful paint has been presented, the route's chunks when hydration reaches
+//! the route. The price is that the fetches start later (a page's interactive controls, the
+//! webhooks page's buttons say, wait that much longer); on loopback the time to interactive did
+//! not grow (Chromium, median of 20, same machine, back to back, with a chunk per page then:
+//! /members 401 -> 311 ms, /security 369 -> 272 ms).
 //!
-//! "On screen" is the paint entry's report, not a frame callback and a timer after it: with a slow
-//! compositor (Lighthouse's headless Chromium) those ran before the paint was presented, so its
-//! model counted the first download toward the largest paint (/members 0.8-1.3 s with the JS
-//! alone, 2.4 s in two runs of three once the WASM was fetched with it; 0.9 s in nine of nine
-//! now). Waiting for the report costs a warm load a few milliseconds (Chromium, three pairs:
-//! /members 133 -> 141 ms median).
+//! "Presented" is the paint entry's report (Chromium reports it on the compositor's
+//! presentation), not a frame callback and a timer after it: with a slow compositor (Lighthouse's
+//! headless Chromium) those ran before the paint was presented, so its model counted the first
+//! download toward the largest paint (/members 0.8-1.3 s with the JS alone, 2.4 s in two runs of
+//! three once the WASM was fetched with it; 0.9 s in nine of nine now). Waiting for the report
+//! costs a warm load a few milliseconds (Chromium, three pairs: /members 133 -> 141 ms median).
 //!
 //! Whether the chunks were preloaded also depended on cargo-leptos's `hash.txt` naming the split
 //! manifest right, which it did not in every build; now no build preloads.
@@ -33,15 +33,21 @@ const LOADER: &str = r#"((script, wasm) => {
     if (started) return;
     started = true;
     // The WASM is fetched while the JS that instantiates it is imported, not once it has been:
-    // one link fewer in the chain before the page is interactive.
-    const module = fetch(wasm);
-    import(script).then((bundle) => bundle.default({ module_or_path: module }).then(() => bundle.hydrate()));
+    // one link fewer in the chain before the page is interactive. Awaited together, so that a
+    // failure of either is reported once (the page stays as the server rendered it, and works).
+    Promise.all([import(script), fetch(wasm)])
+      .then(([bundle, module]) => bundle.default({ module_or_path: module }).then(() => bundle.hydrate()))
+      .catch((error) => console.error("The page could not be made interactive:", error));
   };
+  // Whatever becomes of its frames and paints (an occluded window, a tab never shown, a browser
+  // that never reports its first paint), a page hydrates within 5 s. Armed first, so that nothing
+  // below can skip it.
+  setTimeout(hydrate, 5000);
   const afterNextPaint = () => requestAnimationFrame(() => setTimeout(hydrate, 0));
   if (window.PerformanceObserver?.supportedEntryTypes?.includes("paint")) {
-    // The first contentful paint's entry is reported once that paint is on screen (in a tab
-    // opened in the background, once it is shown). A frame callback and a timer after it can
-    // run before that on a slow compositor, and Lighthouse's model then counts the bundle's
+    // Chromium reports the first contentful paint's entry once that paint has been presented (in
+    // a tab opened in the background, once it is shown). A frame callback and a timer after it
+    // can run before that on a slow compositor, and Lighthouse's model then counts the bundle's
     // downloads toward the largest paint (see above).
     new PerformanceObserver((entries, observer) => {
       if (entries.getEntriesByName("first-contentful-paint").length > 0) {
@@ -51,15 +57,12 @@ const LOADER: &str = r#"((script, wasm) => {
     }).observe({ type: "paint", buffered: true });
   } else if (document.visibilityState === "hidden") {
     // A tab opened in the background paints nothing until it is shown: it starts then, or at the
-    // timer below, whichever comes first.
+    // timer above, whichever comes first.
     document.addEventListener("visibilitychange", afterNextPaint, { once: true });
   } else {
     // requestAnimationFrame runs just before the next paint; the timeout after it, once painted.
     afterNextPaint();
   }
-  // Whatever becomes of its frames (an occluded window, a tab never shown), a page hydrates
-  // within 5 s.
-  setTimeout(hydrate, 5000);
 })"#;
 
 /// The `<script>` that hydrates the page after its first paint (server-rendered into the head).
