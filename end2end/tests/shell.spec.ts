@@ -208,6 +208,7 @@ test('the bundle waits for the first contentful paint to be reported; without th
     const mode = sessionStorage.getItem('paint-reports');
     const Real = PerformanceObserver;
     const held: (() => void)[] = [];
+    w.__heldPaints = () => held.length;
     w.__releasePaint = () => {
       w.__paintReleased = true;
       held.splice(0).forEach((deliver) => deliver());
@@ -241,6 +242,7 @@ test('the bundle waits for the first contentful paint to be reported; without th
   // well before the 5 s fallback.
   await load('hold');
   await page.waitForTimeout(700);
+  expect(await page.evaluate(() => (window as any).__heldPaints()), "the loader waits on the first contentful paint's report, held back").toBe(1);
   expect(await bundleRequests(), 'the bundle asked for before the paint was reported').toBe(0);
   await page.evaluate(() => (window as any).__releasePaint());
   expect(await hydratedAt(), 'hydrated once the paint was reported').toBeLessThan(4000);
