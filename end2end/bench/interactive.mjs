@@ -34,6 +34,11 @@ await context.addInitScript(recordHydration);
 // Resolves when the page being loaded says it is hydrated; set up before the load starts.
 const hydration = (page) =>
   page.waitForEvent('console', { predicate: (message) => message.text() === 'keystone-bench: hydrated', timeout: 15000 });
+// The median, the extremes and the count of a figure's samples.
+const summary = (samples) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { median_ms: sorted[Math.floor(sorted.length / 2)], min_ms: sorted[0], max_ms: sorted[sorted.length - 1], runs: sorted.length };
+};
 const page = await context.newPage();
 // Sign in once, through the sandbox's page, as Ada.
 await page.goto(`${base}/`);
@@ -50,8 +55,7 @@ for (const path of paths) {
     const at = await page.evaluate(() => window.__hydratedAt);
     if (run >= 2) times.push(at); // two warm-up loads: the browser cache as a returning user has it
   }
-  times.sort((a, b) => a - b);
-  result[path] = { median_ms: times[Math.floor(times.length / 2)], min_ms: times[0], max_ms: times[times.length - 1], runs };
+  result[path] = summary(times);
 }
 // Measured inside the page: from the click to the first frame holding the target page's table.
 const navigate = (linkText, selector) =>
@@ -80,7 +84,6 @@ for (let run = 0; run < runs + 2; run++) {
   const toMembers = await navigate('Members', '[data-testid="members-table"]');
   if (run >= 2) navigation.push(toSecurity, toMembers);
 }
-navigation.sort((a, b) => a - b);
 
 // A first visit: a new context each time (an empty cache, the session cookie kept), its network
 // throttled before the page is asked for.
@@ -106,15 +109,11 @@ for (const path of paths) {
     times.push(await visitPage.evaluate(() => window.__hydratedAt));
     await visit.close();
   }
-  times.sort((a, b) => a - b);
-  firstVisit[path] = { median_ms: times[Math.floor(times.length / 2)], min_ms: times[0], max_ms: times[times.length - 1], runs: firstVisits };
+  firstVisit[path] = summary(times);
 }
 await browser.close();
 console.log(JSON.stringify({
   interactive: result,
   first_visit: firstVisit,
-  navigation: {
-    median_ms: navigation[Math.floor(navigation.length / 2)], min_ms: navigation[0],
-    max_ms: navigation[navigation.length - 1], runs: navigation.length,
-  },
+  navigation: summary(navigation),
 }));
