@@ -4,7 +4,8 @@
 // (its panel or table rendered), alternating /members and /security, median of N. Then a first
 // visit: the same time to interactive with an empty cache on a throttled network (Lighthouse's
 // slow-4G figures applied by DevTools: 150 ms added to each request, 1.6 Mbps down, 750 Kbps up;
-// the CPU not slowed), median of N/4 loads per page.
+// the CPU not slowed), median of N/4 loads per page, and on that page the first click into another
+// section.
 // Usage: node bench/interactive.mjs <base URL> <runs> <path>...   Prints JSON.
 import { chromium } from '@playwright/test';
 
@@ -58,8 +59,8 @@ for (const path of paths) {
   result[path] = summary(times);
 }
 // Measured inside the page: from the click to the first frame holding the target page's table.
-const navigate = (linkText, selector) =>
-  page.evaluate(async ({ linkText, selector }) => {
+const navigate = (onPage, linkText, selector) =>
+  onPage.evaluate(async ({ linkText, selector }) => {
     const link = [...document.querySelectorAll('nav a')].find((a) => a.textContent.trim() === linkText);
     if (!link) throw new Error(`no sidebar link ${linkText}`);
     const started = performance.now();
@@ -80,8 +81,8 @@ await page.goto(`${base}/members`);
 await membersHydrated;
 const navigation = [];
 for (let run = 0; run < runs + 2; run++) {
-  const toSecurity = await navigate('Security', '[data-testid="allowlist"]');
-  const toMembers = await navigate('Members', '[data-testid="members-table"]');
+  const toSecurity = await navigate(page, 'Security', '[data-testid="allowlist"]');
+  const toMembers = await navigate(page, 'Members', '[data-testid="members-table"]');
   if (run >= 2) navigation.push(toSecurity, toMembers);
 }
 
@@ -90,8 +91,16 @@ for (let run = 0; run < runs + 2; run++) {
 const signedIn = await context.storageState();
 const firstVisits = Math.max(1, Math.round(runs / 4));
 const firstVisit = {};
+// Then, on the same throttled page, the first click into another section (/members and /security
+// are in different sections), three seconds after it hydrated, as a member who read the page first.
+const nextPage = {
+  '/members': ['Security', '[data-testid="allowlist"]'],
+  '/security': ['Members', '[data-testid="members-table"]'],
+};
+const firstNavigation = {};
 for (const path of paths) {
   const times = [];
+  const clicks = [];
   for (let run = 0; run < firstVisits; run++) {
     const visit = await browser.newContext({ storageState: signedIn });
     await visit.addInitScript(recordHydration);
@@ -107,13 +116,19 @@ for (const path of paths) {
     if (new URL(visitPage.url()).pathname !== path) throw new Error(`${path} led to ${visitPage.url()}`);
     await hydrated;
     times.push(await visitPage.evaluate(() => window.__hydratedAt));
+    if (nextPage[path]) {
+      await visitPage.waitForTimeout(3000);
+      clicks.push(await navigate(visitPage, ...nextPage[path]));
+    }
     await visit.close();
   }
   firstVisit[path] = summary(times);
+  if (clicks.length > 0) firstNavigation[path] = summary(clicks);
 }
 await browser.close();
 console.log(JSON.stringify({
   interactive: result,
   first_visit: firstVisit,
+  first_navigation: firstNavigation,
   navigation: summary(navigation),
 }));

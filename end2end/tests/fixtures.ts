@@ -31,6 +31,18 @@ export async function waitForHydration(page: Page) {
   await expect(page.locator('html[data-hydrated="true"]')).toHaveCount(1, { timeout: 15_000 });
 }
 
+/** An init script: records in `window.__hydratedAt` when the page hydrated (`performance.now()`,
+ * on the page's clock, to set against its paint and resource timings). */
+export const recordHydrationTime = () => {
+  // Observes the document (always there, unlike <html> when init scripts run) and its subtree.
+  new MutationObserver((_, observer) => {
+    if (document.documentElement?.dataset.hydrated === 'true') {
+      (window as any).__hydratedAt = performance.now();
+      observer.disconnect();
+    }
+  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
+};
+
 /** Who signs in unless a test says otherwise: Ada, a Platform Manager of the seeded platform. */
 export const ADA = { name: 'Ada Okafor', email: 'ada@acme-markets.example' };
 

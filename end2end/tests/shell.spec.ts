@@ -1,4 +1,4 @@
-import { test, expect, signIn, waitForHydration, MAIN_PAGES } from './fixtures';
+import { test, expect, signIn, waitForHydration, recordHydrationTime, MAIN_PAGES } from './fixtures';
 
 test('the shell renders on the server with JavaScript disabled', async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
@@ -95,7 +95,20 @@ test.describe('a missing page', () => {
  * when it is the page loaded first, and load and render when it is reached by a click. */
 const routes = MAIN_PAGES;
 
-test('every page hydrates when entered directly and loads its section when reached by a click', async ({ page }) => {
+/** The browser asks pages to save data, as Chromium's `navigator.connection` says it when the
+ * member has turned Save-Data on: the dashboard then fetches a section's code on the first click
+ * into it only, not in idle time (src/app/warm_up.rs). */
+const saveData = () =>
+  Object.defineProperty(Navigator.prototype, 'connection', {
+    configurable: true,
+    get: () => ({ saveData: true, effectiveType: '4g' }),
+  });
+
+/** A section's chunk, from its URL (`/pkg/split_<section>_section_<hash>...wasm`). */
+const sectionOf = (url: string) => url.match(/\/pkg\/split_(\w+?)_section_/)?.[1];
+
+test('every page hydrates when entered directly and, with Save-Data on, loads its section when reached by a click', async ({ page }) => {
+  await page.addInitScript(saveData);
   await signIn(page, '/');
   const primary = page.getByRole('navigation', { name: 'Primary' });
   for (const { path, heading } of routes) {
@@ -118,8 +131,8 @@ test('every page hydrates when entered directly and loads its section when reach
   await waitForHydration(page);
   const fetched: string[] = [];
   page.on('request', (request) => {
-    const chunk = request.url().match(/\/pkg\/split_(\w+?)_section_/);
-    if (chunk) fetched.push(chunk[1]);
+    const section = sectionOf(request.url());
+    if (section) fetched.push(section);
   });
   await page.evaluate(() => ((window as any).__sameDocument = true));
   const firstLoad = routes.find(({ path }) => path === start)!.section;
@@ -135,6 +148,44 @@ test('every page hydrates when entered directly and loads its section when reach
   }
   const others = [...new Set(routes.map(({ section }) => section))].filter((section) => section !== firstLoad);
   expect([...fetched].sort(), 'each other section fetched once').toEqual(others.sort());
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+});
+
+test("once a page is interactive, the other sections' code is fetched while the browser is idle, and a click into any page then fetches no code", async ({ page }) => {
+  // When the page hydrated, on the page's clock, to set against the chunks' request times.
+  await page.addInitScript(recordHydrationTime);
+  await signIn(page, '/');
+  const start = '/activity';
+  await page.goto(start);
+  await waitForHydration(page);
+  const firstLoad = routes.find(({ path }) => path === start)!.section;
+  const sections = [...new Set(routes.map(({ section }) => section))].sort();
+  // The section chunks the page has asked for, and when (resource timing lists fetch() calls too).
+  const chunkRequests = async () =>
+    (await page.evaluate(() => performance.getEntriesByType('resource').map(({ name, startTime }) => ({ name, startTime }))))
+      .map(({ name, startTime }) => ({ section: sectionOf(name), startTime }))
+      .filter(({ section }) => section !== undefined);
+  await expect
+    .poll(async () => (await chunkRequests()).map(({ section }) => section).sort(), { timeout: 10_000 })
+    .toEqual(sections);
+  const hydratedAt = await page.evaluate(() => (window as any).__hydratedAt);
+  for (const { section, startTime } of await chunkRequests()) {
+    if (section !== firstLoad) expect(startTime, `${section} asked for after the page hydrated`).toBeGreaterThan(hydratedAt);
+  }
+  // Every page by a click, in the same document: no WASM fetched, each page rendered.
+  const fetched: string[] = [];
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname.endsWith('.wasm')) fetched.push(request.url());
+  });
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  const primary = page.getByRole('navigation', { name: 'Primary' });
+  for (const { path, link, heading } of routes) {
+    await primary.getByRole('link', { name: link, exact: true }).click();
+    await expect(page).toHaveURL(new RegExp(`${path === '/' ? '/' : path}$`));
+    await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+    await expect(page.locator('[aria-busy="true"]')).toHaveCount(0);
+  }
+  expect(fetched, 'WASM fetched on a click').toEqual([]);
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 });
 
@@ -197,14 +248,9 @@ test('the bundle waits for the first contentful paint to be reported; without th
   // What the page's observers are told of its paints, set per load through sessionStorage:
   // `hold` keeps the first contentful paint's report back until the test lets it through,
   // `unsupported` says the browser has no paint entries.
+  await page.addInitScript(recordHydrationTime);
   await page.addInitScript(() => {
     const w = window as any;
-    new MutationObserver((_, observer) => {
-      if (document.documentElement?.dataset.hydrated === 'true') {
-        w.__hydratedAt = performance.now();
-        observer.disconnect();
-      }
-    }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
     const mode = sessionStorage.getItem('paint-reports');
     const Real = PerformanceObserver;
     const held: (() => void)[] = [];
