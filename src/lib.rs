@@ -35,6 +35,5 @@ pub fn hydrate() {
         if let Some(root) = leptos::prelude::document().document_element() {
             let _ = root.set_attribute("data-hydrated", "true");
         }
-        app::warm_up::after_hydration();
     });
 }

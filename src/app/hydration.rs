@@ -22,12 +22,22 @@
 //!
 //! Whether the chunks were preloaded also depended on cargo-leptos's `hash.txt` naming the split
 //! manifest right, which it did not in every build; now no build preloads.
+//!
+//! Once the page is interactive, the loader fetches every section's chunks (the split manifest
+//! lists them) into the HTTP cache while the browser is idle, so that the first click into another
+//! section waits for its data, not a download. Fetched on the click, a section's chunk (101-134
+//! KiB, brotli) and the shared modules it needs stood between the click and the page: after a
+//! first visit on the bench's throttled network (150 ms added to each request, 1.6 Mbps), the
+//! first click from /members to /security took about 1.1 s (docs/architecture.md has the figures).
+//! The files are immutable, so a browser fetches them once per build. A browser that asks to save
+//! data (Save-Data, or a 2G connection, as `navigator.connection` says) is left to fetch a section
+//! on the first click into it.
 
 use leptos::prelude::*;
 
-/// The inline module (it runs once the document is parsed) that starts hydration; `{script}` and
-/// `{wasm}` are the bundle's paths.
-const LOADER: &str = r#"((script, wasm) => {
+/// The inline module (it runs once the document is parsed) that starts hydration; `script` and
+/// `wasm` are the bundle's paths, `manifest` the split manifest's or `null`.
+const LOADER: &str = r#"((script, wasm, manifest) => {
   let started = false;
   const hydrate = () => {
     if (started) return;
@@ -37,7 +47,36 @@ const LOADER: &str = r#"((script, wasm) => {
     // failure of either is reported once (the page stays as the server rendered it, and works).
     Promise.all([import(script), fetch(wasm)])
       .then(([bundle, module]) => bundle.default({ module_or_path: module }).then(() => bundle.hydrate()))
-      .catch((error) => console.error("The page could not be made interactive:", error));
+      .then(() => whenHydrated(warmSections), (error) => console.error("The page could not be made interactive:", error));
+  };
+  // Hydration ends asynchronously, when the app marks the document (src/lib.rs).
+  const whenHydrated = (then) => {
+    const root = document.documentElement;
+    if (root.dataset.hydrated === "true") return then();
+    new MutationObserver((_, observer) => {
+      if (root.dataset.hydrated !== "true") return;
+      observer.disconnect();
+      then();
+    }).observe(root, { attributes: true, attributeFilter: ["data-hydrated"] });
+  };
+  // Every section's chunks into the HTTP cache (see the module's comment), at the browser's next
+  // idle period and at low priority. The responses are read only to be cached: the split loader
+  // still instantiates a section on the first click into it, so a fetch that fails here costs the
+  // warm-up only, and that click fetches the chunk as it would have anyway.
+  const warmSections = () => {
+    const connection = navigator.connection;
+    if (!manifest || connection?.saveData || /2g/.test(connection?.effectiveType ?? "")) return;
+    const idle = window.requestIdleCallback ?? ((callback) => setTimeout(callback, 1000));
+    const quiet = { priority: "low" };
+    idle(() =>
+      fetch(manifest, quiet)
+        .then((response) => response.json())
+        .then((sections) => {
+          const chunks = new Set(Object.values(sections).flat());
+          const url = (chunk) => new URL(`${chunk}.wasm`, new URL(manifest, location.href));
+          return Promise.all([...chunks].map((chunk) => fetch(url(chunk), quiet).then((response) => response.arrayBuffer())));
+        })
+        .catch(() => {}));
   };
   // Whatever becomes of its frames and paints (an occluded window, a tab never shown, a browser
   // that never reports its first paint), a page hydrates within 5 s. Armed first, so that nothing
@@ -69,20 +108,25 @@ const LOADER: &str = r#"((script, wasm) => {
 #[component]
 pub fn HydrateAfterFirstPaint() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let (script, wasm) = {
+    let (script, wasm, manifest) = {
         let names = crate::server::assets::names();
-        (names.script.as_str(), names.wasm.as_str())
+        (
+            names.script.as_str(),
+            names.wasm.as_str(),
+            names.split_manifest.as_deref(),
+        )
     };
     // The document's head is rendered only on the server; the browser never builds this.
     #[cfg(not(feature = "ssr"))]
-    let (script, wasm) = ("", "");
+    let (script, wasm, manifest) = ("", "", None::<&str>);
     // The page's CSP trusts exactly this response's nonce (see `server::middleware::page_csp`).
     let nonce = use_nonce();
-    // Rust's `Debug` quoting is not JavaScript or HTML escaping; it is enough because both names
-    // are ours: a constant and a hash `assets` has checked (22 base64url characters).
+    // Rust's `Debug` quoting is not JavaScript or HTML escaping; it is enough because the names
+    // are ours: constants and hashes `assets` has checked (22 base64url characters).
+    let manifest = manifest.map_or_else(|| "null".to_owned(), |path| format!("{path:?}"));
     view! {
         <script type="module" nonce=nonce>
-            {format!("{LOADER}({script:?}, {wasm:?});")}
+            {format!("{LOADER}({script:?}, {wasm:?}, {manifest});")}
         </script>
     }
 }

@@ -4,8 +4,6 @@ mod hydration;
 mod kit;
 mod layout;
 mod pages;
-#[cfg(feature = "hydrate")]
-pub mod warm_up;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};

@@ -40,10 +40,15 @@ pub struct AssetNames {
     pub script: String,
     /// The WASM bundle's main module.
     pub wasm: String,
+    /// The split manifest (`cargo leptos build --split`: each section's chunks by name), when the
+    /// build hashed its files and split them. The page's loader warms the cache with the chunks
+    /// it lists (`app::hydration`); a build without it simply fetches a section on the first click.
+    pub split_manifest: Option<String>,
 }
 
 impl AssetNames {
-    /// From `hash.txt` (lines `css: <hash>`, `js: ..`, `wasm: ..`), as cargo-leptos writes it.
+    /// From `hash.txt` (lines `css: <hash>`, `js: ..`, `wasm: ..`, and `manifest: ..` for a split
+    /// build), as cargo-leptos writes it.
     /// A hash that is not one (empty, or with characters a hash never has) is not used: the names
     /// are written into the page's inline loader script.
     pub fn from_hash_file(contents: Option<&str>) -> Self {
@@ -70,6 +75,8 @@ impl AssetNames {
             stylesheet: path("css", OUTPUT_NAME),
             script: path("js", OUTPUT_NAME),
             wasm: path("wasm", &wasm_unhashed),
+            split_manifest: hash_of("manifest")
+                .map(|hash| format!("/{PKG_DIR}/__wasm_split_manifest.{hash}.json")),
         }
     }
 
@@ -79,6 +86,7 @@ impl AssetNames {
     pub fn missing_under(&self, site_root: &std::path::Path) -> Vec<String> {
         [&self.stylesheet, &self.script, &self.wasm]
             .into_iter()
+            .chain(&self.split_manifest)
             .filter(|path| !site_root.join(path.trim_start_matches('/')).is_file())
             .cloned()
             .collect()
@@ -170,8 +178,17 @@ mod tests {
             hashed.wasm,
             "/pkg/keystone-dashboard.Wa2t1ZzUe0FzXc5H-S1_qA.wasm"
         );
+        assert_eq!(hashed.split_manifest, None);
+        let split = AssetNames::from_hash_file(Some(
+            "js: Js2t1ZzUe0FzXc5HvS1wqA\nmanifest: Ma2t1ZzUe0FzXc5HvS1wqA\nsplit: Sp2t1ZzUe0FzXc5HvS1wqA\n",
+        ));
+        assert_eq!(
+            split.split_manifest.as_deref(),
+            Some("/pkg/__wasm_split_manifest.Ma2t1ZzUe0FzXc5HvS1wqA.json")
+        );
         let plain = AssetNames::from_hash_file(None);
         assert!(!plain.hashed);
+        assert_eq!(plain.split_manifest, None);
         assert_eq!(plain.stylesheet, "/pkg/keystone-dashboard.css");
         assert_eq!(plain.script, "/pkg/keystone-dashboard.js");
         assert!(plain.wasm.starts_with("/pkg/keystone-dashboard") && plain.wasm.ends_with(".wasm"));
@@ -180,10 +197,11 @@ mod tests {
     #[test]
     fn a_hash_that_is_not_one_is_not_written_into_the_page() {
         let names = AssetNames::from_hash_file(Some(
-            "js: \nwasm: \";alert(1)//Vt2t1ZzUe0FzX\ncss: Vt2t1ZzUe0FzXc5HvS1wqA\n",
+            "js: \nwasm: \";alert(1)//Vt2t1ZzUe0FzX\ncss: Vt2t1ZzUe0FzXc5HvS1wqA\nmanifest: </script>\n",
         ));
         assert_eq!(names.script, "/pkg/keystone-dashboard.js");
         assert!(!names.wasm.contains("alert"), "{}", names.wasm);
+        assert_eq!(names.split_manifest, None);
         assert_eq!(
             names.stylesheet,
             "/pkg/keystone-dashboard.Vt2t1ZzUe0FzXc5HvS1wqA.css"
@@ -193,11 +211,17 @@ mod tests {
     #[test]
     fn the_named_files_missing_from_the_site_are_listed() {
         let site = std::env::temp_dir().join(format!("keystone-assets-{}", std::process::id()));
-        let names = AssetNames::from_hash_file(None);
+        let names = AssetNames::from_hash_file(Some(
+            "js: Js2t1ZzUe0FzXc5HvS1wqA\nwasm: Wa2t1ZzUe0FzXc5H-S1_qA\ncss: Vt2t1ZzUe0FzXc5HvS1wqA\nmanifest: Ma2t1ZzUe0FzXc5HvS1wqA\n",
+        ));
         std::fs::create_dir_all(site.join("pkg")).unwrap();
         std::fs::write(site.join(names.script.trim_start_matches('/')), "").unwrap();
         let missing = names.missing_under(&site);
         std::fs::remove_dir_all(&site).unwrap();
-        assert_eq!(missing, vec![names.stylesheet.clone(), names.wasm.clone()]);
+        let manifest = names.split_manifest.clone().unwrap();
+        assert_eq!(
+            missing,
+            vec![names.stylesheet.clone(), names.wasm.clone(), manifest]
+        );
     }
 }

@@ -15,16 +15,16 @@ use leptos_meta::Title;
 use leptos_router::LazyRoute;
 
 /// Pages come in WASM chunks by section (`cargo leptos build --split`): the first load carries
-/// the shell and the current page's section only, and the other sections' chunks are fetched
-/// once the page is interactive and the browser idle (`app::warm_up`), or, where the browser asks
-/// to save data, the first time the member goes there. A section, not a page: wasm-split gives the code that two or
-/// more chunks share a module of its own for each set of chunks sharing it, and with a chunk per
-/// page a first load instantiated up to 76 modules, which cost more blocking time than the bytes
+/// the shell and the current page's section only. The other sections' chunks are fetched into
+/// the browser's cache once the page is interactive (`app::hydration`), and loaded from there the
+/// first time the member goes to one of them. A section, not a page: wasm-split gives the code
+/// that two or more chunks share a module of its own for each set of chunks sharing it, and with
+/// a chunk per page a first load instantiated up to 76 modules, which cost more blocking time than the bytes
 /// saved (figures in docs/architecture.md). The sections are a choice: the sidebar's Team pages,
 /// its four Settings pages as two sections of similar size, and the overview with Monitoring.
 /// `data` is empty: each page starts its own reads when it renders, so on a page entered directly
-/// the server has sent them with the HTML; a click into a section whose chunk is not there yet
-/// fetches it before the page's reads start.
+/// the server has sent them with the HTML; a click into a section loads its chunk (from the
+/// cache, or the network if it is not there yet) before the page's reads start.
 ///
 /// `#[lazy]` names a split function's preload `__preload_<function>`; `macro_rules!` cannot
 /// build that name, so each section spells it out (a mismatch does not compile for the browser).
@@ -33,18 +33,7 @@ macro_rules! lazy_sections {
         $section:ident, $preload_section:ident: $pages:ident {
             $($route:ident => $page:path),* $(,)?
         }
-    )*) => {
-        /// Every section's chunk, fetched and instantiated one after another (the split loader
-        /// keeps each for the document, so a section already loaded costs nothing). See
-        /// `app::warm_up` for when.
-        #[cfg(feature = "hydrate")]
-        pub async fn preload_every_section() {
-            #[cfg(target_arch = "wasm32")]
-            {
-                $($preload_section().await;)*
-            }
-        }
-        $(
+    )*) => {$(
         // Each variant is named after the route it stands for.
         #[allow(clippy::enum_variant_names)]
         #[derive(Clone, Copy)]
