@@ -20,16 +20,19 @@
 //! three once the WASM was fetched with it; 0.9 s in nine of nine now). Waiting for the report
 //! costs a warm load a few milliseconds (Chromium, three pairs: /members 133 -> 141 ms median).
 //!
-//! Whether the chunks were preloaded also depended on cargo-leptos's `hash.txt` naming the split
-//! manifest right, which it did not in every build; now no build preloads.
+//! Leptos's preloads of the chunks also depended on cargo-leptos's `hash.txt` naming the split
+//! manifest right, which it did not in every build of an older cargo-leptos; now no build
+//! preloads. (0.3.10 names it with the hash its file carries; the server warns at start-up when
+//! the line or the file is missing.)
 //!
 //! Once the page is interactive, the loader fetches every section's chunks (the split manifest
 //! lists them) into the HTTP cache while the browser is idle, so that the first click into another
-//! section waits for its data, not a download. Fetched on the click, a section's chunk (101-134
+//! section waits for its data, not a download. Fetched on the click, a section's chunk (100-134
 //! KiB, brotli) and the shared modules it needs stood between the click and the page: after a
 //! first visit on the bench's throttled network (150 ms added to each request, 1.6 Mbps), the
 //! first click from /members to /security took about 1.1 s (docs/architecture.md has the figures).
-//! The files are immutable, so a browser fetches them once per build. A browser that asks to save
+//! The files are immutable, so a browser downloads them once per build (a later page load reads
+//! them from the cache again, at low priority, off the main thread). A browser that asks to save
 //! data (Save-Data, or a 2G connection, as `navigator.connection` says) is left to fetch a section
 //! on the first click into it.
 
@@ -50,13 +53,13 @@ const LOADER: &str = r#"((script, wasm, manifest) => {
       .then(() => whenHydrated(warmSections), (error) => console.error("The page could not be made interactive:", error));
   };
   // Hydration ends asynchronously, when the app marks the document (src/lib.rs).
-  const whenHydrated = (then) => {
+  const whenHydrated = (callback) => {
     const root = document.documentElement;
-    if (root.dataset.hydrated === "true") return then();
+    if (root.dataset.hydrated === "true") return callback();
     new MutationObserver((_, observer) => {
       if (root.dataset.hydrated !== "true") return;
       observer.disconnect();
-      then();
+      callback();
     }).observe(root, { attributes: true, attributeFilter: ["data-hydrated"] });
   };
   // Every section's chunks into the HTTP cache (see the module's comment), at the browser's next
@@ -67,14 +70,19 @@ const LOADER: &str = r#"((script, wasm, manifest) => {
     const connection = navigator.connection;
     if (!manifest || connection?.saveData || /2g/.test(connection?.effectiveType ?? "")) return;
     const idle = window.requestIdleCallback ?? ((callback) => setTimeout(callback, 1000));
-    const quiet = { priority: "low" };
+    const lowPriority = { priority: "low" };
+    const ok = (response) => {
+      if (!response.ok) throw new Error(`${response.url}: ${response.status}`);
+      return response;
+    };
     idle(() =>
-      fetch(manifest, quiet)
-        .then((response) => response.json())
+      fetch(manifest, lowPriority)
+        .then((response) => ok(response).json())
         .then((sections) => {
           const chunks = new Set(Object.values(sections).flat());
+          // What the split loader asks for: `./<chunk>.wasm` beside the manifest, in /pkg/.
           const url = (chunk) => new URL(`${chunk}.wasm`, new URL(manifest, location.href));
-          return Promise.all([...chunks].map((chunk) => fetch(url(chunk), quiet).then((response) => response.arrayBuffer())));
+          return Promise.all([...chunks].map((chunk) => fetch(url(chunk), lowPriority).then((response) => ok(response).arrayBuffer())));
         })
         .catch(() => {}));
   };

@@ -44,6 +44,9 @@ pub struct AssetNames {
     /// build hashed its files and split them. The page's loader warms the cache with the chunks
     /// it lists (`app::hydration`); a build without it simply fetches a section on the first click.
     pub split_manifest: Option<String>,
+    /// `hash.txt` names a split loader (`split: ..`), so the build was split and should name its
+    /// manifest too.
+    pub split: bool,
 }
 
 impl AssetNames {
@@ -77,12 +80,14 @@ impl AssetNames {
             wasm: path("wasm", &wasm_unhashed),
             split_manifest: hash_of("manifest")
                 .map(|hash| format!("/{PKG_DIR}/__wasm_split_manifest.{hash}.json")),
+            split: hash_of("split").is_some(),
         }
     }
 
-    /// The named files missing under `site_root`: a page naming a file that is not there still
-    /// reads (every page is rendered in full on the server) but never hydrates, which nobody
-    /// would notice but in the browser's console.
+    /// The named files missing under `site_root`. A page naming a file that is not there still
+    /// reads (every page is rendered in full on the server) but never hydrates, or, for the split
+    /// manifest, hydrates without fetching the other sections ahead; nobody would notice but in
+    /// the browser's console.
     pub fn missing_under(&self, site_root: &std::path::Path) -> Vec<String> {
         [&self.stylesheet, &self.script, &self.wasm]
             .into_iter()
@@ -186,6 +191,7 @@ mod tests {
             split.split_manifest.as_deref(),
             Some("/pkg/__wasm_split_manifest.Ma2t1ZzUe0FzXc5HvS1wqA.json")
         );
+        assert!(split.split && !hashed.split);
         let plain = AssetNames::from_hash_file(None);
         assert!(!plain.hashed);
         assert_eq!(plain.split_manifest, None);

@@ -439,10 +439,18 @@ async fn router(
     bff: Arc<Bff>,
     backend: &session::Backend,
 ) -> Result<Router, session::StoreError> {
-    let missing = assets::names().missing_under(&config.site_root);
+    let names = assets::names();
+    let missing = names.missing_under(&config.site_root);
     if !missing.is_empty() {
-        // Pages still render in full, but none would hydrate: say so where an operator looks.
+        // Pages still render in full, but would not hydrate (or, without the split manifest,
+        // would not fetch the other sections ahead): say so where an operator looks.
         tracing::warn!(site_root = %config.site_root.display(), ?missing, "the site lacks files its pages load");
+    }
+    if names.split && names.split_manifest.is_none() {
+        tracing::warn!(
+            "hash.txt names no split manifest: pages fetch another section's code on the first \
+             click into it, not ahead"
+        );
     }
     let leptos_options = LeptosOptions::builder()
         .output_name(assets::OUTPUT_NAME)

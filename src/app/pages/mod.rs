@@ -14,17 +14,18 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::LazyRoute;
 
-/// Pages come in WASM chunks by section (`cargo leptos build --split`): the first load carries
-/// the shell and the current page's section only. The other sections' chunks are fetched into
-/// the browser's cache once the page is interactive (`app::hydration`), and loaded from there the
-/// first time the member goes to one of them. A section, not a page: wasm-split gives the code
-/// that two or more chunks share a module of its own for each set of chunks sharing it, and with
-/// a chunk per page a first load instantiated up to 76 modules, which cost more blocking time than the bytes
-/// saved (figures in docs/architecture.md). The sections are a choice: the sidebar's Team pages,
-/// its four Settings pages as two sections of similar size, and the overview with Monitoring.
-/// `data` is empty: each page starts its own reads when it renders, so on a page entered directly
-/// the server has sent them with the HTML; a click into a section loads its chunk (from the
-/// cache, or the network if it is not there yet) before the page's reads start.
+/// Pages come in WASM chunks by section (`cargo leptos build --split`): the first load carries the
+/// shell and the current page's section only. The other sections' chunks are fetched into the
+/// browser's cache once the page is interactive (`app::hydration`; not where the browser asks to
+/// save data), and loaded from there the first time the member goes to one of them. A section, not
+/// a page: wasm-split gives the code that two or more chunks share a module of its own for each set
+/// of chunks sharing it, and with a chunk per page a first load instantiated up to 76 modules,
+/// which cost more blocking time than the bytes saved (figures in docs/architecture.md). The
+/// sections are a choice: the sidebar's Team pages, its four Settings pages as two sections of
+/// similar size, and the overview with Monitoring. `data` is empty: each page starts its own reads
+/// when it renders, so on a page entered directly the server has sent them with the HTML; a click
+/// into a section loads its chunk (from the cache, or the network if it is not there yet) before
+/// the page's reads start.
 ///
 /// `#[lazy]` names a split function's preload `__preload_<function>`; `macro_rules!` cannot
 /// build that name, so each section spells it out (a mismatch does not compile for the browser).
