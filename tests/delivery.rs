@@ -24,11 +24,19 @@ async fn page_encoding(
         request = request.header(header::ACCEPT_ENCODING, accept_encoding);
     }
     let reply = request.send().await.unwrap();
-    let encoding = reply
-        .headers()
-        .get(header::CONTENT_ENCODING)
-        .map(|value| value.to_str().unwrap().to_owned());
-    (reply.status(), encoding)
+    let (status, encoding) = (
+        reply.status(),
+        reply
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .map(|value| value.to_str().unwrap().to_owned()),
+    );
+    // Read to the end, so that the page's render has finished before the test's runtime shuts
+    // down: a render still streaming then was dropped mid-way on a worker thread, and once that
+    // drop deadlocked inside Leptos's owner cleanup (reactive_graph's `with_context` holding an
+    // owner's lock while the last reference to its parent went), and the test never ended.
+    reply.bytes().await.unwrap();
+    (status, encoding)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
