@@ -20,18 +20,27 @@ const devtools = await context.newCDPSession(page);
 await devtools.send('Network.enable');
 await devtools.send('Network.setCacheDisabled', { cacheDisabled: true });
 
+// When the page hydrated, on its own clock: once it has, the loader fetches the other sections'
+// chunks into the cache while idle (src/app/hydration.rs), which is not part of the first load.
+await context.addInitScript(() => {
+  new MutationObserver((_, observer) => {
+    if (document.documentElement?.dataset.hydrated === 'true') {
+      window.__hydratedAt = performance.now();
+      observer.disconnect();
+    }
+  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
+});
+
 const result = {};
 for (const path of paths) {
-  const files = new Set();
-  const listen = (request) => {
-    const url = new URL(request.url());
-    if (url.pathname.startsWith('/pkg/')) files.add(url.pathname);
-  };
-  page.on('request', listen);
   await page.goto(`${base}${path}`);
   await page.waitForSelector('html[data-hydrated="true"]', { timeout: 15000 });
-  page.off('request', listen);
-  result[path] = [...files].sort();
+  // The files under /pkg/ asked for before the page was hydrated (every one of them has ended by
+  // then, so resource timing lists them all).
+  result[path] = await page.evaluate(() =>
+    [...new Set(performance.getEntriesByType('resource')
+      .filter(({ name, startTime }) => new URL(name).pathname.startsWith('/pkg/') && startTime < window.__hydratedAt)
+      .map(({ name }) => new URL(name).pathname))].sort());
 }
 console.log(JSON.stringify(result));
 await browser.close();
