@@ -3,6 +3,7 @@
 // them, whatever the page names in its HTML or the bundle loads by itself.
 // Usage: node bench/first-load.mjs <base URL> <path>...   Prints JSON: { path: [file, ...] }.
 import { chromium } from '@playwright/test';
+import { recordHydration } from './hydration-time.mjs';
 
 const [base, ...paths] = process.argv.slice(2);
 const browser = await chromium.launch({
@@ -22,14 +23,7 @@ await devtools.send('Network.setCacheDisabled', { cacheDisabled: true });
 
 // When the page hydrated, on its own clock: once it has, the loader fetches the other sections'
 // chunks into the cache while idle (src/app/hydration.rs), which is not part of the first load.
-await context.addInitScript(() => {
-  new MutationObserver((_, observer) => {
-    if (document.documentElement?.dataset.hydrated === 'true') {
-      window.__hydratedAt = performance.now();
-      observer.disconnect();
-    }
-  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
-});
+await context.addInitScript(recordHydration);
 
 const result = {};
 for (const path of paths) {

@@ -8,6 +8,7 @@
 // section.
 // Usage: node bench/interactive.mjs <base URL> <runs> <path>...   Prints JSON.
 import { chromium } from '@playwright/test';
+import { recordHydration } from './hydration-time.mjs';
 
 const [base, runsText, ...paths] = process.argv.slice(2);
 const runs = Number(runsText);
@@ -16,20 +17,6 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-// Records performance.now() when hydration flips the attribute: no polling delay in the figure.
-// It also says so on the console, which the bench waits for: Playwright's waitForFunction would
-// inject and run its own script in the page while it loads (about 10 ms of the page's main
-// thread in a trace of /members; the median 0-20 ms higher), a cost no member's browser pays.
-const recordHydration = () => {
-  // Observes the document (always there, unlike <html> at this early point) and its subtree.
-  new MutationObserver((_, observer) => {
-    if (document.documentElement?.dataset.hydrated === 'true') {
-      window.__hydratedAt = performance.now();
-      observer.disconnect();
-      console.debug('keystone-bench: hydrated');
-    }
-  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-hydrated'] });
-};
 const context = await browser.newContext();
 await context.addInitScript(recordHydration);
 // Resolves when the page being loaded says it is hydrated; set up before the load starts.
