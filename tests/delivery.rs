@@ -32,9 +32,9 @@ async fn page_encoding(
             .map(|value| value.to_str().unwrap().to_owned()),
     );
     // Read to the end, so that the page's render has finished before the test's runtime shuts
-    // down: a render still streaming then was dropped mid-way on a worker thread, and once that
-    // drop deadlocked inside Leptos's owner cleanup (reactive_graph's `with_context` holding an
-    // owner's lock while the last reference to its parent went), and the test never ended.
+    // down. A render still streaming then was dropped mid-way, and once that hung the test for
+    // good inside reactive_graph's context lookup (fixed in vendor/reactive_graph, held by
+    // tests/reactive_owners.rs); a test that leaves renders running still races its shutdown.
     reply.bytes().await.unwrap();
     (status, encoding)
 }
