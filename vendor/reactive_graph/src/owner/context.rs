@@ -18,11 +18,11 @@ impl Owner {
         self.with_context(Clone::clone)
     }
 
-    // KeyStone's fix (see vendor/README.md): the three lookups below release this owner's lock
-    // before they hold any ancestor, and each ancestor's lock before they let go of it. Letting go
-    // of an ancestor can be its last reference (another thread dropped the render meanwhile); its
-    // drop then cleans up its descendants, this owner among them, and that cleanup waits for this
-    // owner's lock: held by the same thread, it never came, and the thread hung for good.
+    // KeyStone's fix (see vendor/README.md): in the three lookups below, no owner's lock is held
+    // when an ancestor is let go of. That can be the ancestor's last reference (another thread
+    // dropped the render meanwhile); its drop then cleans up its descendants, this owner among
+    // them, and that cleanup waits for this owner's lock: held by the same thread, it never came,
+    // and the thread hung for good.
     fn take_context<T: 'static>(&self) -> Option<T> {
         let ty = TypeId::of::<T>();
         let mut inner = self.inner.write().or_poisoned();
