@@ -16,15 +16,72 @@ use fred::{
     interfaces::{ClientLike, KeysInterface, LuaInterface},
     types::{Expiration, SetOptions},
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::server::config::{Config, SessionStoreKind};
 
 #[derive(Clone)]
 pub enum Backend {
     Memory(Arc<Mutex<HashMap<String, (String, Instant)>>>),
-    Embedded(SqlitePool),
+    Embedded(EmbeddedPools),
     Redis(fred::clients::Pool),
+}
+
+/// The embedded store's connections to its SQLite file. SQLite lets one connection write at a
+/// time; with every connection free to write, a burst of sign-ins had them polling SQLite's lock,
+/// and one of 10,000 simultaneous sign-ins could miss it for the whole busy timeout and fail (the
+/// bench's memory step). So all writes go through one connection and wait their turn in its pool,
+/// in order, and reads use the others (WAL: reads never wait for the writer).
+#[derive(Clone)]
+pub struct EmbeddedPools {
+    readers: SqlitePool,
+    /// Also serves tower-sessions' store, which reads and writes through one pool: its reads come
+    /// from memory first (`RecentRecords`).
+    pub writer: SqlitePool,
+}
+
+impl EmbeddedPools {
+    /// Waits this long for SQLite's lock, which only another process (a backup, the `sqlite3`
+    /// shell) can hold for long.
+    const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+    async fn open(path: &std::path::Path, busy_timeout: Duration) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            // WAL lets page loads read while a refresh writes.
+            .journal_mode(SqliteJournalMode::Wal)
+            // In WAL, NORMAL syncs the disk at checkpoints rather than at every commit: a power
+            // cut (not a crash or restart of the process) may take the last sessions' writes,
+            // and their members sign in again; the file stays consistent.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(busy_timeout);
+        let pool = |connections| {
+            SqlitePoolOptions::new()
+                .max_connections(connections)
+                // A connection to a local file does not go stale; the check before each use was
+                // one more trip to the connection's thread per query (a query on a broken file
+                // fails and says so anyway).
+                .test_before_acquire(false)
+                .connect_with(options.clone())
+        };
+        let writer = pool(1).await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS token_sets (
+                id TEXT PRIMARY KEY NOT NULL,
+                sealed TEXT NOT NULL,
+                expires_at INTEGER NOT NULL
+            )",
+        )
+        .execute(&writer)
+        .await?;
+        Ok(Self {
+            readers: pool(7).await?,
+            writer,
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,32 +156,11 @@ impl Backend {
         match config.session_store {
             SessionStoreKind::Memory => Ok(Self::Memory(Arc::default())),
             SessionStoreKind::Embedded => {
-                let path = config.data_dir.join("sessions.sqlite3");
                 ensure_dir(&config.data_dir)?;
-                let options = SqliteConnectOptions::new()
-                    .filename(&path)
-                    .create_if_missing(true)
-                    // WAL lets page loads read while a refresh writes.
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .busy_timeout(Duration::from_secs(5));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
-                    // A connection to a local file does not go stale; the check before each use
-                    // was one more trip to the connection's thread per query (a query on a
-                    // broken file fails and says so anyway).
-                    .test_before_acquire(false)
-                    .connect_with(options)
-                    .await?;
-                sqlx::query(
-                    "CREATE TABLE IF NOT EXISTS token_sets (
-                        id TEXT PRIMARY KEY NOT NULL,
-                        sealed TEXT NOT NULL,
-                        expires_at INTEGER NOT NULL
-                    )",
-                )
-                .execute(&pool)
-                .await?;
-                Ok(Self::Embedded(pool))
+                let path = config.data_dir.join("sessions.sqlite3");
+                Ok(Self::Embedded(
+                    EmbeddedPools::open(&path, EmbeddedPools::BUSY_TIMEOUT).await?,
+                ))
             }
             SessionStoreKind::Redis => {
                 let url = config
@@ -159,7 +195,7 @@ impl Backend {
                     .filter(|(_, expires)| *expires > Instant::now())
                     .map(|(sealed, _)| sealed.clone()))
             }
-            Self::Embedded(pool) => Ok(sqlx::query_scalar(
+            Self::Embedded(EmbeddedPools { readers: pool, .. }) => Ok(sqlx::query_scalar(
                 "SELECT sealed FROM token_sets WHERE id = ? AND expires_at > unixepoch()",
             )
             .bind(id)
@@ -181,7 +217,7 @@ impl Backend {
                 map.retain(|_, (_, expires)| *expires > Instant::now());
                 map.insert(id.to_owned(), (sealed, Instant::now() + ttl));
             }
-            Self::Embedded(pool) => {
+            Self::Embedded(EmbeddedPools { writer: pool, .. }) => {
                 sqlx::query(
                     "INSERT INTO token_sets (id, sealed, expires_at) VALUES (?, ?, unixepoch() + ?)
                      ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at",
@@ -229,7 +265,7 @@ impl Backend {
                     },
                 )
             }
-            Self::Embedded(pool) => {
+            Self::Embedded(EmbeddedPools { writer: pool, .. }) => {
                 let updated = sqlx::query(
                     "UPDATE token_sets SET sealed = ?, expires_at = unixepoch() + ?
                      WHERE id = ? AND sealed = ? AND expires_at > unixepoch()",
@@ -273,7 +309,7 @@ impl Backend {
             Self::Memory(map) => {
                 map.lock().expect("token map lock").remove(id);
             }
-            Self::Embedded(pool) => {
+            Self::Embedded(EmbeddedPools { writer: pool, .. }) => {
                 sqlx::query("DELETE FROM token_sets WHERE id = ?")
                     .bind(id)
                     .execute(pool)
@@ -300,7 +336,7 @@ impl Backend {
                 let now = Instant::now();
                 Ok(map.values().filter(|(_, expires)| *expires > now).count() as u64)
             }
-            Self::Embedded(pool) => {
+            Self::Embedded(EmbeddedPools { readers: pool, .. }) => {
                 let count: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM token_sets WHERE expires_at > unixepoch()",
                 )
@@ -325,7 +361,7 @@ impl Backend {
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
             Self::Memory(_) => Ok(()),
-            Self::Embedded(pool) => {
+            Self::Embedded(EmbeddedPools { readers: pool, .. }) => {
                 sqlx::query("SELECT 1").execute(pool).await?;
                 Ok(())
             }
@@ -434,6 +470,52 @@ impl std::fmt::Debug for Backend {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// With a busy timeout of a millisecond, any two of the dashboard's own connections writing
+    /// at once would fail one of them ("database is locked"): every write of a burst still lands.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_writes_to_the_embedded_store_never_meets_sqlite_s_lock() {
+        let dir = std::env::temp_dir().join(format!("keystone-writer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pools = EmbeddedPools::open(&dir.join("sessions.sqlite3"), Duration::from_millis(1))
+            .await
+            .unwrap();
+        let backend = Backend::Embedded(pools);
+        let ttl = Duration::from_secs(60);
+        let mut writes = tokio::task::JoinSet::new();
+        for n in 0..400 {
+            let backend = backend.clone();
+            writes.spawn(async move {
+                let id = format!("session-{n}");
+                backend.save_tokens(&id, "first".into(), ttl).await?;
+                let fenced = backend
+                    .update_tokens_fenced(&id, "first", "second".into(), ttl)
+                    .await?;
+                assert!(matches!(fenced, FencedSave::Stored));
+                assert_eq!(backend.load_tokens(&id).await?.as_deref(), Some("second"));
+                if n % 2 == 0 {
+                    backend.delete_tokens(&id).await?;
+                }
+                Ok::<_, StoreError>(())
+            });
+        }
+        let failed: Vec<String> = writes
+            .join_all()
+            .await
+            .into_iter()
+            .filter_map(|result| result.err().map(|error| error.to_string()))
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "{} of 400 bursts failed: {:?}",
+            failed.len(),
+            failed.first()
+        );
+        assert_eq!(backend.count_token_sets().await.unwrap(), 200);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// fred connects to a `rediss://` URL in plain text, with only a log line, unless a TLS feature
     /// is compiled in: production mode's `rediss://` check would then approve a clear-text link.
     #[test]

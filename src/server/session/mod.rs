@@ -373,8 +373,8 @@ pub async fn layer(
 ) -> Result<Router, StoreError> {
     Ok(match backend {
         Backend::Memory(_) => router.layer(manager(HashedIds(MemoryStore::default()), policy)),
-        Backend::Embedded(pool) => {
-            let store = SqliteStore::new(pool.clone());
+        Backend::Embedded(pools) => {
+            let store = SqliteStore::new(pools.writer.clone());
             store.migrate().await?;
             tokio::spawn(
                 store
