@@ -12,13 +12,17 @@ use std::{
     time::{Duration, Instant},
 };
 
+use async_trait::async_trait;
 use fred::{
     interfaces::{ClientLike, KeysInterface, LuaInterface},
     types::{Expiration, SetOptions},
 };
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use tower_sessions::{
+    session::{Id, Record},
+    session_store::{self, ExpiredDeletion, SessionStore},
 };
+use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::server::config::{Config, SessionStoreKind};
 
@@ -32,42 +36,40 @@ pub enum Backend {
 /// The embedded store's connections to its SQLite file. SQLite lets one connection write at a
 /// time; with every connection free to write, a burst of sign-ins had them polling SQLite's lock,
 /// and one of 10,000 simultaneous sign-ins could miss it for the whole busy timeout and fail (the
-/// bench's memory step). So all writes go through one connection and wait their turn in its pool,
-/// in order, and reads use the others (WAL: reads never wait for the writer).
+/// bench's memory step). So every write goes through one connection and waits its turn in that
+/// pool, in order, and every read uses the others (WAL: reads never wait for the writer), session
+/// records included ([`EmbeddedRecords`]).
 #[derive(Clone)]
 pub struct EmbeddedPools {
     readers: SqlitePool,
-    /// Also serves tower-sessions' store, which reads and writes through one pool: its reads come
-    /// from memory first (`RecentRecords`).
-    pub writer: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl EmbeddedPools {
-    /// Waits this long for SQLite's lock, which only another process (a backup, the `sqlite3`
-    /// shell) can hold for long.
-    const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+    /// The longest a query waits for its turn, and for SQLite's lock, which only another process
+    /// (a backup, the `sqlite3` shell) can hold: while it does, every queued write waits with it.
+    /// Past it the page answers 503 "sessions are unavailable", as a stalled Redis does.
+    const PATIENCE: Duration = Duration::from_secs(5);
 
-    async fn open(path: &std::path::Path, busy_timeout: Duration) -> Result<Self, StoreError> {
+    async fn open(path: &Path, busy_timeout: Duration) -> Result<Self, StoreError> {
+        // The default `synchronous` (FULL) is kept: every commit is on disk when it returns, so
+        // a sign-out that answered is not undone by a power cut or a crash of the host.
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
-            // WAL lets page loads read while a refresh writes.
             .journal_mode(SqliteJournalMode::Wal)
-            // In WAL, NORMAL syncs the disk at checkpoints rather than at every commit: a power
-            // cut (not a crash or restart of the process) may take the last sessions' writes,
-            // and their members sign in again; the file stays consistent.
-            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(busy_timeout);
-        let pool = |connections| {
+        let pool = |connections, options: SqliteConnectOptions| {
             SqlitePoolOptions::new()
                 .max_connections(connections)
+                .acquire_timeout(Self::PATIENCE)
                 // A connection to a local file does not go stale; the check before each use was
                 // one more trip to the connection's thread per query (a query on a broken file
                 // fails and says so anyway).
                 .test_before_acquire(false)
-                .connect_with(options.clone())
+                .connect_with(options)
         };
-        let writer = pool(1).await?;
+        let writer = pool(1, options.clone()).await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS token_sets (
                 id TEXT PRIMARY KEY NOT NULL,
@@ -77,10 +79,56 @@ impl EmbeddedPools {
         )
         .execute(&writer)
         .await?;
-        Ok(Self {
-            readers: pool(7).await?,
+        // Each save sweeps the expired sets; the index keeps that sweep off the whole table.
+        sqlx::query("CREATE INDEX IF NOT EXISTS token_sets_expiry ON token_sets (expires_at)")
+            .execute(&writer)
+            .await?;
+        // A write through a reader fails loudly instead of bringing the contention back.
+        let readers = pool(7, options.pragma("query_only", "ON")).await?;
+        Ok(Self { readers, writer })
+    }
+
+    /// tower-sessions' records over these pools (its table created), their expired ones swept
+    /// every `sweep_every` by the writer.
+    pub async fn session_records(
+        &self,
+        sweep_every: Duration,
+    ) -> Result<EmbeddedRecords, StoreError> {
+        let writer = SqliteStore::new(self.writer.clone());
+        writer.migrate().await?;
+        tokio::spawn(writer.clone().continuously_delete_expired(sweep_every));
+        Ok(EmbeddedRecords {
+            readers: SqliteStore::new(self.readers.clone()),
             writer,
         })
+    }
+}
+
+/// tower-sessions' SQLite store, split as [`EmbeddedPools`] is: a record not held in memory (after
+/// a restart, or a made-up cookie's) loads through the readers and never queues behind the
+/// writes, which it would also delay.
+#[derive(Clone, Debug)]
+pub struct EmbeddedRecords {
+    readers: SqliteStore,
+    writer: SqliteStore,
+}
+
+#[async_trait]
+impl SessionStore for EmbeddedRecords {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.writer.create(record).await
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.writer.save(record).await
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        self.readers.load(id).await
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.writer.delete(id).await
     }
 }
 
@@ -159,7 +207,7 @@ impl Backend {
                 ensure_dir(&config.data_dir)?;
                 let path = config.data_dir.join("sessions.sqlite3");
                 Ok(Self::Embedded(
-                    EmbeddedPools::open(&path, EmbeddedPools::BUSY_TIMEOUT).await?,
+                    EmbeddedPools::open(&path, EmbeddedPools::PATIENCE).await?,
                 ))
             }
             SessionStoreKind::Redis => {
@@ -473,31 +521,60 @@ mod tests {
     use super::*;
 
     /// With a busy timeout of a millisecond, any two of the dashboard's own connections writing
-    /// at once would fail one of them ("database is locked"): every write of a burst still lands.
+    /// at once would fail one of them ("database is locked"): every write of a burst, token sets
+    /// and session records alike, still lands, and each is read back through the readers.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_burst_of_writes_to_the_embedded_store_never_meets_sqlite_s_lock() {
+    async fn a_burst_of_writes_lands_with_a_busy_timeout_of_one_millisecond() {
         let dir = std::env::temp_dir().join(format!("keystone-writer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let pools = EmbeddedPools::open(&dir.join("sessions.sqlite3"), Duration::from_millis(1))
             .await
             .unwrap();
-        let backend = Backend::Embedded(pools);
+        let records = pools
+            .session_records(Duration::from_secs(3600))
+            .await
+            .unwrap();
+        let backend = Backend::Embedded(pools.clone());
         let ttl = Duration::from_secs(60);
         let mut writes = tokio::task::JoinSet::new();
         for n in 0..400 {
-            let backend = backend.clone();
+            let (backend, records) = (backend.clone(), records.clone());
             writes.spawn(async move {
                 let id = format!("session-{n}");
                 backend.save_tokens(&id, "first".into(), ttl).await?;
                 let fenced = backend
                     .update_tokens_fenced(&id, "first", "second".into(), ttl)
                     .await?;
-                assert!(matches!(fenced, FencedSave::Stored));
+                assert_eq!(fenced, FencedSave::Stored);
                 assert_eq!(backend.load_tokens(&id).await?.as_deref(), Some("second"));
+                let mut record = Record {
+                    id: Id::default(),
+                    data: Default::default(),
+                    expiry_date: time::OffsetDateTime::now_utc() + time::Duration::minutes(5),
+                };
+                records
+                    .create(&mut record)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                record.data.insert("n".into(), n.into());
+                records
+                    .save(&record)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                let loaded = records
+                    .load(&record.id)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                assert_eq!(loaded.map(|record| record.data), Some(record.data));
                 if n % 2 == 0 {
                     backend.delete_tokens(&id).await?;
+                    records
+                        .delete(&record.id)
+                        .await
+                        .map_err(|error| error.to_string())?;
                 }
-                Ok::<_, StoreError>(())
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
             });
         }
         let failed: Vec<String> = writes
@@ -513,6 +590,10 @@ mod tests {
             failed.first()
         );
         assert_eq!(backend.count_token_sets().await.unwrap(), 200);
+        let refused = sqlx::query("DELETE FROM token_sets")
+            .execute(&pools.readers)
+            .await;
+        assert!(refused.is_err(), "a reader refuses to write");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

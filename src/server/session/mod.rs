@@ -14,11 +14,9 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tower_sessions::{
-    cookie::SameSite, session_store::ExpiredDeletion, Expiry, MemoryStore, Session,
-    SessionManagerLayer, SessionStore,
+    cookie::SameSite, Expiry, MemoryStore, Session, SessionManagerLayer, SessionStore,
 };
 use tower_sessions_redis_store::RedisStore;
-use tower_sessions_sqlx_store::SqliteStore;
 
 pub use backend::{Backend, FencedSave, StoreError};
 pub use cipher::{KeyError, TokenCipher};
@@ -374,13 +372,7 @@ pub async fn layer(
     Ok(match backend {
         Backend::Memory(_) => router.layer(manager(HashedIds(MemoryStore::default()), policy)),
         Backend::Embedded(pools) => {
-            let store = SqliteStore::new(pools.writer.clone());
-            store.migrate().await?;
-            tokio::spawn(
-                store
-                    .clone()
-                    .continuously_delete_expired(tokio::time::Duration::from_secs(300)),
-            );
+            let store = pools.session_records(Duration::from_secs(300)).await?;
             // Only here is this process the store's one writer (the data folder is claimed), so
             // only here may records be served from memory. Inside `HashedIds`: memory, like the
             // store, holds hashes of session ids, never a cookie's value.
