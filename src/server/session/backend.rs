@@ -46,12 +46,18 @@ pub struct EmbeddedPools {
 }
 
 impl EmbeddedPools {
-    /// The longest a query waits for its turn, and for SQLite's lock, which only another process
-    /// (a backup, the `sqlite3` shell) can hold: while it does, every queued write waits with it.
-    /// Past it the page answers 503 "sessions are unavailable", as a stalled Redis does.
+    /// The longest a query waits for its turn in a pool, and then for SQLite's lock, which only
+    /// another process (a backup, the `sqlite3` shell) can hold: while it does, every queued
+    /// write waits with it. Past either, the store's caller fails: a page or a function answers
+    /// 503 "sessions are unavailable", and a record's save at the end of a request fails that
+    /// request (tower-sessions answers 500), as a stalled Redis does.
     const PATIENCE: Duration = Duration::from_secs(5);
 
-    async fn open(path: &Path, busy_timeout: Duration) -> Result<Self, StoreError> {
+    async fn open(
+        path: &Path,
+        busy_timeout: Duration,
+        acquire_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         // The default `synchronous` (FULL) is kept: every commit is on disk when it returns, so
         // a sign-out that answered is not undone by a power cut or a crash of the host.
         let options = SqliteConnectOptions::new()
@@ -62,7 +68,7 @@ impl EmbeddedPools {
         let pool = |connections, options: SqliteConnectOptions| {
             SqlitePoolOptions::new()
                 .max_connections(connections)
-                .acquire_timeout(Self::PATIENCE)
+                .acquire_timeout(acquire_timeout)
                 // A connection to a local file does not go stale; the check before each use was
                 // one more trip to the connection's thread per query (a query on a broken file
                 // fails and says so anyway).
@@ -83,8 +89,13 @@ impl EmbeddedPools {
         sqlx::query("CREATE INDEX IF NOT EXISTS token_sets_expiry ON token_sets (expires_at)")
             .execute(&writer)
             .await?;
-        // A write through a reader fails loudly instead of bringing the contention back.
-        let readers = pool(7, options.pragma("query_only", "ON")).await?;
+        // A write through a reader fails loudly instead of bringing the contention back. A reader
+        // never creates the file: one gone while the process runs is an error, not a new store.
+        let readers = pool(
+            7,
+            options.create_if_missing(false).pragma("query_only", "ON"),
+        )
+        .await?;
         Ok(Self { readers, writer })
     }
 
@@ -96,7 +107,21 @@ impl EmbeddedPools {
     ) -> Result<EmbeddedRecords, StoreError> {
         let writer = SqliteStore::new(self.writer.clone());
         writer.migrate().await?;
-        tokio::spawn(writer.clone().continuously_delete_expired(sweep_every));
+        // Not tower-sessions' `continuously_delete_expired`, which ends at its first error (a
+        // queue past `PATIENCE`, say) and would leave the table to grow until a restart.
+        tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                let mut every = tokio::time::interval(sweep_every);
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    if let Err(error) = writer.delete_expired().await {
+                        tracing::warn!(%error, "sweeping expired session records failed");
+                    }
+                }
+            }
+        });
         Ok(EmbeddedRecords {
             readers: SqliteStore::new(self.readers.clone()),
             writer,
@@ -207,7 +232,8 @@ impl Backend {
                 ensure_dir(&config.data_dir)?;
                 let path = config.data_dir.join("sessions.sqlite3");
                 Ok(Self::Embedded(
-                    EmbeddedPools::open(&path, EmbeddedPools::PATIENCE).await?,
+                    EmbeddedPools::open(&path, EmbeddedPools::PATIENCE, EmbeddedPools::PATIENCE)
+                        .await?,
                 ))
             }
             SessionStoreKind::Redis => {
@@ -266,6 +292,8 @@ impl Backend {
                 map.insert(id.to_owned(), (sealed, Instant::now() + ttl));
             }
             Self::Embedded(EmbeddedPools { writer: pool, .. }) => {
+                // One turn at the writer for both statements.
+                let mut connection = pool.acquire().await?;
                 sqlx::query(
                     "INSERT INTO token_sets (id, sealed, expires_at) VALUES (?, ?, unixepoch() + ?)
                      ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at",
@@ -273,12 +301,17 @@ impl Backend {
                 .bind(id)
                 .bind(sealed)
                 .bind(ttl.as_secs() as i64)
-                .execute(pool)
+                .execute(&mut *connection)
                 .await?;
-                // Expired sets of sessions that were never signed out go with the next write.
-                sqlx::query("DELETE FROM token_sets WHERE expires_at <= unixepoch()")
-                    .execute(pool)
-                    .await?;
+                // Expired sets of sessions that were never signed out go with the next write. The
+                // set above is stored: a failed sweep must not fail its sign-in or refresh.
+                if let Err(error) =
+                    sqlx::query("DELETE FROM token_sets WHERE expires_at <= unixepoch()")
+                        .execute(&mut *connection)
+                        .await
+                {
+                    tracing::warn!(%error, "sweeping expired token sets failed");
+                }
             }
             Self::Redis(pool) => {
                 let (keys, args) = redis_token_write(id, sealed, ttl);
@@ -528,9 +561,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("keystone-writer-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let pools = EmbeddedPools::open(&dir.join("sessions.sqlite3"), Duration::from_millis(1))
-            .await
-            .unwrap();
+        // A slow disk may queue the burst's writes for long: only SQLite's lock is hurried.
+        let pools = EmbeddedPools::open(
+            &dir.join("sessions.sqlite3"),
+            Duration::from_millis(1),
+            Duration::from_secs(120),
+        )
+        .await
+        .unwrap();
         let records = pools
             .session_records(Duration::from_secs(3600))
             .await
@@ -592,8 +630,19 @@ mod tests {
         assert_eq!(backend.count_token_sets().await.unwrap(), 200);
         let refused = sqlx::query("DELETE FROM token_sets")
             .execute(&pools.readers)
-            .await;
-        assert!(refused.is_err(), "a reader refuses to write");
+            .await
+            .expect_err("a reader refuses to write");
+        let code = refused.as_database_error().and_then(|error| error.code());
+        assert_eq!(code.as_deref(), Some("8"), "SQLITE_READONLY: {refused}");
+        // Reads never queue behind the writer: they answer while it is held.
+        let _writing = pools.writer.acquire().await.unwrap();
+        let reads = async {
+            assert!(backend.load_tokens("session-1").await.unwrap().is_some());
+            assert!(records.load(&Id::default()).await.unwrap().is_none());
+        };
+        tokio::time::timeout(Duration::from_secs(5), reads)
+            .await
+            .expect("reads answer while the writer is held");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
