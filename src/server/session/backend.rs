@@ -59,7 +59,7 @@ impl EmbeddedPools {
         acquire_timeout: Duration,
     ) -> Result<Self, StoreError> {
         // The default `synchronous` (FULL) is kept: every commit is on disk when it returns, so
-        // a sign-out that answered is not undone by a power cut or a crash of the host.
+        // token sets a sign-out deleted stay deleted through a power cut or a crash of the host.
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
