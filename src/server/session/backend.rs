@@ -591,26 +591,14 @@ mod tests {
                     data: Default::default(),
                     expiry_date: time::OffsetDateTime::now_utc() + time::Duration::minutes(5),
                 };
-                records
-                    .create(&mut record)
-                    .await
-                    .map_err(|error| error.to_string())?;
+                records.create(&mut record).await?;
                 record.data.insert("n".into(), n.into());
-                records
-                    .save(&record)
-                    .await
-                    .map_err(|error| error.to_string())?;
-                let loaded = records
-                    .load(&record.id)
-                    .await
-                    .map_err(|error| error.to_string())?;
+                records.save(&record).await?;
+                let loaded = records.load(&record.id).await?;
                 assert_eq!(loaded.map(|record| record.data), Some(record.data));
                 if n % 2 == 0 {
                     backend.delete_tokens(&id).await?;
-                    records
-                        .delete(&record.id)
-                        .await
-                        .map_err(|error| error.to_string())?;
+                    records.delete(&record.id).await?;
                 }
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
             });
