@@ -485,6 +485,80 @@ async fn a_sign_in_over_a_live_session_revokes_the_session_it_replaces() {
     assert_eq!(browser.server_fn("shell", &[]).await.0, StatusCode::OK);
 }
 
+/// The store refuses the signed-in record (a full disk, a queue past its timeout) after the
+/// tokens were stored: the member gets the page that says so, and the tokens are not left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_whose_record_cannot_be_stored_answers_a_page_and_keeps_no_tokens() {
+    let data_dir =
+        std::env::temp_dir().join(format!("keystone-record-refused-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let app = TestApp::builder()
+        .config(|config| {
+            config.session_store = SessionStoreKind::Embedded;
+            config.data_dir = data_dir.clone();
+        })
+        .spawn()
+        .await;
+    let browser = app.browser();
+    let attempt = browser.start_login("").await;
+    let callback = browser
+        .sign_in_at_provider(&attempt, &[("user_id", ADA)])
+        .await;
+
+    // The real store refuses: SQLite itself fails every write of a session record from now on,
+    // while the token set's table still takes its row.
+    let store = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        data_dir.join("sessions.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_records BEFORE INSERT ON tower_sessions \
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    )
+    .execute(&store)
+    .await
+    .unwrap();
+
+    let response = browser.callback(&callback).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        response.headers().get("set-cookie").is_none(),
+        "no cookie for a session that was not stored"
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Sign-in is unavailable"), "{page}");
+    assert_eq!(
+        app.bff.store.count_token_sets().await.unwrap(),
+        0,
+        "the stored tokens are removed"
+    );
+    assert_eq!(
+        families(app.sandbox()),
+        (0, 1),
+        "their refresh token is revoked at the provider"
+    );
+
+    // Once the store takes records again, the same browser signs in.
+    sqlx::query("DROP TRIGGER refuse_records")
+        .execute(&store)
+        .await
+        .unwrap();
+    let attempt = browser.start_login("").await;
+    let callback = browser
+        .sign_in_at_provider(&attempt, &[("user_id", ADA)])
+        .await;
+    assert_eq!(
+        browser.callback(&callback).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(browser.server_fn("shell", &[]).await.0, StatusCode::OK);
+    store.close().await;
+    drop(app);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_kept_no_longer_than_the_absolute_lifetime_however_often_refreshed() {
     let app = short_lived_tokens(TestApp::builder())

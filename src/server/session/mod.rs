@@ -162,7 +162,13 @@ pub async fn sign_in(
     // A sign-in may be into another organization (accepting an invitation while signed in): the
     // environment kept from before (its id goes into API paths) must not carry over.
     session.remove_value(ENVIRONMENT_KEY).await?;
-    session.insert(MEMBER_KEY, member).await
+    session.insert(MEMBER_KEY, member).await?;
+    // Stored now, not by the session layer after the handler has answered: a failure there is a
+    // bare 500 the callback never sees, and the token set just stored (its refresh token live at
+    // the provider) would be left behind with no record to reach it. Here the caller revokes it
+    // and answers with a page. The layer saves the record once more on the way out (an upsert
+    // of the same values).
+    session.save().await
 }
 
 async fn pending_logins(
