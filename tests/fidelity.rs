@@ -388,6 +388,7 @@ async fn roles_without_permissions_still_show_and_can_be_given() {
         .as_array()
         .unwrap()
         .iter()
+        .map(|member| &member["Parsed"])
         .find(|member| member["email"] == "ben@acme-markets.example")
         .unwrap();
     let (status, changed) = browser
@@ -520,6 +521,114 @@ async fn a_network_with_host_bits_and_an_odd_slug_are_shown_as_stored() {
     assert_eq!(deleted, "10.1.2.3/8");
     let (_, allowlist) = browser.server_fn("allowlist", &[]).await;
     assert_eq!(allowlist["entries_as_stored"].as_array().unwrap().len(), 0);
+}
+
+/// Member: `roles` (Role[]) is published, a Role's fields are not: a member whose role the
+/// dashboard cannot read is shown as stored, and neither the members page nor the roles page's
+/// counts fail on them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_whose_role_is_odd_is_shown_as_stored() {
+    let app = spawn_app().await;
+    let browser = signed_in(&app).await;
+    // Set before the first read of the members, so no count is remembered from before.
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{
+            "method": "GET",
+            "path_prefix": "/v1/platforms/me/members",
+            "action": { "kind": "edit_body", "pointer": "/items/1/roles/0/name", "value": null },
+        }] }),
+    )
+    .await;
+
+    let (status, view) = browser.server_fn("members", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let members = view["members"].as_array().unwrap();
+    assert_eq!(
+        members.len() as u64,
+        view["total"].as_u64().unwrap(),
+        "{view}"
+    );
+    assert!(members.len() >= 3, "{view}");
+    assert!(
+        members[1]["AsStored"]["reason"].is_string(),
+        "the second member, whose role lost its name, is shown as stored: {view}"
+    );
+    let email = members[1]["AsStored"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pair| pair[0] == "email")
+        .unwrap()[1]
+        .clone();
+    assert!(
+        email.as_str().is_some_and(|email| email.contains('@')),
+        "{view}"
+    );
+    let parsed = members
+        .iter()
+        .filter(|item| item["Parsed"].is_object())
+        .count();
+    assert_eq!(
+        parsed,
+        members.len() - 1,
+        "the others are read as always: {view}"
+    );
+    let html = browser.get("/members").await.text().await.unwrap();
+    assert!(html.contains("member-row-as-stored"), "{html}");
+    assert!(html.contains("Shown as stored"));
+    assert_eq!(html.matches("data-testid=\"member-row\"").count(), parsed);
+
+    // The roles page tallies each role's members from the whole list; the odd one counts for
+    // nothing, and the page stands.
+    let (status, roles) = browser.server_fn("roles", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{roles}");
+}
+
+/// Role `permissions` are string[] "only where the API reveals them" [design]: a role whose list
+/// has another shape (Auth0's own API gives objects) is a role that does not say what it grants.
+/// It is listed and can be given; the roles page and the members page's role choices stand.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_whose_permissions_have_another_shape_is_still_listed() {
+    let app = spawn_app().await;
+    let browser = signed_in(&app).await;
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{
+            "method": "GET",
+            "path_prefix": "/v1/platforms/me/roles",
+            "action": {
+                "kind": "edit_body",
+                "pointer": "/items/0/permissions",
+                "value": [{ "permission_name": "platform:read", "resource_server_identifier": "https://api.keystoneos.xyz" }],
+            },
+        }] }),
+    )
+    .await;
+    let (status, view) = browser.server_fn("roles", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let roles = view["roles"].as_array().unwrap();
+    assert!(roles.len() >= 4, "{view}");
+    assert!(roles[0]["permissions"].is_null(), "{view}");
+    assert!(
+        roles[1]["permissions"].is_array(),
+        "the others say what they grant: {view}"
+    );
+    let page = browser.get("/roles").await.text().await.unwrap();
+    assert!(
+        page.contains("permission-matrix"),
+        "the matrix stands: {page}"
+    );
+    assert!(
+        page.contains(" not published"),
+        "with the role's column unknown"
+    );
+    let (status, members) = browser.server_fn("members", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{members}");
+    assert_eq!(
+        ok(&members["roles"], "roles").as_array().unwrap().len(),
+        roles.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

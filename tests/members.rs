@@ -5,8 +5,8 @@ mod common;
 use common::{spawn_app, status, Browser, TestApp};
 use keystone_dashboard::api::{
     confirmation_code, removal_warning, revocation_warning, ActivityFilters, ApiError,
-    ChangeMemberRoles, InviteMembers, InviteOutcome, LoadActivity, LoadMembers, LoadRoles, Member,
-    MembersView, RemoveMember, ResendInvitation, RevokeInvitation,
+    ChangeMemberRoles, InviteMembers, InviteOutcome, Listed, LoadActivity, LoadMembers, LoadRoles,
+    Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation,
 };
 use keystone_dashboard::domain::encode_component;
 use reqwest::StatusCode;
@@ -42,6 +42,7 @@ async fn member(browser: &Browser, email: &str) -> Option<Member> {
         .await
         .members
         .into_iter()
+        .filter_map(Listed::parsed)
         .find(|member| member.email.as_deref() == Some(email))
 }
 
@@ -433,7 +434,7 @@ async fn a_members_roles_are_sent_by_name_not_with_what_each_allows() {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|member| member["roles"].as_array().unwrap())
+        .flat_map(|member| member["Parsed"]["roles"].as_array().unwrap())
         .collect();
     assert!(held.len() >= 4, "the seed's members hold roles: {view}");
     for role in held {

@@ -140,6 +140,13 @@ pub enum FaultAction {
     },
     /// Run the handler, then replace the body with text that is not JSON.
     MalformedBody,
+    /// Run the handler, then set the value at `pointer` (RFC 6901) in its JSON reply: a record
+    /// the API stored in a shape the dashboard does not expect. A pointer the reply lacks
+    /// leaves it as it was.
+    EditBody {
+        pointer: String,
+        value: serde_json::Value,
+    },
     /// Close the connection without answering, before the handler runs (nothing applied).
     DropBeforeApply,
     /// Run the handler (the change is applied), then close the connection without answering.

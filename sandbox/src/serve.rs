@@ -131,6 +131,20 @@ async fn handle(
                 Body::from("{\"items\": [truncated"),
             ))
         }
+        Some(FaultAction::EditBody { pointer, value }) => {
+            let (mut parts, body) = run(router, request).await.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+                return Err(DroppedConnection);
+            };
+            let Ok(mut reply) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+                return Ok(Response::from_parts(parts, Body::from(bytes)));
+            };
+            if let Some(field) = reply.pointer_mut(&pointer) {
+                *field = value;
+            }
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Ok(Response::from_parts(parts, Body::from(reply.to_string())))
+        }
     }
 }
 

@@ -709,12 +709,14 @@ pub(crate) mod ssr {
 
     async fn read_member_names(request: &MemberRequest) -> Option<HashMap<String, String>> {
         match request
-            .get_all::<Member>(paths::MEMBERS, &[], MAX_NAMED_MEMBERS)
+            .get_all::<Lenient<Member>>(paths::MEMBERS, &[], MAX_NAMED_MEMBERS)
             .await
         {
+            // An odd member's calls show their id, as any caller not among the members.
             Ok(members) => Some(
                 members
                     .into_iter()
+                    .filter_map(|item| Listed::from(item).parsed())
                     .map(|member| (member.user_id.clone(), member.display_name()))
                     .collect(),
             ),

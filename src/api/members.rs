@@ -18,9 +18,18 @@ pub struct Role {
     #[serde(default, deserialize_with = "null_as_empty")]
     pub description: String,
     /// `None` when the API does not reveal what a role grants (Auth0 organization roles carry no
-    /// permissions): the page then says so instead of showing an empty matrix.
-    #[serde(default)]
+    /// permissions): the page then says so instead of showing an empty matrix. Also `None` for a
+    /// list of another shape (Auth0's own API gives objects): the field is not published, and a
+    /// role that cannot say what it grants must still be listed, held and given.
+    #[serde(default, deserialize_with = "names_or_unknown")]
     pub permissions: Option<Vec<String>>,
+}
+
+fn names_or_unknown<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok().flatten())
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
@@ -51,6 +60,11 @@ pub struct Member {
     pub joined_at: Option<Timestamp>,
     #[serde(default)]
     pub last_login_at: Option<Timestamp>,
+}
+
+/// A member's row shown as stored names the person; their roles are what did not parse, most likely.
+impl super::ShownAsStored for Member {
+    const FIELDS: &'static [&'static str] = &["user_id", "name", "email"];
 }
 
 impl Member {
@@ -88,7 +102,9 @@ pub struct Invitation {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MembersView {
-    pub members: Vec<Member>,
+    /// A member the dashboard cannot read (a role without a name, say) is shown as stored,
+    /// without actions, and the rest of the page stands.
+    pub members: Vec<super::Listed<Member>>,
     pub total: u64,
     pub offset: u64,
     pub search: String,
@@ -283,21 +299,29 @@ mod ssr {
         enough: impl Fn(&[Member]) -> bool,
     ) -> Result<Vec<Member>, ApiError> {
         let mut members = Vec::new();
+        // Counted apart from `members`, which leaves out the odd ones.
+        let mut read = 0;
         // A bound, as in `MemberRequest::get_all`: an API that overstates `total` is not
         // followed page after page.
         for _ in 0..MAX_MEMBER_PAGES {
-            let page: Page<Member> = request
+            let page: Page<crate::api::Lenient<Member>> = request
                 .get(
                     paths::MEMBERS,
                     &[
                         ("limit", crate::api::LIST_LIMIT.to_string()),
-                        ("offset", members.len().to_string()),
+                        ("offset", read.to_string()),
                     ],
                 )
                 .await?;
-            let done =
-                page.items.is_empty() || members.len() + page.items.len() >= page.total as usize;
-            members.extend(page.items);
+            read += page.items.len();
+            let done = page.items.is_empty() || read >= page.total as usize;
+            // An odd member counts for nothing: the counts only shape guardrails and the roles
+            // page's tallies, and the API decides what a change may do.
+            members.extend(
+                page.items
+                    .into_iter()
+                    .filter_map(|item| crate::api::Listed::from(item).parsed()),
+            );
             if done || enough(&members) {
                 break;
             }
@@ -385,7 +409,7 @@ mod ssr {
         // Only the members themselves are essential; the roles and the invitations each
         // fail on their own.
         let (page, can_manage, roles, invitations) = tokio::join!(
-            request.get::<crate::api::Page<Member>>(paths::MEMBERS, &query),
+            request.get::<crate::api::Page<crate::api::Lenient<Member>>>(paths::MEMBERS, &query),
             request.may(crate::api::permissions::MEMBERS_MANAGE),
             ssr::roles(&request),
             ssr::invitations(&request),
@@ -408,7 +432,11 @@ mod ssr {
             0
         };
         Ok(MembersView {
-            members: page.items,
+            members: page
+                .items
+                .into_iter()
+                .map(crate::api::Listed::from)
+                .collect(),
             total: page.total,
             offset: page.offset,
             search,

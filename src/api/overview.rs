@@ -140,11 +140,12 @@ mod ssr {
     pub async fn own_roles(request: &MemberRequest) -> Result<Vec<String>, ApiError> {
         let member = request.member();
         let search = member.email.clone().unwrap_or_default();
-        let members: Vec<Member> = request
+        let members: Vec<crate::api::Lenient<Member>> = request
             .get_all(paths::MEMBERS, &[("search", search)], 500)
             .await?;
         Ok(members
             .into_iter()
+            .filter_map(|item| crate::api::Listed::from(item).parsed())
             .find(|found| found.user_id == member.user_id)
             .map(|found| found.roles.into_iter().map(|role| role.name).collect())
             .unwrap_or_default())

@@ -13,8 +13,9 @@ use leptos_router::{components::Form, hooks::use_query_map};
 use crate::{
     api::permissions::MEMBERS_MANAGE,
     api::{
-        load_members, member_guardrail, removal_warning, ChangeMemberRoles, InviteMembers, Member,
-        MembersView, RemoveMember, ResendInvitation, RevokeInvitation, Role, MEMBERS_PAGE_SIZE,
+        load_members, member_guardrail, removal_warning, ChangeMemberRoles, InviteMembers, Listed,
+        Member, MembersView, OddRecord, RemoveMember, ResendInvitation, RevokeInvitation, Role,
+        MEMBERS_PAGE_SIZE,
     },
     app::kit::{
         count_of, initials, use_offset_query, Announcement, Announcer, Confirm, DataTable,
@@ -219,16 +220,22 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
                     >
                         {members
                             .into_iter()
-                            .map(|member| {
-                                let guard = member_guardrail(&member, &me, manager_count);
-                                view! {
-                                    <MemberRow
-                                        member
-                                        guard
-                                        roles=roles.clone()
-                                        can_manage
-                                        actions
-                                    />
+                            .map(|listed| match listed {
+                                Listed::Parsed(member) => {
+                                    let guard = member_guardrail(&member, &me, manager_count);
+                                    view! {
+                                        <MemberRow
+                                            member
+                                            guard
+                                            roles=roles.clone()
+                                            can_manage
+                                            actions
+                                        />
+                                    }
+                                        .into_any()
+                                }
+                                Listed::AsStored(record) => {
+                                    view! { <OddMemberRow record can_manage /> }.into_any()
                                 }
                             })
                             .collect_view()}
@@ -314,6 +321,39 @@ fn MemberRow(
         </tr>
     }
     .into_any()
+}
+
+/// A member the dashboard cannot read (their roles, most likely, in a shape it does not know):
+/// named as stored and marked; their roles cannot be changed from here, and the rest of the
+/// table stands.
+#[component]
+fn OddMemberRow(record: OddRecord, can_manage: bool) -> impl IntoView {
+    let name = [
+        record.field("name"),
+        record.field("email"),
+        record.field("user_id"),
+    ]
+    .into_iter()
+    .find(|field| !field.is_empty())
+    .unwrap_or_default()
+    .to_owned();
+    view! {
+        <tr data-testid="member-row-as-stored" data-email=record.field("email").to_owned()>
+            <td>
+                <span class="avatar" aria-hidden="true">
+                    {initials(&name)}
+                </span>
+                " "
+                <strong>{name.clone()}</strong>
+                <br />
+                <span class="muted">{record.field("email").to_owned()}</span>
+            </td>
+            <td colspan="3">
+                <span class="as-stored">{format!("Shown as stored: {}", record.reason)}</span>
+            </td>
+            {can_manage.then(|| view! { <td></td> })}
+        </tr>
+    }
 }
 
 #[component]
