@@ -78,6 +78,44 @@ async fn a_member_signs_in_and_lands_on_the_page_asked_for() {
     );
 }
 
+/// Without a configured organization, a link's organization is followed (several platforms share
+/// the dashboard); with one, the deployment serves that platform only, and a link naming another
+/// organization of the tenant is refused before anyone reaches the provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_pinned_to_an_organization_refuses_links_for_another() {
+    let shared = spawn_app().await;
+    let authorize_url = shared
+        .browser()
+        .start_login(&format!("?organization={}", common::OUTSIDER_ORG))
+        .await;
+    assert_eq!(
+        common::query_param(&authorize_url, "organization").as_deref(),
+        Some(common::OUTSIDER_ORG)
+    );
+
+    let pinned = TestApp::builder()
+        .config(|config| config.auth_organization = Some("org_acme_markets".to_owned()))
+        .spawn()
+        .await;
+    let browser = pinned.browser();
+    let response = browser
+        .get(&format!(
+            "/auth/login?organization={}",
+            common::OUTSIDER_ORG
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+    let page = response.text().await.unwrap();
+    assert!(page.contains("This link is for another platform"), "{page}");
+    // Its own organization's links (invitations carry one) still work.
+    let authorize_url = browser.start_login("?organization=org_acme_markets").await;
+    assert_eq!(
+        common::query_param(&authorize_url, "organization").as_deref(),
+        Some("org_acme_markets")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_check_reports_the_member_and_never_a_token() {
     let app = spawn_app().await;

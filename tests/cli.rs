@@ -89,12 +89,16 @@ fn help_never_prints_the_values_of_secret_settings() {
         .arg("--help")
         .env("KEYSTONE_AUTH_CLIENT_SECRET", "client-secret-value")
         .env("KEYSTONE_TOKEN_ENCRYPTION_KEY", "encryption-key-value")
+        // A Redis URL may carry the server's password.
+        .env("KEYSTONE_REDIS_URL", "redis://:redis-password@redis:6379")
         .output()
         .unwrap();
     let help = String::from_utf8(output.stdout).unwrap();
     assert!(help.contains("KEYSTONE_AUTH_CLIENT_SECRET"));
+    assert!(help.contains("KEYSTONE_REDIS_URL"));
     assert!(!help.contains("client-secret-value"), "{help}");
     assert!(!help.contains("encryption-key-value"), "{help}");
+    assert!(!help.contains("redis-password"), "{help}");
 }
 
 #[test]

@@ -485,6 +485,31 @@ async fn a_sign_in_over_a_live_session_revokes_the_session_it_replaces() {
     assert_eq!(browser.server_fn("shell", &[]).await.0, StatusCode::OK);
 }
 
+/// The data folder holds the session records (names, addresses, logins in flight) in files SQLite
+/// creates with the umask's modes: the folder itself is the owner's alone.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_folder_it_creates_is_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = std::env::temp_dir().join(format!("keystone-private-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&parent);
+    let data_dir = parent.join("data");
+    let app = TestApp::builder()
+        .config(|config| {
+            config.session_store = SessionStoreKind::Embedded;
+            config.data_dir = data_dir.clone();
+        })
+        .spawn()
+        .await;
+    app.browser().sign_in().await;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode();
+    assert_eq!(mode(&data_dir) & 0o777, 0o700, "{:o}", mode(&data_dir));
+    assert!(data_dir.join("sessions.sqlite3").exists());
+    assert_eq!(mode(&data_dir.join("token-encryption.key")) & 0o077, 0);
+    drop(app);
+    let _ = std::fs::remove_dir_all(&parent);
+}
+
 /// The store refuses the signed-in record (a full disk, a queue past its timeout) after the
 /// tokens were stored: the member gets the page that says so, and the tokens are not left behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,10 +81,18 @@ impl SigningKeys {
                 source,
             })?;
         }
-        std::fs::write(path, pem.as_bytes()).map_err(|source| KeyError::Write {
-            path: shown,
-            source,
-        })?;
+        // Whoever reads the key can sign a Platform Manager's token for the sandbox's API.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
+            .open(path)
+            .and_then(|mut file| std::io::Write::write_all(&mut file, pem.as_bytes()))
+            .map_err(|source| KeyError::Write {
+                path: shown,
+                source,
+            })?;
         Self::from_private_key(key)
     }
 
@@ -246,6 +254,23 @@ mod tests {
         let token = keys
             .sign(&json!({ "iss": "https://idp/", "aud": "api", "sub": "someone", "exp": exp }));
         (keys, token)
+    }
+
+    /// Whoever reads the key signs tokens the sandbox's API believes: it is the owner's alone,
+    /// whatever the umask, and the key read back signs as the one generated.
+    #[cfg(unix)]
+    #[test]
+    fn a_generated_key_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("sandbox-key-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("signing-key.pem");
+        let generated = SigningKeys::load_or_generate(Some(&path)).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        let loaded = SigningKeys::load_or_generate(Some(&path)).unwrap();
+        assert_eq!(loaded.kid(), generated.kid());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -50,7 +50,9 @@ pub struct Config {
     #[arg(long, env = "KEYSTONE_AUTH_CLIENT_SECRET", hide_env_values = true)]
     pub auth_client_secret: Option<String>,
 
-    /// The Auth0 organization (`org_…`) members sign in to when the login link names none.
+    /// The Auth0 organization (`org_…`) this deployment serves: every login goes to it, and a link
+    /// naming another organization is refused. Unset, a login link's organization is followed
+    /// (several platforms share the dashboard).
     #[arg(long, env = "KEYSTONE_AUTH_ORGANIZATION")]
     pub auth_organization: Option<String>,
 
@@ -86,9 +88,11 @@ pub struct Config {
     pub session_store: SessionStoreKind,
 
     /// Redis URL for `--session-store redis`, e.g. `redis://127.0.0.1:6379`.
+    // It may carry the server's password: `--help` must not print it.
     #[arg(
         long,
         env = "KEYSTONE_REDIS_URL",
+        hide_env_values = true,
         required_if_eq("session_store", "redis")
     )]
     pub redis_url: Option<String>,

@@ -70,10 +70,23 @@ async fn login(
             return Ok(Redirect::to(return_to.as_str()).into_response());
         }
     }
-    let organization = query
+    let named = query
         .organization
-        .filter(|id| id.starts_with("org_") && looks_like_identifier(id))
-        .or_else(|| bff.default_organization.clone());
+        .filter(|id| id.starts_with("org_") && looks_like_identifier(id));
+    // A deployment pinned to one platform lets no one in through another organization of the
+    // same tenant: the ID token's `org_id` is checked against the organization asked for, so
+    // following the link's would admit that organization's members.
+    if bff.organization_pinned && named.is_some() && named != bff.default_organization {
+        tracing::warn!(organization = ?named, "login link for another organization refused");
+        return Err(sign_in_problem(
+            StatusCode::BAD_REQUEST,
+            "This link is for another platform",
+            "This dashboard serves one platform's team, and the link names another organization. \
+             Ask whoever sent it for their platform's dashboard.",
+            "/auth/login",
+        ));
+    }
+    let organization = named.or_else(|| bff.default_organization.clone());
     let start = bff
         .provider
         .start_login(organization.as_deref(), invitation.as_deref())

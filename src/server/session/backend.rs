@@ -533,7 +533,7 @@ fn redis_token_write(id: &str, sealed: String, ttl: Duration) -> (Vec<String>, V
 }
 
 fn ensure_dir(path: &Path) -> Result<(), StoreError> {
-    std::fs::create_dir_all(path).map_err(|source| StoreError::DataDir {
+    super::create_private_dir(path).map_err(|source| StoreError::DataDir {
         path: path.display().to_string(),
         source,
     })

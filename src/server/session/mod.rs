@@ -296,7 +296,7 @@ pub fn claim_data_dir(config: &Config) -> Result<Option<DataDirLock>, SetupError
         path: path.display().to_string(),
         source,
     };
-    std::fs::create_dir_all(&config.data_dir).map_err(lock_error)?;
+    create_private_dir(&config.data_dir).map_err(lock_error)?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -350,7 +350,7 @@ fn embedded_key(data_dir: &Path) -> Result<TokenCipher, SetupError> {
         Ok(key) => Ok(TokenCipher::from_base64(&key)?),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let key = TokenCipher::generate_key();
-            std::fs::create_dir_all(data_dir)
+            create_private_dir(data_dir)
                 .and_then(|()| write_private(&path, &key))
                 .map_err(key_file_error)?;
             tracing::info!(path = %path.display(), "generated a token encryption key");
@@ -358,6 +358,18 @@ fn embedded_key(data_dir: &Path) -> Result<TokenCipher, SetupError> {
         }
         Err(error) => Err(key_file_error(error)),
     }
+}
+
+/// The data folder holds the session records (members' names and addresses, logins in flight)
+/// and the store's files, which SQLite creates with the process's umask (usually readable by
+/// every local user): a folder only its owner may enter keeps them private whatever their modes.
+/// A folder that already exists keeps its mode; it is the operator's.
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
