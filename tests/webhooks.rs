@@ -467,3 +467,35 @@ async fn the_forms_ticked_events_arrive_as_the_browser_posts_them() {
         "{reply}"
     );
 }
+
+/// A change that answers success without its record was made: the member is told it may have
+/// been saved and to check, never "something went wrong, try again", which would create a second
+/// endpoint (and lose the first one's secret).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_answered_without_its_record_says_it_may_have_been_saved() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    common::set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "POST", "path_prefix": "/v1/platforms/me/webhooks", "action": { "kind": "empty_body" }, "times": 1 }] }),
+    )
+    .await;
+    let (status, reply) = browser
+        .server_fn(
+            "webhooks/create",
+            &[
+                ("url", "https://hooks.acme.example/no-record"),
+                ("description", ""),
+                ("events[]", "settlement.failed"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{reply}");
+    assert_eq!(
+        reply,
+        json!({ "UnexpectedReply": { "may_have_applied": true } })
+    );
+    // It was made.
+    let stored = endpoint(&browser, "https://hooks.acme.example/no-record").await;
+    assert_eq!(stored.events, ["settlement.failed"]);
+}

@@ -140,6 +140,8 @@ pub enum FaultAction {
     },
     /// Run the handler, then replace the body with text that is not JSON.
     MalformedBody,
+    /// Run the handler (the change is applied), then answer its status with an empty body.
+    EmptyBody,
     /// Run the handler, then set the value at `pointer` (RFC 6901) in its JSON reply: a record
     /// the API stored in a shape the dashboard does not expect. A pointer the reply lacks
     /// leaves it as it was.

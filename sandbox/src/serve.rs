@@ -131,6 +131,14 @@ async fn handle(
                 Body::from("{\"items\": [truncated"),
             ))
         }
+        Some(FaultAction::EmptyBody) => {
+            let (mut parts, _) = run(router, request).await.into_parts();
+            parts.headers.remove(header::CONTENT_TYPE);
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+            Ok(Response::from_parts(parts, Body::empty()))
+        }
         Some(FaultAction::EditBody { pointer, value }) => {
             let (mut parts, body) = run(router, request).await.into_parts();
             let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {

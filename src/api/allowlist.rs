@@ -662,13 +662,12 @@ pub(crate) mod ssr {
     ) -> Result<AllowlistEntry, ApiError> {
         current
             .request
-            .send(
+            .send_for(
                 Method::POST,
                 &paths::ip_allowlist(&current.environment_id),
                 Some(&json!({ "cidr": cidr, "description": description })),
             )
-            .await?
-            .ok_or(ApiError::Internal)
+            .await
     }
 
     /// The members' names by user id, to say who added each entry. Whatever this cannot
@@ -867,13 +866,12 @@ pub(crate) mod ssr {
         let path = paths::ip_allowlist_entry(&current.environment_id, &id);
         current
             .request
-            .send(
+            .send_for(
                 reqwest::Method::PATCH,
                 &path,
                 Some(&serde_json::json!({ "description": description })),
             )
-            .await?
-            .ok_or(ApiError::Internal)
+            .await
     }
 
     pub async fn delete_allowlist_entry(

@@ -240,9 +240,8 @@ mod ssr {
         body["auth0_client_id"] = auth0_client_id.trim().into();
         let request = MemberRequest::current()?;
         request
-            .send(reqwest::Method::POST, paths::ENVIRONMENTS, Some(&body))
-            .await?
-            .ok_or(ApiError::Internal)
+            .send_for(reqwest::Method::POST, paths::ENVIRONMENTS, Some(&body))
+            .await
     }
 
     pub async fn update_environment(
@@ -269,13 +268,12 @@ mod ssr {
             return Err(invalid(errors));
         }
         MemberRequest::current()?
-            .send(
+            .send_for(
                 reqwest::Method::PATCH,
                 &paths::environment(&environment_id),
                 Some(&body),
             )
-            .await?
-            .ok_or(ApiError::Internal)
+            .await
     }
 
     pub async fn set_environment_active(
@@ -298,20 +296,19 @@ mod ssr {
             )?;
         }
         let path = paths::environment(&environment_id);
-        let reply = if active {
+        if active {
             request
-                .send(
+                .send_for(
                     reqwest::Method::PATCH,
                     &path,
                     Some(&serde_json::json!({ "is_active": true })),
                 )
-                .await?
+                .await
         } else {
             request
-                .send::<(), EnvironmentDetail>(reqwest::Method::DELETE, &path, None)
-                .await?
-        };
-        reply.ok_or(ApiError::Internal)
+                .send_for::<(), EnvironmentDetail>(reqwest::Method::DELETE, &path, None)
+                .await
+        }
     }
 }
 

@@ -512,7 +512,7 @@ mod ssr {
             .any(|role| role.name == PLATFORM_MANAGER && role_ids.contains(&role.id));
         ssr::guard(&request, &user_id, !keeps_manager).await?;
         let changed = request
-            .send(
+            .send_for(
                 reqwest::Method::PATCH,
                 &paths::member(&member_id),
                 Some(&serde_json::json!({ "role_ids": role_ids })),
@@ -520,7 +520,7 @@ mod ssr {
             .await;
         // Whatever the outcome (a lost reply may still have applied), count afresh next time.
         ssr::forget_remembered_members(&request);
-        changed?.ok_or(ApiError::Internal)
+        changed
     }
 
     pub async fn remove_member(
@@ -587,13 +587,12 @@ mod ssr {
             .await?;
         let email = invitation.invitee_email;
         request
-            .send(
+            .send_for(
                 reqwest::Method::POST,
                 paths::INVITATIONS,
                 Some(&serde_json::json!({ "email": email, "role_ids": role_ids, "send_email": true })),
             )
             .await
-            .and_then(|created| created.ok_or(ApiError::Internal))
             .map_err(|error| ssr::after_revoke(error, &email))
     }
 

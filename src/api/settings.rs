@@ -175,9 +175,8 @@ mod ssr {
         let body = profile_update(&name, &logo_url, &support_email, &support_url)
             .map_err(ApiError::Validation)?;
         let saved: PlatformRecord = MemberRequest::current()?
-            .send(reqwest::Method::PATCH, paths::PLATFORM, Some(&body))
-            .await?
-            .ok_or(ApiError::Internal)?;
+            .send_for(reqwest::Method::PATCH, paths::PLATFORM, Some(&body))
+            .await?;
         Ok(saved.into())
     }
 }

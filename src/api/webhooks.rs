@@ -326,9 +326,8 @@ mod ssr {
         // Read leniently: the endpoint exists once this answers, and its secret must reach the
         // member even if another field of the reply is not what the dashboard expects.
         let created: serde_json::Value = MemberRequest::current()?
-            .send(reqwest::Method::POST, paths::WEBHOOKS, Some(&body))
-            .await?
-            .ok_or(ApiError::Internal)?;
+            .send_for(reqwest::Method::POST, paths::WEBHOOKS, Some(&body))
+            .await?;
         let secret = created["secret"]
             .as_str()
             .ok_or(ApiError::UnexpectedReply {
@@ -352,21 +351,19 @@ mod ssr {
         let id = ResourceId::parse(&id)?;
         let body = endpoint_body(&url, &description, &events).map_err(ApiError::Validation)?;
         MemberRequest::current()?
-            .send(reqwest::Method::PATCH, &paths::webhook(&id), Some(&body))
-            .await?
-            .ok_or(ApiError::Internal)
+            .send_for(reqwest::Method::PATCH, &paths::webhook(&id), Some(&body))
+            .await
     }
 
     pub async fn set_webhook_active(id: String, active: bool) -> Result<WebhookEndpoint, ApiError> {
         let id = ResourceId::parse(&id)?;
         MemberRequest::current()?
-            .send(
+            .send_for(
                 reqwest::Method::PATCH,
                 &paths::webhook(&id),
                 Some(&serde_json::json!({ "is_active": active })),
             )
-            .await?
-            .ok_or(ApiError::Internal)
+            .await
     }
 
     pub async fn delete_webhook(id: String, confirm: Option<String>) -> Result<String, ApiError> {
@@ -385,9 +382,8 @@ mod ssr {
         let request = MemberRequest::current()?;
         let endpoint_url = endpoint_url(&request, &id).await?;
         let reply: TestReply = request
-            .send::<(), _>(reqwest::Method::POST, &paths::webhook_test(&id), None)
-            .await?
-            .ok_or(ApiError::Internal)?;
+            .send_for::<(), _>(reqwest::Method::POST, &paths::webhook_test(&id), None)
+            .await?;
         Ok(WebhookTestResult {
             endpoint_url,
             success: reply.success,
@@ -406,9 +402,8 @@ mod ssr {
         let endpoint_url = endpoint_url(&request, &id).await?;
         require_confirmation(&[rotate_warning(&endpoint_url)], confirm.as_deref())?;
         let rotation: Rotation = request
-            .send::<(), _>(reqwest::Method::POST, &paths::webhook_rotation(&id), None)
-            .await?
-            .ok_or(ApiError::Internal)?;
+            .send_for::<(), _>(reqwest::Method::POST, &paths::webhook_rotation(&id), None)
+            .await?;
         Ok(OneTimeSecret {
             endpoint_url,
             secret: rotation.new_secret,

@@ -481,6 +481,24 @@ impl MemberRequest {
         .await
     }
 
+    /// [`MemberRequest::send`] for a change whose reply is the changed record. A success with no
+    /// body (204, or an empty 2xx) means the change was made and its record not returned: the
+    /// member is told it may have been saved, never "something went wrong, try again", which
+    /// would make a second webhook or invitation.
+    pub async fn send_for<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        self.send(method, path, body).await?.ok_or_else(|| {
+            tracing::warn!(path, "a change answered success without its record");
+            ApiError::UnexpectedReply {
+                may_have_applied: true,
+            }
+        })
+    }
+
     fn caller<'a>(&'a self, access_token: &'a str, environment: &'a EnvironmentSlug) -> Caller<'a> {
         Caller {
             access_token,
