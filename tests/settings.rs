@@ -211,3 +211,81 @@ async fn the_clients_fail_alone_when_the_environments_cannot_be_read() {
     assert!(html.contains(r#"data-testid="section-failed""#));
     assert!(html.contains(r#"data-testid="profile-form""#));
 }
+
+/// A browser without the WASM bundle posts the form itself: a refusal comes back as a page that
+/// names the problem, in the refusal's status, with a link back to the form's page (never to
+/// another site's), not as the error's JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_form_post_that_is_refused_gets_a_page_not_json() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    let form = [
+        ("name", "Acme Markets"),
+        ("logo_url", ""),
+        ("support_email", "nope"),
+        ("support_url", ""),
+    ];
+    let as_a_browser = |referer: String| {
+        [
+            ("sec-fetch-site", "same-origin".to_owned()),
+            ("origin", app.base_url.clone()),
+            (
+                "accept",
+                "text/html,application/xhtml+xml,*/*;q=0.8".to_owned(),
+            ),
+            ("referer", referer),
+        ]
+    };
+    let post = |headers: [(&'static str, String); 4]| {
+        let browser = &browser;
+        let form = &form;
+        async move {
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(name, value)| (*name, value.as_str()))
+                .collect();
+            browser
+                .post_form_with("/api/settings/general/update", form, &headers)
+                .await
+        }
+    };
+
+    let response = post(as_a_browser(format!(
+        "{}/settings?tab=general",
+        app.base_url
+    )))
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Some fields need attention"), "{page}");
+    assert!(
+        page.to_lowercase().contains("email"),
+        "names the field's problem: {page}"
+    );
+    assert!(!page.contains("Validation"), "no error JSON: {page}");
+    assert!(page.contains(r#"href="/settings?tab=general""#), "{page}");
+
+    // A Referer from elsewhere never becomes the link.
+    let page = post(as_a_browser("https://evil.example/settings".to_owned()))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"href="/""#), "{page}");
+    assert!(!page.contains("evil.example"), "{page}");
+    let page = post(as_a_browser(format!("{}.evil.example/x", app.base_url)))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"href="/""#), "{page}");
+
+    // The app's own calls still get the error as JSON.
+    let (status, reply) = browser.server_fn("settings/general/update", &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply["Validation"].is_array(), "{reply}");
+}

@@ -100,3 +100,20 @@ test('a viewer sees the profile read-only, with the reason', async ({ page }) =>
   await expect(page.getByTestId('profile-form')).toHaveCount(0);
   await expect(page.getByTestId('client-row')).not.toHaveCount(0);
 });
+
+test('without JavaScript a refused save shows what was wrong and leads back to the form', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signIn(page, '/settings');
+  const form = page.getByTestId('profile-form');
+  await form.getByLabel(/^Support email/).fill('help at acme');
+  await page.getByTestId('save-profile').click();
+  // The server's refusal as a page, not the error's JSON at /api/….
+  await expect(page.getByRole('heading', { level: 1, name: 'Some fields need attention' })).toBeVisible();
+  await expect(page.getByTestId('problem-page')).toContainText(/email/i);
+  await expect(page.getByTestId('problem-page')).not.toContainText('Validation');
+  await page.getByRole('link', { name: 'Back to the page' }).click();
+  await expect(page).toHaveURL(/\/settings$/);
+  await expect(page.getByTestId('profile-form')).toBeVisible();
+  await context.close();
+});

@@ -16,6 +16,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::Session;
 
 use super::{
+    pages::problem_page,
     session::{self, SessionState},
     AppState, Bff,
 };
@@ -221,6 +222,91 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// A plain form post (a browser without the WASM bundle, or before it loaded) that a server
+/// function refused. leptos_axum answers it with the refusal's status and the `ApiError` as JSON,
+/// which the browser showed as raw text at `/api/…`; it gets a page instead that says what was
+/// refused, in the refusal's status, with a way back to the page the form was on. The app's own
+/// calls ask for JSON and pass through.
+pub async fn plain_form_refusals(
+    State(bff): State<Arc<Bff>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_plain_form_post = request.method() == Method::POST
+        && is_server_fn_path(request.uri().path())
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+    if !is_plain_form_post {
+        return next.run(request).await;
+    }
+    // Back to a page of this dashboard only: the Referer is the browser's word, and a link built
+    // from another origin's would be an open redirect.
+    let back = ReturnTo::or_home(
+        request
+            .headers()
+            .get(header::REFERER)
+            .and_then(|referer| referer.to_str().ok())
+            .and_then(|referer| referer.strip_prefix(bff.public_url.as_str()))
+            .filter(|path| path.starts_with('/')),
+    );
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let size = axum::body::HttpBody::size_hint(response.body()).exact();
+    if size.is_none_or(|size| size > MAX_REFUSAL_BYTES as u64) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_REFUSAL_BYTES).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    match serde_json::from_slice::<ApiError>(&bytes) {
+        Ok(error) => refusal_page(status, &error, &back),
+        Err(_) => Response::from_parts(parts, axum::body::Body::from(bytes)),
+    }
+}
+
+/// What a refused form post shows: what happened to the change first, then why.
+fn refusal_page(status: StatusCode, error: &ApiError, back: &ReturnTo) -> Response {
+    let back_link = (back.as_str(), "Back to the page");
+    match error {
+        ApiError::SignedOut => problem_page(
+            status,
+            "Your session has ended",
+            &["Nothing was changed. Sign in again, then make the change again."],
+            (&back.sign_in_href(), "Sign in again"),
+        ),
+        ApiError::Validation(fields) => {
+            let mut paragraphs: Vec<&str> =
+                fields.iter().map(|field| field.message.as_str()).collect();
+            paragraphs.push("Nothing was saved. Go back to the form to correct it.");
+            problem_page(status, "Some fields need attention", &paragraphs, back_link)
+        }
+        ApiError::Unavailable {
+            may_have_applied: true,
+        }
+        | ApiError::UnexpectedReply {
+            may_have_applied: true,
+        } => problem_page(
+            status,
+            "This change may have been saved",
+            &[&error.to_string()],
+            back_link,
+        ),
+        other => problem_page(
+            status,
+            "The change could not be completed",
+            &[&other.to_string()],
+            back_link,
+        ),
+    }
 }
 
 fn sessions_unavailable() -> Response {

@@ -10,6 +10,7 @@ pub mod health;
 pub mod member;
 pub mod metrics;
 pub mod middleware;
+pub mod pages;
 pub mod remembered;
 pub mod session;
 pub mod telemetry;
@@ -499,6 +500,10 @@ async fn router(
         )
         .layer(axum::middleware::from_fn(middleware::server_fn_status))
         .layer(from_fn_with_state(bff.clone(), middleware::require_member))
+        .layer(from_fn_with_state(
+            bff.clone(),
+            middleware::plain_form_refusals,
+        ))
         .with_state(state);
     let app = session::layer(app, backend, &bff.policy).await?;
     // Outside the session layer: a cross-site request is refused before the store is touched.

@@ -1,7 +1,6 @@
 //! Sign-in and sign-out: the authorization-code flow with PKCE, run entirely by the BFF
 //! (OAuth 2.0 for Browser-Based Apps §6.1: the browser never sees a token).
 
-mod pages;
 mod provider;
 mod rate_limit;
 mod routes;

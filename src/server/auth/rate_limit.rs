@@ -13,8 +13,8 @@ use axum::{
 };
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::pages::sign_in_problem;
 use crate::server::forwarded::{rate_limit_key, ClientAddr};
+use crate::server::pages::sign_in_problem;
 
 pub struct SignInLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,

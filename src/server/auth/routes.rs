@@ -13,7 +13,8 @@ use axum::{
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{pages::sign_in_problem, provider::ResponseIssuerError, IssuedTokens, ProviderError};
+use super::{provider::ResponseIssuerError, IssuedTokens, ProviderError};
+use crate::server::pages::sign_in_problem;
 use crate::{
     domain::ReturnTo,
     server::{

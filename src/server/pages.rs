@@ -1,4 +1,5 @@
-//! The few pages the BFF renders itself: sign-in problems, shown before any session exists.
+//! The few pages the BFF renders itself, outside the app: sign-in problems (before any session
+//! exists) and a plain form post's refusal (a browser without the WASM bundle).
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -16,6 +17,20 @@ pub fn sign_in_problem(
     message: &str,
     retry_href: &str,
 ) -> Response {
+    problem_page(status, title, &[message], (retry_href, "Sign in again"))
+}
+
+/// A page saying what went wrong: a title, its paragraphs (text, escaped here) and one way on.
+pub fn problem_page(
+    status: StatusCode,
+    title: &str,
+    paragraphs: &[&str],
+    (href, label): (&str, &str),
+) -> Response {
+    let paragraphs: String = paragraphs
+        .iter()
+        .map(|text| format!("<p>{}</p>\n", escape(text)))
+        .collect();
     let html = format!(
         r#"<!DOCTYPE html>
 <html lang="en">
@@ -26,17 +41,16 @@ pub fn sign_in_problem(
 <link rel="stylesheet" href="{stylesheet}">
 </head>
 <body class="auth-page">
-<main class="auth-card" data-testid="sign-in-problem">
+<main class="auth-card" data-testid="problem-page">
 <h1>{title}</h1>
-<p>{message}</p>
-<p><a class="button button--primary" href="{retry_href}">Sign in again</a></p>
+{paragraphs}<p><a class="button button--primary" href="{href}">{label}</a></p>
 </main>
 </body>
 </html>"#,
         stylesheet = crate::server::assets::names().stylesheet,
         title = escape(title),
-        message = escape(message),
-        retry_href = escape(retry_href),
+        href = escape(href),
+        label = escape(label),
     );
     let mut response = (status, Html(html)).into_response();
     let headers = response.headers_mut();
@@ -44,12 +58,12 @@ pub fn sign_in_problem(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(PAGE_CSP),
     );
-    // The callback URL carries a code and state; never cache the page that answers it.
+    // The callback URL carries a code and state, a refusal what the member typed: never cached.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
-/// HTML-escapes text taken from a query string (the provider's `error_description`).
+/// HTML-escapes text taken from a query string (the provider's `error_description`) or an error.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for character in text.chars() {
