@@ -31,7 +31,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin keystone \
- && mkdir -p /app/data && chown 10001 /app/data
+ && install -d -m 0700 -o 10001 /app/data
 WORKDIR /app
 COPY --from=builder /out/keystone-dashboard /app/keystone-dashboard
 # The content hashes of the site's files, read beside the binary (see src/server/assets.rs).

@@ -223,6 +223,43 @@ async fn an_environment_created_with_a_blank_timeout_gets_the_default() {
     assert_eq!(created["default_timeout_seconds"], 3600);
 }
 
+/// Slugs are "lowercase letters, digits, hyphens" [doc], with no rule about where the hyphens go:
+/// one ending in a hyphen is created, listed as any other and can be switched to.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slug_ending_in_a_hyphen_is_an_environment_like_any_other() {
+    let app = spawn_app().await;
+    let browser = signed_in(&app).await;
+    let (status, created) = browser
+        .server_fn(
+            "environments/create",
+            &[
+                ("name", "Legacy"),
+                ("slug", "legacy-"),
+                ("auth0_client_id", "sandbox-m2m-legacy"),
+                ("default_timeout_seconds", ""),
+                ("webhook_url", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let (status, shell) = browser.server_fn("shell", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{shell}");
+    assert!(
+        shell["environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|choice| choice["slug"] == "legacy-"),
+        "offered in the switcher: {shell}"
+    );
+    let (status, switched) = browser
+        .server_fn("environment", &[("slug", "legacy-")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{switched}");
+    let (_, shell) = browser.server_fn("shell", &[]).await;
+    assert_eq!(shell["current_environment"], "legacy-");
+}
+
 // 5. Another permission vocabulary: actions stay offered, the API's 403 explains.
 
 #[tokio::test(flavor = "multi_thread")]
@@ -583,6 +620,40 @@ async fn a_member_whose_role_is_odd_is_shown_as_stored() {
     // nothing, and the page stands.
     let (status, roles) = browser.server_fn("roles", &[]).await;
     assert_eq!(status, StatusCode::OK, "{roles}");
+}
+
+/// Counting reads every member, a page of 100 at a time, by `offset`: an odd member left out of
+/// the count is still a member read, so the next page starts after it, not one earlier.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_odd_member_does_not_shift_the_pages_read_after_it() {
+    let app = TestApp::builder()
+        .sandbox(|sandbox| sandbox.seed_members = 188)
+        .spawn()
+        .await;
+    let browser = signed_in(&app).await;
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{
+            "method": "GET",
+            "path_prefix": "/v1/platforms/me/members",
+            "action": { "kind": "edit_body", "pointer": "/items/1/roles/0/name", "value": null },
+        }] }),
+    )
+    .await;
+    reset_sandbox_stats(&app.sandbox_url).await;
+    let (status, roles) = browser.server_fn("roles", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{roles}");
+    let mut offsets: Vec<String> = recorded_requests(&app)
+        .await
+        .iter()
+        .filter(|request| request["path"] == "/v1/platforms/me/members")
+        .map(|request| {
+            let query = request["query"].as_str().unwrap_or_default();
+            common::query_param(&format!("http://x/?{query}"), "offset").unwrap_or_default()
+        })
+        .collect();
+    offsets.sort();
+    assert_eq!(offsets, ["0", "100"], "200 members, two pages");
 }
 
 /// Role `permissions` are string[] "only where the API reveals them" [design]: a role whose list

@@ -284,8 +284,20 @@ async fn a_plain_form_post_that_is_refused_gets_a_page_not_json() {
         .unwrap();
     assert!(page.contains(r#"href="/""#), "{page}");
 
-    // The app's own calls still get the error as JSON.
-    let (status, reply) = browser.server_fn("settings/general/update", &form).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The app's own calls (server_fn's client asks for its output's type) still get JSON.
+    let response = browser
+        .post_form_with(
+            "/api/settings/general/update",
+            &form,
+            &[
+                ("sec-fetch-site", "same-origin"),
+                ("origin", &app.base_url),
+                ("accept", "application/json"),
+                ("referer", &format!("{}/settings", app.base_url)),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reply: serde_json::Value = response.json().await.unwrap();
     assert!(reply["Validation"].is_array(), "{reply}");
 }

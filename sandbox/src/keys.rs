@@ -83,7 +83,8 @@ impl SigningKeys {
         }
         // Whoever reads the key can sign a Platform Manager's token for the sandbox's API.
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        // `create_new`: a file that appeared since the check above is not written through.
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         options

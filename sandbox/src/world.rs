@@ -329,7 +329,14 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     let temporary = path.with_extension("tmp");
-    std::fs::write(&temporary, bytes)?;
+    // The state holds refresh tokens and webhook secrets: the owner's alone, whatever the umask.
+    // A temporary file left by a crash is replaced, not reused with its old mode.
+    let _ = std::fs::remove_file(&temporary);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(&temporary)?, bytes)?;
     std::fs::rename(temporary, path)
 }
 

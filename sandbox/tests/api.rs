@@ -336,6 +336,44 @@ async fn a_suspended_platform_answers_403_to_everything() {
     assert_eq!(detail(response).await, "Platform is suspended");
 }
 
+/// Access tokens carry `org_id` [doc]: a member's token that names no organization belongs to no
+/// platform, and one naming another organization is not this platform's.
+#[tokio::test]
+async fn a_members_token_must_name_this_platforms_organization() {
+    let sandbox = spawn().await;
+    let token = sandbox.user_token(BEN).await;
+    let resigned = |change: &dyn Fn(&mut Value)| {
+        let mut claims = claims(&token);
+        change(&mut claims);
+        sandbox.sandbox.state.keys.sign(&claims)
+    };
+    let status = |token: String| {
+        let sandbox = &sandbox;
+        async move {
+            sandbox
+                .bearer(&token, Some("development"))
+                .get("/v1/platforms/me")
+                .await
+        }
+    };
+    let unchanged = status(resigned(&|_| {})).await;
+    assert_eq!(
+        unchanged.status(),
+        StatusCode::OK,
+        "the re-signed token is good"
+    );
+
+    let without = status(resigned(&|claims| {
+        claims.as_object_mut().unwrap().remove("org_id");
+    }))
+    .await;
+    assert_eq!(without.status(), StatusCode::FORBIDDEN);
+    assert_eq!(detail(without).await, "The token names no organization");
+
+    let other = status(resigned(&|claims| claims["org_id"] = json!("org_globex"))).await;
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+}
+
 #[tokio::test]
 async fn environments_are_created_updated_deactivated_and_reactivated() {
     let sandbox = spawn().await;

@@ -250,6 +250,17 @@ async fn state_and_signing_key_survive_a_restart_when_files_are_given() {
             .status(),
         StatusCode::OK
     );
+    // Both hold secrets (refresh tokens and webhook secrets; the key signs any token): the
+    // owner's alone, whatever the umask.
+    #[cfg(unix)]
+    for file in ["state.json", "key.pem"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(directory.join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{file}: {mode:o}");
+    }
     std::fs::remove_dir_all(directory).ok();
 }
 

@@ -601,11 +601,7 @@ pub(crate) mod ssr {
             .await;
         Some(page.map(|page| {
             let mut callers: Vec<RecentCaller> = Vec::new();
-            for entry in page
-                .items
-                .into_iter()
-                .filter_map(|item| Listed::from(item).parsed())
-            {
+            for entry in page.items.into_iter().filter_map(Lenient::parsed) {
                 let (Some(client_id), Some(address)) = (
                     entry.actor_id.filter(|_| entry.actor_type == "m2m"),
                     entry
@@ -715,7 +711,7 @@ pub(crate) mod ssr {
             Ok(members) => Some(
                 members
                     .into_iter()
-                    .filter_map(|item| Listed::from(item).parsed())
+                    .filter_map(Lenient::parsed)
                     .map(|member| (member.user_id.clone(), member.display_name()))
                     .collect(),
             ),

@@ -320,7 +320,7 @@ mod ssr {
             members.extend(
                 page.items
                     .into_iter()
-                    .filter_map(|item| crate::api::Listed::from(item).parsed()),
+                    .filter_map(crate::api::Lenient::parsed),
             );
             if done || enough(&members) {
                 break;

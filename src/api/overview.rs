@@ -145,7 +145,7 @@ mod ssr {
             .await?;
         Ok(members
             .into_iter()
-            .filter_map(|item| crate::api::Listed::from(item).parsed())
+            .filter_map(crate::api::Lenient::parsed)
             .find(|found| found.user_id == member.user_id)
             .map(|found| found.roles.into_iter().map(|role| role.name).collect())
             .unwrap_or_default())

@@ -115,7 +115,17 @@ impl<T: serde::de::DeserializeOwned + ShownAsStored> Lenient<T> {
             Ok(item) => Listed::Parsed(item),
             Err(error) => {
                 let field = error.path().to_string();
+                // Only the fields a row shows reach the browser: serde's message quotes the value
+                // it refused, so it is kept for one of those and described otherwise.
+                let shown = error.path().iter().next().is_some_and(|segment| {
+                    matches!(segment, serde_path_to_error::Segment::Map { key } if T::FIELDS.contains(&key.as_str()))
+                });
                 let error = error.into_inner();
+                let why = if shown {
+                    error.to_string()
+                } else {
+                    without_values(&error)
+                };
                 // Logged by field and kind, never by value: records may hold personal data.
                 tracing::warn!(
                     %field,
@@ -124,11 +134,30 @@ impl<T: serde::de::DeserializeOwned + ShownAsStored> Lenient<T> {
                 );
                 Listed::AsStored(OddRecord {
                     fields: stored_fields(value, T::FIELDS),
-                    reason: format!("{field}: {error}"),
+                    reason: format!("{field}: {why}"),
                 })
             }
         }
     }
+}
+
+/// What serde refused, without the value it quotes.
+#[cfg(feature = "ssr")]
+fn without_values(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let described = if message.starts_with("missing field") {
+        // Names the field, never a value.
+        return message;
+    } else if message.starts_with("invalid type") {
+        "not of the expected type"
+    } else if message.starts_with("unknown variant") {
+        "not one of the expected values"
+    } else if message.starts_with("invalid value") || message.starts_with("invalid length") {
+        "not an accepted value"
+    } else {
+        "not in the expected shape"
+    };
+    described.to_owned()
 }
 
 #[cfg(feature = "ssr")]
@@ -172,6 +201,15 @@ impl<'de, T: serde::de::DeserializeOwned + ShownAsStored> Deserialize<'de> for L
         let value: serde_json::Value =
             serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
         Ok(Self(Self::as_stored(&value)))
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl<T> Lenient<T> {
+    /// The record, if it parsed: for readers that count or name, where an odd one counts for
+    /// nothing.
+    pub fn parsed(self) -> Option<T> {
+        self.0.parsed()
     }
 }
 
@@ -248,6 +286,43 @@ mod tests {
         // Only the fields a row shows are kept: nothing else rides along to the browser.
         assert_eq!(odd.field("secret"), "");
         assert!(matches!(&items[1], Listed::Parsed(record) if record.slug.as_str() == "fine"));
+    }
+
+    #[test]
+    fn the_reason_quotes_no_value_of_a_field_the_row_does_not_show() {
+        // `name` is shown: serde's words, value and all. `token` is not: described.
+        let items = listed(
+            r#"[{"id":"env_2","name":{"nested":"x"},"slug":"odd","is_active":true},
+                {"id":"env_3","name":"N","slug":"odd","is_active":true,"internal":{"token":"s3cret"}}]"#,
+        );
+        let Listed::AsStored(shown) = &items[0] else {
+            panic!("{:?}", items[0]);
+        };
+        assert!(
+            shown.reason.starts_with("name: invalid type"),
+            "{}",
+            shown.reason
+        );
+        let hidden = Lenient::<HiddenField>::from_tree(&serde_json::json!(
+            {"id": "x", "token": "s3cret-token-value"}
+        ));
+        let Listed::AsStored(hidden) = hidden else {
+            panic!("parsed");
+        };
+        assert_eq!(hidden.reason, "token: not of the expected type");
+        assert!(!hidden.reason.contains("s3cret"));
+        assert!(matches!(&items[1], Listed::Parsed(_)));
+    }
+
+    /// A record whose `token` the row never shows.
+    #[derive(Debug, Deserialize)]
+    struct HiddenField {
+        #[allow(dead_code)]
+        token: u64,
+    }
+
+    impl ShownAsStored for HiddenField {
+        const FIELDS: &'static [&'static str] = &["id"];
     }
 
     #[test]

@@ -381,9 +381,13 @@ mod ssr {
         let id = ResourceId::parse(&id)?;
         let request = MemberRequest::current()?;
         let endpoint_url = endpoint_url(&request, &id).await?;
+        // A test delivery changes nothing: a reply without its result is only unreadable.
         let reply: TestReply = request
-            .send_for::<(), _>(reqwest::Method::POST, &paths::webhook_test(&id), None)
-            .await?;
+            .send::<(), _>(reqwest::Method::POST, &paths::webhook_test(&id), None)
+            .await?
+            .ok_or(ApiError::UnexpectedReply {
+                may_have_applied: false,
+            })?;
         Ok(WebhookTestResult {
             endpoint_url,
             success: reply.success,

@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 
 /// The slug of a KeyStone environment (`development`, `staging`, `production`, ...).
 ///
-/// The contract allows lowercase ASCII letters, digits and hyphens. Holding a slug in this type
-/// is what makes it safe to put into the `X-Keystone-Environment` header and into URLs:
-/// nothing else can be constructed.
+/// The contract allows lowercase ASCII letters, digits and hyphens [doc], in any order. Holding a
+/// slug in this type is what makes it safe to put into the `X-Keystone-Environment` header and
+/// into URLs: nothing else can be constructed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EnvironmentSlug(String);
@@ -22,8 +22,6 @@ pub enum EnvironmentSlugError {
     TooLong,
     #[error("the slug may contain only lowercase letters, digits and hyphens; found '{0}'")]
     InvalidCharacter(char),
-    #[error("the slug may not start or end with a hyphen")]
-    EdgeHyphen,
 }
 
 impl EnvironmentSlug {
@@ -39,9 +37,6 @@ impl EnvironmentSlug {
             .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
         {
             return Err(EnvironmentSlugError::InvalidCharacter(bad));
-        }
-        if raw.starts_with('-') || raw.ends_with('-') {
-            return Err(EnvironmentSlugError::EdgeHyphen);
         }
         Ok(Self(raw.to_owned()))
     }
@@ -114,14 +109,15 @@ mod tests {
             EnvironmentSlug::parse("dev_1"),
             Err(EnvironmentSlugError::InvalidCharacter('_'))
         );
-        assert_eq!(
-            EnvironmentSlug::parse("-dev"),
-            Err(EnvironmentSlugError::EdgeHyphen)
-        );
-        assert_eq!(
-            EnvironmentSlug::parse("dev-"),
-            Err(EnvironmentSlugError::EdgeHyphen)
-        );
+    }
+
+    /// The contract's grammar is letters, digits and hyphens, nowhere restricted: an environment
+    /// whose slug starts or ends with one is the API's, and must be selectable here.
+    #[test]
+    fn a_hyphen_at_either_end_is_the_contracts_grammar() {
+        for raw in ["-dev", "dev-", "-"] {
+            assert_eq!(EnvironmentSlug::parse(raw).unwrap().as_str(), raw);
+        }
     }
 
     #[test]

@@ -208,20 +208,34 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
     if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }
+    match read_refusal(response).await {
+        Ok((mut parts, error, bytes)) => {
+            parts.status =
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Response::from_parts(parts, axum::body::Body::from(bytes))
+        }
+        Err(response) => response,
+    }
+}
+
+/// A server function's reply read as its refusal (an `ApiError` as JSON, small and of known
+/// length), or given back as it came when it is not one.
+async fn read_refusal(
+    response: Response,
+) -> Result<(axum::http::response::Parts, ApiError, axum::body::Bytes), Response> {
     let size = axum::body::HttpBody::size_hint(response.body()).exact();
     if size.is_none_or(|size| size > MAX_REFUSAL_BYTES as u64) {
-        return response;
+        return Err(response);
     }
-    let (mut parts, body) = response.into_parts();
+    let (parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_REFUSAL_BYTES).await else {
         // The body failed mid-way: what is left of the reply is its status and headers.
-        return Response::from_parts(parts, axum::body::Body::empty());
+        return Err(Response::from_parts(parts, axum::body::Body::empty()));
     };
-    if let Ok(error) = serde_json::from_slice::<ApiError>(&bytes) {
-        parts.status =
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match serde_json::from_slice::<ApiError>(&bytes) {
+        Ok(error) => Ok((parts, error, bytes)),
+        Err(_) => Err(Response::from_parts(parts, axum::body::Body::from(bytes))),
     }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// A plain form post (a browser without the WASM bundle, or before it loaded) that a server
@@ -259,17 +273,9 @@ pub async fn plain_form_refusals(
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let size = axum::body::HttpBody::size_hint(response.body()).exact();
-    if size.is_none_or(|size| size > MAX_REFUSAL_BYTES as u64) {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_REFUSAL_BYTES).await else {
-        return Response::from_parts(parts, axum::body::Body::empty());
-    };
-    match serde_json::from_slice::<ApiError>(&bytes) {
-        Ok(error) => refusal_page(status, &error, &back),
-        Err(_) => Response::from_parts(parts, axum::body::Body::from(bytes)),
+    match read_refusal(response).await {
+        Ok((_, error, _)) => refusal_page(status, &error, &back),
+        Err(response) => response,
     }
 }
 

@@ -506,6 +506,7 @@ async fn router(
         ))
         .with_state(state);
     let app = session::layer(app, backend, &bff.policy).await?;
+    let app = app.layer(from_fn_with_state(bff.clone(), auth::commit_sign_in));
     // Outside the session layer: a cross-site request is refused before the store is touched.
     let mut app = app.layer(from_fn_with_state(
         bff.clone(),

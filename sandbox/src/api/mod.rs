@@ -348,6 +348,13 @@ fn resolve_caller(state: &SandboxState, request: &Request, peer: SocketAddr) -> 
         if data.platform.status == PlatformStatus::Suspended {
             return Err(ApiError::Forbidden("Platform is suspended".to_owned()));
         }
+        // Access tokens carry `org_id` [doc]: a member's token that names none is no platform's.
+        // (An M2M token is bound to its platform through its client.)
+        if !claims.is_m2m() && claims.org_id.is_none() {
+            return Err(ApiError::Forbidden(
+                "The token names no organization".to_owned(),
+            ));
+        }
         if claims.org_id.is_some() && claims.org_id != data.platform.auth0_org_id {
             return Err(ApiError::Forbidden(
                 "The token's organization is not this platform".to_owned(),

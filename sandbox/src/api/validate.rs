@@ -52,13 +52,13 @@ pub fn slug(value: &str, errors: &mut Vec<FieldError>) {
         && value.len() <= 63
         && value
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !value.starts_with('-')
-        && !value.ends_with('-');
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    // The grammar is the contract's ("lowercase letters, digits, hyphens"); the length bound is
+    // ours, since none is published.
     if !valid {
         errors.push(FieldError::body(
             "slug",
-            "slug must be 1 to 63 lowercase letters, digits and hyphens, not starting or ending with a hyphen",
+            "slug must be 1 to 63 lowercase letters, digits and hyphens",
         ));
     }
 }

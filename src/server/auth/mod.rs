@@ -13,7 +13,7 @@ pub use provider::{
     discovery_url, DiscoveryError, IdentityProvider, IssuedTokens, ProviderError, ProviderSettings,
 };
 pub use rate_limit::SignInLimiter;
-pub use routes::router;
+pub use routes::{commit_sign_in, router};
 
 /// 256 bits from the OS generator, URL-safe: token-set ids and lock holders.
 pub fn random_secret() -> String {

@@ -1,14 +1,15 @@
 //! `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`: plain axum routes reached by
 //! navigation (and a form post), so they work before the WASM has loaded.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::{
-    extract::{Query, State},
+    extract::{Query, Request, State},
     http::StatusCode,
+    middleware::Next,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
-    Router,
+    Extension, Router,
 };
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -25,12 +26,53 @@ use crate::{
 
 use super::SignInLimiter;
 
+const CALLBACK_PATH: &str = "/auth/callback";
+
+/// The member a callback has signed in, held until the session layer has stored their record.
+#[derive(Clone, Default)]
+pub struct SignInCommit(Arc<Mutex<Option<SignedIn>>>);
+
+impl SignInCommit {
+    fn record(&self, member: &SignedIn) {
+        *self.0.lock().expect("never held across a panic") = Some(member.clone());
+    }
+}
+
+/// Outside the session layer, around the callback. tower-sessions stores the new record after the
+/// handler has answered, and a failure there is its bare 500, which the handler never sees: the
+/// token set the handler stored would be left with no record to reach it, and its refresh token
+/// live at the provider. Here they are removed and revoked, and the member gets the page. (Saving
+/// the record in the handler instead would not do: the layer saves it again on the way out, and
+/// that save can fail the same way.)
+pub async fn commit_sign_in(
+    State(bff): State<Arc<Bff>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if request.uri().path() != CALLBACK_PATH {
+        return next.run(request).await;
+    }
+    let commit = SignInCommit::default();
+    request.extensions_mut().insert(commit.clone());
+    let response = next.run(request).await;
+    if !response.status().is_server_error() {
+        return response;
+    }
+    let signed_in = commit.0.lock().expect("never held across a panic").take();
+    let Some(member) = signed_in else {
+        return response;
+    };
+    tracing::error!(user_id = %member.user_id, "the signed-in session's record was not stored");
+    Box::pin(bff.end_session_tokens(&member)).await;
+    sessions_unstored()
+}
+
 /// The sign-in routes. Login and callback are rate limited per client address; logout is not
 /// (it only ends the caller's own session, and must always work).
 pub fn router(limiter: Arc<SignInLimiter>) -> Router<AppState> {
     Router::new()
         .route("/auth/login", get(login))
-        .route("/auth/callback", get(callback))
+        .route(CALLBACK_PATH, get(callback))
         .route_layer(axum::middleware::from_fn_with_state(
             limiter,
             super::rate_limit::limit_sign_in,
@@ -124,9 +166,11 @@ struct CallbackQuery {
 async fn callback(
     State(bff): State<Arc<Bff>>,
     session: Session,
+    commit: Option<Extension<SignInCommit>>,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
-    match finish_login(&bff, &session, query).await {
+    let commit = commit.map(|Extension(commit)| commit).unwrap_or_default();
+    match finish_login(&bff, &session, &commit, query).await {
         Ok(return_to) => Redirect::to(return_to.as_str()).into_response(),
         Err(problem) => problem,
     }
@@ -135,6 +179,7 @@ async fn callback(
 async fn finish_login(
     bff: &Bff,
     session: &Session,
+    commit: &SignInCommit,
     query: CallbackQuery,
 ) -> Result<ReturnTo, Response> {
     let retry = "/auth/login";
@@ -271,6 +316,7 @@ async fn finish_login(
         Box::pin(bff.end_session_tokens(&member)).await;
         return Err(store_unavailable(&error));
     }
+    commit.record(&member);
     tracing::info!(user_id = %member.user_id, organization = %member.organization_id, "signed in");
     Ok(pending.return_to)
 }
@@ -304,6 +350,10 @@ fn provider_unavailable(retry: &str) -> Response {
 
 fn store_unavailable(error: &tower_sessions::session::Error) -> Response {
     tracing::error!(%error, "session store unavailable");
+    sessions_unstored()
+}
+
+fn sessions_unstored() -> Response {
     sign_in_problem(
         StatusCode::SERVICE_UNAVAILABLE,
         "Sign-in is unavailable",

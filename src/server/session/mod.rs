@@ -162,13 +162,9 @@ pub async fn sign_in(
     // A sign-in may be into another organization (accepting an invitation while signed in): the
     // environment kept from before (its id goes into API paths) must not carry over.
     session.remove_value(ENVIRONMENT_KEY).await?;
-    session.insert(MEMBER_KEY, member).await?;
-    // Stored now, not by the session layer after the handler has answered: a failure there is a
-    // bare 500 the callback never sees, and the token set just stored (its refresh token live at
-    // the provider) would be left behind with no record to reach it. Here the caller revokes it
-    // and answers with a page. The layer saves the record once more on the way out (an upsert
-    // of the same values).
-    session.save().await
+    // The session layer stores the record once the handler has answered; a failure there is
+    // caught by `auth::commit_sign_in`.
+    session.insert(MEMBER_KEY, member).await
 }
 
 async fn pending_logins(
@@ -297,6 +293,7 @@ pub fn claim_data_dir(config: &Config) -> Result<Option<DataDirLock>, SetupError
         source,
     };
     create_private_dir(&config.data_dir).map_err(lock_error)?;
+    warn_if_shared(&config.data_dir);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -370,6 +367,25 @@ fn create_private_dir(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(path)
+}
+
+/// A folder created before the dashboard made it private (an older version, an image's build
+/// step) keeps the mode it was given: say so where an operator looks, rather than change a folder
+/// the operator may have chosen.
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    if let Ok(metadata) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                path = %path.display(),
+                mode = format!("{:o}", mode & 0o777),
+                "the data folder is open to other local users, who can read its session records: \
+                 chmod 700 it"
+            );
+        }
+    }
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
