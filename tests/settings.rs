@@ -219,6 +219,10 @@ async fn the_clients_fail_alone_when_the_environments_cannot_be_read() {
 async fn a_plain_form_post_that_is_refused_gets_a_page_not_json() {
     let app = spawn_app().await;
     let browser = manager(&app).await;
+    // The form as the server renders it carries the stored values: without JavaScript (and until
+    // the page is interactive) its fields are not empty.
+    let page = browser.get("/settings").await.text().await.unwrap();
+    assert!(page.contains(r#"value="Acme Markets""#), "{page}");
     let form = [
         ("name", "Acme Markets"),
         ("logo_url", ""),

@@ -75,7 +75,8 @@ test('the open dialogs and the account menu pass axe-core too', async ({ page })
 
 test('keyboard focus is always visible', async ({ page }) => {
   await signIn(page, '/');
-  // Tab through the first stops of each page: every focused element draws an outline.
+  // Tab through the first stops of each page: every focused element draws an outline that stands
+  // out from what is around it (WCAG 1.4.11: 3:1 against the adjacent colour).
   for (const path of ['/', '/members', '/environments', '/security', '/activity']) {
     await page.goto(path);
     await waitForHydration(page);
@@ -87,9 +88,32 @@ test('keyboard focus is always visible', async ({ page }) => {
         const style = getComputedStyle(element);
         // An outline, not a shadow: decorative shadows would pass for a focus ring.
         const drawn = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
-        return { what: `${element.tagName} ${element.textContent?.trim().slice(0, 30)}`, drawn };
+        const channels = (colour: string) => (colour.match(/[\d.]+/g) ?? []).map(Number);
+        const luminance = ([r, g, b]: number[]) => {
+          const linear = [r, g, b].map((value) => {
+            const share = value / 255;
+            return share <= 0.03928 ? share / 12.92 : ((share + 0.055) / 1.055) ** 2.4;
+          });
+          return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
+        };
+        // The ring is drawn outside the element, over its surroundings: the nearest ancestor
+        // that paints a background (the page's white when none does).
+        let around = [255, 255, 255];
+        for (let node = element.parentElement; node; node = node.parentElement) {
+          const paint = channels(getComputedStyle(node).backgroundColor);
+          if (paint.length >= 3 && (paint.length < 4 || paint[3] > 0)) {
+            around = paint.slice(0, 3);
+            break;
+          }
+        }
+        const [lighter, darker] = [luminance(channels(style.outlineColor)), luminance(around)].sort((a, b) => b - a);
+        const contrast = (lighter + 0.05) / (darker + 0.05);
+        return { what: `${element.tagName} ${element.textContent?.trim().slice(0, 30)}`, drawn, contrast };
       });
-      if (focus) expect(focus.drawn, `focus ring on ${focus.what} (${path})`).toBe(true);
+      if (focus) {
+        expect(focus.drawn, `focus ring on ${focus.what} (${path})`).toBe(true);
+        expect(focus.contrast, `focus ring's contrast on ${focus.what} (${path})`).toBeGreaterThanOrEqual(3);
+      }
     }
   }
 });

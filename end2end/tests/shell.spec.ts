@@ -1,4 +1,4 @@
-import { test, expect, signIn, waitForHydration, recordHydrationTime, MAIN_PAGES } from './fixtures';
+import { test, expect, signIn, waitForHydration, recordHydrationTime, setFaults, failNext, MAIN_PAGES } from './fixtures';
 
 test('the shell renders on the server with JavaScript disabled', async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
@@ -62,6 +62,29 @@ test('the environment is a session setting: switching reaches the server and sur
   await expect(page.locator('.production-banner')).toHaveCount(0);
   await page.reload();
   await expect(page.getByTestId('environment-switcher')).toHaveValue('staging');
+});
+
+test.describe('a switch that fails', () => {
+  test.use({ expectedConsoleErrors: [/status of 503 .*\/api\/environment/] });
+
+  test('leaves the switcher naming the environment the session is still in', async ({ page }) => {
+    await signIn(page, '/members');
+    await waitForHydration(page);
+    const switcher = page.getByTestId('environment-switcher');
+    await expect(switcher).toHaveValue('development');
+    // The environment list cannot be read, so the switch cannot be checked and is refused
+    // (reads are retried: every try fails).
+    await setFaults(failNext('GET', '/v1/platforms/me/environments', 503, 10));
+    try {
+      await switcher.selectOption('staging');
+      await expect(page.locator('.env-switcher-form [role=alert]')).toBeVisible();
+      await expect(switcher).toHaveValue('development');
+    } finally {
+      await setFaults({});
+    }
+    await page.reload();
+    await expect(page.getByTestId('environment-switcher')).toHaveValue('development');
+  });
 });
 
 test('without JavaScript the switcher still works, through its Switch button', async ({ browser }) => {

@@ -137,16 +137,25 @@ fn EnvironmentSwitcher(
     let switch = ServerAction::<SwitchEnvironment>::new();
     let hydrated = use_hydrated();
     let form = NodeRef::<leptos::html::Form>::new();
+    let select = NodeRef::<leptos::html::Select>::new();
     let on_change = move |_| {
         if let Some(form) = form.get() {
             let _ = form.request_submit();
         }
     };
-    Effect::new(move |_| {
-        if let Some(Ok(slug)) = switch.value().get() {
+    Effect::new(move |_| match switch.value().get() {
+        Some(Ok(slug)) => {
             current.set(slug);
             let _ = window().location().reload();
         }
+        // The session is still in the environment it was in, and changes made next go there:
+        // the switcher must name that one, not the one picked.
+        Some(Err(_)) => {
+            if let Some(select) = select.get_untracked() {
+                select.set_value(current.get_untracked().as_str());
+            }
+        }
+        None => {}
     });
     let failure = move || {
         switch
@@ -164,6 +173,7 @@ fn EnvironmentSwitcher(
                 <span class="env-switcher__label">"Environment"</span>
                 <select
                     class="env-switcher__select"
+                    node_ref=select
                     name="slug"
                     on:change=on_change
                     disabled=move || switch.pending().get()

@@ -43,6 +43,9 @@ pub fn TextField(
             inputmode=inputmode
             maxlength=maxlength
             spellcheck=no_spellcheck.then_some("false")
+            // `bind:value` sets the property only, which a server-rendered page has none of: the
+            // attribute carries the value until the page is interactive, and without JavaScript.
+            value=value.get_untracked()
             bind:value=value
         />
     }
@@ -75,6 +78,8 @@ pub fn CheckedField(
             required=required
             placeholder=placeholder
             spellcheck="false"
+            // As in `TextField`: the value in the server-rendered page.
+            value=value.get_untracked()
             bind:value=value
             aria-invalid=move || problem.with(Option::is_some).to_string()
             aria-describedby=hint_id.clone()
