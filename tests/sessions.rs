@@ -565,11 +565,54 @@ async fn a_sign_in_whose_record_cannot_be_stored_answers_a_page_and_keeps_no_tok
         "their refresh token is revoked at the provider"
     );
 
-    // Once the store takes records again, the same browser signs in.
+    // The outage also keeps the store from deleting (or from storing) a token set: the refresh
+    // token is revoked from the copy the callback holds, not from the store.
     sqlx::query("DROP TRIGGER refuse_records")
         .execute(&store)
         .await
         .unwrap();
+    let refuse = |trigger: &str, event: &str| {
+        format!(
+            "CREATE TRIGGER {trigger} BEFORE {event} \
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    };
+    for triggers in [
+        &[
+            ("refuse_records", "INSERT ON tower_sessions"),
+            ("refuse_token_deletes", "DELETE ON token_sets"),
+        ][..],
+        &[("refuse_token_sets", "INSERT ON token_sets")][..],
+    ] {
+        let revoked = families(app.sandbox()).1;
+        let attempt = browser.start_login("").await;
+        let callback = browser
+            .sign_in_at_provider(&attempt, &[("user_id", ADA)])
+            .await;
+        for (trigger, event) in triggers {
+            sqlx::query(&refuse(trigger, event))
+                .execute(&store)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            browser.callback(&callback).await.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{triggers:?}"
+        );
+        assert_eq!(
+            families(app.sandbox()),
+            (0, revoked + 1),
+            "revoked although the store could not give it back: {triggers:?}"
+        );
+        // Once the store works again, the same browser signs in.
+        for (trigger, _) in triggers {
+            sqlx::query(&format!("DROP TRIGGER {trigger}"))
+                .execute(&store)
+                .await
+                .unwrap();
+        }
+    }
     let attempt = browser.start_login("").await;
     let callback = browser
         .sign_in_at_provider(&attempt, &[("user_id", ADA)])

@@ -65,7 +65,22 @@ test('the environment is a session setting: switching reaches the server and sur
 });
 
 test.describe('a switch that fails', () => {
-  test.use({ expectedConsoleErrors: [/status of 503 .*\/api\/environment/] });
+  test.use({ expectedConsoleErrors: [/status of 503 .*\/api\/environment/, /net::ERR_/] });
+
+  test('whose reply is lost reloads, and the switcher names where the session is', async ({ page }) => {
+    await signIn(page, '/members');
+    await waitForHydration(page);
+    // The server switches; its answer never reaches the page.
+    await page.route('**/api/environment', async (route) => {
+      await route.fetch();
+      await route.abort('connectionreset');
+    });
+    const reloaded = page.waitForEvent('load');
+    await page.getByTestId('environment-switcher').selectOption('staging');
+    await reloaded;
+    await page.unroute('**/api/environment');
+    await expect(page.getByTestId('environment-switcher')).toHaveValue('staging');
+  });
 
   test('leaves the switcher naming the environment the session is still in', async ({ page }) => {
     await signIn(page, '/members');

@@ -51,6 +51,11 @@ pub enum ApiError {
     /// was sent to the API; the session stays, and the next request tries again.
     #[error("The sign-in service is not reachable, so your session could not be renewed. Nothing was changed; try again in a moment.")]
     ProviderUnavailable,
+    /// The browser could not reach the dashboard's server, or its reply did not arrive whole.
+    /// Made in the browser only. Whether a change got through is unknown: never "nothing was
+    /// changed".
+    #[error("The dashboard's server did not answer. If you were saving a change, it may or may not have been saved: reload to check before trying again.")]
+    Unreachable,
     #[error(
         "Something went wrong on our side. Try again; if it keeps happening, contact support."
     )]
@@ -100,7 +105,7 @@ impl ApiError {
             Self::Refused(_) | Self::UnexpectedReply { .. } => 502,
             Self::NeedsConfirmation { .. } => 428,
             Self::RateLimited { .. } => 429,
-            Self::Unavailable { .. } | Self::ProviderUnavailable => 503,
+            Self::Unavailable { .. } | Self::ProviderUnavailable | Self::Unreachable => 503,
             Self::Internal => 500,
         }
     }
@@ -124,9 +129,7 @@ impl FromServerFnError for ApiError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // The browser could not reach the BFF, or the BFF's reply did not arrive whole.
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => Self::Unavailable {
-                may_have_applied: false,
-            },
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => Self::Unreachable,
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
                 Self::BadRequest(message)
             }
@@ -138,6 +141,24 @@ impl FromServerFnError for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reply the browser never got whole says nothing about what the server did: a change may
+    /// have been made, and the member is told to check, never "nothing was changed".
+    #[test]
+    fn a_lost_reply_never_says_nothing_was_changed() {
+        for lost in [
+            ServerFnErrorErr::Request("connection reset".into()),
+            ServerFnErrorErr::Response("body cut short".into()),
+        ] {
+            let error = ApiError::from_server_fn_error(lost);
+            assert_eq!(error, ApiError::Unreachable);
+            assert!(error.to_string().contains("may or may not"), "{error}");
+            assert!(
+                !error.to_string().contains("Nothing was changed"),
+                "{error}"
+            );
+        }
+    }
 
     #[test]
     fn messages_are_readable() {

@@ -148,8 +148,13 @@ fn EnvironmentSwitcher(
             current.set(slug);
             let _ = window().location().reload();
         }
-        // The session is still in the environment it was in, and changes made next go there:
-        // the switcher must name that one, not the one picked.
+        // The reply was lost: the switch may have been made. The page is loaded again, from the
+        // session, so the switcher names the environment changes go to.
+        Some(Err(ApiError::Unreachable)) => {
+            let _ = window().location().reload();
+        }
+        // Refused: the session is still in the environment it was in, and changes made next go
+        // there. The switcher must name that one, not the one picked.
         Some(Err(_)) => {
             if let Some(select) = select.get_untracked() {
                 select.set_value(current.get_untracked().as_str());

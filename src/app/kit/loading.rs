@@ -54,7 +54,7 @@ pub fn LoadFailed(error: ApiError) -> impl IntoView {
     let here = current_path_untracked();
     let retryable = matches!(
         error,
-        ApiError::Unavailable { .. } | ApiError::RateLimited { .. }
+        ApiError::Unavailable { .. } | ApiError::RateLimited { .. } | ApiError::Unreachable
     );
     view! {
         <section class="panel panel--error" role="alert">

@@ -28,13 +28,42 @@ use super::SignInLimiter;
 
 const CALLBACK_PATH: &str = "/auth/callback";
 
-/// The member a callback has signed in, held until the session layer has stored their record.
+/// A sign-in made by the callback and not yet kept: the member, and their refresh token, so that
+/// it can be revoked without the store.
+struct Unkept {
+    member: SignedIn,
+    refresh_token: Option<String>,
+}
+
+/// The sign-in a callback has made, held until the session layer has stored its record.
 #[derive(Clone, Default)]
-pub struct SignInCommit(Arc<Mutex<Option<SignedIn>>>);
+pub struct SignInCommit(Arc<Mutex<Option<Unkept>>>);
 
 impl SignInCommit {
-    fn record(&self, member: &SignedIn) {
-        *self.0.lock().expect("never held across a panic") = Some(member.clone());
+    fn record(&self, member: &SignedIn, refresh_token: Option<String>) {
+        *self.0.lock().expect("never held across a panic") = Some(Unkept {
+            member: member.clone(),
+            refresh_token,
+        });
+    }
+}
+
+/// A sign-in that cannot be kept: its tokens leave the store, and its refresh token is revoked
+/// from the copy the callback holds, not the store's: the store that could not keep the record
+/// may not be able to hand the set back either, and the token must not stay live.
+async fn abandon_sign_in(bff: &Bff, unkept: &Unkept) {
+    if let Err(error) = Box::pin(bff.vault.remove(&unkept.member.tokens)).await {
+        tracing::error!(%error, "could not remove the tokens of a sign-in that was not kept");
+    }
+    revoke_unkept(bff, unkept.refresh_token.as_deref()).await;
+}
+
+/// Nobody holds the refresh token of a sign-in that was not kept: it must not stay live.
+async fn revoke_unkept(bff: &Bff, refresh_token: Option<&str>) {
+    if let Some(refresh_token) = refresh_token {
+        if let Err(error) = bff.provider.revoke(refresh_token).await {
+            tracing::warn!(%error, "could not revoke the refresh token of a sign-in that was not kept");
+        }
     }
 }
 
@@ -58,12 +87,12 @@ pub async fn commit_sign_in(
     if !response.status().is_server_error() {
         return response;
     }
-    let signed_in = commit.0.lock().expect("never held across a panic").take();
-    let Some(member) = signed_in else {
+    let unkept = commit.0.lock().expect("never held across a panic").take();
+    let Some(unkept) = unkept else {
         return response;
     };
-    tracing::error!(user_id = %member.user_id, "the signed-in session's record was not stored");
-    Box::pin(bff.end_session_tokens(&member)).await;
+    tracing::error!(user_id = %unkept.member.user_id, "the signed-in session's record was not stored");
+    abandon_sign_in(&bff, &unkept).await;
     sessions_unstored()
 }
 
@@ -285,19 +314,21 @@ async fn finish_login(
     if let Ok(Some(previous)) = session::stored_member(session).await {
         Box::pin(bff.end_session_tokens(&previous)).await;
     }
-    let token_set = bff
-        .vault
-        .create(IssuedTokens::from(&tokens))
-        .await
-        .map_err(|error| {
+    let issued = IssuedTokens::from(&tokens);
+    let refresh_token = issued.refresh_token.clone();
+    let token_set = match bff.vault.create(issued).await {
+        Ok(token_set) => token_set,
+        Err(error) => {
             tracing::error!(%error, "could not store the session's tokens");
-            sign_in_problem(
+            revoke_unkept(bff, refresh_token.as_deref()).await;
+            return Err(sign_in_problem(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Sign-in is unavailable",
                 "Your session could not be saved. Try again in a moment.",
                 &retry,
-            )
-        })?;
+            ));
+        }
+    };
     let now = session::now();
     let member = SignedIn {
         user_id: claims.sub,
@@ -313,10 +344,14 @@ async fn finish_login(
     };
     if let Err(error) = session::sign_in(session, &member).await {
         // Nobody can reach these tokens without the record: remove and revoke them.
-        Box::pin(bff.end_session_tokens(&member)).await;
+        let unkept = Unkept {
+            member,
+            refresh_token,
+        };
+        abandon_sign_in(bff, &unkept).await;
         return Err(store_unavailable(&error));
     }
-    commit.record(&member);
+    commit.record(&member, refresh_token);
     tracing::info!(user_id = %member.user_id, organization = %member.organization_id, "signed in");
     Ok(pending.return_to)
 }
