@@ -65,7 +65,8 @@ test('the environment is a session setting: switching reaches the server and sur
 });
 
 test.describe('a switch that fails', () => {
-  test.use({ expectedConsoleErrors: [/status of 503 .*\/api\/environment/, /net::ERR_/] });
+  // One pattern: Playwright reads a two-element array as [value, options].
+  test.use({ expectedConsoleErrors: [/status of 503 .*\/api\/environment|net::ERR_/] });
 
   test('whose reply is lost reloads, and the switcher names where the session is', async ({ page }) => {
     await signIn(page, '/members');
