@@ -272,6 +272,22 @@ fn day(timestamp: &Option<Timestamp>) -> String {
         .map_or_else(|| "—".to_owned(), Timestamp::day)
 }
 
+/// Who a row is: avatar, name and address, the same for a member read and one shown as stored.
+#[component]
+fn MemberCell(name: String, email: String) -> impl IntoView {
+    view! {
+        <td>
+            <span class="avatar" aria-hidden="true">
+                {initials(&name)}
+            </span>
+            " "
+            <strong>{name}</strong>
+            <br />
+            <span class="muted">{email}</span>
+        </td>
+    }
+}
+
 #[component]
 fn MemberRow(
     member: Member,
@@ -294,15 +310,7 @@ fn MemberRow(
     let email_attr = email.clone();
     view! {
         <tr data-testid="member-row" data-email=email_attr>
-            <td>
-                <span class="avatar" aria-hidden="true">
-                    {initials(&name)}
-                </span>
-                " "
-                <strong>{name.clone()}</strong>
-                <br />
-                <span class="muted">{email}</span>
-            </td>
+            <MemberCell name=name.clone() email />
             <td data-testid="member-roles">{role_names}</td>
             <td class="nowrap">{joined}</td>
             <td class="nowrap">{seen}</td>
@@ -339,15 +347,7 @@ fn OddMemberRow(record: OddRecord, can_manage: bool) -> impl IntoView {
     .to_owned();
     view! {
         <tr data-testid="member-row-as-stored" data-email=record.field("email").to_owned()>
-            <td>
-                <span class="avatar" aria-hidden="true">
-                    {initials(&name)}
-                </span>
-                " "
-                <strong>{name.clone()}</strong>
-                <br />
-                <span class="muted">{record.field("email").to_owned()}</span>
-            </td>
+            <MemberCell name email=record.field("email").to_owned() />
             <td colspan="3">
                 <span class="as-stored">{format!("Shown as stored: {}", record.reason)}</span>
             </td>
