@@ -217,6 +217,48 @@ async fn a_signed_in_browser_stays_signed_in_across_a_restart() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
+/// Pinning the deployment to one platform (`KEYSTONE_AUTH_ORGANIZATION`) ends the sessions it
+/// had admitted into another organization of the tenant: at their next request, their tokens
+/// removed and their refresh tokens revoked at the provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_of_an_organization_the_deployment_no_longer_serves_ends() {
+    let data_dir = std::env::temp_dir().join(format!("keystone-repin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let (listener, public_url) = reserve_port();
+    let sandbox = spawn_sandbox(&public_url, |_| {}).await;
+    let start = |listener: std::net::TcpListener, organization: &str| {
+        let organization = organization.to_owned();
+        TestApp::builder()
+            .external_sandbox(&sandbox.base_url())
+            .listener(listener)
+            .config(|config| {
+                config.session_store = SessionStoreKind::Embedded;
+                config.data_dir = data_dir.clone();
+                config.auth_organization = Some(organization);
+            })
+            .spawn()
+    };
+    let app = start(listener, keystone_sandbox::seed::ORG_ID).await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    assert_eq!(browser.get("/members").await.status(), StatusCode::OK);
+    assert_eq!(families(&sandbox), (1, 0));
+    app.stop().await;
+
+    // The same store, now serving another platform of the tenant.
+    let listener = std::net::TcpListener::bind(public_url.trim_start_matches("http://")).unwrap();
+    let repinned = start(listener, common::OUTSIDER_ORG).await;
+    let (status, body) = browser.server_fn("session", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        families(&sandbox),
+        (0, 1),
+        "the session's refresh token is revoked at the provider"
+    );
+    assert_eq!(repinned.bff.store.count_token_sets().await.unwrap(), 0);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
 /// Ada's refresh-token families at the provider: (live, revoked).
 fn families(sandbox: &keystone_sandbox::RunningSandbox) -> (usize, usize) {
     sandbox.state.store.read(|data| {

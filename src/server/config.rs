@@ -50,9 +50,10 @@ pub struct Config {
     #[arg(long, env = "KEYSTONE_AUTH_CLIENT_SECRET", hide_env_values = true)]
     pub auth_client_secret: Option<String>,
 
-    /// The Auth0 organization (`org_…`) this deployment serves: every login goes to it, and a link
-    /// naming another organization is refused. Unset, a login link's organization is followed
-    /// (several platforms share the dashboard).
+    /// The Auth0 organization (`org_…`) this deployment serves: every login goes to it, a link
+    /// naming another organization is refused, and a session signed into another one ends at its
+    /// next request. Unset, a login link's organization is followed (several platforms share the
+    /// dashboard).
     #[arg(long, env = "KEYSTONE_AUTH_ORGANIZATION")]
     pub auth_organization: Option<String>,
 

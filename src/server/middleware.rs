@@ -128,7 +128,8 @@ fn is_public(path: &str) -> bool {
 
 /// The sign-in gate. Pages without a signed-in member redirect to the login (and back here after);
 /// server functions answer 401 so the page can do the same. A session past its idle or absolute
-/// limit is ended here, its tokens removed and its refresh token revoked.
+/// limit, or signed into an organization a pinned deployment does not serve, is ended here, its
+/// tokens removed and its refresh token revoked.
 pub async fn require_member(
     State(bff): State<Arc<Bff>>,
     session: Session,

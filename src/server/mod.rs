@@ -75,9 +75,6 @@ pub struct Bff {
     pub public_url: String,
     /// The organization members sign in to when the login link names none.
     pub default_organization: Option<String>,
-    /// Set by the operator (`KEYSTONE_AUTH_ORGANIZATION`): the deployment serves that one
-    /// platform, and a link naming another organization is refused, not followed.
-    pub organization_pinned: bool,
     /// The store behind sessions and tokens, for readiness and the session count.
     pub store: session::Backend,
     pub metrics: Arc<Metrics>,
@@ -310,7 +307,6 @@ impl Application {
             policy,
             public_url,
             default_organization: upstreams.organization,
-            organization_pinned: config.auth_organization.is_some(),
             store: backend.clone(),
             metrics,
             metrics_readers: config.metrics_allowed_from.clone(),

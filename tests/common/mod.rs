@@ -129,7 +129,10 @@ impl TestAppBuilder {
             config.auth_issuer.get_or_insert_with(|| format!("{base}/"));
             config.auth_client_id = Some("keystone-dashboard".to_owned());
             config.auth_client_secret = Some(CLIENT_SECRET.to_owned());
-            config.auth_organization = Some(keystone_sandbox::seed::ORG_ID.to_owned());
+            // Pinned to the seeded platform unless the test pins another.
+            config
+                .auth_organization
+                .get_or_insert_with(|| keystone_sandbox::seed::ORG_ID.to_owned());
         }
         let listener = match self.listener {
             Some(listener) => {

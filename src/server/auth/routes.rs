@@ -148,7 +148,10 @@ async fn login(
     // A deployment pinned to one platform lets no one in through another organization of the
     // same tenant: the ID token's `org_id` is checked against the organization asked for, so
     // following the link's would admit that organization's members.
-    if bff.organization_pinned && named.is_some() && named != bff.default_organization {
+    // (Set by the operator, `KEYSTONE_AUTH_ORGANIZATION`; its sessions of other organizations
+    // end at their next request, see `session::current_member`.)
+    let pinned = bff.policy.organization.as_ref();
+    if pinned.is_some() && named.is_some() && named.as_ref() != pinned {
         tracing::warn!(organization = ?named, "login link for another organization refused");
         return Err(sign_in_problem(
             StatusCode::BAD_REQUEST,
@@ -296,19 +299,33 @@ async fn finish_login(
                 ProviderError::Unavailable(_) => provider_unavailable(&retry),
             }
         })?;
-    let claims = bff
+    // A pinned deployment admits its own organization whatever the login asked for: a login
+    // started before the pin was set may still come back within its ten minutes.
+    let organization = bff
+        .policy
+        .organization
+        .as_deref()
+        .or(pending.organization.as_deref());
+    let claims = match bff
         .provider
-        .validate_id_token(&tokens, &pending.nonce, pending.organization.as_deref())
+        .validate_id_token(&tokens, &pending.nonce, organization)
         .await
-        .map_err(|error| {
+    {
+        Ok(claims) => claims,
+        Err(error) => {
             tracing::warn!(%error, "ID token rejected");
-            sign_in_problem(
+            // The tokens came straight from the token endpoint, and nothing will use them: their
+            // refresh token is revoked rather than left live at the provider.
+            let unkept = IssuedTokens::from(&tokens).refresh_token;
+            revoke_unkept(bff, unkept.as_deref()).await;
+            return Err(sign_in_problem(
                 StatusCode::BAD_REQUEST,
                 "Sign-in failed",
                 "The identity provider's answer did not pass our checks, so you were not signed in.",
                 &retry,
-            )
-        })?;
+            ));
+        }
+    };
 
     // A sign-in over a live session replaces it: its refresh token is revoked, not orphaned.
     if let Ok(Some(previous)) = session::stored_member(session).await {

@@ -80,11 +80,15 @@ impl std::fmt::Debug for PendingLogin {
     }
 }
 
-/// The session timeouts (ASVS 5 V7.3: an inactivity timeout and an absolute lifetime).
-#[derive(Clone, Copy, Debug)]
+/// How long a session lasts (ASVS 5 V7.3: an inactivity timeout and an absolute lifetime), and
+/// whose it may be.
+#[derive(Clone, Debug)]
 pub struct SessionPolicy {
     pub idle_timeout: Duration,
     pub absolute_lifetime: Duration,
+    /// The one organization a pinned deployment serves (`KEYSTONE_AUTH_ORGANIZATION`); none when
+    /// links are followed to any organization of the tenant.
+    pub organization: Option<String>,
 }
 
 impl SessionPolicy {
@@ -92,6 +96,7 @@ impl SessionPolicy {
         Self {
             idle_timeout: config.session_idle_timeout(),
             absolute_lifetime: config.session_absolute_lifetime(),
+            organization: config.auth_organization.clone(),
         }
     }
 
@@ -107,6 +112,8 @@ impl SessionPolicy {
 pub enum SessionEnd {
     Idle,
     Absolute,
+    /// Signed into an organization the deployment no longer serves (pinned since).
+    OtherOrganization,
 }
 
 pub fn now() -> i64 {
@@ -132,6 +139,16 @@ pub async fn current_member(
     let Some(mut member) = session.get::<SignedIn>(MEMBER_KEY).await? else {
         return Ok(SessionState::Anonymous);
     };
+    // Pinning a deployment to one platform ends the sessions it admitted before, into another
+    // organization of the tenant: the login refuses their links from then on, and a session must
+    // not outlive the rule that would refuse it.
+    if policy
+        .organization
+        .as_ref()
+        .is_some_and(|pinned| *pinned != member.organization_id)
+    {
+        return Ok(SessionState::Expired(SessionEnd::OtherOrganization));
+    }
     let now = now();
     if now - member.signed_in_at >= policy.absolute_lifetime.as_secs() as i64 {
         return Ok(SessionState::Expired(SessionEnd::Absolute));
