@@ -6,9 +6,9 @@ mod common;
 use common::{spawn_app, Browser, TestApp};
 use keystone_dashboard::{
     api::{
-        confirmation_code, deactivation_warning, ActivityFilters, ActivityView, ApiError,
-        CreateEnvironment, EnvironmentDetail, LoadActivity, LoadEnvironments, LoadOverview,
-        SetEnvironmentActive, UpdateEnvironment,
+        confirmation_code, deactivation_warning, production_edit_warnings, ActivityFilters,
+        ActivityView, ApiError, CreateEnvironment, EnvironmentDetail, LoadActivity,
+        LoadEnvironments, LoadOverview, SetEnvironmentActive, UpdateEnvironment,
     },
     domain::EnvironmentSlug,
 };
@@ -101,12 +101,71 @@ async fn environments_are_created_with_validated_fields() {
         default_timeout_seconds: Some("600".to_owned()),
         rate_limit_rpm: Some(rate.to_owned()),
         webhook_url: Some(String::new()),
+        confirm: None,
     };
     browser.call(update("90")).await.unwrap();
     let qa = environment(&browser, "qa").await;
     assert_eq!((qa.name.as_str(), qa.rate_limit_rpm), ("Quality", Some(90)));
     let refused = browser.call(update("many")).await.unwrap_err();
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_of_production_is_confirmed_and_nothing_changes_until_it_is() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    let production = environment(&browser, "production").await;
+    let rename = |confirm: Option<String>| UpdateEnvironment {
+        id: production.id.clone(),
+        name: "Live".to_owned(),
+        default_timeout_seconds: None,
+        rate_limit_rpm: Some("60".to_owned()),
+        webhook_url: None,
+        confirm,
+    };
+    let unconfirmed = browser.call(rename(None)).await.unwrap_err();
+    assert!(
+        unconfirmed
+            .needs_confirmation()
+            .contains("This changes production"),
+        "{unconfirmed:?}"
+    );
+    // A code for other consequences (another environment's edit has none) confirms nothing.
+    let elsewhere = browser
+        .call(rename(Some(confirmation_code(&production_edit_warnings(
+            &EnvironmentSlug::parse("staging").unwrap(),
+        )))))
+        .await
+        .unwrap_err();
+    elsewhere.needs_confirmation();
+    let unchanged = environment(&browser, "production").await;
+    assert_eq!(
+        (unchanged.name.as_str(), unchanged.rate_limit_rpm),
+        (production.name.as_str(), production.rate_limit_rpm),
+        "nothing was saved before the yes"
+    );
+
+    let code = confirmation_code(&production_edit_warnings(&production.slug));
+    let saved = browser.call(rename(Some(code))).await.unwrap();
+    assert_eq!(
+        (saved.name.as_str(), saved.rate_limit_rpm),
+        ("Live", Some(60))
+    );
+
+    // Other environments save without one, as before.
+    let staging = environment(&browser, "staging").await;
+    browser
+        .call(UpdateEnvironment {
+            id: staging.id,
+            name: "Staging (EU)".to_owned(),
+            default_timeout_seconds: None,
+            rate_limit_rpm: None,
+            webhook_url: None,
+            confirm: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(environment(&browser, "staging").await.name, "Staging (EU)");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,10 +255,15 @@ async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activit
     .await
     .unwrap();
     assert_eq!(searched.total, 1);
-    let nowhere = activity(&browser, in_environment("nowhere"))
-        .await
-        .unwrap_err();
-    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    let nowhere = activity(&browser, in_environment("nowhere")).await.unwrap();
+    assert!(nowhere.entries.is_empty());
+    assert_eq!(nowhere.refused_filters[0].field, "environment");
+    assert!(
+        nowhere.refused_filters[0]
+            .message
+            .contains("no nowhere environment"),
+        "{nowhere:?}"
+    );
     // A slug outside the grammar never reaches the server function's body.
     let (status, _) = browser
         .server_fn("activity", &[("filters[environment]", "Not A Slug")])
@@ -220,4 +284,22 @@ async fn a_viewer_sees_environments_and_cannot_change_them() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     let overview = viewer.call(LoadOverview {}).await.unwrap();
     assert_eq!(overview.roles, Some(Ok(vec!["Viewer".to_owned()])));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_without_environments_is_told_so_and_offered_the_form() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    // The list answered empty, once: this page's one read of it.
+    common::set_faults(
+        &app.sandbox_url,
+        serde_json::json!({ "rules": [{
+            "method": "GET", "path_prefix": "/v1/platforms/me/environments",
+            "action": { "kind": "edit_body", "pointer": "/items", "value": [] }, "times": 1 }] }),
+    )
+    .await;
+    let html = browser.get("/environments").await.text().await.unwrap();
+    assert!(html.contains(r#"data-testid="no-environments""#), "{html}");
+    assert!(!html.contains(r#"data-testid="environments-table""#));
+    assert!(html.contains(r#"data-testid="create-environment-form""#));
 }

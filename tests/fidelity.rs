@@ -7,9 +7,19 @@
 mod common;
 
 use common::*;
-use keystone_dashboard::api::{confirmation_code, removal_warning, revocation_warning};
+use keystone_dashboard::api::{
+    confirmation_code, removal_warning, resend_warning, revocation_warning,
+};
+
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+/// What the Resend dialog of `invitation` (as `/api/members` lists it) sends when confirmed.
+fn resend_confirmed(invitation: &Value) -> String {
+    confirmation_code(&[resend_warning(
+        invitation["invitee_email"].as_str().unwrap(),
+    )])
+}
 
 async fn signed_in(app: &TestApp) -> Browser {
     let browser = app.browser();
@@ -343,10 +353,20 @@ async fn invitations_listing_role_ids_show_names_and_resend_keeps_every_role() {
     let role = roles.iter().find(|role| role["id"] == role_id).unwrap();
     assert_eq!(invitation["role_names"][0], role["name"], "{invitation}");
 
-    let (status, resent) = browser
+    let (status, unconfirmed) = browser
         .server_fn(
             "invitations/resend",
             &[("id", invitation["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{unconfirmed}");
+    let (status, resent) = browser
+        .server_fn(
+            "invitations/resend",
+            &[
+                ("id", invitation["id"].as_str().unwrap()),
+                ("confirm", &resend_confirmed(invitation)),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{resent}");
@@ -393,7 +413,10 @@ async fn a_resend_whose_new_invitation_fails_says_the_old_one_was_revoked() {
     let (status, error) = browser
         .server_fn(
             "invitations/resend",
-            &[("id", invitation["id"].as_str().unwrap())],
+            &[
+                ("id", invitation["id"].as_str().unwrap()),
+                ("confirm", &resend_confirmed(&invitation)),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{error}");
@@ -738,6 +761,8 @@ fn id_taking_functions<'a>(
             "invitations/revoke",
             vec![("id", id), ("confirm", &codes.revoke)],
         ),
+        // Unconfirmed: its warning names the invitee, whom a bad id cannot name (the id is
+        // refused before the invitation is looked up, confirmed or not).
         ("invitations/resend", vec![("id", id)]),
         (
             "members/remove",
@@ -895,10 +920,50 @@ async fn filtering_activity_to_today_includes_today() {
             .any(|entry| entry["Parsed"]["type"] == "ip_allowlist.entry_created"),
         "{activity}"
     );
+    // A day that is not a date is said next to the filters, and the log is not read with the
+    // filter dropped (which would widen it silently).
+    reset_sandbox_stats(&app.sandbox_url).await;
     let (status, refused) = browser
         .server_fn("activity", &[("filters[to]", "16/03/2026")])
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(status, StatusCode::OK, "{refused}");
+    assert_eq!(refused["entries"], json!([]), "{refused}");
+    assert_eq!(refused["refused_filters"][0]["field"], "to", "{refused}");
+    let read_the_log = |requests: Vec<Value>| {
+        requests
+            .iter()
+            .any(|request| request["path"] == "/v1/activity")
+    };
+    assert!(
+        !read_the_log(recorded_requests(&app).await),
+        "the log was read without the refused filter"
+    );
+    // The control: a filter that can be applied does read the log (and is recorded).
+    let (status, _) = browser
+        .server_fn("activity", &[("filters[to]", &today)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(read_the_log(recorded_requests(&app).await));
+
+    let html = browser
+        .get("/activity?to=16%2F03%2F2026&category=member")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let refusal = html
+        .split(r#"data-testid="refused-filters""#)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no refusal in {html}"));
+    let refusal = &refusal[..refusal.find("</div>").unwrap()];
+    assert!(
+        refusal.contains("16/03/2026") && refusal.contains("is not a date: use YYYY-MM-DD"),
+        "the refusal quotes what was typed: {refusal}"
+    );
+    assert!(
+        html.contains(r#"data-testid="activity-filters""#),
+        "the filters stay, to be corrected"
+    );
 }
 
 // 10. Errors that tell the truth.

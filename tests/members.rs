@@ -4,9 +4,9 @@ mod common;
 
 use common::{spawn_app, status, Browser, TestApp};
 use keystone_dashboard::api::{
-    confirmation_code, removal_warning, revocation_warning, ActivityFilters, ApiError,
-    ChangeMemberRoles, InviteMembers, InviteOutcome, Listed, LoadActivity, LoadMembers, LoadRoles,
-    Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation,
+    confirmation_code, removal_warning, resend_warning, revocation_warning, ActivityFilters,
+    ApiError, ChangeMemberRoles, InviteMembers, InviteOutcome, Listed, LoadActivity, LoadMembers,
+    LoadRoles, Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation,
 };
 use keystone_dashboard::domain::encode_component;
 use reqwest::StatusCode;
@@ -215,10 +215,23 @@ async fn invitations_report_every_address_and_can_be_resent_and_revoked() {
         "one expires within 4 hours"
     );
 
+    // Resending revokes the link already sent: confirmed first, and nothing changes until then.
+    let resend = |confirm: Option<String>| ResendInvitation {
+        id: invitation.id.clone(),
+        confirm,
+    };
+    let unconfirmed = browser.call(resend(None)).await.unwrap_err();
+    let warning = unconfirmed.needs_confirmation();
+    assert!(
+        warning.contains("The link sent to new@example.com stops working"),
+        "{warning}"
+    );
+    let still = members(&browser, None, None).await.invitations.unwrap();
+    assert!(still.iter().any(|pending| pending.id == invitation.id));
     let resent = browser
-        .call(ResendInvitation {
-            id: invitation.id.clone(),
-        })
+        .call(resend(Some(confirmation_code(&[resend_warning(
+            "new@example.com",
+        )]))))
         .await
         .unwrap();
     assert_ne!(resent.id, invitation.id);

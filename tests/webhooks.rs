@@ -10,9 +10,9 @@ use axum::{body::Bytes, http::HeaderMap, routing::post, Router};
 use common::{reset_sandbox_stats, sandbox_stats, spawn_app, Browser, TestApp};
 use hmac::{Hmac, Mac};
 use keystone_dashboard::api::{
-    confirmation_code, delete_warning, rotate_warning, ApiError, CreateWebhook, DeleteWebhook,
-    LoadDeliveries, LoadWebhooks, RotateWebhookSecret, SetWebhookActive, TestWebhook,
-    UpdateWebhook, WebhookEndpoint, DELIVERY_PAGE_SIZE,
+    confirmation_code, delete_warning, disable_warning, rotate_warning, ApiError, CreateWebhook,
+    DeleteWebhook, LoadDeliveries, LoadWebhooks, RotateWebhookSecret, SetWebhookActive,
+    TestWebhook, UpdateWebhook, WebhookEndpoint, DELIVERY_PAGE_SIZE,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -282,10 +282,26 @@ async fn an_endpoint_is_edited_disabled_and_deleted_once_confirmed() {
     assert_eq!(edited.events, ["settlement.failed"]);
     assert_eq!(edited.description.as_deref(), Some("Renamed"));
 
+    // Disabling is confirmed, naming the endpoint; unconfirmed, it stays active.
+    let unconfirmed = browser
+        .call(SetWebhookActive {
+            id: id.clone(),
+            active: false,
+            confirm: None,
+        })
+        .await
+        .unwrap_err();
+    let warning = unconfirmed.needs_confirmation();
+    assert!(
+        warning.contains(&format!("stops sending events to {}", receiver.url)),
+        "{warning}"
+    );
+    assert!(endpoint(&browser, &receiver.url).await.is_active);
     let disabled = browser
         .call(SetWebhookActive {
             id: id.clone(),
             active: false,
+            confirm: Some(confirmation_code(&[disable_warning(&receiver.url)])),
         })
         .await
         .unwrap();
@@ -308,6 +324,15 @@ async fn an_endpoint_is_edited_disabled_and_deleted_once_confirmed() {
         "{made}"
     );
     assert_eq!(receiver.count(), 0);
+    let enabled = browser
+        .call(SetWebhookActive {
+            id: id.clone(),
+            active: true,
+            confirm: None,
+        })
+        .await
+        .unwrap();
+    assert!(enabled.is_active, "enabling again needs no yes");
 
     let refused = browser
         .call(DeleteWebhook {

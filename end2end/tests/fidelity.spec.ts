@@ -37,7 +37,11 @@ test('invite with a role, see its name, resend it with the role kept', async ({ 
   // The API lists role ids; the page shows the role's name.
   const row = page.locator('[data-testid="invitation-row"][data-email="fidelity@example.com"]');
   await expect(row).toContainText('Developer');
-  await row.getByRole('button', { name: /^Resend/ }).click();
+  // Resending revokes the link already sent: the dialog says so and needs a yes.
+  await row.getByRole('button', { name: 'Resend', exact: true }).click();
+  await expect(row.getByTestId('confirmation')).toContainText('The link sent to fidelity@example.com stops working');
+  await row.getByLabel('I understand').check();
+  await row.getByRole('button', { name: 'Resend the invitation of fidelity@example.com' }).click();
   await expect(page.getByTestId('announcement')).toContainText('Sent a new invitation to fidelity@example.com');
   await expect(row).toContainText('Developer');
 });

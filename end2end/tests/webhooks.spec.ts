@@ -96,8 +96,14 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     expect(event.headers['x-keystone-signature']).toBe(sign(newSecret, event.body));
     expect(event.headers['x-keystone-signature-previous']).toBe(sign(secret, event.body));
 
-    // Disabled, it receives nothing; enabled again; deleted after a confirmation.
+    // Disabled after a confirmation, it receives nothing; enabled again in one click; deleted
+    // after a confirmation.
     await row.getByTestId('toggle-active').click();
+    const disabling = row.locator('.inline-dialog__body:visible');
+    await expect(disabling.getByTestId('confirmation')).toContainText(`stops sending events to ${receiver.url}`);
+    await disabling.getByLabel('I understand').check();
+    await disabling.getByRole('button', { name: `Disable ${receiver.url}` }).click();
+    await expect(page.getByTestId('announcement')).toHaveText(`${receiver.url} is disabled.`);
     await expect(row).toContainText('Disabled');
     await emit('settlement.completed');
     expect(receiver.received).toHaveLength(2);

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, EnvironmentRecord, Listed};
+use super::{ApiError, EnvironmentRecord, FieldError, Listed};
 use crate::domain::{EnvironmentSlug, Timestamp};
 
 /// Entries per page.
@@ -123,6 +123,11 @@ pub struct ActivityView {
     pub total: u64,
     pub offset: u64,
     pub environments: Vec<EnvironmentRecord>,
+    /// The filters of the address that cannot be applied (a day that is not a date, an
+    /// environment the platform does not have), each with why. When there are any, the log is
+    /// not read and the page shows the filters to correct, not an error in their place.
+    #[serde(default)]
+    pub refused_filters: Vec<FieldError>,
 }
 
 /// One page of the log, newest first, filtered as the URL says.
@@ -131,11 +136,29 @@ pub async fn load_activity(filters: ActivityFilters) -> Result<ActivityView, Api
     ssr::respond(ssr::load_activity(filters).await)
 }
 
-/// The filter's days as the API's inclusive date-time bounds: "from" is the start of its day and
-/// "to" the end of its day (a bare date would mean its midnight, so "to today" would drop today).
-/// Days are UTC, as the log shows them.
-pub fn date_range(filters: &ActivityFilters) -> Result<(Option<String>, Option<String>), ApiError> {
-    let day = |field: &str, value: &Option<String>| -> Result<Option<String>, ApiError> {
+/// Which end of the log's date range a day filter sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DayBound {
+    From,
+    To,
+}
+
+impl DayBound {
+    /// The filter's name in the page's address (and in its refusal).
+    fn field(self) -> &'static str {
+        match self {
+            Self::From => "from",
+            Self::To => "to",
+        }
+    }
+
+    /// The filter's day as the API's inclusive date-time bound, with its query name: "from" is
+    /// the start of its day and "to" the end of its day (a bare date would mean its midnight, so
+    /// "to today" would drop today). Days are UTC, as the log shows them. None when not given.
+    pub fn query(
+        self,
+        value: &Option<String>,
+    ) -> Result<Option<(&'static str, String)>, FieldError> {
         let Some(value) = value
             .as_deref()
             .map(str::trim)
@@ -143,20 +166,17 @@ pub fn date_range(filters: &ActivityFilters) -> Result<(Option<String>, Option<S
         else {
             return Ok(None);
         };
-        match crate::domain::parse_day(value) {
-            Some(day) => Ok(Some(day.to_string())),
-            None => Err(ApiError::Validation(vec![super::FieldError {
-                field: field.to_owned(),
+        let Some(day) = crate::domain::parse_day(value) else {
+            return Err(FieldError {
+                field: self.field().to_owned(),
                 message: format!("\"{value}\" is not a date: use YYYY-MM-DD."),
-            }])),
-        }
-    };
-    let from = day("from", &filters.from)?;
-    let to = day("to", &filters.to)?;
-    Ok((
-        from.map(|day| format!("{day}T00:00:00Z")),
-        to.map(|day| format!("{day}T23:59:59.999999Z")),
-    ))
+            });
+        };
+        Ok(Some(match self {
+            Self::From => ("date_from", format!("{day}T00:00:00Z")),
+            Self::To => ("date_to", format!("{day}T23:59:59.999999Z")),
+        }))
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -173,18 +193,36 @@ mod ssr {
             ("limit", ACTIVITY_PAGE_SIZE.to_string()),
             ("offset", filters.offset.to_string()),
         ];
+        let mut refused_filters = Vec::new();
         if let Some(slug) = &filters.environment {
-            let environment = environments
+            match environments
                 .iter()
                 .find(|environment| environment.slug == *slug)
-                .ok_or_else(|| {
-                    ApiError::NotFound(format!("This platform has no {slug} environment."))
-                })?;
-            query.push(("environment_id", environment.id.clone()));
+            {
+                Some(environment) => query.push(("environment_id", environment.id.clone())),
+                None => refused_filters.push(FieldError {
+                    field: "environment".to_owned(),
+                    message: format!("This platform has no {slug} environment."),
+                }),
+            }
         }
-        let (date_from, date_to) = date_range(&filters)?;
-        query.extend(date_from.map(|from| ("date_from", from)));
-        query.extend(date_to.map(|to| ("date_to", to)));
+        for (bound, day) in [(DayBound::From, &filters.from), (DayBound::To, &filters.to)] {
+            match bound.query(day) {
+                Ok(Some(day)) => query.push(day),
+                Ok(None) => {}
+                Err(refused) => refused_filters.push(refused),
+            }
+        }
+        // A filter dropped would widen the log without saying so; one sent would be refused.
+        if !refused_filters.is_empty() {
+            return Ok(ActivityView {
+                entries: Vec::new(),
+                total: 0,
+                offset: 0,
+                environments,
+                refused_filters,
+            });
+        }
         for (name, value) in [
             ("category", &filters.category),
             ("type", &filters.kind),
@@ -205,6 +243,7 @@ mod ssr {
             total: page.total,
             offset: page.offset,
             environments,
+            refused_filters: Vec::new(),
         })
     }
 }
@@ -229,23 +268,19 @@ mod tests {
 
     #[test]
     fn the_to_day_is_included_whole() {
-        let filters = ActivityFilters {
-            from: Some("2026-03-01".into()),
-            to: Some("2026-03-16".into()),
-            ..ActivityFilters::default()
-        };
+        let day = |value: &str| Some(value.to_owned());
         assert_eq!(
-            date_range(&filters).unwrap(),
-            (
-                Some("2026-03-01T00:00:00Z".to_owned()),
-                Some("2026-03-16T23:59:59.999999Z".to_owned())
-            )
+            DayBound::From.query(&day("2026-03-01")),
+            Ok(Some(("date_from", "2026-03-01T00:00:00Z".to_owned())))
         );
-        let bad = ActivityFilters {
-            to: Some("16/03/2026".into()),
-            ..ActivityFilters::default()
-        };
-        assert!(matches!(date_range(&bad), Err(ApiError::Validation(_))));
+        assert_eq!(
+            DayBound::To.query(&day(" 2026-03-16 ")),
+            Ok(Some(("date_to", "2026-03-16T23:59:59.999999Z".to_owned())))
+        );
+        assert_eq!(DayBound::To.query(&day("")), Ok(None));
+        let refused = DayBound::To.query(&day("16/03/2026")).unwrap_err();
+        assert_eq!(refused.field, "to");
+        assert!(refused.message.contains("\"16/03/2026\""), "{refused:?}");
     }
 
     #[test]

@@ -60,6 +60,18 @@ pub fn deactivation_warning(slug: &EnvironmentSlug) -> Warning {
     ))
 }
 
+/// What saving an edit of `slug` means, when that needs a yes: production's name, timeout, rate
+/// limit and webhook URL reach its live integrations the moment they are saved.
+pub fn production_edit_warnings(slug: &EnvironmentSlug) -> Vec<Warning> {
+    if slug.is_production() {
+        vec![Warning::new(format!(
+            "This changes {slug}: live integrations get the new settings at once."
+        ))]
+    } else {
+        Vec::new()
+    }
+}
+
 fn field(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {
         field: field.to_owned(),
@@ -133,6 +145,7 @@ pub async fn update_environment(
     default_timeout_seconds: Option<String>,
     rate_limit_rpm: Option<String>,
     webhook_url: Option<String>,
+    confirm: Option<String>,
 ) -> Result<EnvironmentDetail, ApiError> {
     ssr::respond(
         ssr::update_environment(
@@ -141,6 +154,7 @@ pub async fn update_environment(
             default_timeout_seconds,
             rate_limit_rpm,
             webhook_url,
+            confirm,
         )
         .await,
     )
@@ -250,6 +264,7 @@ mod ssr {
         default_timeout_seconds: Option<String>,
         rate_limit_rpm: Option<String>,
         webhook_url: Option<String>,
+        confirm: Option<String>,
     ) -> Result<EnvironmentDetail, ApiError> {
         let environment_id = crate::domain::ResourceId::parse(&id)?;
         let mut errors = Vec::new();
@@ -267,7 +282,15 @@ mod ssr {
         if !errors.is_empty() {
             return Err(invalid(errors));
         }
-        MemberRequest::current()?
+        let request = MemberRequest::current()?;
+        // Which environment the id names is the API's word, not the form's: a hand-made post
+        // cannot skip production's confirmation by leaving it out.
+        let environment = request.environment_by_id(&id).await?;
+        crate::server::member::require_confirmation(
+            &production_edit_warnings(&environment.slug),
+            confirm.as_deref(),
+        )?;
+        request
             .send_for(
                 reqwest::Method::PATCH,
                 &paths::environment(&environment_id),
@@ -284,12 +307,7 @@ mod ssr {
         let environment_id = crate::domain::ResourceId::parse(&id)?;
         let request = MemberRequest::current()?;
         if !active {
-            let environment = request
-                .environments()
-                .await?
-                .into_iter()
-                .find(|environment| environment.id == id)
-                .ok_or_else(|| ApiError::NotFound("That environment does not exist.".to_owned()))?;
+            let environment = request.environment_by_id(&id).await?;
             crate::server::member::require_confirmation(
                 &[deactivation_warning(&environment.slug)],
                 confirm.as_deref(),

@@ -198,6 +198,14 @@ pub fn revocation_warning() -> Warning {
     Warning::new("The invitation link stops working at once.")
 }
 
+/// What resending means: the API has no resend, so it is a revoke and a new invitation, and the
+/// link already sent (or copied from this page) is the one that stops working.
+pub fn resend_warning(email: &str) -> Warning {
+    Warning::new(format!(
+        "The link sent to {email} stops working at once, and a new invitation is emailed to them."
+    ))
+}
+
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::server::member::respond;
@@ -557,7 +565,10 @@ mod ssr {
         Ok(id)
     }
 
-    pub async fn resend_invitation(id: String) -> Result<Invitation, ApiError> {
+    pub async fn resend_invitation(
+        id: String,
+        confirm: Option<String>,
+    ) -> Result<Invitation, ApiError> {
         let invitation_id = crate::domain::ResourceId::parse(&id)?;
         let request = MemberRequest::current()?;
         let invitation = ssr::invitations(&request)
@@ -581,6 +592,11 @@ mod ssr {
                 "Not resent: this invitation names no role. Nothing was changed; revoke it and invite again choosing the roles.".to_owned(),
             ));
         }
+        // Asked after the checks above: a resend that cannot happen asks for no yes.
+        crate::server::member::require_confirmation(
+            &[resend_warning(&invitation.invitee_email)],
+            confirm.as_deref(),
+        )?;
         let path = paths::invitation(&invitation_id);
         request
             .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
@@ -680,8 +696,11 @@ pub async fn revoke_invitation(id: String, confirm: Option<String>) -> Result<St
 
 /// Resends an invitation the way Auth0 does: revoke it and create a new one with the same roles.
 #[server(endpoint = "invitations/resend")]
-pub async fn resend_invitation(id: String) -> Result<Invitation, ApiError> {
-    ssr::respond(ssr::resend_invitation(id).await)
+pub async fn resend_invitation(
+    id: String,
+    confirm: Option<String>,
+) -> Result<Invitation, ApiError> {
+    ssr::respond(ssr::resend_invitation(id, confirm).await)
 }
 
 #[server(endpoint = "roles")]

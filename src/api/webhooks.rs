@@ -206,10 +206,14 @@ pub async fn update_webhook(
     ssr::respond(ssr::update_webhook(id, url, description, events).await)
 }
 
-/// Enables or disables an endpoint; disabling stops its deliveries.
+/// Enables or disables an endpoint; disabling stops its deliveries, and is confirmed.
 #[server(endpoint = "webhooks/active")]
-pub async fn set_webhook_active(id: String, active: bool) -> Result<WebhookEndpoint, ApiError> {
-    ssr::respond(ssr::set_webhook_active(id, active).await)
+pub async fn set_webhook_active(
+    id: String,
+    active: bool,
+    confirm: Option<String>,
+) -> Result<WebhookEndpoint, ApiError> {
+    ssr::respond(ssr::set_webhook_active(id, active, confirm).await)
 }
 
 #[server(endpoint = "webhooks/delete")]
@@ -239,6 +243,14 @@ pub async fn load_deliveries(id: String, offset: u64) -> Result<DeliveryLog, Api
 pub fn delete_warning(url: &str) -> Warning {
     Warning::new(format!(
         "{url} stops receiving events at once, and its delivery log is deleted with it."
+    ))
+}
+
+/// What disabling an endpoint means. Whether KeyStone sends the events it held back once the
+/// endpoint is enabled again is not published, so the words promise neither.
+pub fn disable_warning(url: &str) -> Warning {
+    Warning::new(format!(
+        "KeyStone stops sending events to {url} until it is enabled again."
     ))
 }
 
@@ -355,9 +367,20 @@ mod ssr {
             .await
     }
 
-    pub async fn set_webhook_active(id: String, active: bool) -> Result<WebhookEndpoint, ApiError> {
+    pub async fn set_webhook_active(
+        id: String,
+        active: bool,
+        confirm: Option<String>,
+    ) -> Result<WebhookEndpoint, ApiError> {
         let id = ResourceId::parse(&id)?;
-        MemberRequest::current()?
+        let request = MemberRequest::current()?;
+        // Disabling silences a receiver: confirmed, naming the endpoint as the API holds it.
+        // Enabling it again needs no yes.
+        if !active {
+            let url = endpoint_url(&request, &id).await?;
+            require_confirmation(&[disable_warning(&url)], confirm.as_deref())?;
+        }
+        request
             .send_for(
                 reqwest::Method::PATCH,
                 &paths::webhook(&id),

@@ -290,6 +290,15 @@ impl MemberRequest {
             .collect())
     }
 
+    /// The environment `id` names, from the same once-per-request listing.
+    pub async fn environment_by_id(&self, id: &str) -> Result<EnvironmentRecord, ApiError> {
+        self.environments()
+            .await?
+            .into_iter()
+            .find(|environment| environment.id == id)
+            .ok_or_else(|| ApiError::NotFound("That environment does not exist.".to_owned()))
+    }
+
     /// Every environment as listed, paged through, read once per request whoever asks. Named in
     /// the header is the session's environment, or the bootstrap one before it has any: the API
     /// wants the header here too.

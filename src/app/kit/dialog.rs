@@ -26,6 +26,9 @@ pub struct InlineDialogs {
     /// The page's query without `open`, encoded: what every dialog's link keeps. Built once per
     /// address, not per row.
     kept_query: Memo<String>,
+    /// The dialog a save just closed, whose button takes the focus back once the list has
+    /// reloaded and rebuilt its rows (see [`InlineDialog`]).
+    refocus: RwSignal<Option<String>>,
 }
 
 impl InlineDialogs {
@@ -47,6 +50,7 @@ impl InlineDialogs {
         let dialog = Self {
             open: RwSignal::new(open),
             kept_query,
+            refocus: RwSignal::new(None),
         };
         provide_context(dialog);
         dialog
@@ -79,16 +83,38 @@ impl InlineDialogs {
         self.open.set(None);
     }
 
-    /// Closes the open dialog whenever an action's `outcome` is a success; a failed change leaves
-    /// it open with its input, next to the error.
-    pub fn close_on_success<T, E>(
-        self,
-        outcome: impl With<Value = Option<Result<T, E>>> + Send + Sync + 'static,
-    ) {
+    /// Ties a row action to the dialogs: a success closes the open dialog; a failure leaves it
+    /// open with its input, next to the error, until another dialog opens (or this one closes).
+    /// Every row's dialog shows the same action's outcome, and a refusal belongs to the row it
+    /// was typed in, not to the next one opened.
+    pub fn close_on_success<S>(self, action: ServerAction<S>)
+    where
+        S: leptos::server_fn::ServerFn<Error = crate::api::ApiError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Output: Send + Sync + 'static,
+    {
         Effect::new(move |_| {
-            if outcome.with(|result| matches!(result, Some(Ok(_)))) {
+            if action
+                .value()
+                .with(|outcome| matches!(outcome, Some(Ok(_))))
+            {
+                self.refocus.set(self.open.get_untracked());
                 self.close();
             }
+        });
+        Effect::new(move |previous: Option<Option<String>>| {
+            let open = self.open.get();
+            if previous.is_some_and(|previous| previous != open)
+                && action
+                    .value()
+                    .with_untracked(|outcome| matches!(outcome, Some(Err(_))))
+            {
+                action.value().set(None);
+            }
+            open
         });
     }
 
@@ -198,6 +224,32 @@ pub fn InlineDialog(
     // A long table has two dialogs a row: what each costs is paid a hundred times a page. The
     // closures share the key (in the browser, the open state's through a stored value, `Copy`).
     let key: Arc<str> = key.into();
+    // A save closed this dialog and the list reloaded: the focus was in a form that is gone (on
+    // the page's body now), and goes back to this dialog's button in the rebuilt row, where the
+    // keyboard left off. (A row that does not come back, deleted or changed into another shape,
+    // leaves the focus where it fell.) Found by its `aria-controls`, unique as the key is; looked
+    // for a frame later, when the rebuilt rows are surely in the document.
+    #[cfg(not(feature = "ssr"))]
+    if dialog
+        .refocus
+        .with_untracked(|refocus| refocus.as_deref() == Some(&*key))
+    {
+        let button = format!("[aria-controls=\"{body_id}\"]");
+        Effect::new(move |_| {
+            dialog.refocus.set(None);
+            let button = button.clone();
+            request_animation_frame(move || {
+                let found = document()
+                    .query_selector(&button)
+                    .ok()
+                    .flatten()
+                    .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+                if let (true, Some(button)) = (super::focus::focus_is_lost(), found) {
+                    let _ = button.focus();
+                }
+            });
+        });
+    }
     // The server renders a page once and nothing opens a dialog meanwhile: its state is read
     // once, not by each part below (those reads were a tenth of a long table's render). In the
     // browser every part follows the open dialog.
@@ -334,5 +386,60 @@ where
         <InlineDialog key label testid>
             {form(draft.row(row, saved))}
         </InlineDialog>
+    }
+}
+
+/// A text input of a row's dialog, bound to one `field` of the row's draft: the saved value in the
+/// server-rendered page (`prop:value` alone would leave it empty until hydration, and without
+/// JavaScript), what was typed after. `problem`, when given, is checked as it is typed and shown
+/// under the input.
+#[component]
+pub fn RowField<T>(
+    input: RowInput<T>,
+    #[prop(into)] label: String,
+    name: &'static str,
+    /// Which of the draft's fields this input shows and changes.
+    field: fn(&mut T) -> &mut String,
+    #[prop(optional)] required: bool,
+    /// Brings up a number pad on phones.
+    #[prop(optional)]
+    numeric: bool,
+    #[prop(optional)] maxlength: Option<usize>,
+    /// Off for addresses and identifiers.
+    #[prop(optional)]
+    no_spellcheck: bool,
+    #[prop(optional, into)] problem: Option<Signal<Option<String>>>,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+{
+    let is_problem = move || problem.is_some_and(|problem| problem.with(Option::is_some));
+    view! {
+        <label>
+            {label}
+            <input
+                type="text"
+                name=name
+                value=field(&mut input.saved()).clone()
+                required=required
+                inputmode=numeric.then_some("numeric")
+                maxlength=maxlength
+                spellcheck=no_spellcheck.then_some("false")
+                aria-invalid=move || is_problem().to_string()
+                prop:value=move || field(&mut input.get()).clone()
+                on:input=move |event| {
+                    let typed = event_target_value(&event);
+                    input.update(|fields| *field(fields) = typed);
+                }
+            />
+        </label>
+        {problem
+            .map(|problem| {
+                view! {
+                    <p class="hint hint--error" role="status">
+                        {move || problem.get()}
+                    </p>
+                }
+            })}
     }
 }

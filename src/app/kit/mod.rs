@@ -5,8 +5,9 @@
 //!   [`SectionFailed`] is its counterpart for one section of a page that stands without it.
 //! - [`InlineDialog`] with [`InlineDialogs`], [`DialogDraft`] and [`RowInput`]: a row's dialog
 //!   whose open state and typed input survive the list reloading under it; [`DraftDialog`] one
-//!   whose form edits the row's draft.
-//! - [`Confirm`]: a change's consequences in words and a required "I understand".
+//!   whose form edits the row's draft, with a [`RowField`] for each of its text inputs.
+//! - [`Confirm`]: a change's consequences in words and a required "I understand";
+//!   [`ActiveSwitch`]: turning a row off, so confirmed, and on again in one click.
 //! - [`PageHeader`]: the page's title (the document's too) and its one-line summary.
 //! - [`TextField`]: a labelled text input bound to the page's draft of it; [`CheckedField`] one
 //!   checked as it is typed, its hint turning into the problem.
@@ -23,8 +24,10 @@ mod announce;
 mod confirm;
 mod controls;
 mod dialog;
+mod focus;
 mod loading;
 mod pager;
+mod switch;
 mod text;
 
 pub use announce::{Announcement, Announcer, Toasts};
@@ -33,7 +36,8 @@ pub use controls::{
     use_hydrated, CheckedField, CopyButton, CopyField, DataTable, FormErrors, PageHeader,
     ReadOnlyNotice, SubmitButton, TableScroll, TextField,
 };
-pub use dialog::{DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowInput};
+pub use dialog::{DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowField, RowInput};
 pub use loading::{LoadFailed, Loaded, SectionFailed, SignInAgain};
 pub use pager::{use_offset_query, PageWindow, Pager};
+pub use switch::ActiveSwitch;
 pub use text::{count_of, initials};

@@ -94,10 +94,7 @@ pub fn Pager(
         // Only on the page the link led to, and only if the focus went with the old link: a
         // member who moved on (to a form, say) while the page loaded keeps their place.
         let here = window_location_href();
-        let focus_lost = document()
-            .active_element()
-            .is_none_or(|element| element.tag_name().eq_ignore_ascii_case("body"));
-        if here.as_deref() != Some(target.as_str()) || !focus_lost {
+        if here.as_deref() != Some(target.as_str()) || !super::focus::focus_is_lost() {
             return;
         }
         let link = match step {

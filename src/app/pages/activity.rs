@@ -87,7 +87,9 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
         total,
         offset,
         environments,
+        refused_filters,
     } = view;
+    let filters_refused = !refused_filters.is_empty();
     // Entries do not say which environment they belong to; only the filter does.
     let scope = filters
         .environment
@@ -183,14 +185,28 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
             </Form>
         </section>
         <section class="panel">
-            <p class="muted" data-testid="activity-count">
-                {if total == 0 {
+            {filters_refused
+                .then(|| {
+                    view! {
+                        <div class="section-failed" role="alert" data-testid="refused-filters">
+                            <p>"These filters cannot be applied, so no entries are shown:"</p>
+                            <ul>
+                                {refused_filters
+                                    .into_iter()
+                                    .map(|refused| view! { <li>{refused.message}</li> })
+                                    .collect_view()}
+                            </ul>
+                        </div>
+                    }
+                })} <p class="muted" data-testid="activity-count">
+                {if filters_refused {
+                    String::new()
+                } else if total == 0 {
                     "No activity matches these filters.".to_owned()
                 } else {
                     format!("{} · {scope}", window.range())
                 }}
-            </p>
-            <ol class="activity" data-testid="activity-list">
+            </p> <ol class="activity" data-testid="activity-list">
                 {entries
                     .into_iter()
                     .map(|entry| match entry {
@@ -198,8 +214,7 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
                         Listed::AsStored(record) => view! { <OddActivityItem record /> }.into_any(),
                     })
                     .collect_view()}
-            </ol>
-            <Pager window href=page_href previous="← Newer" next="Older →" />
+            </ol> <Pager window href=page_href previous="← Newer" next="Older →" />
         </section>
     }
     .into_any()

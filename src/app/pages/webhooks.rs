@@ -8,15 +8,17 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::permissions::WEBHOOKS_MANAGE,
     api::{
-        check_endpoint_url, delete_warning, endpoint_name, load_deliveries, load_webhooks,
-        rotate_warning, CreateWebhook, DeleteWebhook, DeliveryLog, Listed, OddRecord,
-        OneTimeSecret, RotateWebhookSecret, SetWebhookActive, TestWebhook, UpdateWebhook,
-        WebhookDelivery, WebhookEndpoint, WebhooksView, DELIVERY_PAGE_SIZE, KNOWN_EVENTS,
+        check_endpoint_url, delete_warning, disable_warning, endpoint_name, load_deliveries,
+        load_webhooks, rotate_warning, CreateWebhook, DeleteWebhook, DeliveryLog, Listed,
+        OddRecord, OneTimeSecret, RotateWebhookSecret, SetWebhookActive, TestWebhook,
+        UpdateWebhook, WebhookDelivery, WebhookEndpoint, WebhooksView, DELIVERY_PAGE_SIZE,
+        KNOWN_EVENTS,
     },
     app::kit::{
-        use_hydrated, use_offset_query, Announcement, Announcer, CheckedField, Confirm, CopyField,
-        DataTable, DialogDraft, DraftDialog, FormErrors, InlineDialog, InlineDialogs, Loaded,
-        PageHeader, PageWindow, Pager, RowInput, SubmitButton, TextField,
+        use_hydrated, use_offset_query, ActiveSwitch, Announcement, Announcer, CheckedField,
+        Confirm, CopyField, DataTable, DialogDraft, DraftDialog, FormErrors, InlineDialog,
+        InlineDialogs, Loaded, PageHeader, PageWindow, Pager, RowField, RowInput, SubmitButton,
+        TextField,
     },
 };
 
@@ -24,7 +26,11 @@ use crate::{
 struct Actions {
     create: ServerAction<CreateWebhook>,
     update: ServerAction<UpdateWebhook>,
-    active: ServerAction<SetWebhookActive>,
+    /// One server function, two actions: disabling is confirmed in a row's dialog, which its
+    /// success closes; enabling is a plain button, whose success must not close the dialog
+    /// another row has open.
+    disable: ServerAction<SetWebhookActive>,
+    enable: ServerAction<SetWebhookActive>,
     delete: ServerAction<DeleteWebhook>,
     test: ServerAction<TestWebhook>,
     rotate: ServerAction<RotateWebhookSecret>,
@@ -61,7 +67,8 @@ pub fn WebhooksPage() -> impl IntoView {
     let actions = Actions {
         create: ServerAction::new(),
         update: ServerAction::new(),
-        active: ServerAction::new(),
+        disable: ServerAction::new(),
+        enable: ServerAction::new(),
         delete: ServerAction::new(),
         test: ServerAction::new(),
         rotate: ServerAction::new(),
@@ -71,7 +78,8 @@ pub fn WebhooksPage() -> impl IntoView {
             (
                 actions.create.version().get(),
                 actions.update.version().get(),
-                actions.active.version().get(),
+                actions.disable.version().get(),
+                actions.enable.version().get(),
                 actions.delete.version().get(),
                 // The rotate dialog names the URL it confirms: read afresh, as after an edit.
                 actions.rotate.version().get(),
@@ -102,9 +110,10 @@ pub fn WebhooksPage() -> impl IntoView {
             secret.set(Some(rotated));
         }
     });
-    dialog.close_on_success(actions.update.value());
-    dialog.close_on_success(actions.delete.value());
-    dialog.close_on_success(actions.rotate.value());
+    dialog.close_on_success(actions.update);
+    dialog.close_on_success(actions.delete);
+    dialog.close_on_success(actions.disable);
+    dialog.close_on_success(actions.rotate);
     let announcer = Announcer::expect();
     announcer.follow(actions.create, |created| {
         Announcement::success(format!(
@@ -115,13 +124,11 @@ pub fn WebhooksPage() -> impl IntoView {
     announcer.follow(actions.update, |endpoint| {
         Announcement::success(format!("Saved {}.", endpoint.url))
     });
-    announcer.follow(actions.active, |endpoint| {
-        let state = if endpoint.is_active {
-            "enabled"
-        } else {
-            "disabled"
-        };
-        Announcement::success(format!("{} is {state}.", endpoint.url))
+    announcer.follow(actions.disable, |endpoint| {
+        Announcement::success(format!("{} is disabled.", endpoint.url))
+    });
+    announcer.follow(actions.enable, |endpoint| {
+        Announcement::success(format!("{} is enabled.", endpoint.url))
     });
     announcer.follow(actions.delete, |url| {
         Announcement::success(format!("Deleted {url}."))
@@ -278,14 +285,10 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
         ("Disabled", "badge")
     };
     let (test_id, active_id, rotate_id) = (id.clone(), id.clone(), id.clone());
-    let (row_url, shown_url, rotate_url) = (url.clone(), url.clone(), url.clone());
+    let (row_url, shown_url, rotate_url, active_url) =
+        (url.clone(), url.clone(), url.clone(), url.clone());
     let description = endpoint.description.clone().unwrap_or_default();
-    let next_active = (!endpoint.is_active).to_string();
-    let toggle_label = if endpoint.is_active {
-        "Disable"
-    } else {
-        "Enable"
-    };
+    let is_active = endpoint.is_active;
     let shown_result = {
         let url = url.clone();
         move || {
@@ -333,16 +336,21 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
                         "Deliveries"
                     </a>
                     <EditEndpoint endpoint action=actions.update />
-                    <ActionForm action=actions.active attr:class="inline-dialog">
-                        <input type="hidden" name="id" value=active_id />
-                        <input type="hidden" name="active" value=next_active />
-                        <SubmitButton
-                            label=toggle_label
-                            pending=actions.active.pending()
-                            small=true
-                            testid="toggle-active"
-                        />
-                    </ActionForm>
+                    // Disabling silences a receiver.
+                    <ActiveSwitch
+                        id=active_id
+                        is_active
+                        turn_off=actions.disable
+                        turn_on=actions.enable
+                        off="Disable"
+                        off_confirmed=format!("Disable {active_url}")
+                        off_busy="Disabling…"
+                        warnings=vec![disable_warning(&active_url)]
+                        on="Enable"
+                        on_busy="Enabling…"
+                        off_testid="toggle-active"
+                        on_testid="toggle-active"
+                    />
                     <RotateSecret id=rotate_id url=rotate_url action=actions.rotate />
                     <DeleteEndpoint id url action=actions.delete />
                 </div>
@@ -499,37 +507,22 @@ fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) 
         view! {
             <ActionForm action attr:class="form">
                 <input type="hidden" name="id" value=endpoint.id.clone() />
-                <label>
-                    "URL"
-                    <input
-                        type="text"
-                        name="url"
-                        required=true
-                        spellcheck="false"
-                        value=input.saved().url
-                        prop:value=move || input.get().url
-                        aria-invalid=move || problem().is_some().to_string()
-                        on:input=move |event| {
-                            let typed = event_target_value(&event);
-                            input.update(|edit| edit.url = typed);
-                        }
-                    />
-                </label>
-                <p class="hint hint--error">{problem}</p>
-                <label>
-                    "Description"
-                    <input
-                        type="text"
-                        name="description"
-                        maxlength=255
-                        value=input.saved().description
-                        prop:value=move || input.get().description
-                        on:input=move |event| {
-                            let typed = event_target_value(&event);
-                            input.update(|edit| edit.description = typed);
-                        }
-                    />
-                </label>
+                <RowField
+                    input
+                    label="URL"
+                    name="url"
+                    required=true
+                    no_spellcheck=true
+                    problem=Signal::derive(problem)
+                    field=|edit: &mut EndpointEdit| &mut edit.url
+                />
+                <RowField
+                    input
+                    label="Description"
+                    name="description"
+                    maxlength=255
+                    field=|edit: &mut EndpointEdit| &mut edit.description
+                />
                 <EventChoices
                     chosen=Signal::derive(move || input.get().events)
                     set=move |name, on| { input.update(|edit| toggled(&mut edit.events, name, on)) }

@@ -10,12 +10,14 @@ use leptos::prelude::*;
 use crate::{
     api::permissions::ENVIRONMENTS_MANAGE,
     api::{
-        deactivation_warning, load_environments, CreateEnvironment, EnvironmentDetail,
-        EnvironmentsView, Listed, OddRecord, SetEnvironmentActive, UpdateEnvironment,
+        deactivation_warning, load_environments, production_edit_warnings, CreateEnvironment,
+        EnvironmentDetail, EnvironmentsView, Listed, OddRecord, SetEnvironmentActive,
+        UpdateEnvironment,
     },
     app::kit::{
-        Announcement, Announcer, Confirm, DataTable, DialogDraft, DraftDialog, InlineDialog,
-        InlineDialogs, Loaded, PageHeader, ReadOnlyNotice, RowInput, SubmitButton,
+        ActiveSwitch, Announcement, Announcer, Confirm, DataTable, DialogDraft, DraftDialog,
+        FormErrors, InlineDialogs, Loaded, PageHeader, ReadOnlyNotice, RowField, RowInput,
+        SubmitButton,
     },
 };
 
@@ -23,7 +25,11 @@ use crate::{
 struct Actions {
     create: ServerAction<CreateEnvironment>,
     update: ServerAction<UpdateEnvironment>,
-    active: ServerAction<SetEnvironmentActive>,
+    /// Two actions for one server function: a deactivation is confirmed in a row's dialog, which
+    /// its success closes; a reactivation is a plain button, whose success must not close the
+    /// dialog another row has open.
+    deactivate: ServerAction<SetEnvironmentActive>,
+    reactivate: ServerAction<SetEnvironmentActive>,
 }
 
 #[component]
@@ -31,14 +37,16 @@ pub fn EnvironmentsPage() -> impl IntoView {
     let actions = Actions {
         create: ServerAction::new(),
         update: ServerAction::new(),
-        active: ServerAction::new(),
+        deactivate: ServerAction::new(),
+        reactivate: ServerAction::new(),
     };
     let environments = Resource::new(
         move || {
             (
                 actions.create.version().get(),
                 actions.update.version().get(),
-                actions.active.version().get(),
+                actions.deactivate.version().get(),
+                actions.reactivate.version().get(),
             )
         },
         |_| load_environments(),
@@ -55,8 +63,8 @@ pub fn EnvironmentsPage() -> impl IntoView {
             drafts.create.clear();
         }
     });
-    dialog.close_on_success(actions.update.value());
-    dialog.close_on_success(actions.active.value());
+    dialog.close_on_success(actions.update);
+    dialog.close_on_success(actions.deactivate);
     let announcer = Announcer::expect();
     announcer.follow(actions.create, |environment| {
         Announcement::success(format!("Created {}.", environment.name))
@@ -64,13 +72,11 @@ pub fn EnvironmentsPage() -> impl IntoView {
     announcer.follow(actions.update, |environment| {
         Announcement::success(format!("Saved {}.", environment.name))
     });
-    announcer.follow(actions.active, |environment| {
-        let state = if environment.is_active {
-            "reactivated"
-        } else {
-            "deactivated"
-        };
-        Announcement::success(format!("{} is {state}.", environment.name))
+    announcer.follow(actions.deactivate, |environment| {
+        Announcement::success(format!("{} is deactivated.", environment.name))
+    });
+    announcer.follow(actions.reactivate, |environment| {
+        Announcement::success(format!("{} is reactivated.", environment.name))
     });
 
     view! {
@@ -120,32 +126,49 @@ fn EnvironmentsPanel(view: EnvironmentsView, actions: Actions) -> impl IntoView 
     let can_manage = view.can_manage;
     view! {
         <section class="panel">
-            <DataTable
-                label="Environments"
-                testid="environments-table"
-                columns=&[
-                    "Environment",
-                    "API version",
-                    "Default timeout",
-                    "Rate limit",
-                    "M2M client",
-                    "State",
-                ]
-                actions=can_manage
-            >
-                {view
-                    .environments
-                    .into_iter()
-                    .map(|environment| match environment {
-                        Listed::Parsed(environment) => {
-                            view! { <EnvironmentRow environment can_manage actions /> }.into_any()
-                        }
-                        Listed::AsStored(record) => {
-                            view! { <OddEnvironmentRow record can_manage /> }.into_any()
-                        }
-                    })
-                    .collect_view()}
-            </DataTable>
+            {if view.environments.is_empty() {
+                view! {
+                    <p class="empty-state" data-testid="no-environments">
+                        {if can_manage {
+                            "This platform has no environment yet. Create its first one below."
+                        } else {
+                            "This platform has no environment yet."
+                        }}
+                    </p>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <DataTable
+                        label="Environments"
+                        testid="environments-table"
+                        columns=&[
+                            "Environment",
+                            "API version",
+                            "Default timeout",
+                            "Rate limit",
+                            "M2M client",
+                            "State",
+                        ]
+                        actions=can_manage
+                    >
+                        {view
+                            .environments
+                            .into_iter()
+                            .map(|environment| match environment {
+                                Listed::Parsed(environment) => {
+                                    view! { <EnvironmentRow environment can_manage actions /> }
+                                        .into_any()
+                                }
+                                Listed::AsStored(record) => {
+                                    view! { <OddEnvironmentRow record can_manage /> }.into_any()
+                                }
+                            })
+                            .collect_view()}
+                    </DataTable>
+                }
+                    .into_any()
+            }}
             {(!can_manage)
                 .then(|| {
                     view! {
@@ -253,36 +276,43 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
     let label = environment.name.clone();
     let edit_key = format!("edit:{}", environment.id);
     let saved = EnvironmentEdit::saved(&environment);
+    // Production's settings reach live integrations at once: an edit is confirmed, as the
+    // server requires.
+    let production_warnings = production_edit_warnings(&environment.slug);
     let edit_form = move |edit: RowInput<EnvironmentEdit>| {
         view! {
             <ActionForm action=actions.update attr:class="form">
                 <input type="hidden" name="id" value=edit_id />
-                <label>
-                    "Name"
-                    <EditInput edit name="name" required=true field=|fields| &mut fields.name />
-                </label>
-                <label>
-                    "Default timeout (seconds)"
-                    <EditInput
-                        edit
-                        name="default_timeout_seconds"
-                        numeric=true
-                        field=|fields| &mut fields.timeout
-                    />
-                </label>
-                <label>
-                    "Rate limit (requests per minute; empty for the default)"
-                    <EditInput
-                        edit
-                        name="rate_limit_rpm"
-                        numeric=true
-                        field=|fields| &mut fields.rate
-                    />
-                </label>
-                <label>
-                    "Webhook URL"
-                    <EditInput edit name="webhook_url" field=|fields| &mut fields.webhook />
-                </label>
+                <RowField
+                    input=edit
+                    label="Name"
+                    name="name"
+                    required=true
+                    field=|fields: &mut EnvironmentEdit| &mut fields.name
+                />
+                <RowField
+                    input=edit
+                    label="Default timeout (seconds)"
+                    name="default_timeout_seconds"
+                    numeric=true
+                    field=|fields: &mut EnvironmentEdit| &mut fields.timeout
+                />
+                <RowField
+                    input=edit
+                    label="Rate limit (requests per minute; empty for the default)"
+                    name="rate_limit_rpm"
+                    numeric=true
+                    field=|fields: &mut EnvironmentEdit| &mut fields.rate
+                />
+                <RowField
+                    input=edit
+                    label="Webhook URL"
+                    name="webhook_url"
+                    no_spellcheck=true
+                    field=|fields: &mut EnvironmentEdit| &mut fields.webhook
+                />
+                <Confirm warnings=production_warnings />
+                <FormErrors action=actions.update />
                 <SubmitButton
                     label="Save"
                     busy="Saving…"
@@ -296,69 +326,22 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
     view! {
         <td class="row-actions">
             <DraftDialog key=edit_key label="Edit".to_owned() draft saved form=edit_form />
-            {if is_active {
-                view! {
-                    <InlineDialog
-                        key=format!("deactivate:{}", environment.id)
-                        label="Deactivate".to_owned()
-                        danger=true
-                        testid="deactivate"
-                    >
-                        <ActionForm action=actions.active>
-                            <input type="hidden" name="id" value=toggle_id />
-                            <input type="hidden" name="active" value="false" />
-                            <Confirm warnings=vec![warning] />
-                            <SubmitButton
-                                label=format!("Deactivate {label}")
-                                pending=actions.active.pending()
-                                danger=true
-                                small=true
-                            />
-                        </ActionForm>
-                    </InlineDialog>
-                }
-                    .into_any()
-            } else {
-                view! {
-                    <ActionForm action=actions.active attr:class="inline-dialog">
-                        <input type="hidden" name="id" value=toggle_id />
-                        <input type="hidden" name="active" value="true" />
-                        <SubmitButton
-                            label=format!("Reactivate {label}")
-                            pending=actions.active.pending()
-                            small=true
-                            testid="reactivate"
-                        />
-                    </ActionForm>
-                }
-                    .into_any()
-            }}
+            <ActiveSwitch
+                id=toggle_id
+                is_active
+                turn_off=actions.deactivate
+                turn_on=actions.reactivate
+                off="Deactivate"
+                off_confirmed=format!("Deactivate {label}")
+                off_busy="Deactivating…"
+                warnings=vec![warning]
+                on=format!("Reactivate {label}")
+                on_busy="Reactivating…"
+                danger=true
+                off_testid="deactivate"
+                on_testid="reactivate"
+            />
         </td>
     }
     .into_any()
-}
-
-/// One input of the edit dialog; `field` picks which of the fields it shows and changes.
-#[component]
-fn EditInput(
-    edit: RowInput<EnvironmentEdit>,
-    name: &'static str,
-    field: fn(&mut EnvironmentEdit) -> &mut String,
-    #[prop(optional)] numeric: bool,
-    #[prop(optional)] required: bool,
-) -> impl IntoView {
-    view! {
-        <input
-            type="text"
-            name=name
-            value=field(&mut edit.saved()).clone()
-            inputmode=numeric.then_some("numeric")
-            required=required
-            prop:value=move || field(&mut edit.get()).clone()
-            on:input=move |event| {
-                let value = event_target_value(&event);
-                edit.update(|fields| *field(fields) = value);
-            }
-        />
-    }
 }

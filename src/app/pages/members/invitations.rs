@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::Actions;
 use crate::{
-    api::{revocation_warning, ApiError, Invitation},
+    api::{resend_warning, revocation_warning, ApiError, Invitation},
     app::kit::{Confirm, CopyField, DataTable, InlineDialog, SectionFailed, SubmitButton},
 };
 
@@ -82,19 +82,22 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                 .then(|| {
                     view! {
                         <td class="row-actions">
-                            <ActionForm action=actions.resend attr:class="inline-dialog">
-                                <input type="hidden" name="id" value=resend_id />
-                                <button
-                                    type="submit"
-                                    class="button button--secondary button--small"
-                                    disabled=move || actions.resend.pending().get()
-                                >
-                                    "Resend"
-                                    <span class="visually-hidden">
-                                        {format!(" the invitation of {email}")}
-                                    </span>
-                                </button>
-                            </ActionForm>
+                            <InlineDialog
+                                key=format!("resend:{}", invitation.id)
+                                label="Resend".to_owned()
+                                testid="resend"
+                            >
+                                <ActionForm action=actions.resend>
+                                    <input type="hidden" name="id" value=resend_id />
+                                    <Confirm warnings=vec![resend_warning(&email)] />
+                                    <SubmitButton
+                                        label=format!("Resend the invitation of {email}")
+                                        busy="Resending…"
+                                        pending=actions.resend.pending()
+                                        small=true
+                                    />
+                                </ActionForm>
+                            </InlineDialog>
                             <InlineDialog
                                 key=format!("revoke:{}", invitation.id)
                                 label="Revoke".to_owned()

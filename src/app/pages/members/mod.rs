@@ -97,9 +97,10 @@ pub fn MembersPage() -> impl IntoView {
             drafts.invite_emails.set(refused.join("\n"));
         }
     });
-    dialog.close_on_success(actions.roles.value());
-    dialog.close_on_success(actions.remove.value());
-    dialog.close_on_success(actions.revoke.value());
+    dialog.close_on_success(actions.roles);
+    dialog.close_on_success(actions.remove);
+    dialog.close_on_success(actions.revoke);
+    dialog.close_on_success(actions.resend);
     let announcer = Announcer::expect();
     announcer.follow(actions.invite, |outcomes| {
         let invited = outcomes

@@ -21,8 +21,8 @@ use crate::{
     },
     app::kit::{
         count_of, use_offset_query, Announcement, Announcer, Confirm, DataTable, DialogDraft,
-        DraftDialog, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager,
-        ReadOnlyNotice, RowInput, SectionFailed, SubmitButton,
+        DraftDialog, FormErrors, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow,
+        Pager, ReadOnlyNotice, RowField, RowInput, SectionFailed, SubmitButton,
     },
     domain::{Cidr, Timestamp},
 };
@@ -88,8 +88,8 @@ pub fn SecurityPage() -> impl IntoView {
     announcer.follow(delete, |cidr| {
         Announcement::success(format!("Deleted {cidr}."))
     });
-    dialog.close_on_success(describe.value());
-    dialog.close_on_success(delete.value());
+    dialog.close_on_success(describe);
+    dialog.close_on_success(delete);
     // Only a confirmed save clears a draft. A bulk add keeps the lines that were not added, so
     // they can be fixed and sent again.
     Effect::new(move |_| {
@@ -343,20 +343,14 @@ fn RowActions(
         view! {
             <ActionForm action=actions.describe>
                 <input type="hidden" name="id" value=edit_id />
-                <label>
-                    "Description of " {edit_label}
-                    <input
-                        type="text"
-                        name="description"
-                        maxlength=MAX_DESCRIPTION
-                        value=description.saved()
-                        prop:value=move || description.get()
-                        on:input=move |event| {
-                            let typed = event_target_value(&event);
-                            description.update(|value| *value = typed);
-                        }
-                    />
-                </label>
+                <RowField
+                    input=description
+                    label=format!("Description of {edit_label}")
+                    name="description"
+                    maxlength=MAX_DESCRIPTION
+                    field=|description: &mut String| description
+                />
+                <FormErrors action=actions.describe />
                 <SubmitButton
                     label="Save"
                     busy="Saving…"

@@ -1,0 +1,93 @@
+//! Turning off what others depend on (an environment's M2M access, a webhook's deliveries) is
+//! confirmed in the row's dialog; turning it back on is one click.
+
+use leptos::{
+    prelude::*,
+    server_fn::{client::Client, codec::PostUrl, request::ClientReq, Http, ServerFn},
+    web_sys::FormData,
+};
+use serde::de::DeserializeOwned;
+
+use super::{Confirm, InlineDialog, SubmitButton};
+use crate::api::{ApiError, Warning};
+
+/// The switch of one row. Its server function takes the row's `id` and `active`. It is given two
+/// actions for that one function: the confirmed turn-off, whose success closes its dialog (see
+/// `InlineDialogs::close_on_success`), and the one-click turn-on, whose success must not close
+/// the dialog another row has open.
+#[component]
+pub fn ActiveSwitch<S, OutputProtocol>(
+    id: String,
+    is_active: bool,
+    turn_off: ServerAction<S>,
+    turn_on: ServerAction<S>,
+    /// The dialog's button: "Deactivate"; its lowercase names the dialog.
+    off: &'static str,
+    /// The confirming button: "Deactivate Staging".
+    #[prop(into)]
+    off_confirmed: String,
+    /// "Deactivating…"
+    off_busy: &'static str,
+    /// What turning off does, confirmed (and checked again by the server).
+    warnings: Vec<Warning>,
+    /// The turn-on button: "Reactivate Staging".
+    #[prop(into)]
+    on: String,
+    /// "Reactivating…"
+    on_busy: &'static str,
+    #[prop(optional)] danger: bool,
+    off_testid: &'static str,
+    on_testid: &'static str,
+) -> impl IntoView
+where
+    S: DeserializeOwned
+        + ServerFn<Protocol = Http<PostUrl, OutputProtocol>, Error = ApiError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <<S::Client as Client<ApiError>>::Request as ClientReq<ApiError>>::FormData: From<FormData>,
+    S::Output: Send + Sync + 'static,
+    S::Client: Client<ApiError>,
+    OutputProtocol: 'static,
+{
+    if is_active {
+        view! {
+            <InlineDialog
+                key=format!("{}:{id}", off.to_lowercase())
+                label=off.to_owned()
+                danger
+                testid=off_testid
+            >
+                <ActionForm action=turn_off>
+                    <input type="hidden" name="id" value=id />
+                    <input type="hidden" name="active" value="false" />
+                    <Confirm warnings />
+                    <SubmitButton
+                        label=off_confirmed
+                        busy=off_busy
+                        pending=turn_off.pending()
+                        danger
+                        small=true
+                    />
+                </ActionForm>
+            </InlineDialog>
+        }
+        .into_any()
+    } else {
+        view! {
+            <ActionForm action=turn_on attr:class="inline-dialog">
+                <input type="hidden" name="id" value=id />
+                <input type="hidden" name="active" value="true" />
+                <SubmitButton
+                    label=on
+                    busy=on_busy
+                    pending=turn_on.pending()
+                    small=true
+                    testid=on_testid
+                />
+            </ActionForm>
+        }
+        .into_any()
+    }
+}
