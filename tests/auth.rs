@@ -330,13 +330,22 @@ async fn an_id_token_with_another_nonce_is_refused() {
         "not signed in"
     );
     // The provider issued a refresh token with the refused ID token; nothing will use it.
-    let live = app.sandbox().state.store.read(|data| {
-        data.refresh_tokens
-            .values()
-            .filter(|token| token.user_id == ADA && !token.family_revoked)
-            .count()
+    let (live, revoked) = app.sandbox().state.store.read(|data| {
+        let ada = || {
+            data.refresh_tokens
+                .values()
+                .filter(|token| token.user_id == ADA)
+        };
+        (
+            ada().filter(|token| !token.family_revoked).count(),
+            ada().filter(|token| token.family_revoked).count(),
+        )
     });
-    assert_eq!(live, 0, "the refused sign-in's refresh token is revoked");
+    assert_eq!(
+        (live, revoked),
+        (0, 1),
+        "the refused sign-in's refresh token is revoked"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -130,11 +130,11 @@ async fn an_edit_of_production_is_confirmed_and_nothing_changes_until_it_is() {
             .contains("This changes production"),
         "{unconfirmed:?}"
     );
-    // A code for other consequences (another environment's edit has none) confirms nothing.
+    // A code for other consequences (production's deactivation) confirms nothing.
     let elsewhere = browser
-        .call(rename(Some(confirmation_code(&production_edit_warnings(
-            &EnvironmentSlug::parse("staging").unwrap(),
-        )))))
+        .call(rename(Some(confirmation_code(&[deactivation_warning(
+            &production.slug,
+        )]))))
         .await
         .unwrap_err();
     elsewhere.needs_confirmation();

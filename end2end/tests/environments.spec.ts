@@ -125,6 +125,8 @@ test('an edit of production is confirmed, and a refused field is named in its ow
   await dialog.getByRole('button', { name: 'Save' }).click();
   await expect(dialog.locator('.form-error')).toContainText('60 to 604800');
   await expect(timeout).toHaveValue('59');
+  // The list reloaded under the dialog: the focus is back on its Save, next to the error.
+  await expect(dialog.getByRole('button', { name: 'Save' })).toBeFocused();
 
   // Another row's dialog does not carry production's refusal.
   const staging = page.locator('[data-testid="environment-row"][data-slug="staging"]');

@@ -38,10 +38,11 @@ test('invite with a role, see its name, resend it with the role kept', async ({ 
   const row = page.locator('[data-testid="invitation-row"][data-email="fidelity@example.com"]');
   await expect(row).toContainText('Developer');
   // Resending revokes the link already sent: the dialog says so and needs a yes.
-  await row.getByRole('button', { name: 'Resend', exact: true }).click();
-  await expect(row.getByTestId('confirmation')).toContainText('The link sent to fidelity@example.com stops working');
-  await row.getByLabel('I understand').check();
-  await row.getByRole('button', { name: 'Resend the invitation of fidelity@example.com' }).click();
+  await row.getByTestId('resend').click();
+  const resending = row.locator('.inline-dialog__body:visible');
+  await expect(resending.getByTestId('confirmation')).toContainText('The link sent to fidelity@example.com stops working');
+  await resending.getByLabel('I understand').check();
+  await resending.getByRole('button', { name: 'Resend the invitation of fidelity@example.com' }).click();
   await expect(page.getByTestId('announcement')).toContainText('Sent a new invitation to fidelity@example.com');
   await expect(row).toContainText('Developer');
 });

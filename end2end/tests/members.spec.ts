@@ -60,9 +60,9 @@ test('invite, accept as the invitee, change the role, remove, revoke', async ({ 
   const pending = page.getByTestId('invitation-row');
   const before = await pending.count();
   const first = pending.first();
-  await first.getByText('Revoke', { exact: true }).click();
+  await first.getByTestId('revoke').click();
   await first.getByLabel('I understand').check();
-  await first.getByRole('button', { name: /Revoke the invitation of/ }).click();
+  await first.locator('.inline-dialog__body:visible').getByRole('button', { name: /Revoke the invitation of/ }).click();
   await expect(page.getByTestId('announcement')).toHaveText('Invitation revoked.');
   await expect(pending).toHaveCount(before - 1);
 });

@@ -54,7 +54,7 @@ pub struct Config {
     /// naming another organization is refused, and a session signed into another one ends at its
     /// next request. Unset, a login link's organization is followed (several platforms share the
     /// dashboard).
-    #[arg(long, env = "KEYSTONE_AUTH_ORGANIZATION")]
+    #[arg(long, env = "KEYSTONE_AUTH_ORGANIZATION", value_parser = organization_id)]
     pub auth_organization: Option<String>,
 
     /// How the dashboard authenticates at the provider's token and revocation endpoints:
@@ -239,6 +239,22 @@ fn header_safe_version(raw: &str) -> Result<String, String> {
         Ok(raw.to_owned())
     } else {
         Err("a version such as 0.1.0 (visible ASCII, at most 32 characters)".to_owned())
+    }
+}
+
+/// An Auth0 organization id. Checked at start: a pinned value that is not one (left empty, say)
+/// would end every member's session at its next request and let no one sign in.
+fn organization_id(raw: &str) -> Result<String, String> {
+    let id = raw.strip_prefix("org_").unwrap_or_default();
+    if !id.is_empty()
+        && raw.len() <= 64
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-'))
+    {
+        Ok(raw.to_owned())
+    } else {
+        Err("an Auth0 organization id: org_ followed by letters and digits".to_owned())
     }
 }
 
@@ -495,6 +511,25 @@ mod tests {
         opted_in.api_url = Some("http://api.internal".into());
         opted_in.redis_url = Some("redis://cache:6379".into());
         assert!(opted_in.production_problems().is_empty());
+    }
+
+    #[test]
+    fn a_pinned_organization_is_an_organization_id() {
+        let pinned = |value: &str| {
+            Config::try_parse_from(["keystone-dashboard", "--auth-organization", value])
+                .map(|config| config.auth_organization)
+        };
+        assert_eq!(
+            pinned("org_W0mFnZVeMyLqDu1C").unwrap().as_deref(),
+            Some("org_W0mFnZVeMyLqDu1C")
+        );
+        assert_eq!(
+            pinned("org_acme_markets").unwrap().as_deref(),
+            Some("org_acme_markets")
+        );
+        for refused in ["", " ", "org_", "acme", "org_acme markets", "org_acme\n"] {
+            assert!(pinned(refused).is_err(), "{refused:?} was taken");
+        }
     }
 
     #[test]

@@ -290,13 +290,19 @@ impl MemberRequest {
             .collect())
     }
 
-    /// The environment `id` names, from the same once-per-request listing.
+    /// The environment `id` names, from the same once-per-request listing. One the dashboard
+    /// cannot read (shown as stored) is not found here either: nothing is changed through it.
     pub async fn environment_by_id(&self, id: &str) -> Result<EnvironmentRecord, ApiError> {
         self.environments()
             .await?
             .into_iter()
             .find(|environment| environment.id == id)
-            .ok_or_else(|| ApiError::NotFound("That environment does not exist.".to_owned()))
+            .ok_or_else(|| {
+                ApiError::NotFound(
+                    "That environment is not among those the dashboard can work with: reload the page."
+                        .to_owned(),
+                )
+            })
     }
 
     /// Every environment as listed, paged through, read once per request whoever asks. Named in

@@ -250,12 +250,29 @@ pub fn CopyButton(
 /// read out when it appears. `every_error` lists failures other than invalid fields too (for a
 /// form whose outcome is not announced elsewhere).
 #[component]
-pub fn FormErrors<S>(action: ServerAction<S>, #[prop(optional)] every_error: bool) -> impl IntoView
+pub fn FormErrors<S>(
+    action: ServerAction<S>,
+    #[prop(optional)] every_error: bool,
+    /// The key of the row dialog the form is in: every row's dialog shares the action, and its
+    /// refusal is shown only in the dialog it was sent from.
+    #[prop(optional, into)]
+    dialog: Option<String>,
+) -> impl IntoView
 where
     S: leptos::server_fn::ServerFn<Error = crate::api::ApiError> + Clone + Send + Sync + 'static,
     S::Output: Send + Sync + 'static,
 {
+    let dialogs = dialog
+        .as_ref()
+        .map(|_| expect_context::<super::InlineDialogs>());
+    let here = move || match (&dialog, dialogs) {
+        (Some(key), Some(dialogs)) => dialogs.was_sent_from(key),
+        _ => true,
+    };
     let messages = move || {
+        if !here() {
+            return Vec::new();
+        }
         action.value().with(|outcome| match outcome {
             Some(Err(crate::api::ApiError::Validation(fields))) => {
                 fields.iter().map(|field| field.message.clone()).collect()

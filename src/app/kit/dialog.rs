@@ -26,9 +26,22 @@ pub struct InlineDialogs {
     /// The page's query without `open`, encoded: what every dialog's link keeps. Built once per
     /// address, not per row.
     kept_query: Memo<String>,
-    /// The dialog a save just closed, whose button takes the focus back once the list has
-    /// reloaded and rebuilt its rows (see [`InlineDialog`]).
-    refocus: RwSignal<Option<String>>,
+    /// The dialog whose form was sent last: an action's outcome is its, whichever dialog is open
+    /// by the time the reply comes.
+    sent_from: RwSignal<Option<String>>,
+    /// Where the focus goes once the list has reloaded and rebuilt its rows (see
+    /// [`InlineDialog`]): the list reloads after every change, failed ones included, and the
+    /// element that had the focus goes with the old rows.
+    refocus: RwSignal<Option<Refocus>>,
+}
+
+/// The element of a rebuilt dialog that takes the focus back.
+#[derive(Clone, Debug, PartialEq)]
+enum Refocus {
+    /// A save closed the dialog: its button, where the keyboard opened it.
+    Button(String),
+    /// A save was refused: the dialog's submit button, next to what to correct.
+    Submit(String),
 }
 
 impl InlineDialogs {
@@ -50,6 +63,7 @@ impl InlineDialogs {
         let dialog = Self {
             open: RwSignal::new(open),
             kept_query,
+            sent_from: RwSignal::new(None),
             refocus: RwSignal::new(None),
         };
         provide_context(dialog);
@@ -83,11 +97,14 @@ impl InlineDialogs {
         self.open.set(None);
     }
 
-    /// Ties a row action to the dialogs: a success closes the open dialog; a failure leaves it
-    /// open with its input, next to the error, until another dialog opens (or this one closes).
-    /// Every row's dialog shows the same action's outcome, and a refusal belongs to the row it
-    /// was typed in, not to the next one opened.
-    pub fn close_on_success<S>(self, action: ServerAction<S>)
+    /// Ties a row action to the dialogs. Its outcome belongs to the dialog its form was sent
+    /// from, and only while that dialog is still the open one (the member may have opened another
+    /// while the reply was on its way): a success closes it and gives the focus back to its
+    /// button; a refusal leaves it open with its input, next to the errors (see [`FormErrors`]'s
+    /// `dialog`), until another dialog opens or it closes.
+    ///
+    /// [`FormErrors`]: super::FormErrors
+    pub fn follow<S>(self, action: ServerAction<S>)
     where
         S: leptos::server_fn::ServerFn<Error = crate::api::ApiError>
             + Clone
@@ -97,12 +114,22 @@ impl InlineDialogs {
         S::Output: Send + Sync + 'static,
     {
         Effect::new(move |_| {
-            if action
+            let Some(succeeded) = action
                 .value()
-                .with(|outcome| matches!(outcome, Some(Ok(_))))
-            {
-                self.refocus.set(self.open.get_untracked());
+                .with(|outcome| outcome.as_ref().map(Result::is_ok))
+            else {
+                return;
+            };
+            let open = self.open.get_untracked();
+            let sent_from = self.sent_from.get_untracked();
+            let Some(key) = open.filter(|open| sent_from.as_ref() == Some(open)) else {
+                return;
+            };
+            if succeeded {
+                self.refocus.set(Some(Refocus::Button(key)));
                 self.close();
+            } else {
+                self.refocus.set(Some(Refocus::Submit(key)));
             }
         });
         Effect::new(move |previous: Option<Option<String>>| {
@@ -116,6 +143,12 @@ impl InlineDialogs {
             }
             open
         });
+    }
+
+    /// Whether the last form sent was the dialog `key`'s (tracked).
+    pub(super) fn was_sent_from(self, key: &str) -> bool {
+        self.sent_from
+            .with(|sent_from| sent_from.as_deref() == Some(key))
     }
 
     fn track(self) {
@@ -212,6 +245,10 @@ pub fn InlineDialog(
     /// Unique on the page, e.g. `edit:<id>`.
     key: String,
     label: String,
+    /// Read after the label by assistive technology only, when the label alone would be the same
+    /// on every row: " the invitation of ada@acme.example".
+    #[prop(optional, into)]
+    hidden_label: Option<String>,
     #[prop(optional)] danger: bool,
     /// The button's `data-testid`; none when empty.
     #[prop(optional)]
@@ -224,31 +261,39 @@ pub fn InlineDialog(
     // A long table has two dialogs a row: what each costs is paid a hundred times a page. The
     // closures share the key (in the browser, the open state's through a stored value, `Copy`).
     let key: Arc<str> = key.into();
-    // A save closed this dialog and the list reloaded: the focus was in a form that is gone (on
-    // the page's body now), and goes back to this dialog's button in the rebuilt row, where the
-    // keyboard left off. (A row that does not come back, deleted or changed into another shape,
-    // leaves the focus where it fell.) Found by its `aria-controls`, unique as the key is; looked
-    // for a frame later, when the rebuilt rows are surely in the document.
+    // A save from this dialog finished and the list reloaded: the focus was in a form that is
+    // gone (on the page's body now). It goes back where the keyboard left off in the rebuilt
+    // row: this dialog's button after a success, its submit button after a refusal. (A row that
+    // does not come back, deleted or changed into another shape, leaves it where it fell.)
+    // Looked for a frame later, when the rebuilt rows are surely in the document; by the
+    // dialog's id or `aria-controls`, unique as the key is.
     #[cfg(not(feature = "ssr"))]
-    if dialog
-        .refocus
-        .with_untracked(|refocus| refocus.as_deref() == Some(&*key))
     {
-        let button = format!("[aria-controls=\"{body_id}\"]");
-        Effect::new(move |_| {
-            dialog.refocus.set(None);
-            let button = button.clone();
-            request_animation_frame(move || {
-                let found = document()
-                    .query_selector(&button)
-                    .ok()
-                    .flatten()
-                    .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok());
-                if let (true, Some(button)) = (super::focus::focus_is_lost(), found) {
-                    let _ = button.focus();
-                }
-            });
+        let target = dialog.refocus.with_untracked(|refocus| match refocus {
+            Some(Refocus::Button(open)) if **open == *key => {
+                Some(format!("[aria-controls=\"{body_id}\"]"))
+            }
+            Some(Refocus::Submit(open)) if **open == *key => {
+                Some(format!("[id=\"{body_id}\"] button[type=\"submit\"]"))
+            }
+            _ => None,
         });
+        if let Some(target) = target {
+            Effect::new(move |_| {
+                dialog.refocus.set(None);
+                let target = target.clone();
+                request_animation_frame(move || {
+                    let found = document()
+                        .query_selector(&target)
+                        .ok()
+                        .flatten()
+                        .and_then(|found| found.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+                    if let (true, Some(found)) = (super::focus::focus_is_lost(), found) {
+                        let _ = found.focus();
+                    }
+                });
+            });
+        }
     }
     // The server renders a page once and nothing opens a dialog meanwhile: its state is read
     // once, not by each part below (those reads were a tenth of a long table's render). In the
@@ -291,6 +336,7 @@ pub fn InlineDialog(
                 .map(|build| untrack(build))
         })
     };
+    let sent_key = key.clone();
     let toggle = move || dialog.toggle(&key);
     let toggle_on_space = toggle.clone();
     let class = if danger {
@@ -309,6 +355,8 @@ pub fn InlineDialog(
                     }
                 }
             }
+            // After the form's own handler (the form is inside), which has dispatched its action.
+            on:submit=move |_| dialog.sent_from.set(Some(sent_key.to_string()))
         >
             // On the element itself (a capture listener is not delegated to the window), so it
             // cancels the link before the router's click handler on the window would follow it.
@@ -335,6 +383,7 @@ pub fn InlineDialog(
                 }
             >
                 {label}
+                {hidden_label.map(|hidden| view! { <span class="visually-hidden">{hidden}</span> })}
             </a>
             <div class="inline-dialog__body" id=body_id hidden=move || !is_open()>
                 {body}

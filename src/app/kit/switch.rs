@@ -13,7 +13,7 @@ use crate::api::{ApiError, Warning};
 
 /// The switch of one row. Its server function takes the row's `id` and `active`. It is given two
 /// actions for that one function: the confirmed turn-off, whose success closes its dialog (see
-/// `InlineDialogs::close_on_success`), and the one-click turn-on, whose success must not close
+/// `InlineDialogs::follow`), and the one-click turn-on, whose success must not close
 /// the dialog another row has open.
 #[component]
 pub fn ActiveSwitch<S, OutputProtocol>(

@@ -110,10 +110,10 @@ pub fn WebhooksPage() -> impl IntoView {
             secret.set(Some(rotated));
         }
     });
-    dialog.close_on_success(actions.update);
-    dialog.close_on_success(actions.delete);
-    dialog.close_on_success(actions.disable);
-    dialog.close_on_success(actions.rotate);
+    dialog.follow(actions.update);
+    dialog.follow(actions.delete);
+    dialog.follow(actions.disable);
+    dialog.follow(actions.rotate);
     let announcer = Announcer::expect();
     announcer.follow(actions.create, |created| {
         Announcement::success(format!(
@@ -500,6 +500,7 @@ fn CreateWebhookForm(action: ServerAction<CreateWebhook>) -> impl IntoView {
 #[component]
 fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) -> impl IntoView {
     let key = format!("edit:{}", endpoint.id);
+    let errors_key = key.clone();
     let saved = EndpointEdit::saved(&endpoint);
     let edit_form = move |input: RowInput<EndpointEdit>| {
         let problem = move || url_problem(&input.get().url);
@@ -528,7 +529,7 @@ fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) 
                     set=move |name, on| { input.update(|edit| toggled(&mut edit.events, name, on)) }
                     id_prefix=prefix
                 />
-                <FormErrors action=action />
+                <FormErrors action=action dialog=errors_key />
                 <SubmitButton label="Save" busy="Saving…" pending=action.pending() small=true />
             </ActionForm>
         }

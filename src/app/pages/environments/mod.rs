@@ -63,8 +63,8 @@ pub fn EnvironmentsPage() -> impl IntoView {
             drafts.create.clear();
         }
     });
-    dialog.close_on_success(actions.update);
-    dialog.close_on_success(actions.deactivate);
+    dialog.follow(actions.update);
+    dialog.follow(actions.deactivate);
     let announcer = Announcer::expect();
     announcer.follow(actions.create, |environment| {
         Announcement::success(format!("Created {}.", environment.name))
@@ -275,6 +275,7 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
     let is_active = environment.is_active;
     let label = environment.name.clone();
     let edit_key = format!("edit:{}", environment.id);
+    let errors_key = edit_key.clone();
     let saved = EnvironmentEdit::saved(&environment);
     // Production's settings reach live integrations at once: an edit is confirmed, as the
     // server requires.
@@ -312,7 +313,7 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
                     field=|fields: &mut EnvironmentEdit| &mut fields.webhook
                 />
                 <Confirm warnings=production_warnings />
-                <FormErrors action=actions.update />
+                <FormErrors action=actions.update dialog=errors_key />
                 <SubmitButton
                     label="Save"
                     busy="Saving…"

@@ -60,6 +60,10 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
     let (resend_id, revoke_id) = (invitation.id.clone(), invitation.id.clone());
     let email = invitation.invitee_email.clone();
     let revoke_label = format!("Revoke the invitation of {email}");
+    let resend_label = format!("Resend the invitation of {email}");
+    // The dialogs' buttons say whose invitation, for assistive technology: every row has them.
+    let whose = format!(" the invitation of {email}");
+    let resend_warnings = vec![resend_warning(&email)];
     let email_attr = email.clone();
     view! {
         <tr data-testid="invitation-row" data-email=email_attr>
@@ -85,13 +89,14 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                             <InlineDialog
                                 key=format!("resend:{}", invitation.id)
                                 label="Resend".to_owned()
+                                hidden_label=whose.clone()
                                 testid="resend"
                             >
                                 <ActionForm action=actions.resend>
                                     <input type="hidden" name="id" value=resend_id />
-                                    <Confirm warnings=vec![resend_warning(&email)] />
+                                    <Confirm warnings=resend_warnings />
                                     <SubmitButton
-                                        label=format!("Resend the invitation of {email}")
+                                        label=resend_label
                                         busy="Resending…"
                                         pending=actions.resend.pending()
                                         small=true
@@ -101,7 +106,9 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                             <InlineDialog
                                 key=format!("revoke:{}", invitation.id)
                                 label="Revoke".to_owned()
+                                hidden_label=whose
                                 danger=true
+                                testid="revoke"
                             >
                                 <ActionForm action=actions.revoke>
                                     <input type="hidden" name="id" value=revoke_id />

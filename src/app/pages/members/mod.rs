@@ -97,10 +97,10 @@ pub fn MembersPage() -> impl IntoView {
             drafts.invite_emails.set(refused.join("\n"));
         }
     });
-    dialog.close_on_success(actions.roles);
-    dialog.close_on_success(actions.remove);
-    dialog.close_on_success(actions.revoke);
-    dialog.close_on_success(actions.resend);
+    dialog.follow(actions.roles);
+    dialog.follow(actions.remove);
+    dialog.follow(actions.revoke);
+    dialog.follow(actions.resend);
     let announcer = Announcer::expect();
     announcer.follow(actions.invite, |outcomes| {
         let invited = outcomes

@@ -88,8 +88,8 @@ pub fn SecurityPage() -> impl IntoView {
     announcer.follow(delete, |cidr| {
         Announcement::success(format!("Deleted {cidr}."))
     });
-    dialog.close_on_success(describe);
-    dialog.close_on_success(delete);
+    dialog.follow(describe);
+    dialog.follow(delete);
     // Only a confirmed save clears a draft. A bulk add keeps the lines that were not added, so
     // they can be fixed and sent again.
     Effect::new(move |_| {
@@ -331,6 +331,7 @@ fn RowActions(
 ) -> impl IntoView {
     let network = entry.cidr.to_string();
     let key = format!("describe:{}", entry.id);
+    let errors_key = key.clone();
     let AllowlistEntry {
         id,
         cidr,
@@ -350,7 +351,7 @@ fn RowActions(
                     maxlength=MAX_DESCRIPTION
                     field=|description: &mut String| description
                 />
-                <FormErrors action=actions.describe />
+                <FormErrors action=actions.describe dialog=errors_key />
                 <SubmitButton
                     label="Save"
                     busy="Saving…"
