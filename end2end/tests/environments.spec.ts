@@ -66,6 +66,8 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await staging.getByLabel('I understand').check();
   await staging.getByRole('button', { name: 'Deactivate Staging' }).click();
   await expect(staging.getByTestId('environment-state')).toHaveText('Deactivated');
+  // The row was rebuilt without the dialog: the focus is on what took its place.
+  await expect(staging.getByTestId('reactivate')).toBeFocused();
   expect(await m2mStatus(request, 'staging')).toBe(403);
   await expect(await cardState(page, 'staging')).toContainText('Deactivated');
   await expect(await cardState(page, 'qa')).toContainText('Quality');
@@ -74,6 +76,7 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await waitForHydration(page);
   await staging.getByTestId('reactivate').click();
   await expect(staging.getByTestId('environment-state')).toHaveText('Active');
+  await expect(staging.getByTestId('deactivate')).toBeFocused();
   expect(await m2mStatus(request, 'staging')).toBe(200);
   await expect(await cardState(page, 'staging')).toContainText('Active');
 

@@ -145,6 +145,45 @@ impl InlineDialogs {
         });
     }
 
+    /// Called as the row of dialog `key` is built: when a save of that dialog has just finished,
+    /// the focus goes to `button` (the element that opens it, after a success) or `submit` (its
+    /// submit button, after a refusal). Looked for a frame later, when the rebuilt rows are
+    /// surely in the document; by a selector unique on the page, as the key is. Browser only.
+    #[cfg(not(feature = "ssr"))]
+    pub(super) fn take_focus_back(self, key: &str, button: String, submit: Option<String>) {
+        let target = self.refocus.with_untracked(|refocus| match refocus {
+            Some(Refocus::Button(sent)) if sent == key => Some(button),
+            Some(Refocus::Submit(sent)) if sent == key => submit,
+            _ => None,
+        });
+        let Some(target) = target else {
+            return;
+        };
+        Effect::new(move |_| {
+            self.refocus.set(None);
+            let target = target.clone();
+            request_animation_frame(move || {
+                let found = document()
+                    .query_selector(&target)
+                    .ok()
+                    .flatten()
+                    .and_then(|found| found.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+                if let (true, Some(found)) = (super::focus::focus_is_lost(), found) {
+                    let _ = found.focus();
+                }
+            });
+        });
+    }
+
+    /// After a change made outside any dialog (the one-click half of an [`ActiveSwitch`]), the
+    /// focus goes back to the dialog `key`'s button, or what stands in its place, once the list
+    /// has reloaded.
+    ///
+    /// [`ActiveSwitch`]: super::ActiveSwitch
+    pub(super) fn focus_back_to(self, key: &str) {
+        self.refocus.set(Some(Refocus::Button(key.to_owned())));
+    }
+
     /// Whether the last form sent was the dialog `key`'s (tracked).
     pub(super) fn was_sent_from(self, key: &str) -> bool {
         self.sent_from
@@ -269,31 +308,9 @@ pub fn InlineDialog(
     // dialog's id or `aria-controls`, unique as the key is.
     #[cfg(not(feature = "ssr"))]
     {
-        let target = dialog.refocus.with_untracked(|refocus| match refocus {
-            Some(Refocus::Button(open)) if **open == *key => {
-                Some(format!("[aria-controls=\"{body_id}\"]"))
-            }
-            Some(Refocus::Submit(open)) if **open == *key => {
-                Some(format!("[id=\"{body_id}\"] button[type=\"submit\"]"))
-            }
-            _ => None,
-        });
-        if let Some(target) = target {
-            Effect::new(move |_| {
-                dialog.refocus.set(None);
-                let target = target.clone();
-                request_animation_frame(move || {
-                    let found = document()
-                        .query_selector(&target)
-                        .ok()
-                        .flatten()
-                        .and_then(|found| found.dyn_into::<leptos::web_sys::HtmlElement>().ok());
-                    if let (true, Some(found)) = (super::focus::focus_is_lost(), found) {
-                        let _ = found.focus();
-                    }
-                });
-            });
-        }
+        let button = format!("[aria-controls=\"{body_id}\"]");
+        let submit = format!("[id=\"{body_id}\"] button[type=\"submit\"]");
+        dialog.take_focus_back(&key, button, Some(submit));
     }
     // The server renders a page once and nothing opens a dialog meanwhile: its state is read
     // once, not by each part below (those reads were a tenth of a long table's render). In the

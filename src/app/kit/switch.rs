@@ -8,8 +8,11 @@ use leptos::{
 };
 use serde::de::DeserializeOwned;
 
-use super::{Confirm, InlineDialog, SubmitButton};
-use crate::api::{ApiError, Warning};
+use super::{Confirm, InlineDialog, InlineDialogs, SubmitButton};
+use crate::{
+    api::{ApiError, Warning},
+    domain::encode_component,
+};
 
 /// The switch of one row. Its server function takes the row's `id` and `active`. It is given two
 /// actions for that one function: the confirmed turn-off, whose success closes its dialog (see
@@ -51,14 +54,12 @@ where
     S::Client: Client<ApiError>,
     OutputProtocol: 'static,
 {
+    // Both halves answer to the dialog's key: the focus goes from one to the other as the row
+    // is rebuilt after a change (from the turn-off dialog to the turn-on button and back).
+    let key = format!("{}:{id}", off.to_lowercase());
     if is_active {
         view! {
-            <InlineDialog
-                key=format!("{}:{id}", off.to_lowercase())
-                label=off.to_owned()
-                danger
-                testid=off_testid
-            >
+            <InlineDialog key label=off.to_owned() danger testid=off_testid>
                 <ActionForm action=turn_off>
                     <input type="hidden" name="id" value=id />
                     <input type="hidden" name="active" value="false" />
@@ -75,8 +76,17 @@ where
         }
         .into_any()
     } else {
+        let dialogs = expect_context::<InlineDialogs>();
+        let marker = encode_component(&key);
+        #[cfg(not(feature = "ssr"))]
+        dialogs.take_focus_back(&key, format!("[data-switch=\"{marker}\"] button"), None);
         view! {
-            <ActionForm action=turn_on attr:class="inline-dialog">
+            <ActionForm
+                action=turn_on
+                attr:class="inline-dialog"
+                attr:data-switch=marker
+                on:submit=move |_| dialogs.focus_back_to(&key)
+            >
                 <input type="hidden" name="id" value=id />
                 <input type="hidden" name="active" value="true" />
                 <SubmitButton
