@@ -131,22 +131,30 @@ async fn two_replicas_sharing_redis_refresh_once_and_share_the_session() {
     assert_eq!(stats["grants"]["refresh_token"], 1, "{stats}");
 }
 
+/// A dashboard on `sandbox` whose embedded store lives in `data_dir`, serving on `listener` (the
+/// same address again after a restart).
+fn on_embedded_store(
+    sandbox: &keystone_sandbox::RunningSandbox,
+    data_dir: &std::path::Path,
+    listener: std::net::TcpListener,
+) -> TestAppBuilder {
+    let data_dir = data_dir.to_owned();
+    TestApp::builder()
+        .external_sandbox(&sandbox.base_url())
+        .listener(listener)
+        .config(|config| {
+            config.session_store = SessionStoreKind::Embedded;
+            config.data_dir = data_dir;
+        })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_in_browser_stays_signed_in_across_a_restart() {
     let data_dir = std::env::temp_dir().join(format!("keystone-restart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let (listener, public_url) = reserve_port();
     let sandbox = spawn_sandbox(&public_url, |_| {}).await;
-    let start = |listener: std::net::TcpListener| {
-        TestApp::builder()
-            .external_sandbox(&sandbox.base_url())
-            .listener(listener)
-            .config(|config| {
-                config.session_store = SessionStoreKind::Embedded;
-                config.data_dir = data_dir.clone();
-            })
-            .spawn()
-    };
+    let start = |listener| on_embedded_store(&sandbox, &data_dir, listener).spawn();
     let app = start(listener).await;
     let browser = app.browser();
     browser.sign_in().await;
@@ -226,16 +234,9 @@ async fn a_session_of_an_organization_the_deployment_no_longer_serves_ends() {
     let _ = std::fs::remove_dir_all(&data_dir);
     let (listener, public_url) = reserve_port();
     let sandbox = spawn_sandbox(&public_url, |_| {}).await;
-    let start = |listener: std::net::TcpListener, organization: &str| {
-        let organization = organization.to_owned();
-        TestApp::builder()
-            .external_sandbox(&sandbox.base_url())
-            .listener(listener)
-            .config(|config| {
-                config.session_store = SessionStoreKind::Embedded;
-                config.data_dir = data_dir.clone();
-                config.auth_organization = Some(organization);
-            })
+    let start = |listener, organization: &str| {
+        on_embedded_store(&sandbox, &data_dir, listener)
+            .config(|config| config.auth_organization = Some(organization.to_owned()))
             .spawn()
     };
     let app = start(listener, keystone_sandbox::seed::ORG_ID).await;

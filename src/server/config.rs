@@ -254,7 +254,7 @@ fn organization_id(raw: &str) -> Result<String, String> {
     {
         Ok(raw.to_owned())
     } else {
-        Err("an Auth0 organization id: org_ followed by letters and digits".to_owned())
+        Err("an Auth0 organization id: org_ followed by letters, digits, _ or -".to_owned())
     }
 }
 

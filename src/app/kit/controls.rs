@@ -262,15 +262,12 @@ where
     S: leptos::server_fn::ServerFn<Error = crate::api::ApiError> + Clone + Send + Sync + 'static,
     S::Output: Send + Sync + 'static,
 {
-    let dialogs = dialog
-        .as_ref()
-        .map(|_| expect_context::<super::InlineDialogs>());
-    let here = move || match (&dialog, dialogs) {
-        (Some(key), Some(dialogs)) => dialogs.was_sent_from(key),
-        _ => true,
-    };
+    let sent_elsewhere = dialog.map(|key| {
+        let dialogs = expect_context::<super::InlineDialogs>();
+        move || !dialogs.was_sent_from(&key)
+    });
     let messages = move || {
-        if !here() {
+        if sent_elsewhere.as_ref().is_some_and(|elsewhere| elsewhere()) {
             return Vec::new();
         }
         action.value().with(|outcome| match outcome {

@@ -244,6 +244,13 @@ impl<T: Send + Sync + 'static> Clone for RowInput<T> {
 impl<T: Send + Sync + 'static> Copy for RowInput<T> {}
 
 impl<T: Clone + Send + Sync + 'static> RowInput<T> {
+    /// The key of the dialog this row's input is typed in (for its form's [`FormErrors`]).
+    ///
+    /// [`FormErrors`]: super::FormErrors
+    pub fn dialog_key(self) -> String {
+        self.row.with_value(|(key, _)| key.clone())
+    }
+
     /// What the API holds (for the server-rendered `value`, before any typing).
     pub fn saved(self) -> T {
         self.row.with_value(|(_, saved)| saved.clone())

@@ -26,9 +26,7 @@ use crate::{
 struct Actions {
     create: ServerAction<CreateWebhook>,
     update: ServerAction<UpdateWebhook>,
-    /// One server function, two actions: disabling is confirmed in a row's dialog, which its
-    /// success closes; enabling is a plain button, whose success must not close the dialog
-    /// another row has open.
+    /// The two halves of the rows' `ActiveSwitch`.
     disable: ServerAction<SetWebhookActive>,
     enable: ServerAction<SetWebhookActive>,
     delete: ServerAction<DeleteWebhook>,
@@ -500,7 +498,6 @@ fn CreateWebhookForm(action: ServerAction<CreateWebhook>) -> impl IntoView {
 #[component]
 fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) -> impl IntoView {
     let key = format!("edit:{}", endpoint.id);
-    let errors_key = key.clone();
     let saved = EndpointEdit::saved(&endpoint);
     let edit_form = move |input: RowInput<EndpointEdit>| {
         let problem = move || url_problem(&input.get().url);
@@ -529,7 +526,7 @@ fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) 
                     set=move |name, on| { input.update(|edit| toggled(&mut edit.events, name, on)) }
                     id_prefix=prefix
                 />
-                <FormErrors action=action dialog=errors_key />
+                <FormErrors action=action dialog=input.dialog_key() />
                 <SubmitButton label="Save" busy="Saving…" pending=action.pending() small=true />
             </ActionForm>
         }

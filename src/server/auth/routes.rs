@@ -151,7 +151,10 @@ async fn login(
     // (Set by the operator, `KEYSTONE_AUTH_ORGANIZATION`; its sessions of other organizations
     // end at their next request, see `session::current_member`.)
     let pinned = bff.policy.organization.as_ref();
-    if pinned.is_some() && named.is_some() && named.as_ref() != pinned {
+    if named
+        .as_ref()
+        .is_some_and(|named| pinned.is_some_and(|pinned| named != pinned))
+    {
         tracing::warn!(organization = ?named, "login link for another organization refused");
         return Err(sign_in_problem(
             StatusCode::BAD_REQUEST,
@@ -299,6 +302,8 @@ async fn finish_login(
                 ProviderError::Unavailable(_) => provider_unavailable(&retry),
             }
         })?;
+    let issued = IssuedTokens::from(&tokens);
+    let refresh_token = issued.refresh_token.clone();
     // A pinned deployment admits its own organization whatever the login asked for: a login
     // started before the pin was set may still come back within its ten minutes.
     let organization = bff
@@ -316,8 +321,7 @@ async fn finish_login(
             tracing::warn!(%error, "ID token rejected");
             // The tokens came straight from the token endpoint, and nothing will use them: their
             // refresh token is revoked rather than left live at the provider.
-            let unkept = IssuedTokens::from(&tokens).refresh_token;
-            revoke_unkept(bff, unkept.as_deref()).await;
+            revoke_unkept(bff, refresh_token.as_deref()).await;
             return Err(sign_in_problem(
                 StatusCode::BAD_REQUEST,
                 "Sign-in failed",
@@ -331,8 +335,6 @@ async fn finish_login(
     if let Ok(Some(previous)) = session::stored_member(session).await {
         Box::pin(bff.end_session_tokens(&previous)).await;
     }
-    let issued = IssuedTokens::from(&tokens);
-    let refresh_token = issued.refresh_token.clone();
     let token_set = match bff.vault.create(issued).await {
         Ok(token_set) => token_set,
         Err(error) => {

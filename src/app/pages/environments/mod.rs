@@ -25,9 +25,7 @@ use crate::{
 struct Actions {
     create: ServerAction<CreateEnvironment>,
     update: ServerAction<UpdateEnvironment>,
-    /// Two actions for one server function: a deactivation is confirmed in a row's dialog, which
-    /// its success closes; a reactivation is a plain button, whose success must not close the
-    /// dialog another row has open.
+    /// The two halves of the rows' `ActiveSwitch`.
     deactivate: ServerAction<SetEnvironmentActive>,
     reactivate: ServerAction<SetEnvironmentActive>,
 }
@@ -275,7 +273,6 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
     let is_active = environment.is_active;
     let label = environment.name.clone();
     let edit_key = format!("edit:{}", environment.id);
-    let errors_key = edit_key.clone();
     let saved = EnvironmentEdit::saved(&environment);
     // Production's settings reach live integrations at once: an edit is confirmed, as the
     // server requires.
@@ -313,7 +310,7 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
                     field=|fields: &mut EnvironmentEdit| &mut fields.webhook
                 />
                 <Confirm warnings=production_warnings />
-                <FormErrors action=actions.update dialog=errors_key />
+                <FormErrors action=actions.update dialog=edit.dialog_key() />
                 <SubmitButton
                     label="Save"
                     busy="Saving…"

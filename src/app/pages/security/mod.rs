@@ -331,7 +331,6 @@ fn RowActions(
 ) -> impl IntoView {
     let network = entry.cidr.to_string();
     let key = format!("describe:{}", entry.id);
-    let errors_key = key.clone();
     let AllowlistEntry {
         id,
         cidr,
@@ -351,7 +350,7 @@ fn RowActions(
                     maxlength=MAX_DESCRIPTION
                     field=|description: &mut String| description
                 />
-                <FormErrors action=actions.describe dialog=errors_key />
+                <FormErrors action=actions.describe dialog=description.dialog_key() />
                 <SubmitButton
                     label="Save"
                     busy="Saving…"
