@@ -695,6 +695,163 @@ async fn tokens_are_kept_no_longer_than_the_absolute_lifetime_however_often_refr
         0,
         "the refreshed set was kept past the session's end"
     );
+    assert_eq!(
+        families(app.sandbox()),
+        (0, 1),
+        "the ended session's refresh token is revoked, not left live at the provider"
+    );
+}
+
+/// A session nobody comes back to is ended by the dashboard itself once its idle timeout has
+/// passed: its tokens leave the store and its refresh token is revoked, while an active session
+/// beside it keeps both. (A visit would end it too; this one never gets a visit.)
+async fn a_session_nobody_comes_back_to_ends(store: SessionStoreKind, redis: Option<&RedisServer>) {
+    let data_dir =
+        std::env::temp_dir().join(format!("keystone-unseen-{}-{store:?}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let app = TestApp::builder()
+        .config(|config| {
+            config.session_store = store;
+            config.data_dir = data_dir.clone();
+            config.redis_url = redis.map(|redis| redis.url.clone());
+            config.token_encryption_key =
+                Some("q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=".to_owned());
+            config.session_idle_timeout_seconds = 3;
+        })
+        .spawn()
+        .await;
+    let active = app.browser();
+    active.sign_in().await;
+    let unseen = app.browser();
+    unseen.sign_in().await;
+    assert_eq!(families(app.sandbox()), (2, 0));
+    // 6 s: past the unseen session's 3 s and the sweep that follows within a second.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (status, body) = active.server_fn("session", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{store:?}: {body}");
+    }
+    assert_eq!(
+        families(app.sandbox()),
+        (1, 1),
+        "{store:?}: the unseen session's refresh token is revoked, the active one's is not"
+    );
+    assert_eq!(
+        app.bff.store.count_token_sets().await.unwrap(),
+        1,
+        "{store:?}: the unseen session's tokens left the store"
+    );
+    assert_eq!(
+        unseen.server_fn("session", &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_nobody_comes_back_to_ends_with_the_memory_store() {
+    a_session_nobody_comes_back_to_ends(SessionStoreKind::Memory, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_nobody_comes_back_to_ends_with_the_embedded_store() {
+    a_session_nobody_comes_back_to_ends(SessionStoreKind::Embedded, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_nobody_comes_back_to_ends_with_redis() {
+    let redis = RedisServer::start().await;
+    a_session_nobody_comes_back_to_ends(SessionStoreKind::Redis, Some(&redis)).await;
+}
+
+/// The stores' side of it: a set whose session ended unseen is taken (removed and handed back for
+/// revoking) exactly once, a set whose member was seen since is left, and a signed-out set is not
+/// brought back by a late "seen".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_store_hands_out_an_unseen_set_once_and_keeps_a_seen_one() {
+    use keystone_dashboard::server::{session::Backend, Config};
+    let redis = RedisServer::start().await;
+    let data_dir = std::env::temp_dir().join(format!("keystone-take-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let ttl = Duration::from_secs(60);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    for kind in [
+        SessionStoreKind::Memory,
+        SessionStoreKind::Embedded,
+        SessionStoreKind::Redis,
+    ] {
+        let mut config = Config::for_tests();
+        config.session_store = kind;
+        config.redis_url = Some(redis.url.clone());
+        config.data_dir = data_dir.clone();
+        let store = Backend::connect(&config).await.unwrap();
+        for id in ["unseen", "seen", "signed-out"] {
+            store
+                .save_tokens(id, format!("sealed-{id}"), ttl, now - 1)
+                .await
+                .unwrap();
+        }
+        store.keep_tokens_until("seen", now + 60).await.unwrap();
+        store.delete_tokens("signed-out").await.unwrap();
+        store
+            .keep_tokens_until("signed-out", now + 60)
+            .await
+            .unwrap();
+        store
+            .keep_tokens_until("signed-out", now - 1)
+            .await
+            .unwrap();
+
+        let taken = store.take_unseen_tokens(now, 100).await.unwrap();
+        assert_eq!(
+            taken,
+            vec![("unseen".to_owned(), "sealed-unseen".to_owned())],
+            "{kind:?}"
+        );
+        assert_eq!(
+            store.take_unseen_tokens(now, 100).await.unwrap(),
+            vec![],
+            "{kind:?}: taken twice"
+        );
+        assert_eq!(store.load_tokens("unseen").await.unwrap(), None, "{kind:?}");
+        assert_eq!(
+            store.load_tokens("signed-out").await.unwrap(),
+            None,
+            "{kind:?}"
+        );
+        assert_eq!(
+            store.load_tokens("seen").await.unwrap().as_deref(),
+            Some("sealed-seen"),
+            "{kind:?}"
+        );
+        assert_eq!(store.count_token_sets().await.unwrap(), 1, "{kind:?}");
+        // Taken in steps of `most`.
+        store.keep_tokens_until("seen", now - 1).await.unwrap();
+        store
+            .save_tokens("also-unseen", "sealed".into(), ttl, now - 5)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.take_unseen_tokens(now, 1).await.unwrap().len(),
+            1,
+            "{kind:?}"
+        );
+        assert_eq!(
+            store.take_unseen_tokens(now, 1).await.unwrap().len(),
+            1,
+            "{kind:?}"
+        );
+        assert_eq!(
+            store.take_unseen_tokens(now, 1).await.unwrap(),
+            vec![],
+            "{kind:?}"
+        );
+        assert_eq!(store.count_token_sets().await.unwrap(), 0, "{kind:?}");
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -774,7 +931,10 @@ async fn saves_of_renewed_tokens_are_fenced_and_never_recreate_a_set() {
         let save = |previous: &'static str, sealed: &'static str| {
             store.update_tokens_fenced("set", previous, sealed.to_owned(), ttl)
         };
-        store.save_tokens("set", "v1".into(), ttl).await.unwrap();
+        store
+            .save_tokens("set", "v1".into(), ttl, i64::MAX)
+            .await
+            .unwrap();
         assert_eq!(
             save("v1", "v2").await.unwrap(),
             FencedSave::Stored,

@@ -15,11 +15,7 @@ use leptos::server_fn::error::FromServerFnError;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::Session;
 
-use super::{
-    pages::problem_page,
-    session::{self, SessionState},
-    AppState, Bff,
-};
+use super::{pages::problem_page, session::SessionState, AppState, Bff};
 use crate::{api::ApiError, domain::ReturnTo};
 
 /// Policy for replies that are not app pages (server-function JSON, static files, errors): they never
@@ -140,7 +136,7 @@ pub async fn require_member(
     if is_public(&path) {
         return next.run(request).await;
     }
-    let member = match session::current_member(&session, &bff.policy).await {
+    let member = match bff.current_member(&session).await {
         Ok(member) => member,
         Err(error) => {
             tracing::error!(%error, "session store unavailable");
@@ -148,7 +144,7 @@ pub async fn require_member(
         }
     };
     let member = match member {
-        SessionState::SignedIn(member) => member,
+        SessionState::SignedIn { member, .. } => member,
         SessionState::Anonymous => return signed_out(&request),
         SessionState::Expired(reason) => {
             bff.end_session(&session).await;

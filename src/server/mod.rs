@@ -30,7 +30,7 @@ use tower_sessions::Session;
 use crate::app::{shell, App};
 pub use config::{Config, LogFormat, SessionStoreKind};
 use metrics::Metrics;
-use session::{SessionPolicy, SignedIn, TokenVault};
+use session::{SessionPolicy, SessionState, SignedIn, TokenVault};
 use upstream::UpstreamClient;
 
 /// State shared by every handler. One `Arc`: axum clones the state for every handler call and
@@ -95,6 +95,31 @@ pub struct Bff {
 }
 
 impl Bff {
+    /// Where the session stands (see [`session::current_member`]). A member seen now moves their
+    /// token set's end too, so the sweep of unseen sessions leaves it alone.
+    pub async fn current_member(
+        &self,
+        session: &Session,
+    ) -> Result<SessionState, tower_sessions::session::Error> {
+        let state = session::current_member(session, &self.policy).await?;
+        if let SessionState::SignedIn {
+            member,
+            marked_seen: true,
+        } = &state
+        {
+            let ends = self
+                .policy
+                .ends_unless_seen(member.signed_in_at, member.last_seen_at);
+            // Not fatal: the record's own mark still keeps the session; a set whose end was not
+            // moved is swept at its old end, and the session ends then (as a store that cannot
+            // be written to would end it anyway).
+            if let Err(error) = self.vault.seen(&member.tokens, ends).await {
+                tracing::warn!(%error, "could not move the end of a session's tokens");
+            }
+        }
+        Ok(state)
+    }
+
     /// Ends a session: its tokens are removed (and the refresh token revoked), then its record.
     pub async fn end_session(&self, session: &Session) {
         if let Ok(Some(member)) = session::stored_member(session).await {
@@ -294,6 +319,7 @@ impl Application {
             session::refresh_lease(timeout),
             metrics.clone(),
         );
+        vault.sweep_unseen_sessions(policy.unseen_sweep_interval());
         let bff = Arc::new(Bff {
             provider,
             vault,

@@ -136,9 +136,7 @@ async fn login(
         .filter(|ticket| looks_like_identifier(ticket));
     // Already signed in and not accepting an invitation: nothing to do at the provider.
     if invitation.is_none() {
-        if let Ok(session::SessionState::SignedIn(_)) =
-            session::current_member(&session, &bff.policy).await
-        {
+        if let Ok(session::SessionState::SignedIn { .. }) = bff.current_member(&session).await {
             return Ok(Redirect::to(return_to.as_str()).into_response());
         }
     }
@@ -335,7 +333,12 @@ async fn finish_login(
     if let Ok(Some(previous)) = session::stored_member(session).await {
         Box::pin(bff.end_session_tokens(&previous)).await;
     }
-    let token_set = match bff.vault.create(issued).await {
+    let now = session::now();
+    let token_set = match bff
+        .vault
+        .create(issued, bff.policy.ends_unless_seen(now, now))
+        .await
+    {
         Ok(token_set) => token_set,
         Err(error) => {
             tracing::error!(%error, "could not store the session's tokens");
@@ -348,7 +351,6 @@ async fn finish_login(
             ));
         }
     };
-    let now = session::now();
     let member = SignedIn {
         user_id: claims.sub,
         name: claims.name,

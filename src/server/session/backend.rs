@@ -28,9 +28,24 @@ use crate::server::config::{Config, SessionStoreKind};
 
 #[derive(Clone)]
 pub enum Backend {
-    Memory(Arc<Mutex<HashMap<String, (String, Instant)>>>),
+    Memory(Arc<Mutex<HashMap<String, HeldTokens>>>),
     Embedded(EmbeddedPools),
     Redis(fred::clients::Pool),
+}
+
+/// A token set as the memory backend keeps it.
+#[derive(Clone)]
+pub struct HeldTokens {
+    sealed: String,
+    kept_until: Instant,
+    /// Unix seconds (see [`Backend::keep_tokens_until`]).
+    ends_unless_seen: i64,
+}
+
+impl HeldTokens {
+    fn live(&self) -> bool {
+        self.kept_until > Instant::now()
+    }
 }
 
 /// The embedded store's connections to its SQLite file. SQLite lets one connection write at a
@@ -80,15 +95,34 @@ impl EmbeddedPools {
             "CREATE TABLE IF NOT EXISTS token_sets (
                 id TEXT PRIMARY KEY NOT NULL,
                 sealed TEXT NOT NULL,
-                expires_at INTEGER NOT NULL
+                expires_at INTEGER NOT NULL,
+                ends_unless_seen INTEGER
             )",
         )
         .execute(&writer)
         .await?;
-        // Each save sweeps the expired sets; the index keeps that sweep off the whole table.
+        // A store written before sessions were ended unseen lacks the column; its sets keep NULL
+        // there and expire with `expires_at`, as they did.
+        let unseen_column: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pragma_table_info('token_sets') WHERE name = 'ends_unless_seen'",
+        )
+        .fetch_one(&writer)
+        .await?;
+        if unseen_column == 0 {
+            sqlx::query("ALTER TABLE token_sets ADD COLUMN ends_unless_seen INTEGER")
+                .execute(&writer)
+                .await?;
+        }
+        // Each save sweeps the expired sets, and the unseen sweep looks for sessions past their
+        // end; the indexes keep both off the whole table.
         sqlx::query("CREATE INDEX IF NOT EXISTS token_sets_expiry ON token_sets (expires_at)")
             .execute(&writer)
             .await?;
+        sqlx::query(
+            "CREATE INDEX IF NOT EXISTS token_sets_unseen ON token_sets (ends_unless_seen)",
+        )
+        .execute(&writer)
+        .await?;
         // A write through a reader fails loudly instead of bringing the contention back. A reader
         // never creates the file: one gone while the process runs is an error, not a new store.
         let readers = pool(
@@ -179,14 +213,33 @@ const REDIS_TOKENS: &str = "keystone-dashboard:tokens:";
 const REDIS_LOCKS: &str = "keystone-dashboard:refresh-lock:";
 /// Sorted set of token-set ids scored by expiry: counting sessions without scanning the keyspace.
 const REDIS_INDEX: &str = "keystone-dashboard:token-index";
+/// Sorted set of token-set ids scored by when their session ends unless seen again (see
+/// [`Backend::keep_tokens_until`]).
+const REDIS_UNSEEN: &str = "keystone-dashboard:token-unseen";
 
-/// The token set and its index entry change together, or not at all; entries of sets that
-/// expired by themselves leave the index with each write (not only when `/metrics` is read).
+/// The token set and its index entries change together, or not at all; entries of sets that
+/// expired by themselves leave the expiry index with each write (not only when `/metrics` is
+/// read).
 const SAVE_TOKENS: &str = "redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) \
      redis.call('zadd', KEYS[2], ARGV[3], ARGV[4]) \
-     redis.call('zremrangebyscore', KEYS[2], '-inf', ARGV[5]) return 1";
-const DELETE_TOKENS: &str =
-    "redis.call('del', KEYS[1]) redis.call('zrem', KEYS[2], ARGV[1]) return 1";
+     redis.call('zremrangebyscore', KEYS[2], '-inf', ARGV[5]) \
+     redis.call('zadd', KEYS[3], ARGV[6], ARGV[4]) return 1";
+const DELETE_TOKENS: &str = "redis.call('del', KEYS[1]) redis.call('zrem', KEYS[2], ARGV[1]) \
+     redis.call('zrem', KEYS[3], ARGV[1]) return 1";
+/// Only a set still held is given a new end: a sign-out on another replica is not undone.
+const KEEP_TOKENS: &str = "if redis.call('exists', KEYS[1]) == 1 then \
+     redis.call('zadd', KEYS[2], ARGV[1], ARGV[2]) return 1 end return 0";
+/// Takes (deletes and returns, as id, sealed pairs) up to ARGV[2] sets whose session ended unseen
+/// by ARGV[1]. One script, so each set goes to exactly one replica's sweep, which revokes it. The
+/// sets' keys are derived here (ARGV[3] and the id) rather than passed, which a single instance
+/// allows; the expiry index and the sets already assume one.
+const TAKE_UNSEEN_TOKENS: &str = "local taken = {} \
+     for _, id in ipairs(redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])) do \
+       redis.call('zrem', KEYS[1], id) redis.call('zrem', KEYS[2], id) \
+       local key = ARGV[3] .. id \
+       local sealed = redis.call('get', key) \
+       if sealed then redis.call('del', key) taken[#taken + 1] = id taken[#taken + 1] = sealed end \
+     end return taken";
 const COUNT_TOKENS: &str =
     "redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1]) return redis.call('zcard', KEYS[1])";
 
@@ -266,8 +319,8 @@ impl Backend {
                 let map = map.lock().expect("token map lock");
                 Ok(map
                     .get(id)
-                    .filter(|(_, expires)| *expires > Instant::now())
-                    .map(|(sealed, _)| sealed.clone()))
+                    .filter(|held| held.live())
+                    .map(|held| held.sealed.clone()))
             }
             Self::Embedded(EmbeddedPools { readers: pool, .. }) => Ok(sqlx::query_scalar(
                 "SELECT sealed FROM token_sets WHERE id = ? AND expires_at > unixepoch()",
@@ -279,28 +332,39 @@ impl Backend {
         }
     }
 
+    /// Stores a new set, kept for `ttl`, whose session ends at `ends_unless_seen` (unix seconds)
+    /// unless seen again (see [`Backend::keep_tokens_until`]).
     pub async fn save_tokens(
         &self,
         id: &str,
         sealed: String,
         ttl: Duration,
+        ends_unless_seen: i64,
     ) -> Result<(), StoreError> {
         match self {
             Self::Memory(map) => {
                 let mut map = map.lock().expect("token map lock");
-                map.retain(|_, (_, expires)| *expires > Instant::now());
-                map.insert(id.to_owned(), (sealed, Instant::now() + ttl));
+                map.retain(|_, held| held.live());
+                let held = HeldTokens {
+                    sealed,
+                    kept_until: Instant::now() + ttl,
+                    ends_unless_seen,
+                };
+                map.insert(id.to_owned(), held);
             }
             Self::Embedded(EmbeddedPools { writer: pool, .. }) => {
                 // One turn at the writer for both statements.
                 let mut connection = pool.acquire().await?;
                 sqlx::query(
-                    "INSERT INTO token_sets (id, sealed, expires_at) VALUES (?, ?, unixepoch() + ?)
-                     ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at",
+                    "INSERT INTO token_sets (id, sealed, expires_at, ends_unless_seen)
+                     VALUES (?, ?, unixepoch() + ?, ?)
+                     ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed,
+                       expires_at = excluded.expires_at, ends_unless_seen = excluded.ends_unless_seen",
                 )
                 .bind(id)
                 .bind(sealed)
                 .bind(ttl.as_secs() as i64)
+                .bind(ends_unless_seen)
                 .execute(&mut *connection)
                 .await?;
                 // Expired sets of sessions that were never signed out go with the next write. The
@@ -314,11 +378,97 @@ impl Backend {
                 }
             }
             Self::Redis(pool) => {
-                let (keys, args) = redis_token_write(id, sealed, ttl);
+                let (mut keys, mut args) = redis_token_write(id, sealed, ttl);
+                keys.push(REDIS_UNSEEN.to_owned());
+                args.push(ends_unless_seen.to_string());
                 let _: i64 = pool.eval(SAVE_TOKENS, keys, args).await?;
             }
         }
         Ok(())
+    }
+
+    /// Moves the end of a held set's session (unix seconds) to `ends_unless_seen`: the member was
+    /// seen. A set that is gone stays gone.
+    pub async fn keep_tokens_until(
+        &self,
+        id: &str,
+        ends_unless_seen: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(map) => {
+                if let Some(held) = map.lock().expect("token map lock").get_mut(id) {
+                    held.ends_unless_seen = ends_unless_seen;
+                }
+            }
+            Self::Embedded(EmbeddedPools { writer: pool, .. }) => {
+                sqlx::query("UPDATE token_sets SET ends_unless_seen = ? WHERE id = ?")
+                    .bind(ends_unless_seen)
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+            }
+            Self::Redis(pool) => {
+                let _: i64 = pool
+                    .eval(
+                        KEEP_TOKENS,
+                        vec![format!("{REDIS_TOKENS}{id}"), REDIS_UNSEEN.to_owned()],
+                        vec![ends_unless_seen.to_string(), id.to_owned()],
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes and returns (id, sealed) up to `most` sets whose session ended unseen by `now`
+    /// (unix seconds). Each set is returned once, to one caller, across replicas.
+    pub async fn take_unseen_tokens(
+        &self,
+        now: i64,
+        most: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        match self {
+            Self::Memory(map) => {
+                let mut map = map.lock().expect("token map lock");
+                let due: Vec<String> = map
+                    .iter()
+                    .filter(|(_, held)| held.ends_unless_seen <= now)
+                    .map(|(id, _)| id.clone())
+                    .take(most)
+                    .collect();
+                Ok(due
+                    .into_iter()
+                    .filter_map(|id| {
+                        let held = map.remove(&id)?;
+                        held.live().then_some((id, held.sealed))
+                    })
+                    .collect())
+            }
+            Self::Embedded(EmbeddedPools { writer: pool, .. }) => Ok(sqlx::query_as(
+                "DELETE FROM token_sets WHERE id IN
+                   (SELECT id FROM token_sets WHERE ends_unless_seen <= ? LIMIT ?)
+                 RETURNING id, sealed",
+            )
+            .bind(now)
+            .bind(most as i64)
+            .fetch_all(pool)
+            .await?),
+            Self::Redis(pool) => {
+                let taken: Vec<String> = pool
+                    .eval(
+                        TAKE_UNSEEN_TOKENS,
+                        vec![REDIS_UNSEEN.to_owned(), REDIS_INDEX.to_owned()],
+                        vec![now.to_string(), most.to_string(), REDIS_TOKENS.to_owned()],
+                    )
+                    .await?;
+                let mut pairs = taken.into_iter();
+                let mut sets = Vec::new();
+                while let (Some(id), Some(sealed)) = (pairs.next(), pairs.next()) {
+                    sets.push((id, sealed));
+                }
+                Ok(sets)
+            }
+        }
     }
 
     /// Replaces the set `previous` (as read before the refresh) by `sealed`, compare-and-set: see
@@ -334,17 +484,16 @@ impl Backend {
             Self::Memory(map) => {
                 let mut map = map.lock().expect("token map lock");
                 let now = Instant::now();
-                Ok(
-                    match map.get_mut(id).filter(|(_, expires)| *expires > now) {
-                        None => FencedSave::Gone,
-                        Some((current, _)) if *current == sealed => FencedSave::Stored,
-                        Some((current, _)) if current != previous => FencedSave::Superseded,
-                        Some(entry) => {
-                            *entry = (sealed, now + ttl);
-                            FencedSave::Stored
-                        }
-                    },
-                )
+                Ok(match map.get_mut(id).filter(|held| held.kept_until > now) {
+                    None => FencedSave::Gone,
+                    Some(held) if held.sealed == sealed => FencedSave::Stored,
+                    Some(held) if held.sealed != previous => FencedSave::Superseded,
+                    Some(held) => {
+                        held.sealed = sealed;
+                        held.kept_until = now + ttl;
+                        FencedSave::Stored
+                    }
+                })
             }
             Self::Embedded(EmbeddedPools { writer: pool, .. }) => {
                 let updated = sqlx::query(
@@ -400,7 +549,11 @@ impl Backend {
                 let _: i64 = pool
                     .eval(
                         DELETE_TOKENS,
-                        vec![format!("{REDIS_TOKENS}{id}"), REDIS_INDEX.to_owned()],
+                        vec![
+                            format!("{REDIS_TOKENS}{id}"),
+                            REDIS_INDEX.to_owned(),
+                            REDIS_UNSEEN.to_owned(),
+                        ],
                         vec![id.to_owned()],
                     )
                     .await?;
@@ -414,8 +567,7 @@ impl Backend {
         match self {
             Self::Memory(map) => {
                 let map = map.lock().expect("token map lock");
-                let now = Instant::now();
-                Ok(map.values().filter(|(_, expires)| *expires > now).count() as u64)
+                Ok(map.values().filter(|held| held.live()).count() as u64)
             }
             Self::Embedded(EmbeddedPools { readers: pool, .. }) => {
                 let count: i64 = sqlx::query_scalar(
@@ -580,7 +732,9 @@ mod tests {
             let (backend, records) = (backend.clone(), records.clone());
             writes.spawn(async move {
                 let id = format!("session-{n}");
-                backend.save_tokens(&id, "first".into(), ttl).await?;
+                backend
+                    .save_tokens(&id, "first".into(), ttl, i64::MAX)
+                    .await?;
                 let fenced = backend
                     .update_tokens_fenced(&id, "first", "second".into(), ttl)
                     .await?;
@@ -631,6 +785,66 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), reads)
             .await
             .expect("reads answer while the writer is held");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A data folder written before sessions were ended unseen opens: its table gains the column,
+    /// its sets stay readable (and are not swept: they have no end recorded), and new sets are
+    /// swept at theirs.
+    #[tokio::test]
+    async fn a_store_from_before_the_unseen_sweep_opens_and_keeps_its_sets() {
+        let dir = std::env::temp_dir().join(format!("keystone-upgrade-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sessions.sqlite3");
+        let old = SqlitePool::connect_with(
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true),
+        )
+        .await
+        .unwrap();
+        sqlx::query(
+            "CREATE TABLE token_sets (id TEXT PRIMARY KEY NOT NULL, sealed TEXT NOT NULL,
+               expires_at INTEGER NOT NULL)",
+        )
+        .execute(&old)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO token_sets VALUES ('old', 'sealed-old', unixepoch() + 60)")
+            .execute(&old)
+            .await
+            .unwrap();
+        old.close().await;
+
+        let patience = Duration::from_secs(5);
+        for _ in 0..2 {
+            // Twice: the second opening finds the column already there.
+            let backend = Backend::Embedded(
+                EmbeddedPools::open(&path, patience, patience)
+                    .await
+                    .unwrap(),
+            );
+            assert_eq!(
+                backend.load_tokens("old").await.unwrap().as_deref(),
+                Some("sealed-old")
+            );
+        }
+        let backend = Backend::Embedded(
+            EmbeddedPools::open(&path, patience, patience)
+                .await
+                .unwrap(),
+        );
+        let now = crate::server::session::now();
+        backend
+            .save_tokens("new", "sealed-new".into(), Duration::from_secs(60), now - 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            backend.take_unseen_tokens(now, 10).await.unwrap(),
+            vec![("new".to_owned(), "sealed-new".to_owned())]
+        );
+        assert!(backend.load_tokens("old").await.unwrap().is_some());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -105,6 +105,20 @@ impl SessionPolicy {
     fn touch_interval(&self) -> i64 {
         (self.idle_timeout.as_secs() as i64 / 4).clamp(1, 60)
     }
+
+    /// When a session signed in at `signed_in_at` and last seen at `last_seen_at` (unix seconds)
+    /// ends if nobody comes back: at its idle timeout, or its absolute end if that is sooner.
+    pub fn ends_unless_seen(&self, signed_in_at: i64, last_seen_at: i64) -> i64 {
+        (last_seen_at + self.idle_timeout.as_secs() as i64)
+            .min(signed_in_at + self.absolute_lifetime.as_secs() as i64)
+    }
+
+    /// How often the sessions nobody came back to are ended (see
+    /// [`TokenVault::sweep_unseen_sessions`]): a session outlives its end by at most this.
+    pub fn unseen_sweep_interval(&self) -> Duration {
+        let shortest = self.idle_timeout.min(self.absolute_lifetime).as_secs();
+        Duration::from_secs((shortest / 4).clamp(1, 60))
+    }
 }
 
 /// Why a member is no longer signed in.
@@ -123,8 +137,9 @@ pub fn now() -> i64 {
 /// Where a session stands when a request arrives.
 #[derive(Debug)]
 pub enum SessionState {
-    /// Within both timeouts (and now marked as seen).
-    SignedIn(SignedIn),
+    /// Within both timeouts. `marked_seen`: its "last seen" mark was moved to now by this
+    /// request (at most every [`SessionPolicy::touch_interval`]).
+    SignedIn { member: SignedIn, marked_seen: bool },
     /// Nobody in the record: never signed in, or signed out.
     Anonymous,
     /// The member's session has just run out; the caller ends it.
@@ -156,11 +171,15 @@ pub async fn current_member(
     if now - member.last_seen_at >= policy.idle_timeout.as_secs() as i64 {
         return Ok(SessionState::Expired(SessionEnd::Idle));
     }
-    if now - member.last_seen_at >= policy.touch_interval() {
+    let marked_seen = now - member.last_seen_at >= policy.touch_interval();
+    if marked_seen {
         member.last_seen_at = now;
         session.insert(MEMBER_KEY, &member).await?;
     }
-    Ok(SessionState::SignedIn(member))
+    Ok(SessionState::SignedIn {
+        member,
+        marked_seen,
+    })
 }
 
 /// The member in the record, without the timeout checks (for ending a session).

@@ -34,6 +34,14 @@ const UNSAVED_KEPT_FOR: i64 = 15 * 60;
 const OPENED_KEPT_FOR: Duration = Duration::from_secs(10);
 const MOST_OPENED: usize = 4_096;
 
+/// A set stays in the store this long past its session's absolute end, so that the sweep of
+/// unseen sessions (at most a minute apart) finds it and revokes its refresh token before the
+/// store's own expiry removes it unrevoked.
+const KEPT_PAST_THE_END: Duration = Duration::from_secs(5 * 60);
+/// Sets taken from the store per step of a sweep, and revocations in flight at once.
+const SWEPT_PER_STEP: usize = 100;
+const REVOCATIONS_AT_ONCE: usize = 8;
+
 /// How long a refresh lock is held before another replica may take over (a crashed holder must
 /// not block the session for good): longer than everything one refresh does (the provider call
 /// with its time limit, a load, a save and the release, each up to a store command timeout), and
@@ -217,7 +225,13 @@ impl TokenVault {
         }
     }
 
-    pub async fn create(&self, tokens: IssuedTokens) -> Result<TokenSetId, VaultError> {
+    /// Stores a new session's tokens; the session ends at `ends_unless_seen` (unix seconds) unless
+    /// the member is seen again before (see [`TokenVault::seen`]).
+    pub async fn create(
+        &self,
+        tokens: IssuedTokens,
+        ends_unless_seen: i64,
+    ) -> Result<TokenSetId, VaultError> {
         let id = TokenSetId::generate();
         let set = TokenSet {
             access_token: tokens.access_token,
@@ -229,9 +243,75 @@ impl TokenVault {
         let sealed = self.seal(&id, &set);
         self.inner
             .backend
-            .save_tokens(&id.0, sealed, self.time_to_keep(&set))
+            .save_tokens(&id.0, sealed, self.time_to_keep(&set), ends_unless_seen)
             .await?;
         Ok(id)
+    }
+
+    /// The member was seen: their session now ends at `ends_unless_seen` (unix seconds) unless
+    /// seen again.
+    pub async fn seen(&self, id: &TokenSetId, ends_unless_seen: i64) -> Result<(), VaultError> {
+        Ok(self
+            .inner
+            .backend
+            .keep_tokens_until(&id.0, ends_unless_seen)
+            .await?)
+    }
+
+    /// Ends the sessions nobody came back to: a session past its idle timeout (or its absolute
+    /// lifetime) is ended by its next request, but one never visited again would keep a live
+    /// refresh token at the provider, and in the store, until its absolute lifetime. Every
+    /// `every`, their sets are taken from the store and their refresh tokens revoked. Stops when
+    /// the vault is dropped.
+    pub fn sweep_unseen_sessions(&self, every: Duration) {
+        let vault = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(inner) = vault.upgrade() else { return };
+                let vault = TokenVault { inner };
+                if let Err(error) = vault.end_unseen_sessions().await {
+                    tracing::warn!(%error, "ending unseen sessions failed; retried at the next sweep");
+                }
+            }
+        });
+    }
+
+    /// One sweep (see [`TokenVault::sweep_unseen_sessions`]); returns how many sessions it ended.
+    pub async fn end_unseen_sessions(&self) -> Result<usize, VaultError> {
+        use futures::StreamExt;
+        let mut ended = 0;
+        loop {
+            let taken = self
+                .inner
+                .backend
+                .take_unseen_tokens(now(), SWEPT_PER_STEP)
+                .await?;
+            let step = taken.len();
+            futures::stream::iter(taken)
+                .for_each_concurrent(REVOCATIONS_AT_ONCE, |(id, sealed)| async move {
+                    let id = TokenSetId(id);
+                    self.forget_unsaved(&id);
+                    // Unreadable (another key): nothing to revoke, and the set is gone anyway.
+                    let refresh_token = self.open(&id, &sealed).and_then(|set| set.refresh_token);
+                    if let Some(refresh_token) = refresh_token {
+                        if let Err(error) = self.inner.provider.revoke(&refresh_token).await {
+                            tracing::warn!(%error, "could not revoke an unseen session's refresh token");
+                        }
+                    }
+                })
+                .await;
+            ended += step;
+            if step < SWEPT_PER_STEP {
+                break;
+            }
+        }
+        if ended > 0 {
+            tracing::info!(ended, "ended sessions past their idle timeout or lifetime, unvisited; their refresh tokens revoked");
+        }
+        Ok(ended)
     }
 
     /// A usable access token for `id`, refreshing it first when it is about to expire.
@@ -585,11 +665,7 @@ impl TokenVault {
             return Ok(None);
         };
         // Unreadable sets (another key, tampering) are treated as absent: the member signs in again.
-        let opened = STANDARD
-            .decode(&sealed)
-            .ok()
-            .and_then(|bytes| self.inner.cipher.open(&id.0, &bytes).ok())
-            .and_then(|plain| serde_json::from_slice(&plain).ok());
+        let opened = self.open(id, &sealed);
         if opened.is_none() {
             tracing::warn!(
                 "a stored token set could not be opened; treating the session as signed out"
@@ -598,16 +674,25 @@ impl TokenVault {
         Ok(opened.map(|set| (sealed, set)))
     }
 
+    fn open(&self, id: &TokenSetId, sealed: &str) -> Option<TokenSet> {
+        STANDARD
+            .decode(sealed)
+            .ok()
+            .and_then(|bytes| self.inner.cipher.open(&id.0, &bytes).ok())
+            .and_then(|plain| serde_json::from_slice(&plain).ok())
+    }
+
     fn seal(&self, id: &TokenSetId, set: &TokenSet) -> String {
         let plain = serde_json::to_vec(set).expect("token sets serialise");
         STANDARD.encode(self.inner.cipher.seal(&id.0, &plain))
     }
 
-    /// Until the session's absolute end, never longer: a refresh does not extend retention. (Sets
-    /// sealed before the end was recorded get the full retention at each save.)
+    /// Until the session's absolute end (and [`KEPT_PAST_THE_END`], for the sweep), never longer:
+    /// a refresh does not extend retention. (Sets sealed before the end was recorded get the full
+    /// retention at each save.)
     fn time_to_keep(&self, set: &TokenSet) -> Duration {
         match set.session_ends_at {
-            Some(end) => Duration::from_secs((end - now()).max(1) as u64),
+            Some(end) => Duration::from_secs((end - now()).max(1) as u64) + KEPT_PAST_THE_END,
             None => self.inner.retention,
         }
     }
