@@ -260,6 +260,50 @@ async fn a_session_of_an_organization_the_deployment_no_longer_serves_ends() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
+/// A sign-in started before the deployment was pinned to another platform, and finished after
+/// (within its ten minutes), is refused: the ID token is checked against the pinned organization,
+/// not the one the login asked for, and the refresh token just issued is revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_started_before_the_pin_cannot_finish_into_another_organization() {
+    let data_dir = std::env::temp_dir().join(format!("keystone-pin-race-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let (listener, public_url) = reserve_port();
+    let sandbox = spawn_sandbox(&public_url, |_| {}).await;
+    let app = on_embedded_store(&sandbox, &data_dir, listener)
+        .config(|config| config.auth_organization = Some(keystone_sandbox::seed::ORG_ID.to_owned()))
+        .spawn()
+        .await;
+    let browser = app.browser();
+    let attempt = browser.start_login("").await;
+    let callback = browser
+        .sign_in_at_provider(&attempt, &[("user_id", ADA)])
+        .await;
+    app.stop().await;
+
+    let listener = std::net::TcpListener::bind(public_url.trim_start_matches("http://")).unwrap();
+    let repinned = on_embedded_store(&sandbox, &data_dir, listener)
+        .config(|config| config.auth_organization = Some(common::OUTSIDER_ORG.to_owned()))
+        .spawn()
+        .await;
+    let response = browser.callback(&callback).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response.text().await.unwrap().contains("Sign-in failed"),
+        "the sign-in page says so"
+    );
+    assert_eq!(
+        families(&sandbox),
+        (0, 1),
+        "the refresh token issued to the refused sign-in is revoked"
+    );
+    assert_eq!(repinned.bff.store.count_token_sets().await.unwrap(), 0);
+    assert_eq!(
+        browser.server_fn("session", &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
 /// Ada's refresh-token families at the provider: (live, revoked).
 fn families(sandbox: &keystone_sandbox::RunningSandbox) -> (usize, usize) {
     sandbox.state.store.read(|data| {
