@@ -287,6 +287,59 @@ async fn bulk_adds_report_every_line_and_add_the_good_ones() {
     assert_eq!(csv.lines().count(), 3);
 }
 
+/// Once KeyStone answers a bulk add's create with 429, or stops answering, the lines after are not
+/// sent (each would be refused in the same window, spending the environment's budget its M2M
+/// clients share, or wait out its timeout): they come back as not added, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_add_stops_sending_at_the_rate_limit_or_an_outage() {
+    let app = spawn_app().await;
+    let browser = manager_on_staging(&app).await;
+    let lines = "192.0.2.10\n192.0.2.11\n192.0.2.12\n192.0.2.13\n";
+    for (fault, first, rest) in [
+        (
+            json!({ "kind": "status", "status": 429, "retry_after_seconds": 30 }),
+            "Too many requests. Try again in 30 seconds.",
+            "rate limit for this environment was reached before this line was sent",
+        ),
+        (
+            json!({ "kind": "status", "status": 503 }),
+            "",
+            "stopped answering before this line was sent",
+        ),
+    ] {
+        let code = allowlist_confirmation(&browser, ListChange::Bulk(lines)).await;
+        // Two uses: one is spent by the line that meets the fault; the other stays unless a
+        // second line is sent (faulted requests never reach the API's log, so the rule counts).
+        common::set_faults(
+            &app.sandbox_url,
+            json!({ "rules": [{ "method": "POST", "path_prefix": "/v1/platforms/me/environments/",
+                                "times": 2, "action": fault }] }),
+        )
+        .await;
+        let results = browser
+            .call(AddAllowlistEntries {
+                lines: lines.to_owned(),
+                confirm: Some(code),
+            })
+            .await
+            .unwrap();
+        let outcomes: Vec<String> = results
+            .iter()
+            .map(|line| line.outcome.clone().unwrap_err())
+            .collect();
+        assert!(outcomes[0].contains(first), "{outcomes:?}");
+        for not_sent in &outcomes[1..] {
+            assert!(not_sent.contains(rest), "{not_sent}");
+        }
+        assert_eq!(
+            common::fault_uses_left(&app.sandbox_url).await,
+            1,
+            "no line was sent after the first failed: {outcomes:?}"
+        );
+        assert!(entries(&browser).await.is_empty());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_sees_the_list_and_cannot_change_it() {
     let app = spawn_app().await;

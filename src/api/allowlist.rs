@@ -832,15 +832,24 @@ pub(crate) mod ssr {
         }
         crate::server::member::require_confirmation(&warnings, confirm.as_deref())?;
         let mut results = Vec::with_capacity(parsed.len());
+        // Once the API has said "too many requests", or stopped answering, the lines after are
+        // not sent: KeyStone's limit is a window per environment, so each would be refused too
+        // (and spend the environment's budget, which its M2M clients share), and an API that is
+        // down would make each wait out its timeout.
+        let mut stopped: Option<String> = None;
         for line in parsed {
             let outcome = match line.outcome {
                 Err(message) => Err(message),
+                Ok(_) if stopped.is_some() => Err(stopped.clone().unwrap_or_default()),
                 Ok((cidr, description)) => match ssr::clean_description(description) {
                     Err(error) => Err(error.to_string()),
-                    Ok(description) => ssr::create(&current, cidr, description)
-                        .await
-                        .map(|entry| entry.cidr)
-                        .map_err(|error| error.to_string()),
+                    Ok(description) => match ssr::create(&current, cidr, description).await {
+                        Ok(entry) => Ok(entry.cidr),
+                        Err(error) => {
+                            stopped = not_sent_after(&error);
+                            Err(error.to_string())
+                        }
+                    },
                 },
             };
             results.push(BulkResult {
@@ -850,6 +859,25 @@ pub(crate) mod ssr {
             });
         }
         Ok(results)
+    }
+
+    /// Why the lines after a failed create are not sent, when the failure means the next would
+    /// fail too.
+    fn not_sent_after(error: &ApiError) -> Option<String> {
+        match error {
+            ApiError::RateLimited {
+                retry_after_seconds,
+            } => Some(format!(
+                "KeyStone's rate limit for this environment was reached before this line was \
+                 sent. Add it again in {retry_after_seconds} seconds."
+            )),
+            ApiError::Unavailable { .. } => Some(
+                "The KeyStone API stopped answering before this line was sent. Add it again once \
+                 it is back."
+                    .to_owned(),
+            ),
+            _ => None,
+        }
     }
 
     pub async fn update_allowlist_description(
