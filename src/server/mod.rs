@@ -319,7 +319,11 @@ impl Application {
             session::refresh_lease(timeout),
             metrics.clone(),
         );
-        vault.sweep_unseen_sessions(policy.unseen_sweep_interval());
+        let now = session::now();
+        vault.sweep_unseen_sessions(
+            policy.unseen_sweep_interval(),
+            policy.ends_unless_seen(now, now),
+        );
         let bff = Arc::new(Bff {
             provider,
             vault,

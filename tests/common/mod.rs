@@ -575,16 +575,18 @@ pub struct RedisServer {
 impl RedisServer {
     /// Every key in the instance (`redis-cli --scan`, from the same package as the server).
     pub fn keys(&self) -> Vec<String> {
+        self.cli(&["--scan"]).lines().map(str::to_owned).collect()
+    }
+
+    /// What `redis-cli` prints for `args` (a command, or options such as `--scan`).
+    pub fn cli(&self, args: &[&str]) -> String {
         let output = std::process::Command::new("redis-cli")
-            .args(["-u", &self.url, "--scan"])
+            .args(["-u", &self.url])
+            .args(args)
             .output()
             .expect("redis-cli runs");
         assert!(output.status.success());
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        String::from_utf8(output.stdout).unwrap()
     }
 
     pub async fn start() -> Self {

@@ -689,7 +689,12 @@ impl IdentityProvider {
         let result = match reply {
             Ok(reply) => match reply.status() {
                 status if status.is_success() => Ok(()),
-                status if status.is_client_error() && status != reqwest::StatusCode::NOT_FOUND => {
+                // A 429 refuses the call, not the token: the revocation is still owed.
+                status
+                    if status.is_client_error()
+                        && status != reqwest::StatusCode::NOT_FOUND
+                        && status != reqwest::StatusCode::TOO_MANY_REQUESTS =>
+                {
                     Err(ProviderError::Refused(status.to_string()))
                 }
                 status => Err(ProviderError::Unavailable(status.to_string())),

@@ -226,20 +226,30 @@ const SAVE_TOKENS: &str = "redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) \
      redis.call('zadd', KEYS[3], ARGV[6], ARGV[4]) return 1";
 const DELETE_TOKENS: &str = "redis.call('del', KEYS[1]) redis.call('zrem', KEYS[2], ARGV[1]) \
      redis.call('zrem', KEYS[3], ARGV[1]) return 1";
-/// Only a set still held is given a new end: a sign-out on another replica is not undone.
+/// Only a set still held is given a new end, and never an earlier one (requests on replicas
+/// whose clocks differ): a sign-out on another replica is not undone.
 const KEEP_TOKENS: &str = "if redis.call('exists', KEYS[1]) == 1 then \
-     redis.call('zadd', KEYS[2], ARGV[1], ARGV[2]) return 1 end return 0";
-/// Takes (deletes and returns, as id, sealed pairs) up to ARGV[2] sets whose session ended unseen
-/// by ARGV[1]. One script, so each set goes to exactly one replica's sweep, which revokes it. The
-/// sets' keys are derived here (ARGV[3] and the id) rather than passed, which a single instance
-/// allows; the expiry index and the sets already assume one.
-const TAKE_UNSEEN_TOKENS: &str = "local taken = {} \
+     redis.call('zadd', KEYS[2], 'GT', ARGV[1], ARGV[2]) return 1 end return 0";
+/// Claims up to ARGV[2] sets whose session ended unseen by ARGV[1]: returns them as id, sealed
+/// pairs and moves their end to ARGV[4], when a claim whose revocation failed is retried. One
+/// script, so each set goes to exactly one replica's sweep at a time. Entries of sets already gone
+/// leave the indexes. The sets' keys are derived here (ARGV[3] and the id) rather than passed,
+/// which a single instance allows; the expiry index and the sets already assume one.
+const CLAIM_UNSEEN_TOKENS: &str = "local claimed = {} \
      for _, id in ipairs(redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])) do \
-       redis.call('zrem', KEYS[1], id) redis.call('zrem', KEYS[2], id) \
-       local key = ARGV[3] .. id \
-       local sealed = redis.call('get', key) \
-       if sealed then redis.call('del', key) taken[#taken + 1] = id taken[#taken + 1] = sealed end \
-     end return taken";
+       local sealed = redis.call('get', ARGV[3] .. id) \
+       if sealed then \
+         redis.call('zadd', KEYS[1], ARGV[4], id) claimed[#claimed + 1] = id claimed[#claimed + 1] = sealed \
+       else redis.call('zrem', KEYS[1], id) redis.call('zrem', KEYS[2], id) end \
+     end return claimed";
+/// Gives every set without an end (stored before sessions were ended unseen) one: ARGV[1], or its
+/// expiry if sooner.
+const ADOPT_UNMARKED_TOKENS: &str = "local adopted = 0 \
+     local entries = redis.call('zrange', KEYS[1], 0, -1, 'WITHSCORES') \
+     for i = 1, #entries, 2 do \
+       local score = math.min(tonumber(entries[i + 1]), tonumber(ARGV[1])) \
+       adopted = adopted + redis.call('zadd', KEYS[2], 'NX', score, entries[i]) \
+     end return adopted";
 const COUNT_TOKENS: &str =
     "redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[1]) return redis.call('zcard', KEYS[1])";
 
@@ -387,8 +397,8 @@ impl Backend {
         Ok(())
     }
 
-    /// Moves the end of a held set's session (unix seconds) to `ends_unless_seen`: the member was
-    /// seen. A set that is gone stays gone.
+    /// Moves the end of a held set's session (unix seconds) to `ends_unless_seen`, if later: the
+    /// member was seen. A set that is gone stays gone.
     pub async fn keep_tokens_until(
         &self,
         id: &str,
@@ -397,15 +407,18 @@ impl Backend {
         match self {
             Self::Memory(map) => {
                 if let Some(held) = map.lock().expect("token map lock").get_mut(id) {
-                    held.ends_unless_seen = ends_unless_seen;
+                    held.ends_unless_seen = held.ends_unless_seen.max(ends_unless_seen);
                 }
             }
             Self::Embedded(EmbeddedPools { writer: pool, .. }) => {
-                sqlx::query("UPDATE token_sets SET ends_unless_seen = ? WHERE id = ?")
-                    .bind(ends_unless_seen)
-                    .bind(id)
-                    .execute(pool)
-                    .await?;
+                sqlx::query(
+                    "UPDATE token_sets SET ends_unless_seen = MAX(COALESCE(ends_unless_seen, 0), ?)
+                     WHERE id = ?",
+                )
+                .bind(ends_unless_seen)
+                .bind(id)
+                .execute(pool)
+                .await?;
             }
             Self::Redis(pool) => {
                 let _: i64 = pool
@@ -420,48 +433,56 @@ impl Backend {
         Ok(())
     }
 
-    /// Removes and returns (id, sealed) up to `most` sets whose session ended unseen by `now`
-    /// (unix seconds). Each set is returned once, to one caller, across replicas.
-    pub async fn take_unseen_tokens(
+    /// Claims and returns (id, sealed) up to `most` sets whose session ended unseen by `now`
+    /// (unix seconds), moving their end to `retry_at`: each set is claimed by one caller across
+    /// replicas, which removes it once its refresh token is revoked, and claimed again at
+    /// `retry_at` if it is still there (the revocation failed).
+    pub async fn claim_unseen_tokens(
         &self,
         now: i64,
         most: usize,
+        retry_at: i64,
     ) -> Result<Vec<(String, String)>, StoreError> {
         match self {
             Self::Memory(map) => {
                 let mut map = map.lock().expect("token map lock");
-                let due: Vec<String> = map
-                    .iter()
+                map.retain(|_, held| held.live());
+                Ok(map
+                    .iter_mut()
                     .filter(|(_, held)| held.ends_unless_seen <= now)
-                    .map(|(id, _)| id.clone())
                     .take(most)
-                    .collect();
-                Ok(due
-                    .into_iter()
-                    .filter_map(|id| {
-                        let held = map.remove(&id)?;
-                        held.live().then_some((id, held.sealed))
+                    .map(|(id, held)| {
+                        held.ends_unless_seen = retry_at;
+                        (id.clone(), held.sealed.clone())
                     })
                     .collect())
             }
+            // Sets past their expiry are claimed too: still in the file, their tokens can still
+            // be revoked.
             Self::Embedded(EmbeddedPools { writer: pool, .. }) => Ok(sqlx::query_as(
-                "DELETE FROM token_sets WHERE id IN
+                "UPDATE token_sets SET ends_unless_seen = ? WHERE id IN
                    (SELECT id FROM token_sets WHERE ends_unless_seen <= ? LIMIT ?)
                  RETURNING id, sealed",
             )
+            .bind(retry_at)
             .bind(now)
             .bind(most as i64)
             .fetch_all(pool)
             .await?),
             Self::Redis(pool) => {
-                let taken: Vec<String> = pool
+                let claimed: Vec<String> = pool
                     .eval(
-                        TAKE_UNSEEN_TOKENS,
+                        CLAIM_UNSEEN_TOKENS,
                         vec![REDIS_UNSEEN.to_owned(), REDIS_INDEX.to_owned()],
-                        vec![now.to_string(), most.to_string(), REDIS_TOKENS.to_owned()],
+                        vec![
+                            now.to_string(),
+                            most.to_string(),
+                            REDIS_TOKENS.to_owned(),
+                            retry_at.to_string(),
+                        ],
                     )
                     .await?;
-                let mut pairs = taken.into_iter();
+                let mut pairs = claimed.into_iter();
                 let mut sets = Vec::new();
                 while let (Some(id), Some(sealed)) = (pairs.next(), pairs.next()) {
                     sets.push((id, sealed));
@@ -560,6 +581,34 @@ impl Backend {
             }
         }
         Ok(())
+    }
+
+    /// Gives the sets stored before sessions were ended unseen (they have no end) one: `end`
+    /// (unix seconds), or their expiry if sooner. Their members' next visits move it on as any
+    /// other's. Returns how many were given one.
+    pub async fn adopt_unmarked_tokens(&self, end: i64) -> Result<u64, StoreError> {
+        match self {
+            // Nothing outlives the process.
+            Self::Memory(_) => Ok(0),
+            Self::Embedded(EmbeddedPools { writer: pool, .. }) => Ok(sqlx::query(
+                "UPDATE token_sets SET ends_unless_seen = MIN(expires_at, ?)
+                 WHERE ends_unless_seen IS NULL",
+            )
+            .bind(end)
+            .execute(pool)
+            .await?
+            .rows_affected()),
+            Self::Redis(pool) => {
+                let adopted: i64 = pool
+                    .eval(
+                        ADOPT_UNMARKED_TOKENS,
+                        vec![REDIS_INDEX.to_owned(), REDIS_UNSEEN.to_owned()],
+                        vec![end.to_string()],
+                    )
+                    .await?;
+                Ok(adopted.max(0) as u64)
+            }
+        }
     }
 
     /// Signed-in sessions whose tokens are held (across replicas when the store is shared).
@@ -840,11 +889,29 @@ mod tests {
             .save_tokens("new", "sealed-new".into(), Duration::from_secs(60), now - 1)
             .await
             .unwrap();
+        let claim = || backend.claim_unseen_tokens(now, 10, now + 60);
         assert_eq!(
-            backend.take_unseen_tokens(now, 10).await.unwrap(),
+            claim().await.unwrap(),
             vec![("new".to_owned(), "sealed-new".to_owned())]
         );
-        assert!(backend.load_tokens("old").await.unwrap().is_some());
+        // The old set has no end until adopted, and then its expiry if that is sooner.
+        assert_eq!(claim().await.unwrap(), vec![]);
+        assert_eq!(backend.adopt_unmarked_tokens(now + 3_600).await.unwrap(), 1);
+        assert_eq!(claim().await.unwrap(), vec![]);
+        let mut claimed = backend
+            .claim_unseen_tokens(now + 61, 10, now + 120)
+            .await
+            .unwrap();
+        claimed.sort();
+        assert_eq!(
+            claimed,
+            vec![
+                ("new".to_owned(), "sealed-new".to_owned()),
+                ("old".to_owned(), "sealed-old".to_owned())
+            ],
+            "the old set ends at its expiry, a minute on"
+        );
+        assert_eq!(backend.adopt_unmarked_tokens(now).await.unwrap(), 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -109,8 +109,10 @@ impl SessionPolicy {
     /// When a session signed in at `signed_in_at` and last seen at `last_seen_at` (unix seconds)
     /// ends if nobody comes back: at its idle timeout, or its absolute end if that is sooner.
     pub fn ends_unless_seen(&self, signed_in_at: i64, last_seen_at: i64) -> i64 {
-        (last_seen_at + self.idle_timeout.as_secs() as i64)
-            .min(signed_in_at + self.absolute_lifetime.as_secs() as i64)
+        let seconds = |limit: Duration| i64::try_from(limit.as_secs()).unwrap_or(i64::MAX);
+        last_seen_at
+            .saturating_add(seconds(self.idle_timeout))
+            .min(signed_in_at.saturating_add(seconds(self.absolute_lifetime)))
     }
 
     /// How often the sessions nobody came back to are ended (see

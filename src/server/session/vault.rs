@@ -38,7 +38,7 @@ const MOST_OPENED: usize = 4_096;
 /// unseen sessions (at most a minute apart) finds it and revokes its refresh token before the
 /// store's own expiry removes it unrevoked.
 const KEPT_PAST_THE_END: Duration = Duration::from_secs(5 * 60);
-/// Sets taken from the store per step of a sweep, and revocations in flight at once.
+/// Sets claimed from the store per step of a sweep, and revocations in flight at once.
 const SWEPT_PER_STEP: usize = 100;
 const REVOCATIONS_AT_ONCE: usize = 8;
 
@@ -261,18 +261,33 @@ impl TokenVault {
     /// Ends the sessions nobody came back to: a session past its idle timeout (or its absolute
     /// lifetime) is ended by its next request, but one never visited again would keep a live
     /// refresh token at the provider, and in the store, until its absolute lifetime. Every
-    /// `every`, their sets are taken from the store and their refresh tokens revoked. Stops when
-    /// the vault is dropped.
-    pub fn sweep_unseen_sessions(&self, every: Duration) {
+    /// `every`, their refresh tokens are revoked and their sets removed. Sets stored before
+    /// sessions were ended so are first given `unmarked_end` (unix seconds) as their end. Stops
+    /// when the vault is dropped.
+    pub fn sweep_unseen_sessions(&self, every: Duration, unmarked_end: i64) {
         let vault = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
+            if let Some(inner) = vault.upgrade() {
+                match inner.backend.adopt_unmarked_tokens(unmarked_end).await {
+                    Ok(0) => {}
+                    Ok(adopted) => {
+                        tracing::info!(
+                            adopted,
+                            "sessions from before the unseen sweep are swept from now on"
+                        )
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "sessions from before the unseen sweep were not given an end; they end at their next visit or their absolute lifetime")
+                    }
+                }
+            }
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
                 let Some(inner) = vault.upgrade() else { return };
                 let vault = TokenVault { inner };
-                if let Err(error) = vault.end_unseen_sessions().await {
+                if let Err(error) = vault.end_unseen_sessions(every).await {
                     tracing::warn!(%error, "ending unseen sessions failed; retried at the next sweep");
                 }
             }
@@ -280,31 +295,30 @@ impl TokenVault {
     }
 
     /// One sweep (see [`TokenVault::sweep_unseen_sessions`]); returns how many sessions it ended.
-    pub async fn end_unseen_sessions(&self) -> Result<usize, VaultError> {
+    /// A set whose refresh token could not be revoked (the provider was unavailable) is claimed
+    /// again `retry_after` later: at the next sweep.
+    pub async fn end_unseen_sessions(&self, retry_after: Duration) -> Result<usize, VaultError> {
+        let retry_after = i64::try_from(retry_after.as_secs()).unwrap_or(i64::MAX);
         use futures::StreamExt;
         let mut ended = 0;
         loop {
-            let taken = self
+            let now = now();
+            let claimed = self
                 .inner
                 .backend
-                .take_unseen_tokens(now(), SWEPT_PER_STEP)
+                .claim_unseen_tokens(now, SWEPT_PER_STEP, now.saturating_add(retry_after))
                 .await?;
-            let step = taken.len();
-            futures::stream::iter(taken)
-                .for_each_concurrent(REVOCATIONS_AT_ONCE, |(id, sealed)| async move {
-                    let id = TokenSetId(id);
-                    self.forget_unsaved(&id);
-                    // Unreadable (another key): nothing to revoke, and the set is gone anyway.
-                    let refresh_token = self.open(&id, &sealed).and_then(|set| set.refresh_token);
-                    if let Some(refresh_token) = refresh_token {
-                        if let Err(error) = self.inner.provider.revoke(&refresh_token).await {
-                            tracing::warn!(%error, "could not revoke an unseen session's refresh token");
-                        }
-                    }
-                })
+            let step = claimed.len();
+            let ended_in_step = futures::stream::iter(claimed)
+                .map(|(id, sealed)| self.end_unseen(TokenSetId(id), sealed))
+                .buffer_unordered(REVOCATIONS_AT_ONCE)
+                .filter(|ended| std::future::ready(*ended))
+                .count()
                 .await;
-            ended += step;
-            if step < SWEPT_PER_STEP {
+            ended += ended_in_step;
+            // A step in which the provider took none is left for the next sweep, not followed by
+            // another that would wait on it as long.
+            if step < SWEPT_PER_STEP || ended_in_step == 0 {
                 break;
             }
         }
@@ -672,6 +686,27 @@ impl TokenVault {
             );
         }
         Ok(opened.map(|set| (sealed, set)))
+    }
+
+    /// Revokes a claimed set's refresh token, then removes the set: the store holds it until the
+    /// provider has taken the revocation (or refused it: the token was no longer good), so a
+    /// provider that is down gets it again at the next claim. Whether the session ended.
+    async fn end_unseen(&self, id: TokenSetId, sealed: String) -> bool {
+        // Unreadable (another key): there is nothing to revoke.
+        let refresh_token = self.open(&id, &sealed).and_then(|set| set.refresh_token);
+        if let Some(refresh_token) = refresh_token {
+            if let Err(ProviderError::Unavailable(reason)) =
+                self.inner.provider.revoke(&refresh_token).await
+            {
+                tracing::warn!(%reason, "could not revoke an unseen session's refresh token; retried at the next sweep");
+                return false;
+            }
+        }
+        self.forget_unsaved(&id);
+        if let Err(error) = self.inner.backend.delete_tokens(&id.0).await {
+            tracing::warn!(%error, "an unseen session's tokens, revoked, could not be removed");
+        }
+        true
     }
 
     fn open(&self, id: &TokenSetId, sealed: &str) -> Option<TokenSet> {
