@@ -26,12 +26,14 @@ pub fn hydrate() {
     // current page's section chunk is fetched before its part of the page hydrates, so hydration
     // ends asynchronously; `data-hydrated` (what the browser tests and the benchmark's time to
     // interactive wait for) is set only then, when every control on the page answers.
+    let typed_early = app::typed_early::TypedEarly::watch();
     wasm_bindgen_futures::spawn_local(async {
         let body = leptos::prelude::document()
             .body()
             .expect("a page has a body");
         let app = leptos::mount::hydrate_from_async(body, app::App).await;
         app.forget();
+        typed_early.restore();
         if let Some(root) = leptos::prelude::document().document_element() {
             let _ = root.set_attribute("data-hydrated", "true");
         }

@@ -61,6 +61,8 @@ test('the allowlist guards against lockouts and really restricts M2M traffic', a
   await ci.getByLabel('I understand').check();
   await ci.getByRole('button', { name: 'Delete 127.0.0.1/32' }).click();
   await expect(page.getByTestId('allowlist-row')).toHaveCount(1);
+  // The row went with the focus: it is on the Delete of the row that took its place.
+  await expect(page.getByTestId('allowlist-row').getByTestId('delete-entry')).toBeFocused();
   expect(await m2mStatus(request)).toBe(403);
 
   const last = page.getByTestId('allowlist-row');
@@ -70,6 +72,7 @@ test('the allowlist guards against lockouts and really restricts M2M traffic', a
   await last.getByRole('button', { name: 'Delete 198.51.100.0/24' }).click();
   await expect(page.getByTestId('allowlist-empty')).toBeVisible();
   await expect(page.getByTestId('announcement')).toHaveText('Deleted 198.51.100.0/24.');
+  await expect(page.locator('#main'), 'no row is left: the focus is on the page').toBeFocused();
   expect(await m2mStatus(request)).toBe(200);
 });
 

@@ -174,3 +174,24 @@ test('an allowlist description being edited survives a failed save', async ({ pa
   await row.getByRole('button', { name: `Delete ${network}` }).click();
   await expect(row).toHaveCount(0);
 });
+
+test('what is typed before the page is interactive survives hydration', async ({ page }) => {
+  await signIn(page, '/');
+  await waitForHydration(page);
+  // The WASM arrives two seconds late, as on a slow link, and the form is typed into meanwhile.
+  // (A routed page skips the HTTP cache, so the bundle is fetched again, through this.)
+  await page.route(/\/pkg\/.*\.wasm$/, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await route.continue();
+  });
+  await page.goto('/security');
+  const field = page.getByLabel('IP address or CIDR network');
+  await field.fill('198.51.100.7/24');
+  await expect(page.locator('html[data-hydrated]')).toHaveCount(0);
+
+  await waitForHydration(page);
+  await expect(field).toHaveValue('198.51.100.7/24');
+  // The field's live check, which only the hydrated page runs, heard it too.
+  await expect(page.getByTestId('cidr-hint')).toContainText('has host bits set');
+  await expect(page.getByRole('button', { name: 'Use 198.51.100.0/24' })).toBeVisible();
+});

@@ -4,6 +4,8 @@ mod hydration;
 mod kit;
 mod layout;
 mod pages;
+#[cfg(feature = "hydrate")]
+pub mod typed_early;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};

@@ -126,6 +126,8 @@ impl InlineDialogs {
                 return;
             };
             if succeeded {
+                #[cfg(not(feature = "ssr"))]
+                self.refocus_if_the_row_goes(&key);
                 self.refocus.set(Some(Refocus::Button(key)));
                 self.close();
             } else {
@@ -172,6 +174,58 @@ impl InlineDialogs {
                     let _ = found.focus();
                 }
             });
+        });
+    }
+
+    /// A save that removes its row (a deletion; a resend, whose invitation comes back under a
+    /// new id) leaves no rebuilt dialog `key` to take the focus back. Once the old row has left the
+    /// page and no rebuilt row has taken the focus, it goes to the same kind of dialog button at
+    /// the same place in the list (the row that moved up into it), or the one before when the
+    /// last row went, or the page's main region when none is left; never while the member has
+    /// moved the focus elsewhere. Browser only.
+    #[cfg(not(feature = "ssr"))]
+    fn refocus_if_the_row_goes(self, key: &str) {
+        use super::focus::{elements, focus_is_lost, once_gone};
+        let Some(old_button) = document()
+            .query_selector(&button_selector(key))
+            .ok()
+            .flatten()
+        else {
+            return;
+        };
+        // Keys are `<kind>:<id>`: the dialogs of one kind share the start of their ids.
+        let kind = key.split_once(':').map_or(key, |(kind, _)| kind);
+        let same_kind = format!("[aria-controls^=\"dialog-{}%3A\"]", encode_component(kind));
+        let place = elements(&same_kind)
+            .iter()
+            .position(|button| *button == old_button)
+            .unwrap_or(0);
+        let key = key.to_owned();
+        once_gone(old_button, move || {
+            let still_pending = self
+                .refocus
+                .try_with_untracked(
+                    |refocus| matches!(refocus, Some(Refocus::Button(sent)) if *sent == key),
+                )
+                .unwrap_or(false);
+            if !still_pending || !focus_is_lost() {
+                return;
+            }
+            self.refocus.set(None);
+            let buttons = elements(&same_kind);
+            let target = buttons
+                .get(place.min(buttons.len().saturating_sub(1)))
+                .cloned()
+                .or_else(|| document().get_element_by_id("main"));
+            if let Some(target) =
+                target.and_then(|found| found.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+            {
+                // Where the removed row was, so in view; a member who scrolled away meanwhile is
+                // not scrolled back.
+                let options = leptos::web_sys::FocusOptions::new();
+                options.set_prevent_scroll(true);
+                let _ = target.focus_with_options(&options);
+            }
         });
     }
 
@@ -288,7 +342,8 @@ impl<T: Clone + Send + Sync + 'static> RowInput<T> {
 /// dialog open (or, when open, closed), and its form posts.
 #[component]
 pub fn InlineDialog(
-    /// Unique on the page, e.g. `edit:<id>`.
+    /// `<kind>:<row id>`, e.g. `edit:<id>`: unique on the page, and the kind names the same
+    /// dialog on the other rows (where the focus goes when this row goes away).
     key: String,
     label: String,
     /// Read after the label by assistive technology only, when the label alone would be the same
@@ -302,20 +357,19 @@ pub fn InlineDialog(
     children: Children,
 ) -> impl IntoView {
     let dialog = expect_context::<InlineDialogs>();
-    // Encoded: a key holds ids as the API sent them, and `aria-controls` is a list split at spaces.
-    let body_id = format!("dialog-{}", encode_component(&key));
+    let body_id = body_id(&key);
     // A long table has two dialogs a row: what each costs is paid a hundred times a page. The
     // closures share the key (in the browser, the open state's through a stored value, `Copy`).
     let key: Arc<str> = key.into();
     // A save from this dialog finished and the list reloaded: the focus was in a form that is
     // gone (on the page's body now). It goes back where the keyboard left off in the rebuilt
     // row: this dialog's button after a success, its submit button after a refusal. (A row that
-    // does not come back, deleted or changed into another shape, leaves it where it fell.)
+    // does not come back hands it to its neighbour: `InlineDialogs::refocus_if_the_row_goes`.)
     // Looked for a frame later, when the rebuilt rows are surely in the document; by the
     // dialog's id or `aria-controls`, unique as the key is.
     #[cfg(not(feature = "ssr"))]
     {
-        let button = format!("[aria-controls=\"{body_id}\"]");
+        let button = button_selector(&key);
         let submit = format!("[id=\"{body_id}\"] button[type=\"submit\"]");
         dialog.take_focus_back(&key, button, Some(submit));
     }
@@ -414,6 +468,18 @@ pub fn InlineDialog(
             </div>
         </span>
     }
+}
+
+/// The id of dialog `key`'s body. Encoded: a key holds ids as the API sent them, and
+/// `aria-controls` is a list split at spaces.
+fn body_id(key: &str) -> String {
+    format!("dialog-{}", encode_component(key))
+}
+
+/// Dialog `key`'s button, which names its body in `aria-controls`.
+#[cfg(not(feature = "ssr"))]
+fn button_selector(key: &str) -> String {
+    format!("[aria-controls=\"{}\"]", body_id(key))
 }
 
 /// The button of the dialog a key was pressed in, which the focus returns to on Escape. Found

@@ -10,3 +10,45 @@ pub fn focus_is_lost() -> bool {
         .active_element()
         .is_none_or(|element| element.tag_name().eq_ignore_ascii_case("body"))
 }
+
+/// The elements `selector` finds, in document order. Browser only.
+#[cfg(not(feature = "ssr"))]
+pub fn elements(selector: &str) -> Vec<leptos::web_sys::Element> {
+    use leptos::wasm_bindgen::JsCast;
+    let Ok(found) = document().query_selector_all(selector) else {
+        return Vec::new();
+    };
+    (0..found.length())
+        .filter_map(|index| found.item(index)?.dyn_into().ok())
+        .collect()
+}
+
+/// Runs `then` a frame after `element` has left the document (the list holding it was rebuilt,
+/// and the rebuilt rows' effects have run), or never if it is still there ten seconds on (a list
+/// that did not reload). Browser only.
+#[cfg(not(feature = "ssr"))]
+pub fn once_gone(element: leptos::web_sys::Element, then: impl FnOnce() + 'static) {
+    use std::{cell::Cell, rc::Rc};
+    fn wait(
+        element: leptos::web_sys::Element,
+        expired: Rc<Cell<bool>>,
+        then: impl FnOnce() + 'static,
+    ) {
+        request_animation_frame(move || {
+            if !element.is_connected() {
+                request_animation_frame(then);
+            } else if !expired.get() {
+                wait(element, expired, then);
+            }
+        });
+    }
+    let expired = Rc::new(Cell::new(false));
+    set_timeout(
+        {
+            let expired = expired.clone();
+            move || expired.set(true)
+        },
+        std::time::Duration::from_secs(10),
+    );
+    wait(element, expired, then);
+}
