@@ -443,6 +443,20 @@ async fn two_replicas_refresh_once_even_when_the_provider_is_slower_than_a_fixed
     assert_eq!(families(&sandbox), (1, 0));
 }
 
+/// Points `config` at `store`: its data folder for the embedded one, `redis` for Redis, and the
+/// tests' shared token key (every replica of a shared store needs the same one).
+fn on_store(
+    config: &mut keystone_dashboard::server::Config,
+    store: SessionStoreKind,
+    data_dir: &std::path::Path,
+    redis: Option<&RedisServer>,
+) {
+    config.session_store = store;
+    config.data_dir = data_dir.to_owned();
+    config.redis_url = redis.map(|redis| redis.url.clone());
+    config.token_encryption_key = Some(common::TEST_TOKEN_KEY.to_owned());
+}
+
 /// Signs out while a refresh is at the provider, then checks that nothing of the session is left:
 /// the old cookie is refused and no token set was written back.
 async fn signing_out_during_a_refresh_is_final(
@@ -456,11 +470,7 @@ async fn signing_out_during_a_refresh_is_final(
     let _ = std::fs::remove_dir_all(&data_dir);
     let app = short_lived_tokens(TestApp::builder())
         .config(|config| {
-            config.session_store = store;
-            config.data_dir = data_dir.clone();
-            config.redis_url = redis.map(|redis| redis.url.clone());
-            config.token_encryption_key =
-                Some("q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=".to_owned());
+            on_store(config, store, &data_dir, redis);
             // Short enough that the request in flight also rewrites its session record (the
             // "last seen" mark), as a busy member's requests do.
             config.session_idle_timeout_seconds = 8;
@@ -760,11 +770,7 @@ async fn a_session_nobody_comes_back_to_ends(store: SessionStoreKind, redis: Opt
     let _ = std::fs::remove_dir_all(&data_dir);
     let app = TestApp::builder()
         .config(|config| {
-            config.session_store = store;
-            config.data_dir = data_dir.clone();
-            config.redis_url = redis.map(|redis| redis.url.clone());
-            config.token_encryption_key =
-                Some("q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=".to_owned());
+            on_store(config, store, &data_dir, redis);
             config.session_idle_timeout_seconds = 4;
         })
         .spawn()
