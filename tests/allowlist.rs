@@ -303,7 +303,7 @@ async fn a_bulk_add_stops_sending_at_the_rate_limit_or_an_outage() {
         ),
         (
             json!({ "kind": "status", "status": 503 }),
-            "",
+            "The KeyStone API",
             "stopped answering before this line was sent",
         ),
     ] {

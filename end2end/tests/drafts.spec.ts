@@ -178,16 +178,19 @@ test('an allowlist description being edited survives a failed save', async ({ pa
 test('what is typed before the page is interactive survives hydration', async ({ page }) => {
   await signIn(page, '/');
   await waitForHydration(page);
-  // The WASM arrives two seconds late, as on a slow link, and the form is typed into meanwhile.
-  // (A routed page skips the HTTP cache, so the bundle is fetched again, through this.)
+  // The WASM is held back, as on a slow link, until the form has been typed into. (A routed page
+  // skips the HTTP cache, so the bundle is fetched again, through this.)
+  let release = () => {};
+  const typed = new Promise<void>((resolve) => (release = resolve));
   await page.route(/\/pkg\/.*\.wasm$/, async (route) => {
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await typed;
     await route.continue();
   });
   await page.goto('/security');
   const field = page.getByLabel('IP address or CIDR network');
   await field.fill('198.51.100.7/24');
   await expect(page.locator('html[data-hydrated]')).toHaveCount(0);
+  release();
 
   await waitForHydration(page);
   await expect(field).toHaveValue('198.51.100.7/24');

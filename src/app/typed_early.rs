@@ -63,11 +63,16 @@ fn field_value(element: &Element) -> Option<(FieldValue, FieldValue)> {
         .dyn_ref::<HtmlSelectElement>()
         .filter(|select| !select.multiple())?;
     let options = select.options();
-    let rendered = (0..options.length())
-        .filter_map(|index| options.item(index)?.dyn_into::<HtmlOptionElement>().ok())
-        .find(HtmlOptionElement::default_selected)
-        .map(|option| option.value())
-        .unwrap_or_else(|| select.value());
+    // The option marked selected, else the first, as a browser shows a fresh page.
+    let options: Vec<HtmlOptionElement> = (0..options.length())
+        .filter_map(|index| options.item(index)?.dyn_into().ok())
+        .collect();
+    let rendered = options
+        .iter()
+        .find(|option| option.default_selected())
+        .or(options.first())
+        .map(HtmlOptionElement::value)
+        .unwrap_or_default();
     Some((FieldValue::Text(select.value()), FieldValue::Text(rendered)))
 }
 

@@ -208,7 +208,12 @@ impl InlineDialogs {
                     |refocus| matches!(refocus, Some(Refocus::Button(sent)) if *sent == key),
                 )
                 .unwrap_or(false);
-            if !still_pending || !focus_is_lost() {
+            // A dialog opened meanwhile (its row rebuilt too) is where the member is now.
+            let another_open = self
+                .open
+                .try_with_untracked(Option::is_some)
+                .unwrap_or(true);
+            if !still_pending || another_open || !focus_is_lost() {
                 return;
             }
             self.refocus.set(None);

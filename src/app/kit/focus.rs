@@ -35,9 +35,12 @@ pub fn once_gone(element: leptos::web_sys::Element, then: impl FnOnce() + 'stati
         then: impl FnOnce() + 'static,
     ) {
         request_animation_frame(move || {
+            if expired.get() {
+                return;
+            }
             if !element.is_connected() {
                 request_animation_frame(then);
-            } else if !expired.get() {
+            } else {
                 wait(element, expired, then);
             }
         });

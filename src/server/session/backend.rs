@@ -227,9 +227,12 @@ const SAVE_TOKENS: &str = "redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) \
 const DELETE_TOKENS: &str = "redis.call('del', KEYS[1]) redis.call('zrem', KEYS[2], ARGV[1]) \
      redis.call('zrem', KEYS[3], ARGV[1]) return 1";
 /// Only a set still held is given a new end, and never an earlier one (requests on replicas
-/// whose clocks differ): a sign-out on another replica is not undone.
-const KEEP_TOKENS: &str = "if redis.call('exists', KEYS[1]) == 1 then \
-     redis.call('zadd', KEYS[2], 'GT', ARGV[1], ARGV[2]) return 1 end return 0";
+/// whose clocks differ): a sign-out on another replica is not undone. (Compared here rather than
+/// with ZADD's GT, which Redis before 6.2 would take for a score and refuse.)
+const KEEP_TOKENS: &str = "if redis.call('exists', KEYS[1]) == 0 then return 0 end \
+     local current = redis.call('zscore', KEYS[2], ARGV[2]) \
+     if current and tonumber(current) >= tonumber(ARGV[1]) then return 1 end \
+     redis.call('zadd', KEYS[2], ARGV[1], ARGV[2]) return 1";
 /// Claims up to ARGV[2] sets whose session ended unseen by ARGV[1]: returns them as id, sealed
 /// pairs and moves their end to ARGV[4], when a claim whose revocation failed is retried. One
 /// script, so each set goes to exactly one replica's sweep at a time. Entries of sets already gone
@@ -461,7 +464,8 @@ impl Backend {
             // be revoked.
             Self::Embedded(EmbeddedPools { writer: pool, .. }) => Ok(sqlx::query_as(
                 "UPDATE token_sets SET ends_unless_seen = ? WHERE id IN
-                   (SELECT id FROM token_sets WHERE ends_unless_seen <= ? LIMIT ?)
+                   (SELECT id FROM token_sets WHERE ends_unless_seen <= ?
+                    ORDER BY ends_unless_seen LIMIT ?)
                  RETURNING id, sealed",
             )
             .bind(retry_at)

@@ -38,9 +38,9 @@ const MOST_OPENED: usize = 4_096;
 /// unseen sessions (at most a minute apart) finds it and revokes its refresh token before the
 /// store's own expiry removes it unrevoked.
 const KEPT_PAST_THE_END: Duration = Duration::from_secs(5 * 60);
-/// Sets claimed from the store per step of a sweep, and revocations in flight at once.
-const SWEPT_PER_STEP: usize = 100;
-const REVOCATIONS_AT_ONCE: usize = 8;
+/// Sets claimed from the store per step of a sweep, all revoked at once: a step lasts about one
+/// call to the provider, well inside a claim (see [`TokenVault::end_unseen_sessions`]).
+const SWEPT_PER_STEP: usize = 8;
 
 /// How long a refresh lock is held before another replica may take over (a crashed holder must
 /// not block the session for good): longer than everything one refresh does (the provider call
@@ -295,30 +295,34 @@ impl TokenVault {
     }
 
     /// One sweep (see [`TokenVault::sweep_unseen_sessions`]); returns how many sessions it ended.
-    /// A set whose refresh token could not be revoked (the provider was unavailable) is claimed
-    /// again `retry_after` later: at the next sweep.
+    /// A claim holds a set for the longer of `retry_after` (the sweep's interval) and the refresh
+    /// lease (longer than a call to the provider), so no other replica claims it while its
+    /// revocation is in flight, and one whose revocation failed is claimed again after that.
     pub async fn end_unseen_sessions(&self, retry_after: Duration) -> Result<usize, VaultError> {
-        let retry_after = i64::try_from(retry_after.as_secs()).unwrap_or(i64::MAX);
-        use futures::StreamExt;
+        let hold = retry_after.max(self.inner.lease);
+        let hold = i64::try_from(hold.as_secs()).unwrap_or(i64::MAX);
         let mut ended = 0;
         loop {
             let now = now();
             let claimed = self
                 .inner
                 .backend
-                .claim_unseen_tokens(now, SWEPT_PER_STEP, now.saturating_add(retry_after))
+                .claim_unseen_tokens(now, SWEPT_PER_STEP, now.saturating_add(hold))
                 .await?;
             let step = claimed.len();
-            let ended_in_step = futures::stream::iter(claimed)
-                .map(|(id, sealed)| self.end_unseen(TokenSetId(id), sealed))
-                .buffer_unordered(REVOCATIONS_AT_ONCE)
-                .filter(|ended| std::future::ready(*ended))
-                .count()
-                .await;
+            let ended_in_step = futures::future::join_all(
+                claimed
+                    .into_iter()
+                    .map(|(id, sealed)| self.end_unseen(TokenSetId(id), sealed)),
+            )
+            .await
+            .into_iter()
+            .filter(|ended| *ended)
+            .count();
             ended += ended_in_step;
-            // A step in which the provider took none is left for the next sweep, not followed by
-            // another that would wait on it as long.
-            if step < SWEPT_PER_STEP || ended_in_step == 0 {
+            // A provider that failed one revocation (down, rate limiting, refusing the client) is
+            // left alone until the next sweep rather than pressed with the rest of the backlog.
+            if step < SWEPT_PER_STEP || ended_in_step < step {
                 break;
             }
         }
@@ -688,18 +692,24 @@ impl TokenVault {
         Ok(opened.map(|set| (sealed, set)))
     }
 
-    /// Revokes a claimed set's refresh token, then removes the set: the store holds it until the
-    /// provider has taken the revocation (or refused it: the token was no longer good), so a
-    /// provider that is down gets it again at the next claim. Whether the session ended.
+    /// Revokes a claimed set's refresh token, then removes the set. The store holds it until the
+    /// provider has taken the revocation: a provider that is down, or refuses the call (RFC 7009
+    /// answers 200 for a token that is no longer good, so a refusal is of the dashboard's request,
+    /// a rotated client secret say), gets it again at the next claim. Whether the session ended.
     async fn end_unseen(&self, id: TokenSetId, sealed: String) -> bool {
         // Unreadable (another key): there is nothing to revoke.
         let refresh_token = self.open(&id, &sealed).and_then(|set| set.refresh_token);
         if let Some(refresh_token) = refresh_token {
-            if let Err(ProviderError::Unavailable(reason)) =
-                self.inner.provider.revoke(&refresh_token).await
-            {
-                tracing::warn!(%reason, "could not revoke an unseen session's refresh token; retried at the next sweep");
-                return false;
+            match self.inner.provider.revoke(&refresh_token).await {
+                Ok(()) => {}
+                Err(ProviderError::Unavailable(reason)) => {
+                    tracing::warn!(%reason, "could not revoke an unseen session's refresh token; retried at the next sweep");
+                    return false;
+                }
+                Err(ProviderError::Refused(reason)) => {
+                    tracing::error!(%reason, "the provider refused to revoke an unseen session's refresh token; retried at the next sweep");
+                    return false;
+                }
             }
         }
         self.forget_unsaved(&id);
