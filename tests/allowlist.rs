@@ -600,6 +600,50 @@ async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_
     );
 }
 
+/// KeyStone does not publish the values of `actor_type`: a log that spells its machine callers
+/// otherwise than the sandbox (`client`) still names them, and a member's entries (`user`) are not
+/// taken for callers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_logged_under_another_actor_type_is_still_named() {
+    let app = spawn_app().await;
+    let browser = manager_on_staging(&app).await;
+    assert_eq!(
+        common::m2m_status(&app.sandbox_url, "staging").await,
+        StatusCode::OK
+    );
+    app.sandbox().state.store.write(|data| {
+        for entry in &mut data.activity {
+            if entry.actor_type == "m2m" {
+                entry.actor_type = "client".into();
+            }
+        }
+    });
+    let callers = browser
+        .call(LoadRecentCallers {})
+        .await
+        .unwrap()
+        .expect("Ada reads the log")
+        .callers;
+    assert_eq!(callers.len(), 1, "{callers:?}");
+    assert_eq!(callers[0].client_id, "sandbox-m2m-staging");
+
+    // The same entry said to be a member's is not a caller.
+    app.sandbox().state.store.write(|data| {
+        for entry in &mut data.activity {
+            if entry.actor_type == "client" {
+                entry.actor_type = "user".into();
+            }
+        }
+    });
+    let callers = browser
+        .call(LoadRecentCallers {})
+        .await
+        .unwrap()
+        .expect("Ada reads the log")
+        .callers;
+    assert!(callers.is_empty(), "{callers:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirmation_older_than_a_new_m2m_caller_is_refused_and_names_it() {
     let app = spawn_app().await;

@@ -180,6 +180,8 @@ async fn after_a_rotation_the_old_secret_still_verifies_until_its_window_ends() 
         .unwrap_err();
     let warning = refused.needs_confirmation();
     assert!(warning.contains("24 hours"), "{warning}");
+    // How a receiver sees the old secret is unpublished (the sandbox's header is its own).
+    assert!(!warning.contains("Signature-Previous"), "{warning}");
 
     let rotated = browser
         .call(RotateWebhookSecret {

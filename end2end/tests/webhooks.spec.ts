@@ -87,7 +87,7 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     await row.getByTestId('rotate-secret').click();
     await row.locator('.inline-dialog__body:visible').getByLabel('I understand').check();
     await row.getByRole('button', { name: 'Rotate the secret' }).click();
-    await expect(shown).toContainText('keeps signing deliveries');
+    await expect(shown).toContainText('previous secret keeps working until');
     const newSecret = await page.getByTestId('secret-value').inputValue();
     expect(newSecret).not.toBe(secret);
     await emit('settlement.completed');

@@ -30,9 +30,22 @@ pub const ALL: [&str; 12] = [
     WEBHOOKS_MANAGE,
 ];
 
+/// The names KeyStone publishes, as its M2M scopes [doc]. A user token keeps their documented
+/// meaning whatever the rest of its vocabulary is, so another vocabulary spells them the same.
+pub const PUBLISHED: [&str; 4] = [
+    SETTLEMENTS_READ,
+    SETTLEMENTS_WRITE,
+    TEMPLATES_READ,
+    WEBHOOKS_MANAGE,
+];
+
 /// A permission as another vocabulary spells it, action first (`members:manage` becomes
-/// `manage:members`), for `--sandbox-foreign-permissions`.
+/// `manage:members`), for `--sandbox-foreign-permissions`. The published scopes stay as they are,
+/// so a Platform Manager's token mixes names a client knows with names it does not.
 pub fn foreign_name(native: &str) -> String {
+    if PUBLISHED.contains(&native) {
+        return native.to_owned();
+    }
     match native.rsplit_once(':') {
         Some((resource, action)) => format!("{action}:{resource}"),
         None => native.to_owned(),
@@ -41,6 +54,9 @@ pub fn foreign_name(native: &str) -> String {
 
 /// The inverse of [`foreign_name`].
 pub fn native_name(foreign: &str) -> String {
+    if PUBLISHED.contains(&foreign) {
+        return foreign.to_owned();
+    }
     match foreign.split_once(':') {
         Some((action, resource)) => format!("{resource}:{action}"),
         None => foreign.to_owned(),

@@ -292,8 +292,20 @@ impl ChangeCheck {
 /// How far back the activity log is read for M2M callers a change could lock out.
 pub const CALLERS_LOOKBACK_DAYS: i64 = 7;
 
+/// Whether an activity entry's `actor_type` may be an M2M client's. KeyStone publishes that the
+/// field is always set, not its values: the sandbox writes `m2m`, `user` and `system`. A preview
+/// that knew only `m2m` would say "no M2M calls" against a log that spells it `client`, and let a
+/// change through that locks that client out; so every actor that is not a member or the system is
+/// taken for a caller. Spelled otherwise, a member's own calls would then show as a caller: a
+/// warning too many, never one too few.
+pub fn is_machine_actor(actor_type: &str) -> bool {
+    !["user", "system"]
+        .iter()
+        .any(|known| actor_type.trim().eq_ignore_ascii_case(known))
+}
+
 /// An M2M client seen calling this environment recently, from one address (the activity log's
-/// `actor_type = m2m` entries: `actor_id`, `ip_address`, `created_at`).
+/// entries by a machine actor (`is_machine_actor`): `actor_id`, `ip_address`, `created_at`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecentCaller {
     pub client_id: String,
@@ -577,7 +589,7 @@ pub(crate) mod ssr {
     }
 
     /// The M2M clients that called the environment in the last days, one per client and
-    /// address, newest call first: the activity log's `m2m` entries with an address. One page of
+    /// address, newest call first: the activity log's entries by a machine actor with an address. One page of
     /// the log (its largest); a busier environment is previewed against its latest calls.
     pub async fn read_callers(
         request: &MemberRequest,
@@ -603,7 +615,9 @@ pub(crate) mod ssr {
             let mut callers: Vec<RecentCaller> = Vec::new();
             for entry in page.items.into_iter().filter_map(Lenient::parsed) {
                 let (Some(client_id), Some(address)) = (
-                    entry.actor_id.filter(|_| entry.actor_type == "m2m"),
+                    entry
+                        .actor_id
+                        .filter(|_| is_machine_actor(&entry.actor_type)),
                     entry
                         .ip_address
                         .and_then(|address| address.parse::<std::net::IpAddr>().ok()),

@@ -48,10 +48,22 @@ pub fn permission_label(permission: &str) -> &str {
         .unwrap_or(permission)
 }
 
-/// Whether the token's permissions use the vocabulary the dashboard knows at all.
+/// The four names KeyStone publishes, as M2M scopes [doc]. A user token in another vocabulary may
+/// well carry them beside names of its own, so they do not tell which vocabulary a token uses.
+pub const PUBLISHED: [&str; 4] = [
+    SETTLEMENTS_READ,
+    SETTLEMENTS_WRITE,
+    TEMPLATES_READ,
+    WEBHOOKS_MANAGE,
+];
+
+/// Whether the token's permissions use the vocabulary the dashboard knows at all: whether it holds
+/// one of the names only this vocabulary has (one of [`KNOWN`] that is not [`PUBLISHED`]).
 pub fn vocabulary_known(held: &[String]) -> bool {
-    held.iter()
-        .any(|permission| KNOWN.iter().any(|(name, _)| name == permission))
+    held.iter().any(|permission| {
+        !PUBLISHED.contains(&permission.as_str())
+            && KNOWN.iter().any(|(name, _)| name == permission)
+    })
 }
 
 /// Whether the UI offers an action needing `permission`. With a vocabulary the dashboard does not
@@ -84,6 +96,10 @@ mod tests {
         assert!(!permits(&viewer, MEMBERS_MANAGE));
         let other_vocabulary = held(&["read:members", "manage:members"]);
         assert!(permits(&other_vocabulary, MEMBERS_MANAGE));
+        // Another vocabulary beside the published M2M scopes is still another vocabulary.
+        let published_beside_others = held(&[SETTLEMENTS_READ, WEBHOOKS_MANAGE, "manage:members"]);
+        assert!(!vocabulary_known(&published_beside_others));
+        assert!(permits(&published_beside_others, MEMBERS_MANAGE));
         assert!(
             permits(&[], SECURITY_MANAGE),
             "no permissions at all: let the API decide"

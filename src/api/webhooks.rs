@@ -261,10 +261,12 @@ pub fn endpoint_name(url: &str, id: &str) -> String {
     if url.is_empty() { id } else { url }.to_owned()
 }
 
-/// What rotating a secret means.
+/// What rotating a secret means. KeyStone publishes that the old secret keeps working for 24 h,
+/// not how a receiver sees it (the sandbox's second signature header is its own [design]), so the
+/// warning promises the window only.
 pub fn rotate_warning(url: &str) -> Warning {
     Warning::new(format!(
-        "A new secret for {url} is shown once. Deliveries are signed with both secrets for 24 hours (the old one in X-Keystone-Signature-Previous); update your receiver before then."
+        "A new secret for {url} is shown once. The old secret keeps working for 24 hours; update your receiver before then."
     ))
 }
 

@@ -165,7 +165,7 @@ fn SecretOnce(secret: RwSignal<Option<OneTimeSecret>>) -> impl IntoView {
         secret.get().map(|shown| {
             let window = shown.previous_valid_until.as_ref().map(|until| {
                 format!(
-                    "The previous secret keeps signing deliveries (in X-Keystone-Signature-Previous) until {}.",
+                    "The previous secret keeps working until {}: update your receiver before then.",
                     until.second_utc()
                 )
             });
