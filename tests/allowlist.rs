@@ -287,6 +287,39 @@ async fn bulk_adds_report_every_line_and_add_the_good_ones() {
     assert_eq!(csv.lines().count(), 3);
 }
 
+/// A paste of more lines than one add takes is refused before anything is read or judged: each
+/// line is judged against every line before it, so 20,000 lines held a worker for many seconds
+/// (and would have been refused anyway: an environment holds at most 500 entries).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paste_of_more_lines_than_one_add_takes_is_refused_before_anything_is_read() {
+    let app = spawn_app().await;
+    let browser = manager_on_staging(&app).await;
+    for count in [501, 20_000] {
+        let lines: String = (0..count)
+            .map(|n| format!("10.{}.{}.1\n", n / 256, n % 256))
+            .collect();
+        common::reset_sandbox_stats(&app.sandbox_url).await;
+        let refused = browser
+            .call(AddAllowlistEntries {
+                lines,
+                confirm: None,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{refused:?}");
+        assert!(
+            matches!(&refused.error, ApiError::BadRequest(why)
+                if why.starts_with(&format!("One add takes at most 500 lines; this one has {count}."))),
+            "{refused:?}"
+        );
+        assert_eq!(
+            common::sandbox_stats(&app.sandbox_url).await["api_requests"],
+            0,
+            "nothing was read from the API"
+        );
+    }
+}
+
 /// Once KeyStone answers a bulk add's create with 429, or stops answering, the lines after are not
 /// sent (each would be refused in the same window, spending the environment's budget its M2M
 /// clients share, or wait out its timeout): they come back as not added, saying why.

@@ -169,6 +169,49 @@ async fn the_manager_count_is_remembered_briefly_and_recounted_after_a_change() 
     );
 }
 
+/// A list longer than one form sends is refused whole, before any invitation is sent; the split
+/// of a paste as long as the body limit allows is linear (a repeat check that compared each
+/// address with every earlier one held a worker for minutes on such a paste).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_of_more_people_than_one_form_invites_is_refused_and_sends_nothing() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    let viewer = role_id(&browser, "Viewer").await;
+    let invitations_before = app
+        .sandbox()
+        .state
+        .store
+        .read(|data| data.invitations.len());
+    for count in [51, 20_000] {
+        let emails: Vec<String> = (0..count).map(|n| format!("p{n}@ex.io")).collect();
+        common::reset_sandbox_stats(&app.sandbox_url).await;
+        let refused = browser
+            .call(invite(&emails.join(","), &[&viewer]))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{count}");
+        let ApiError::Validation(fields) = &refused.error else {
+            panic!("{refused:?}")
+        };
+        assert_eq!(fields[0].field, "emails");
+        assert_eq!(
+            fields[0].message,
+            format!("Invite at most 50 people at once; this list has {count} addresses.")
+        );
+        assert_eq!(
+            common::sandbox_stats(&app.sandbox_url).await["api_requests"],
+            0,
+            "nothing was asked of the API"
+        );
+    }
+    let invitations_after = app
+        .sandbox()
+        .state
+        .store
+        .read(|data| data.invitations.len());
+    assert_eq!(invitations_before, invitations_after);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invitations_report_every_address_and_can_be_resent_and_revoked() {
     let app = spawn_app().await;

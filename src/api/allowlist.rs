@@ -289,6 +289,17 @@ impl ChangeCheck {
     }
 }
 
+/// Why a paste is refused before its lines are judged: more lines than one add takes.
+pub fn too_many_lines(lines: &str) -> Option<String> {
+    let count = crate::domain::count_bulk_lines(lines);
+    (count > crate::domain::MAX_BULK_LINES).then(|| {
+        format!(
+            "One add takes at most {} lines; this one has {count}. Add the rest in another batch.",
+            crate::domain::MAX_BULK_LINES
+        )
+    })
+}
+
 /// How far back the activity log is read for M2M callers a change could lock out.
 pub const CALLERS_LOOKBACK_DAYS: i64 = 7;
 
@@ -830,6 +841,10 @@ pub(crate) mod ssr {
         lines: String,
         confirm: Option<String>,
     ) -> Result<Vec<BulkResult>, ApiError> {
+        // Counted before anything is read or judged: judging is quadratic in the lines.
+        if let Some(refusal) = too_many_lines(&lines) {
+            return Err(ApiError::BadRequest(refusal));
+        }
         let current = ssr::current(ssr::Callers::Read).await?;
         let check = current.change_check();
         let (parsed, warnings) = check.adding_lines(&lines);

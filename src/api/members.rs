@@ -189,6 +189,17 @@ pub fn invitation_role_names(listed: &[String], roles: &[Role]) -> Vec<String> {
 }
 
 /// What removing a member means (the dialog names them).
+/// Why an invitation list is refused as a whole: more addresses than one form sends. Shown beside
+/// the field as the list is typed, and said again by the server.
+pub fn too_many_invites(addresses: usize) -> Option<String> {
+    (addresses > crate::domain::MAX_INVITES_AT_ONCE).then(|| {
+        format!(
+            "Invite at most {} people at once; this list has {addresses} addresses.",
+            crate::domain::MAX_INVITES_AT_ONCE
+        )
+    })
+}
+
 pub fn removal_warning() -> Warning {
     Warning::new("They lose access to the platform at once; their activity stays in the log.")
 }
@@ -467,6 +478,12 @@ mod ssr {
             errors.push(FieldError {
                 field: "emails".to_owned(),
                 message: "Enter at least one email address.".to_owned(),
+            });
+        }
+        if let Some(message) = too_many_invites(listed.len()) {
+            errors.push(FieldError {
+                field: "emails".to_owned(),
+                message,
             });
         }
         if role_ids.is_empty() {

@@ -66,10 +66,16 @@ pub struct ListedEmail {
     pub outcome: Result<Email, String>,
 }
 
+/// The most addresses one invitation form sends [design]: each is a call to the API, one after
+/// another, within one request's time.
+pub const MAX_INVITES_AT_ONCE: usize = 50;
+
 /// Splits a pasted list (commas, semicolons, spaces or new lines; `Name <address>` accepted) into
 /// addresses, each validated; a repeat of an earlier address (case-insensitively) is reported.
+/// Linear in the text: the server splits whatever a signed-in member posts (up to the body limit)
+/// before it can say the list is too long.
 pub fn parse_email_list(text: &str) -> Vec<ListedEmail> {
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut listed = Vec::new();
     for chunk in text.split([',', ';', '\n']) {
         let chunk = chunk.trim();
@@ -84,11 +90,10 @@ pub fn parse_email_list(text: &str) -> Vec<ListedEmail> {
         for candidate in candidates {
             let outcome = Email::parse(candidate).and_then(|email| {
                 let key = email.as_str().to_lowercase();
-                if seen.contains(&key) {
-                    Err(format!("{email} is listed twice."))
-                } else {
-                    seen.push(key);
+                if seen.insert(key) {
                     Ok(email)
+                } else {
+                    Err(format!("{email} is listed twice."))
                 }
             });
             listed.push(ListedEmail {

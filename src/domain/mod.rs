@@ -9,10 +9,11 @@ mod return_to;
 mod timestamp;
 mod web_url;
 
-pub use email::{parse_email_list, Email, ListedEmail};
+pub use email::{parse_email_list, Email, ListedEmail, MAX_INVITES_AT_ONCE};
 pub use environment::{EnvironmentSlug, EnvironmentSlugError};
 pub use network::{
-    check_address, overlap, parse_bulk, AddressCheck, BulkLine, Cidr, CidrError, Overlap,
+    check_address, count_bulk_lines, overlap, parse_bulk, AddressCheck, BulkLine, Cidr, CidrError,
+    Overlap, MAX_BULK_LINES,
 };
 pub use query::{encode_component, query_string};
 pub use resource_id::{ResourceId, ResourceIdError};

@@ -193,13 +193,31 @@ pub struct BulkLine {
     pub outcome: Result<(Cidr, Option<String>), String>,
 }
 
-/// Parses pasted lines; blank lines and `#` comments are skipped. Each line is judged on its own
-/// and against the list and the lines before it (duplicates are reported, not added twice).
-pub fn parse_bulk(text: &str, existing: &[Cidr]) -> Vec<BulkLine> {
-    let mut seen: Vec<Cidr> = existing.to_vec();
+/// The most lines one bulk add judges and sends: as many as an environment holds [doc: 500
+/// entries]. Each line is checked against the list and every line before it, so the work grows
+/// with the square of the lines: without a bound, one paste of the largest body the server takes
+/// would hold a worker for minutes.
+pub const MAX_BULK_LINES: usize = 500;
+
+/// The lines of a paste that hold something: not blank, not a `#` comment; with their numbers.
+fn bulk_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
+}
+
+/// How many lines of a paste hold something (see [`MAX_BULK_LINES`]).
+pub fn count_bulk_lines(text: &str) -> usize {
+    bulk_lines(text).count()
+}
+
+/// Parses pasted lines; blank lines and `#` comments are skipped. Each line is judged on its own
+/// and against the list and the lines before it (duplicates are reported, not added twice). Only
+/// the first [`MAX_BULK_LINES`] are judged.
+pub fn parse_bulk(text: &str, existing: &[Cidr]) -> Vec<BulkLine> {
+    let mut seen: Vec<Cidr> = existing.to_vec();
+    bulk_lines(text)
+        .take(MAX_BULK_LINES)
         .map(|(index, line)| {
             let trimmed = line.trim();
             let (network, description) = match trimmed.find([',', ' ', '\t']) {
@@ -339,6 +357,17 @@ mod tests {
             check_address("192.0.2.1".parse().unwrap(), &[]),
             AddressCheck::OpenToAll
         );
+    }
+
+    #[test]
+    fn only_the_lines_one_add_takes_are_judged() {
+        let text: String = (0..MAX_BULK_LINES + 100)
+            .map(|n| format!("# comment\n\n10.{}.{}.1\n", n / 256, n % 256))
+            .collect();
+        assert_eq!(count_bulk_lines(&text), MAX_BULK_LINES + 100);
+        let judged = parse_bulk(&text, &[]);
+        assert_eq!(judged.len(), MAX_BULK_LINES);
+        assert_eq!(judged.last().unwrap().line, 3 * MAX_BULK_LINES);
     }
 
     #[test]

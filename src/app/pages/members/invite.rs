@@ -88,6 +88,11 @@ pub(super) fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) 
                 <ul class="bulk-preview">
                     {move || {
                         preview
+                            .with(|listed| crate::api::too_many_invites(listed.len()))
+                            .map(|error| view! { <li class="bulk-preview--error">{error}</li> })
+                    }}
+                    {move || {
+                        preview
                             .get()
                             .into_iter()
                             .filter_map(|item| item.outcome.err())

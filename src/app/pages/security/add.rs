@@ -138,6 +138,16 @@ pub(super) fn BulkAddForm(
                     spellcheck="false"
                     bind:value=text
                 ></textarea>
+                {move || {
+                    text.with(|lines| crate::api::too_many_lines(lines))
+                        .map(|refusal| {
+                            view! {
+                                <p class="form-error" role="alert" data-testid="bulk-too-long">
+                                    {refusal}
+                                </p>
+                            }
+                        })
+                }}
                 <ol class="bulk-preview" data-testid="bulk-preview">
                     {move || {
                         preview
