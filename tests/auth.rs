@@ -11,13 +11,6 @@ use keystone_sandbox::idp::{OidcProfile, TokenAuthMethod};
 use reqwest::{StatusCode, Url};
 use serde_json::{json, Value};
 
-/// A JWT's claims, unverified (the sandbox signed it; these tests look at what it says).
-fn jwt_claims(jwt: &str) -> Value {
-    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-    let payload = jwt.split('.').nth(1).expect("a JWT has a payload");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_signs_in_and_lands_on_the_page_asked_for() {
     let app = spawn_app().await;
@@ -595,7 +588,8 @@ async fn signing_out_ends_the_session_and_revokes_the_refresh_token() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let provider_logout = location(&response);
     // Discovery publishes an end_session_endpoint (Auth0's `/oidc/logout`): OIDC RP-initiated
-    // logout, naming the session by its ID token.
+    // logout, naming the provider's session by its `sid` (`logout_hint`), never by the ID token:
+    // this URL goes through the browser.
     assert!(
         provider_logout.starts_with(&format!("{}/oidc/logout?", app.sandbox_url)),
         "{provider_logout}"
@@ -608,21 +602,39 @@ async fn signing_out_ends_the_session_and_revokes_the_refresh_token() {
         common::query_param(&provider_logout, "client_id").as_deref(),
         Some("keystone-dashboard")
     );
-    let hint = common::query_param(&provider_logout, "id_token_hint").expect("an id_token_hint");
-    let hint = jwt_claims(&hint);
-    assert_eq!(hint["sub"], ADA, "{hint}");
-    assert_eq!(
-        hint["aud"], "keystone-dashboard",
-        "an ID token, not the access token"
+    assert_eq!(common::query_param(&provider_logout, "id_token_hint"), None);
+    assert!(
+        !provider_logout.contains("eyJ"),
+        "no token: {provider_logout}"
+    );
+    let provider_session =
+        common::query_param(&provider_logout, "logout_hint").expect("a logout_hint");
+    assert!(
+        app.sandbox()
+            .state
+            .store
+            .read(|data| data.provider_sessions.contains(&provider_session)),
+        "the hint names the provider's session of this sign-in"
     );
     assert_eq!(browser.session_cookie(), None, "the cookie is cleared");
-    // The provider accepts the return URL (it is the registered one).
+    // The provider accepts the return URL (it is the registered one) and ends its session.
     let provider = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let back = provider.get(&provider_logout).send().await.unwrap();
     assert_eq!(location(&back), format!("{}/", app.base_url));
+    assert!(!app
+        .sandbox()
+        .state
+        .store
+        .read(|data| data.provider_sessions.contains(&provider_session)));
+    let again = provider.get(&provider_logout).send().await.unwrap();
+    assert_eq!(
+        again.status(),
+        StatusCode::BAD_REQUEST,
+        "an ended session is not a current one"
+    );
 
     let old = Browser::new(&app.base_url, &app.base_url);
     old.set_session_cookie(Some(cookie));
@@ -915,7 +927,8 @@ async fn a_member_signs_in_through_a_generic_openid_provider_and_can_call_the_ap
         provider_logout.starts_with(&format!("{}/oidc/end-session?", app.sandbox_url)),
         "{provider_logout}"
     );
-    assert!(common::query_param(&provider_logout, "id_token_hint").is_some());
+    assert!(common::query_param(&provider_logout, "logout_hint").is_some());
+    assert_eq!(common::query_param(&provider_logout, "id_token_hint"), None);
     let back = browser.http.get(&provider_logout).send().await.unwrap();
     assert_eq!(location(&back), format!("{}/", app.base_url));
     let revoked = app.sandbox().state.store.read(|data| {

@@ -59,10 +59,13 @@ test('sign out ends the session at the provider too', async ({ page }) => {
   await signIn(page, '/');
   await waitForHydration(page);
   await page.locator('summary.user-menu__button').click();
-  const logout = page.waitForRequest((request) => request.url().includes('id_token_hint='));
+  const logout = page.waitForRequest((request) => request.url().includes('logout_hint='));
   await page.getByTestId('sign-out').click();
-  // RP-initiated logout at the provider's own end-session endpoint, then back, signed out.
-  expect(new URL((await logout).url()).pathname).not.toBe('/v2/logout');
+  // RP-initiated logout at the provider's own end-session endpoint, naming its session (never
+  // by the ID token: no token passes through the browser), then back, signed out.
+  const url = new URL((await logout).url());
+  expect(url.pathname).not.toBe('/v2/logout');
+  expect(url.searchParams.has('id_token_hint')).toBe(false);
   await expect(page.getByRole('heading', { name: /Sign in to Acme Markets/ })).toBeVisible();
   await page.goto('/members');
   await expect(page.getByRole('heading', { name: /Sign in to Acme Markets/ })).toBeVisible();

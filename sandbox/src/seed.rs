@@ -285,6 +285,7 @@ pub fn seed(now: OffsetDateTime, dashboard_url: &str, extra_members: usize) -> D
         webhooks: vec![seeded_webhook(now)],
         webhook_deliveries: seeded_deliveries(now),
         refresh_tokens: Default::default(),
+        provider_sessions: Default::default(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::{
     cell::OnceCell,
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::{Path, PathBuf},
     sync::Mutex,
 };
@@ -39,6 +39,12 @@ pub struct Data {
     pub webhook_deliveries: Vec<WebhookDelivery>,
     /// Refresh tokens survive a restart, as Auth0's do.
     pub refresh_tokens: HashMap<String, RefreshToken>,
+    /// The provider's sign-in sessions, by the `sid` its ID tokens carry (one per sign-in here;
+    /// the refreshed ID tokens of a sign-in carry its `sid` too). The end-session endpoint ends
+    /// one named by `logout_hint`, and refuses a `sid` it does not hold, as Auth0 does. Absent from
+    /// state files written before.
+    #[serde(default)]
+    pub provider_sessions: HashSet<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -933,6 +933,74 @@ async fn the_end_session_endpoint_checks_the_id_token_hint_and_the_return_url() 
     assert_eq!(logout(vec![]).await.status(), StatusCode::OK);
 }
 
+/// Auth0's `logout_hint`: the `sid` of a current session, with `client_id` (or beside an
+/// `id_token_hint` whose `sid` it is). A session ends once; a value that is not a current session,
+/// or that names another session than the hint, is refused.
+#[tokio::test]
+async fn the_end_session_endpoint_takes_a_current_session_as_logout_hint() {
+    let sandbox = spawn().await;
+    let end_session = sandbox.discovery().await["end_session_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let logout = |params: Vec<(&'static str, String)>| {
+        let request = sandbox.http.get(&end_session).query(&params);
+        async move { request.send().await.unwrap() }
+    };
+    let return_to = format!("{DASHBOARD_URL}/");
+    let session_of = |token: &str| claims(token)["sid"].as_str().unwrap().to_owned();
+    let (first, second) = (id_token(&sandbox).await, id_token(&sandbox).await);
+    let (first_session, second_session) = (session_of(&first), session_of(&second));
+    assert_ne!(first_session, second_session, "a session per sign-in");
+
+    for (params, why) in [
+        (
+            vec![
+                ("logout_hint", first_session.clone()),
+                ("post_logout_redirect_uri", return_to.clone()),
+            ],
+            "a logout_hint without client_id",
+        ),
+        (
+            vec![
+                ("logout_hint", "not-a-session".to_owned()),
+                ("client_id", CLIENT_ID.to_owned()),
+                ("post_logout_redirect_uri", return_to.clone()),
+            ],
+            "a logout_hint that is not a session",
+        ),
+        (
+            vec![
+                ("id_token_hint", second.clone()),
+                ("logout_hint", first_session.clone()),
+                ("post_logout_redirect_uri", return_to.clone()),
+            ],
+            "a logout_hint that is not the hint's session",
+        ),
+    ] {
+        let refused = logout(params).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{why}");
+        assert!(refused.headers().get("location").is_none(), "{why}");
+    }
+    let ends = vec![
+        ("logout_hint", first_session.clone()),
+        ("client_id", CLIENT_ID.to_owned()),
+        ("post_logout_redirect_uri", return_to.clone()),
+    ];
+    let back = logout(ends.clone()).await;
+    assert_eq!(back.headers()["location"], return_to.as_str());
+    let again = logout(ends).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST, "ended once");
+    // The other sign-in's session is still current.
+    let back = logout(vec![
+        ("id_token_hint", second),
+        ("logout_hint", second_session),
+        ("post_logout_redirect_uri", return_to.clone()),
+    ])
+    .await;
+    assert_eq!(back.headers()["location"], return_to.as_str());
+}
+
 #[tokio::test]
 async fn the_legacy_auth0_profile_publishes_no_end_session_endpoint() {
     let sandbox = spawn_with(SandboxConfig {

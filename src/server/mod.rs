@@ -131,8 +131,8 @@ impl Bff {
     }
 
     /// Removes the member's tokens and revokes the refresh token at the provider, so a copy of it
-    /// (say, from a backup of the store) is worthless. Returns the session's ID token, the
-    /// `id_token_hint` for the provider's logout.
+    /// (say, from a backup of the store) is worthless. Returns the provider's session (the `sid`
+    /// of the session's ID token), the `logout_hint` for the provider's logout.
     pub async fn end_session_tokens(&self, member: &SignedIn) -> Option<String> {
         // Boxed, like the other rare paths: held inline, the removal (locks, a bounded wait)
         // grew every request future that may end a session.
@@ -143,7 +143,7 @@ impl Bff {
                         tracing::warn!(%error, "could not revoke the refresh token");
                     }
                 }
-                set.id_token
+                set.id_token.as_deref().and_then(auth::provider_session_of)
             }
             Ok(None) => None,
             Err(error) => {

@@ -63,6 +63,9 @@ pub struct IdClaims {
     pub picture: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id: Option<String>,
+    /// The provider's session, which `/oidc/logout` takes as `logout_hint` (Auth0 sends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// The provider's routes for `profile`: only the paths that provider serves, so a client that
@@ -210,6 +213,9 @@ async fn logout(State(state): State<SharedState>, Query(query): Query<LogoutQuer
 #[derive(Deserialize)]
 struct EndSessionRequest {
     id_token_hint: Option<String>,
+    /// Auth0's alternative to the hint, for clients that do not keep ID tokens: the `sid` of the
+    /// session to end, with `client_id`.
+    logout_hint: Option<String>,
     post_logout_redirect_uri: Option<String>,
     client_id: Option<String>,
     state: Option<String>,
@@ -235,26 +241,52 @@ fn end_session_reply(state: &SandboxState, request: EndSessionRequest) -> Respon
     let dashboard = state.config.dashboard_client_id.as_str();
     // A hint must be an ID token this provider issued to the client (RP-Initiated Logout §2:
     // the OP validates that it was the issuer); expired ones are fine.
-    let hinted_client = match request.id_token_hint.as_deref() {
+    let (hinted_client, hinted_session) = match request.id_token_hint.as_deref() {
         Some(hint) => {
             match state
                 .keys
                 .verify_allowing_expired::<IdClaims>(hint, &state.issuer, dashboard)
             {
-                Ok(claims) => Some(claims.aud),
+                Ok(claims) => (Some(claims.aud), claims.sid),
                 Err(_) => return logout_refused(
                     "The id_token_hint is not an ID token this provider issued to the application.",
                 ),
             }
         }
-        None => None,
+        None => (None, None),
     };
     if let (Some(client_id), Some(hinted)) = (&request.client_id, &hinted_client) {
         if client_id != hinted {
             return logout_refused("The client_id is not the one the id_token_hint was issued to.");
         }
     }
+    if let Some(session) = &request.logout_hint {
+        // Auth0: with both hints, logout_hint must be the hint's `sid`; a logout_hint names the
+        // application by client_id; and a value that is not a current session is refused.
+        if hinted_session.as_ref().is_some_and(|sid| sid != session) {
+            return logout_refused("The logout_hint is not the session of the id_token_hint.");
+        }
+        if request.id_token_hint.is_none() && request.client_id.as_deref() != Some(dashboard) {
+            return logout_refused("A logout_hint needs the application's client_id.");
+        }
+        if !state
+            .store
+            .read(|data| data.provider_sessions.contains(session))
+        {
+            return logout_refused("The logout_hint is not a current session.");
+        }
+    }
+    // Ended once the request is known good (a refused one leaves the session as it was).
+    let end = |session: Option<String>| {
+        if let Some(session) = session {
+            state
+                .store
+                .write(|data| data.provider_sessions.remove(&session));
+        }
+    };
+    let ending = request.logout_hint.clone().or(hinted_session);
     let Some(redirect_uri) = request.post_logout_redirect_uri else {
+        end(ending);
         return signed_out_page();
     };
     // Returning needs the client (by `client_id` or the hint) and one of its registered URLs.
@@ -264,6 +296,7 @@ fn end_session_reply(state: &SandboxState, request: EndSessionRequest) -> Respon
             "The post_logout_redirect_uri is not one of this application's allowed logout URLs.",
         );
     }
+    end(ending);
     match request.state {
         Some(value) => {
             let query = serde_urlencoded::to_string([("state", value)]).expect("encodes");

@@ -163,7 +163,11 @@ fn authorization_code(
     if verifier.is_empty() || challenge != grant.code_challenge {
         return Err(OAuthError::invalid_grant("Failed to verify code verifier"));
     }
+    // One sign-in is one provider session here; its refresh tokens are one family, named alike.
     let family = random_token();
+    state
+        .store
+        .write(|data| data.provider_sessions.insert(family.clone()));
     user_tokens(
         state,
         &grant.user_id,
@@ -279,6 +283,7 @@ pub(crate) fn user_tokens(
         name: person.name.clone(),
         picture: person.picture.clone(),
         org_id: Some(ORG_ID.to_owned()),
+        sid: family.clone(),
     };
     let mut id = serde_json::to_value(&id).expect("claims serialize");
     let (overrides, form) = {

@@ -10,7 +10,8 @@ use rand::RngCore;
 use serde::Deserialize;
 
 pub use provider::{
-    discovery_url, DiscoveryError, IdentityProvider, IssuedTokens, ProviderError, ProviderSettings,
+    discovery_url, provider_session_of, DiscoveryError, IdentityProvider, IssuedTokens,
+    ProviderError, ProviderSettings,
 };
 pub use rate_limit::SignInLimiter;
 pub use routes::{commit_sign_in, router};

@@ -101,6 +101,21 @@ pub struct IdentityClaims {
     iat: Option<i64>,
 }
 
+/// The provider's session an ID token names (its `sid`), for the logout's `logout_hint`. Read
+/// without checking the signature: the token was checked when the provider sent it, and has been
+/// sealed in the store since; the value only goes back to the provider, which checks it.
+pub fn provider_session_of(id_token: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Session {
+        sid: Option<String>,
+    }
+    jsonwebtoken::dangerous::insecure_decode::<Session>(id_token)
+        .ok()?
+        .claims
+        .sid
+        .filter(|sid| !sid.is_empty())
+}
+
 /// What the browser is sent to, and what must be remembered to finish the login.
 pub struct LoginStart {
     pub authorize_url: String,
@@ -707,12 +722,15 @@ impl IdentityProvider {
     /// Where the browser goes to sign out at the provider, to come back to `return_to` (which the
     /// provider only accepts if it is registered as an allowed logout URL).
     ///
-    /// With a published `end_session_endpoint`, OIDC RP-Initiated Logout: `id_token_hint` (the
-    /// session's ID token, so the provider knows whose session ends; it travels through the browser
-    /// here by the protocol's design, once, as the session is destroyed), `post_logout_redirect_uri`
-    /// and `client_id`. Without one, Auth0's own `/v2/logout` (`client_id`, `returnTo`). When the
-    /// provider cannot be reached, the session has ended here and the browser goes straight back.
-    pub async fn logout_url(&self, return_to: &str, id_token_hint: Option<&str>) -> String {
+    /// With a published `end_session_endpoint`, OIDC RP-Initiated Logout: `logout_hint` (the
+    /// provider's session, the `sid` of the session's ID token), `post_logout_redirect_uri` and
+    /// `client_id`. Not `id_token_hint`: this URL goes through the browser (its history, the
+    /// provider's access logs), and no token reaches the browser; Auth0 takes `logout_hint` with
+    /// `client_id` for clients that do not hand out ID tokens. A provider whose ID tokens carry no
+    /// `sid` gets no hint, and may ask the member to confirm. Without an end-session endpoint,
+    /// Auth0's own `/v2/logout` (`client_id`, `returnTo`). When the provider cannot be reached, the
+    /// session has ended here and the browser goes straight back.
+    pub async fn logout_url(&self, return_to: &str, provider_session: Option<&str>) -> String {
         let discovered = match self.discovered().await {
             Ok(discovered) => discovered,
             Err(error) => {
@@ -725,8 +743,8 @@ impl IdentityProvider {
                 let mut url = endpoint.clone();
                 {
                     let mut query = url.query_pairs_mut();
-                    if let Some(hint) = id_token_hint {
-                        query.append_pair("id_token_hint", hint);
+                    if let Some(session) = provider_session {
+                        query.append_pair("logout_hint", session);
                     }
                     query
                         .append_pair("post_logout_redirect_uri", return_to)

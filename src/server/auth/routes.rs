@@ -380,9 +380,9 @@ async fn finish_login(
 /// Ends the session here and at the provider. Reached only through the CSRF check, so another
 /// site cannot sign a member out.
 async fn logout(State(bff): State<Arc<Bff>>, session: Session) -> Response {
-    let mut id_token_hint = None;
+    let mut provider_session = None;
     if let Ok(Some(member)) = session::stored_member(&session).await {
-        id_token_hint = bff.end_session_tokens(&member).await;
+        provider_session = bff.end_session_tokens(&member).await;
         tracing::info!(user_id = %member.user_id, "signed out");
     }
     if let Err(error) = session.flush().await {
@@ -390,7 +390,7 @@ async fn logout(State(bff): State<Arc<Bff>>, session: Session) -> Response {
     }
     let target = bff
         .provider
-        .logout_url(&format!("{}/", bff.public_url), id_token_hint.as_deref())
+        .logout_url(&format!("{}/", bff.public_url), provider_session.as_deref())
         .await;
     Redirect::to(&target).into_response()
 }

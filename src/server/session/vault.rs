@@ -72,8 +72,8 @@ impl std::fmt::Debug for TokenSetId {
 pub struct TokenSet {
     pub access_token: String,
     pub refresh_token: Option<String>,
-    /// The latest ID token, sealed with the others and used only as the `id_token_hint` of the
-    /// provider's logout. Absent in sets sealed before it was kept (they still open).
+    /// The latest ID token, sealed with the others and used only for its `sid`, the `logout_hint`
+    /// of the provider's logout. Absent in sets sealed before it was kept (they still open).
     #[serde(default)]
     pub id_token: Option<String>,
     /// Unix seconds.
