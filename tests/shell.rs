@@ -79,6 +79,25 @@ async fn unknown_paths_get_a_404_page_inside_the_shell() {
     );
 }
 
+/// Under the paths anyone may reach (assets, sign-in), a miss is a plain 404, not the app's page:
+/// a render is the costliest reply, and these paths would give it to anyone who asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miss_under_the_public_paths_is_a_plain_404_without_a_render() {
+    let app = common::spawn_app().await;
+    let anonymous = app.browser();
+    for path in ["/pkg/no-such-chunk.wasm", "/auth/no-such-route"] {
+        let response = anonymous.get(path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let body = response.text().await.unwrap();
+        assert_eq!(body, "Not found.", "{path}");
+    }
+    // Signed out, elsewhere, the gate sends to the sign-in first.
+    assert_eq!(
+        anonymous.get("/no/such/page").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_carry_a_nonce_csp_that_matches_their_scripts() {
     let (server, app) = signed_in().await;

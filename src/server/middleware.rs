@@ -113,7 +113,7 @@ pub async fn reject_cross_site(
 
 /// Paths anyone may reach: the sign-in routes, probes, metrics (which has its own address check)
 /// and static assets.
-fn is_public(path: &str) -> bool {
+pub(crate) fn is_public(path: &str) -> bool {
     path.starts_with("/auth/")
         || path.starts_with("/pkg/")
         || matches!(

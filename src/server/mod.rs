@@ -18,9 +18,7 @@ pub mod upstream;
 
 use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::{
-    extract::FromRef, handler::Handler, middleware::from_fn_with_state, routing::get, Router,
-};
+use axum::{extract::FromRef, middleware::from_fn_with_state, routing::get, Router};
 use leptos::{config::LeptosOptions, nonce::provide_nonce};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
@@ -464,6 +462,29 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// What a path that names no route and no file gets. Under the paths anyone may reach (assets,
+/// sign-in) a plain 404: the app's 404 page is a full render, the costliest reply the server
+/// makes, and these paths would hand it to anyone, signed in or not, as fast as they ask. Elsewhere
+/// (behind the sign-in gate) the app's own 404 page.
+fn not_found(state: AppState) -> Router {
+    let page = file_and_error_handler_with_context::<AppState, _>(provide_nonce, shell);
+    let handler = move |uri: axum::http::Uri,
+                        state: axum::extract::State<AppState>,
+                        request: axum::extract::Request| {
+        let page = page.clone();
+        async move {
+            if middleware::is_public(uri.path()) {
+                return axum::response::IntoResponse::into_response((
+                    axum::http::StatusCode::NOT_FOUND,
+                    "Not found.",
+                ));
+            }
+            page(uri, state, request).await
+        }
+    };
+    Router::new().fallback(handler).with_state(state)
+}
+
 /// All routes of the dashboard with their middleware, innermost first.
 async fn router(
     config: &Config,
@@ -519,10 +540,7 @@ async fn router(
                 // would be sent to a protocol-relative `//pkg/`), the 404 page instead.
                 .append_index_html_on_directories(false)
                 .call_fallback_on_method_not_allowed(true)
-                .fallback(
-                    file_and_error_handler_with_context::<AppState, _>(provide_nonce, shell)
-                        .with_state(state.clone()),
-                ),
+                .fallback(not_found(state.clone())),
         )
         .layer(axum::middleware::from_fn(middleware::server_fn_status))
         .layer(from_fn_with_state(bff.clone(), middleware::require_member))
