@@ -14,6 +14,12 @@ pub const MAX_UPSTREAM_TIMEOUT_SECONDS: u64 = 60;
 /// fetch the keys on nearly every sign-in, over a day would trust a withdrawn key for as long.
 pub const JWKS_MAX_AGE_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
 
+/// The idle timeouts production mode accepts: a minute to a day.
+pub const SESSION_IDLE_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
+
+/// The longest absolute session lifetime production mode accepts: a week.
+pub const MAX_SESSION_LIFETIME_SECONDS: u64 = 7 * 86_400;
+
 /// The KeyStone Dashboard server (backend-for-frontend of the KeyStone admin console).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "keystone-dashboard", version, about, long_about = None)]
@@ -318,6 +324,44 @@ impl Config {
                  clear; use https, or --allow-insecure-http if TLS ends in front of the dashboard"
             )),
         }
+        // The dashboard serves plain HTTP: with an https public URL, TLS ends in a proxy in front
+        // of it, and unless that proxy is named, every client is seen as the proxy's address.
+        // The sign-in routes' per-address limit would then be one bucket for everyone (one
+        // client's attempts lock all members out of signing in), and `/metrics` would answer
+        // everyone if the proxy sits on loopback.
+        if self.trusted_proxies.is_empty()
+            && self
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://"))
+        {
+            problems.push(
+                "no --trusted-proxies (KEYSTONE_TRUSTED_PROXIES): TLS ends in front of the \
+                 dashboard, so without naming that proxy every client is seen as its address \
+                 and shares one sign-in rate limit; name the proxy's addresses"
+                    .to_owned(),
+            );
+        }
+        // An idle timeout of seconds signs members out mid-task; one of days, or an absolute
+        // lifetime of weeks, keeps a stolen cookie good for as long.
+        if !SESSION_IDLE_RANGE.contains(&self.session_idle_timeout_seconds) {
+            problems.push(format!(
+                "--session-idle-timeout-seconds {} is outside {}..={} seconds",
+                self.session_idle_timeout_seconds,
+                SESSION_IDLE_RANGE.start(),
+                SESSION_IDLE_RANGE.end()
+            ));
+        }
+        if !(self.session_idle_timeout_seconds..=MAX_SESSION_LIFETIME_SECONDS)
+            .contains(&self.session_absolute_lifetime_seconds)
+        {
+            problems.push(format!(
+                "--session-absolute-lifetime-seconds {} is outside the idle timeout ({})..={} seconds",
+                self.session_absolute_lifetime_seconds,
+                self.session_idle_timeout_seconds,
+                MAX_SESSION_LIFETIME_SECONDS
+            ));
+        }
         // Access and refresh tokens, the client secret and the sealed sessions travel to these.
         let upstreams = [
             ("--api-url", self.api_url.as_deref(), "https://"),
@@ -435,6 +479,8 @@ mod tests {
             "Vb0aN0r7mJ3rP3yXz6Xk1qJ8cT5uW2eH9fD4sG7hK1o=",
             "--public-url",
             "https://dashboard.keystoneos.xyz",
+            "--trusted-proxies",
+            "10.0.0.0/8",
         ];
         args.extend_from_slice(extra);
         Config::parse_from(args)
@@ -494,6 +540,22 @@ mod tests {
                 Box::new(|c| c.upstream_timeout_seconds = 0),
                 "--upstream-timeout 0 is outside",
             ),
+            (
+                Box::new(|c| c.trusted_proxies.clear()),
+                "no --trusted-proxies",
+            ),
+            (
+                Box::new(|c| c.session_idle_timeout_seconds = 0),
+                "--session-idle-timeout-seconds 0 is outside",
+            ),
+            (
+                Box::new(|c| c.session_absolute_lifetime_seconds = 1_000_000_000),
+                "--session-absolute-lifetime-seconds 1000000000 is outside",
+            ),
+            (
+                Box::new(|c| c.session_absolute_lifetime_seconds = 60),
+                "--session-absolute-lifetime-seconds 60 is outside",
+            ),
         ];
         for (change, expected) in cases {
             let mut config = production(&[]);
@@ -510,6 +572,8 @@ mod tests {
         opted_in.public_url = Some("http://dash.internal".into());
         opted_in.api_url = Some("http://api.internal".into());
         opted_in.redis_url = Some("redis://cache:6379".into());
+        // Plain HTTP all the way: no proxy in front is implied, so none need be named.
+        opted_in.trusted_proxies.clear();
         assert!(opted_in.production_problems().is_empty());
     }
 
