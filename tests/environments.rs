@@ -85,6 +85,24 @@ async fn environments_are_created_with_validated_fields() {
         matches!(&refused.error, ApiError::Validation(fields) if fields[0].message.contains("60 to 604800")),
         "{refused:?}"
     );
+    // A webhook address that is no web address is said beside its field, before the API is asked.
+    common::reset_sandbox_stats(&app.sandbox_url).await;
+    let refused = browser
+        .call(CreateEnvironment {
+            webhook_url: Some("gopher://hooks.example/x".to_owned()),
+            ..create("qa", "120")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        matches!(&refused.error, ApiError::Validation(fields) if fields[0].field == "webhook_url"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        common::sandbox_stats(&app.sandbox_url).await["api_requests"],
+        0
+    );
 
     let created = browser.call(create("qa", "120")).await.unwrap();
     assert_eq!(

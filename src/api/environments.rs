@@ -214,9 +214,18 @@ mod ssr {
         if name.trim().is_empty() {
             errors.push(field("name", "Give the environment a name."));
         }
+        // A web address, said beside the field, before the API is asked: a `gopher://` or a typo
+        // would otherwise come back as the API's generic refusal.
         let webhook_url = webhook_url
             .map(|url| url.trim().to_owned())
-            .filter(|url| !url.is_empty());
+            .filter(|url| !url.is_empty())
+            .and_then(|url| match crate::domain::WebUrl::parse(&url) {
+                Ok(_) => Some(url),
+                Err(message) => {
+                    errors.push(field("webhook_url", message));
+                    None
+                }
+            });
         let mut body = serde_json::json!({ "name": name.trim(), "webhook_url": webhook_url });
         // Not nullable in the API (an integer defaulting to 3600): left blank, it is left out.
         match parse_timeout(default_timeout_seconds) {
