@@ -518,6 +518,40 @@ async fn an_invitation_link_signs_the_invitee_in_as_a_new_member() {
     );
 }
 
+/// A signed-in member who follows an invitation link from another site is asked first: accepting
+/// ends the session and may sign them into the platform that sent it. The page's own link (same
+/// origin) goes on to the provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_link_from_another_site_does_not_replace_a_session_unasked() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    let link = "/auth/login?invitation=sandbox-ticket-seeded-nora&organization=org_acme_markets";
+    for site in ["cross-site", "same-site"] {
+        let asked = browser.get_from(link, site).await;
+        assert_eq!(asked.status(), StatusCode::OK, "{site}");
+        let html = asked.text().await.unwrap();
+        assert!(html.contains("Accept the invitation?"), "{html}");
+        assert!(
+            html.contains(
+                r#"href="/auth/login?invitation=sandbox-ticket-seeded-nora&amp;organization=org_acme_markets&amp;returnTo=%2F""#
+            ),
+            "{html}"
+        );
+        let (_, session) = browser.server_fn("session", &[]).await;
+        assert!(
+            session["email"].as_str().unwrap().starts_with("ada"),
+            "still Ada: {session}"
+        );
+    }
+    let followed = browser.get_from(link, "same-origin").await;
+    assert_eq!(followed.status(), StatusCode::SEE_OTHER);
+    assert!(
+        common::location(&followed).contains("invitation=sandbox-ticket-seeded-nora"),
+        "on to the provider"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_changing_requests_from_other_sites_are_refused() {
     let app = spawn_app().await;

@@ -288,9 +288,14 @@ impl Browser {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.get_from(path, "same-origin").await
+    }
+
+    /// A GET as the browser sends it when the page that asks is on `site` (`Sec-Fetch-Site`).
+    pub async fn get_from(&self, path: &str, site: &str) -> reqwest::Response {
         let response = self
             .with_cookie(self.http.get(self.url(path)))
-            .header("sec-fetch-site", "same-origin")
+            .header("sec-fetch-site", site)
             .send()
             .await
             .expect("request reaches the dashboard");

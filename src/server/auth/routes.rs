@@ -117,6 +117,31 @@ struct LoginQuery {
     invitation: Option<String>,
 }
 
+/// Whether the browser says the request comes from this origin, or from the member (typed, a
+/// bookmark). A browser that sends no `Sec-Fetch-Site` cannot say, and is believed: the page's own
+/// link would come without one too.
+fn is_from_this_origin(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|value| value.to_str().ok())
+        .is_none_or(|site| matches!(site, "same-origin" | "none"))
+}
+
+/// The sign-in link that accepts `ticket`, as the invitation's own link named it.
+fn accept_invitation_href(
+    return_to: &ReturnTo,
+    organization: Option<&str>,
+    ticket: &str,
+) -> String {
+    let mut query = oauth2::url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("invitation", ticket);
+    if let Some(organization) = organization {
+        query.append_pair("organization", organization);
+    }
+    query.append_pair("returnTo", return_to.as_str());
+    format!("/auth/login?{}", query.finish())
+}
+
 /// Auth0 ids and invitation tickets are short and URL-safe; anything else is not forwarded.
 fn looks_like_identifier(value: &str) -> bool {
     (1..=256).contains(&value.len())
@@ -128,21 +153,41 @@ fn looks_like_identifier(value: &str) -> bool {
 async fn login(
     State(bff): State<Arc<Bff>>,
     session: Session,
+    headers: axum::http::HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, Response> {
     let return_to = ReturnTo::or_home(query.return_to.as_deref());
     let invitation = query
         .invitation
         .filter(|ticket| looks_like_identifier(ticket));
-    // Already signed in and not accepting an invitation: nothing to do at the provider.
-    if invitation.is_none() {
-        if let Ok(session::SessionState::SignedIn { .. }) = bff.current_member(&session).await {
-            return Ok(Redirect::to(return_to.as_str()).into_response());
-        }
-    }
     let named = query
         .organization
         .filter(|id| id.starts_with("org_") && looks_like_identifier(id));
+    if let Ok(session::SessionState::SignedIn { .. }) = bff.current_member(&session).await {
+        // Already signed in and not accepting an invitation: nothing to do at the provider.
+        let Some(ticket) = &invitation else {
+            return Ok(Redirect::to(return_to.as_str()).into_response());
+        };
+        // Accepting one ends this session and signs in again, possibly into the organization
+        // that sent it. Another site's link must not do that unseen (a manager of another
+        // platform in the tenant could move a member's next changes there): the member says so
+        // first, on a page of ours, whose link then comes from this origin.
+        if !is_from_this_origin(&headers) {
+            let again = accept_invitation_href(&return_to, named.as_deref(), ticket);
+            return Ok(crate::server::pages::problem_page(
+                StatusCode::OK,
+                "Accept the invitation?",
+                &[
+                    "You are signed in to the KeyStone Dashboard. This invitation link, opened from \
+                     another site, signs you out and in again to accept it, possibly into \
+                     another platform: what you do next would be done there.",
+                    "If you did not expect an invitation, close this page: you stay signed in as \
+                     you are.",
+                ],
+                (&again, "Accept the invitation"),
+            ));
+        }
+    }
     // A deployment pinned to one platform lets no one in through another organization of the
     // same tenant: the ID token's `org_id` is checked against the organization asked for, so
     // following the link's would admit that organization's members.
