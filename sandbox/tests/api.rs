@@ -524,6 +524,20 @@ async fn pagination_is_validated_and_applied() {
         );
         assert_eq!(detail(response).await[0]["loc"][0], "query");
     }
+
+    // A name given twice takes its last value, as FastAPI reads a query; never a plain-text 400.
+    let twice = sandbox
+        .bearer(&token, Some("development"))
+        .get_json("/v1/platforms/me/members?limit=10&limit=20&search=a&search=o")
+        .await;
+    assert_eq!(twice["limit"], 20);
+    let log = sandbox
+        .bearer(&token, Some("development"))
+        .get("/v1/activity?type=a&type=b&limit=5&limit=6")
+        .await;
+    assert_eq!(log.status(), StatusCode::OK);
+    let log: serde_json::Value = log.json().await.unwrap();
+    assert_eq!(log["limit"], 6);
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! `/v1/activity`: the platform's activity log, newest first, with filters.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     routing::get,
     Extension, Json, Router,
 };
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{
     error::{ApiError, ApiResult, FieldError},
-    extract::{Pagination, ACTIVITY_MAX_LIMIT},
+    extract::{ApiQuery, Pagination, ACTIVITY_MAX_LIMIT},
     Caller,
 };
 use crate::{
@@ -62,7 +62,7 @@ fn parse_bound(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<O
 async fn list(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    Query(filter): Query<ActivityFilter>,
+    ApiQuery(filter): ApiQuery<ActivityFilter>,
     pagination: Pagination<ACTIVITY_MAX_LIMIT>,
 ) -> ApiResult<Json<Page<ActivityEntryView>>> {
     caller.require(permissions::ACTIVITY_READ)?;

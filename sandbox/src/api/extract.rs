@@ -1,7 +1,7 @@
 //! Request extractors with the API's error shapes.
 
 use axum::{
-    extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Query, Request},
+    extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Request},
     http::request::Parts,
 };
 use serde::{de::DeserializeOwned, Deserialize};
@@ -34,6 +34,32 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             }
             Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }
+    }
+}
+
+/// Query parameters as FastAPI reads them: a name given twice takes its last value (Starlette's
+/// `QueryParams`), where serde would refuse the duplicate; and a query that cannot be read at all
+/// is answered in the API's error shape, never as axum's plain-text rejection.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|error| ApiError::BadRequest(format!("Malformed query string: {error}")))?;
+        let mut last: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            match last.iter_mut().find(|(seen, _)| *seen == name) {
+                Some(kept) => kept.1 = value,
+                None => last.push((name, value)),
+            }
+        }
+        let reencoded = serde_urlencoded::to_string(&last).expect("pairs of strings encode");
+        serde_urlencoded::from_str(&reencoded)
+            .map(Self)
+            .map_err(|error| ApiError::BadRequest(format!("Malformed query string: {error}")))
     }
 }
 
@@ -91,9 +117,7 @@ impl<S: Send + Sync, const MAX: usize> FromRequestParts<S> for Pagination<MAX> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(raw) = Query::<RawPagination>::from_request_parts(parts, state)
-            .await
-            .map_err(|error| ApiError::BadRequest(error.body_text()))?;
+        let ApiQuery(raw) = ApiQuery::<RawPagination>::from_request_parts(parts, state).await?;
         let mut errors = Vec::new();
         let limit = raw
             .limit

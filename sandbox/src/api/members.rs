@@ -1,7 +1,7 @@
 //! `/v1/platforms/me/members` and `/v1/platforms/me/roles`.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::{get, patch},
     Extension, Json, Router,
@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{
     error::{ApiError, ApiResult, FieldError},
-    extract::{ApiJson, Pagination, UNPUBLISHED_MAX_LIMIT},
+    extract::{ApiJson, ApiQuery, Pagination, UNPUBLISHED_MAX_LIMIT},
     shape::Shape,
     Caller, Change,
 };
@@ -37,7 +37,7 @@ struct MemberSearch {
 async fn list(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
-    Query(query): Query<MemberSearch>,
+    ApiQuery(query): ApiQuery<MemberSearch>,
     pagination: Pagination<UNPUBLISHED_MAX_LIMIT>,
 ) -> ApiResult<Json<Page<MemberView>>> {
     caller.require(permissions::MEMBERS_READ)?;
