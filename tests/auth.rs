@@ -518,24 +518,26 @@ async fn an_invitation_link_signs_the_invitee_in_as_a_new_member() {
     );
 }
 
-/// A signed-in member who follows an invitation link from another site is asked first: accepting
-/// ends the session and may sign them into the platform that sent it. The page's own link (same
-/// origin) goes on to the provider.
+/// A signed-in member who follows an invitation link (from a mail, another site, or this one) is
+/// asked first: accepting ends the session and may sign them into the platform that sent it. The
+/// page's button is a same-origin POST, which goes on to the provider; another site's POST is
+/// refused by the CSRF check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_invitation_link_from_another_site_does_not_replace_a_session_unasked() {
+async fn an_invitation_link_does_not_replace_a_session_unasked() {
     let app = spawn_app().await;
     let browser = app.browser();
     browser.sign_in().await;
-    let link = "/auth/login?invitation=sandbox-ticket-seeded-nora&organization=org_acme_markets";
-    for site in ["cross-site", "same-site"] {
-        let asked = browser.get_from(link, site).await;
+    let ticket = "sandbox-ticket-seeded-nora";
+    let link = format!("/auth/login?invitation={ticket}&organization=org_acme_markets");
+    for site in ["cross-site", "same-site", "none", "same-origin"] {
+        let asked = browser.get_from(&link, site).await;
         assert_eq!(asked.status(), StatusCode::OK, "{site}");
         let html = asked.text().await.unwrap();
         assert!(html.contains("Accept the invitation?"), "{html}");
         assert!(
-            html.contains(
-                r#"href="/auth/login?invitation=sandbox-ticket-seeded-nora&amp;organization=org_acme_markets&amp;returnTo=%2F""#
-            ),
+            html.contains(&format!(
+                r#"<form method="post" action="/auth/login"><input type="hidden" name="invitation" value="{ticket}"><input type="hidden" name="organization" value="org_acme_markets"><input type="hidden" name="returnTo" value="/">"#
+            )),
             "{html}"
         );
         let (_, session) = browser.server_fn("session", &[]).await;
@@ -544,12 +546,48 @@ async fn an_invitation_link_from_another_site_does_not_replace_a_session_unasked
             "still Ada: {session}"
         );
     }
-    let followed = browser.get_from(link, "same-origin").await;
-    assert_eq!(followed.status(), StatusCode::SEE_OTHER);
+    let form = [
+        ("invitation", ticket),
+        ("organization", "org_acme_markets"),
+        ("returnTo", "/"),
+    ];
+    let forged = browser
+        .post_form_with(
+            "/auth/login",
+            &form,
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.example"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let accepted = browser.post_form("/auth/login", &form).await;
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
     assert!(
-        common::location(&followed).contains("invitation=sandbox-ticket-seeded-nora"),
+        common::location(&accepted).contains(&format!("invitation={ticket}")),
         "on to the provider"
     );
+}
+
+/// A deployment pinned to one organization refuses another's invitation before it asks anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_dashboard_refuses_another_organizations_invitation_before_asking() {
+    let app = TestApp::builder()
+        .config(|config| config.auth_organization = Some("org_acme_markets".into()))
+        .spawn()
+        .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    let refused = browser
+        .get_from(
+            "/auth/login?invitation=sandbox-ticket-x&organization=org_someone_else",
+            "cross-site",
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("This link is for another platform"), "{html}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -665,9 +703,9 @@ async fn signing_out_ends_the_session_and_revokes_the_refresh_token() {
         .read(|data| data.provider_sessions.contains(&provider_session)));
     let again = provider.get(&provider_logout).send().await.unwrap();
     assert_eq!(
-        again.status(),
-        StatusCode::BAD_REQUEST,
-        "an ended session is not a current one"
+        (again.status(), again.headers().get("location")),
+        (StatusCode::OK, None),
+        "an ended session is not a current one: the provider asks before it returns"
     );
 
     let old = Browser::new(&app.base_url, &app.base_url);

@@ -196,7 +196,7 @@ async fn a_list_of_more_people_than_one_form_invites_is_refused_and_sends_nothin
         assert_eq!(fields[0].field, "emails");
         assert_eq!(
             fields[0].message,
-            format!("Invite at most 50 people at once; this list has {count} addresses.")
+            format!("Invite at most 50 people at once; this list has {count} entries.")
         );
         assert_eq!(
             common::sandbox_stats(&app.sandbox_url).await["api_requests"],

@@ -8,7 +8,7 @@ use super::{ApiError, EnvironmentRecord, Listed, OddRecord, Section, Warning};
 use crate::domain::{Cidr, EnvironmentSlug, Timestamp};
 
 /// The API allows at most this many entries per environment.
-pub const MAX_ENTRIES: usize = 500;
+pub const MAX_ENTRIES: usize = crate::domain::MAX_ALLOWLIST_ENTRIES;
 /// The API's limit on descriptions.
 pub const MAX_DESCRIPTION: usize = 255;
 
@@ -600,8 +600,9 @@ pub(crate) mod ssr {
     }
 
     /// The M2M clients that called the environment in the last days, one per client and
-    /// address, newest call first: the activity log's entries by a machine actor with an address. One page of
-    /// the log (its largest); a busier environment is previewed against its latest calls.
+    /// address, newest call first: the activity log's entries by a machine actor with an address.
+    /// One page of the log (its largest); a busier environment is previewed against its latest
+    /// calls.
     pub async fn read_callers(
         request: &MemberRequest,
         environment_id: &ResourceId,

@@ -188,18 +188,18 @@ pub fn invitation_role_names(listed: &[String], roles: &[Role]) -> Vec<String> {
         .collect()
 }
 
-/// What removing a member means (the dialog names them).
-/// Why an invitation list is refused as a whole: more addresses than one form sends. Shown beside
-/// the field as the list is typed, and said again by the server.
-pub fn too_many_invites(addresses: usize) -> Option<String> {
-    (addresses > crate::domain::MAX_INVITES_AT_ONCE).then(|| {
+/// Why an invitation list is refused as a whole: more entries (addresses, typos and repeats alike)
+/// than one form takes. Shown beside the field as the list is typed, and said again by the server.
+pub fn too_many_invites(entries: usize) -> Option<String> {
+    (entries > crate::domain::MAX_INVITES_AT_ONCE).then(|| {
         format!(
-            "Invite at most {} people at once; this list has {addresses} addresses.",
+            "Invite at most {} people at once; this list has {entries} entries.",
             crate::domain::MAX_INVITES_AT_ONCE
         )
     })
 }
 
+/// What removing a member means (the dialog names them).
 pub fn removal_warning() -> Warning {
     Warning::new("They lose access to the platform at once; their activity stays in the log.")
 }

@@ -57,17 +57,18 @@ pub const PUBLISHED: [&str; 4] = [
     WEBHOOKS_MANAGE,
 ];
 
-/// Whether the token's permissions use the vocabulary the dashboard knows at all: whether it holds
-/// one of the names only this vocabulary has (one of [`KNOWN`] that is not [`PUBLISHED`]).
+/// Whether the token's permissions use the vocabulary the dashboard knows: it holds one of the
+/// names only this vocabulary has (one of [`KNOWN`] that is not [`PUBLISHED`]), or it holds names
+/// and every one is known (a role of published scopes only, say a settlements role).
 pub fn vocabulary_known(held: &[String]) -> bool {
-    held.iter().any(|permission| {
-        !PUBLISHED.contains(&permission.as_str())
-            && KNOWN.iter().any(|(name, _)| name == permission)
-    })
+    let is_known = |permission: &String| KNOWN.iter().any(|(name, _)| name == permission);
+    held.iter()
+        .any(|permission| !PUBLISHED.contains(&permission.as_str()) && is_known(permission))
+        || (!held.is_empty() && held.iter().all(is_known))
 }
 
 /// Whether the UI offers an action needing `permission`. With a vocabulary the dashboard does not
-/// know (none of the held names is one of ours), every action is offered and the API's 403
+/// know (see [`vocabulary_known`]), every action is offered and the API's 403
 /// explains a refusal: hiding them would lock a Platform Manager out of their own dashboard. This
 /// only shapes the UI; the API enforces every permission.
 pub fn permits(held: &[String], permission: &str) -> bool {
@@ -100,6 +101,10 @@ mod tests {
         let published_beside_others = held(&[SETTLEMENTS_READ, WEBHOOKS_MANAGE, "manage:members"]);
         assert!(!vocabulary_known(&published_beside_others));
         assert!(permits(&published_beside_others, MEMBERS_MANAGE));
+        // Published names alone are ours too: a settlements role decides.
+        let settlements_only = held(&[SETTLEMENTS_READ, SETTLEMENTS_WRITE]);
+        assert!(vocabulary_known(&settlements_only));
+        assert!(!permits(&settlements_only, MEMBERS_MANAGE));
         assert!(
             permits(&[], SECURITY_MANAGE),
             "no permissions at all: let the API decide"

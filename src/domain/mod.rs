@@ -13,7 +13,7 @@ pub use email::{parse_email_list, Email, ListedEmail, MAX_INVITES_AT_ONCE};
 pub use environment::{EnvironmentSlug, EnvironmentSlugError};
 pub use network::{
     check_address, count_bulk_lines, overlap, parse_bulk, AddressCheck, BulkLine, Cidr, CidrError,
-    Overlap, MAX_BULK_LINES,
+    Overlap, MAX_ALLOWLIST_ENTRIES, MAX_BULK_LINES,
 };
 pub use query::{encode_component, query_string};
 pub use resource_id::{ResourceId, ResourceIdError};

@@ -193,11 +193,13 @@ pub struct BulkLine {
     pub outcome: Result<(Cidr, Option<String>), String>,
 }
 
-/// The most lines one bulk add judges and sends: as many as an environment holds [doc: 500
-/// entries]. Each line is checked against the list and every line before it, so the work grows
+/// The most entries an environment's allowlist holds [doc].
+pub const MAX_ALLOWLIST_ENTRIES: usize = 500;
+
+/// The most lines one bulk add judges and sends: as many as an environment holds. Each line is checked against the list and every line before it, so the work grows
 /// with the square of the lines: without a bound, one paste of the largest body the server takes
 /// would hold a worker for minutes.
-pub const MAX_BULK_LINES: usize = 500;
+pub const MAX_BULK_LINES: usize = MAX_ALLOWLIST_ENTRIES;
 
 /// The lines of a paste that hold something: not blank, not a `#` comment; with their numbers.
 fn bulk_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {

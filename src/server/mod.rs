@@ -141,7 +141,8 @@ impl Bff {
                         tracing::warn!(%error, "could not revoke the refresh token");
                     }
                 }
-                set.id_token.as_deref().and_then(auth::provider_session_of)
+                set.provider_session
+                    .or_else(|| set.id_token.as_deref().and_then(auth::provider_session_of))
             }
             Ok(None) => None,
             Err(error) => {

@@ -27,6 +27,41 @@ pub fn problem_page(
     paragraphs: &[&str],
     (href, label): (&str, &str),
 ) -> Response {
+    let way_on = format!(
+        r#"<p><a class="button button--primary" href="{href}">{label}</a></p>"#,
+        href = escape(href),
+        label = escape(label),
+    );
+    render(status, title, paragraphs, &way_on)
+}
+
+/// A page asking the member to confirm: its button posts `fields` to `action` (a same-origin
+/// POST, so the CSRF check stands between another site and what it does).
+pub fn confirm_page(
+    title: &str,
+    paragraphs: &[&str],
+    (action, fields): (&str, &[(&str, &str)]),
+    label: &str,
+) -> Response {
+    let hidden: String = fields
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect();
+    let form = format!(
+        r#"<form method="post" action="{action}">{hidden}<button type="submit" class="button button--primary">{label}</button></form>"#,
+        action = escape(action),
+        label = escape(label),
+    );
+    render(StatusCode::OK, title, paragraphs, &form)
+}
+
+fn render(status: StatusCode, title: &str, paragraphs: &[&str], way_on: &str) -> Response {
     let paragraphs: String = paragraphs
         .iter()
         .map(|text| format!("<p>{}</p>\n", escape(text)))
@@ -43,14 +78,12 @@ pub fn problem_page(
 <body class="auth-page">
 <main class="auth-card" data-testid="problem-page">
 <h1>{title}</h1>
-{paragraphs}<p><a class="button button--primary" href="{href}">{label}</a></p>
+{paragraphs}{way_on}
 </main>
 </body>
 </html>"#,
         stylesheet = crate::server::assets::names().stylesheet,
         title = escape(title),
-        href = escape(href),
-        label = escape(label),
     );
     let mut response = (status, Html(html)).into_response();
     let headers = response.headers_mut();

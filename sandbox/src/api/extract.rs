@@ -49,13 +49,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         let query = parts.uri.query().unwrap_or_default();
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|error| ApiError::BadRequest(format!("Malformed query string: {error}")))?;
-        let mut last: Vec<(String, String)> = Vec::with_capacity(pairs.len());
-        for (name, value) in pairs {
-            match last.iter_mut().find(|(seen, _)| *seen == name) {
-                Some(kept) => kept.1 = value,
-                None => last.push((name, value)),
-            }
-        }
+        let last: std::collections::HashMap<String, String> = pairs.into_iter().collect();
         let reencoded = serde_urlencoded::to_string(&last).expect("pairs of strings encode");
         serde_urlencoded::from_str(&reencoded)
             .map(Self)

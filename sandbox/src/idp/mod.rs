@@ -219,6 +219,8 @@ struct EndSessionRequest {
     post_logout_redirect_uri: Option<String>,
     client_id: Option<String>,
     state: Option<String>,
+    /// "yes" from the confirmation page.
+    confirm: Option<String>,
 }
 
 async fn end_session(
@@ -261,42 +263,44 @@ fn end_session_reply(state: &SandboxState, request: EndSessionRequest) -> Respon
         }
     }
     if let Some(session) = &request.logout_hint {
-        // Auth0: with both hints, logout_hint must be the hint's `sid`; a logout_hint names the
-        // application by client_id; and a value that is not a current session is refused.
+        // Auth0: with both hints, logout_hint must be the hint's `sid`; a logout_hint alone names
+        // the application by client_id.
         if hinted_session.as_ref().is_some_and(|sid| sid != session) {
             return logout_refused("The logout_hint is not the session of the id_token_hint.");
         }
         if request.id_token_hint.is_none() && request.client_id.as_deref() != Some(dashboard) {
             return logout_refused("A logout_hint needs the application's client_id.");
         }
-        if !state
+    }
+    // Returning needs the client (by `client_id` or the hint) and one of its registered URLs.
+    let client = request.client_id.clone().or(hinted_client);
+    if let Some(redirect_uri) = &request.post_logout_redirect_uri {
+        if client.as_deref() != Some(dashboard) || !is_allowed_logout_url(state, redirect_uri) {
+            return logout_refused(
+                "The post_logout_redirect_uri is not one of this application's allowed logout URLs.",
+            );
+        }
+    }
+    // Auth0 asks the member to confirm when the request names no session (neither hint) or a
+    // logout_hint that is not a current one; the confirmation posts back here.
+    let session = request.logout_hint.clone().or(hinted_session);
+    let is_current = session.as_ref().is_some_and(|session| {
+        state
             .store
             .read(|data| data.provider_sessions.contains(session))
-        {
-            return logout_refused("The logout_hint is not a current session.");
-        }
+    });
+    let named = request.id_token_hint.is_some() || is_current;
+    if !named && request.confirm.as_deref() != Some("yes") {
+        return logout_prompt(state, client.as_deref(), &request);
     }
-    // Ended once the request is known good (a refused one leaves the session as it was).
-    let end = |session: Option<String>| {
-        if let Some(session) = session {
-            state
-                .store
-                .write(|data| data.provider_sessions.remove(&session));
-        }
-    };
-    let ending = request.logout_hint.clone().or(hinted_session);
+    if let Some(session) = session {
+        state
+            .store
+            .write(|data| data.provider_sessions.remove(&session));
+    }
     let Some(redirect_uri) = request.post_logout_redirect_uri else {
-        end(ending);
         return signed_out_page();
     };
-    // Returning needs the client (by `client_id` or the hint) and one of its registered URLs.
-    let client = request.client_id.or(hinted_client);
-    if client.as_deref() != Some(dashboard) || !is_allowed_logout_url(state, &redirect_uri) {
-        return logout_refused(
-            "The post_logout_redirect_uri is not one of this application's allowed logout URLs.",
-        );
-    }
-    end(ending);
     match request.state {
         Some(value) => {
             let query = serde_urlencoded::to_string([("state", value)]).expect("encodes");
@@ -304,6 +308,33 @@ fn end_session_reply(state: &SandboxState, request: EndSessionRequest) -> Respon
         }
         None => Redirect::to(&redirect_uri).into_response(),
     }
+}
+
+/// "Sign out?", posting the request back confirmed (without its hints, which named no session).
+fn logout_prompt(
+    state: &SandboxState,
+    client: Option<&str>,
+    request: &EndSessionRequest,
+) -> Response {
+    let action = endpoint_url(
+        state,
+        state
+            .config
+            .oidc_profile
+            .endpoints()
+            .end_session
+            .unwrap_or("/oidc/logout"),
+    );
+    let mut fields = vec![("confirm", "yes")];
+    fields.extend(client.map(|client| ("client_id", client)));
+    fields.extend(
+        request
+            .post_logout_redirect_uri
+            .as_deref()
+            .map(|uri| ("post_logout_redirect_uri", uri)),
+    );
+    fields.extend(request.state.as_deref().map(|state| ("state", state)));
+    Html(pages::confirm_logout(&action, &fields).into_string()).into_response()
 }
 
 /// Form or JSON body: Auth0 accepts both on `/oauth/token` and `/oauth/revoke`.

@@ -105,6 +105,23 @@ pub fn error(title: &str, message: &str) -> Markup {
     )
 }
 
+/// Auth0's logout confirmation: shown when a logout request names no current session.
+pub fn confirm_logout(action: &str, fields: &[(&str, &str)]) -> Markup {
+    layout(
+        "Sign out?",
+        html! {
+            h1 { "Sign out of the KeyStone sandbox?" }
+            p { "The application asked to end your session here." }
+            form method="post" action=(action) {
+                @for (name, value) in fields {
+                    input type="hidden" name=(name) value=(value);
+                }
+                button.primary type="submit" { "Sign out" }
+            }
+        },
+    )
+}
+
 pub fn message(title: &str, message: &str) -> Markup {
     layout(title, html! { h1 { (title) } p { (message) } })
 }

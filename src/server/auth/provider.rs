@@ -91,6 +91,9 @@ pub struct IdentityClaims {
     pub picture: Option<String>,
     #[serde(default)]
     pub org_id: Option<String>,
+    /// The provider's session (Auth0 sends it), the logout's `logout_hint`.
+    #[serde(default)]
+    pub sid: Option<String>,
     #[serde(default)]
     nonce: Option<String>,
     #[serde(default)]
@@ -101,9 +104,9 @@ pub struct IdentityClaims {
     iat: Option<i64>,
 }
 
-/// The provider's session an ID token names (its `sid`), for the logout's `logout_hint`. Read
-/// without checking the signature: the token was checked when the provider sent it, and has been
-/// sealed in the store since; the value only goes back to the provider, which checks it.
+/// The provider's session an ID token names (its `sid`), for the logout's `logout_hint`: read from
+/// the ID token a set sealed by an earlier version kept. Without checking the signature: the set
+/// was sealed in our store, and the value only goes back to the provider, which checks it.
 pub fn provider_session_of(id_token: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct Session {
@@ -939,8 +942,9 @@ fn basic_credentials(client_id: &str, secret: &str) -> String {
 pub struct IssuedTokens {
     pub access_token: String,
     pub refresh_token: Option<String>,
-    /// Kept (sealed, server-side) only as the `id_token_hint` of the provider's logout.
-    pub id_token: Option<String>,
+    /// The provider's session, the `sid` of the ID token: set at sign-in once the token is checked
+    /// (`validate_id_token`), for the logout's `logout_hint`; none from a refresh.
+    pub provider_session: Option<String>,
     pub expires_in: Duration,
 }
 
@@ -949,7 +953,7 @@ impl From<&ProviderTokens> for IssuedTokens {
         Self {
             access_token: tokens.access_token().secret().clone(),
             refresh_token: tokens.refresh_token().map(|token| token.secret().clone()),
-            id_token: tokens.extra_fields().id_token.clone(),
+            provider_session: None,
             // Auth0 always sends expires_in; a provider that does not gets a conservative minute.
             expires_in: tokens.expires_in().unwrap_or(Duration::from_secs(60)),
         }

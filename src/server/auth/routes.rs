@@ -100,7 +100,7 @@ pub async fn commit_sign_in(
 /// (it only ends the caller's own session, and must always work).
 pub fn router(limiter: Arc<SignInLimiter>) -> Router<AppState> {
     Router::new()
-        .route("/auth/login", get(login))
+        .route("/auth/login", get(login).post(login_confirmed))
         .route(CALLBACK_PATH, get(callback))
         .route_layer(axum::middleware::from_fn_with_state(
             limiter,
@@ -117,31 +117,6 @@ struct LoginQuery {
     invitation: Option<String>,
 }
 
-/// Whether the browser says the request comes from this origin, or from the member (typed, a
-/// bookmark). A browser that sends no `Sec-Fetch-Site` cannot say, and is believed: the page's own
-/// link would come without one too.
-fn is_from_this_origin(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get("sec-fetch-site")
-        .and_then(|value| value.to_str().ok())
-        .is_none_or(|site| matches!(site, "same-origin" | "none"))
-}
-
-/// The sign-in link that accepts `ticket`, as the invitation's own link named it.
-fn accept_invitation_href(
-    return_to: &ReturnTo,
-    organization: Option<&str>,
-    ticket: &str,
-) -> String {
-    let mut query = oauth2::url::form_urlencoded::Serializer::new(String::new());
-    query.append_pair("invitation", ticket);
-    if let Some(organization) = organization {
-        query.append_pair("organization", organization);
-    }
-    query.append_pair("returnTo", return_to.as_str());
-    format!("/auth/login?{}", query.finish())
-}
-
 /// Auth0 ids and invitation tickets are short and URL-safe; anything else is not forwarded.
 fn looks_like_identifier(value: &str) -> bool {
     (1..=256).contains(&value.len())
@@ -153,8 +128,26 @@ fn looks_like_identifier(value: &str) -> bool {
 async fn login(
     State(bff): State<Arc<Bff>>,
     session: Session,
-    headers: axum::http::HeaderMap,
     Query(query): Query<LoginQuery>,
+) -> Result<Response, Response> {
+    start_sign_in(&bff, &session, query, false).await
+}
+
+/// The interstitial's "Accept the invitation": a same-origin POST (the CSRF check refuses another
+/// site's), so it goes on where the link stopped to ask.
+async fn login_confirmed(
+    State(bff): State<Arc<Bff>>,
+    session: Session,
+    axum::Form(query): axum::Form<LoginQuery>,
+) -> Result<Response, Response> {
+    start_sign_in(&bff, &session, query, true).await
+}
+
+async fn start_sign_in(
+    bff: &Arc<Bff>,
+    session: &Session,
+    query: LoginQuery,
+    confirmed: bool,
 ) -> Result<Response, Response> {
     let return_to = ReturnTo::or_home(query.return_to.as_deref());
     let invitation = query
@@ -163,31 +156,6 @@ async fn login(
     let named = query
         .organization
         .filter(|id| id.starts_with("org_") && looks_like_identifier(id));
-    if let Ok(session::SessionState::SignedIn { .. }) = bff.current_member(&session).await {
-        // Already signed in and not accepting an invitation: nothing to do at the provider.
-        let Some(ticket) = &invitation else {
-            return Ok(Redirect::to(return_to.as_str()).into_response());
-        };
-        // Accepting one ends this session and signs in again, possibly into the organization
-        // that sent it. Another site's link must not do that unseen (a manager of another
-        // platform in the tenant could move a member's next changes there): the member says so
-        // first, on a page of ours, whose link then comes from this origin.
-        if !is_from_this_origin(&headers) {
-            let again = accept_invitation_href(&return_to, named.as_deref(), ticket);
-            return Ok(crate::server::pages::problem_page(
-                StatusCode::OK,
-                "Accept the invitation?",
-                &[
-                    "You are signed in to the KeyStone Dashboard. This invitation link, opened from \
-                     another site, signs you out and in again to accept it, possibly into \
-                     another platform: what you do next would be done there.",
-                    "If you did not expect an invitation, close this page: you stay signed in as \
-                     you are.",
-                ],
-                (&again, "Accept the invitation"),
-            ));
-        }
-    }
     // A deployment pinned to one platform lets no one in through another organization of the
     // same tenant: the ID token's `org_id` is checked against the organization asked for, so
     // following the link's would admit that organization's members.
@@ -207,6 +175,33 @@ async fn login(
             "/auth/login",
         ));
     }
+    if let Ok(session::SessionState::SignedIn { .. }) = bff.current_member(session).await {
+        // Already signed in and not accepting an invitation: nothing to do at the provider.
+        let Some(ticket) = &invitation else {
+            return Ok(Redirect::to(return_to.as_str()).into_response());
+        };
+        // Accepting one ends this session and signs in again, possibly into the organization
+        // that sent it. A link (from a mail, another site, anywhere) must not do that unasked:
+        // a manager of another platform in the tenant could move a member's next changes there.
+        // The member says so on a page of ours, whose button is a same-origin POST.
+        if !confirmed {
+            let mut fields = vec![("invitation", ticket.as_str())];
+            fields.extend(named.as_deref().map(|named| ("organization", named)));
+            fields.push(("returnTo", return_to.as_str()));
+            return Ok(crate::server::pages::confirm_page(
+                "Accept the invitation?",
+                &[
+                    "You are signed in to the KeyStone Dashboard. Accepting this invitation signs \
+                     you out and in again, possibly into another platform: what you do next \
+                     would be done there.",
+                    "If you did not expect an invitation, close this page: you stay signed in as \
+                     you are.",
+                ],
+                ("/auth/login", &fields),
+                "Accept the invitation",
+            ));
+        }
+    }
     let organization = named.or_else(|| bff.default_organization.clone());
     let start = bff
         .provider
@@ -225,7 +220,7 @@ async fn login(
         return_to,
         started_at: session::now(),
     };
-    session::remember_login(&session, &start.state, pending)
+    session::remember_login(session, &start.state, pending)
         .await
         .map_err(|error| store_unavailable(&error))?;
     Ok(Redirect::to(&start.authorize_url).into_response())
@@ -345,7 +340,7 @@ async fn finish_login(
                 ProviderError::Unavailable(_) => provider_unavailable(&retry),
             }
         })?;
-    let issued = IssuedTokens::from(&tokens);
+    let mut issued = IssuedTokens::from(&tokens);
     let refresh_token = issued.refresh_token.clone();
     // A pinned deployment admits its own organization whatever the login asked for: a login
     // started before the pin was set may still come back within its ten minutes.
@@ -373,6 +368,8 @@ async fn finish_login(
             ));
         }
     };
+
+    issued.provider_session = claims.sid.clone().filter(|sid| !sid.is_empty());
 
     // A sign-in over a live session replaces it: its refresh token is revoked, not orphaned.
     if let Ok(Some(previous)) = session::stored_member(session).await {

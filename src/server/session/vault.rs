@@ -72,9 +72,14 @@ impl std::fmt::Debug for TokenSetId {
 pub struct TokenSet {
     pub access_token: String,
     pub refresh_token: Option<String>,
-    /// The latest ID token, sealed with the others and used only for its `sid`, the `logout_hint`
-    /// of the provider's logout. Absent in sets sealed before it was kept (they still open).
+    /// The provider's session (the `sid` of the ID token checked at sign-in): the `logout_hint` of
+    /// the provider's logout. Absent from sets sealed before it was kept, and from a provider whose
+    /// ID tokens carry none.
     #[serde(default)]
+    pub provider_session: Option<String>,
+    /// The whole ID token, as sets sealed before `provider_session` kept it (for its `sid`); never
+    /// written now, since the `sid` is all the logout needs and the token names the member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     /// Unix seconds.
     pub expires_at: i64,
@@ -94,15 +99,15 @@ impl std::fmt::Debug for TokenSet {
 
 impl TokenSet {
     fn issued(tokens: IssuedTokens, previous: TokenSet) -> Self {
-        let (previous_refresh, previous_id_token) = (previous.refresh_token, previous.id_token);
         Self {
             access_token: tokens.access_token,
             // Auth0 rotates, so a new refresh token comes back; a provider that does not rotate
             // leaves the previous one valid.
-            refresh_token: tokens.refresh_token.or(previous_refresh),
-            // A refresh may bring a newer ID token (not validated: it came straight from the token
-            // endpoint, OIDC Core §3.1.3.7, and only ever goes back to that provider as a hint).
-            id_token: tokens.id_token.or(previous_id_token),
+            refresh_token: tokens.refresh_token.or(previous.refresh_token),
+            // A refresh continues the provider's session; the ID token it may bring is not
+            // checked (OIDC Core §3.1.3.7 does not ask it), so its `sid` is not taken.
+            provider_session: tokens.provider_session.or(previous.provider_session),
+            id_token: previous.id_token,
             expires_at: now() + tokens.expires_in.as_secs() as i64,
             session_ends_at: previous.session_ends_at,
         }
@@ -236,7 +241,8 @@ impl TokenVault {
         let set = TokenSet {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
-            id_token: tokens.id_token,
+            provider_session: tokens.provider_session,
+            id_token: None,
             expires_at: now() + tokens.expires_in.as_secs() as i64,
             session_ends_at: Some(now() + self.inner.retention.as_secs() as i64),
         };
@@ -796,6 +802,7 @@ mod tests {
         TokenSet {
             access_token: access_token.to_owned(),
             refresh_token: None,
+            provider_session: None,
             id_token: None,
             expires_at: now() + 3_600,
             session_ends_at: None,
