@@ -103,6 +103,29 @@ test.describe('a switch that fails', () => {
   });
 });
 
+test('a keyboard choice in the switcher waits for Enter: arrow keys do not switch at each press', async ({ page }) => {
+  await signIn(page, '/members');
+  await waitForHydration(page);
+  const switcher = page.getByTestId('environment-switcher');
+  let switched = 0;
+  page.on('request', (request) => {
+    if (request.url().endsWith('/api/environment')) switched += 1;
+  });
+  await switcher.focus();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await expect(switcher).not.toHaveValue('development');
+  // Nothing was sent; the Switch button shows for the choice, and Enter makes it.
+  await expect(page.getByTestId('environment-switch')).toBeVisible();
+  expect(switched).toBe(0);
+  const chosen = await switcher.inputValue();
+  const reloaded = page.waitForEvent('load');
+  await page.keyboard.press('Enter');
+  await reloaded;
+  expect(switched).toBe(1);
+  await expect(page.getByTestId('environment-switcher')).toHaveValue(chosen);
+});
+
 test('without JavaScript the switcher still works, through its Switch button', async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();

@@ -127,7 +127,8 @@ fn TopBarContent(shell: ShellView) -> impl IntoView {
 /// never be mistaken for a test environment (the "test/live trap").
 ///
 /// A real form posting to the `switch_environment` server function: without WASM the "Switch"
-/// button submits it and the server sends the browser back; with WASM a change submits at once.
+/// button submits it and the server sends the browser back; with WASM a choice from the list
+/// submits at once, and a choice made with the keyboard waits for Enter or the button (below).
 /// Once the session has the new environment the page reloads, so every panel shows its data.
 #[component]
 fn EnvironmentSwitcher(
@@ -138,10 +139,32 @@ fn EnvironmentSwitcher(
     let hydrated = use_hydrated();
     let form = NodeRef::<leptos::html::Form>::new();
     let select = NodeRef::<leptos::html::Select>::new();
-    let on_change = move |_| {
-        if let Some(form) = form.get() {
+    // On Windows and Linux, arrow keys, Home/End and type-ahead change a closed select's value,
+    // each with a `change`: submitting on it would switch (and reload) at every keypress, through
+    // production perhaps, before the member reaches the one they want (WCAG 3.2.2, On Input). A
+    // choice made with the keyboard therefore waits for Enter or the Switch button, which shows
+    // for it; one made with the pointer, from the open list, is taken at once.
+    let keyed = RwSignal::new(false);
+    let submit = move || {
+        if let Some(form) = form.get_untracked() {
             let _ = form.request_submit();
         }
+    };
+    let on_change = move |_| {
+        if !keyed.get_untracked() {
+            submit();
+        }
+    };
+    let on_keydown = move |event: leptos::ev::KeyboardEvent| match event.key().as_str() {
+        "Enter" => {
+            let chosen = select.get_untracked().map(|select| select.value());
+            if chosen.is_some_and(|chosen| chosen != current.get_untracked().as_str()) {
+                event.prevent_default();
+                submit();
+            }
+        }
+        "Tab" | "Shift" | "Control" | "Alt" | "Meta" | "Escape" => {}
+        _ => keyed.set(true),
     };
     Effect::new(move |_| match switch.value().get() {
         Some(Ok(slug)) => {
@@ -181,6 +204,8 @@ fn EnvironmentSwitcher(
                     node_ref=select
                     name="slug"
                     on:change=on_change
+                    on:keydown=on_keydown
+                    on:pointerdown=move |_| keyed.set(false)
                     disabled=move || switch.pending().get()
                     data-testid="environment-switcher"
                 >
@@ -206,14 +231,15 @@ fn EnvironmentSwitcher(
                         .collect_view()}
                 </select>
             </label>
-            // Needed only before the WASM takes over (a change then submits at once). Once it has,
+            // Needed before the WASM takes over, and for a choice made with the keyboard. Otherwise
             // the button keeps its place, invisible (so out of the tab order and the accessibility
             // tree): hiding it outright reflowed the top bar under the reader as the page hydrated,
             // a layout shift of 0.16 on a phone, where the bar wraps.
             <button
                 type="submit"
                 class="button button--small"
-                class:env-switcher__submit--hydrated=hydrated
+                class:env-switcher__submit--hydrated=move || hydrated.get() && !keyed.get()
+                data-testid="environment-switch"
             >
                 "Switch"
             </button>
