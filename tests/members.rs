@@ -169,6 +169,22 @@ async fn the_manager_count_is_remembered_briefly_and_recounted_after_a_change() 
     );
 }
 
+/// Asked past the end (the last member of the last page was just removed, an old link), the list
+/// shows its last page, not "51–50 of 50" and an empty table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_past_the_end_shows_the_last_page() {
+    let app = TestApp::builder()
+        .sandbox(|sandbox| sandbox.seed_members = 120)
+        .spawn()
+        .await;
+    let browser = manager(&app).await;
+    let first = members(&browser, None, None).await;
+    let last_start = (first.total - 1) / 50 * 50;
+    let past = members(&browser, None, Some(first.total + 50)).await;
+    assert_eq!(past.offset, last_start);
+    assert_eq!(past.members.len() as u64, first.total - last_start);
+}
+
 /// A list longer than one form sends is refused whole, before any invitation is sent; the split
 /// of a paste as long as the body limit allows is linear (a repeat check that compared each
 /// address with every earlier one held a worker for minutes on such a paste).

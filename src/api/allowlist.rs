@@ -136,8 +136,7 @@ impl AllowlistView {
             can_manage,
         } = self.allowlist;
         let total = (entries.len() + entries_as_stored.len()) as u64;
-        let last_page = total.saturating_sub(1) / ALLOWLIST_PAGE_SIZE * ALLOWLIST_PAGE_SIZE;
-        let offset = offset.min(last_page) / ALLOWLIST_PAGE_SIZE * ALLOWLIST_PAGE_SIZE;
+        let offset = crate::api::page_start(offset, total, ALLOWLIST_PAGE_SIZE);
         let networks = entries.iter().map(|entry| entry.cidr).collect();
         let rows = entries
             .into_iter()

@@ -433,7 +433,14 @@ mod ssr {
             ssr::roles(&request),
             ssr::invitations(&request),
         );
-        let (page, can_manage) = (page?, can_manage?);
+        let (mut page, can_manage) = (page?, can_manage?);
+        // Asked past the end (the last member of the last page was just removed, an old link):
+        // the last page instead.
+        if page.items.is_empty() && page.total > 0 && offset >= page.total {
+            let last = crate::api::page_start(offset, page.total, MEMBERS_PAGE_SIZE);
+            query[1].1 = last.to_string();
+            page = request.get(paths::MEMBERS, &query).await?;
+        }
         let invitations = invitations.map(|invitations| {
             let roles = roles.as_deref().unwrap_or_default();
             invitations

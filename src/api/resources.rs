@@ -14,6 +14,14 @@ pub struct Page<T> {
     pub offset: u64,
 }
 
+/// Where the page holding row `offset` starts, or the last page's start when `offset` is past the
+/// end (the last rows were just removed, an old link): a table never shows "51–50 of 50".
+pub fn page_start(offset: u64, total: u64, page_size: u64) -> u64 {
+    let page_size = page_size.max(1);
+    let last_page = total.saturating_sub(1) / page_size * page_size;
+    offset.min(last_page) / page_size * page_size
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlatformRecord {
     pub id: String,
