@@ -51,8 +51,22 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     await expect(row).toContainText('A settlement completed');
     await expect(form.getByLabel('URL', { exact: true })).toHaveValue('');
 
-    // A test delivery, really received and verified with the secret shown at creation.
+    // A test delivery, really received and verified with the secret shown at creation. While it
+    // is on its way, only this row's button says so; the seeded endpoint's waits, disabled, with
+    // its own label.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/api/webhooks/test', async (route) => {
+      await held;
+      await route.continue();
+    });
     await row.getByTestId('send-test').click();
+    await expect(row.getByTestId('send-test')).toHaveText('Sending…');
+    const other = page.locator(`[data-testid="webhook-row"]:not([data-url="${receiver.url}"])`).first();
+    await expect(other.getByTestId('send-test')).toHaveText('Send test');
+    await expect(other.getByTestId('send-test')).toBeDisabled();
+    release();
+    await page.unroute('**/api/webhooks/test');
     await expect(page.getByTestId('announcement')).toContainText(`Delivered to ${receiver.url}: 204 in`);
     await expect(row.getByTestId('test-result')).toContainText('204');
     expect(receiver.received).toHaveLength(1);

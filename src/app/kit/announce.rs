@@ -74,8 +74,12 @@ impl Announcer {
     }
 }
 
+/// How long good news stays shown (it has been read out already). A problem stays until it is
+/// dismissed or the member moves to another page: it may need reading twice.
+const SUCCESS_SHOWN_FOR: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// The region itself. An announcement belongs to the page it was made on: moving to another page
-/// clears it.
+/// clears it. Each can be dismissed; good news goes by itself.
 #[component]
 pub fn Toasts() -> impl IntoView {
     let announcer = Announcer::expect();
@@ -87,6 +91,26 @@ pub fn Toasts() -> impl IntoView {
         }
         now
     });
+    // Counts what was said, so that a timer set for one announcement never clears a later one.
+    let said_count = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let good_news = announcer
+            .0
+            .with(|said| said.as_ref().is_some_and(|said| said.ok));
+        said_count.update_value(|count| *count += 1);
+        if good_news {
+            let this_one = said_count.get_value();
+            set_timeout(
+                move || {
+                    if said_count.get_value() == this_one {
+                        announcer.0.set(None);
+                    }
+                },
+                SUCCESS_SHOWN_FOR,
+            );
+        }
+    });
+    let dismiss = move |_| announcer.0.set(None);
     view! {
         <div class="toast-region" role="status" aria-live="polite" data-testid="announcement">
             {move || {
@@ -96,7 +120,14 @@ pub fn Toasts() -> impl IntoView {
                     .map(|said| {
                         view! {
                             <p class="toast" class:toast--error=!said.ok>
-                                {said.text}
+                                <span>{said.text}</span>
+                                <button
+                                    type="button"
+                                    class="toast__dismiss"
+                                    aria-label="Dismiss"
+                                    data-testid="dismiss-announcement"
+                                    on:click=dismiss
+                                ></button>
                             </p>
                         }
                     })

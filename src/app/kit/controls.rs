@@ -96,6 +96,8 @@ pub fn CheckedField(
 }
 
 /// A form's submit button: disabled while its action runs, saying so when it has a `busy` label.
+/// The rows of a table share one action, so only the button that sent it says it is busy (the
+/// others are disabled, but keep their label).
 #[component]
 pub fn SubmitButton(
     #[prop(into)] label: String,
@@ -116,7 +118,15 @@ pub fn SubmitButton(
         (false, true) => "button button--small",
         (false, false) => "button",
     };
-    let text = move || match (&busy, pending.get()) {
+    // Set by this button's click (Enter in a field clicks the form's first button too), cleared
+    // once the action has ended.
+    let sent_here = RwSignal::new(false);
+    Effect::new(move |_| {
+        if !pending.get() {
+            sent_here.set(false);
+        }
+    });
+    let text = move || match (&busy, pending.get() && sent_here.get()) {
         (Some(busy), true) => busy.clone(),
         _ => label.clone(),
     };
@@ -125,6 +135,8 @@ pub fn SubmitButton(
             type="submit"
             class=class
             data-testid=testid
+            on:click=move |_| sent_here.set(true)
+            aria-busy=move || (pending.get() && sent_here.get()).then_some("true")
             disabled=move || pending.get() || disabled.is_some_and(|disabled| disabled.get())
         >
             {text}
