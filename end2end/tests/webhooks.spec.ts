@@ -66,8 +66,8 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     await expect(other.getByTestId('send-test')).toHaveText('Send test');
     await expect(other.getByTestId('send-test')).toBeDisabled();
     release();
-    await page.unroute('**/api/webhooks/test');
     await expect(page.getByTestId('announcement')).toContainText(`Delivered to ${receiver.url}: 204 in`);
+    await page.unroute('**/api/webhooks/test');
     await expect(row.getByTestId('test-result')).toContainText('204');
     expect(receiver.received).toHaveLength(1);
     const first = receiver.received[0];
