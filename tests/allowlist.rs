@@ -644,36 +644,29 @@ async fn a_caller_logged_under_another_actor_type_is_still_named() {
         common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::OK
     );
-    app.sandbox().state.store.write(|data| {
-        for entry in &mut data.activity {
-            if entry.actor_type == "m2m" {
-                entry.actor_type = "client".into();
+    // The log's M2M entries, spelled `actor_type` as given; then the callers the preview names.
+    let callers_when_logged_as = |actor_type: &'static str| {
+        app.sandbox().state.store.write(|data| {
+            for entry in &mut data.activity {
+                if entry.kind == "api.request" {
+                    entry.actor_type = actor_type.into();
+                }
             }
+        });
+        async {
+            browser
+                .call(LoadRecentCallers {})
+                .await
+                .unwrap()
+                .expect("Ada reads the log")
+                .callers
         }
-    });
-    let callers = browser
-        .call(LoadRecentCallers {})
-        .await
-        .unwrap()
-        .expect("Ada reads the log")
-        .callers;
+    };
+    let callers = callers_when_logged_as("client").await;
     assert_eq!(callers.len(), 1, "{callers:?}");
     assert_eq!(callers[0].client_id, "sandbox-m2m-staging");
-
-    // The same entry said to be a member's is not a caller.
-    app.sandbox().state.store.write(|data| {
-        for entry in &mut data.activity {
-            if entry.actor_type == "client" {
-                entry.actor_type = "user".into();
-            }
-        }
-    });
-    let callers = browser
-        .call(LoadRecentCallers {})
-        .await
-        .unwrap()
-        .expect("Ada reads the log")
-        .callers;
+    // The same entries said to be a member's are not callers.
+    let callers = callers_when_logged_as("user").await;
     assert!(callers.is_empty(), "{callers:?}");
 }
 

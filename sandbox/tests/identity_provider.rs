@@ -862,18 +862,35 @@ async fn id_token(sandbox: &TestSandbox) -> String {
         .to_owned()
 }
 
+/// The end-session endpoint the sandbox's discovery publishes.
+async fn end_session_endpoint(sandbox: &TestSandbox) -> String {
+    sandbox.discovery().await["end_session_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A browser's GET of the end-session endpoint with these parameters (redirects not followed).
+async fn logout_at(
+    sandbox: &TestSandbox,
+    end_session: &str,
+    params: Vec<(&'static str, String)>,
+) -> reqwest::Response {
+    sandbox
+        .http
+        .get(end_session)
+        .query(&params)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_end_session_endpoint_checks_the_id_token_hint_and_the_return_url() {
     let sandbox = spawn().await;
     let hint = id_token(&sandbox).await;
-    let end_session = sandbox.discovery().await["end_session_endpoint"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let logout = |params: Vec<(&'static str, String)>| {
-        let request = sandbox.http.get(&end_session).query(&params);
-        async move { request.send().await.unwrap() }
-    };
+    let end_session = end_session_endpoint(&sandbox).await;
+    let logout = |params| logout_at(&sandbox, &end_session, params);
     let return_to = format!("{DASHBOARD_URL}/");
 
     let back = logout(vec![
@@ -940,14 +957,8 @@ async fn the_end_session_endpoint_checks_the_id_token_hint_and_the_return_url() 
 #[tokio::test]
 async fn the_end_session_endpoint_takes_a_current_session_as_logout_hint() {
     let sandbox = spawn().await;
-    let end_session = sandbox.discovery().await["end_session_endpoint"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let logout = |params: Vec<(&'static str, String)>| {
-        let request = sandbox.http.get(&end_session).query(&params);
-        async move { request.send().await.unwrap() }
-    };
+    let end_session = end_session_endpoint(&sandbox).await;
+    let logout = |params| logout_at(&sandbox, &end_session, params);
     let return_to = format!("{DASHBOARD_URL}/");
     let session_of = |token: &str| claims(token)["sid"].as_str().unwrap().to_owned();
     let (first, second) = (id_token(&sandbox).await, id_token(&sandbox).await);
