@@ -990,6 +990,27 @@ impl std::fmt::Debug for IdentityProvider {
 mod tests {
     use super::*;
 
+    /// A set sealed before `provider_session` was kept holds the whole ID token: its `sid` is still
+    /// found for the logout; a token without one (or an empty one) gives no hint.
+    #[test]
+    fn an_old_sets_id_token_still_names_the_providers_session() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let token = |claims: &str| {
+            format!(
+                "{}.{}.c2ln",
+                URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
+                URL_SAFE_NO_PAD.encode(claims)
+            )
+        };
+        assert_eq!(
+            provider_session_of(&token(r#"{"sub":"auth0|ada","sid":"s-1"}"#)).as_deref(),
+            Some("s-1")
+        );
+        assert_eq!(provider_session_of(&token(r#"{"sub":"auth0|ada"}"#)), None);
+        assert_eq!(provider_session_of(&token(r#"{"sid":""}"#)), None);
+        assert_eq!(provider_session_of("not a token"), None);
+    }
+
     fn provider(issuer: &str) -> IdentityProvider {
         IdentityProvider::new(ProviderSettings {
             issuer,
