@@ -1,13 +1,13 @@
 import AxeBuilder from '@axe-core/playwright';
 import { Page } from '@playwright/test';
-import { test, expect, signIn, waitForHydration, ADA, DMITRI } from './fixtures';
+import { test, expect, signIn, waitForHydration, switchTo, adaOnTheApi, ADA, DMITRI } from './fixtures';
 
 /**
  * Every page, for a member who may change things and one who may only look, wide and at a phone's
  * 390 px: axe-core finds no serious or critical violation (WCAG 2.x A and AA rules), and nothing
  * is wider than the screen (the page itself never scrolls sideways; wide tables scroll in place).
  */
-const PAGES = ['/', '/members', '/roles', '/environments', '/security', '/activity', '/upstream-check'];
+const PAGES = ['/', '/members', '/roles', '/environments', '/security', '/activity', '/upstream-check', '/settings', '/webhooks'];
 const VIEWPORTS = [
   { name: 'wide', width: 1280, height: 800 },
   { name: 'phone', width: 390, height: 844 },
@@ -59,6 +59,53 @@ for (const who of [ADA, DMITRI]) {
     });
   }
 }
+
+/**
+ * The names the shown controls of a table's rows are read out by (and answer voice commands by):
+ * what `aria-label` or the text, hidden parts included, give.
+ */
+async function rowControlNames(page: Page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('td.row-actions')].flatMap((cell) =>
+      [...cell.querySelectorAll<HTMLElement>('button, a')]
+        .filter((control) => control.getClientRects().length > 0)
+        .map((control) => (control.getAttribute('aria-label') ?? control.textContent ?? '').replace(/\s+/g, ' ').trim()),
+    ),
+  );
+}
+
+test("every row's buttons say which row they act on", async ({ page }) => {
+  // Every row has an "Edit" and a "Delete": a list of a page's buttons read out, or a voice
+  // command, must still tell them apart (WCAG 2.4.6, 2.5.3).
+  const api = await adaOnTheApi();
+  const second = await api('POST', '/platforms/me/webhooks', {
+    url: 'https://ledger.acme-markets.example/keystone',
+    description: 'A second endpoint, so the table has two rows to tell apart',
+  });
+  try {
+    await signIn(page, '/members');
+    const pages: [string, string, string][] = [
+      ['/members', 'member-row', 'Remove Dmitri Volkov'],
+      ['/environments', 'environment-row', 'Deactivate Staging'],
+      ['/webhooks', 'webhook-row', 'Delete https://ledger.acme-markets.example/keystone'],
+      ['/security', 'allowlist-row', 'Delete 203.0.113.0/24'],
+    ];
+    for (const [path, row, example] of pages) {
+      await page.goto(path);
+      await waitForHydration(page);
+      if (path === '/security') await switchTo(page, 'production', 'Production');
+      expect(await page.getByTestId(row).count(), `rows on ${path}`).toBeGreaterThan(1);
+      const names = await rowControlNames(page);
+      expect(names.length, `row controls on ${path}`).toBeGreaterThan(2);
+      const repeated = names.filter((name, index) => names.indexOf(name) !== index);
+      expect(repeated, `controls on ${path} whose name another row's has`).toEqual([]);
+      // The browser's own accessible name, not only the text: the row's part is read.
+      await expect(page.getByRole('button', { name: example, exact: true })).toBeVisible();
+    }
+  } finally {
+    await api('DELETE', `/platforms/me/webhooks/${second.id}`);
+  }
+});
 
 test('the open dialogs and the account menu pass axe-core too', async ({ page }) => {
   await signIn(page, '/members');

@@ -54,7 +54,7 @@ test('the environment forms keep their input through a conflict and an outage', 
   for (const label of Object.keys(typed)) await expect(form.getByLabel(label)).toHaveValue('');
 
   // The edit dialog stays open with the edit when the save fails, and closes once it is saved.
-  await uat.getByText('Edit', { exact: true }).click();
+  await uat.getByRole('button', { name: /^Edit\b/ }).click();
   const name = uat.getByLabel('Name');
   await name.fill('UAT');
   await uat.getByLabel('Default timeout (seconds)').fill('900');
@@ -71,12 +71,12 @@ test('the environment forms keep their input through a conflict and an outage', 
   await expect(uat).toContainText('900 s');
 
   // Opened again, the dialog starts from what is saved; Escape closes it and returns focus.
-  await uat.getByText('Edit', { exact: true }).click();
+  await uat.getByRole('button', { name: /^Edit\b/ }).click();
   await expect(name).toHaveValue('UAT');
   await name.fill('Discarded');
   await name.press('Escape');
   await expect(name).toBeHidden();
-  await expect(uat.getByRole('button', { name: 'Edit', exact: true })).toBeFocused();
+  await expect(uat.getByRole('button', { name: /^Edit\b/ })).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(name).toHaveValue('UAT');
 });
@@ -117,7 +117,7 @@ test('the invitation form and the roles dialog keep their input through failures
 
   // A role change that fails keeps the dialog open with the boxes as ticked.
   const ben = page.locator('[data-testid="member-row"][data-email="ben@acme-markets.example"]');
-  await ben.getByText('Change roles', { exact: true }).click();
+  await ben.getByRole('button', { name: /^Change roles\b/ }).click();
   await ben.getByLabel(/^Viewer/).check();
   await setFaults(failNext('PATCH', '/v1/platforms/me/members'));
   await ben.getByRole('button', { name: 'Save roles' }).click();
@@ -132,17 +132,17 @@ test('the invitation form and the roles dialog keep their input through failures
   await expect(ben.getByLabel(/^Viewer/)).toBeHidden();
 
   // Put Ben back as he was for the other tests.
-  await ben.getByText('Change roles', { exact: true }).click();
+  await ben.getByRole('button', { name: /^Change roles\b/ }).click();
   await ben.getByLabel(/^Viewer/).uncheck();
   await ben.getByRole('button', { name: 'Save roles' }).click();
   await expect(ben.getByTestId('member-roles')).toHaveText('Developer');
 
   // Escape in a row's dialog gives the focus back to that row's button.
-  await ben.getByText('Change roles', { exact: true }).click();
+  await ben.getByRole('button', { name: /^Change roles\b/ }).click();
   await ben.getByLabel(/^Viewer/).focus();
   await page.keyboard.press('Escape');
   await expect(ben.getByLabel(/^Viewer/)).toBeHidden();
-  await expect(ben.getByRole('button', { name: 'Change roles', exact: true })).toBeFocused();
+  await expect(ben.getByRole('button', { name: /^Change roles\b/ })).toBeFocused();
 });
 
 test('an allowlist description being edited survives a failed save', async ({ page }) => {
@@ -158,7 +158,7 @@ test('an allowlist description being edited survives a failed save', async ({ pa
   const row = page.getByTestId('allowlist-row').filter({ hasText: network });
   await expect(row).toContainText('build agent');
 
-  await row.getByText('Edit', { exact: true }).click();
+  await row.getByRole('button', { name: /^Edit\b/ }).click();
   const description = row.getByLabel(`Description of ${network}`);
   await expect(description).toHaveValue('build agent');
   await description.fill('build agent (eu-west)');
@@ -176,7 +176,7 @@ test('an allowlist description being edited survives a failed save', async ({ pa
   await row.getByTestId('delete-entry').click();
   const lastOne = row.getByLabel('I understand');
   if (await lastOne.count()) await lastOne.check();
-  await row.getByRole('button', { name: `Delete ${network}` }).click();
+  await row.locator('.inline-dialog__body:visible').getByRole('button', { name: `Delete ${network}` }).click();
   await expect(row).toHaveCount(0);
 });
 

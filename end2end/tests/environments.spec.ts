@@ -64,7 +64,7 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await staging.getByTestId('deactivate').click();
   await expect(staging.getByRole('alert')).toContainText('refuses its M2M credentials at once');
   await staging.getByLabel('I understand').check();
-  await staging.getByRole('button', { name: 'Deactivate Staging' }).click();
+  await staging.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Deactivate Staging' }).click();
   await expect(staging.getByTestId('environment-state')).toHaveText('Deactivated');
   // The row was rebuilt without the dialog: the focus is on what took its place.
   await expect(staging.getByTestId('reactivate')).toBeFocused();
@@ -120,7 +120,7 @@ test.describe('a production edit', () => {
     await signIn(page, '/environments');
     await waitForHydration(page);
     const production = page.locator('[data-testid="environment-row"][data-slug="production"]');
-    await production.getByText('Edit', { exact: true }).click();
+    await production.getByRole('button', { name: /^Edit\b/ }).click();
     const dialog = production.locator('.inline-dialog__body:visible');
     await expect(dialog.getByTestId('confirmation')).toContainText('This changes production');
     const timeout = dialog.getByLabel('Default timeout (seconds)');
@@ -137,19 +137,19 @@ test.describe('a production edit', () => {
 
     // Another row's dialog does not carry production's refusal.
     const staging = page.locator('[data-testid="environment-row"][data-slug="staging"]');
-    await staging.getByText('Edit', { exact: true }).click();
+    await staging.getByRole('button', { name: /^Edit\b/ }).click();
     await expect(staging.getByLabel('Name')).toBeVisible();
     await expect(staging.locator('.form-error')).toHaveCount(0);
     await staging.getByLabel('Name').press('Escape');
 
     // Production's dialog opened again starts from what is saved; confirmed, it saves.
-    await production.getByText('Edit', { exact: true }).click();
+    await production.getByRole('button', { name: /^Edit\b/ }).click();
     await expect(timeout).toHaveValue(saved);
     await expect(dialog.locator('.form-error')).toHaveCount(0);
     await dialog.getByLabel('I understand').check();
     await dialog.getByRole('button', { name: 'Save' }).click();
     await expect(page.getByTestId('announcement')).toHaveText('Saved Production.');
     // The dialog is gone with the form that had the focus; the focus is back on the row's button.
-    await expect(production.getByRole('button', { name: 'Edit', exact: true })).toBeFocused();
+    await expect(production.getByRole('button', { name: /^Edit\b/ })).toBeFocused();
   });
 });

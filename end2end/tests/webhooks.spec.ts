@@ -61,9 +61,9 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
       await route.continue();
     });
     await row.getByTestId('send-test').click();
-    await expect(row.getByTestId('send-test')).toHaveText('Sending…');
+    await expect(row.getByTestId('send-test')).toHaveText(/^Sending…/);
     const other = page.locator(`[data-testid="webhook-row"]:not([data-url="${receiver.url}"])`).first();
-    await expect(other.getByTestId('send-test')).toHaveText('Send test');
+    await expect(other.getByTestId('send-test')).toHaveText(/^Send test/);
     await expect(other.getByTestId('send-test')).toBeDisabled();
     release();
     await expect(page.getByTestId('announcement')).toContainText(`Delivered to ${receiver.url}: 204 in`);
@@ -125,7 +125,7 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     await expect(row).toContainText('Active');
     await row.getByTestId('delete-webhook').click();
     await row.locator('.inline-dialog__body:visible').getByLabel('I understand').check();
-    await row.getByRole('button', { name: `Delete ${receiver.url}` }).click();
+    await row.locator('.inline-dialog__body:visible').getByRole('button', { name: `Delete ${receiver.url}` }).click();
     await expect(page.getByTestId('announcement')).toHaveText(`Deleted ${receiver.url}.`);
     await expect(row).toHaveCount(0);
   } finally {

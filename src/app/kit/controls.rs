@@ -111,6 +111,10 @@ pub fn SubmitButton(
     #[prop(optional)] small: bool,
     #[prop(optional, into)] disabled: Option<Signal<bool>>,
     #[prop(optional)] testid: Option<&'static str>,
+    /// Read after the label by assistive technology only, for a button every row of a table has:
+    /// " https://ledger.acme.example/in" (see [`HiddenLabel`]).
+    #[prop(optional, into)]
+    hidden_label: Option<String>,
 ) -> impl IntoView {
     let class = match (danger, small) {
         (true, true) => "button button--danger button--small",
@@ -140,8 +144,17 @@ pub fn SubmitButton(
             disabled=move || pending.get() || disabled.is_some_and(|disabled| disabled.get())
         >
             {text}
+            <HiddenLabel text=hidden_label />
         </button>
     }
+}
+
+/// What a control's visible label leaves out, for assistive technology: a table's rows each have
+/// an "Edit" and a "Delete", and a list of buttons read out (or a voice command) must tell which
+/// row each acts on. Starts with its own space: " 10.0.0.0/8".
+#[component]
+pub fn HiddenLabel(text: Option<String>) -> impl IntoView {
+    text.map(|text| view! { <span class="visually-hidden">{text}</span> })
 }
 
 /// Says that the member may look but not change, and which permission changing needs (named

@@ -14,6 +14,7 @@ use leptos::{prelude::*, wasm_bindgen::JsCast};
 use leptos_router::hooks::use_query_map;
 use std::sync::{Arc, Mutex};
 
+use super::HiddenLabel;
 use crate::domain::{encode_component, query_string};
 
 /// The query parameter naming the dialog a page is rendered with open.
@@ -352,7 +353,7 @@ pub fn InlineDialog(
     key: String,
     label: String,
     /// Read after the label by assistive technology only, when the label alone would be the same
-    /// on every row: " the invitation of ada@acme.example".
+    /// on every row: " the invitation of ada@acme.example" (see [`super::HiddenLabel`]).
     #[prop(optional, into)]
     hidden_label: Option<String>,
     #[prop(optional)] danger: bool,
@@ -466,7 +467,7 @@ pub fn InlineDialog(
                 }
             >
                 {label}
-                {hidden_label.map(|hidden| view! { <span class="visually-hidden">{hidden}</span> })}
+                <HiddenLabel text=hidden_label />
             </a>
             <div class="inline-dialog__body" id=body_id hidden=move || !is_open()>
                 {body}
@@ -513,6 +514,8 @@ pub fn DraftDialog<T, F, V>(
     /// Unique on the page; also names the row in the draft.
     key: String,
     label: String,
+    /// Which row, for assistive technology (see [`InlineDialog`]).
+    hidden_label: String,
     draft: DialogDraft<T>,
     /// What the API holds for the row: the form's values until something is typed.
     saved: T,
@@ -527,7 +530,7 @@ where
 {
     let row = key.clone();
     view! {
-        <InlineDialog key label testid>
+        <InlineDialog key label hidden_label testid>
             {form(draft.row(row, saved))}
         </InlineDialog>
     }

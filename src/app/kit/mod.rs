@@ -33,8 +33,8 @@ mod text;
 pub use announce::{Announcement, Announcer, Toasts};
 pub use confirm::Confirm;
 pub use controls::{
-    use_hydrated, CheckedField, CopyButton, CopyField, DataTable, FormErrors, PageHeader,
-    ReadOnlyNotice, SubmitButton, TableScroll, TextField,
+    use_hydrated, CheckedField, CopyButton, CopyField, DataTable, FormErrors, HiddenLabel,
+    PageHeader, ReadOnlyNotice, SubmitButton, TableScroll, TextField,
 };
 pub use dialog::{DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowField, RowInput};
 pub use loading::{LoadFailed, Loaded, SectionFailed, SignInAgain};

@@ -21,6 +21,10 @@ use crate::{
 #[component]
 pub fn ActiveSwitch<S, OutputProtocol>(
     id: String,
+    /// The row's name, read after the dialog button's "Deactivate" by assistive technology:
+    /// "Staging".
+    #[prop(into)]
+    row: String,
     is_active: bool,
     turn_off: ServerAction<S>,
     turn_on: ServerAction<S>,
@@ -33,9 +37,8 @@ pub fn ActiveSwitch<S, OutputProtocol>(
     off_busy: &'static str,
     /// What turning off does, confirmed (and checked again by the server).
     warnings: Vec<Warning>,
-    /// The turn-on button: "Reactivate Staging".
-    #[prop(into)]
-    on: String,
+    /// The turn-on button: "Reactivate" (the row's name follows, for assistive technology).
+    on: &'static str,
     /// "Reactivating…"
     on_busy: &'static str,
     #[prop(optional)] danger: bool,
@@ -57,9 +60,10 @@ where
     // Both halves answer to the dialog's key: the focus goes from one to the other as the row
     // is rebuilt after a change (from the turn-off dialog to the turn-on button and back).
     let key = format!("{}:{id}", off.to_lowercase());
+    let hidden_label = format!(" {row}");
     if is_active {
         view! {
-            <InlineDialog key label=off.to_owned() danger testid=off_testid>
+            <InlineDialog key label=off.to_owned() hidden_label danger testid=off_testid>
                 <ActionForm action=turn_off>
                     <input type="hidden" name="id" value=id />
                     <input type="hidden" name="active" value="false" />
@@ -91,6 +95,7 @@ where
                 <input type="hidden" name="active" value="true" />
                 <SubmitButton
                     label=on
+                    hidden_label
                     busy=on_busy
                     pending=turn_on.pending()
                     small=true

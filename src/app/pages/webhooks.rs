@@ -16,9 +16,9 @@ use crate::{
     },
     app::kit::{
         use_hydrated, use_offset_query, ActiveSwitch, Announcement, Announcer, CheckedField,
-        Confirm, CopyField, DataTable, DialogDraft, DraftDialog, FormErrors, InlineDialog,
-        InlineDialogs, Loaded, PageHeader, PageWindow, Pager, RowField, RowInput, SubmitButton,
-        TextField,
+        Confirm, CopyField, DataTable, DialogDraft, DraftDialog, FormErrors, HiddenLabel,
+        InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager, RowField, RowInput,
+        SubmitButton, TextField,
     },
 };
 
@@ -285,6 +285,9 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
     let (test_id, active_id, rotate_id) = (id.clone(), id.clone(), id.clone());
     let (row_url, shown_url, rotate_url, active_url) =
         (url.clone(), url.clone(), url.clone(), url.clone());
+    // Every row has the same buttons: assistive technology hears which endpoint each acts on.
+    let which = format!(" {url}");
+    let test_which = which.clone();
     let description = endpoint.description.clone().unwrap_or_default();
     let is_active = endpoint.is_active;
     let shown_result = {
@@ -320,6 +323,7 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
                         <input type="hidden" name="id" value=test_id />
                         <SubmitButton
                             label="Send test"
+                            hidden_label=test_which
                             busy="Sending…"
                             pending=actions.test.pending()
                             small=true
@@ -332,11 +336,13 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
                         data-testid="show-deliveries"
                     >
                         "Deliveries"
+                        <HiddenLabel text=Some(which) />
                     </a>
                     <EditEndpoint endpoint action=actions.update />
                     // Disabling silences a receiver.
                     <ActiveSwitch
                         id=active_id
+                        row=active_url.clone()
                         is_active
                         turn_off=actions.disable
                         turn_on=actions.enable
@@ -498,6 +504,7 @@ fn CreateWebhookForm(action: ServerAction<CreateWebhook>) -> impl IntoView {
 #[component]
 fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) -> impl IntoView {
     let key = format!("edit:{}", endpoint.id);
+    let which = format!(" {}", endpoint.url);
     let saved = EndpointEdit::saved(&endpoint);
     let edit_form = move |input: RowInput<EndpointEdit>| {
         let problem = move || url_problem(&input.get().url);
@@ -533,7 +540,15 @@ fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) 
     };
     let draft = expect_context::<Drafts>().edit;
     view! {
-        <DraftDialog key label="Edit".to_owned() draft saved testid="edit-webhook" form=edit_form />
+        <DraftDialog
+            key
+            label="Edit".to_owned()
+            hidden_label=which
+            draft
+            saved
+            testid="edit-webhook"
+            form=edit_form
+        />
     }
 }
 
@@ -549,6 +564,7 @@ fn RotateSecret(
         <InlineDialog
             key=format!("rotate:{id}")
             label="Rotate secret".to_owned()
+            hidden_label=format!(" {url}")
             testid="rotate-secret"
         >
             <ActionForm action>
@@ -572,6 +588,7 @@ fn DeleteEndpoint(id: String, url: String, action: ServerAction<DeleteWebhook>) 
         <InlineDialog
             key=format!("delete:{id}")
             label="Delete".to_owned()
+            hidden_label=format!(" {url}")
             danger=true
             testid="delete-webhook"
         >

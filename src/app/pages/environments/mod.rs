@@ -323,9 +323,17 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
     let draft = expect_context::<Drafts>().edit;
     view! {
         <td class="row-actions">
-            <DraftDialog key=edit_key label="Edit".to_owned() draft saved form=edit_form />
+            <DraftDialog
+                key=edit_key
+                label="Edit".to_owned()
+                hidden_label=format!(" {label}")
+                draft
+                saved
+                form=edit_form
+            />
             <ActiveSwitch
                 id=toggle_id
+                row=label.clone()
                 is_active
                 turn_off=actions.deactivate
                 turn_on=actions.reactivate
@@ -333,7 +341,7 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
                 off_confirmed=format!("Deactivate {label}")
                 off_busy="Deactivating…"
                 warnings=vec![warning]
-                on=format!("Reactivate {label}")
+                on="Reactivate"
                 on_busy="Reactivating…"
                 danger=true
                 off_testid="deactivate"

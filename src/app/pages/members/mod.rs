@@ -369,6 +369,7 @@ fn MemberActions(
     let remove_key = format!("remove:{user_id}");
     let (roles_id, remove_id) = (user_id.clone(), user_id);
     let remove_label = format!("Remove {name}");
+    let (roles_name, remove_name) = (format!(" of {name}"), format!(" {name}"));
     let roles_form = move |draft: RowInput<Vec<String>>| {
         let selected = Signal::derive(move || draft.get());
         let toggle = Callback::new(move |(role, ticked): (String, bool)| {
@@ -396,11 +397,17 @@ fn MemberActions(
             <DraftDialog
                 key=roles_key
                 label="Change roles".to_owned()
+                hidden_label=roles_name
                 draft
                 saved=held
                 form=roles_form
             />
-            <InlineDialog key=remove_key label="Remove".to_owned() danger=true>
+            <InlineDialog
+                key=remove_key
+                label="Remove".to_owned()
+                hidden_label=remove_name
+                danger=true
+            >
                 <ActionForm action=actions.remove>
                     <input type="hidden" name="user_id" value=remove_id />
                     <Confirm

@@ -366,6 +366,7 @@ fn RowActions(
             <DraftDialog
                 key
                 label="Edit".to_owned()
+                hidden_label=format!(" the description of {network}")
                 draft
                 saved=description.unwrap_or_default()
                 form=describe_form
@@ -390,6 +391,7 @@ fn DeleteEntry(
         <InlineDialog
             key=format!("delete:{id}")
             label="Delete".to_owned()
+            hidden_label=format!(" {network}")
             danger=true
             testid="delete-entry"
         >
