@@ -13,6 +13,9 @@ test('invite, accept as the invitee, change the role, remove, revoke', async ({ 
   const results = page.getByTestId('invite-results');
   await expect(results).toContainText('newbie@example.com: invited');
   await expect(results).toContainText('ben@acme-markets.example: not invited');
+  // The button, disabled while the invitations went out, has the focus back: the keyboard goes
+  // on from where it was, not from the top of the page.
+  await expect(form.getByTestId('send-invitations')).toBeFocused();
   const invitation = page.locator('[data-testid="invitation-row"][data-email="newbie@example.com"]');
   await expect(invitation).toContainText('Developer');
   await expect(invitation).toContainText('in 7 days');
@@ -72,7 +75,7 @@ test('a viewer sees the team and the roles read-only', async ({ page }) => {
   await expect(page.getByTestId('members-table')).toBeVisible();
   await expect(page.getByTestId('read-only')).toBeVisible();
   await expect(page.getByTestId('invite-form')).toHaveCount(0);
-  await expect(page.getByRole('button', { name: /^Change roles\b/ })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: /^Change roles\b/, includeHidden: true })).toHaveCount(0);
   await page.goto('/roles');
   await expect(page.getByTestId('permission-matrix')).toContainText('Change IP allowlists');
   await expect(page.getByTestId('role-card')).toHaveCount(4);

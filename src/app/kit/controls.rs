@@ -112,7 +112,7 @@ pub fn SubmitButton(
     #[prop(optional, into)] disabled: Option<Signal<bool>>,
     #[prop(optional)] testid: Option<&'static str>,
     /// Read after the label by assistive technology only, for a button every row of a table has:
-    /// " https://ledger.acme.example/in" (see [`HiddenLabel`]).
+    /// "to https://ledger.acme.example/in" (see [`HiddenLabel`]).
     #[prop(optional, into)]
     hidden_label: Option<String>,
 ) -> impl IntoView {
@@ -125,8 +125,15 @@ pub fn SubmitButton(
     // Set by this button's click (Enter in a field clicks the form's first button too), cleared
     // once the action has ended.
     let sent_here = RwSignal::new(false);
+    let button = NodeRef::<leptos::html::Button>::new();
+    #[cfg(not(feature = "ssr"))]
+    let dialogs = use_context::<super::InlineDialogs>();
     Effect::new(move |_| {
         if !pending.get() {
+            #[cfg(not(feature = "ssr"))]
+            if sent_here.get_untracked() {
+                give_focus_back(button, dialogs);
+            }
             sent_here.set(false);
         }
     });
@@ -136,6 +143,7 @@ pub fn SubmitButton(
     };
     view! {
         <button
+            node_ref=button
             type="submit"
             class=class
             data-testid=testid
@@ -149,12 +157,70 @@ pub fn SubmitButton(
     }
 }
 
+/// Disabled while its action ran, a button that had the focus lost it to the page's body, and
+/// the keyboard would start again from the top of the page. It goes back to the button a frame
+/// on (enabled again by then), where the member left it; and when the page's data reloads after
+/// the change and rebuilds the form, to the button standing in its place. Only if nothing has it
+/// meanwhile (the member moved on), only to a button shown (a closed dialog's takes none), and
+/// never when a row dialog puts it back itself (`InlineDialogs`), so it is not moved twice.
+#[cfg(not(feature = "ssr"))]
+fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super::InlineDialogs>) {
+    use super::focus::{elements, focus_is_lost, once_gone};
+    use leptos::wasm_bindgen::JsCast;
+    let shown_submits = || {
+        elements("button[type=\"submit\"]")
+            .into_iter()
+            // Laid out: not in a closed dialog or a hidden section.
+            .filter(|button| {
+                button
+                    .dyn_ref::<leptos::web_sys::HtmlElement>()
+                    .and_then(leptos::web_sys::HtmlElement::offset_parent)
+                    .is_some()
+            })
+            .collect::<Vec<_>>()
+    };
+    let focus_quietly = |element: &leptos::web_sys::Element| {
+        if let Some(element) = element.dyn_ref::<leptos::web_sys::HtmlElement>() {
+            let options = leptos::web_sys::FocusOptions::new();
+            options.set_prevent_scroll(true);
+            let _ = element.focus_with_options(&options);
+        }
+    };
+    request_animation_frame(move || {
+        let Some(button) = button.try_get_untracked().flatten() else {
+            return;
+        };
+        let button: leptos::web_sys::Element = button.into();
+        if !button.is_connected()
+            || !focus_is_lost()
+            || dialogs.is_some_and(super::InlineDialogs::restores_focus)
+        {
+            return;
+        }
+        let before = shown_submits();
+        let Some(place) = before.iter().position(|shown| *shown == button) else {
+            return;
+        };
+        focus_quietly(&button);
+        // The rebuilt form's button is the one at the same place among the page's shown submit
+        // buttons, if the page has as many as before (otherwise it is not guessed).
+        once_gone(button, move || {
+            let after = shown_submits();
+            if focus_is_lost() && after.len() == before.len() {
+                focus_quietly(&after[place]);
+            }
+        });
+    });
+}
+
 /// What a control's visible label leaves out, for assistive technology: a table's rows each have
 /// an "Edit" and a "Delete", and a list of buttons read out (or a voice command) must tell which
-/// row each acts on. Starts with its own space: " 10.0.0.0/8".
+/// row each acts on: "Delete" then "10.0.0.0/8". The space between is a no-break space inside the
+/// hidden part: an ordinary one at the start of a box laid out on its own is dropped, and the two
+/// words would run together when read.
 #[component]
 pub fn HiddenLabel(text: Option<String>) -> impl IntoView {
-    text.map(|text| view! { <span class="visually-hidden">{text}</span> })
+    text.map(|text| view! { <span class="visually-hidden">{format!("\u{a0}{text}")}</span> })
 }
 
 /// Says that the member may look but not change, and which permission changing needs (named

@@ -245,6 +245,13 @@ impl InlineDialogs {
     }
 
     /// Whether the last form sent was the dialog `key`'s (tracked).
+    /// Whether a dialog's save (or a switch's turn-on) will put the focus back itself, once its
+    /// rows are rebuilt. Browser only.
+    #[cfg(not(feature = "ssr"))]
+    pub(super) fn restores_focus(self) -> bool {
+        self.refocus.with_untracked(Option::is_some)
+    }
+
     pub(super) fn was_sent_from(self, key: &str) -> bool {
         self.sent_from
             .with(|sent_from| sent_from.as_deref() == Some(key))
@@ -353,7 +360,7 @@ pub fn InlineDialog(
     key: String,
     label: String,
     /// Read after the label by assistive technology only, when the label alone would be the same
-    /// on every row: " the invitation of ada@acme.example" (see [`super::HiddenLabel`]).
+    /// on every row: "the invitation of ada@acme.example" (see [`super::HiddenLabel`]).
     #[prop(optional, into)]
     hidden_label: Option<String>,
     #[prop(optional)] danger: bool,

@@ -21,8 +21,8 @@ use crate::{
 #[component]
 pub fn ActiveSwitch<S, OutputProtocol>(
     id: String,
-    /// The row's name, read after the dialog button's "Deactivate" by assistive technology:
-    /// "Staging".
+    /// The row's name, read after both buttons' labels ("Deactivate", "Reactivate") by
+    /// assistive technology: "Staging".
     #[prop(into)]
     row: String,
     is_active: bool,
@@ -30,7 +30,8 @@ pub fn ActiveSwitch<S, OutputProtocol>(
     turn_on: ServerAction<S>,
     /// The dialog's button: "Deactivate"; its lowercase names the dialog.
     off: &'static str,
-    /// The confirming button: "Deactivate Staging".
+    /// The confirming button: "Yes, deactivate Staging" (its name differs from the dialog
+    /// button's, which reads "Deactivate Staging").
     #[prop(into)]
     off_confirmed: String,
     /// "Deactivating…"
@@ -60,7 +61,7 @@ where
     // Both halves answer to the dialog's key: the focus goes from one to the other as the row
     // is rebuilt after a change (from the turn-off dialog to the turn-on button and back).
     let key = format!("{}:{id}", off.to_lowercase());
-    let hidden_label = format!(" {row}");
+    let hidden_label = row;
     if is_active {
         view! {
             <InlineDialog key label=off.to_owned() hidden_label danger testid=off_testid>

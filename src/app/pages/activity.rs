@@ -162,11 +162,12 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
                     />
                 </label>
                 <label>
-                    "From"
+                    "From (UTC)"
                     <input type="date" name="from" value=chosen.from.clone().unwrap_or_default() />
                 </label>
                 <label>
-                    "To" <input type="date" name="to" value=chosen.to.clone().unwrap_or_default() />
+                    "To (UTC)"
+                    <input type="date" name="to" value=chosen.to.clone().unwrap_or_default() />
                 </label>
                 <label>
                     "Search"

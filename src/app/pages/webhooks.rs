@@ -286,8 +286,7 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
     let (row_url, shown_url, rotate_url, active_url) =
         (url.clone(), url.clone(), url.clone(), url.clone());
     // Every row has the same buttons: assistive technology hears which endpoint each acts on.
-    let which = format!(" {url}");
-    let test_which = which.clone();
+    let (test_which, deliveries_which) = (format!("to {url}"), format!("to {url}"));
     let description = endpoint.description.clone().unwrap_or_default();
     let is_active = endpoint.is_active;
     let shown_result = {
@@ -336,7 +335,7 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
                         data-testid="show-deliveries"
                     >
                         "Deliveries"
-                        <HiddenLabel text=Some(which) />
+                        <HiddenLabel text=Some(deliveries_which) />
                     </a>
                     <EditEndpoint endpoint action=actions.update />
                     // Disabling silences a receiver.
@@ -347,7 +346,7 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
                         turn_off=actions.disable
                         turn_on=actions.enable
                         off="Disable"
-                        off_confirmed=format!("Disable {active_url}")
+                        off_confirmed=format!("Yes, disable {active_url}")
                         off_busy="Disabling…"
                         warnings=vec![disable_warning(&active_url)]
                         on="Enable"
@@ -504,7 +503,7 @@ fn CreateWebhookForm(action: ServerAction<CreateWebhook>) -> impl IntoView {
 #[component]
 fn EditEndpoint(endpoint: WebhookEndpoint, action: ServerAction<UpdateWebhook>) -> impl IntoView {
     let key = format!("edit:{}", endpoint.id);
-    let which = format!(" {}", endpoint.url);
+    let which = endpoint.url.clone();
     let saved = EndpointEdit::saved(&endpoint);
     let edit_form = move |input: RowInput<EndpointEdit>| {
         let problem = move || url_problem(&input.get().url);
@@ -564,7 +563,7 @@ fn RotateSecret(
         <InlineDialog
             key=format!("rotate:{id}")
             label="Rotate secret".to_owned()
-            hidden_label=format!(" {url}")
+            hidden_label=format!("of {url}")
             testid="rotate-secret"
         >
             <ActionForm action>
@@ -588,7 +587,7 @@ fn DeleteEndpoint(id: String, url: String, action: ServerAction<DeleteWebhook>) 
         <InlineDialog
             key=format!("delete:{id}")
             label="Delete".to_owned()
-            hidden_label=format!(" {url}")
+            hidden_label=url.clone()
             danger=true
             testid="delete-webhook"
         >
@@ -596,7 +595,7 @@ fn DeleteEndpoint(id: String, url: String, action: ServerAction<DeleteWebhook>) 
                 <input type="hidden" name="id" value=id />
                 <Confirm warnings=vec![delete_warning(&url)] />
                 <SubmitButton
-                    label=format!("Delete {url}")
+                    label=format!("Yes, delete {url}")
                     pending=action.pending()
                     danger=true
                     small=true

@@ -326,7 +326,7 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
             <DraftDialog
                 key=edit_key
                 label="Edit".to_owned()
-                hidden_label=format!(" {label}")
+                hidden_label=label.clone()
                 draft
                 saved
                 form=edit_form
@@ -338,7 +338,7 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
                 turn_off=actions.deactivate
                 turn_on=actions.reactivate
                 off="Deactivate"
-                off_confirmed=format!("Deactivate {label}")
+                off_confirmed=format!("Yes, deactivate {label}")
                 off_busy="Deactivating…"
                 warnings=vec![warning]
                 on="Reactivate"

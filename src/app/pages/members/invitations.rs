@@ -62,7 +62,7 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
     let revoke_label = format!("Revoke the invitation of {email}");
     let resend_label = format!("Resend the invitation of {email}");
     // The dialogs' buttons say whose invitation, for assistive technology: every row has them.
-    let whose = format!(" the invitation of {email}");
+    let whose = format!("the invitation of {email}");
     let resend_warnings = vec![resend_warning(&email)];
     let email_attr = email.clone();
     view! {

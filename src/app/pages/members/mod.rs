@@ -369,7 +369,8 @@ fn MemberActions(
     let remove_key = format!("remove:{user_id}");
     let (roles_id, remove_id) = (user_id.clone(), user_id);
     let remove_label = format!("Remove {name}");
-    let (roles_name, remove_name) = (format!(" of {name}"), format!(" {name}"));
+    let confirm_label = format!("Yes, remove {name}");
+    let (roles_name, remove_name) = (format!("for {name}"), name.clone());
     let roles_form = move |draft: RowInput<Vec<String>>| {
         let selected = Signal::derive(move || draft.get());
         let toggle = Callback::new(move |(role, ticked): (String, bool)| {
@@ -415,7 +416,7 @@ fn MemberActions(
                         warnings=vec![removal_warning()]
                     />
                     <SubmitButton
-                        label=remove_label.clone()
+                        label=confirm_label
                         pending=actions.remove.pending()
                         danger=true
                         small=true

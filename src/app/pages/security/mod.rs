@@ -366,7 +366,7 @@ fn RowActions(
             <DraftDialog
                 key
                 label="Edit".to_owned()
-                hidden_label=format!(" the description of {network}")
+                hidden_label=format!("the description of {network}")
                 draft
                 saved=description.unwrap_or_default()
                 form=describe_form
@@ -391,7 +391,7 @@ fn DeleteEntry(
         <InlineDialog
             key=format!("delete:{id}")
             label="Delete".to_owned()
-            hidden_label=format!(" {network}")
+            hidden_label=network.clone()
             danger=true
             testid="delete-entry"
         >
@@ -403,7 +403,7 @@ fn DeleteEntry(
                 </p>
                 <Confirm warnings=check.with_value(|check| check.deleting(cidr)) />
                 <SubmitButton
-                    label=format!("Delete {network}")
+                    label=format!("Yes, delete {network}")
                     pending=action.pending()
                     danger=true
                     small=true
