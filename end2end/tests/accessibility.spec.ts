@@ -106,6 +106,12 @@ test("every row's buttons say which row they act on", async ({ page }) => {
       expect(await page.getByTestId(row).count(), `rows on ${path}`).toBeGreaterThan(1);
       await expectEveryNameOnce(page, path);
       await expect(page.getByRole('button', { name: example, exact: true })).toBeVisible();
+      if (path === '/members') {
+        // The invitations' table too, with one of its dialogs open.
+        await page.getByTestId('invitation-row').first().getByTestId('revoke').click();
+        await expect(page.getByRole('button', { name: /^Yes, revoke the invitation of/ })).toBeVisible();
+        await expectEveryNameOnce(page, '/members with an invitation dialog open');
+      }
     }
     // An open dialog's confirming button is not named as the button that opened it.
     await page.getByRole('button', { name: 'Delete 203.0.113.0/24', exact: true }).click();

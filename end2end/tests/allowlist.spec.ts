@@ -61,7 +61,7 @@ test('the allowlist guards against lockouts and really restricts M2M traffic', a
   await ci.getByTestId('delete-entry').click();
   await expect(ci.getByTestId('confirmation')).toContainText('sandbox-m2m-staging would be refused');
   await ci.getByLabel('I understand').check();
-  await ci.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Delete 127.0.0.1/32' }).click();
+  await ci.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Yes, delete 127.0.0.1/32' }).click();
   await expect(page.getByTestId('allowlist-row')).toHaveCount(1);
   // The row went with the focus: it is on the Delete of the row that took its place.
   await expect(page.getByTestId('allowlist-row').getByTestId('delete-entry')).toBeFocused();
@@ -71,7 +71,7 @@ test('the allowlist guards against lockouts and really restricts M2M traffic', a
   await last.getByTestId('delete-entry').click();
   await expect(last.getByTestId('confirmation')).toContainText('will accept M2M traffic from every address');
   await last.getByLabel('I understand').check();
-  await last.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Delete 198.51.100.0/24' }).click();
+  await last.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Yes, delete 198.51.100.0/24' }).click();
   await expect(page.getByTestId('allowlist-empty')).toBeVisible();
   await expect(page.getByTestId('announcement')).toHaveText('Deleted 198.51.100.0/24.');
   await expect(page.locator('#main'), 'no row is left: the focus is on the page').toBeFocused();
@@ -113,7 +113,7 @@ test.describe('a stale confirmation', () => {
     const row = page.getByTestId('allowlist-row');
     await row.getByTestId('delete-entry').click();
     await row.getByLabel('I understand').check();
-    await row.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Delete 198.51.100.0/24' }).click();
+    await row.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Yes, delete 198.51.100.0/24' }).click();
     await expect(page.getByTestId('allowlist-empty')).toBeVisible();
     expect(await m2mStatus(request, 'development')).toBe(200);
   });

@@ -176,7 +176,7 @@ test('an allowlist description being edited survives a failed save', async ({ pa
   await row.getByTestId('delete-entry').click();
   const lastOne = row.getByLabel('I understand');
   if (await lastOne.count()) await lastOne.check();
-  await row.locator('.inline-dialog__body:visible').getByRole('button', { name: `Delete ${network}` }).click();
+  await row.locator('.inline-dialog__body:visible').getByRole('button', { name: `Yes, delete ${network}` }).click();
   await expect(row).toHaveCount(0);
 });
 

@@ -64,7 +64,7 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await staging.getByTestId('deactivate').click();
   await expect(staging.getByRole('alert')).toContainText('refuses its M2M credentials at once');
   await staging.getByLabel('I understand').check();
-  await staging.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Deactivate Staging' }).click();
+  await staging.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Yes, deactivate Staging' }).click();
   await expect(staging.getByTestId('environment-state')).toHaveText('Deactivated');
   // The row was rebuilt without the dialog: the focus is on what took its place.
   await expect(staging.getByTestId('reactivate')).toBeFocused();

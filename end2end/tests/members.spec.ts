@@ -53,7 +53,7 @@ test('invite, accept as the invitee, change the role, remove, revoke', async ({ 
   await expect(row.getByRole('alert')).toContainText('Remove newbie from the platform?');
   await expect(row.getByRole('alert')).toContainText('They lose access to the platform at once');
   await row.getByLabel('I understand').check();
-  await row.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Remove newbie' }).click();
+  await row.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Yes, remove newbie' }).click();
   await expect(page.getByTestId('announcement')).toHaveText('Member removed.');
   await expect(row).toHaveCount(0);
 
@@ -65,7 +65,7 @@ test('invite, accept as the invitee, change the role, remove, revoke', async ({ 
   const first = pending.first();
   await first.getByTestId('revoke').click();
   await first.getByLabel('I understand').check();
-  await first.locator('.inline-dialog__body:visible').getByRole('button', { name: /Revoke the invitation of/ }).click();
+  await first.locator('.inline-dialog__body:visible').getByRole('button', { name: /^Yes, revoke the invitation of/ }).click();
   await expect(page.getByTestId('announcement')).toHaveText('Invitation revoked.');
   await expect(pending).toHaveCount(before - 1);
 });

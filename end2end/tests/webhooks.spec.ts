@@ -116,7 +116,7 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     const disabling = row.locator('.inline-dialog__body:visible');
     await expect(disabling.getByTestId('confirmation')).toContainText(`stops sending events to ${receiver.url}`);
     await disabling.getByLabel('I understand').check();
-    await disabling.getByRole('button', { name: `Disable ${receiver.url}` }).click();
+    await disabling.getByRole('button', { name: `Yes, disable ${receiver.url}` }).click();
     await expect(page.getByTestId('announcement')).toHaveText(`${receiver.url} is disabled.`);
     await expect(row).toContainText('Disabled');
     await emit('settlement.completed');
@@ -125,7 +125,7 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     await expect(row).toContainText('Active');
     await row.getByTestId('delete-webhook').click();
     await row.locator('.inline-dialog__body:visible').getByLabel('I understand').check();
-    await row.locator('.inline-dialog__body:visible').getByRole('button', { name: `Delete ${receiver.url}` }).click();
+    await row.locator('.inline-dialog__body:visible').getByRole('button', { name: `Yes, delete ${receiver.url}` }).click();
     await expect(page.getByTestId('announcement')).toHaveText(`Deleted ${receiver.url}.`);
     await expect(row).toHaveCount(0);
   } finally {

@@ -160,9 +160,10 @@ pub fn SubmitButton(
 /// Disabled while its action ran, a button that had the focus lost it to the page's body, and
 /// the keyboard would start again from the top of the page. It goes back to the button a frame
 /// on (enabled again by then), where the member left it; and when the page's data reloads after
-/// the change and rebuilds the form, to the button standing in its place. Only if nothing has it
-/// meanwhile (the member moved on), only to a button shown (a closed dialog's takes none), and
-/// never when a row dialog puts it back itself (`InlineDialogs`), so it is not moved twice.
+/// the change and rebuilds the form, to the button standing in its place, if the button still
+/// had it when it went (a member who clicked or tabbed elsewhere meanwhile is left there). Only
+/// to a button shown (a closed dialog's takes none), and not to one in a row dialog or switch
+/// that puts it back itself (`InlineDialogs`), so it is not moved twice.
 #[cfg(not(feature = "ssr"))]
 fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super::InlineDialogs>) {
     use super::focus::{elements, focus_is_lost, once_gone};
@@ -170,12 +171,18 @@ fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super:
     let shown_submits = || {
         elements("button[type=\"submit\"]")
             .into_iter()
-            // Laid out: not in a closed dialog or a hidden section.
+            // Laid out (not under `hidden`, as a closed row dialog's are) and not in a closed
+            // `<details>`, whose content keeps an offset parent.
             .filter(|button| {
                 button
                     .dyn_ref::<leptos::web_sys::HtmlElement>()
                     .and_then(leptos::web_sys::HtmlElement::offset_parent)
                     .is_some()
+                    && button
+                        .closest("details:not([open])")
+                        .ok()
+                        .flatten()
+                        .is_none()
             })
             .collect::<Vec<_>>()
     };
@@ -191,9 +198,14 @@ fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super:
             return;
         };
         let button: leptos::web_sys::Element = button.into();
+        let has_it = {
+            let button = button.clone();
+            move || document().active_element().as_ref() == Some(&button)
+        };
+        let in_row_dialog = button.closest(".inline-dialog").ok().flatten().is_some();
         if !button.is_connected()
-            || !focus_is_lost()
-            || dialogs.is_some_and(super::InlineDialogs::restores_focus)
+            || !(focus_is_lost() || has_it())
+            || (in_row_dialog && dialogs.is_some_and(super::InlineDialogs::restores_focus))
         {
             return;
         }
@@ -204,7 +216,7 @@ fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super:
         focus_quietly(&button);
         // The rebuilt form's button is the one at the same place among the page's shown submit
         // buttons, if the page has as many as before (otherwise it is not guessed).
-        once_gone(button, move || {
+        once_gone(button, has_it, move || {
             let after = shown_submits();
             if focus_is_lost() && after.len() == before.len() {
                 focus_quietly(&after[place]);

@@ -202,37 +202,41 @@ impl InlineDialogs {
             .position(|button| *button == old_button)
             .unwrap_or(0);
         let key = key.to_owned();
-        once_gone(old_button, move || {
-            let still_pending = self
-                .refocus
-                .try_with_untracked(
-                    |refocus| matches!(refocus, Some(Refocus::Button(sent)) if *sent == key),
-                )
-                .unwrap_or(false);
-            // A dialog opened meanwhile (its row rebuilt too) is where the member is now.
-            let another_open = self
-                .open
-                .try_with_untracked(Option::is_some)
-                .unwrap_or(true);
-            if !still_pending || another_open || !focus_is_lost() {
-                return;
-            }
-            self.refocus.set(None);
-            let buttons = elements(&same_kind);
-            let target = buttons
-                .get(place.min(buttons.len().saturating_sub(1)))
-                .cloned()
-                .or_else(|| document().get_element_by_id("main"));
-            if let Some(target) =
-                target.and_then(|found| found.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-            {
-                // Where the removed row was, so in view; a member who scrolled away meanwhile is
-                // not scrolled back.
-                let options = leptos::web_sys::FocusOptions::new();
-                options.set_prevent_scroll(true);
-                let _ = target.focus_with_options(&options);
-            }
-        });
+        once_gone(
+            old_button,
+            || true,
+            move || {
+                let still_pending = self
+                    .refocus
+                    .try_with_untracked(
+                        |refocus| matches!(refocus, Some(Refocus::Button(sent)) if *sent == key),
+                    )
+                    .unwrap_or(false);
+                // A dialog opened meanwhile (its row rebuilt too) is where the member is now.
+                let another_open = self
+                    .open
+                    .try_with_untracked(Option::is_some)
+                    .unwrap_or(true);
+                if !still_pending || another_open || !focus_is_lost() {
+                    return;
+                }
+                self.refocus.set(None);
+                let buttons = elements(&same_kind);
+                let target = buttons
+                    .get(place.min(buttons.len().saturating_sub(1)))
+                    .cloned()
+                    .or_else(|| document().get_element_by_id("main"));
+                if let Some(target) =
+                    target.and_then(|found| found.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+                {
+                    // Where the removed row was, so in view; a member who scrolled away meanwhile is
+                    // not scrolled back.
+                    let options = leptos::web_sys::FocusOptions::new();
+                    options.set_prevent_scroll(true);
+                    let _ = target.focus_with_options(&options);
+                }
+            },
+        );
     }
 
     /// After a change made outside any dialog (the one-click half of an [`ActiveSwitch`]), the
@@ -244,7 +248,6 @@ impl InlineDialogs {
         self.refocus.set(Some(Refocus::Button(key.to_owned())));
     }
 
-    /// Whether the last form sent was the dialog `key`'s (tracked).
     /// Whether a dialog's save (or a switch's turn-on) will put the focus back itself, once its
     /// rows are rebuilt. Browser only.
     #[cfg(not(feature = "ssr"))]
@@ -252,6 +255,7 @@ impl InlineDialogs {
         self.refocus.with_untracked(Option::is_some)
     }
 
+    /// Whether the last form sent was the dialog `key`'s (tracked).
     pub(super) fn was_sent_from(self, key: &str) -> bool {
         self.sent_from
             .with(|sent_from| sent_from.as_deref() == Some(key))

@@ -25,13 +25,19 @@ pub fn elements(selector: &str) -> Vec<leptos::web_sys::Element> {
 
 /// Runs `then` a frame after `element` has left the document (the list holding it was rebuilt,
 /// and the rebuilt rows' effects have run), or never if it is still there ten seconds on (a list
-/// that did not reload). Browser only.
+/// that did not reload), or if `still_wanted` says no while it waits (checked each frame while
+/// the element is there). Browser only.
 #[cfg(not(feature = "ssr"))]
-pub fn once_gone(element: leptos::web_sys::Element, then: impl FnOnce() + 'static) {
+pub fn once_gone(
+    element: leptos::web_sys::Element,
+    still_wanted: impl Fn() -> bool + 'static,
+    then: impl FnOnce() + 'static,
+) {
     use std::{cell::Cell, rc::Rc};
     fn wait(
         element: leptos::web_sys::Element,
         expired: Rc<Cell<bool>>,
+        still_wanted: impl Fn() -> bool + 'static,
         then: impl FnOnce() + 'static,
     ) {
         request_animation_frame(move || {
@@ -40,8 +46,8 @@ pub fn once_gone(element: leptos::web_sys::Element, then: impl FnOnce() + 'stati
             }
             if !element.is_connected() {
                 request_animation_frame(then);
-            } else {
-                wait(element, expired, then);
+            } else if still_wanted() {
+                wait(element, expired, still_wanted, then);
             }
         });
     }
@@ -53,5 +59,5 @@ pub fn once_gone(element: leptos::web_sys::Element, then: impl FnOnce() + 'stati
         },
         std::time::Duration::from_secs(10),
     );
-    wait(element, expired, then);
+    wait(element, expired, still_wanted, then);
 }

@@ -59,10 +59,11 @@ pub(super) fn InvitationsPanel(
 fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> impl IntoView {
     let (resend_id, revoke_id) = (invitation.id.clone(), invitation.id.clone());
     let email = invitation.invitee_email.clone();
-    let revoke_label = format!("Revoke the invitation of {email}");
-    let resend_label = format!("Resend the invitation of {email}");
-    // The dialogs' buttons say whose invitation, for assistive technology: every row has them.
+    // The buttons say whose invitation, for assistive technology: every row has them. The
+    // confirming ones say "Yes, …", so that they are not named as the buttons that open them.
     let whose = format!("the invitation of {email}");
+    let (resend_whose, revoke_whose, resend_button_whose) =
+        (whose.clone(), whose.clone(), whose.clone());
     let resend_warnings = vec![resend_warning(&email)];
     let email_attr = email.clone();
     view! {
@@ -89,14 +90,15 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                             <InlineDialog
                                 key=format!("resend:{}", invitation.id)
                                 label="Resend".to_owned()
-                                hidden_label=whose.clone()
+                                hidden_label=resend_button_whose
                                 testid="resend"
                             >
                                 <ActionForm action=actions.resend>
                                     <input type="hidden" name="id" value=resend_id />
                                     <Confirm warnings=resend_warnings />
                                     <SubmitButton
-                                        label=resend_label
+                                        label="Yes, resend"
+                                        hidden_label=resend_whose
                                         busy="Resending…"
                                         pending=actions.resend.pending()
                                         small=true
@@ -114,7 +116,8 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                                     <input type="hidden" name="id" value=revoke_id />
                                     <Confirm warnings=vec![revocation_warning()] />
                                     <SubmitButton
-                                        label=revoke_label.clone()
+                                        label="Yes, revoke"
+                                        hidden_label=revoke_whose
                                         pending=actions.revoke.pending()
                                         danger=true
                                         small=true

@@ -368,7 +368,7 @@ fn MemberActions(
     let roles_key = format!("roles:{user_id}");
     let remove_key = format!("remove:{user_id}");
     let (roles_id, remove_id) = (user_id.clone(), user_id);
-    let remove_label = format!("Remove {name}");
+    let removal_question = format!("Remove {name} from the platform?");
     let confirm_label = format!("Yes, remove {name}");
     let (roles_name, remove_name) = (format!("for {name}"), name.clone());
     let roles_form = move |draft: RowInput<Vec<String>>| {
@@ -411,10 +411,7 @@ fn MemberActions(
             >
                 <ActionForm action=actions.remove>
                     <input type="hidden" name="user_id" value=remove_id />
-                    <Confirm
-                        lead=format!("{remove_label} from the platform?")
-                        warnings=vec![removal_warning()]
-                    />
+                    <Confirm lead=removal_question warnings=vec![removal_warning()] />
                     <SubmitButton
                         label=confirm_label
                         pending=actions.remove.pending()
