@@ -40,9 +40,11 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     await form.getByLabel(/^A settlement completed/).check();
     await page.getByTestId('create-webhook').click();
 
-    // The secret, shown once, with a copy button.
+    // The secret, shown once, with a copy button, which has the focus: the panel appears above the
+    // list, away from the form.
     const shown = page.getByTestId('one-time-secret');
     await expect(shown).toContainText('you will not see it again');
+    await expect(page.getByTestId('copy-secret')).toBeFocused();
     const secret = await page.getByTestId('secret-value').inputValue();
     expect(secret.length).toBeGreaterThan(20);
     await page.getByTestId('copy-secret').click();
@@ -102,6 +104,7 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     await row.locator('.inline-dialog__body:visible').getByLabel('I understand').check();
     await row.getByRole('button', { name: 'Rotate the secret' }).click();
     await expect(shown).toContainText('previous secret keeps working until');
+    await expect(page.getByTestId('copy-secret')).toBeFocused();
     const newSecret = await page.getByTestId('secret-value').inputValue();
     expect(newSecret).not.toBe(secret);
     await emit('settlement.completed');

@@ -158,71 +158,122 @@ pub fn SubmitButton(
 }
 
 /// Disabled while its action ran, a button that had the focus lost it to the page's body, and
-/// the keyboard would start again from the top of the page. It goes back to the button a frame
-/// on (enabled again by then), where the member left it; and when the page's data reloads after
-/// the change and rebuilds the form, to the button standing in its place, if the button still
-/// had it when it went (a member who clicked or tabbed elsewhere meanwhile is left there). Only
-/// to a button shown (a closed dialog's takes none), and not to one in a row dialog or switch
-/// that puts it back itself (`InlineDialogs`), so it is not moved twice.
+/// the keyboard would start again from the top of the page. It goes back to the button once the
+/// action has ended (and the button is enabled again), where the member left it; and while the page's data reloads after
+/// the change and rebuilds the form (once or more, as its reads come back), to the button
+/// standing in its place. Only while the member leaves it there: once they move the focus, or
+/// click elsewhere while the button is still in the page, it is left alone. Only to a button
+/// shown (a closed dialog's takes none), and not to one in a row dialog or switch that puts it
+/// back itself (`InlineDialogs`), so it is not moved twice.
 #[cfg(not(feature = "ssr"))]
 fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super::InlineDialogs>) {
-    use super::focus::{elements, focus_is_lost, once_gone};
-    use leptos::wasm_bindgen::JsCast;
-    let shown_submits = || {
-        elements("button[type=\"submit\"]")
-            .into_iter()
-            // Laid out (not under `hidden`, as a closed row dialog's are) and not in a closed
-            // `<details>`, whose content keeps an offset parent.
-            .filter(|button| {
-                button
-                    .dyn_ref::<leptos::web_sys::HtmlElement>()
-                    .and_then(leptos::web_sys::HtmlElement::offset_parent)
-                    .is_some()
-                    && button
-                        .closest("details:not([open])")
-                        .ok()
-                        .flatten()
-                        .is_none()
-            })
-            .collect::<Vec<_>>()
-    };
-    let focus_quietly = |element: &leptos::web_sys::Element| {
-        if let Some(element) = element.dyn_ref::<leptos::web_sys::HtmlElement>() {
-            let options = leptos::web_sys::FocusOptions::new();
-            options.set_prevent_scroll(true);
-            let _ = element.focus_with_options(&options);
-        }
-    };
+    use super::focus::focus_is_lost;
     request_animation_frame(move || {
         let Some(button) = button.try_get_untracked().flatten() else {
             return;
         };
         let button: leptos::web_sys::Element = button.into();
-        let has_it = {
-            let button = button.clone();
-            move || document().active_element().as_ref() == Some(&button)
-        };
         let in_row_dialog = button.closest(".inline-dialog").ok().flatten().is_some();
         if !button.is_connected()
-            || !(focus_is_lost() || has_it())
+            || !(focus_is_lost() || has_focus(&button))
             || (in_row_dialog && dialogs.is_some_and(super::InlineDialogs::restores_focus))
         {
             return;
         }
-        let before = shown_submits();
-        let Some(place) = before.iter().position(|shown| *shown == button) else {
+        let shown = shown_submits();
+        let Some(place) = shown.iter().position(|shown| *shown == button) else {
             return;
         };
         focus_quietly(&button);
-        // The rebuilt form's button is the one at the same place among the page's shown submit
-        // buttons, if the page has as many as before (otherwise it is not guessed).
-        once_gone(button, has_it, move || {
-            let after = shown_submits();
-            if focus_is_lost() && after.len() == before.len() {
-                focus_quietly(&after[place]);
-            }
-        });
+        let until = now_ms() + FOLLOW_REBUILDS_FOR_MS;
+        follow_rebuilds(button, false, place, shown.len(), until);
     });
+}
+
+/// How long a page's reload after a change may take to rebuild the form the focus was in.
+#[cfg(not(feature = "ssr"))]
+const FOLLOW_REBUILDS_FOR_MS: f64 = 10_000.0;
+
+/// Each frame until `until`: while `ours` has the focus, nothing to do. Until it has had it once,
+/// it is given it again (it may still have been disabled). Once a rebuild has taken it out of the
+/// page (the focus fallen to the body), the button at the same `place` among the page's shown
+/// submit buttons takes its part, if the page shows as many as before (`count`; a rebuild under
+/// way may show fewer for a while). Anything else means the member moved on: the focus elsewhere,
+/// or lost while `ours`, having had it, is still in the page (a click on the page's background).
+#[cfg(not(feature = "ssr"))]
+fn follow_rebuilds(
+    ours: leptos::web_sys::Element,
+    had_it: bool,
+    place: usize,
+    count: usize,
+    until: f64,
+) {
+    use super::focus::focus_is_lost;
+    request_animation_frame(move || {
+        if now_ms() > until {
+            return;
+        }
+        if has_focus(&ours) {
+            return follow_rebuilds(ours, true, place, count, until);
+        }
+        if !focus_is_lost() || (had_it && ours.is_connected()) {
+            return;
+        }
+        if ours.is_connected() {
+            focus_quietly(&ours);
+            return follow_rebuilds(ours, false, place, count, until);
+        }
+        let shown = shown_submits();
+        match shown.get(place) {
+            Some(standing_in) if shown.len() == count => {
+                focus_quietly(standing_in);
+                follow_rebuilds(standing_in.clone(), false, place, count, until);
+            }
+            _ => follow_rebuilds(ours, had_it, place, count, until),
+        }
+    });
+}
+
+#[cfg(not(feature = "ssr"))]
+fn now_ms() -> f64 {
+    leptos::web_sys::js_sys::Date::now()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn has_focus(element: &leptos::web_sys::Element) -> bool {
+    document().active_element().as_ref() == Some(element)
+}
+
+/// The page's submit buttons a member can see: laid out (not under `hidden`, as a closed row
+/// dialog's are) and not in a closed `<details>`, whose content keeps an offset parent.
+#[cfg(not(feature = "ssr"))]
+fn shown_submits() -> Vec<leptos::web_sys::Element> {
+    use leptos::wasm_bindgen::JsCast;
+    super::focus::elements("button[type=\"submit\"]")
+        .into_iter()
+        .filter(|button| {
+            button
+                .dyn_ref::<leptos::web_sys::HtmlElement>()
+                .and_then(leptos::web_sys::HtmlElement::offset_parent)
+                .is_some()
+                && button
+                    .closest("details:not([open])")
+                    .ok()
+                    .flatten()
+                    .is_none()
+        })
+        .collect()
+}
+
+/// Focus without scrolling: a member who scrolled away meanwhile is not taken back.
+#[cfg(not(feature = "ssr"))]
+fn focus_quietly(element: &leptos::web_sys::Element) {
+    use leptos::wasm_bindgen::JsCast;
+    if let Some(element) = element.dyn_ref::<leptos::web_sys::HtmlElement>() {
+        let options = leptos::web_sys::FocusOptions::new();
+        options.set_prevent_scroll(true);
+        let _ = element.focus_with_options(&options);
+    }
 }
 
 /// What a control's visible label leaves out, for assistive technology: a table's rows each have

@@ -202,41 +202,37 @@ impl InlineDialogs {
             .position(|button| *button == old_button)
             .unwrap_or(0);
         let key = key.to_owned();
-        once_gone(
-            old_button,
-            || true,
-            move || {
-                let still_pending = self
-                    .refocus
-                    .try_with_untracked(
-                        |refocus| matches!(refocus, Some(Refocus::Button(sent)) if *sent == key),
-                    )
-                    .unwrap_or(false);
-                // A dialog opened meanwhile (its row rebuilt too) is where the member is now.
-                let another_open = self
-                    .open
-                    .try_with_untracked(Option::is_some)
-                    .unwrap_or(true);
-                if !still_pending || another_open || !focus_is_lost() {
-                    return;
-                }
-                self.refocus.set(None);
-                let buttons = elements(&same_kind);
-                let target = buttons
-                    .get(place.min(buttons.len().saturating_sub(1)))
-                    .cloned()
-                    .or_else(|| document().get_element_by_id("main"));
-                if let Some(target) =
-                    target.and_then(|found| found.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-                {
-                    // Where the removed row was, so in view; a member who scrolled away meanwhile is
-                    // not scrolled back.
-                    let options = leptos::web_sys::FocusOptions::new();
-                    options.set_prevent_scroll(true);
-                    let _ = target.focus_with_options(&options);
-                }
-            },
-        );
+        once_gone(old_button, move || {
+            let still_pending = self
+                .refocus
+                .try_with_untracked(
+                    |refocus| matches!(refocus, Some(Refocus::Button(sent)) if *sent == key),
+                )
+                .unwrap_or(false);
+            // A dialog opened meanwhile (its row rebuilt too) is where the member is now.
+            let another_open = self
+                .open
+                .try_with_untracked(Option::is_some)
+                .unwrap_or(true);
+            if !still_pending || another_open || !focus_is_lost() {
+                return;
+            }
+            self.refocus.set(None);
+            let buttons = elements(&same_kind);
+            let target = buttons
+                .get(place.min(buttons.len().saturating_sub(1)))
+                .cloned()
+                .or_else(|| document().get_element_by_id("main"));
+            if let Some(target) =
+                target.and_then(|found| found.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+            {
+                // Where the removed row was, so in view; a member who scrolled away meanwhile is
+                // not scrolled back.
+                let options = leptos::web_sys::FocusOptions::new();
+                options.set_prevent_scroll(true);
+                let _ = target.focus_with_options(&options);
+            }
+        });
     }
 
     /// After a change made outside any dialog (the one-click half of an [`ActiveSwitch`]), the

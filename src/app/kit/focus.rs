@@ -25,19 +25,13 @@ pub fn elements(selector: &str) -> Vec<leptos::web_sys::Element> {
 
 /// Runs `then` a frame after `element` has left the document (the list holding it was rebuilt,
 /// and the rebuilt rows' effects have run), or never if it is still there ten seconds on (a list
-/// that did not reload), or if `still_wanted` says no while it waits (checked each frame while
-/// the element is there). Browser only.
+/// that did not reload). Browser only.
 #[cfg(not(feature = "ssr"))]
-pub fn once_gone(
-    element: leptos::web_sys::Element,
-    still_wanted: impl Fn() -> bool + 'static,
-    then: impl FnOnce() + 'static,
-) {
+pub fn once_gone(element: leptos::web_sys::Element, then: impl FnOnce() + 'static) {
     use std::{cell::Cell, rc::Rc};
     fn wait(
         element: leptos::web_sys::Element,
         expired: Rc<Cell<bool>>,
-        still_wanted: impl Fn() -> bool + 'static,
         then: impl FnOnce() + 'static,
     ) {
         request_animation_frame(move || {
@@ -46,8 +40,8 @@ pub fn once_gone(
             }
             if !element.is_connected() {
                 request_animation_frame(then);
-            } else if still_wanted() {
-                wait(element, expired, still_wanted, then);
+            } else {
+                wait(element, expired, then);
             }
         });
     }
@@ -59,5 +53,5 @@ pub fn once_gone(
         },
         std::time::Duration::from_secs(10),
     );
-    wait(element, expired, still_wanted, then);
+    wait(element, expired, then);
 }

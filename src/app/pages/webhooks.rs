@@ -161,6 +161,26 @@ pub fn WebhooksPage() -> impl IntoView {
 /// A secret shown this once: copy it, or type it out; it is gone once dismissed.
 #[component]
 fn SecretOnce(secret: RwSignal<Option<OneTimeSecret>>) -> impl IntoView {
+    let panel = NodeRef::<leptos::html::Section>::new();
+    // The member's next step is here, and the panel appears above the list, away from the form or
+    // the row that asked for it: the focus goes to its Copy button (scrolled into view), a frame
+    // on, once the panel is in the page.
+    #[cfg(not(feature = "ssr"))]
+    Effect::new(move |_| {
+        use leptos::wasm_bindgen::JsCast;
+        if secret.with(Option::is_some) {
+            request_animation_frame(move || {
+                let copy = panel
+                    .try_get_untracked()
+                    .flatten()
+                    .and_then(|panel| panel.query_selector("button").ok().flatten())
+                    .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+                if let Some(copy) = copy {
+                    let _ = copy.focus();
+                }
+            });
+        }
+    });
     move || {
         secret.get().map(|shown| {
             let window = shown.previous_valid_until.as_ref().map(|until| {
@@ -170,7 +190,12 @@ fn SecretOnce(secret: RwSignal<Option<OneTimeSecret>>) -> impl IntoView {
                 )
             });
             view! {
-                <section class="panel panel--secret" role="status" data-testid="one-time-secret">
+                <section
+                    node_ref=panel
+                    class="panel panel--secret"
+                    role="status"
+                    data-testid="one-time-secret"
+                >
                     <h2>{format!("Signing secret for {}", shown.endpoint_url)}</h2>
                     <p>
                         <strong>"Copy it now: you will not see it again."</strong>
