@@ -159,9 +159,9 @@ pub fn SubmitButton(
 
 /// Disabled while its action ran, a button that had the focus lost it to the page's body, and
 /// the keyboard would start again from the top of the page. It goes back to the button once the
-/// action has ended (and the button is enabled again), where the member left it; and while the page's data reloads after
-/// the change and rebuilds the form (once or more, as its reads come back), to the button
-/// standing in its place. Only while the member leaves it there: once they move the focus, or
+/// action has ended (and the button is enabled again), where the member left it; and while the
+/// page's data reloads after the change and rebuilds the form (once or more, as its reads come
+/// back), to the button standing in its place. Only while the member leaves it there: once they move the focus, or
 /// click elsewhere while the button is still in the page, it is left alone. Only to a button
 /// shown (a closed dialog's takes none), and not to one in a row dialog or switch that puts it
 /// back itself (`InlineDialogs`), so it is not moved twice.
