@@ -61,10 +61,9 @@ where
     // Both halves answer to the dialog's key: the focus goes from one to the other as the row
     // is rebuilt after a change (from the turn-off dialog to the turn-on button and back).
     let key = format!("{}:{id}", off.to_lowercase());
-    let hidden_label = row;
     if is_active {
         view! {
-            <InlineDialog key label=off.to_owned() hidden_label danger testid=off_testid>
+            <InlineDialog key label=off.to_owned() hidden_label=row danger testid=off_testid>
                 <ActionForm action=turn_off>
                     <input type="hidden" name="id" value=id />
                     <input type="hidden" name="active" value="false" />
@@ -96,7 +95,7 @@ where
                 <input type="hidden" name="active" value="true" />
                 <SubmitButton
                     label=on
-                    hidden_label
+                    hidden_label=row
                     busy=on_busy
                     pending=turn_on.pending()
                     small=true

@@ -311,7 +311,8 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
     let (row_url, shown_url, rotate_url, active_url) =
         (url.clone(), url.clone(), url.clone(), url.clone());
     // Every row has the same buttons: assistive technology hears which endpoint each acts on.
-    let (test_which, deliveries_which) = (format!("to {url}"), format!("to {url}"));
+    let deliveries_which = format!("to {url}");
+    let test_which = deliveries_which.clone();
     let description = endpoint.description.clone().unwrap_or_default();
     let is_active = endpoint.is_active;
     let shown_result = {
