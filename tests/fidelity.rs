@@ -864,12 +864,17 @@ async fn the_sandbox_records_requests_no_route_matches_and_redirects_a_trailing_
     // FastAPI's answer, as the issue saw it from the real API.
     assert_eq!(slash.status(), StatusCode::TEMPORARY_REDIRECT);
     assert_eq!(slash.headers()["location"], "/v1/platforms/me");
+    // Every reply carries the rate-limit and version headers [doc], these two included.
+    assert!(slash.headers().contains_key("x-ratelimit-limit"));
+    assert_eq!(slash.headers()["keystone-version"], "0.1.0");
     let nowhere = http
         .delete(format!("{}/v1/nowhere", app.sandbox_url))
         .send()
         .await
         .unwrap();
     assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
+    assert!(nowhere.headers().contains_key("x-ratelimit-limit"));
+    assert_eq!(nowhere.headers()["keystone-version"], "0.1.0");
     let reached = recorded_requests(&app).await;
     let seen: Vec<(String, String)> = reached
         .iter()

@@ -1566,9 +1566,20 @@ async fn a_removed_route_answers_fastapis_not_found() {
     let env = Some("production");
     let production = sandbox.environment_id("production");
     let allowlist = format!("/v1/platforms/me/environments/{production}/ip-allowlist");
-    for path in ["/v1/platforms/me/roles", allowlist.as_str()] {
+    // A path the API never had answers the same 404. Every one of them still carries the
+    // headers that every reply carries [doc], counted against the caller's environment.
+    for path in [
+        "/v1/platforms/me/roles",
+        allowlist.as_str(),
+        "/v1/platforms/me/nowhere",
+    ] {
         let removed = sandbox.bearer(&ada, env).get(path).await;
         assert_eq!(removed.status(), StatusCode::NOT_FOUND, "{path}");
+        let headers = removed.headers();
+        assert_eq!(headers["x-ratelimit-limit"], "1200", "{path}");
+        assert!(headers.contains_key("x-ratelimit-remaining"), "{path}");
+        assert!(headers.contains_key("x-ratelimit-reset"), "{path}");
+        assert_eq!(headers["keystone-version"], "0.1.0", "{path}");
         assert_eq!(
             removed.json::<Value>().await.unwrap(),
             json!({ "detail": "Not Found" })

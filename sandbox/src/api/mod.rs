@@ -170,12 +170,16 @@ fn recorded(request: &Request) -> RecordedRequest {
 /// Every request no route matched, recorded like the others so tests see what reached the API
 /// (a dot-segment id resolved into another path, say), and answered as FastAPI does: a path with
 /// a trailing slash is redirected (307) to the one without, anything else is its router's 404.
-pub async fn unmatched(State(state): State<SharedState>, request: Request) -> Response {
+pub async fn unmatched(
+    State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     state.stats.record(recorded(&request));
     let path = request.uri().path();
-    if path.len() > 1 && path.ends_with('/') {
+    let reply = if path.len() > 1 && path.ends_with('/') {
         let location = path.trim_end_matches('/').to_owned();
-        return (
+        (
             StatusCode::TEMPORARY_REDIRECT,
             [(
                 header::LOCATION,
@@ -186,9 +190,57 @@ pub async fn unmatched(State(state): State<SharedState>, request: Request) -> Re
                 },
             )],
         )
-            .into_response();
+            .into_response()
+    } else {
+        ApiError::NotFound("Not Found".to_owned()).into_response()
+    };
+    if path == "/v1" || path.starts_with("/v1/") {
+        api_reply(&state, &request, peer, reply)
+    } else {
+        reply
     }
-    ApiError::NotFound("Not Found".to_owned()).into_response()
+}
+
+/// A reply of the API that no handler gave (FastAPI's router's 404) still carries the headers
+/// that "every reply" carries [doc], counted against the caller's environment when the request
+/// names one (a rate limiter sits in front of the router).
+fn api_reply(
+    state: &SandboxState,
+    request: &Request,
+    peer: SocketAddr,
+    reply: Response,
+) -> Response {
+    let environment = resolve_caller(state, request, peer)
+        .ok()
+        .map(|caller| caller.environment);
+    let rate = rate_limit(state, environment.as_ref());
+    stamped(
+        reply,
+        header_text(request.headers(), VERSION_HEADER),
+        environment.as_ref(),
+        &rate,
+    )
+}
+
+/// The reply with the version it is shaped for and the caller's rate-limit window [doc: every
+/// reply carries both].
+fn stamped(
+    mut response: Response,
+    requested_version: Option<String>,
+    environment: Option<&Environment>,
+    rate: &RateDecision,
+) -> Response {
+    let version = requested_version
+        .or_else(|| environment.and_then(|environment| environment.api_version.clone()))
+        .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
+    let reply_headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&version) {
+        reply_headers.insert(VERSION_HEADER, value);
+    }
+    reply_headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
+    reply_headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
+    reply_headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset));
+    response
 }
 
 async fn authenticate(
@@ -207,7 +259,8 @@ async fn authenticate(
         .expect("faults lock")
         .removes_route(request.method().as_str(), request.uri().path());
     if removed {
-        return ApiError::NotFound("Not Found".to_owned()).into_response();
+        let not_found = ApiError::NotFound("Not Found".to_owned()).into_response();
+        return api_reply(&state, &request, peer, not_found);
     }
 
     let caller = resolve_caller(&state, &request, peer);
@@ -216,7 +269,7 @@ async fn authenticate(
         .ok()
         .map(|caller| caller.environment.clone());
     let rate = rate_limit(&state, environment.as_ref());
-    let mut response = match (caller, &rate) {
+    let response = match (caller, &rate) {
         (Err(error), _) => error.into_response(),
         (
             Ok(_),
@@ -244,21 +297,7 @@ async fn authenticate(
         }
     };
 
-    let version = requested_version
-        .or_else(|| {
-            environment
-                .as_ref()
-                .and_then(|environment| environment.api_version.clone())
-        })
-        .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
-    let reply_headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&version) {
-        reply_headers.insert(VERSION_HEADER, value);
-    }
-    reply_headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
-    reply_headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
-    reply_headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset));
-    response
+    stamped(response, requested_version, environment.as_ref(), &rate)
 }
 
 /// The most request entries the log keeps; past it the oldest are dropped a batch at a time.
