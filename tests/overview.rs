@@ -122,20 +122,24 @@ async fn a_webhook_receiving_ticks_the_last_step_and_the_checklist_goes_when_all
             });
     });
     assert!(!steps(&browser).await.unwrap()[3].1);
-    // The seeded endpoint's newest delivery arrived.
+    // The seeded endpoint's newest delivery arrived. The API lists an older, failed one first
+    // (the order of deliveries is unpublished): the newest is read by its time, not its place.
+    let now = time::OffsetDateTime::now_utc();
     app.sandbox().state.store.write(|data| {
         let endpoint = data.webhooks[0].endpoint.id;
-        data.webhook_deliveries
-            .push(keystone_sandbox::model::WebhookDelivery {
-                id: uuid::Uuid::new_v4(),
-                endpoint_id: endpoint,
-                event: "settlement.completed".to_owned(),
-                response_status: Some(200),
-                duration_ms: Some(40),
-                success: true,
-                error: None,
-                created_at: time::OffsetDateTime::now_utc(),
-            });
+        for (success, created_at) in [(true, now), (false, now - time::Duration::hours(1))] {
+            data.webhook_deliveries
+                .push(keystone_sandbox::model::WebhookDelivery {
+                    id: uuid::Uuid::new_v4(),
+                    endpoint_id: endpoint,
+                    event: "settlement.completed".to_owned(),
+                    response_status: Some(if success { 200 } else { 500 }),
+                    duration_ms: Some(40),
+                    success,
+                    error: None,
+                    created_at,
+                });
+        }
     });
     assert_eq!(steps(&browser).await, None, "every step done");
 }

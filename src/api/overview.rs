@@ -175,28 +175,38 @@ mod ssr {
         Ok(page.total)
     }
 
+    /// How many of an endpoint's deliveries the checklist reads to find its newest.
+    const RECENT_DELIVERIES: u32 = 50;
+
     /// Whether an active endpoint's latest delivery arrived: the endpoints, then each active
-    /// one's newest delivery, all at once.
+    /// one's recent deliveries, all at once. The order of a deliveries page is unpublished, so
+    /// the newest is the latest `created_at` of a page, not its first item (ties keep the API's
+    /// order): right whichever way the API sorts, for an onboarding platform's few deliveries.
     async fn webhook_receiving(request: &MemberRequest) -> Result<bool, ApiError> {
         let endpoints: Vec<Lenient<crate::api::WebhookEndpoint>> =
             request.get_all(paths::WEBHOOKS, &[], 500).await?;
-        let latest =
-            endpoints
-                .into_iter()
-                .filter_map(|endpoint| Listed::from(endpoint).parsed())
-                .filter(|endpoint| endpoint.is_active)
-                .map(|endpoint| async move {
-                    let id = paths::id_from_api(&endpoint.id)?;
-                    let page: Page<Lenient<crate::api::WebhookDelivery>> = request
-                        .get(
-                            &paths::webhook_deliveries(&id),
-                            &[("limit", "1".to_owned())],
-                        )
-                        .await?;
-                    Ok::<_, ApiError>(page.items.into_iter().next().and_then(|item| {
-                        Listed::from(item).parsed().map(|delivery| delivery.success)
-                    }))
-                });
+        let latest = endpoints
+            .into_iter()
+            .filter_map(|endpoint| Listed::from(endpoint).parsed())
+            .filter(|endpoint| endpoint.is_active)
+            .map(|endpoint| async move {
+                let id = paths::id_from_api(&endpoint.id)?;
+                let page: Page<Lenient<crate::api::WebhookDelivery>> = request
+                    .get(
+                        &paths::webhook_deliveries(&id),
+                        &[("limit", RECENT_DELIVERIES.to_string())],
+                    )
+                    .await?;
+                let newest = page
+                    .items
+                    .into_iter()
+                    .filter_map(|item| Listed::from(item).parsed())
+                    .enumerate()
+                    .max_by_key(|(position, delivery)| {
+                        (delivery.created_at.moment(), std::cmp::Reverse(*position))
+                    });
+                Ok::<_, ApiError>(newest.map(|(_, delivery)| delivery.success))
+            });
         Ok(futures::future::join_all(latest)
             .await
             .into_iter()
