@@ -1,4 +1,4 @@
-import { test, expect, signIn, waitForHydration, m2mStatus, switchTo, DMITRI, SANDBOX_URL } from './fixtures';
+import { test, expect, signIn, waitForHydration, m2mStatus, switchTo, setFaults, DMITRI, SANDBOX_URL } from './fixtures';
 
 test('the allowlist guards against lockouts and really restricts M2M traffic', async ({ page, request }) => {
   await signIn(page, '/security');
@@ -160,10 +160,19 @@ test('a long allowlist is paged without a reload, the range in the pager and the
     const pages = page.getByRole('navigation', { name: 'Pages' });
     const next = pages.getByRole('link', { name: 'Next →' });
     const previous = pages.getByRole('link', { name: '← Previous' });
+    // A slow read: the old rows stay, the reading bar says the next ones are on their way, and
+    // it goes when they arrive.
+    const reading = page.getByRole('progressbar', { name: 'Loading' });
+    await expect(reading).toBeHidden();
+    const listPath = new URL(list).pathname;
+    await setFaults({ rules: [{ method: 'GET', path_prefix: listPath, action: { kind: 'delay', ms: 1500 }, times: 1 }] });
     await next.focus();
     await page.keyboard.press('Enter');
     await expect(page).toHaveURL(/\/security\?offset=50$/);
+    await expect(reading).toBeVisible();
+    await expect(range).toHaveText('1–50 of 105');
     await expect(range).toHaveText('51–100 of 105');
+    await expect(reading).toBeHidden();
     await expect(next, 'the focus stays on "Next"').toBeFocused();
     await expect(page.getByRole('navigation', { name: 'Pages, 51–100 of 105 shown' })).toHaveCount(1);
 
@@ -184,6 +193,7 @@ test('a long allowlist is paged without a reload, the range in the pager and the
     await expect(next, 'the focus moves to "Next" where "Previous" is gone').toBeFocused();
     expect(await page.evaluate(() => (window as any).__sameDocument), 'paged without a reload').toBe(true);
   } finally {
+    await setFaults({});
     for (const id of ids) await request.delete(`${list}/${id}`, { headers });
   }
 });

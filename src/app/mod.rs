@@ -15,7 +15,7 @@ use leptos_router::{
 };
 
 use hydration::HydrateAfterFirstPaint;
-use kit::{Announcer, Toasts};
+use kit::{Announcer, ReadingBar, Reads, Toasts};
 use layout::{ErrorPanel, Sidebar, TopBar};
 use pages::{
     ActivityRoute, EnvironmentsRoute, MembersRoute, NotFoundPage, OverviewRoute, RolesRoute,
@@ -54,6 +54,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     Announcer::provide();
+    Reads::provide();
 
     // Each page in its section's WASM chunk (see `pages`). Bound here rather than written inline:
     // leptosfmt strips the braces of `view={Lazy::<T>::new()}`, which leaves an attribute the
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
             <div class="app">
                 <Sidebar />
                 <div class="workspace">
+                    <ReadingBar />
                     <TopBar />
                     <main id="main" class="content" tabindex="-1">
                         <ErrorBoundary fallback=|errors| view! { <ErrorPanel errors /> }>

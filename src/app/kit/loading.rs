@@ -1,14 +1,79 @@
 //! Loading a page's data and saying, in place, what could not be loaded.
 
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
+};
+
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::{api::ApiError, domain::ReturnTo};
 
+/// How many of the page's lists are being read, counted by each [`Loaded`] in the browser. The
+/// shell provides it once and shows one [`ReadingBar`] for all of them.
+#[derive(Clone, Copy)]
+pub struct Reads(RwSignal<u32>);
+
+impl Reads {
+    pub fn provide() {
+        provide_context(Self(RwSignal::new(0)));
+    }
+
+    /// `Transition`'s pending state, counted while it lasts (and no longer once its list is
+    /// gone). A no-op on the server, which sends a page only when its reads are done.
+    fn counted() -> SignalSetter<bool> {
+        let reads = use_context::<Self>().filter(|_| !cfg!(feature = "ssr"));
+        let Some(Self(count)) = reads else {
+            return SignalSetter::map(|_| {});
+        };
+        let counted = Arc::new(AtomicBool::new(false));
+        on_cleanup({
+            let counted = counted.clone();
+            move || {
+                if counted.swap(false, Ordering::Relaxed) {
+                    count.try_update(|count| *count = count.saturating_sub(1));
+                }
+            }
+        });
+        SignalSetter::map(move |pending: bool| {
+            if counted.swap(pending, Ordering::Relaxed) != pending {
+                count.update(|count| {
+                    *count = if pending {
+                        *count + 1
+                    } else {
+                        count.saturating_sub(1)
+                    }
+                });
+            }
+        })
+    }
+}
+
+/// A thin bar across the top of the window while any list is being read: a pager's link, a
+/// search, the reload after a change. [`Loaded`] keeps the old rows on screen until the new ones
+/// are ready, and without the bar a slow read looks like a click that did nothing. It appears
+/// after a beat (the stylesheet's delay), so a quick read does not flash.
+#[component]
+pub fn ReadingBar() -> impl IntoView {
+    let reads = use_context::<Reads>();
+    let idle = move || reads.is_none_or(|Reads(count)| count.get() == 0);
+    view! {
+        <div
+            class="reading-bar"
+            role="progressbar"
+            aria-label="Loading"
+            data-testid="reading-bar"
+            hidden=idle
+        ></div>
+    }
+}
+
 /// Renders `children` with the resource's value once it has loaded; a failure is shown where the
 /// content would be (a way back in when the session ended, the reason and a retry otherwise).
-/// A transition: after a change the old content stays on screen until the new one is ready.
+/// A transition: after a change the old content stays on screen until the new one is ready, and
+/// the shell's [`ReadingBar`] shows meanwhile.
 #[component]
 pub fn Loaded<T, V, F>(
     resource: Resource<Result<T, ApiError>>,
@@ -21,14 +86,18 @@ where
     F: Fn(T) -> V + Clone + Send + Sync + 'static,
     V: IntoView + 'static,
 {
+    let set_pending = Reads::counted();
     view! {
-        <Transition fallback=move || {
-            view! {
-                <p class="panel" aria-busy="true">
-                    {loading}
-                </p>
+        <Transition
+            set_pending
+            fallback=move || {
+                view! {
+                    <p class="panel" aria-busy="true">
+                        {loading}
+                    </p>
+                }
             }
-        }>
+        >
             {move || {
                 let children = children.clone();
                 Suspend::new(async move {
