@@ -390,6 +390,20 @@ async fn environments_are_created_updated_deactivated_and_reactivated() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "missing required fields are a 422, not a 400"
     );
+    // FastAPI's words for a field left out and a field of the wrong type: each names its field.
+    assert_eq!(
+        detail(missing).await[0],
+        json!({ "loc": ["body", "slug"], "msg": "Field required", "type": "missing" })
+    );
+    let mistyped = create(json!({ "name": 5, "slug": "qa", "auth0_client_id": "x" })).await;
+    assert_eq!(mistyped.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        detail(mistyped).await[0],
+        json!({ "loc": ["body", "name"], "msg": "Input should be a valid string", "type": "string_type" })
+    );
+    let not_an_object = create(json!(["qa"])).await;
+    assert_eq!(not_an_object.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(detail(not_an_object).await[0]["loc"], json!(["body"]));
     let malformed = sandbox
         .http
         .post(sandbox.url("/v1/platforms/me/environments"))
@@ -425,6 +439,20 @@ async fn environments_are_created_updated_deactivated_and_reactivated() {
         .patch(&path, json!({ "slug": "other" }))
         .await;
     assert_eq!(slug_change.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(detail(slug_change).await[0]["loc"], json!(["body", "slug"]));
+    // A client that sends the record back as it read it changes nothing it may not change:
+    // the slug and client id it never changes are accepted unchanged.
+    let sent_back = in_development
+        .patch(
+            &path,
+            json!({ "slug": "qa", "auth0_client_id": "sandbox-m2m-qa", "name": "Quality" }),
+        )
+        .await;
+    assert_eq!(sent_back.status(), StatusCode::OK);
+    let client_change = in_development
+        .patch(&path, json!({ "auth0_client_id": "another" }))
+        .await;
+    assert_eq!(client_change.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // The new environment's M2M client works at once...
     let m2m = sandbox.m2m_token("qa").await;
@@ -484,6 +512,7 @@ async fn environments_are_created_updated_deactivated_and_reactivated() {
         [
             "environment.reactivated",
             "environment.deactivated",
+            "environment.updated",
             "environment.updated",
             "environment.created"
         ]

@@ -194,10 +194,26 @@ async fn update(
     caller.require(permissions::ENVIRONMENTS_MANAGE)?;
     let id = parse_id(&environment_id)?;
     let mut errors = Vec::new();
-    if body.slug.is_some() {
+    // The two fields that never change [doc] are refused only as a change: a client that sends
+    // the record back as it read it (FastAPI ignores fields its model lacks) is not refused,
+    // and an environment that does not exist is the 404 below.
+    let stored = state.store.read(|data| {
+        data.environments
+            .iter()
+            .find(|environment| environment.id == id)
+            .map(|environment| (environment.slug.clone(), environment.auth0_client_id.clone()))
+    });
+    let changes = |sent: &Option<serde_json::Value>, stored: Option<&String>| {
+        sent.as_ref()
+            .is_some_and(|sent| stored.is_some_and(|stored| sent.as_str() != Some(stored)))
+    };
+    if changes(&body.slug, stored.as_ref().map(|(slug, _)| slug)) {
         errors.push(FieldError::body("slug", "slug cannot be changed"));
     }
-    if body.auth0_client_id.is_some() {
+    if changes(
+        &body.auth0_client_id,
+        stored.as_ref().map(|(_, client_id)| client_id),
+    ) {
         errors.push(FieldError::body(
             "auth0_client_id",
             "auth0_client_id cannot be changed",

@@ -9,15 +9,18 @@ use serde::{de::DeserializeOwned, Deserialize};
 use super::error::{ApiError, FieldError};
 use crate::model::Page;
 
-/// A JSON body: malformed JSON is a 400, a body of the wrong shape a 422 (as the real API, FastAPI, does).
+/// A JSON body: malformed JSON is a 400, a body of the wrong shape a 422 naming the field that is
+/// wrong, in pydantic's words (as the real API, FastAPI, does).
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
+        match axum::Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(axum::Json(value)) => serde_path_to_error::deserialize(value)
+                .map(Self)
+                .map_err(|error| ApiError::Validation(vec![body_field_error(&error)])),
             Err(JsonRejection::JsonSyntaxError(error)) => Err(ApiError::BadRequest(format!(
                 "Malformed JSON: {}",
                 error.body_text()
@@ -34,6 +37,54 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             }
             Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }
+    }
+}
+
+/// The error pydantic gives for what is wrong with a body, at the field it is wrong at (FastAPI
+/// lists every wrong field; the first is enough for a client to show).
+fn body_field_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    use serde_path_to_error::Segment;
+    let mut loc: Vec<serde_json::Value> = vec!["body".into()];
+    for segment in error.path().iter() {
+        match segment {
+            Segment::Seq { index } => loc.push((*index).into()),
+            Segment::Map { key } | Segment::Enum { variant: key } => loc.push(key.clone().into()),
+            Segment::Unknown => {}
+        }
+    }
+    let message = error.inner().to_string();
+    let field = |kind: &str, msg: &str| FieldError {
+        loc: loc.clone(),
+        msg: msg.to_owned(),
+        kind: kind.to_owned(),
+    };
+    if let Some(missing) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        let mut error = field("missing", "Field required");
+        error.loc.push(missing.into());
+        return error;
+    }
+    let expected = match message.strip_prefix("invalid type: ") {
+        Some(rest) => rest.split(", expected ").nth(1).unwrap_or_default(),
+        None => return field("value_error", &message),
+    };
+    if expected.starts_with("a string") {
+        field("string_type", "Input should be a valid string")
+    } else if expected.starts_with("a boolean") {
+        field("bool_type", "Input should be a valid boolean")
+    } else if expected.starts_with('i') || expected.starts_with('u') {
+        field("int_type", "Input should be a valid integer")
+    } else if expected.starts_with("a sequence") {
+        field("list_type", "Input should be a valid list")
+    } else if expected.starts_with("struct") || expected.starts_with("a map") {
+        field(
+            "model_attributes_type",
+            "Input should be a valid dictionary or object to extract fields from",
+        )
+    } else {
+        field("value_error", &message)
     }
 }
 
