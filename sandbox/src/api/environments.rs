@@ -201,7 +201,12 @@ async fn update(
         data.environments
             .iter()
             .find(|environment| environment.id == id)
-            .map(|environment| (environment.slug.clone(), environment.auth0_client_id.clone()))
+            .map(|environment| {
+                (
+                    environment.slug.clone(),
+                    environment.auth0_client_id.clone(),
+                )
+            })
     });
     let changes = |sent: &Option<serde_json::Value>, stored: Option<&String>| {
         sent.as_ref()
