@@ -314,6 +314,10 @@ async fn invitations_report_every_address_and_can_be_resent_and_revoked() {
         2,
         "back to the seeded two"
     );
+    // The page says how many are pending, and when the column's days are counted (UTC).
+    let page = browser.get("/members").await.text().await.unwrap();
+    assert!(page.contains("2 invitations pending."), "{page}");
+    assert!(page.contains("Sent (UTC)"), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,8 @@ use crate::domain::Timestamp;
 
 /// Members per page.
 pub const MEMBERS_PAGE_SIZE: u64 = 50;
+/// Pending invitations read at most (a bound on the paging; the page says when it is reached).
+pub const MAX_INVITATIONS: usize = 1_000;
 /// The role whose last holder may not be removed or demoted.
 pub const PLATFORM_MANAGER: &str = "Platform Manager";
 
@@ -231,8 +233,6 @@ mod ssr {
 
     /// More roles than any platform defines; a bound on the paging all the same.
     const MAX_ROLES: usize = 1_000;
-    /// Pending invitations shown; a bound on the paging.
-    const MAX_INVITATIONS: usize = 1_000;
     /// Pages of members read at most for counts (100 each: 50,000 members).
     const MAX_MEMBER_PAGES: usize = 500;
 
@@ -351,7 +351,7 @@ mod ssr {
     /// The pending invitations (their `role_names` are filled in once the roles are known).
     pub async fn invitations(request: &MemberRequest) -> Result<Vec<Invitation>, ApiError> {
         let invitations: Vec<Invitation> = request
-            .get_all(paths::INVITATIONS, &[], MAX_INVITATIONS)
+            .get_all(paths::INVITATIONS, &[], super::MAX_INVITATIONS)
             .await?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         Ok(invitations

@@ -4,8 +4,10 @@ use leptos::prelude::*;
 
 use super::Actions;
 use crate::{
-    api::{resend_warning, revocation_warning, ApiError, Invitation},
-    app::kit::{Confirm, CopyField, DataTable, InlineDialog, SectionFailed, SubmitButton},
+    api::{resend_warning, revocation_warning, ApiError, Invitation, MAX_INVITATIONS},
+    app::kit::{
+        count_of, Confirm, CopyField, DataTable, InlineDialog, SectionFailed, SubmitButton,
+    },
 };
 
 #[component]
@@ -27,9 +29,28 @@ pub(super) fn InvitationsPanel(
         }
     };
     let empty = invitations.is_empty();
+    // How many, so a long list is not read as all there is; past the bound the dashboard reads,
+    // it says so rather than stopping silently.
+    let shown = invitations.len();
+    let how_many = if shown >= MAX_INVITATIONS {
+        format!("The first {shown} pending invitations are shown.")
+    } else {
+        format!(
+            "{} pending.",
+            count_of(shown as u64, "invitation", "invitations")
+        )
+    };
     view! {
         <section class="panel">
             <h2>"Pending invitations"</h2>
+            {(!empty)
+                .then(|| {
+                    view! {
+                        <p class="muted" data-testid="invitations-count">
+                            {how_many}
+                        </p>
+                    }
+                })}
             {if empty {
                 view! { <p class="empty-state">"No invitation is pending."</p> }.into_any()
             } else {
@@ -37,7 +58,7 @@ pub(super) fn InvitationsPanel(
                     <DataTable
                         label="Pending invitations"
                         testid="invitations-table"
-                        columns=&["Email", "Roles", "Invited by", "Sent", "Expires", "Link"]
+                        columns=&["Email", "Roles", "Invited by", "Sent (UTC)", "Expires", "Link"]
                         actions=can_manage
                     >
                         {invitations

@@ -249,7 +249,7 @@ fn EntriesTable(
         <DataTable
             label="Allowlist entries"
             testid="allowlist-table"
-            columns=&["Network", "Family", "Addresses", "Description", "Added"]
+            columns=&["Network", "Family", "Addresses", "Description", "Added (UTC)"]
             actions=can_manage
         >
             {rows}
