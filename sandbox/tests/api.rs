@@ -175,6 +175,13 @@ async fn exceeding_the_rate_limit_gets_429_with_retry_after() {
         .unwrap();
     assert!((1..=60).contains(&retry_after));
     assert_eq!(limited.headers()["x-ratelimit-remaining"], "0");
+    // The limiter stands in front of the router: a path the API lacks is limited too.
+    let nowhere = sandbox
+        .bearer(&token, Some("staging"))
+        .get("/v1/platforms/me/nowhere")
+        .await;
+    assert_eq!(nowhere.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(nowhere.headers().contains_key("retry-after"));
     // Limits are per environment.
     assert_eq!(
         sandbox
@@ -401,9 +408,23 @@ async fn environments_are_created_updated_deactivated_and_reactivated() {
         detail(mistyped).await[0],
         json!({ "loc": ["body", "name"], "msg": "Input should be a valid string", "type": "string_type" })
     );
-    let not_an_object = create(json!(["qa"])).await;
-    assert_eq!(not_an_object.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(detail(not_an_object).await[0]["loc"], json!(["body"]));
+    let unparsable = create(json!({ "name": "QA", "slug": "qa", "auth0_client_id": "x", "default_timeout_seconds": "soon" })).await;
+    assert_eq!(
+        detail(unparsable).await[0],
+        json!({ "loc": ["body", "default_timeout_seconds"], "msg": "Input should be a valid integer, unable to parse string as an integer", "type": "int_parsing" })
+    );
+    let fractional = create(json!({ "name": "QA", "slug": "qa", "auth0_client_id": "x", "default_timeout_seconds": 90.5 })).await;
+    assert_eq!(detail(fractional).await[0]["type"], "int_from_float");
+    // A body is a model: an array is not read as its fields in order, and null is no body.
+    let fields_in_order = create(json!(["QA", "qa", "sandbox-m2m-qa", null, null])).await;
+    assert_eq!(fields_in_order.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        detail(fields_in_order).await[0],
+        json!({ "loc": ["body"], "msg": "Input should be a valid dictionary or object to extract fields from", "type": "model_attributes_type" })
+    );
+    let null = create(Value::Null).await;
+    assert_eq!(null.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(detail(null).await[0]["type"], "missing");
     let malformed = sandbox
         .http
         .post(sandbox.url("/v1/platforms/me/environments"))
@@ -1597,6 +1618,7 @@ async fn a_removed_route_answers_fastapis_not_found() {
     let allowlist = format!("/v1/platforms/me/environments/{production}/ip-allowlist");
     // A path the API never had answers the same 404. Every one of them still carries the
     // headers that every reply carries [doc], counted against the caller's environment.
+    let mut last_remaining = u32::MAX;
     for path in [
         "/v1/platforms/me/roles",
         allowlist.as_str(),
@@ -1606,7 +1628,16 @@ async fn a_removed_route_answers_fastapis_not_found() {
         assert_eq!(removed.status(), StatusCode::NOT_FOUND, "{path}");
         let headers = removed.headers();
         assert_eq!(headers["x-ratelimit-limit"], "1200", "{path}");
-        assert!(headers.contains_key("x-ratelimit-remaining"), "{path}");
+        let remaining: u32 = headers["x-ratelimit-remaining"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            remaining < last_remaining,
+            "{path}: each call counts ({remaining})"
+        );
+        last_remaining = remaining;
         assert!(headers.contains_key("x-ratelimit-reset"), "{path}");
         assert_eq!(headers["keystone-version"], "0.1.0", "{path}");
         assert_eq!(

@@ -194,9 +194,11 @@ async fn update(
     caller.require(permissions::ENVIRONMENTS_MANAGE)?;
     let id = parse_id(&environment_id)?;
     let mut errors = Vec::new();
-    // The two fields that never change [doc] are refused only as a change: a client that sends
-    // the record back as it read it (FastAPI ignores fields its model lacks) is not refused,
-    // and an environment that does not exist is the 404 below.
+    // The two fields never change [doc]; how the API answers an attempt is unpublished. A
+    // change is refused [design: FastAPI would ignore a field its update model lacks, and a
+    // silent 200 would hide a client's bug]; the value it already has is accepted, so that a
+    // client sending the record back as it read it is not refused for it. An environment that
+    // does not exist is the 404 below.
     let stored = state.store.read(|data| {
         data.environments
             .iter()

@@ -18,9 +18,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<serde_json::Value>::from_request(request, state).await {
-            Ok(axum::Json(value)) => serde_path_to_error::deserialize(value)
-                .map(Self)
-                .map_err(|error| ApiError::Validation(vec![body_field_error(&error)])),
+            Ok(axum::Json(value)) => model(value).map(Self),
             Err(JsonRejection::JsonSyntaxError(error)) => Err(ApiError::BadRequest(format!(
                 "Malformed JSON: {}",
                 error.body_text()
@@ -28,20 +26,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest(
                 "Expected Content-Type: application/json".to_owned(),
             )),
-            Err(JsonRejection::JsonDataError(error)) => {
-                Err(ApiError::Validation(vec![FieldError {
-                    loc: vec!["body".into()],
-                    msg: error.body_text(),
-                    kind: "type_error".to_owned(),
-                }]))
-            }
             Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }
     }
 }
 
-/// The error pydantic gives for what is wrong with a body, at the field it is wrong at (FastAPI
-/// lists every wrong field; the first is enough for a client to show).
+/// A request model read from a body. Every body of the API is a model, so anything but an object
+/// is refused as pydantic refuses it (serde would read an array as a struct's fields in order).
+///
+/// Two ways this is not FastAPI: it reports the first problem where FastAPI lists every one (a
+/// client shows a list either way), and that first problem is a wrong type before a missing
+/// field, fields in the order of their names (a JSON object is read sorted). And it is strict
+/// where pydantic's default lax mode coerces (`"3600"` for an integer, `"yes"` for a boolean): a
+/// client is held to the types the contract shows.
+fn model<T: DeserializeOwned>(body: serde_json::Value) -> Result<T, ApiError> {
+    let refused = |kind: &str, msg: &str| {
+        ApiError::Validation(vec![FieldError {
+            loc: vec!["body".into()],
+            msg: msg.to_owned(),
+            kind: kind.to_owned(),
+        }])
+    };
+    match body {
+        serde_json::Value::Object(_) => serde_path_to_error::deserialize(body)
+            .map_err(|error| ApiError::Validation(vec![body_field_error(&error)])),
+        serde_json::Value::Null => Err(refused("missing", "Field required")),
+        _ => Err(refused(
+            "model_attributes_type",
+            "Input should be a valid dictionary or object to extract fields from",
+        )),
+    }
+}
+
+/// The error pydantic gives for what is wrong with a body, at the field it is wrong at.
 fn body_field_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
     use serde_path_to_error::Segment;
     let mut loc: Vec<serde_json::Value> = vec!["body".into()];
@@ -66,25 +83,39 @@ fn body_field_error(error: &serde_path_to_error::Error<serde_json::Error>) -> Fi
         error.loc.push(missing.into());
         return error;
     }
-    let expected = match message.strip_prefix("invalid type: ") {
-        Some(rest) => rest.split(", expected ").nth(1).unwrap_or_default(),
-        None => return field("value_error", &message),
+    // serde's "invalid type: string \"x\", expected i64": what was sent, what the model wants.
+    let Some((sent, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.rsplit_once(", expected "))
+    else {
+        return field("value_error", &message);
     };
-    if expected.starts_with("a string") {
-        field("string_type", "Input should be a valid string")
-    } else if expected.starts_with("a boolean") {
-        field("bool_type", "Input should be a valid boolean")
-    } else if expected.starts_with('i') || expected.starts_with('u') {
-        field("int_type", "Input should be a valid integer")
-    } else if expected.starts_with("a sequence") {
-        field("list_type", "Input should be a valid list")
-    } else if expected.starts_with("struct") || expected.starts_with("a map") {
-        field(
+    let integer = matches!(
+        expected,
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "isize" | "usize"
+    );
+    match expected {
+        _ if integer && sent.starts_with("string") => field(
+            "int_parsing",
+            "Input should be a valid integer, unable to parse string as an integer",
+        ),
+        _ if integer && sent.starts_with("floating point") => field(
+            "int_from_float",
+            "Input should be a valid integer, got a number with a fractional part",
+        ),
+        _ if integer => field("int_type", "Input should be a valid integer"),
+        "a string" => field("string_type", "Input should be a valid string"),
+        "a boolean" if sent.starts_with("string") => field(
+            "bool_parsing",
+            "Input should be a valid boolean, unable to interpret input",
+        ),
+        "a boolean" => field("bool_type", "Input should be a valid boolean"),
+        "a sequence" => field("list_type", "Input should be a valid list"),
+        _ if expected.starts_with("struct") || expected == "a map" => field(
             "model_attributes_type",
             "Input should be a valid dictionary or object to extract fields from",
-        )
-    } else {
-        field("value_error", &message)
+        ),
+        _ => field("value_error", &message),
     }
 }
 

@@ -203,7 +203,7 @@ pub async fn unmatched(
 
 /// A reply of the API that no handler gave (FastAPI's router's 404) still carries the headers
 /// that "every reply" carries [doc], counted against the caller's environment when the request
-/// names one (a rate limiter sits in front of the router).
+/// names one: the rate limiter stands in front of the router, so past the limit it is a 429.
 fn api_reply(
     state: &SandboxState,
     request: &Request,
@@ -214,6 +214,14 @@ fn api_reply(
         .ok()
         .map(|caller| caller.environment);
     let rate = rate_limit(state, environment.as_ref());
+    let reply = if rate.exceeded {
+        ApiError::RateLimited {
+            retry_after_seconds: retry_after_seconds(&rate),
+        }
+        .into_response()
+    } else {
+        reply
+    };
     stamped(
         reply,
         header_text(request.headers(), VERSION_HEADER),
@@ -271,21 +279,10 @@ async fn authenticate(
     let rate = rate_limit(&state, environment.as_ref());
     let response = match (caller, &rate) {
         (Err(error), _) => error.into_response(),
-        (
-            Ok(_),
-            RateDecision {
-                exceeded: true,
-                reset,
-                ..
-            },
-        ) => {
-            let retry_after_seconds =
-                (*reset - OffsetDateTime::now_utc().unix_timestamp()).max(1) as u64;
-            ApiError::RateLimited {
-                retry_after_seconds,
-            }
-            .into_response()
+        (Ok(_), RateDecision { exceeded: true, .. }) => ApiError::RateLimited {
+            retry_after_seconds: retry_after_seconds(&rate),
         }
+        .into_response(),
         (Ok(caller), _) => {
             let machine = matches!(caller.actor, Actor::Machine { .. }).then(|| caller.clone());
             request.extensions_mut().insert(caller);
@@ -498,6 +495,11 @@ struct RateDecision {
     /// Unix time at which the window resets.
     reset: i64,
     exceeded: bool,
+}
+
+/// Seconds until the caller's window resets (at least one).
+fn retry_after_seconds(rate: &RateDecision) -> u64 {
+    (rate.reset - OffsetDateTime::now_utc().unix_timestamp()).max(1) as u64
 }
 
 /// A fixed one-minute window per environment (per platform for calls without one).
