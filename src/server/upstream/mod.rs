@@ -492,8 +492,8 @@ impl ErrorBody {
         match self.detail {
             Some(Detail::Fields(items)) => items
                 .into_iter()
-                .map(|item| FieldError {
-                    field: item
+                .map(|item| {
+                    let field = item
                         .loc
                         .iter()
                         .filter(|part| part.as_str() != Some("body"))
@@ -502,8 +502,11 @@ impl ErrorBody {
                             other => other.to_string(),
                         })
                         .collect::<Vec<_>>()
-                        .join("."),
-                    message: item.msg,
+                        .join(".");
+                    FieldError {
+                        message: naming_the_field(&field, item.msg),
+                        field,
+                    }
                 })
                 .collect(),
             Some(Detail::Message(message)) => vec![FieldError {
@@ -518,10 +521,78 @@ impl ErrorBody {
     }
 }
 
+/// A field's problem in words that say which field it is. FastAPI's own messages ("Field
+/// required", "String should have at most 255 characters") do not name it, and a form lists its
+/// problems together under it, where a bare "Field required" would leave the member guessing.
+/// A message that already names its field is kept as it is.
+fn naming_the_field(field: &str, message: String) -> String {
+    // `role_ids.0` is about `role_ids`; a position names no field.
+    let Some(name) = field
+        .split('.')
+        .rfind(|part| !part.is_empty() && part.parse::<u64>().is_err())
+    else {
+        return message;
+    };
+    let said = message.to_lowercase();
+    let words: Vec<&str> = name.split('_').filter(|word| !word.is_empty()).collect();
+    if said.contains(&name.to_lowercase()) || said.contains(&words.join(" ").to_lowercase()) {
+        return message;
+    }
+    let label = words
+        .iter()
+        .enumerate()
+        .map(|(position, word)| match word.to_lowercase().as_str() {
+            "cidr" | "url" | "ip" | "id" | "rpm" => word.to_uppercase(),
+            "ids" => "IDs".to_owned(),
+            lower if position == 0 => {
+                let mut letters = lower.chars();
+                letters
+                    .next()
+                    .map(|first| first.to_uppercase().chain(letters).collect())
+                    .unwrap_or_default()
+            }
+            lower => lower.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("{label}: {message}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::{EnvironmentRecord, Lenient, Listed, Page};
+
+    fn refused(body: &[u8]) -> Vec<FieldError> {
+        serde_json::from_slice::<ErrorBody>(body).unwrap().fields()
+    }
+
+    #[test]
+    fn fastapis_messages_are_told_with_the_field_they_are_about() {
+        let fields = refused(
+            br#"{"detail": [
+                {"loc": ["body", "description"], "msg": "String should have at most 255 characters", "type": "string_too_long"},
+                {"loc": ["body", "role_ids", 0], "msg": "Field required", "type": "missing"},
+                {"loc": ["body", "default_timeout_seconds"], "msg": "Input should be a valid integer", "type": "int_type"},
+                {"loc": ["body", "cidr"], "msg": "cidr: host bits set", "type": "value_error"},
+                {"loc": ["body", "webhook_url"], "msg": "webhook url must use https", "type": "value_error"},
+                {"loc": ["body"], "msg": "Field required", "type": "missing"}
+            ]}"#,
+        );
+        let messages: Vec<&str> = fields.iter().map(|field| field.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "Description: String should have at most 255 characters",
+                "Role IDs: Field required",
+                "Default timeout seconds: Input should be a valid integer",
+                "cidr: host bits set",
+                "webhook url must use https",
+                "Field required",
+            ]
+        );
+        assert_eq!(fields[1].field, "role_ids.0");
+    }
 
     #[test]
     fn a_page_with_an_odd_record_keeps_the_others_and_shows_it_as_stored() {
