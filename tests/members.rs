@@ -7,6 +7,7 @@ use keystone_dashboard::api::{
     confirmation_code, removal_warning, resend_warning, revocation_warning, ActivityFilters,
     ApiError, ChangeMemberRoles, InviteMembers, InviteOutcome, Listed, LoadActivity, LoadMembers,
     LoadRoles, Member, MembersView, RemoveMember, ResendInvitation, RevokeInvitation,
+    MAX_INVITATIONS,
 };
 use keystone_dashboard::domain::encode_component;
 use reqwest::StatusCode;
@@ -318,6 +319,28 @@ async fn invitations_report_every_address_and_can_be_resent_and_revoked() {
     let page = browser.get("/members").await.text().await.unwrap();
     assert!(page.contains("2 invitations pending."), "{page}");
     assert!(page.contains("Sent (UTC)"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_of_invitations_past_the_bound_says_so() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    app.sandbox().state.store.write(|data| {
+        let template = data.invitations[0].clone();
+        data.invitations.extend((0..MAX_INVITATIONS).map(|n| {
+            keystone_sandbox::model::Invitation {
+                id: format!("inv_bound_{n}"),
+                invitee_email: format!("bound{n}@example.com"),
+                ticket: format!("bound{n}"),
+                ..template.clone()
+            }
+        }));
+    });
+    let page = browser.get("/members").await.text().await.unwrap();
+    assert!(
+        page.contains("At least 1,000 invitations are pending; the first 1,000 are shown."),
+        "{page}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -170,6 +170,7 @@ test('a long allowlist is paged without a reload, the range in the pager and the
     await page.keyboard.press('Enter');
     await expect(page).toHaveURL(/\/security\?offset=50$/);
     await expect(reading).toBeVisible();
+    await expect(reading, 'shown once its beat has passed').toHaveCSS('opacity', '1');
     await expect(range).toHaveText('1–50 of 105');
     await expect(range).toHaveText('51–100 of 105');
     await expect(reading).toBeHidden();
@@ -192,6 +193,14 @@ test('a long allowlist is paged without a reload, the range in the pager and the
     await expect(rows.first()).toContainText('10.9.0.0/24');
     await expect(next, 'the focus moves to "Next" where "Previous" is gone').toBeFocused();
     expect(await page.evaluate(() => (window as any).__sameDocument), 'paged without a reload').toBe(true);
+
+    // A list left while it is being read counts no more: the bar goes once the next page is in.
+    await setFaults({ rules: [{ method: 'GET', path_prefix: listPath, action: { kind: 'delay', ms: 3000 }, times: 1 }] });
+    await next.click();
+    await expect(reading).toBeVisible();
+    await page.getByRole('navigation', { name: 'Primary' }).getByRole('link', { name: 'Roles' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Roles' })).toBeVisible();
+    await expect(reading).toBeHidden();
   } finally {
     await setFaults({});
     for (const id of ids) await request.delete(`${list}/${id}`, { headers });

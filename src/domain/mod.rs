@@ -20,3 +20,16 @@ pub use resource_id::{ResourceId, ResourceIdError};
 pub use return_to::ReturnTo;
 pub use timestamp::{parse_day, Timestamp};
 pub use web_url::WebUrl;
+
+/// A count for people, its digits in groups of three: `65,536`.
+pub fn group_thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}

@@ -86,23 +86,11 @@ impl Cidr {
     pub fn size_label(&self) -> String {
         let host_bits = u32::from(self.0.max_prefix_len() - self.0.prefix_len());
         if host_bits <= 32 {
-            group_thousands(1u64 << host_bits)
+            super::group_thousands(1u64 << host_bits)
         } else {
             format!("2^{host_bits}")
         }
     }
-}
-
-fn group_thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 impl fmt::Display for Cidr {

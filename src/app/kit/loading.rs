@@ -51,10 +51,12 @@ impl Reads {
     }
 }
 
-/// A thin bar across the top of the window while any list is being read: a pager's link, a
-/// search, the reload after a change. [`Loaded`] keeps the old rows on screen until the new ones
-/// are ready, and without the bar a slow read looks like a click that did nothing. It appears
-/// after a beat (the stylesheet's delay), so a quick read does not flash.
+/// A thin bar at the top of the window while any list is being read: a pager's link, a search,
+/// the reload after a change, and a page's first read after a click in the sidebar. [`Loaded`]
+/// keeps the old rows on screen until the new ones are ready, and without the bar a slow read
+/// looks like a click that did nothing. It appears after a beat (the stylesheet's delay), so a
+/// quick read does not flash. Screen readers hear the outcome instead (the pager's new range,
+/// the announcement of a change), not the wait.
 #[component]
 pub fn ReadingBar() -> impl IntoView {
     let reads = use_context::<Reads>();

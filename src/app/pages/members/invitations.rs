@@ -8,6 +8,7 @@ use crate::{
     app::kit::{
         count_of, Confirm, CopyField, DataTable, InlineDialog, SectionFailed, SubmitButton,
     },
+    domain::group_thousands,
 };
 
 #[component]
@@ -33,7 +34,8 @@ pub(super) fn InvitationsPanel(
     // it says so rather than stopping silently.
     let shown = invitations.len();
     let how_many = if shown >= MAX_INVITATIONS {
-        format!("The first {shown} pending invitations are shown.")
+        let bound = group_thousands(MAX_INVITATIONS as u64);
+        format!("At least {bound} invitations are pending; the first {bound} are shown.")
     } else {
         format!(
             "{} pending.",
