@@ -167,7 +167,7 @@ pub fn SubmitButton(
 /// back itself (`InlineDialogs`), so it is not moved twice.
 #[cfg(not(feature = "ssr"))]
 fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super::InlineDialogs>) {
-    use super::focus::focus_is_lost;
+    use super::focus::{focus_is_lost, focus_quietly};
     request_animation_frame(move || {
         let Some(button) = button.try_get_untracked().flatten() else {
             return;
@@ -208,7 +208,7 @@ fn follow_rebuilds(
     count: usize,
     until: f64,
 ) {
-    use super::focus::focus_is_lost;
+    use super::focus::{focus_is_lost, focus_quietly};
     request_animation_frame(move || {
         if now_ms() > until {
             return;
@@ -263,17 +263,6 @@ fn shown_submits() -> Vec<leptos::web_sys::Element> {
                     .is_none()
         })
         .collect()
-}
-
-/// Focus without scrolling: a member who scrolled away meanwhile is not taken back.
-#[cfg(not(feature = "ssr"))]
-fn focus_quietly(element: &leptos::web_sys::Element) {
-    use leptos::wasm_bindgen::JsCast;
-    if let Some(element) = element.dyn_ref::<leptos::web_sys::HtmlElement>() {
-        let options = leptos::web_sys::FocusOptions::new();
-        options.set_prevent_scroll(true);
-        let _ = element.focus_with_options(&options);
-    }
 }
 
 /// What a control's visible label leaves out, for assistive technology: a table's rows each have

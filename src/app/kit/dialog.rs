@@ -186,7 +186,7 @@ impl InlineDialogs {
     /// moved the focus elsewhere. Browser only.
     #[cfg(not(feature = "ssr"))]
     fn refocus_if_the_row_goes(self, key: &str) {
-        use super::focus::{elements, focus_is_lost, once_gone};
+        use super::focus::{elements, focus_is_lost, focus_quietly, once_gone};
         let Some(old_button) = document()
             .query_selector(&button_selector(key))
             .ok()
@@ -223,14 +223,9 @@ impl InlineDialogs {
                 .get(place.min(buttons.len().saturating_sub(1)))
                 .cloned()
                 .or_else(|| document().get_element_by_id("main"));
-            if let Some(target) =
-                target.and_then(|found| found.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-            {
-                // Where the removed row was, so in view; a member who scrolled away meanwhile is
-                // not scrolled back.
-                let options = leptos::web_sys::FocusOptions::new();
-                options.set_prevent_scroll(true);
-                let _ = target.focus_with_options(&options);
+            // Where the removed row was, so in view.
+            if let Some(target) = target {
+                focus_quietly(&target);
             }
         });
     }

@@ -11,6 +11,17 @@ pub fn focus_is_lost() -> bool {
         .is_none_or(|element| element.tag_name().eq_ignore_ascii_case("body"))
 }
 
+/// Focus without scrolling: a member who scrolled away meanwhile is not taken back. Browser only.
+#[cfg(not(feature = "ssr"))]
+pub fn focus_quietly(element: &leptos::web_sys::Element) {
+    use leptos::wasm_bindgen::JsCast;
+    if let Some(element) = element.dyn_ref::<leptos::web_sys::HtmlElement>() {
+        let options = leptos::web_sys::FocusOptions::new();
+        options.set_prevent_scroll(true);
+        let _ = element.focus_with_options(&options);
+    }
+}
+
 /// The elements `selector` finds, in document order. Browser only.
 #[cfg(not(feature = "ssr"))]
 pub fn elements(selector: &str) -> Vec<leptos::web_sys::Element> {
