@@ -297,10 +297,13 @@ pub fn ReadOnlyNotice(
 /// A table that scrolls sideways inside its panel when the screen is narrower than it, so the
 /// page itself never does. Focusable, so the keyboard can scroll it too.
 #[component]
-pub fn TableScroll(label: &'static str, children: Children) -> impl IntoView {
+pub fn TableScroll<C: IntoView + 'static>(
+    label: &'static str,
+    children: TypedChildren<C>,
+) -> impl IntoView {
     view! {
         <div class="table-scroll" role="region" aria-label=label tabindex="0">
-            {children()}
+            {children.into_inner()()}
         </div>
     }
 }
@@ -308,14 +311,14 @@ pub fn TableScroll(label: &'static str, children: Children) -> impl IntoView {
 /// A list as a table: its column headings, an unlabelled actions column when the member may
 /// change rows, and the rows; wider than the screen, it scrolls inside its panel.
 #[component]
-pub fn DataTable(
+pub fn DataTable<C: IntoView + 'static>(
     label: &'static str,
     testid: &'static str,
     columns: &'static [&'static str],
     /// Adds the (visually unlabelled) column of row actions.
     #[prop(optional)]
     actions: bool,
-    children: Children,
+    children: TypedChildren<C>,
 ) -> impl IntoView {
     view! {
         <TableScroll label>
@@ -336,7 +339,7 @@ pub fn DataTable(
                             })}
                     </tr>
                 </thead>
-                <tbody>{children()}</tbody>
+                <tbody>{children.into_inner()()}</tbody>
             </table>
         </TableScroll>
     }

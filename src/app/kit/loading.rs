@@ -5,7 +5,7 @@ use std::sync::{
     Arc,
 };
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use leptos_router::hooks::use_location;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -104,8 +104,8 @@ where
                 let children = children.clone();
                 Suspend::new(async move {
                     match resource.await {
-                        Ok(value) => children(value).into_any(),
-                        Err(error) => view! { <LoadFailed error /> }.into_any(),
+                        Ok(value) => Either::Left(children(value)),
+                        Err(error) => Either::Right(view! { <LoadFailed error /> }),
                     }
                 })
             }}

@@ -152,5 +152,4 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                 })}
         </tr>
     }
-    .into_any()
 }

@@ -7,7 +7,7 @@ mod invite;
 use invitations::InvitationsPanel;
 use invite::{tick, InviteForm, RoleChoices};
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use leptos_router::{components::Form, hooks::use_query_map};
 
 use crate::{
@@ -208,41 +208,46 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
                 </p>
             </div>
             {if empty {
-                view! { <p class="empty-state">"No member matches this search."</p> }.into_any()
+                Either::Left(view! { <p class="empty-state">"No member matches this search."</p> })
             } else {
                 let roles = std::sync::Arc::new(roles.clone());
-                // Shared by the rows: a row's roles form is built only when it is opened.
-                view! {
-                    <DataTable
-                        label="Members"
-                        testid="members-table"
-                        columns=&["Member", "Roles", "Joined", "Last seen"]
-                        actions=can_manage
-                    >
-                        {members
-                            .into_iter()
-                            .map(|listed| match listed {
-                                Listed::Parsed(member) => {
-                                    let guard = member_guardrail(&member, &me, manager_count);
-                                    view! {
-                                        <MemberRow
-                                            member
-                                            guard
-                                            roles=roles.clone()
-                                            can_manage
-                                            actions
-                                        />
+                let draft = expect_context::<Drafts>().member_roles;
+                Either::Right(
+                    // Shared by the rows, looked up once: a row's roles form is built only when it is
+                    // opened.
+                    view! {
+                        <DataTable
+                            label="Members"
+                            testid="members-table"
+                            columns=&["Member", "Roles", "Joined", "Last seen"]
+                            actions=can_manage
+                        >
+                            {members
+                                .into_iter()
+                                .map(|listed| match listed {
+                                    Listed::Parsed(member) => {
+                                        let guard = member_guardrail(&member, &me, manager_count);
+                                        Either::Left(
+                                            view! {
+                                                <MemberRow
+                                                    member
+                                                    guard
+                                                    roles=roles.clone()
+                                                    draft
+                                                    can_manage
+                                                    actions
+                                                />
+                                            },
+                                        )
                                     }
-                                        .into_any()
-                                }
-                                Listed::AsStored(record) => {
-                                    view! { <OddMemberRow record can_manage /> }.into_any()
-                                }
-                            })
-                            .collect_view()}
-                    </DataTable>
-                }
-                    .into_any()
+                                    Listed::AsStored(record) => {
+                                        Either::Right(view! { <OddMemberRow record can_manage /> })
+                                    }
+                                })
+                                .collect_view()}
+                        </DataTable>
+                    },
+                )
             }}
             <Pager window href=page_href previous="← Previous" next="Next →" />
             <p class="muted">
@@ -264,7 +269,6 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
             .then(|| view! { <InviteForm action=actions.invite roles=roles.clone() /> })}
         <InvitationsPanel invitations can_manage actions />
     }
-    .into_any()
 }
 
 fn day(timestamp: &Option<Timestamp>) -> String {
@@ -294,6 +298,7 @@ fn MemberRow(
     member: Member,
     guard: Option<String>,
     roles: std::sync::Arc<Vec<Role>>,
+    draft: DialogDraft<Vec<String>>,
     can_manage: bool,
     actions: Actions,
 ) -> impl IntoView {
@@ -318,18 +323,22 @@ fn MemberRow(
             {can_manage
                 .then(|| match guard {
                     Some(reason) => {
-                        view! {
-                            <td class="muted" data-testid="guardrail">
-                                {reason}
-                            </td>
-                        }
-                            .into_any()
+                        Either::Left(
+                            view! {
+                                <td class="muted" data-testid="guardrail">
+                                    {reason}
+                                </td>
+                            },
+                        )
                     }
-                    None => view! { <MemberActions user_id name held roles actions /> }.into_any(),
+                    None => {
+                        Either::Right(
+                            view! { <MemberActions user_id name held roles draft actions /> },
+                        )
+                    }
                 })}
         </tr>
     }
-    .into_any()
 }
 
 /// A member the dashboard cannot read (their roles, most likely, in a shape it does not know):
@@ -363,6 +372,7 @@ fn MemberActions(
     name: String,
     held: Vec<String>,
     roles: std::sync::Arc<Vec<Role>>,
+    draft: DialogDraft<Vec<String>>,
     actions: Actions,
 ) -> impl IntoView {
     let roles_key = format!("roles:{user_id}");
@@ -392,7 +402,6 @@ fn MemberActions(
             </ActionForm>
         }
     };
-    let draft = expect_context::<Drafts>().member_roles;
     view! {
         <td class="row-actions">
             <DraftDialog
@@ -408,6 +417,7 @@ fn MemberActions(
                 label="Remove".to_owned()
                 hidden_label=remove_name
                 danger=true
+                dialogs=draft.dialogs()
             >
                 <ActionForm action=actions.remove>
                     <input type="hidden" name="user_id" value=remove_id />
@@ -422,5 +432,4 @@ fn MemberActions(
             </InlineDialog>
         </td>
     }
-    .into_any()
 }

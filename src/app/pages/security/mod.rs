@@ -10,7 +10,7 @@ mod check;
 use add::{AddEntryForm, BulkAddForm};
 use check::CheckAddress;
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 
 use crate::{
     api::permissions::SECURITY_MANAGE,
@@ -181,21 +181,23 @@ fn AllowlistPanel(view: AllowlistPage, actions: Actions) -> impl IntoView {
                 </a>
             </header>
             {if count == 0 {
-                view! {
-                    <p class="empty-state" data-testid="allowlist-empty">
-                        "No entries: " {environment.name.clone()}
-                        " accepts M2M traffic from every address. The first entry you add restricts it to the listed networks at once."
-                    </p>
-                }
-                    .into_any()
+                Either::Left(
+                    view! {
+                        <p class="empty-state" data-testid="allowlist-empty">
+                            "No entries: " {environment.name.clone()}
+                            " accepts M2M traffic from every address. The first entry you add restricts it to the listed networks at once."
+                        </p>
+                    },
+                )
             } else {
-                view! {
-                    <p class="muted">
-                        {format!("{}. M2M traffic from any other address is refused.", count_of(count as u64, "network", "networks"))}
-                    </p>
-                    <EntriesTable rows window can_manage actions check=check.clone() />
-                }
-                    .into_any()
+                Either::Right(
+                    view! {
+                        <p class="muted">
+                            {format!("{}. M2M traffic from any other address is refused.", count_of(count as u64, "network", "networks"))}
+                        </p>
+                        <EntriesTable rows window can_manage actions check=check.clone() />
+                    },
+                )
             }}
             {(!can_manage)
                 .then(|| {
@@ -214,7 +216,6 @@ fn AllowlistPanel(view: AllowlistPage, actions: Actions) -> impl IntoView {
         <RecentCallers callers=recent_callers networks=networks.clone() entries=count />
         <CheckAddress networks unreadable />
     }
-    .into_any()
 }
 
 #[component]
@@ -230,15 +231,17 @@ fn EntriesTable(
     // Each row's own warnings (the callers only that row lets in are named in its confirmation)
     // are worked out when its confirmation is first opened, not for every row shown.
     let check = StoredValue::new(check);
+    // Looked up once for the table, not by each row (see `InlineDialog`'s `dialogs`).
+    let draft = expect_context::<Drafts>().row_description;
     let rows = rows
         .into_iter()
         .map(|row| match row {
             Listed::Parsed(entry) => {
-                view! { <EntryRow entry check can_manage actions /> }.into_any()
+                Either::Left(view! { <EntryRow entry check draft can_manage actions /> })
             }
-            Listed::AsStored(record) => {
-                view! { <OddEntryRow record check can_manage actions /> }.into_any()
-            }
+            Listed::AsStored(record) => Either::Right(
+                view! { <OddEntryRow record check dialogs=draft.dialogs() can_manage actions /> },
+            ),
         })
         .collect_view();
     let page_href = |offset: u64| match offset {
@@ -267,13 +270,13 @@ fn EntriesTable(
                 }
             })}
     }
-    .into_any()
 }
 
 #[component]
 fn EntryRow(
     entry: AllowlistEntry,
     check: StoredValue<ChangeCheck>,
+    draft: DialogDraft<String>,
     can_manage: bool,
     actions: Actions,
 ) -> impl IntoView {
@@ -284,7 +287,7 @@ fn EntryRow(
             <td>{entry.cidr.size_label()}</td>
             <td>{entry.description.clone().unwrap_or_default()}</td>
             <td class="muted">{entry.added_by()} <br /> {entry.created_at.day()}</td>
-            {can_manage.then(|| view! { <RowActions entry check actions /> })}
+            {can_manage.then(|| view! { <RowActions entry check draft actions /> })}
         </tr>
     }
 }
@@ -295,6 +298,7 @@ fn EntryRow(
 fn OddEntryRow(
     record: OddRecord,
     check: StoredValue<ChangeCheck>,
+    dialogs: InlineDialogs,
     can_manage: bool,
     actions: Actions,
 ) -> impl IntoView {
@@ -315,7 +319,7 @@ fn OddEntryRow(
                 .then(|| {
                     view! {
                         <td class="row-actions">
-                            <DeleteEntry id network cidr=None check action=actions.delete />
+                            <DeleteEntry id network cidr=None check dialogs action=actions.delete />
                         </td>
                     }
                 })}
@@ -327,6 +331,7 @@ fn OddEntryRow(
 fn RowActions(
     entry: AllowlistEntry,
     check: StoredValue<ChangeCheck>,
+    draft: DialogDraft<String>,
     actions: Actions,
 ) -> impl IntoView {
     let network = entry.cidr.to_string();
@@ -360,7 +365,6 @@ fn RowActions(
             </ActionForm>
         }
     };
-    let draft = expect_context::<Drafts>().row_description;
     view! {
         <td class="row-actions">
             <DraftDialog
@@ -371,10 +375,16 @@ fn RowActions(
                 saved=description.unwrap_or_default()
                 form=describe_form
             />
-            <DeleteEntry id network cidr=Some(cidr) check action=actions.delete />
+            <DeleteEntry
+                id
+                network
+                cidr=Some(cidr)
+                check
+                dialogs=draft.dialogs()
+                action=actions.delete
+            />
         </td>
     }
-    .into_any()
 }
 
 /// Deleting one entry, parsed or shown as stored: what it means, confirmed where it must be.
@@ -385,10 +395,12 @@ fn DeleteEntry(
     /// The row's network; `None` for an entry shown as stored, which never let anyone in.
     cidr: Option<Cidr>,
     check: StoredValue<ChangeCheck>,
+    dialogs: InlineDialogs,
     action: ServerAction<DeleteAllowlistEntry>,
 ) -> impl IntoView {
     view! {
         <InlineDialog
+            dialogs
             key=format!("delete:{id}")
             label="Delete".to_owned()
             hidden_label=network.clone()
