@@ -295,7 +295,9 @@ pub fn ReadOnlyNotice(
 }
 
 /// A table that scrolls sideways inside its panel when the screen is narrower than it, so the
-/// page itself never does. Focusable, so the keyboard can scroll it too.
+/// page itself never does. Focusable, so the keyboard can scroll it too. Its children are typed,
+/// not `Children`: erasing a view boxes it and walks it whole, and on the server a long table was
+/// erased at every level it passed through (see docs/architecture.md, Speed).
 #[component]
 pub fn TableScroll<C: IntoView + 'static>(
     label: &'static str,
@@ -309,7 +311,8 @@ pub fn TableScroll<C: IntoView + 'static>(
 }
 
 /// A list as a table: its column headings, an unlabelled actions column when the member may
-/// change rows, and the rows; wider than the screen, it scrolls inside its panel.
+/// change rows, and the rows (typed, as in [`TableScroll`]); wider than the screen, it scrolls
+/// inside its panel.
 #[component]
 pub fn DataTable<C: IntoView + 'static>(
     label: &'static str,

@@ -260,8 +260,8 @@ impl InlineDialogs {
 /// What has been typed into the open dialog of one row, over the saved value it started from.
 pub struct DialogDraft<T: Send + Sync + 'static> {
     typed: RwSignal<Option<(String, T)>>,
-    /// The page's dialogs, which the draft follows; handed to the row dialogs that edit it (see
-    /// [`InlineDialog`]'s `dialogs`).
+    /// The page's dialogs, which the draft follows; handed on to the dialogs of the rows that
+    /// edit it, the row's other dialogs included (see [`InlineDialog`]'s `dialogs`).
     dialogs: InlineDialogs,
 }
 
@@ -288,7 +288,8 @@ impl<T: Clone + Send + Sync + 'static> DialogDraft<T> {
         }
     }
 
-    /// The page's dialogs, for a row's other dialogs: looked up once for the table, not by each.
+    /// The page's dialogs, for [`DraftDialog`] and the row's other dialogs: the table looks its
+    /// draft up once, and its rows' dialogs need no context lookup of their own.
     pub fn dialogs(self) -> InlineDialogs {
         self.dialogs
     }
@@ -382,7 +383,7 @@ pub fn InlineDialog(
     dialogs: Option<InlineDialogs>,
     children: Children,
 ) -> impl IntoView {
-    let dialog = dialogs.unwrap_or_else(expect_context::<InlineDialogs>);
+    let dialog = dialogs.unwrap_or_else(|| expect_context::<InlineDialogs>());
     // Encoded once for both the body's id and the link (a long table renders a hundred).
     let encoded_key = encode_component(&key);
     let body_id = body_id(&encoded_key);

@@ -105,7 +105,13 @@ where
                 Suspend::new(async move {
                     match resource.await {
                         Ok(value) => Either::Left(children(value)),
-                        Err(error) => Either::Right(view! { <LoadFailed error /> }),
+                        Err(error) => {
+                            Either::Right(
+                                // Not erased with `into_any`, which boxes the page and walks it whole
+                                // on the server (see `TableScroll`).
+                                view! { <LoadFailed error /> },
+                            )
+                        }
                     }
                 })
             }}

@@ -1,12 +1,13 @@
 //! Pending invitations: who was invited, with which roles, the link, resend and revoke.
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 
 use super::Actions;
 use crate::{
     api::{resend_warning, revocation_warning, ApiError, Invitation, MAX_INVITATIONS},
     app::kit::{
-        count_of, Confirm, CopyField, DataTable, InlineDialog, SectionFailed, SubmitButton,
+        count_of, Confirm, CopyField, DataTable, InlineDialog, InlineDialogs, SectionFailed,
+        SubmitButton,
     },
     domain::group_thousands,
 };
@@ -20,13 +21,12 @@ pub(super) fn InvitationsPanel(
     let invitations = match invitations {
         Ok(invitations) => invitations,
         Err(error) => {
-            return view! {
+            return Either::Left(view! {
                 <section class="panel">
                     <h2>"Pending invitations"</h2>
                     <SectionFailed what="the pending invitations" error />
                 </section>
-            }
-            .into_any()
+            });
         }
     };
     let empty = invitations.is_empty();
@@ -42,7 +42,10 @@ pub(super) fn InvitationsPanel(
             count_of(shown as u64, "invitation", "invitations")
         )
     };
-    view! {
+    // Looked up once for the table, not by each of its rows' dialogs (see `InlineDialog`'s
+    // `dialogs`): the list is not paged, up to 1,000 rows.
+    let dialogs = expect_context::<InlineDialogs>();
+    Either::Right(view! {
         <section class="panel">
             <h2>"Pending invitations"</h2>
             {(!empty)
@@ -54,32 +57,46 @@ pub(super) fn InvitationsPanel(
                     }
                 })}
             {if empty {
-                view! { <p class="empty-state">"No invitation is pending."</p> }.into_any()
+                Either::Left(view! { <p class="empty-state">"No invitation is pending."</p> })
             } else {
-                view! {
-                    <DataTable
-                        label="Pending invitations"
-                        testid="invitations-table"
-                        columns=&["Email", "Roles", "Invited by", "Sent (UTC)", "Expires", "Link"]
-                        actions=can_manage
-                    >
-                        {invitations
-                            .into_iter()
-                            .map(|invitation| {
-                                view! { <InvitationRow invitation can_manage actions /> }
-                            })
-                            .collect_view()}
-                    </DataTable>
-                }
-                    .into_any()
+                Either::Right(
+                    view! {
+                        <DataTable
+                            label="Pending invitations"
+                            testid="invitations-table"
+                            columns=&[
+                                "Email",
+                                "Roles",
+                                "Invited by",
+                                "Sent (UTC)",
+                                "Expires",
+                                "Link",
+                            ]
+                            actions=can_manage
+                        >
+                            {invitations
+                                .into_iter()
+                                .map(|invitation| {
+                                    view! {
+                                        <InvitationRow invitation dialogs can_manage actions />
+                                    }
+                                })
+                                .collect_view()}
+                        </DataTable>
+                    },
+                )
             }}
         </section>
-    }
-    .into_any()
+    })
 }
 
 #[component]
-fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> impl IntoView {
+fn InvitationRow(
+    invitation: Invitation,
+    dialogs: InlineDialogs,
+    can_manage: bool,
+    actions: Actions,
+) -> impl IntoView {
     let (resend_id, revoke_id) = (invitation.id.clone(), invitation.id.clone());
     let email = invitation.invitee_email.clone();
     // The buttons say whose invitation, for assistive technology: every row has them. The
@@ -111,6 +128,7 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                     view! {
                         <td class="row-actions">
                             <InlineDialog
+                                dialogs
                                 key=format!("resend:{}", invitation.id)
                                 label="Resend".to_owned()
                                 hidden_label=resend_button_whose
@@ -129,6 +147,7 @@ fn InvitationRow(invitation: Invitation, can_manage: bool, actions: Actions) -> 
                                 </ActionForm>
                             </InlineDialog>
                             <InlineDialog
+                                dialogs
                                 key=format!("revoke:{}", invitation.id)
                                 label="Revoke".to_owned()
                                 hidden_label=whose

@@ -180,6 +180,10 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
     // Without the roles nobody can be invited or given roles; the table stands all the same.
     let roles_failed = roles.as_ref().err().cloned();
     let roles = roles.unwrap_or_default();
+    // Shared by the rows: a row's roles form is built only when it is opened.
+    let row_roles = std::sync::Arc::new(roles.clone());
+    // Looked up once for the table, not by each row (see `InlineDialog`'s `dialogs`).
+    let draft = expect_context::<Drafts>().member_roles;
     view! {
         {roles_failed
             .map(|error| {
@@ -210,11 +214,7 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
             {if empty {
                 Either::Left(view! { <p class="empty-state">"No member matches this search."</p> })
             } else {
-                let roles = std::sync::Arc::new(roles.clone());
-                let draft = expect_context::<Drafts>().member_roles;
                 Either::Right(
-                    // Shared by the rows, looked up once: a row's roles form is built only when it is
-                    // opened.
                     view! {
                         <DataTable
                             label="Members"
@@ -232,7 +232,7 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
                                                 <MemberRow
                                                     member
                                                     guard
-                                                    roles=roles.clone()
+                                                    roles=row_roles.clone()
                                                     draft
                                                     can_manage
                                                     actions
