@@ -377,8 +377,8 @@ pub fn InlineDialog(
     #[prop(optional)]
     testid: &'static str,
     /// The page's dialogs, when the table has them at hand (a [`DialogDraft`] does): a context
-    /// lookup walks up the owners, and a long table's hundred lookups were a twentieth of its
-    /// server render.
+    /// lookup walks up the owners, and a long table's hundred lookups were about 3 % of the
+    /// server's CPU for its page (docs/architecture.md, Speed).
     #[prop(optional)]
     dialogs: Option<InlineDialogs>,
     children: Children,
