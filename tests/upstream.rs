@@ -42,7 +42,8 @@ async fn upstream_calls_carry_the_token_and_environment_but_nothing_from_the_bro
         .server_fn("environment", &[("slug", "production")])
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = browser.server_fn("shell", &[]).await;
+    // The settings page reads the platform afresh (the shell's read is remembered).
+    let (status, _) = browser.server_fn("settings/general", &[]).await;
     assert_eq!(status, StatusCode::OK);
 
     let stats = sandbox_stats(&app.sandbox_url).await;

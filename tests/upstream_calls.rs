@@ -12,9 +12,9 @@ use common::{
     spawn_app, Browser, ListChange, TestApp, PAGES,
 };
 use keystone_dashboard::api::{
-    AddAllowlistEntry, AllowlistView, ApiError, ChangeMemberRoles, LoadAllowlist,
+    AddAllowlistEntry, AllowlistView, ApiError, ChangeMemberRoles, LoadAllowlist, LoadEnvironments,
     LoadRecentCallers, LoadRoles, LoadShell, RolesView, SwitchEnvironment,
-    UpdateAllowlistDescription,
+    UpdateAllowlistDescription, UpdateEnvironment, UpdatePlatformProfile,
 };
 use serde_json::{json, Value};
 
@@ -89,8 +89,9 @@ async fn each_read_server_function_makes_one_call_per_independent_read() {
         // The recent M2M callers (the lockout preview), one page of the log by that id.
         ("allowlist/callers", 1),
         ("environments", 1),
-        // The platform and the environments.
-        ("shell", 2),
+        // None: the platform and the environments are remembered per platform (the first read's
+        // two calls, and when they are read again, are in the test below).
+        ("shell", 0),
         // A page of members, the roles, the invitations (the manager count is remembered).
         ("members", 3),
         // The roles (which roles each member holds is remembered).
@@ -151,11 +152,12 @@ async fn a_page_render_makes_each_read_once() {
             "{page} listed the environments {listings} times: {made:#?}"
         );
     }
-    // The security page: the shell's two reads, the list straight by id and the recent callers.
+    // The security page: the list straight by id and the recent callers (the shell's two reads
+    // are remembered).
     reset_sandbox_stats(&app.sandbox_url).await;
     browser.get("/security").await.text().await.unwrap();
     let made = calls(&app).await;
-    assert_eq!(made.len(), 4, "{made:#?}");
+    assert_eq!(made.len(), 2, "{made:#?}");
     assert_eq!(
         made.iter()
             .filter(|call| call.contains("/ip-allowlist?"))
@@ -287,8 +289,8 @@ async fn the_roles_page_pages_through_the_members_once_and_again_after_a_role_ch
     let made = calls(&app).await;
     assert_eq!(
         made.len(),
-        3,
-        "the shell's two reads and the roles: {made:#?}"
+        1,
+        "the roles (the shell's two reads are remembered): {made:#?}"
     );
     assert_eq!(made.iter().filter(is_member_page).count(), 0, "{made:#?}");
     let before = browser.call(LoadRoles {}).await.unwrap();
@@ -331,6 +333,104 @@ async fn the_roles_held_are_not_shared_with_a_token_that_does_not_name_members_r
         assert!(roles.member_counts.is_ok());
         let made = calls(&app).await;
         assert_eq!(made.iter().filter(is_member_page).count(), 1, "{made:#?}");
+    }
+}
+
+/// The shell's reads that reached the API: the platform and the environment list.
+fn shell_reads(made: &[String]) -> usize {
+    made.iter()
+        .filter(|call| call.as_str() == "GET /v1/platforms/me" || is_environment_list(call))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shell_remembers_the_platform_until_this_dashboard_changes_it() {
+    let app = spawn_app().await;
+    let ada = app.browser();
+    ada.sign_in().await;
+    reset_sandbox_stats(&app.sandbox_url).await;
+    let first = ada.call(LoadShell {}).await.unwrap();
+    assert_eq!(shell_reads(&calls(&app).await), 2, "read once");
+
+    // Again, and for a colleague on the same platform whose token names `platform:read`: the
+    // API would give them the same answer.
+    let dmitri = app.browser();
+    dmitri.sign_in_as("auth0|acme-dmitri", "").await;
+    // His session chooses its environment first (from a fresh list, as any first request does).
+    dmitri
+        .call(SwitchEnvironment {
+            slug: "development".to_owned(),
+        })
+        .await
+        .unwrap();
+    reset_sandbox_stats(&app.sandbox_url).await;
+    assert_eq!(ada.call(LoadShell {}).await.unwrap(), first);
+    assert_eq!(
+        dmitri.call(LoadShell {}).await.unwrap().environments,
+        first.environments
+    );
+    assert_eq!(shell_reads(&calls(&app).await), 0, "remembered");
+
+    // A change through this dashboard is shown at once: an environment renamed...
+    let staging = first
+        .environments
+        .iter()
+        .position(|environment| environment.slug.as_str() == "staging")
+        .unwrap();
+    let staging_id = ada
+        .call(LoadEnvironments {})
+        .await
+        .unwrap()
+        .environments
+        .into_iter()
+        .filter_map(|listed| listed.parsed())
+        .find(|environment| environment.slug.as_str() == "staging")
+        .unwrap()
+        .id;
+    ada.call(UpdateEnvironment {
+        id: staging_id,
+        name: "Staging (EU)".to_owned(),
+        default_timeout_seconds: None,
+        rate_limit_rpm: None,
+        webhook_url: None,
+        confirm: None,
+    })
+    .await
+    .unwrap();
+    reset_sandbox_stats(&app.sandbox_url).await;
+    let renamed = dmitri.call(LoadShell {}).await.unwrap();
+    assert_eq!(renamed.environments[staging].name, "Staging (EU)");
+    assert_eq!(shell_reads(&calls(&app).await), 2, "read again");
+
+    // ...and the platform's profile.
+    ada.call(UpdatePlatformProfile {
+        name: "Acme Settlements".to_owned(),
+        logo_url: String::new(),
+        support_email: String::new(),
+        support_url: String::new(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        dmitri.call(LoadShell {}).await.unwrap().platform_name,
+        "Acme Settlements"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shell_is_not_shared_with_a_token_that_does_not_name_platform_read() {
+    // In a permission vocabulary the dashboard does not know, it cannot tell whether the token
+    // may read the platform: each shell reads it itself and the API decides.
+    let app = TestApp::builder()
+        .sandbox(|sandbox| sandbox.foreign_permissions = true)
+        .spawn()
+        .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    for _ in 0..2 {
+        reset_sandbox_stats(&app.sandbox_url).await;
+        browser.call(LoadShell {}).await.unwrap();
+        assert_eq!(shell_reads(&calls(&app).await), 2);
     }
 }
 

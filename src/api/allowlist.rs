@@ -704,7 +704,7 @@ pub(crate) mod ssr {
         if !crate::api::permits(held, members_read) {
             return Arc::default();
         }
-        let shared = crate::api::permissions::shares_remembered_members(held);
+        let shared = crate::api::permissions::shares_remembered(held, members_read);
         let remembered = &request.bff().member_names;
         let platform = &request.member().organization_id;
         if let Some(names) = remembered.get(platform).filter(|_| shared) {

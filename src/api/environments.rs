@@ -262,9 +262,13 @@ mod ssr {
         body["slug"] = slug.trim().into();
         body["auth0_client_id"] = auth0_client_id.trim().into();
         let request = MemberRequest::current()?;
-        request
-            .send_for(reqwest::Method::POST, paths::ENVIRONMENTS, Some(&body))
-            .await
+        change(
+            &request,
+            reqwest::Method::POST,
+            paths::ENVIRONMENTS,
+            Some(&body),
+        )
+        .await
     }
 
     pub async fn update_environment(
@@ -299,13 +303,13 @@ mod ssr {
             &production_edit_warnings(&environment.slug),
             confirm.as_deref(),
         )?;
-        request
-            .send_for(
-                reqwest::Method::PATCH,
-                &paths::environment(&environment_id),
-                Some(&body),
-            )
-            .await
+        change(
+            &request,
+            reqwest::Method::PATCH,
+            &paths::environment(&environment_id),
+            Some(&body),
+        )
+        .await
     }
 
     pub async fn set_environment_active(
@@ -324,18 +328,24 @@ mod ssr {
         }
         let path = paths::environment(&environment_id);
         if active {
-            request
-                .send_for(
-                    reqwest::Method::PATCH,
-                    &path,
-                    Some(&serde_json::json!({ "is_active": true })),
-                )
-                .await
+            let body = serde_json::json!({ "is_active": true });
+            change(&request, reqwest::Method::PATCH, &path, Some(&body)).await
         } else {
-            request
-                .send_for::<(), EnvironmentDetail>(reqwest::Method::DELETE, &path, None)
-                .await
+            change(&request, reqwest::Method::DELETE, &path, None).await
         }
+    }
+
+    /// Every change to an environment. Whatever its outcome (a call that timed out may still
+    /// have landed), what this replica remembers for the shell's switcher is out of date.
+    async fn change(
+        request: &MemberRequest,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<EnvironmentDetail, ApiError> {
+        let changed = request.send_for(method, path, body).await;
+        crate::api::forget_remembered_platform(request);
+        changed
     }
 }
 

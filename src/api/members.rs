@@ -254,7 +254,10 @@ mod ssr {
                 members.into_iter().map(|member| member.roles).collect(),
             ))
         };
-        if !crate::api::permissions::shares_remembered_members(held_permissions) {
+        if !crate::api::permissions::shares_remembered(
+            held_permissions,
+            crate::api::permissions::MEMBERS_READ,
+        ) {
             return read.await;
         }
         let platform = &request.member().organization_id;

@@ -75,11 +75,12 @@ pub fn permits(held: &[String], permission: &str) -> bool {
     !vocabulary_known(held) || held.iter().any(|name| name == permission)
 }
 
-/// Whether what a replica remembers of a platform's members (names, roles held) may be given to
-/// this token: only when it names `members:read` itself. With a vocabulary the dashboard does not
-/// know, the member's own read goes to the API, which decides.
-pub fn shares_remembered_members(held: &[String]) -> bool {
-    vocabulary_known(held) && held.iter().any(|name| name == MEMBERS_READ)
+/// Whether what a replica remembers of a platform (its members' names and roles, which need
+/// `members:read`; its name and environments, which need `platform:read`) may be given to this
+/// token: only when it names `permission` itself. With a vocabulary the dashboard does not know,
+/// the member's own read goes to the API, which decides.
+pub fn shares_remembered(held: &[String], permission: &str) -> bool {
+    vocabulary_known(held) && held.iter().any(|name| name == permission)
 }
 
 #[cfg(test)]
@@ -114,16 +115,21 @@ mod tests {
     }
 
     #[test]
-    fn remembered_members_go_only_to_tokens_that_name_members_read() {
-        assert!(shares_remembered_members(&held(&[
-            PLATFORM_READ,
+    fn remembered_reads_go_only_to_tokens_that_name_their_permission() {
+        assert!(shares_remembered(
+            &held(&[PLATFORM_READ, MEMBERS_READ]),
             MEMBERS_READ
-        ])));
-        assert!(!shares_remembered_members(&held(&[
-            PLATFORM_READ,
-            SECURITY_READ
-        ])));
+        ));
+        assert!(!shares_remembered(
+            &held(&[PLATFORM_READ, SECURITY_READ]),
+            MEMBERS_READ
+        ));
+        assert!(shares_remembered(
+            &held(&[SECURITY_READ, PLATFORM_READ]),
+            PLATFORM_READ
+        ));
+        assert!(!shares_remembered(&held(&[MEMBERS_READ]), PLATFORM_READ));
         // An unknown vocabulary may or may not allow reading members: the API is asked.
-        assert!(!shares_remembered_members(&held(&["read:members"])));
+        assert!(!shares_remembered(&held(&["read:members"]), MEMBERS_READ));
     }
 }

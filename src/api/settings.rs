@@ -174,10 +174,13 @@ mod ssr {
     ) -> Result<PlatformProfile, ApiError> {
         let body = profile_update(&name, &logo_url, &support_email, &support_url)
             .map_err(ApiError::Validation)?;
-        let saved: PlatformRecord = MemberRequest::current()?
-            .send_for(reqwest::Method::PATCH, paths::PLATFORM, Some(&body))
-            .await?;
-        Ok(saved.into())
+        let request = MemberRequest::current()?;
+        let saved = request
+            .send_for::<_, PlatformRecord>(reqwest::Method::PATCH, paths::PLATFORM, Some(&body))
+            .await;
+        // Whatever the outcome (a call that timed out may still have landed).
+        crate::api::forget_remembered_platform(&request);
+        Ok(saved?.into())
     }
 }
 

@@ -14,6 +14,14 @@ pub struct ShellView {
     pub permissions: Vec<String>,
 }
 
+/// What the shell shows of the platform: its name and the environment switcher's entries. The
+/// server remembers it briefly per platform (`crate::server::remembered`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShellPlatform {
+    pub name: String,
+    pub environments: Vec<EnvironmentChoice>,
+}
+
 /// One entry of the environment switcher.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnvironmentChoice {
@@ -63,7 +71,12 @@ pub async fn switch_environment(slug: String) -> Result<EnvironmentSlug, ApiErro
 }
 
 #[cfg(feature = "ssr")]
+pub use ssr::forget_remembered_platform;
+
+#[cfg(feature = "ssr")]
 mod ssr {
+    use std::sync::Arc;
+
     pub use crate::server::member::respond;
 
     use super::*;
@@ -73,18 +86,12 @@ mod ssr {
         let request = MemberRequest::current()?;
         // The environment first: it is chosen (and remembered) once, then both calls use it.
         let current = request.environment().await;
-        let (platform, environments) = tokio::join!(request.platform(), request.environments(),);
+        let permissions = request.permissions().await?;
+        let platform = platform(&request, &permissions).await?;
         let member = request.member();
         Ok(ShellView {
-            platform_name: platform?.name,
-            environments: environments?
-                .into_iter()
-                .map(|environment| EnvironmentChoice {
-                    slug: environment.slug,
-                    name: environment.name,
-                    is_active: environment.is_active,
-                })
-                .collect(),
+            platform_name: platform.name.clone(),
+            environments: platform.environments.clone(),
             current_environment: current?,
             member: MemberSummary {
                 name: member
@@ -94,8 +101,50 @@ mod ssr {
                     .unwrap_or_else(|| member.user_id.clone()),
                 email: member.email.clone().unwrap_or_default(),
             },
-            permissions: request.permissions().await?,
+            permissions,
         })
+    }
+
+    /// The platform's name and environments, remembered briefly per platform: every page's shell
+    /// shows them, and they were two of a members page's five calls. Given only to a token that
+    /// names `platform:read`, which lets it read both itself; anyone else's shell asks the API.
+    async fn platform(
+        request: &MemberRequest,
+        held: &[String],
+    ) -> Result<Arc<ShellPlatform>, ApiError> {
+        let read = async {
+            let (platform, environments) = tokio::join!(request.platform(), request.environments());
+            Ok(Arc::new(ShellPlatform {
+                name: platform?.name,
+                environments: environments?
+                    .into_iter()
+                    .map(|environment| EnvironmentChoice {
+                        slug: environment.slug,
+                        name: environment.name,
+                        is_active: environment.is_active,
+                    })
+                    .collect(),
+            }))
+        };
+        if !crate::api::permissions::shares_remembered(held, crate::api::permissions::PLATFORM_READ)
+        {
+            return read.await;
+        }
+        let platform = &request.member().organization_id;
+        request
+            .bff()
+            .shell_platforms
+            .get_or_read(platform, read)
+            .await
+    }
+
+    /// After a change to an environment or to the platform's profile, made or only attempted:
+    /// what this replica remembers for the shell is out of date.
+    pub fn forget_remembered_platform(request: &MemberRequest) {
+        request
+            .bff()
+            .shell_platforms
+            .forget(&request.member().organization_id);
     }
 
     pub async fn current_session() -> Result<SessionView, ApiError> {

@@ -86,6 +86,8 @@ pub struct Bff {
     pub members_roles: remembered::Remembered<remembered::MembersRoles>,
     /// Members' names by user id, per platform: who added each allowlist entry.
     pub member_names: remembered::Remembered<Arc<std::collections::HashMap<String, String>>>,
+    /// The platform's name and environments as every page's shell shows them, per platform.
+    pub shell_platforms: remembered::Remembered<Arc<crate::api::ShellPlatform>>,
     /// `/readyz`'s last verdict.
     pub readiness: health::ReadinessCache,
     /// The environment a session names until it has chosen one (see `Config::bootstrap_environment`).
@@ -343,6 +345,7 @@ impl Application {
             manager_counts: remembered::Remembered::new(remembered::MANAGER_COUNT_KEPT_FOR),
             member_names: remembered::Remembered::new(remembered::MEMBER_NAMES_KEPT_FOR),
             members_roles: remembered::Remembered::new(remembered::MEMBERS_ROLES_KEPT_FOR),
+            shell_platforms: remembered::Remembered::new(remembered::SHELL_PLATFORM_KEPT_FOR),
             readiness: health::ReadinessCache::default(),
         });
         let router = router(&config, bff.clone(), &backend).await?;

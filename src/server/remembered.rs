@@ -1,6 +1,6 @@
-//! What a platform's member list says, remembered for a short while per platform (per
-//! organization): how many Platform Managers it has, which roles each member holds, and its
-//! members' names.
+//! What a platform's member list and its shell say, remembered for a short while per platform
+//! (per organization): how many Platform Managers it has, which roles each member holds, its
+//! members' names, and the platform's name and environments that every page's shell shows.
 //!
 //! The API has no role filter, no count of a role's members and no names beside an allowlist
 //! entry: the members page's "last Platform Manager" guardrail means paging through the members
@@ -8,10 +8,13 @@
 //! reads), and naming who added each allowlist entry means reading members too. All only shape a
 //! page. A change is checked again against a fresh read when it is made, and the API itself
 //! refuses to lose its last manager, so a count a few seconds old is safe to show; a name a minute
-//! old is only a label (a member who joins within the minute is shown by id). This replica forgets
-//! what it remembers of a platform as soon as it changes a role or removes a member, and a read
-//! that was under way meanwhile is not remembered (it may have paged past the change); a change
-//! made through another replica shows within the time given.
+//! old is only a label (a member who joins within the minute is shown by id). The shell's two
+//! reads (two of the five calls of a members page) only label the top bar and fill the
+//! environment switcher: a switch is checked against a fresh list, and the Environments and
+//! Settings pages read their own. This replica forgets what it remembers of a platform as soon as
+//! it changes a role, removes a member, or changes an environment or the platform's profile, and
+//! a read that was under way meanwhile is not remembered (it may have paged past the change); a
+//! change made through another replica shows within the time given.
 
 use std::{
     collections::HashMap,
@@ -22,6 +25,7 @@ use std::{
 pub const MANAGER_COUNT_KEPT_FOR: Duration = Duration::from_secs(30);
 pub const MEMBER_NAMES_KEPT_FOR: Duration = Duration::from_secs(60);
 pub const MEMBERS_ROLES_KEPT_FOR: Duration = Duration::from_secs(30);
+pub const SHELL_PLATFORM_KEPT_FOR: Duration = Duration::from_secs(30);
 
 /// Each member's roles, one list per member: what a role's holders are counted from.
 pub type MembersRoles = std::sync::Arc<Vec<Vec<crate::api::HeldRole>>>;
