@@ -350,7 +350,13 @@ async fn the_shell_remembers_the_platform_until_this_dashboard_changes_it() {
     ada.sign_in().await;
     reset_sandbox_stats(&app.sandbox_url).await;
     let first = ada.call(LoadShell {}).await.unwrap();
-    assert_eq!(shell_reads(&calls(&app).await), 2, "read once");
+    let made = calls(&app).await;
+    assert_eq!(
+        (made.len(), shell_reads(&made)),
+        (2, 2),
+        "the platform and the environments, once each (the list also chose her environment): \
+         {made:#?}"
+    );
 
     // Again, and for a colleague on the same platform whose token names `platform:read`: the
     // API would give them the same answer.
@@ -418,7 +424,7 @@ async fn the_shell_remembers_the_platform_until_this_dashboard_changes_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_shell_is_not_shared_with_a_token_that_does_not_name_platform_read() {
+async fn the_shell_is_not_shared_in_a_permission_vocabulary_the_dashboard_does_not_know() {
     // In a permission vocabulary the dashboard does not know, it cannot tell whether the token
     // may read the platform: each shell reads it itself and the API decides.
     let app = TestApp::builder()
@@ -432,6 +438,90 @@ async fn the_shell_is_not_shared_with_a_token_that_does_not_name_platform_read()
         browser.call(LoadShell {}).await.unwrap();
         assert_eq!(shell_reads(&calls(&app).await), 2);
     }
+}
+
+/// The record the sandbox keeps of `slug`, changed by `change` as another replica's member would.
+fn change_environment_elsewhere(app: &TestApp, slug: &str, change: impl FnOnce(&mut String)) {
+    app.sandbox().state.store.write(|data| {
+        let environment = data
+            .environments
+            .iter_mut()
+            .find(|environment| environment.slug == slug)
+            .unwrap();
+        change(&mut environment.name);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_kept_environment_follows_the_remembered_list() {
+    // Dmitri works on staging and only opens pages that do not list the environments afresh; the
+    // Security page names his environment from what his session keeps. A rename made elsewhere
+    // reaches him through the shell's remembered list once someone's shell reads it again.
+    let app = spawn_app().await;
+    let dmitri = app.browser();
+    dmitri.sign_in_as("auth0|acme-dmitri", "").await;
+    dmitri
+        .call(SwitchEnvironment {
+            slug: "staging".to_owned(),
+        })
+        .await
+        .unwrap();
+    dmitri.call(LoadShell {}).await.unwrap();
+    change_environment_elsewhere(&app, "staging", |name| *name = "Staging (EU)".to_owned());
+    // What this replica remembered is forgotten by a change of its own (here, Ada's profile
+    // edit), then read again by Ada's shell.
+    let ada = app.browser();
+    ada.sign_in().await;
+    ada.call(UpdatePlatformProfile {
+        name: "Acme Markets".to_owned(),
+        logo_url: String::new(),
+        support_email: String::new(),
+        support_url: String::new(),
+    })
+    .await
+    .unwrap();
+    ada.call(LoadShell {}).await.unwrap();
+
+    reset_sandbox_stats(&app.sandbox_url).await;
+    let shell = dmitri.call(LoadShell {}).await.unwrap();
+    assert_eq!(shell_reads(&calls(&app).await), 0, "remembered");
+    assert!(shell
+        .environments
+        .iter()
+        .any(|environment| environment.name == "Staging (EU)"));
+    let allowlist = dmitri.call(LoadAllowlist {}).await.unwrap();
+    assert_eq!(allowlist.environment.name, "Staging (EU)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_list_without_the_session_environment_is_read_again() {
+    // An environment created through another replica, and switched to (a switch checks a fresh
+    // list): the shell's remembered list predates it and must not show another one as chosen.
+    let app = spawn_app().await;
+    let ada = app.browser();
+    ada.sign_in().await;
+    ada.call(LoadShell {}).await.unwrap();
+    app.sandbox().state.store.write(|data| {
+        let mut qa = data.environments[0].clone();
+        qa.id = uuid::Uuid::new_v4();
+        qa.slug = "qa".to_owned();
+        qa.name = "QA".to_owned();
+        data.environments.push(qa);
+    });
+    ada.call(SwitchEnvironment {
+        slug: "qa".to_owned(),
+    })
+    .await
+    .unwrap();
+    let shell = ada.call(LoadShell {}).await.unwrap();
+    assert_eq!(shell.current_environment.as_str(), "qa");
+    assert!(
+        shell
+            .environments
+            .iter()
+            .any(|environment| environment.slug.as_str() == "qa"),
+        "{shell:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

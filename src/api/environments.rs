@@ -335,17 +335,14 @@ mod ssr {
         }
     }
 
-    /// Every change to an environment. Whatever its outcome (a call that timed out may still
-    /// have landed), what this replica remembers for the shell's switcher is out of date.
+    /// Every change to an environment: the shell's switcher lists them (see `changing_platform`).
     async fn change(
         request: &MemberRequest,
         method: reqwest::Method,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<EnvironmentDetail, ApiError> {
-        let changed = request.send_for(method, path, body).await;
-        crate::api::forget_remembered_platform(request);
-        changed
+        crate::api::changing_platform(request, request.send_for(method, path, body)).await
     }
 }
 

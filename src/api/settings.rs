@@ -175,12 +175,12 @@ mod ssr {
         let body = profile_update(&name, &logo_url, &support_email, &support_url)
             .map_err(ApiError::Validation)?;
         let request = MemberRequest::current()?;
-        let saved = request
-            .send_for::<_, PlatformRecord>(reqwest::Method::PATCH, paths::PLATFORM, Some(&body))
-            .await;
-        // Whatever the outcome (a call that timed out may still have landed).
-        crate::api::forget_remembered_platform(&request);
-        Ok(saved?.into())
+        let saved: PlatformRecord = crate::api::changing_platform(
+            &request,
+            request.send_for(reqwest::Method::PATCH, paths::PLATFORM, Some(&body)),
+        )
+        .await?;
+        Ok(saved.into())
     }
 }
 

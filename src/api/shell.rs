@@ -14,12 +14,13 @@ pub struct ShellView {
     pub permissions: Vec<String>,
 }
 
-/// What the shell shows of the platform: its name and the environment switcher's entries. The
-/// server remembers it briefly per platform (`crate::server::remembered`).
+/// What a replica remembers of a platform for its shell (`crate::server::remembered`): its name
+/// and its environments, with their ids, which the session's kept environment follows too.
+#[cfg(feature = "ssr")]
 #[derive(Clone, Debug, PartialEq)]
 pub struct ShellPlatform {
     pub name: String,
-    pub environments: Vec<EnvironmentChoice>,
+    pub environments: Vec<super::EnvironmentRecord>,
 }
 
 /// One entry of the environment switcher.
@@ -71,7 +72,7 @@ pub async fn switch_environment(slug: String) -> Result<EnvironmentSlug, ApiErro
 }
 
 #[cfg(feature = "ssr")]
-pub use ssr::forget_remembered_platform;
+pub use ssr::changing_platform;
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -85,14 +86,22 @@ mod ssr {
     pub async fn load_shell() -> Result<ShellView, ApiError> {
         let request = MemberRequest::current()?;
         // The environment first: it is chosen (and remembered) once, then both calls use it.
-        let current = request.environment().await;
+        let current = request.environment().await?;
         let permissions = request.permissions().await?;
-        let platform = platform(&request, &permissions).await?;
+        let platform = platform(&request, &permissions, &current).await?;
         let member = request.member();
         Ok(ShellView {
             platform_name: platform.name.clone(),
-            environments: platform.environments.clone(),
-            current_environment: current?,
+            environments: platform
+                .environments
+                .iter()
+                .map(|environment| EnvironmentChoice {
+                    slug: environment.slug.clone(),
+                    name: environment.name.clone(),
+                    is_active: environment.is_active,
+                })
+                .collect(),
+            current_environment: current,
             member: MemberSummary {
                 name: member
                     .name
@@ -111,40 +120,52 @@ mod ssr {
     async fn platform(
         request: &MemberRequest,
         held: &[String],
+        current: &EnvironmentSlug,
     ) -> Result<Arc<ShellPlatform>, ApiError> {
-        let read = async {
-            let (platform, environments) = tokio::join!(request.platform(), request.environments());
-            Ok(Arc::new(ShellPlatform {
-                name: platform?.name,
-                environments: environments?
-                    .into_iter()
-                    .map(|environment| EnvironmentChoice {
-                        slug: environment.slug,
-                        name: environment.name,
-                        is_active: environment.is_active,
-                    })
-                    .collect(),
-            }))
-        };
-        if !crate::api::permissions::shares_remembered(held, crate::api::permissions::PLATFORM_READ)
-        {
-            return read.await;
+        let organization = &request.member().organization_id;
+        let remembered = &request.bff().shell_platforms;
+        let shared = crate::api::permissions::shares_remembered(
+            held,
+            crate::api::permissions::PLATFORM_READ,
+        );
+        // A list without the session's environment predates it (created through another
+        // replica, then switched to): read afresh rather than show another one as chosen.
+        let kept = remembered.get(organization).filter(|platform| {
+            shared
+                && platform
+                    .environments
+                    .iter()
+                    .any(|environment| &environment.slug == current)
+        });
+        if let Some(platform) = kept {
+            request
+                .follow_listed_environment(platform.environments.iter().cloned())
+                .await?;
+            return Ok(platform);
         }
-        let platform = &request.member().organization_id;
-        request
-            .bff()
-            .shell_platforms
-            .get_or_read(platform, read)
-            .await
+        let (platform, environments) = tokio::join!(request.platform(), request.environments());
+        let platform = Arc::new(ShellPlatform {
+            name: platform?.name,
+            environments: environments?,
+        });
+        if let Some(since) = request.shell_since().filter(|_| shared) {
+            remembered.remember(organization, since, platform.clone());
+        }
+        Ok(platform)
     }
 
-    /// After a change to an environment or to the platform's profile, made or only attempted:
-    /// what this replica remembers for the shell is out of date.
-    pub fn forget_remembered_platform(request: &MemberRequest) {
+    /// A change to an environment or to the platform's profile. Whatever its outcome (a call that
+    /// timed out may still have landed), what this replica remembers for the shell is out of date.
+    pub async fn changing_platform<T>(
+        request: &MemberRequest,
+        change: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let changed = change.await;
         request
             .bff()
             .shell_platforms
             .forget(&request.member().organization_id);
+        changed
     }
 
     pub async fn current_session() -> Result<SessionView, ApiError> {

@@ -12,6 +12,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::{
+    remembered::Ticket,
     session::{self, ChosenEnvironment, SignedIn, VaultError},
     telemetry,
     upstream::{paths, Caller},
@@ -48,13 +49,27 @@ pub struct MemberRequest {
 
 /// Looked up at most once per request: the access token (one vault read, one decryption), the
 /// environment list and the platform (one API call each), whichever server functions of the
-/// request ask first (the shell and the overview both show the platform). Failures are not
-/// kept: the next caller tries again.
+/// request ask first (the overview and the settings show the platform, the shell when it has
+/// not remembered it). Failures are not kept: the next caller tries again.
 #[derive(Default)]
 pub struct Resolved {
     access_token: tokio::sync::OnceCell<String>,
     environments: tokio::sync::OnceCell<Vec<serde_json::Value>>,
     platform: tokio::sync::OnceCell<PlatformRecord>,
+    /// Where the shell's remembered platforms stood when the request arrived. Another server
+    /// function of the request may have read the list before the shell asked for it, so what the
+    /// shell read is remembered only if nothing was forgotten since the request began. `None`
+    /// outside the sign-in gate: nothing is remembered then.
+    shell_since: Option<Ticket>,
+}
+
+impl Resolved {
+    pub fn since(shell_since: Ticket) -> Self {
+        Self {
+            shell_since: Some(shell_since),
+            ..Self::default()
+        }
+    }
 }
 
 impl MemberRequest {
@@ -112,6 +127,11 @@ impl MemberRequest {
 
     pub fn member(&self) -> &SignedIn {
         &self.member
+    }
+
+    /// See [`Resolved::shell_since`].
+    pub fn shell_since(&self) -> Option<Ticket> {
+        self.resolved.shell_since
     }
 
     pub fn bff(&self) -> &Bff {
@@ -326,23 +346,36 @@ impl MemberRequest {
         let items: Vec<serde_json::Value> = self
             .get_all_in(&named, paths::ENVIRONMENTS, &[], MAX_ENVIRONMENTS)
             .await?;
-        // A fresh list also refreshes the record the session keeps of its environment (renamed,
-        // deactivated, or recreated under a new id since it was chosen).
-        if let Some(ChosenEnvironment::Known(kept)) = session::environment(&self.session)
+        self.follow_listed_environment(
+            items
+                .iter()
+                .filter_map(|item| EnvironmentRecord::deserialize(item).ok()),
+        )
+        .await?;
+        Ok(items)
+    }
+
+    /// The record the session keeps of its environment follows the list (renamed, deactivated,
+    /// or recreated under a new id since it was chosen): a fresh list, or the shell's remembered
+    /// one, which every page reads, so that a member who never opens a page that lists the
+    /// environments afresh still sees a rename.
+    pub async fn follow_listed_environment(
+        &self,
+        listed: impl IntoIterator<Item = EnvironmentRecord>,
+    ) -> Result<(), ApiError> {
+        let Some(ChosenEnvironment::Known(kept)) = session::environment(&self.session)
             .await
             .map_err(store_error)?
-        {
-            let listed = items
-                .iter()
-                .filter_map(|item| EnvironmentRecord::deserialize(item).ok())
-                .find(|listed| listed.slug == kept.slug);
-            if let Some(listed) = listed.filter(|listed| *listed != kept) {
-                session::set_environment(&self.session, &listed)
-                    .await
-                    .map_err(store_error)?;
-            }
+        else {
+            return Ok(());
+        };
+        let listed = listed.into_iter().find(|listed| listed.slug == kept.slug);
+        if let Some(listed) = listed.filter(|listed| *listed != kept) {
+            session::set_environment(&self.session, &listed)
+                .await
+                .map_err(store_error)?;
         }
-        Ok(items)
+        Ok(())
     }
 
     /// Every item of a list in the member's current environment, paged through with the largest

@@ -170,7 +170,9 @@ pub async fn require_member(
     request.extensions_mut().insert(member);
     request
         .extensions_mut()
-        .insert(Arc::new(crate::server::member::Resolved::default()));
+        .insert(Arc::new(crate::server::member::Resolved::since(
+            bff.shell_platforms.ticket(),
+        )));
     let mut response = next.run(request).await;
     // A sign-out that took effect while this request was in flight removed the tokens: the record
     // this request changed (its "last seen" mark) is not written back, and flushed, the session
