@@ -36,11 +36,12 @@ async fn slow_token_endpoint(sandbox_url: &str) {
     .await;
 }
 
-/// Fires the shell server function (two KeyStone API calls each) from every browser at once.
+/// Fires the general settings' server function (two KeyStone API calls each, never remembered:
+/// the platform and the environments) from every browser at once.
 async fn storm(browsers: &[Browser]) -> Vec<StatusCode> {
     let calls = (0..CONCURRENT_REQUESTS).map(|index| {
         let browser = &browsers[index % browsers.len()];
-        async move { browser.server_fn("shell", &[]).await.0 }
+        async move { browser.server_fn("settings/general", &[]).await.0 }
     });
     join_all(calls).await
 }

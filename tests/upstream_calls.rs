@@ -494,6 +494,35 @@ async fn a_session_kept_environment_follows_the_remembered_list() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_list_that_differs_from_the_remembered_one_replaces_it() {
+    // Renamed through another replica: Dmitri's Environments page reads the list afresh and his
+    // session's environment follows it. His next shell must not take it back to the remembered,
+    // older list.
+    let app = spawn_app().await;
+    let dmitri = app.browser();
+    dmitri.sign_in_as("auth0|acme-dmitri", "").await;
+    dmitri
+        .call(SwitchEnvironment {
+            slug: "staging".to_owned(),
+        })
+        .await
+        .unwrap();
+    dmitri.call(LoadShell {}).await.unwrap();
+    change_environment_elsewhere(&app, "staging", |name| *name = "Staging (EU)".to_owned());
+    dmitri.call(LoadEnvironments {}).await.unwrap();
+    let shell = dmitri.call(LoadShell {}).await.unwrap();
+    assert!(
+        shell
+            .environments
+            .iter()
+            .any(|environment| environment.name == "Staging (EU)"),
+        "{shell:?}"
+    );
+    let allowlist = dmitri.call(LoadAllowlist {}).await.unwrap();
+    assert_eq!(allowlist.environment.name, "Staging (EU)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remembered_list_without_the_session_environment_is_read_again() {
     // An environment created through another replica, and switched to (a switch checks a fresh
     // list): the shell's remembered list predates it and must not show another one as chosen.
@@ -513,7 +542,9 @@ async fn a_remembered_list_without_the_session_environment_is_read_again() {
     })
     .await
     .unwrap();
+    reset_sandbox_stats(&app.sandbox_url).await;
     let shell = ada.call(LoadShell {}).await.unwrap();
+    assert_eq!(shell_reads(&calls(&app).await), 2, "read again");
     assert_eq!(shell.current_environment.as_str(), "qa");
     assert!(
         shell

@@ -148,8 +148,8 @@ mod ssr {
             name: platform?.name,
             environments: environments?,
         });
-        if let Some(since) = request.shell_since().filter(|_| shared) {
-            remembered.remember(organization, since, platform.clone());
+        if let Some(ticket) = request.shell_ticket().filter(|_| shared) {
+            remembered.remember(organization, ticket, platform.clone());
         }
         Ok(platform)
     }

@@ -60,13 +60,13 @@ pub struct Resolved {
     /// function of the request may have read the list before the shell asked for it, so what the
     /// shell read is remembered only if nothing was forgotten since the request began. `None`
     /// outside the sign-in gate: nothing is remembered then.
-    shell_since: Option<Ticket>,
+    shell_ticket: Option<Ticket>,
 }
 
 impl Resolved {
-    pub fn since(shell_since: Ticket) -> Self {
+    pub fn with_shell_ticket(shell_ticket: Ticket) -> Self {
         Self {
-            shell_since: Some(shell_since),
+            shell_ticket: Some(shell_ticket),
             ..Self::default()
         }
     }
@@ -129,9 +129,9 @@ impl MemberRequest {
         &self.member
     }
 
-    /// See [`Resolved::shell_since`].
-    pub fn shell_since(&self) -> Option<Ticket> {
-        self.resolved.shell_since
+    /// See [`Resolved::shell_ticket`].
+    pub fn shell_ticket(&self) -> Option<Ticket> {
+        self.resolved.shell_ticket
     }
 
     pub fn bff(&self) -> &Bff {
@@ -346,12 +346,21 @@ impl MemberRequest {
         let items: Vec<serde_json::Value> = self
             .get_all_in(&named, paths::ENVIRONMENTS, &[], MAX_ENVIRONMENTS)
             .await?;
-        self.follow_listed_environment(
-            items
-                .iter()
-                .filter_map(|item| EnvironmentRecord::deserialize(item).ok()),
-        )
-        .await?;
+        let listed: Vec<EnvironmentRecord> = items
+            .iter()
+            .filter_map(|item| EnvironmentRecord::deserialize(item).ok())
+            .collect();
+        // Changed through another replica since this one remembered the shell's list: the shell
+        // must not take the session's environment back to the older record, so it reads anew.
+        let organization = &self.member.organization_id;
+        let shell = &self.bff.shell_platforms;
+        if shell
+            .get(organization)
+            .is_some_and(|remembered| remembered.environments != listed)
+        {
+            shell.forget(organization);
+        }
+        self.follow_listed_environment(listed).await?;
         Ok(items)
     }
 

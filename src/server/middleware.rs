@@ -168,11 +168,9 @@ pub async fn require_member(
     }
     let tokens = member.tokens.clone();
     request.extensions_mut().insert(member);
-    request
-        .extensions_mut()
-        .insert(Arc::new(crate::server::member::Resolved::since(
-            bff.shell_platforms.ticket(),
-        )));
+    request.extensions_mut().insert(Arc::new(
+        crate::server::member::Resolved::with_shell_ticket(bff.shell_platforms.ticket()),
+    ));
     let mut response = next.run(request).await;
     // A sign-out that took effect while this request was in flight removed the tokens: the record
     // this request changed (its "last seen" mark) is not written back, and flushed, the session
