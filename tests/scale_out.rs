@@ -165,7 +165,7 @@ async fn two_replicas_on_redis_survive_load_a_replica_loss_and_a_redis_restart()
         sessions,
         duration: Duration::from_secs(seconds),
         // About 200 requests per second at 200 sessions: busy for two cores running both
-        // replicas (debug builds), the sandbox, Redis and the load itself.
+        // replicas (release builds, from scripts/test), the sandbox, Redis and the load itself.
         think_time: Duration::from_millis(1_000),
         users: vec![common::ADA.to_owned()],
         sign_in_again,
