@@ -440,24 +440,9 @@ async fn the_shell_is_not_shared_in_a_permission_vocabulary_the_dashboard_does_n
     }
 }
 
-/// The record the sandbox keeps of `slug`, changed by `change` as another replica's member would.
-fn change_environment_elsewhere(app: &TestApp, slug: &str, change: impl FnOnce(&mut String)) {
-    app.sandbox().state.store.write(|data| {
-        let environment = data
-            .environments
-            .iter_mut()
-            .find(|environment| environment.slug == slug)
-            .unwrap();
-        change(&mut environment.name);
-    });
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_kept_environment_follows_the_remembered_list() {
-    // Dmitri works on staging and only opens pages that do not list the environments afresh; the
-    // Security page names his environment from what his session keeps. A rename made elsewhere
-    // reaches him through the shell's remembered list once someone's shell reads it again.
-    let app = spawn_app().await;
+/// Dmitri on staging, his shell's list remembered; then staging is renamed "Staging (EU)" in
+/// the sandbox, as through another replica.
+async fn on_staging_then_renamed_elsewhere(app: &TestApp) -> Browser {
     let dmitri = app.browser();
     dmitri.sign_in_as("auth0|acme-dmitri", "").await;
     dmitri
@@ -467,7 +452,24 @@ async fn a_session_kept_environment_follows_the_remembered_list() {
         .await
         .unwrap();
     dmitri.call(LoadShell {}).await.unwrap();
-    change_environment_elsewhere(&app, "staging", |name| *name = "Staging (EU)".to_owned());
+    app.sandbox().state.store.write(|data| {
+        let staging = data
+            .environments
+            .iter_mut()
+            .find(|environment| environment.slug == "staging")
+            .unwrap();
+        staging.name = "Staging (EU)".to_owned();
+    });
+    dmitri
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_kept_environment_follows_the_remembered_list() {
+    // Dmitri works on staging and only opens pages that do not list the environments afresh; the
+    // Security page names his environment from what his session keeps. A rename made elsewhere
+    // reaches him through the shell's remembered list once someone's shell reads it again.
+    let app = spawn_app().await;
+    let dmitri = on_staging_then_renamed_elsewhere(&app).await;
     // What this replica remembered is forgotten by a change of its own (here, Ada's profile
     // edit), then read again by Ada's shell.
     let ada = app.browser();
@@ -499,16 +501,7 @@ async fn a_fresh_list_that_differs_from_the_remembered_one_replaces_it() {
     // session's environment follows it. His next shell must not take it back to the remembered,
     // older list.
     let app = spawn_app().await;
-    let dmitri = app.browser();
-    dmitri.sign_in_as("auth0|acme-dmitri", "").await;
-    dmitri
-        .call(SwitchEnvironment {
-            slug: "staging".to_owned(),
-        })
-        .await
-        .unwrap();
-    dmitri.call(LoadShell {}).await.unwrap();
-    change_environment_elsewhere(&app, "staging", |name| *name = "Staging (EU)".to_owned());
+    let dmitri = on_staging_then_renamed_elsewhere(&app).await;
     dmitri.call(LoadEnvironments {}).await.unwrap();
     let shell = dmitri.call(LoadShell {}).await.unwrap();
     assert!(
