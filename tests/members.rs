@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{spawn_app, status, Browser, TestApp};
+use std::time::Duration;
+
+use common::{set_faults, spawn_app, status, until, Browser, TestApp};
 use keystone_dashboard::api::{
     confirmation_code, removal_warning, resend_warning, revocation_warning, ActivityFilters,
     ApiError, ChangeMemberRoles, InviteMembers, InviteOutcome, Listed, LoadActivity, LoadMembers,
@@ -11,6 +13,7 @@ use keystone_dashboard::api::{
 };
 use keystone_dashboard::domain::encode_component;
 use reqwest::StatusCode;
+use serde_json::json;
 
 async fn manager(app: &TestApp) -> Browser {
     let browser = app.browser();
@@ -168,6 +171,42 @@ async fn the_manager_count_is_remembered_briefly_and_recounted_after_a_change() 
         1 + 10,
         "the page, then 1,000 members 100 at a time (the most the API is asked for): {reads}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_change_whose_browser_hung_up_still_has_the_managers_counted_again() {
+    // Ada makes Grace a Developer and leaves the page before the reply: the API has applied the
+    // change, and her request ends with her connection. The guardrails must not go on counting
+    // Grace among the managers.
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    assert_eq!(members(&browser, None, None).await.manager_count, 2);
+    let developer = role_id(&browser, "Developer").await;
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "PATCH", "path_prefix": "/v1/platforms/me/members/",
+                            "times": 1,
+                            "action": { "kind": "delay_after_apply", "ms": 5_000 } }] }),
+    )
+    .await;
+    let grace_roles = || {
+        app.sandbox().state.store.read(|data| {
+            data.memberships
+                .iter()
+                .find(|membership| membership.user_id == "auth0|acme-grace")
+                .map(|membership| membership.role_ids.clone())
+        })
+    };
+    // Once the API has applied the change, while its reply is still on its way.
+    browser
+        .call_then_hang_up(
+            change_roles("auth0|acme-grace", &[&developer]),
+            until(|| grace_roles() == Some(vec![developer.clone()])),
+        )
+        .await;
+    // Long enough for the server to see the connection closed, well short of the API's reply.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(members(&browser, None, None).await.manager_count, 1);
 }
 
 /// Asked past the end (the last member of the last page was just removed, an old link), the list

@@ -6,14 +6,13 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    reserve_port, reset_sandbox_stats, sandbox_stats, spawn_app, spawn_sandbox, Browser,
-    RedisServer, TestApp, TestAppBuilder, ADA, SESSION_COOKIE,
+    reserve_port, reset_sandbox_stats, sandbox_stats, spawn_app, spawn_sandbox,
+    two_replicas_on_redis, Browser, RedisServer, TestApp, TestAppBuilder, ADA, SESSION_COOKIE,
 };
 use futures::future::join_all;
-use keystone_dashboard::server::SessionStoreKind;
+use keystone_dashboard::{api::LoadShell, server::SessionStoreKind};
 use reqwest::StatusCode;
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
 
 /// Access tokens last this long in these tests; the BFF refreshes when less than the margin is left.
 const TOKEN_TTL: i64 = 6;
@@ -77,29 +76,15 @@ async fn a_hundred_requests_at_expiry_cause_exactly_one_refresh() {
 async fn two_replicas_sharing_redis_refresh_once_and_share_the_session() {
     let redis = RedisServer::start().await;
     // Both replicas stand behind one public URL, as behind a load balancer.
-    let (listener, public_url) = reserve_port();
-    let sandbox = spawn_sandbox(&public_url, |sandbox| {
+    let public = reserve_port();
+    let sandbox = spawn_sandbox(&public.1, |sandbox| {
         sandbox.access_token_ttl_seconds = TOKEN_TTL
     })
     .await;
-    let key = "q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=";
-    let replica = |listener: Option<std::net::TcpListener>| {
-        let mut builder = TestApp::builder()
-            .external_sandbox(&sandbox.base_url())
-            .config(|config| {
-                config.session_store = SessionStoreKind::Redis;
-                config.redis_url = Some(redis.url.clone());
-                config.token_encryption_key = Some(key.to_owned());
-                config.token_refresh_margin_seconds = REFRESH_MARGIN;
-                config.public_url = Some(public_url.clone());
-            });
-        if let Some(listener) = listener {
-            builder = builder.listener(listener);
-        }
-        builder.spawn()
-    };
-    let first = replica(Some(listener)).await;
-    let second = replica(None).await;
+    let (first, second) = two_replicas_on_redis(&redis, &sandbox, public, |config| {
+        config.token_refresh_margin_seconds = REFRESH_MARGIN;
+    })
+    .await;
     let second_addr = second.addr_url.clone();
 
     let browser = first.browser();
@@ -364,21 +349,10 @@ async fn a_browser_that_hangs_up_mid_refresh_loses_nothing() {
     reset_sandbox_stats(&app.sandbox_url).await;
     slow_token_reply(&app.sandbox_url, 1_000).await;
 
-    // A raw socket: the request is sent whole, then the connection is closed before any reply,
-    // as a browser does when the member navigates away.
-    let addr = app.addr_url.trim_start_matches("http://");
-    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "POST /api/shell HTTP/1.1\r\nHost: {addr}\r\nCookie: {SESSION_COOKIE}={cookie}\r\n\
-         Origin: {origin}\r\nSec-Fetch-Site: same-origin\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n\r\n",
-        cookie = browser.session_cookie().unwrap(),
-        origin = app.base_url,
-    );
-    socket.write_all(request.as_bytes()).await.unwrap();
     // Hang up once the provider has rotated, while its reply is still on its way.
-    until_refresh_granted(&app.sandbox_url, 1).await;
-    drop(socket);
+    browser
+        .call_then_hang_up(LoadShell {}, until_refresh_granted(&app.sandbox_url, 1))
+        .await;
     // Past the provider's late reply.
     tokio::time::sleep(Duration::from_millis(1_000)).await;
 
@@ -396,28 +370,17 @@ async fn a_browser_that_hangs_up_mid_refresh_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_refresh_once_even_when_the_provider_is_slower_than_a_fixed_lease() {
     let redis = RedisServer::start().await;
-    let (listener, public_url) = reserve_port();
-    let sandbox = spawn_sandbox(&public_url, |sandbox| {
+    let public = reserve_port();
+    let sandbox = spawn_sandbox(&public.1, |sandbox| {
         sandbox.access_token_ttl_seconds = TOKEN_TTL
     })
     .await;
-    let replica = |listener: Option<std::net::TcpListener>| {
-        let mut builder = TestApp::builder()
-            .external_sandbox(&sandbox.base_url())
-            .config(|config| {
-                common::use_redis(config, &redis);
-                config.token_refresh_margin_seconds = REFRESH_MARGIN;
-                config.public_url = Some(public_url.clone());
-                // The provider may take up to this long: the lease must outlast it.
-                config.upstream_timeout_seconds = 40;
-            });
-        if let Some(listener) = listener {
-            builder = builder.listener(listener);
-        }
-        builder.spawn()
-    };
-    let first = replica(Some(listener)).await;
-    let second = replica(None).await;
+    let (first, second) = two_replicas_on_redis(&redis, &sandbox, public, |config| {
+        config.token_refresh_margin_seconds = REFRESH_MARGIN;
+        // The provider may take up to this long: the lease must outlast it.
+        config.upstream_timeout_seconds = 40;
+    })
+    .await;
     let browser = first.browser();
     browser.sign_in().await;
     until_refresh_is_due(Instant::now()).await;

@@ -5,11 +5,15 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
 use common::{
-    add_confirmed_lines, allowlist_confirmation, reset_sandbox_stats, sandbox_stats, set_faults,
-    spawn_app, Browser, ListChange, TestApp, PAGES,
+    add_confirmed_lines, allowlist_confirmation, reserve_port, reset_sandbox_stats, sandbox_stats,
+    set_faults, spawn_app, spawn_sandbox, two_replicas_on_redis, until, Browser, ListChange,
+    RedisServer, TestApp, PAGES,
 };
 use keystone_dashboard::api::{
     AddAllowlistEntry, AllowlistView, ApiError, ChangeMemberRoles, LoadAllowlist, LoadEnvironments,
@@ -440,6 +444,43 @@ async fn the_shell_is_not_shared_in_a_permission_vocabulary_the_dashboard_does_n
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_whose_browser_hung_up_still_has_the_shell_read_again() {
+    // Ada renames the platform and leaves the page before the reply: the API has applied the
+    // change, and her request ends with her connection, before its reply is read.
+    let app = spawn_app().await;
+    let ada = app.browser();
+    ada.sign_in().await;
+    ada.call(LoadShell {}).await.unwrap();
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "PATCH", "path_prefix": "/v1/platforms/me", "times": 1,
+                            "action": { "kind": "delay_after_apply", "ms": 5_000 } }] }),
+    )
+    .await;
+    let platform_name = || {
+        app.sandbox()
+            .state
+            .store
+            .read(|data| data.platform.name.clone())
+    };
+    let renamed = UpdatePlatformProfile {
+        name: "Acme Renamed".to_owned(),
+        logo_url: String::new(),
+        support_email: String::new(),
+        support_url: String::new(),
+    };
+    // Once the API has applied the change, while its reply is still on its way.
+    ada.call_then_hang_up(renamed, until(|| platform_name() == "Acme Renamed"))
+        .await;
+    // Long enough for the server to see the connection closed, well short of the API's reply.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        ada.call(LoadShell {}).await.unwrap().platform_name,
+        "Acme Renamed"
+    );
+}
+
 /// Dmitri on staging, his shell's list remembered; then staging is renamed "Staging (EU)" in
 /// the sandbox, as through another replica.
 async fn on_staging_then_renamed_elsewhere(app: &TestApp) -> Browser {
@@ -496,7 +537,7 @@ async fn a_session_kept_environment_follows_the_remembered_list() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fresh_list_that_differs_from_the_remembered_one_replaces_it() {
+async fn a_fresh_list_that_differs_from_the_remembered_one_has_it_forgotten() {
     // Renamed through another replica: Dmitri's Environments page reads the list afresh and his
     // session's environment follows it. His next shell must not take it back to the remembered,
     // older list.
@@ -517,27 +558,32 @@ async fn a_fresh_list_that_differs_from_the_remembered_one_replaces_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remembered_list_without_the_session_environment_is_read_again() {
-    // An environment created through another replica, and switched to (a switch checks a fresh
-    // list): the shell's remembered list predates it and must not show another one as chosen.
-    let app = spawn_app().await;
-    let ada = app.browser();
+    // An environment created since the first replica remembered the shell's list, and switched
+    // to through the second (whose switch checks a fresh list there): the first replica's list
+    // predates it and must not show another environment as chosen.
+    let redis = RedisServer::start().await;
+    let public = reserve_port();
+    let sandbox = spawn_sandbox(&public.1, |_| {}).await;
+    let (first, second) = two_replicas_on_redis(&redis, &sandbox, public, |_| {}).await;
+    let ada = first.browser();
     ada.sign_in().await;
     ada.call(LoadShell {}).await.unwrap();
-    app.sandbox().state.store.write(|data| {
+    sandbox.state.store.write(|data| {
         let mut qa = data.environments[0].clone();
         qa.id = uuid::Uuid::new_v4();
         qa.slug = "qa".to_owned();
         qa.name = "QA".to_owned();
         data.environments.push(qa);
     });
-    ada.call(SwitchEnvironment {
-        slug: "qa".to_owned(),
-    })
-    .await
-    .unwrap();
-    reset_sandbox_stats(&app.sandbox_url).await;
+    ada.via(&second.addr_url)
+        .call(SwitchEnvironment {
+            slug: "qa".to_owned(),
+        })
+        .await
+        .unwrap();
+    reset_sandbox_stats(&first.sandbox_url).await;
     let shell = ada.call(LoadShell {}).await.unwrap();
-    assert_eq!(shell_reads(&calls(&app).await), 2, "read again");
+    assert_eq!(shell_reads(&calls(&first).await), 2, "read again");
     assert_eq!(shell.current_environment.as_str(), "qa");
     assert!(
         shell
@@ -546,6 +592,47 @@ async fn a_remembered_list_without_the_session_environment_is_read_again() {
             .any(|environment| environment.slug.as_str() == "qa"),
         "{shell:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shell_is_not_shared_with_a_token_that_does_not_name_platform_read() {
+    // Chloé's role loses platform:read while she works: her renewed token speaks the dashboard's
+    // vocabulary and no longer names it. The shell remembered for her platform must not answer
+    // for her; the API does, and refuses.
+    const TOKEN_TTL: u64 = 6;
+    const REFRESH_MARGIN: u64 = 2;
+    let app = TestApp::builder()
+        .sandbox(|sandbox| sandbox.access_token_ttl_seconds = TOKEN_TTL as i64)
+        .config(|config| config.token_refresh_margin_seconds = REFRESH_MARGIN)
+        .spawn()
+        .await;
+    let chloe = app.browser();
+    chloe.sign_in_as("auth0|acme-chloe", "").await;
+    let signed_in_at = Instant::now();
+    chloe.call(LoadShell {}).await.unwrap();
+    app.sandbox().state.store.write(|data| {
+        let compliance = data
+            .roles
+            .iter_mut()
+            .find(|role| role.id == "rol_compliance_officer")
+            .unwrap();
+        compliance
+            .permissions
+            .retain(|permission| permission != "platform:read");
+    });
+    let ada = app.browser();
+    ada.sign_in().await;
+    ada.call(LoadShell {}).await.unwrap();
+
+    let refresh_due = Duration::from_secs(TOKEN_TTL - REFRESH_MARGIN) + Duration::from_millis(500);
+    tokio::time::sleep(refresh_due.saturating_sub(signed_in_at.elapsed())).await;
+    reset_sandbox_stats(&app.sandbox_url).await;
+    let shell = chloe.call(LoadShell {}).await;
+    let stats = sandbox_stats(&app.sandbox_url).await;
+    assert_eq!(stats["grants"]["refresh_token"], 1, "her token was renewed");
+    let made = calls(&app).await;
+    assert!(shell_reads(&made) > 0, "asked the API: {made:?}");
+    assert!(shell.is_err(), "the API refused her: {shell:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

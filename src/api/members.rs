@@ -307,12 +307,19 @@ mod ssr {
             .await
     }
 
-    /// After a change to a member: what this replica remembers of the list is out of date.
-    pub fn forget_remembered_members(request: &MemberRequest) {
-        let platform = &request.member().organization_id;
-        request.bff().manager_counts.forget(platform);
-        request.bff().members_roles.forget(platform);
-        request.bff().member_names.forget(platform);
+    /// A change to a member: what this replica remembers of the list is out of date, whatever the
+    /// change's outcome (see `forgetting_after`).
+    pub async fn changing_members<T>(
+        request: &MemberRequest,
+        change: impl std::future::Future<Output = T>,
+    ) -> T {
+        crate::server::remembered::forgetting_after(change, || {
+            let platform = &request.member().organization_id;
+            request.bff().manager_counts.forget(platform);
+            request.bff().members_roles.forget(platform);
+            request.bff().member_names.forget(platform);
+        })
+        .await
     }
 
     /// Pages through the members until the list ends or `enough` says what was read suffices.
@@ -546,16 +553,15 @@ mod ssr {
             .iter()
             .any(|role| role.name == PLATFORM_MANAGER && role_ids.contains(&role.id));
         ssr::guard(&request, &user_id, !keeps_manager).await?;
-        let changed = request
-            .send_for(
+        ssr::changing_members(
+            &request,
+            request.send_for(
                 reqwest::Method::PATCH,
                 &paths::member(&member_id),
                 Some(&serde_json::json!({ "role_ids": role_ids })),
-            )
-            .await;
-        // Whatever the outcome (a lost reply may still have applied), count afresh next time.
-        ssr::forget_remembered_members(&request);
-        changed
+            ),
+        )
+        .await
     }
 
     pub async fn remove_member(
@@ -566,15 +572,15 @@ mod ssr {
         crate::server::member::require_confirmation(&[removal_warning()], confirm.as_deref())?;
         let request = MemberRequest::current()?;
         ssr::guard(&request, &user_id, true).await?;
-        let removed = request
-            .send::<(), serde_json::Value>(
+        ssr::changing_members(
+            &request,
+            request.send::<(), serde_json::Value>(
                 reqwest::Method::DELETE,
                 &paths::member(&member_id),
                 None,
-            )
-            .await;
-        ssr::forget_remembered_members(&request);
-        removed?;
+            ),
+        )
+        .await?;
         Ok(user_id)
     }
 

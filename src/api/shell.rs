@@ -154,18 +154,19 @@ mod ssr {
         Ok(platform)
     }
 
-    /// A change to an environment or to the platform's profile. Whatever its outcome (a call that
-    /// timed out may still have landed), what this replica remembers for the shell is out of date.
+    /// A change to an environment or to the platform's profile: what this replica remembers for
+    /// the shell is out of date, whatever the change's outcome (see `forgetting_after`).
     pub async fn changing_platform<T>(
         request: &MemberRequest,
         change: impl std::future::Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
-        let changed = change.await;
-        request
-            .bff()
-            .shell_platforms
-            .forget(&request.member().organization_id);
-        changed
+        crate::server::remembered::forgetting_after(change, || {
+            request
+                .bff()
+                .shell_platforms
+                .forget(&request.member().organization_id)
+        })
+        .await
     }
 
     pub async fn current_session() -> Result<SessionView, ApiError> {

@@ -242,8 +242,10 @@ impl MemberRequest {
         Ok(record)
     }
 
-    /// The permissions the member's current access token grants. They shape the UI only; the
-    /// KeyStone API verifies the token and enforces every permission itself.
+    /// The permissions the member's current access token grants. They shape the UI, and decide
+    /// which reads remembered for the platform a member is given (only what the token names, so
+    /// never more than the API would answer it); the KeyStone API verifies the token and enforces
+    /// every permission itself.
     pub async fn permissions(&self) -> Result<Vec<String>, ApiError> {
         Ok(super::auth::permissions_of(&self.access_token().await?))
     }

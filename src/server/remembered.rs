@@ -105,6 +105,26 @@ impl<T: Clone> Remembered<T> {
     }
 }
 
+/// Runs a change to what is remembered for a platform, then `forget` however the change ends: done,
+/// failed (a call that failed or timed out may still have landed), or dropped with its request
+/// when the browser went away mid-call (the call may have been sent). A call that lands at the API
+/// later still than its timeout shows within the time given, as another replica's change does.
+pub async fn forgetting_after<F: std::future::Future>(
+    change: F,
+    forget: impl FnOnce(),
+) -> F::Output {
+    struct ForgetOnDrop<G: FnOnce()>(Option<G>);
+    impl<G: FnOnce()> Drop for ForgetOnDrop<G> {
+        fn drop(&mut self) {
+            if let Some(forget) = self.0.take() {
+                forget();
+            }
+        }
+    }
+    let _forget = ForgetOnDrop(Some(forget));
+    change.await
+}
+
 /// When a read began, as far as forgets go (see [`Remembered::ticket`]).
 #[derive(Clone, Copy)]
 pub struct Ticket(u64);

@@ -431,6 +431,32 @@ impl Browser {
         }
     }
 
+    /// Sends a server function's call whole over a connection of its own, then closes that
+    /// connection once `leave` is ready, before any reply: as a browser does when the member
+    /// leaves the page mid-request.
+    pub async fn call_then_hang_up<S>(&self, call: S, leave: impl std::future::Future<Output = ()>)
+    where
+        S: ServerFn + Serialize,
+    {
+        use tokio::io::AsyncWriteExt;
+        let body = serde_qs::to_string(&call).expect("server function arguments encode");
+        let addr = self.base_url.trim_start_matches("http://");
+        let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {SESSION_COOKIE}={cookie}\r\n\
+             Origin: {origin}\r\nSec-Fetch-Site: same-origin\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n\r\n\
+             {body}",
+            path = S::PATH,
+            cookie = self.session_cookie().expect("signed in"),
+            origin = self.origin,
+            length = body.len(),
+        );
+        socket.write_all(request.as_bytes()).await.unwrap();
+        leave.await;
+        drop(socket);
+    }
+
     /// Calls a server function by name with raw form fields; returns status and JSON as sent.
     /// For what the typed [`Browser::call`] cannot say: ill-formed arguments, the raw shape.
     pub async fn server_fn(&self, name: &str, args: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -460,6 +486,18 @@ impl Refused {
             other => panic!("not a confirmation: {other:?}"),
         }
     }
+}
+
+/// Waits (at most 5 s) until `condition` holds: timing by what happened, not by a sleep a loaded
+/// machine may outrun.
+pub async fn until(condition: impl Fn() -> bool) {
+    for _ in 0..250 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("what the test waited for did not happen within 5 s");
 }
 
 /// The status a typed call answered with (200 for a success).
@@ -568,6 +606,34 @@ pub fn use_redis(config: &mut Config, redis: &RedisServer) {
     config.session_store = keystone_dashboard::server::SessionStoreKind::Redis;
     config.redis_url = Some(redis.url.clone());
     config.token_encryption_key = Some(TEST_TOKEN_KEY.to_owned());
+}
+
+/// Two replicas on `redis` behind one public URL, as behind a load balancer, both on `sandbox`
+/// (started for that URL). The first answers at the public URL; reach the second with
+/// [`Browser::via`] its `addr_url`. `change` adds each replica's own settings.
+pub async fn two_replicas_on_redis(
+    redis: &RedisServer,
+    sandbox: &RunningSandbox,
+    public: (std::net::TcpListener, String),
+    change: impl Fn(&mut Config),
+) -> (TestApp, TestApp) {
+    let (listener, public_url) = public;
+    let replica = |listener: Option<std::net::TcpListener>| {
+        let mut builder = TestApp::builder()
+            .external_sandbox(&sandbox.base_url())
+            .config(|config| {
+                use_redis(config, redis);
+                config.public_url = Some(public_url.clone());
+                change(config);
+            });
+        if let Some(listener) = listener {
+            builder = builder.listener(listener);
+        }
+        builder.spawn()
+    };
+    let first = replica(Some(listener)).await;
+    let second = replica(None).await;
+    (first, second)
 }
 
 /// A real Redis on a free port, stopped when dropped. Needs `redis-server` (installed by

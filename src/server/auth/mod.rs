@@ -32,8 +32,9 @@ struct AccessTokenClaims {
 /// The permissions an access token grants, for showing or hiding actions.
 ///
 /// Not verified here, deliberately: the token came straight from the provider's token endpoint
-/// over TLS (OIDC Core §3.1.3.7 allows trusting that channel), the values only shape the UI, and
-/// the KeyStone API verifies the token and enforces every permission itself.
+/// over TLS (OIDC Core §3.1.3.7 allows trusting that channel), and the KeyStone API verifies the
+/// token and enforces every permission itself. The values shape the UI and pick which remembered
+/// reads a member is given (`permissions::shares_remembered`: only those the token itself names).
 pub fn permissions_of(access_token: &str) -> Vec<String> {
     jsonwebtoken::dangerous::insecure_decode::<AccessTokenClaims>(access_token)
         .map(|data| data.claims.permissions)
