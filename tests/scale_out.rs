@@ -18,8 +18,6 @@ use std::{
 use common::{spawn_sandbox, RedisServer};
 use keystone_sandbox::load::{run_mixed, MixedConfig, MixedReport};
 
-const KEY: &str = "q1Xz0n7b3S0aUq5kqv8Yk0x9T3mW2bJH5o1vFh4sL6c=";
-
 struct Replica {
     child: Child,
     url: String,
@@ -43,7 +41,7 @@ impl Replica {
             // Every visitor signs in from 127.0.0.1: the per-address sign-in limit would stop them.
             .args(["--sign-in-rate-limit-per-minute", "1000000"])
             .env("KEYSTONE_AUTH_CLIENT_SECRET", common::CLIENT_SECRET)
-            .env("KEYSTONE_TOKEN_ENCRYPTION_KEY", KEY)
+            .env("KEYSTONE_TOKEN_ENCRYPTION_KEY", common::TEST_TOKEN_KEY)
             .stdout(Stdio::null())
             .spawn()
             .expect("the dashboard binary runs");

@@ -108,7 +108,8 @@ impl<T: Clone> Remembered<T> {
 /// Runs a change to what is remembered for a platform, then `forget` however the change ends: done,
 /// failed (a call that failed or timed out may still have landed), or dropped with its request
 /// when the browser went away mid-call (the call may have been sent). A call that lands at the API
-/// later still than its timeout shows within the time given, as another replica's change does.
+/// after the forget (later than its timeout, or after its request was dropped) may have a read
+/// made in between remembered: it shows within the time given, as another replica's change does.
 pub async fn forgetting_after<F: std::future::Future>(
     change: F,
     forget: impl FnOnce(),
