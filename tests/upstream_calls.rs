@@ -320,16 +320,33 @@ async fn the_roles_page_pages_through_the_members_once_and_again_after_a_role_ch
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_roles_held_are_not_shared_with_a_token_that_does_not_name_members_read() {
-    // In a permission vocabulary the dashboard does not know, it cannot tell whether the token
-    // may read the members: each roles page reads them itself and the API decides.
+/// A dashboard whose sandbox's tokens speak a permission vocabulary the dashboard does not know,
+/// and Ada signed in to it.
+async fn signed_in_in_a_foreign_vocabulary() -> (TestApp, Browser) {
     let app = TestApp::builder()
         .sandbox(|sandbox| sandbox.foreign_permissions = true)
         .spawn()
         .await;
     let browser = app.browser();
     browser.sign_in().await;
+    (app, browser)
+}
+
+/// The platform's profile renamed `name`, its other fields cleared.
+fn profile_named(name: &str) -> UpdatePlatformProfile {
+    UpdatePlatformProfile {
+        name: name.to_owned(),
+        logo_url: String::new(),
+        support_email: String::new(),
+        support_url: String::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_roles_held_are_not_shared_with_a_token_that_does_not_name_members_read() {
+    // In a permission vocabulary the dashboard does not know, it cannot tell whether the token
+    // may read the members: each roles page reads them itself and the API decides.
+    let (app, browser) = signed_in_in_a_foreign_vocabulary().await;
     let is_member_page = |call: &&String| call.starts_with("GET /v1/platforms/me/members?");
     for _ in 0..2 {
         reset_sandbox_stats(&app.sandbox_url).await;
@@ -413,14 +430,7 @@ async fn the_shell_remembers_the_platform_until_this_dashboard_changes_it() {
     assert_eq!(shell_reads(&calls(&app).await), 2, "read again");
 
     // ...and the platform's profile.
-    ada.call(UpdatePlatformProfile {
-        name: "Acme Settlements".to_owned(),
-        logo_url: String::new(),
-        support_email: String::new(),
-        support_url: String::new(),
-    })
-    .await
-    .unwrap();
+    ada.call(profile_named("Acme Settlements")).await.unwrap();
     assert_eq!(
         dmitri.call(LoadShell {}).await.unwrap().platform_name,
         "Acme Settlements"
@@ -431,12 +441,7 @@ async fn the_shell_remembers_the_platform_until_this_dashboard_changes_it() {
 async fn the_shell_is_not_shared_in_a_permission_vocabulary_the_dashboard_does_not_know() {
     // In a permission vocabulary the dashboard does not know, it cannot tell whether the token
     // may read the platform: each shell reads it itself and the API decides.
-    let app = TestApp::builder()
-        .sandbox(|sandbox| sandbox.foreign_permissions = true)
-        .spawn()
-        .await;
-    let browser = app.browser();
-    browser.sign_in().await;
+    let (app, browser) = signed_in_in_a_foreign_vocabulary().await;
     for _ in 0..2 {
         reset_sandbox_stats(&app.sandbox_url).await;
         browser.call(LoadShell {}).await.unwrap();
@@ -464,12 +469,7 @@ async fn a_change_whose_browser_hung_up_still_has_the_shell_read_again() {
             .store
             .read(|data| data.platform.name.clone())
     };
-    let renamed = UpdatePlatformProfile {
-        name: "Acme Renamed".to_owned(),
-        logo_url: String::new(),
-        support_email: String::new(),
-        support_url: String::new(),
-    };
+    let renamed = profile_named("Acme Renamed");
     // Once the API has applied the change, while its reply is still on its way.
     ada.call_then_hang_up(renamed, until(|| platform_name() == "Acme Renamed"))
         .await;
@@ -520,14 +520,7 @@ async fn a_session_kept_environment_follows_the_remembered_list() {
     // edit), then read again by Ada's shell.
     let ada = app.browser();
     ada.sign_in().await;
-    ada.call(UpdatePlatformProfile {
-        name: "Acme Markets".to_owned(),
-        logo_url: String::new(),
-        support_email: String::new(),
-        support_url: String::new(),
-    })
-    .await
-    .unwrap();
+    ada.call(profile_named("Acme Markets")).await.unwrap();
     ada.call(LoadShell {}).await.unwrap();
 
     reset_sandbox_stats(&app.sandbox_url).await;
