@@ -70,6 +70,33 @@ test('invite, accept as the invitee, change the role, remove, revoke', async ({ 
   await expect(pending).toHaveCount(before - 1);
 });
 
+test('the invite button has the focus back when the page reloads before the next frame', async ({ page }) => {
+  // Frames drawn late, as by a busy machine: the page's reload after the invitations comes back
+  // before the frame in which the button was given the focus back, and the form it was in has
+  // been rebuilt by then. The rebuilt form's button, standing in its place, takes the focus.
+  await page.addInitScript(() => {
+    const draw = window.requestAnimationFrame.bind(window);
+    const waiting = new Map<number, ReturnType<typeof setTimeout>>();
+    let next = 1;
+    window.requestAnimationFrame = (callback) => {
+      const id = next++;
+      waiting.set(id, setTimeout(() => { waiting.delete(id); draw(callback); }, 300));
+      return id;
+    };
+    window.cancelAnimationFrame = (id) => { clearTimeout(waiting.get(id)); waiting.delete(id); };
+  });
+  await signIn(page, '/members');
+  await waitForHydration(page);
+  const form = page.getByTestId('invite-form');
+  // Already a member: nothing changes on the platform, but the page reloads all the same.
+  await form.getByLabel(/Email addresses/).fill('ben@acme-markets.example');
+  await form.getByLabel(/^Developer/).check();
+  const button = form.getByTestId('send-invitations');
+  await button.click();
+  await expect(page.getByTestId('invite-results')).toContainText('ben@acme-markets.example: not invited');
+  await expect(button).toBeFocused();
+});
+
 test('a viewer sees the team and the roles read-only', async ({ page }) => {
   await signIn(page, '/members', DMITRI);
   await expect(page.getByTestId('members-table')).toBeVisible();

@@ -165,28 +165,37 @@ pub fn SubmitButton(
 /// click elsewhere while the button is still in the page, it is left alone. Only to a button
 /// shown (a closed dialog's takes none), and not to one in a row dialog or switch that puts it
 /// back itself (`InlineDialogs`), so it is not moved twice.
+///
+/// Where the button stands among the page's shown buttons is taken now, as the action ends, not
+/// a frame later: the reload after the change can come back before the next frame (a fast API,
+/// a busy browser that draws late), and by then the form has been rebuilt and this button is
+/// gone, but the one standing in its place still takes the focus.
 #[cfg(not(feature = "ssr"))]
 fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super::InlineDialogs>) {
-    use super::focus::{focus_is_lost, focus_quietly};
+    use super::focus::focus_is_lost;
+    let Some(button) = button.get_untracked() else {
+        return;
+    };
+    let button: leptos::web_sys::Element = button.into();
+    let in_row_dialog = button.closest(".inline-dialog").ok().flatten().is_some();
+    let shown = shown_submits();
+    let Some(place) = shown.iter().position(|shown| *shown == button) else {
+        return;
+    };
+    let count = shown.len();
     request_animation_frame(move || {
-        let Some(button) = button.try_get_untracked().flatten() else {
-            return;
-        };
-        let button: leptos::web_sys::Element = button.into();
-        let in_row_dialog = button.closest(".inline-dialog").ok().flatten().is_some();
-        if !button.is_connected()
-            || !(focus_is_lost() || has_focus(&button))
-            || (in_row_dialog && dialogs.is_some_and(super::InlineDialogs::restores_focus))
-        {
+        // A row dialog's button gone with its row is the dialogs' to hand on
+        // (`InlineDialogs::refocus_if_the_row_goes`).
+        let row_dialogs_own_it = in_row_dialog
+            && (!button.is_connected()
+                || dialogs.is_some_and(super::InlineDialogs::restores_focus));
+        // Hidden since (its dialog closed on success): it takes no focus.
+        let hidden_since = button.is_connected() && !is_shown(&button);
+        if row_dialogs_own_it || hidden_since || !(focus_is_lost() || has_focus(&button)) {
             return;
         }
-        let shown = shown_submits();
-        let Some(place) = shown.iter().position(|shown| *shown == button) else {
-            return;
-        };
-        focus_quietly(&button);
         let until = now_ms() + FOLLOW_REBUILDS_FOR_MS;
-        follow_rebuilds(button, false, place, shown.len(), until);
+        follow_rebuild(button, false, place, count, until);
     });
 }
 
@@ -194,12 +203,7 @@ fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super:
 #[cfg(not(feature = "ssr"))]
 const FOLLOW_REBUILDS_FOR_MS: f64 = 10_000.0;
 
-/// Each frame until `until`: while `ours` has the focus, nothing to do. Until it has had it once,
-/// it is given it again (it may still have been disabled). Once a rebuild has taken it out of the
-/// page (the focus fallen to the body), the button at the same `place` among the page's shown
-/// submit buttons takes its part, if the page shows as many as before (`count`; a rebuild under
-/// way may show fewer for a while). Anything else means the member moved on: the focus elsewhere,
-/// or lost while `ours`, having had it, is still in the page (a click on the page's background).
+/// Each frame until `until`, [`follow_rebuild`].
 #[cfg(not(feature = "ssr"))]
 fn follow_rebuilds(
     ours: leptos::web_sys::Element,
@@ -208,30 +212,45 @@ fn follow_rebuilds(
     count: usize,
     until: f64,
 ) {
+    request_animation_frame(move || follow_rebuild(ours, had_it, place, count, until));
+}
+
+/// While `ours` has the focus, nothing to do. Until it has had it once, it is given it again (it
+/// may still have been disabled). Once a rebuild has taken it out of the page (the focus fallen
+/// to the body), the button at the same `place` among the page's shown submit buttons takes its
+/// part, if the page shows as many as before (`count`; a rebuild under way may show fewer for a
+/// while). Anything else means the member moved on: the focus elsewhere, or lost while `ours`,
+/// having had it, is still in the page (a click on the page's background).
+#[cfg(not(feature = "ssr"))]
+fn follow_rebuild(
+    ours: leptos::web_sys::Element,
+    had_it: bool,
+    place: usize,
+    count: usize,
+    until: f64,
+) {
     use super::focus::{focus_is_lost, focus_quietly};
-    request_animation_frame(move || {
-        if now_ms() > until {
-            return;
+    if now_ms() > until {
+        return;
+    }
+    if has_focus(&ours) {
+        return follow_rebuilds(ours, true, place, count, until);
+    }
+    if !focus_is_lost() || (had_it && ours.is_connected()) {
+        return;
+    }
+    if ours.is_connected() {
+        focus_quietly(&ours);
+        return follow_rebuilds(ours, false, place, count, until);
+    }
+    let shown = shown_submits();
+    match shown.get(place) {
+        Some(standing_in) if shown.len() == count => {
+            focus_quietly(standing_in);
+            follow_rebuilds(standing_in.clone(), false, place, count, until);
         }
-        if has_focus(&ours) {
-            return follow_rebuilds(ours, true, place, count, until);
-        }
-        if !focus_is_lost() || (had_it && ours.is_connected()) {
-            return;
-        }
-        if ours.is_connected() {
-            focus_quietly(&ours);
-            return follow_rebuilds(ours, false, place, count, until);
-        }
-        let shown = shown_submits();
-        match shown.get(place) {
-            Some(standing_in) if shown.len() == count => {
-                focus_quietly(standing_in);
-                follow_rebuilds(standing_in.clone(), false, place, count, until);
-            }
-            _ => follow_rebuilds(ours, had_it, place, count, until),
-        }
-    });
+        _ => follow_rebuilds(ours, had_it, place, count, until),
+    }
 }
 
 #[cfg(not(feature = "ssr"))]
@@ -244,25 +263,29 @@ fn has_focus(element: &leptos::web_sys::Element) -> bool {
     document().active_element().as_ref() == Some(element)
 }
 
-/// The page's submit buttons a member can see: laid out (not under `hidden`, as a closed row
-/// dialog's are) and not in a closed `<details>`, whose content keeps an offset parent.
+/// The page's submit buttons a member can see ([`is_shown`]).
 #[cfg(not(feature = "ssr"))]
 fn shown_submits() -> Vec<leptos::web_sys::Element> {
-    use leptos::wasm_bindgen::JsCast;
     super::focus::elements("button[type=\"submit\"]")
         .into_iter()
-        .filter(|button| {
-            button
-                .dyn_ref::<leptos::web_sys::HtmlElement>()
-                .and_then(leptos::web_sys::HtmlElement::offset_parent)
-                .is_some()
-                && button
-                    .closest("details:not([open])")
-                    .ok()
-                    .flatten()
-                    .is_none()
-        })
+        .filter(is_shown)
         .collect()
+}
+
+/// Laid out (not under `hidden`, as a closed row dialog's buttons are) and not in a closed
+/// `<details>`, whose content keeps an offset parent.
+#[cfg(not(feature = "ssr"))]
+fn is_shown(element: &leptos::web_sys::Element) -> bool {
+    use leptos::wasm_bindgen::JsCast;
+    element
+        .dyn_ref::<leptos::web_sys::HtmlElement>()
+        .and_then(leptos::web_sys::HtmlElement::offset_parent)
+        .is_some()
+        && element
+            .closest("details:not([open])")
+            .ok()
+            .flatten()
+            .is_none()
 }
 
 /// What a control's visible label leaves out, for assistive technology: a table's rows each have
