@@ -161,15 +161,17 @@ pub fn SubmitButton(
 /// the keyboard would start again from the top of the page. It goes back to the button once the
 /// action has ended (and the button is enabled again), where the member left it; and while the
 /// page's data reloads after the change and rebuilds the form (once or more, as its reads come
-/// back), to the button standing in its place. Only while the member leaves it there: once they move the focus, or
-/// click elsewhere while the button is still in the page, it is left alone. Only to a button
-/// shown (a closed dialog's takes none), and not to one in a row dialog or switch that puts it
-/// back itself (`InlineDialogs`), so it is not moved twice.
+/// back), to the button standing in its place. Only while the member leaves it there: once they
+/// move the focus, or click elsewhere while the button is still in the page, it is left alone.
+/// Only to a button shown (a closed dialog's takes none), and not to one in a row dialog or switch
+/// that puts it back itself (`InlineDialogs`), so it is not moved twice.
 ///
-/// Where the button stands among the page's shown buttons is taken now, as the action ends, not
-/// a frame later: the reload after the change can come back before the next frame (a fast API,
-/// a busy browser that draws late), and by then the form has been rebuilt and this button is
-/// gone, but the one standing in its place still takes the focus.
+/// Called as the action ends, it takes the button's element and its place among the page's shown
+/// buttons there and then, not a frame later: the reload after the change can come back before
+/// the next frame (a fast API, a busy browser that draws late) and build the page's components
+/// again, this one among them. Its node reference goes with the old component, though the rebuilt
+/// view keeps the element where it can (or replaces it, and the button standing in its place
+/// takes the focus).
 #[cfg(not(feature = "ssr"))]
 fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super::InlineDialogs>) {
     use super::focus::focus_is_lost;
@@ -184,12 +186,12 @@ fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super:
     };
     let count = shown.len();
     request_animation_frame(move || {
-        // A row dialog's button gone with its row is the dialogs' to hand on
-        // (`InlineDialogs::refocus_if_the_row_goes`).
+        // A row dialog's button is the dialogs' to hand on: `take_focus_back` on its rebuilt
+        // row, `refocus_if_the_row_goes` when the row went.
         let row_dialogs_own_it = in_row_dialog
             && (!button.is_connected()
                 || dialogs.is_some_and(super::InlineDialogs::restores_focus));
-        // Hidden since (its dialog closed on success): it takes no focus.
+        // Hidden since (a `<details>` or a dialog the member closed): it takes no focus.
         let hidden_since = button.is_connected() && !is_shown(&button);
         if row_dialogs_own_it || hidden_since || !(focus_is_lost() || has_focus(&button)) {
             return;
@@ -203,7 +205,7 @@ fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super:
 #[cfg(not(feature = "ssr"))]
 const FOLLOW_REBUILDS_FOR_MS: f64 = 10_000.0;
 
-/// Each frame until `until`, [`follow_rebuild`].
+/// Runs [`follow_rebuild`] at the next frame.
 #[cfg(not(feature = "ssr"))]
 fn follow_rebuilds(
     ours: leptos::web_sys::Element,
