@@ -175,7 +175,7 @@ pub fn SubmitButton(
 #[cfg(not(feature = "ssr"))]
 fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super::InlineDialogs>) {
     use super::focus::focus_is_lost;
-    let Some(button) = button.get_untracked() else {
+    let Some(button) = button.try_get_untracked().flatten() else {
         return;
     };
     let button: leptos::web_sys::Element = button.into();
