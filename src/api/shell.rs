@@ -158,8 +158,8 @@ mod ssr {
     /// the shell is out of date, whatever the change's outcome (see `forgetting_after`).
     pub async fn changing_platform<T>(
         request: &MemberRequest,
-        change: impl std::future::Future<Output = Result<T, ApiError>>,
-    ) -> Result<T, ApiError> {
+        change: impl std::future::Future<Output = T>,
+    ) -> T {
         crate::server::remembered::forgetting_after(change, || {
             request
                 .bff()

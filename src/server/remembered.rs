@@ -114,15 +114,8 @@ pub async fn forgetting_after<F: std::future::Future>(
     change: F,
     forget: impl FnOnce(),
 ) -> F::Output {
-    struct ForgetOnDrop<G: FnOnce()>(Option<G>);
-    impl<G: FnOnce()> Drop for ForgetOnDrop<G> {
-        fn drop(&mut self) {
-            if let Some(forget) = self.0.take() {
-                forget();
-            }
-        }
-    }
-    let _forget = ForgetOnDrop(Some(forget));
+    // Dropped at the end of this future, whether it ran to its end or was itself dropped.
+    let _forget = scopeguard::guard((), |()| forget());
     change.await
 }
 
