@@ -174,7 +174,6 @@ pub fn SubmitButton(
 /// takes the focus).
 #[cfg(not(feature = "ssr"))]
 fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super::InlineDialogs>) {
-    use super::focus::focus_is_lost;
     let Some(button) = button.try_get_untracked().flatten() else {
         return;
     };
@@ -193,9 +192,10 @@ fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super:
                 || dialogs.is_some_and(super::InlineDialogs::restores_focus));
         // Hidden since (a `<details>` or a dialog the member closed): it takes no focus.
         let hidden_since = button.is_connected() && !is_shown(&button);
-        if row_dialogs_own_it || hidden_since || !(focus_is_lost() || has_focus(&button)) {
+        if row_dialogs_own_it || hidden_since {
             return;
         }
+        // Whether the member moved on meanwhile is `follow_rebuild`'s first question.
         let until = now_ms() + FOLLOW_REBUILDS_FOR_MS;
         follow_rebuild(button, false, place, count, until);
     });
