@@ -37,11 +37,7 @@ async fn recorded_requests(app: &TestApp) -> Vec<Value> {
 
 /// The id of the sandbox's `development` environment.
 fn development_id(data: &keystone_sandbox::world::Data) -> uuid::Uuid {
-    data.environments
-        .iter()
-        .find(|environment| environment.slug == "development")
-        .unwrap()
-        .id
+    data.environment_by_slug("development").unwrap().id
 }
 
 /// An allowlist entry as another client may have stored it (any text as the network), planted
@@ -495,13 +491,11 @@ async fn the_members_page_stands_when_roles_or_invitations_fail() {
 async fn the_overview_stands_when_one_allowlist_count_fails() {
     let app = spawn_app().await;
     let browser = signed_in(&app).await;
-    let staging = app.sandbox().state.store.read(|data| {
-        data.environments
-            .iter()
-            .find(|environment| environment.slug == "staging")
-            .unwrap()
-            .id
-    });
+    let staging = app
+        .sandbox()
+        .state
+        .store
+        .read(|data| data.environment_by_slug("staging").unwrap().id);
     set_faults(
         &app.sandbox_url,
         json!({ "rules": [{

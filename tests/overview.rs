@@ -25,11 +25,7 @@ async fn steps(browser: &Browser) -> Option<Vec<(String, bool)>> {
 }
 
 fn production(data: &keystone_sandbox::world::Data) -> uuid::Uuid {
-    data.environments
-        .iter()
-        .find(|environment| environment.slug == "production")
-        .unwrap()
-        .id
+    data.environment_by_slug("production").unwrap().id
 }
 
 /// Ada on a platform still onboarding: production open to all, no webhook delivered yet.
@@ -105,12 +101,7 @@ async fn each_step_is_ticked_from_real_state_and_the_checklist_goes_when_dismiss
 async fn a_webhook_receiving_ticks_the_last_step_and_the_checklist_goes_when_all_are_done() {
     let (app, browser) = still_onboarding().await;
     app.sandbox().state.store.write(|data| {
-        let production = data
-            .environments
-            .iter()
-            .find(|environment| environment.slug == "production")
-            .unwrap()
-            .id;
+        let production = production(data);
         data.allowlist
             .push(keystone_sandbox::model::AllowlistEntry {
                 id: uuid::Uuid::new_v4(),
