@@ -50,6 +50,9 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await expect(page.getByTestId('announcement')).toHaveText('Created QA.');
   const qa = page.locator('[data-testid="environment-row"][data-slug="qa"]');
   await expect(qa).toContainText('qa-client');
+  // The top bar's switcher follows each change, with no reload.
+  const switcher = page.getByTestId('environment-switcher');
+  await expect(switcher.locator('option[value="qa"]')).toHaveText('QA');
 
   // Edit.
   await qa.getByText('Edit').click();
@@ -58,6 +61,7 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await qa.getByRole('button', { name: 'Save' }).click();
   await expect(qa).toContainText('90/min');
   await expect(qa).toContainText('Quality');
+  await expect(switcher.locator('option[value="qa"]')).toHaveText('Quality');
 
   // Deactivate staging: the confirmation explains the effect; M2M credentials then stop working.
   const staging = page.locator('[data-testid="environment-row"][data-slug="staging"]');
@@ -68,6 +72,8 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await expect(staging.getByTestId('environment-state')).toHaveText('Deactivated');
   // The row was rebuilt without the dialog: the focus is on what took its place.
   await expect(staging.getByTestId('reactivate')).toBeFocused();
+  await expect(switcher.locator('option[value="staging"]')).toHaveText('Staging (inactive)');
+  await expect(switcher.locator('option[value="staging"]')).toBeDisabled();
   expect(await m2mStatus(request, 'staging')).toBe(403);
   await expect(await cardState(page, 'staging')).toContainText('Deactivated');
   await expect(await cardState(page, 'qa')).toContainText('Quality');
@@ -77,6 +83,8 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await staging.getByTestId('reactivate').click();
   await expect(staging.getByTestId('environment-state')).toHaveText('Active');
   await expect(staging.getByTestId('deactivate')).toBeFocused();
+  await expect(switcher.locator('option[value="staging"]')).toHaveText('Staging');
+  await expect(switcher.locator('option[value="staging"]')).toBeEnabled();
   expect(await m2mStatus(request, 'staging')).toBe(200);
   await expect(await cardState(page, 'staging')).toContainText('Active');
 

@@ -73,6 +73,8 @@ test('the platform profile is edited with checks as you type, a preview and kept
     await setFaults({});
     await page.getByTestId('save-profile').click();
     await expect(page.getByTestId('announcement')).toHaveText('Saved the profile of Acme Settlements.');
+    // The top bar names the platform as saved, with no reload.
+    await expect(page.getByTestId('topbar-platform')).toHaveText('Acme Settlements');
 
     // Saved for real: a fresh load shows it, and the overview's name follows.
     await page.reload();

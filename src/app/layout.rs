@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::kit::{initials, use_hydrated, SignInAgain};
+use super::kit::{initials, use_hydrated, ShellReads, SignInAgain};
 use crate::api::{
     load_shell, ApiError, EnvironmentChoice, MemberSummary, ShellView, SwitchEnvironment,
 };
@@ -58,12 +58,15 @@ pub fn Sidebar() -> impl IntoView {
     }
 }
 
-/// Top bar: platform name, environment switcher and user menu, loaded from the BFF.
+/// Top bar: platform name, environment switcher and user menu, loaded from the BFF, and read
+/// again after a page saved a change to what it shows ([`ShellReads`]). A transition: the old bar
+/// stays until the new one is ready, so it never blinks empty.
 #[component]
 pub fn TopBar() -> impl IntoView {
-    let shell = Resource::new(|| (), |_| load_shell());
+    let reads = ShellReads::expect();
+    let shell = Resource::new(move || reads.version(), |_| load_shell());
     view! {
-        <Suspense fallback=|| {
+        <Transition fallback=|| {
             view! { <header class="topbar topbar--loading" aria-busy="true"></header> }
         }>
             {move || Suspend::new(async move {
@@ -90,7 +93,7 @@ pub fn TopBar() -> impl IntoView {
                     }
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::{
     Arc,
 };
 
-use leptos::{either::Either, prelude::*};
+use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_location;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -48,6 +48,45 @@ impl Reads {
                 });
             }
         })
+    }
+}
+
+/// When the shell's top bar reads the platform again: its name and the environments to switch
+/// between are changed on other pages (General settings, Environments), and a top bar that kept
+/// the old name after a saved rename would say the save did not take. Provided once by the app;
+/// a page follows each action that changes what the top bar shows.
+#[derive(Clone, Copy)]
+pub struct ShellReads(RwSignal<u32>);
+
+impl ShellReads {
+    pub fn provide() {
+        provide_context(Self(RwSignal::new(0)));
+    }
+
+    pub fn expect() -> Self {
+        expect_context()
+    }
+
+    /// Changes each time the top bar should read again (tracked).
+    pub fn version(self) -> u32 {
+        self.0.get()
+    }
+
+    /// Has the top bar read again after each change `action` saved. A refusal or failure leaves
+    /// it as it is: nothing it shows changed.
+    pub fn follow<S>(self, action: ServerAction<S>)
+    where
+        S: ServerFn<Error = ApiError> + Clone + Send + Sync + 'static,
+        S::Output: Send + Sync + 'static,
+    {
+        Effect::new(move |_| {
+            if action
+                .value()
+                .with(|outcome| matches!(outcome, Some(Ok(_))))
+            {
+                self.0.update(|version| *version += 1);
+            }
+        });
     }
 }
 

@@ -3,7 +3,8 @@
 //! - [`Announcer`] and [`Toasts`]: the one live region that says how the last change went.
 //! - [`Loaded`]: "load, show the failure in place (with a way back in or a retry), else render".
 //!   [`SectionFailed`] is its counterpart for one section of a page that stands without it;
-//!   [`ReadingBar`] shows while any list is being read again behind what it shows.
+//!   [`ReadingBar`] shows while any list is being read again behind what it shows;
+//!   [`ShellReads`] has the top bar read again after a page saved what it shows.
 //! - [`InlineDialog`] with [`InlineDialogs`], [`DialogDraft`] and [`RowInput`]: a row's dialog
 //!   whose open state and typed input survive the list reloading under it; [`DraftDialog`] one
 //!   whose form edits the row's draft, with a [`RowField`] for each of its text inputs.
@@ -38,7 +39,7 @@ pub use controls::{
     PageHeader, ReadOnlyNotice, SubmitButton, TableScroll, TextField,
 };
 pub use dialog::{DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowField, RowInput};
-pub use loading::{LoadFailed, Loaded, ReadingBar, Reads, SectionFailed, SignInAgain};
+pub use loading::{LoadFailed, Loaded, ReadingBar, Reads, SectionFailed, ShellReads, SignInAgain};
 pub use pager::{use_offset_query, PageWindow, Pager};
 pub use switch::ActiveSwitch;
 pub use text::{count_of, initials};

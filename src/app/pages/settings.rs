@@ -11,7 +11,7 @@ use crate::{
     },
     app::kit::{
         Announcement, Announcer, CheckedField, CopyButton, DataTable, FormErrors, Loaded,
-        PageHeader, ReadOnlyNotice, SectionFailed, SubmitButton, TextField,
+        PageHeader, ReadOnlyNotice, SectionFailed, ShellReads, SubmitButton, TextField,
     },
     domain::WebUrl,
 };
@@ -28,6 +28,8 @@ pub fn GeneralSettingsPage() -> impl IntoView {
             draft.fill(&profile);
         }
     });
+    // The top bar names the platform.
+    ShellReads::expect().follow(save);
     Announcer::expect().follow(save, |profile| {
         Announcement::success(format!("Saved the profile of {}.", profile.name))
     });

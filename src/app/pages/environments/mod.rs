@@ -17,7 +17,7 @@ use crate::{
     app::kit::{
         ActiveSwitch, Announcement, Announcer, Confirm, DataTable, DialogDraft, DraftDialog,
         FormErrors, InlineDialogs, Loaded, PageHeader, ReadOnlyNotice, RowField, RowInput,
-        SubmitButton,
+        ShellReads, SubmitButton,
     },
 };
 
@@ -63,6 +63,12 @@ pub fn EnvironmentsPage() -> impl IntoView {
     });
     dialog.follow(actions.update);
     dialog.follow(actions.deactivate);
+    // The top bar's switcher lists the environments by name, an inactive one as such.
+    let shell = ShellReads::expect();
+    shell.follow(actions.create);
+    shell.follow(actions.update);
+    shell.follow(actions.deactivate);
+    shell.follow(actions.reactivate);
     let announcer = Announcer::expect();
     announcer.follow(actions.create, |environment| {
         Announcement::success(format!("Created {}.", environment.name))
