@@ -14,6 +14,9 @@ async function emit(event: string) {
 /** What a receiver does with its secret: the hex HMAC-SHA256 of the raw body. */
 const sign = (secret: string, body: Buffer) => createHmac('sha256', secret).update(body).digest('hex');
 
+// The log of an endpoint just deleted is read once more, and the API answers 404.
+test.use({ expectedConsoleErrors: [/status of 404 .*\/api\/webhooks\/deliveries/] });
+
 test('create an endpoint, copy its one-time secret, test it, rotate, disable and delete it', async ({
   page,
   context,
@@ -75,17 +78,20 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     const first = receiver.received[0];
     expect(first.headers['x-keystone-signature']).toBe(sign(secret, first.body));
 
-    // Once stored, the secret is gone for good.
+    // Once stored, the secret is gone for good, and the focus goes on to the endpoint's row.
     await page.getByTestId('secret-stored').click();
     await expect(shown).toHaveCount(0);
+    await expect(row.getByTestId('send-test')).toBeFocused();
     await page.reload();
     await waitForHydration(page);
     expect(await page.content()).not.toContain(secret);
 
-    // The delivery log.
+    // The delivery log, below the list and the form: its heading takes the focus and the view.
     await row.getByTestId('show-deliveries').click();
     const log = page.getByTestId('delivery-log');
     await expect(log).toContainText(`Deliveries to ${receiver.url}`);
+    await expect(log.getByRole('heading', { name: `Deliveries to ${receiver.url}` })).toBeFocused();
+    await expect(log).toBeInViewport();
     await expect(log.getByTestId('delivery-row')).toHaveCount(1);
     await expect(log.getByTestId('delivery-row').first()).toHaveAttribute('data-success', 'true');
 
@@ -131,6 +137,10 @@ test('create an endpoint, copy its one-time secret, test it, rotate, disable and
     await row.locator('.inline-dialog__body:visible').getByRole('button', { name: `Yes, delete ${receiver.url}` }).click();
     await expect(page.getByTestId('announcement')).toHaveText(`Deleted ${receiver.url}.`);
     await expect(row).toHaveCount(0);
+    // Its log, still in the address, goes with it, said in place rather than as a failure.
+    await expect(log).toHaveCount(0);
+    await expect(page.getByTestId('delivery-log-gone')).toContainText('it was deleted');
+    await expect(page.locator('.panel--error')).toHaveCount(0);
   } finally {
     await receiver.close();
   }

@@ -34,6 +34,30 @@ pub fn elements(selector: &str) -> Vec<leptos::web_sys::Element> {
         .collect()
 }
 
+/// Hands the focus to the first usable button of the table row whose `attribute` is `value`, or
+/// to the page's main region when no row has it. For a control that takes itself off the page
+/// (a panel's dismiss button): the focus would fall to the page's top, and the next Tab start
+/// there. Scrolls to it, unlike [`focus_quietly`]: the member asked to move on. Nothing on the
+/// server, where nothing is clicked.
+pub fn focus_row(attribute: &str, value: &str) {
+    #[cfg(not(feature = "ssr"))]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let row = elements(&format!("tr[{attribute}]"))
+            .into_iter()
+            .find(|row| row.get_attribute(attribute).as_deref() == Some(value));
+        let target = row
+            .and_then(|row| row.query_selector("button:not([disabled])").ok().flatten())
+            .or_else(|| document().get_element_by_id("main"))
+            .and_then(|target| target.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+        if let Some(target) = target {
+            let _ = target.focus();
+        }
+    }
+    #[cfg(feature = "ssr")]
+    let _ = (attribute, value);
+}
+
 /// Runs `then` a frame after `element` has left the document (the list holding it was rebuilt,
 /// and the rebuilt rows' effects have run), or never if it is still there ten seconds on (a list
 /// that did not reload). Browser only.

@@ -9,16 +9,16 @@ use crate::{
     api::permissions::WEBHOOKS_MANAGE,
     api::{
         check_endpoint_url, delete_warning, disable_warning, endpoint_name, load_deliveries,
-        load_webhooks, rotate_warning, CreateWebhook, DeleteWebhook, DeliveryLog, Listed,
+        load_webhooks, rotate_warning, ApiError, CreateWebhook, DeleteWebhook, DeliveryLog, Listed,
         OddRecord, OneTimeSecret, RotateWebhookSecret, SetWebhookActive, TestWebhook,
         UpdateWebhook, WebhookDelivery, WebhookEndpoint, WebhooksView, DELIVERY_PAGE_SIZE,
         KNOWN_EVENTS,
     },
     app::kit::{
-        use_hydrated, use_offset_query, ActiveSwitch, Announcement, Announcer, CheckedField,
-        Confirm, CopyField, DataTable, DialogDraft, DraftDialog, FormErrors, HiddenLabel,
-        InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager, RowField, RowInput,
-        SubmitButton, TextField,
+        focus_row, use_hydrated, use_offset_query, ActiveSwitch, Announcement, Announcer,
+        CheckedField, Confirm, CopyField, DataTable, DialogDraft, DraftDialog, FormErrors,
+        HiddenLabel, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager, RowField,
+        RowInput, SubmitButton, TextField,
     },
 };
 
@@ -154,7 +154,7 @@ pub fn WebhooksPage() -> impl IntoView {
         <Loaded resource=webhooks loading="Loading webhook endpoints…" let:view>
             <WebhooksPanel view actions />
         </Loaded>
-        <DeliveryLogPanel test=actions.test />
+        <DeliveryLogPanel actions />
     }
 }
 
@@ -183,6 +183,7 @@ fn SecretOnce(secret: RwSignal<Option<OneTimeSecret>>) -> impl IntoView {
     });
     move || {
         secret.get().map(|shown| {
+            let stored_url = shown.endpoint_url.clone();
             let window = shown.previous_valid_until.as_ref().map(|until| {
                 format!(
                     "The previous secret keeps working until {}: update your receiver before then.",
@@ -215,7 +216,10 @@ fn SecretOnce(secret: RwSignal<Option<OneTimeSecret>>) -> impl IntoView {
                         type="button"
                         class="button button--secondary"
                         data-testid="secret-stored"
-                        on:click=move |_| secret.set(None)
+                        on:click=move |_| {
+                            focus_row("data-url", &stored_url);
+                            secret.set(None);
+                        }
                     >
                         "I have stored it"
                     </button>
@@ -355,9 +359,12 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
                             testid="send-test"
                         />
                     </ActionForm>
+                    // The log takes the focus once shown (`DeliveryLogPanel`): the router does
+                    // not scroll to the page's top first.
                     <a
                         class="button button--secondary button--small"
                         href=deliveries_href
+                        data-noscroll=true
                         data-testid="show-deliveries"
                     >
                         "Deliveries"
@@ -633,30 +640,100 @@ fn DeleteEndpoint(id: String, url: String, action: ServerAction<DeleteWebhook>) 
 
 /// The delivery log of the endpoint the URL names (`?endpoint=<id>&offset=`), newest first.
 #[component]
-fn DeliveryLogPanel(test: ServerAction<TestWebhook>) -> impl IntoView {
+fn DeliveryLogPanel(actions: Actions) -> impl IntoView {
     let query = use_query_map();
     let endpoint = Memo::new(move |_| query.with(|query| query.get("endpoint")));
     let offset = use_offset_query();
+    // Read again after a test (a new delivery), an edit (the heading names the URL) and a
+    // deletion (the endpoint and its log are gone).
     let log = Resource::new(
-        move || (endpoint.get(), offset.get(), test.version().get()),
-        |(endpoint, offset, _)| async move {
-            match endpoint {
-                Some(id) => load_deliveries(id, offset).await.map(Some),
-                None => Ok(None),
+        move || {
+            (
+                endpoint.get(),
+                offset.get(),
+                actions.test.version().get(),
+                actions.update.version().get(),
+                actions.delete.version().get(),
+            )
+        },
+        |(endpoint, offset, ..)| async move {
+            let Some(id) = endpoint else {
+                return Ok(ShownLog::None);
+            };
+            match load_deliveries(id, offset).await {
+                Ok(log) => Ok(ShownLog::Log(log)),
+                // Deleted, here or elsewhere, or never there (a mistyped link): said in place,
+                // not as a failure of the page.
+                Err(ApiError::NotFound(_)) => Ok(ShownLog::Gone),
+                Err(error) => Err(error),
             }
         },
     );
+    // A row's "Deliveries" shows the log below the list and the form, out of view: once shown, its
+    // heading takes the focus (and the view). A page loaded with the log in its address shows it
+    // where it stands, the focus left alone.
+    let picked = StoredValue::new(false);
+    Effect::new(move |before: Option<Option<String>>| {
+        let now = endpoint.get();
+        if before.is_some_and(|before| before != now) && now.is_some() {
+            picked.set_value(true);
+        }
+        now
+    });
     view! {
         <Show when=move || endpoint.with(Option::is_some)>
-            <Loaded resource=log loading="Loading deliveries…" let:log>
-                {log.map(|log| view! { <DeliveryTable log endpoint /> })}
+            <Loaded resource=log loading="Loading deliveries…" let:shown>
+                {match shown {
+                    ShownLog::Log(log) => {
+                        Some(view! { <DeliveryTable log endpoint picked /> }.into_any())
+                    }
+                    ShownLog::Gone => {
+                        Some(
+                            view! {
+                                <p class="panel muted" data-testid="delivery-log-gone">
+                                    "No endpoint has this id: it was deleted, and its delivery log with it."
+                                </p>
+                            }
+                                .into_any(),
+                        )
+                    }
+                    ShownLog::None => None,
+                }}
             </Loaded>
         </Show>
     }
 }
 
+/// What the delivery log panel shows for the endpoint the address names.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+enum ShownLog {
+    /// The address names no endpoint.
+    None,
+    Log(DeliveryLog),
+    /// The API knows no endpoint by that id.
+    Gone,
+}
+
 #[component]
-fn DeliveryTable(log: DeliveryLog, endpoint: Memo<Option<String>>) -> impl IntoView {
+fn DeliveryTable(
+    log: DeliveryLog,
+    endpoint: Memo<Option<String>>,
+    /// Set when the member picked this endpoint's log: the heading takes the focus once.
+    picked: StoredValue<bool>,
+) -> impl IntoView {
+    let heading = NodeRef::<leptos::html::H2>::new();
+    Effect::new(move |_| {
+        if let Some(heading) = heading.get() {
+            if picked.get_value() {
+                picked.set_value(false);
+                // A frame on: the transition puts the new table in the page after its effects
+                // have run, and a heading not yet in the page takes no focus.
+                request_animation_frame(move || {
+                    let _ = heading.focus();
+                });
+            }
+        }
+    });
     let window = PageWindow {
         offset: log.offset,
         shown: log.deliveries.len() as u64,
@@ -674,7 +751,9 @@ fn DeliveryTable(log: DeliveryLog, endpoint: Memo<Option<String>>) -> impl IntoV
     let empty = log.deliveries.is_empty();
     view! {
         <section class="panel" aria-labelledby="deliveries-heading" data-testid="delivery-log">
-            <h2 id="deliveries-heading">{format!("Deliveries to {}", log.endpoint_url)}</h2>
+            <h2 id="deliveries-heading" node_ref=heading tabindex="-1">
+                {format!("Deliveries to {}", log.endpoint_url)}
+            </h2>
             {if empty {
                 view! { <p class="muted">"Nothing delivered yet. Send a test to see one here."</p> }
                     .into_any()
