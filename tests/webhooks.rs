@@ -526,3 +526,57 @@ async fn a_change_answered_without_its_record_says_it_may_have_been_saved() {
     let stored = endpoint(&browser, "https://hooks.acme.example/no-record").await;
     assert_eq!(stored.events, ["settlement.failed"]);
 }
+
+/// An endpoint the dashboard cannot read whole (here its `created_at` comes back `null`) is shown
+/// as stored, and what needs only its id is still offered: a test delivery and the switch, not
+/// only deletion (pausing a receiver must not take deleting it, its log and its secret).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_shown_as_stored_can_still_be_tested_and_disabled() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    let receiver = Receiver::start().await;
+    browser.call(create(&receiver.url, &["*"])).await.unwrap();
+    let listed = browser.call(LoadWebhooks {}).await.unwrap().endpoints;
+    let index = listed
+        .iter()
+        .position(|listed| {
+            listed
+                .clone()
+                .parsed()
+                .is_some_and(|endpoint| endpoint.url == receiver.url)
+        })
+        .expect("the new endpoint is listed");
+    common::set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{
+            "method": "GET",
+            "path_prefix": "/v1/platforms/me/webhooks",
+            "action": { "kind": "edit_body", "pointer": format!("/items/{index}/created_at"), "value": null },
+        }] }),
+    )
+    .await;
+
+    let page = browser.get("/webhooks").await.text().await.unwrap();
+    let start = page
+        .find("data-testid=\"webhook-row-as-stored\"")
+        .expect("the endpoint is shown as stored");
+    let row = &page[start..start + page[start..].find("</tr>").unwrap()];
+    assert!(row.contains(&receiver.url), "{row}");
+    for control in ["send-test", "toggle-active", "delete-webhook"] {
+        assert!(
+            row.contains(&format!("data-testid=\"{control}\"")),
+            "{control} in {row}"
+        );
+    }
+
+    // The test it offers reaches the receiver.
+    let view = browser.call(LoadWebhooks {}).await.unwrap();
+    let odd = view.endpoints[index].clone();
+    let id = match odd {
+        keystone_dashboard::api::Listed::AsStored(record) => record.field("id").to_owned(),
+        other => panic!("shown as stored: {other:?}"),
+    };
+    let result = browser.call(TestWebhook { id }).await.unwrap();
+    assert!(result.success, "{result:?}");
+    assert_eq!(receiver.count(), 1);
+}

@@ -312,11 +312,15 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
         ("Disabled", "badge")
     };
     let (test_id, active_id, rotate_id) = (id.clone(), id.clone(), id.clone());
-    let (row_url, shown_url, rotate_url, active_url) =
-        (url.clone(), url.clone(), url.clone(), url.clone());
+    let (row_url, shown_url, test_url, rotate_url, active_url) = (
+        url.clone(),
+        url.clone(),
+        url.clone(),
+        url.clone(),
+        url.clone(),
+    );
     // Every row has the same buttons: assistive technology hears which endpoint each acts on.
     let deliveries_which = format!("to {url}");
-    let test_which = deliveries_which.clone();
     let description = endpoint.description.clone().unwrap_or_default();
     let is_active = endpoint.is_active;
     let shown_result = {
@@ -348,17 +352,7 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
             </td>
             <td class="row-actions">
                 <div class="action-group">
-                    <ActionForm action=actions.test attr:class="inline-dialog">
-                        <input type="hidden" name="id" value=test_id />
-                        <SubmitButton
-                            label="Send test"
-                            hidden_label=test_which
-                            busy="Sending…"
-                            pending=actions.test.pending()
-                            small=true
-                            testid="send-test"
-                        />
-                    </ActionForm>
+                    <SendTest id=test_id url=test_url action=actions.test />
                     // The log takes the focus once shown (`DeliveryLogPanel`): the router does
                     // not scroll to the page's top first.
                     <a
@@ -371,22 +365,7 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
                         <HiddenLabel text=Some(deliveries_which) />
                     </a>
                     <EditEndpoint endpoint action=actions.update />
-                    // Disabling silences a receiver.
-                    <ActiveSwitch
-                        id=active_id
-                        row=active_url.clone()
-                        is_active
-                        turn_off=actions.disable
-                        turn_on=actions.enable
-                        off="Disable"
-                        off_confirmed=format!("Yes, disable {active_url}")
-                        off_busy="Disabling…"
-                        warnings=vec![disable_warning(&active_url)]
-                        on="Enable"
-                        on_busy="Enabling…"
-                        off_testid="toggle-active"
-                        on_testid="toggle-active"
-                    />
+                    <EndpointSwitch id=active_id url=active_url is_active actions />
                     <RotateSecret id=rotate_id url=rotate_url action=actions.rotate />
                     <DeleteEndpoint id url action=actions.delete />
                 </div>
@@ -395,21 +374,78 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
     }
 }
 
-/// An endpoint stored in a form the dashboard does not read: shown as stored, deletable.
+/// An endpoint stored in a form the dashboard does not read: shown as stored. What needs only its
+/// id still works, so that pausing a receiver never takes deleting it: a test delivery, the
+/// switch (when its state reads as true or false), deletion. Editing needs the fields it could
+/// not read.
 #[component]
 fn OddEndpointRow(record: OddRecord, actions: Actions) -> impl IntoView {
     let url = endpoint_name(record.field("url"), record.field("id"));
     let id = record.field("id").to_owned();
+    let is_active = match record.field("is_active") {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    let switch = is_active.map(|is_active| {
+        view! { <EndpointSwitch id=id.clone() url=url.clone() is_active actions /> }
+    });
+    let (row_url, shown_url, test_url, test_id) =
+        (url.clone(), url.clone(), url.clone(), id.clone());
     view! {
-        <tr data-testid="webhook-row-as-stored">
-            <td class="mono">{url.clone()}</td>
+        <tr data-testid="webhook-row-as-stored" data-url=row_url>
+            <td class="mono">{shown_url}</td>
             <td colspan="2">
                 <span class="as-stored">{format!("Shown as stored: {}", record.reason)}</span>
             </td>
             <td class="row-actions">
-                <DeleteEndpoint id url action=actions.delete />
+                <div class="action-group">
+                    <SendTest id=test_id url=test_url action=actions.test />
+                    {switch}
+                    <DeleteEndpoint id url action=actions.delete />
+                </div>
             </td>
         </tr>
+    }
+}
+
+/// A test delivery to one endpoint, its outcome announced.
+#[component]
+fn SendTest(id: String, url: String, action: ServerAction<TestWebhook>) -> impl IntoView {
+    view! {
+        <ActionForm action attr:class="inline-dialog">
+            <input type="hidden" name="id" value=id />
+            <SubmitButton
+                label="Send test"
+                hidden_label=format!("to {url}")
+                busy="Sending…"
+                pending=action.pending()
+                small=true
+                testid="send-test"
+            />
+        </ActionForm>
+    }
+}
+
+/// Disabling an endpoint, confirmed (it silences a receiver), and enabling it again in one click.
+#[component]
+fn EndpointSwitch(id: String, url: String, is_active: bool, actions: Actions) -> impl IntoView {
+    view! {
+        <ActiveSwitch
+            id
+            row=url.clone()
+            is_active
+            turn_off=actions.disable
+            turn_on=actions.enable
+            off="Disable"
+            off_confirmed=format!("Yes, disable {url}")
+            off_busy="Disabling…"
+            warnings=vec![disable_warning(&url)]
+            on="Enable"
+            on_busy="Enabling…"
+            off_testid="toggle-active"
+            on_testid="toggle-active"
+        />
     }
 }
 
