@@ -52,6 +52,7 @@ async fn add(
             true => Some(allowlist_confirmation(browser, ListChange::Add(cidr)).await),
             false => None,
         },
+        environment: None,
     }
 }
 
@@ -226,6 +227,7 @@ async fn bulk_adds_report_every_line_and_add_the_good_ones() {
     let bulk = |confirm: Option<String>| AddAllowlistEntries {
         lines: lines.to_owned(),
         confirm,
+        environment: None,
     };
     let refused = browser.call(bulk(None)).await.unwrap_err();
     assert_eq!(
@@ -303,6 +305,7 @@ async fn a_paste_of_more_lines_than_one_add_takes_is_refused_before_anything_is_
             .call(AddAllowlistEntries {
                 lines,
                 confirm: None,
+                environment: None,
             })
             .await
             .unwrap_err();
@@ -353,6 +356,7 @@ async fn a_bulk_add_stops_sending_at_the_rate_limit_or_an_outage() {
             .call(AddAllowlistEntries {
                 lines: lines.to_owned(),
                 confirm: Some(code),
+                environment: None,
             })
             .await
             .unwrap();
@@ -687,6 +691,7 @@ async fn a_confirmation_older_than_a_new_m2m_caller_is_refused_and_names_it() {
         cidr: office.to_owned(),
         description: None,
         confirm: Some(confirm),
+        environment: None,
     };
     let refused = browser.call(confirmed(stale.clone())).await.unwrap_err();
     let warning = refused.needs_confirmation();
@@ -778,4 +783,68 @@ async fn an_unreadable_activity_log_fails_only_the_pages_callers_section() {
         "{:?}",
         page.recent_callers
     );
+}
+
+/// The add forms send the environment whose list their page showed. After a switch in another
+/// tab, an add from the old page is refused, not made in an environment the member is not looking
+/// at (and checked against a list they have not seen).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_add_from_a_page_of_another_environment_is_refused_and_nothing_is_added() {
+    let app = spawn_app().await;
+    let browser = manager_on_staging(&app).await;
+    let page = browser.get("/security").await.text().await.unwrap();
+    assert_eq!(
+        page.matches(r#"name="environment" value="staging""#)
+            .count(),
+        2,
+        "the add and the bulk forms name staging"
+    );
+
+    // Another tab switches the session to development; the staging page is still open.
+    switch_to(&browser, "development").await;
+    let development = entries(&browser).await;
+    let from_staging = Some("staging".to_owned());
+    let refused = browser
+        .call(AddAllowlistEntry {
+            cidr: "10.9.0.0/16".to_owned(),
+            description: None,
+            confirm: None,
+            environment: from_staging.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused.error, ApiError::Conflict(why) if why.contains("switched to Development")),
+        "{:?}",
+        refused.error
+    );
+    let refused = browser
+        .call(AddAllowlistEntries {
+            lines: "10.9.0.0/16".to_owned(),
+            confirm: None,
+            environment: from_staging.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused.error, ApiError::Conflict(why) if why.contains("Nothing was added")),
+        "{:?}",
+        refused.error
+    );
+    assert_eq!(entries(&browser).await, development);
+    switch_to(&browser, "staging").await;
+    assert!(entries(&browser).await.is_empty());
+
+    // From a page of the session's environment, the same add goes through.
+    let confirm = allowlist_confirmation(&browser, ListChange::Add("10.9.0.0/16")).await;
+    let added = browser
+        .call(AddAllowlistEntry {
+            cidr: "10.9.0.0/16".to_owned(),
+            description: None,
+            confirm: Some(confirm),
+            environment: from_staging,
+        })
+        .await
+        .unwrap();
+    assert_eq!(added.cidr.to_string(), "10.9.0.0/16");
 }

@@ -83,6 +83,7 @@ async fn each_step_is_ticked_from_real_state_and_the_checklist_goes_when_dismiss
             confirm: Some(
                 allowlist_confirmation(&browser, ListChange::Add("203.0.113.0/24")).await,
             ),
+            environment: None,
         })
         .await
         .unwrap();

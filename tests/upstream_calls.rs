@@ -237,6 +237,7 @@ async fn only_what_previews_a_change_reads_the_recent_callers() {
             confirm: Some(
                 allowlist_confirmation(&browser, ListChange::Add("198.51.100.0/24")).await,
             ),
+            environment: None,
         })
         .await
         .unwrap();

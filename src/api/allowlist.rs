@@ -238,6 +238,12 @@ impl ChangeCheck {
         self.entries
     }
 
+    /// The environment whose list this is: the add forms send it, so that a change is made where
+    /// the page showed it ([`ssr::Current::is_shown_as`]).
+    pub fn environment(&self) -> &EnvironmentSlug {
+        &self.environment
+    }
+
     /// Adding `adding`: the first entry's effect, allow-everyone networks, production, and each
     /// recent caller it newly locks out (or that the callers could not be checked).
     pub fn adding(&self, adding: &[Cidr]) -> Vec<Warning> {
@@ -509,6 +515,24 @@ pub(crate) mod ssr {
     }
 
     impl Current {
+        /// Refuses a change sent from a page that showed another environment's list (`shown`, the
+        /// form's): the session moved on since, in another tab say, and the change would land
+        /// where the member is not looking, checked against a list they have not seen. A caller
+        /// that names none (the test harness, a script) is taken at its session's word.
+        pub fn is_shown_as(&self, shown: Option<&str>) -> Result<(), ApiError> {
+            match shown {
+                Some(shown) if shown != self.environment.slug.as_str() => {
+                    Err(ApiError::Conflict(format!(
+                        "This page showed the list of {shown}, but you have since switched to {} ({}), in another tab perhaps. Nothing was added. Reload the page to work on {}, or switch back to {shown}.",
+                        self.environment.name,
+                        self.environment.slug.as_str(),
+                        self.environment.name,
+                    )))
+                }
+                _ => Ok(()),
+            }
+        }
+
         /// What a change is checked against: the list and callers just read.
         pub fn change_check(&self) -> ChangeCheck {
             ChangeCheck::new(
@@ -808,10 +832,12 @@ pub(crate) mod ssr {
         cidr: String,
         description: Option<String>,
         confirm: Option<String>,
+        environment: Option<String>,
     ) -> Result<AllowlistEntry, ApiError> {
         let cidr = cidr_field(&cidr)?;
         let description = ssr::clean_description(description)?;
         let current = ssr::current(ssr::Callers::Read).await?;
+        current.is_shown_as(environment.as_deref())?;
         match crate::domain::overlap(
             &cidr,
             &current
@@ -840,12 +866,14 @@ pub(crate) mod ssr {
     pub async fn add_allowlist_entries(
         lines: String,
         confirm: Option<String>,
+        environment: Option<String>,
     ) -> Result<Vec<BulkResult>, ApiError> {
         // Counted before anything is read or judged: judging is quadratic in the lines.
         if let Some(refusal) = too_many_lines(&lines) {
             return Err(ApiError::BadRequest(refusal));
         }
         let current = ssr::current(ssr::Callers::Read).await?;
+        current.is_shown_as(environment.as_deref())?;
         let check = current.change_check();
         let (parsed, warnings) = check.adding_lines(&lines);
         let adding = parsed.iter().filter(|line| line.outcome.is_ok()).count();
@@ -994,8 +1022,10 @@ pub async fn add_allowlist_entry(
     cidr: String,
     description: Option<String>,
     confirm: Option<String>,
+    /// The slug of the environment whose list the form was shown with.
+    environment: Option<String>,
 ) -> Result<AllowlistEntry, ApiError> {
-    ssr::respond(ssr::add_allowlist_entry(cidr, description, confirm).await)
+    ssr::respond(ssr::add_allowlist_entry(cidr, description, confirm, environment).await)
 }
 
 /// Adds every good line of a pasted list; bad lines are reported and skipped, never guessed at.
@@ -1003,8 +1033,10 @@ pub async fn add_allowlist_entry(
 pub async fn add_allowlist_entries(
     lines: String,
     confirm: Option<String>,
+    /// The slug of the environment whose list the form was shown with.
+    environment: Option<String>,
 ) -> Result<Vec<BulkResult>, ApiError> {
-    ssr::respond(ssr::add_allowlist_entries(lines, confirm).await)
+    ssr::respond(ssr::add_allowlist_entries(lines, confirm, environment).await)
 }
 
 #[server(endpoint = "allowlist/describe")]

@@ -806,7 +806,11 @@ pub async fn add_confirmed_lines(browser: &Browser, lines: String) {
     use keystone_dashboard::api::AddAllowlistEntries;
     let confirm = Some(allowlist_confirmation(browser, ListChange::Bulk(&lines)).await);
     let added = browser
-        .call(AddAllowlistEntries { lines, confirm })
+        .call(AddAllowlistEntries {
+            lines,
+            confirm,
+            environment: None,
+        })
         .await
         .unwrap();
     assert!(added.iter().all(|line| line.outcome.is_ok()), "{added:?}");

@@ -38,6 +38,8 @@ pub(super) fn AddEntryForm(
     check: ChangeCheck,
 ) -> impl IntoView {
     let drafts = expect_context::<Drafts>();
+    // The change is made where this page shows it, or refused (another tab switched).
+    let shown_environment = check.environment().to_string();
     let input = drafts.network;
     let description = drafts.description;
     let networks = check.networks().to_vec();
@@ -71,6 +73,7 @@ pub(super) fn AddEntryForm(
         <section class="panel">
             <h2>"Add a network"</h2>
             <ActionForm action attr:class="form" attr:data-testid="add-entry-form">
+                <input type="hidden" name="environment" value=shown_environment />
                 <label for="allowlist-cidr">"IP address or CIDR network"</label>
                 <input
                     id="allowlist-cidr"
@@ -118,6 +121,7 @@ pub(super) fn BulkAddForm(
     check: ChangeCheck,
 ) -> impl IntoView {
     let text = expect_context::<Drafts>().bulk_lines;
+    let shown_environment = check.environment().to_string();
     let judged = Memo::new(move |_| check.adding_lines(&text.get()));
     let preview = Memo::new(move |_| judged.with(|(lines, _)| lines.clone()));
     let warnings = Memo::new(move |_| judged.with(|(_, warnings)| warnings.clone()));
@@ -128,6 +132,7 @@ pub(super) fn BulkAddForm(
                 "One network per line, optionally followed by a comma or space and a description. Lines starting with # are skipped."
             </p>
             <ActionForm action attr:class="form" attr:data-testid="bulk-form">
+                <input type="hidden" name="environment" value=shown_environment />
                 <label for="allowlist-bulk" class="visually-hidden">
                     "Networks to add"
                 </label>
