@@ -26,6 +26,9 @@ test('a platform still onboarding is walked through its first steps until they a
     await page.getByTestId('dismiss-getting-started').focus();
     await page.keyboard.press('Enter');
     await expect(checklist).toHaveCount(0);
+    // Said, and the focus is on the page's content, not dropped to its top with the button.
+    await expect(page.getByTestId('announcement')).toHaveText('The getting-started checklist is dismissed.');
+    await expect(page.locator('#main')).toBeFocused();
     await page.reload();
     await waitForHydration(page);
     await expect(page.getByTestId('environment-cards')).toBeVisible();

@@ -64,12 +64,23 @@ test('the platform profile is edited with checks as you type, a preview and kept
     await expect(form.getByLabel(/^Support email/)).toHaveValue('help at acme');
     await expect(logo).toHaveValue(LOGO);
 
-    // The API fails once: said so, nothing lost, and the next try saves.
+    // The API fails twice: said so each time (the same words shown and read out anew), nothing
+    // lost, and the next try saves.
     await form.getByLabel(/^Support email/).fill('help@acme.example');
-    await setFaults(failNext('PATCH', '/v1/platforms/me', 503));
+    await setFaults(failNext('PATCH', '/v1/platforms/me', 503, 2));
     await page.getByTestId('save-profile').click();
-    await expect(page.getByTestId('announcement').locator('.toast--error')).toBeVisible();
+    const problem = page.getByTestId('announcement').locator('.toast--error');
+    await expect(problem).toBeVisible();
+    await problem.evaluate((toast) => toast.setAttribute('data-seen', ''));
+    const said = await problem.innerText();
+    await page.getByTestId('save-profile').click();
+    await expect(page.getByTestId('announcement').locator('.toast--error:not([data-seen])')).toHaveText(said);
     await expect(name).toHaveValue('Acme Settlements');
+    // Dismissed from the keyboard: the focus goes on to the page, not to its top.
+    await page.getByTestId('dismiss-announcement').focus();
+    await page.keyboard.press('Enter');
+    await expect(problem).toHaveCount(0);
+    await expect(page.locator('#main')).toBeFocused();
     await setFaults({});
     await page.getByTestId('save-profile').click();
     await expect(page.getByTestId('announcement')).toHaveText('Saved the profile of Acme Settlements.');

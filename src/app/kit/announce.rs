@@ -47,6 +47,20 @@ impl Announcer {
     }
 
     pub fn say(self, announcement: Announcement) {
+        // The same words again (a retry that failed the same way) would leave the region as it
+        // was: nothing for a screen reader to read, nothing new to see. Emptied first, it speaks
+        // and shows them anew a beat later.
+        if self
+            .0
+            .with_untracked(|shown| shown.as_ref() == Some(&announcement))
+        {
+            self.0.set(None);
+            set_timeout(
+                move || self.0.set(Some(announcement)),
+                std::time::Duration::from_millis(REPEAT_AFTER_MS),
+            );
+            return;
+        }
         self.0.set(Some(announcement));
     }
 
@@ -73,6 +87,10 @@ impl Announcer {
         });
     }
 }
+
+/// How long the region stays empty before the same announcement is made again: long enough for
+/// the region's emptying to be drawn and seen by assistive technology.
+const REPEAT_AFTER_MS: u64 = 150;
 
 /// How long good news stays shown (it has been read out already). A problem stays until it is
 /// dismissed or the member moves to another page: it may need reading twice.
@@ -103,16 +121,25 @@ pub fn Toasts() -> impl IntoView {
             set_timeout(
                 move || {
                     if said_count.get_value() == this_one {
+                        // Its Dismiss button may hold the focus: it goes on to the page.
+                        let held = focus_is_within(REGION_CLASS);
                         announcer.0.set(None);
+                        if held {
+                            super::focus_main();
+                        }
                     }
                 },
                 SUCCESS_SHOWN_FOR,
             );
         }
     });
-    let dismiss = move |_| announcer.0.set(None);
+    // The button goes with the announcement: the focus goes on to the page, not to its top.
+    let dismiss = move |_| {
+        announcer.0.set(None);
+        super::focus_main();
+    };
     view! {
-        <div class="toast-region" role="status" aria-live="polite" data-testid="announcement">
+        <div class=REGION_CLASS role="status" aria-live="polite" data-testid="announcement">
             {move || {
                 announcer
                     .0
@@ -133,5 +160,28 @@ pub fn Toasts() -> impl IntoView {
                     })
             }}
         </div>
+    }
+}
+
+/// The region's class, which [`focus_is_within`] looks for.
+const REGION_CLASS: &str = "toast-region";
+
+/// Whether the focus is inside the element of class `class`. Browser only (a timer's callback);
+/// false on the server.
+fn focus_is_within(class: &str) -> bool {
+    #[cfg(not(feature = "ssr"))]
+    {
+        document().active_element().is_some_and(|focused| {
+            focused
+                .closest(&format!(".{class}"))
+                .ok()
+                .flatten()
+                .is_some()
+        })
+    }
+    #[cfg(feature = "ssr")]
+    {
+        let _ = class;
+        false
     }
 }

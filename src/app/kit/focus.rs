@@ -34,6 +34,22 @@ pub fn elements(selector: &str) -> Vec<leptos::web_sys::Element> {
         .collect()
 }
 
+/// Hands the focus to the page's main region (the skip link's target, which shows no ring): for a
+/// control that went with what it acted on (a dismissed panel or announcement), so that the next
+/// Tab starts from the page's content, not its top. Nothing on the server.
+pub fn focus_main() {
+    #[cfg(not(feature = "ssr"))]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(main) = document()
+            .get_element_by_id("main")
+            .and_then(|main| main.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = main.focus();
+        }
+    }
+}
+
 /// Hands the focus to the first usable button of the table row whose `attribute` is `value`, or
 /// to the page's main region when no row has it. For a control that takes itself off the page
 /// (a panel's dismiss button): the focus would fall to the page's top, and the next Tab start
@@ -46,12 +62,14 @@ pub fn focus_row(attribute: &str, value: &str) {
         let row = elements(&format!("tr[{attribute}]"))
             .into_iter()
             .find(|row| row.get_attribute(attribute).as_deref() == Some(value));
-        let target = row
+        let button = row
             .and_then(|row| row.query_selector("button:not([disabled])").ok().flatten())
-            .or_else(|| document().get_element_by_id("main"))
-            .and_then(|target| target.dyn_into::<leptos::web_sys::HtmlElement>().ok());
-        if let Some(target) = target {
-            let _ = target.focus();
+            .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+        match button {
+            Some(button) => {
+                let _ = button.focus();
+            }
+            None => focus_main(),
         }
     }
     #[cfg(feature = "ssr")]

@@ -17,7 +17,8 @@
 //!   read-only field beside it.
 //! - [`SubmitButton`]: disabled while its action runs, with a "…ing" label; [`FormErrors`]: the
 //!   fields its server function refused, listed under the form.
-//! - [`focus_row`]: where the focus goes when the control holding it takes itself away.
+//! - [`focus_row`], [`focus_main`]: where the focus goes when the control holding it takes itself
+//!   away.
 //! - [`Pager`] over a [`PageWindow`]: "11–20 of 42" and the links either side.
 //! - [`DataTable`] (and [`TableScroll`] for tables of another shape): headings, an actions
 //!   column for those who may change rows; a wide table scrolls inside its panel, never the page.
@@ -40,7 +41,7 @@ pub use controls::{
     PageHeader, ReadOnlyNotice, SubmitButton, TableScroll, TextField,
 };
 pub use dialog::{DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowField, RowInput};
-pub use focus::focus_row;
+pub use focus::{focus_main, focus_row};
 pub use loading::{LoadFailed, Loaded, ReadingBar, Reads, SectionFailed, ShellReads, SignInAgain};
 pub use pager::{use_offset_query, PageWindow, Pager};
 pub use switch::ActiveSwitch;

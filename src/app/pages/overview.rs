@@ -9,13 +9,27 @@ use crate::{
         activity_in_words, load_overview, permission_label, ChecklistStep, DismissGettingStarted,
         Listed, OverviewView,
     },
-    app::kit::{count_of, Loaded, SectionFailed, SubmitButton},
+    app::kit::{
+        count_of, focus_main, Announcement, Announcer, Loaded, SectionFailed, SubmitButton,
+    },
 };
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let dismiss = ServerAction::<DismissGettingStarted>::new();
     let overview = Resource::new(move || dismiss.version().get(), |_| load_overview());
+    Announcer::expect().follow(dismiss, |_| {
+        Announcement::success("The getting-started checklist is dismissed.")
+    });
+    // Its Dismiss button goes with the checklist: the focus goes on to the page, not its top.
+    Effect::new(move |_| {
+        if dismiss
+            .value()
+            .with(|outcome| matches!(outcome, Some(Ok(_))))
+        {
+            focus_main();
+        }
+    });
     // The heading stands outside the loaded part: loading, failed or shown, the page says what it is.
     view! {
         <Title text="Overview" />
