@@ -37,6 +37,47 @@ test('after hydration, navigation happens in the page without a full reload', as
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 });
 
+test("the skip link moves the focus to the page's content, without leaving the page", async ({ page }) => {
+  await signIn(page, '/members');
+  await waitForHydration(page);
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('#main')).toBeFocused();
+  // The next stop is in the page's content, not the sidebar's first link.
+  await page.keyboard.press('Tab');
+  expect(await page.evaluate(() => !!document.activeElement?.closest('#main'))).toBe(true);
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+});
+
+test('the account menu closes as a menu does: on Escape, on a press elsewhere, on another page', async ({ page }) => {
+  await signIn(page, '/members');
+  await waitForHydration(page);
+  const button = page.locator('summary.user-menu__button');
+  const signOut = page.getByTestId('sign-out');
+
+  await button.click();
+  await expect(signOut).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(signOut).toBeHidden();
+  await expect(button).toBeFocused();
+
+  await button.click();
+  await expect(signOut).toBeVisible();
+  await page.getByRole('heading', { level: 1, name: 'Members' }).click();
+  await expect(signOut).toBeHidden();
+
+  // Left open, then the page changes (the browser's Back): it is not left floating over the next.
+  await page.getByRole('navigation', { name: 'Primary' }).getByRole('link', { name: 'Roles' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Roles' })).toBeVisible();
+  await button.click();
+  await expect(signOut).toBeVisible();
+  await page.goBack();
+  await expect(page.getByRole('heading', { level: 1, name: 'Members' })).toBeVisible();
+  await expect(signOut).toBeHidden();
+});
+
 test('the environment is a session setting: switching reaches the server and survives a reload', async ({ page }) => {
   await signIn(page, '/');
   await waitForHydration(page);

@@ -1,7 +1,7 @@
 //! The application shell: sidebar navigation, top bar, environment switcher and user menu.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_location};
 
 use super::kit::{initials, use_hydrated, ShellReads, SignInAgain};
 use crate::api::{
@@ -258,10 +258,65 @@ fn EnvironmentSwitcher(
 /// Signing out is a form post (never a link: a GET could be triggered by another site).
 #[component]
 fn UserMenu(member: MemberSummary) -> impl IntoView {
+    let menu = NodeRef::<leptos::html::Details>::new();
+    // A `<details>` closes only from its summary; its panel floats over the page, so it also
+    // closes as a menu does: on Escape (the focus back on its button), on a press elsewhere and
+    // when the page changes.
+    let close = move || {
+        if let Some(menu) = menu.get_untracked() {
+            menu.set_open(false);
+        }
+    };
+    let path = use_location().pathname;
+    Effect::new(move |before: Option<String>| {
+        let now = path.get();
+        if before.is_some_and(|before| before != now) {
+            close();
+        }
+        now
+    });
+    #[cfg(not(feature = "ssr"))]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let pressed = window_event_listener(leptos::ev::pointerdown, move |event| {
+            let Some(menu) = menu.get_untracked() else {
+                return;
+            };
+            let on_menu = event
+                .target()
+                .and_then(|target| target.dyn_into::<leptos::web_sys::Node>().ok())
+                .is_some_and(|target| menu.contains(Some(&target)));
+            if !on_menu {
+                menu.set_open(false);
+            }
+        });
+        on_cleanup(move || pressed.remove());
+    }
+    let on_keydown = move |event: leptos::ev::KeyboardEvent| {
+        let Some(menu) = menu.get_untracked() else {
+            return;
+        };
+        if event.key() == "Escape" && menu.open() {
+            event.prevent_default();
+            menu.set_open(false);
+            #[cfg(not(feature = "ssr"))]
+            {
+                use leptos::wasm_bindgen::JsCast;
+                if let Some(button) = menu
+                    .query_selector("summary")
+                    .ok()
+                    .flatten()
+                    .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+                {
+                    let _ = button.focus();
+                }
+            }
+        }
+    };
     // The summary's name is its visible text (WCAG 2.5.3, label in name): the member's name,
     // after words only a screen reader hears.
     view! {
-        <details class="user-menu">
+        <details class="user-menu" node_ref=menu on:keydown=on_keydown data-testid="user-menu">
             <summary class="user-menu__button">
                 <span class="avatar" aria-hidden="true">
                     {initials(&member.name)}

@@ -73,7 +73,9 @@ pub fn App() -> impl IntoView {
     view! {
         <Title formatter=|page: String| format!("{page} · KeyStone Dashboard") />
         <Router>
-            <a class="skip-link" href="#main">
+            // Left to the browser (`rel="external"`: the router would take the click, scroll
+            // and leave the focus where it was); its own jump to the fragment focuses <main>.
+            <a class="skip-link" href="#main" rel="external">
                 "Skip to content"
             </a>
             <div class="app">
