@@ -17,6 +17,8 @@ test('the allowlist guards against lockouts and really restricts M2M traffic', a
   await expect(page.getByTestId('cidr-hint')).toContainText('has host bits set');
   await form.getByRole('button', { name: 'Use 198.51.100.0/24' }).click();
   await expect(form.getByLabel('IP address or CIDR network')).toHaveValue('198.51.100.0/24');
+  // The button went with the problem: the focus is on the field it changed.
+  await expect(form.getByLabel('IP address or CIDR network')).toBeFocused();
   await expect(page.getByTestId('cidr-hint')).toContainText('256 addresses');
   await form.getByLabel('Description (optional)').fill('office');
 

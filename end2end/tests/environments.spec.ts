@@ -96,6 +96,8 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await page.getByLabel('Category').selectOption('environment');
   await page.getByRole('button', { name: 'Filter' }).click();
   await expect(page).toHaveURL(/environment=staging/);
+  // What the filter found is read out, not only shown.
+  await expect(page.getByTestId('activity-count')).toHaveAttribute('role', 'status');
   await expect(page).toHaveURL(/category=environment/);
   const entries = page.getByTestId('activity-entry');
   await expect(entries.first()).toContainText('environment.reactivated');

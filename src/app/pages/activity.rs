@@ -199,7 +199,7 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
                             </ul>
                         </div>
                     }
-                })} <p class="muted" data-testid="activity-count">
+                })} <p class="muted" role="status" data-testid="activity-count">
                 {if filters_refused {
                     String::new()
                 } else if total == 0 {

@@ -38,6 +38,7 @@ pub(super) fn AddEntryForm(
     check: ChangeCheck,
 ) -> impl IntoView {
     let drafts = expect_context::<Drafts>();
+    let cidr_field = NodeRef::<leptos::html::Input>::new();
     // The change is made where this page shows it, or refused (another tab switched).
     let shown_environment = check.environment().to_string();
     let input = drafts.network;
@@ -77,6 +78,7 @@ pub(super) fn AddEntryForm(
                 <label for="allowlist-cidr">"IP address or CIDR network"</label>
                 <input
                     id="allowlist-cidr"
+                    node_ref=cidr_field
                     name="cidr"
                     type="text"
                     required=true
@@ -97,7 +99,14 @@ pub(super) fn AddEntryForm(
                                     <button
                                         type="button"
                                         class="button button--small button--secondary"
-                                        on:click=move |_| input.set(canonical.to_string())
+                                        on:click=move |_| {
+                                            input.set(canonical.to_string());
+                                            // The button goes once the network is right: the
+                                            // focus goes to the field it changed.
+                                            if let Some(field) = cidr_field.get_untracked() {
+                                                let _ = field.focus();
+                                            }
+                                        }
                                     >
                                         {format!("Use {canonical}")}
                                     </button>
