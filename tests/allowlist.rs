@@ -848,3 +848,42 @@ async fn an_add_from_a_page_of_another_environment_is_refused_and_nothing_is_add
         .unwrap();
     assert_eq!(added.cidr.to_string(), "10.9.0.0/16");
 }
+
+/// A bulk line sent whose answer never came may be on the list: it is reported as unconfirmed,
+/// never as "not added". The lines after it are not sent (the API stopped answering), and are
+/// not unconfirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_line_whose_answer_was_lost_is_unconfirmed_not_refused() {
+    let app = spawn_app().await;
+    let browser = manager_on_staging(&app).await;
+    let lines = "10.1.0.0/16\n10.2.0.0/16".to_owned();
+    let confirm = allowlist_confirmation(&browser, ListChange::Bulk(&lines)).await;
+    common::set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "POST", "path_prefix": "/v1/platforms/me/environments/",
+                            "times": 1, "action": { "kind": "drop_after_apply" } }] }),
+    )
+    .await;
+    let results = browser
+        .call(AddAllowlistEntries {
+            lines,
+            confirm: Some(confirm),
+            environment: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        results[0].outcome.is_err() && results[0].unconfirmed,
+        "{results:?}"
+    );
+    assert!(
+        results[1].outcome.is_err() && !results[1].unconfirmed,
+        "{results:?}"
+    );
+    let listed: Vec<String> = entries(&browser)
+        .await
+        .iter()
+        .map(|entry| entry.cidr.to_string())
+        .collect();
+    assert_eq!(listed, ["10.1.0.0/16"], "the first was added after all");
+}

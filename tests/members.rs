@@ -599,3 +599,46 @@ async fn a_members_roles_are_sent_by_name_not_with_what_each_allows() {
         .as_str()
         .is_some_and(|text| !text.is_empty())));
 }
+
+/// An invitation sent whose answer never came may exist: it is reported as unconfirmed, never as
+/// "not invited" (which a member would take as safe to send again). One the API refused in so many
+/// words (a 503) is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_whose_answer_was_lost_is_unconfirmed_not_refused() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "POST", "path_prefix": "/v1/platforms/me/invitations",
+                            "times": 1, "action": { "kind": "drop_after_apply" } }] }),
+    )
+    .await;
+    let outcomes = browser
+        .call(invite("lost@example.com", &["rol_viewer"]))
+        .await
+        .unwrap();
+    assert!(outcomes[0].result.is_err(), "{outcomes:?}");
+    assert!(outcomes[0].unconfirmed, "{outcomes:?}");
+    let pending = app.sandbox().state.store.read(|data| {
+        data.invitations
+            .iter()
+            .any(|invitation| invitation.invitee_email == "lost@example.com")
+    });
+    assert!(
+        pending,
+        "the API did make it: 'not invited' would have been untrue"
+    );
+
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "POST", "path_prefix": "/v1/platforms/me/invitations",
+                            "times": 1, "action": { "kind": "status", "status": 503 } }] }),
+    )
+    .await;
+    let outcomes = browser
+        .call(invite("refused@example.com", &["rol_viewer"]))
+        .await
+        .unwrap();
+    assert!(outcomes[0].result.is_err(), "{outcomes:?}");
+    assert!(!outcomes[0].unconfirmed, "{outcomes:?}");
+}

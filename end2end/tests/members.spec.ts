@@ -1,4 +1,4 @@
-import { test, expect, signIn, waitForHydration, DMITRI } from './fixtures';
+import { test, expect, signIn, waitForHydration, setFaults, DMITRI } from './fixtures';
 
 test('invite, accept as the invitee, change the role, remove, revoke', async ({ page, browser, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
@@ -136,4 +136,30 @@ test('without JavaScript a row dialog opens through its link and keeps the searc
   await expect(page).toHaveURL(/search=ben/);
   await expect(page.getByRole('button', { name: 'Save roles' })).toHaveCount(0);
   await context.close();
+});
+
+test.describe('an invitation whose answer is lost', () => {
+  test.afterEach(async () => setFaults({}));
+
+  test('is said to be unconfirmed, not refused, and it stands in the list', async ({ page }) => {
+    await signIn(page, '/members');
+    await waitForHydration(page);
+    // The API makes the invitation, then the connection drops before its answer.
+    await setFaults({
+      rules: [{ method: 'POST', path_prefix: '/v1/platforms/me/invitations', times: 1, action: { kind: 'drop_after_apply' } }],
+    });
+    const form = page.getByTestId('invite-form');
+    await form.getByLabel(/Email addresses/).fill('lost-reply@example.com');
+    await form.getByLabel(/^Viewer/).check();
+    await form.getByTestId('send-invitations').click();
+    await expect(page.getByTestId('invite-results')).toContainText('lost-reply@example.com: may have been invited');
+    await expect(page.getByTestId('announcement')).toContainText('1 may have been invited');
+    const row = page.locator('[data-testid="invitation-row"][data-email="lost-reply@example.com"]');
+    await expect(row).toBeVisible();
+    // Left as found for the other tests.
+    await row.getByTestId('revoke').click();
+    await row.locator('.inline-dialog__body:visible').getByLabel('I understand').check();
+    await row.locator('.inline-dialog__body:visible').getByRole('button', { name: /^Yes, revoke/ }).click();
+    await expect(row).toHaveCount(0);
+  });
 });

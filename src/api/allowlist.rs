@@ -471,6 +471,10 @@ pub struct BulkResult {
     pub text: String,
     /// The entry added, or why the line was not.
     pub outcome: Result<Cidr, String>,
+    /// The entry was sent and the API's answer is unknown: it may be on the list. Shown as such,
+    /// never as "not added".
+    #[serde(default)]
+    pub unconfirmed: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -895,6 +899,7 @@ pub(crate) mod ssr {
         // down would make each wait out its timeout.
         let mut stopped: Option<String> = None;
         for line in parsed {
+            let mut unconfirmed = false;
             let outcome = match line.outcome {
                 Err(message) => Err(message),
                 Ok(_) if stopped.is_some() => Err(stopped.clone().unwrap_or_default()),
@@ -904,6 +909,7 @@ pub(crate) mod ssr {
                         Ok(entry) => Ok(entry.cidr),
                         Err(error) => {
                             stopped = not_sent_after(&error);
+                            unconfirmed = error.may_have_applied();
                             Err(error.to_string())
                         }
                     },
@@ -913,6 +919,7 @@ pub(crate) mod ssr {
                 line: line.line,
                 text: line.text,
                 outcome,
+                unconfirmed,
             });
         }
         Ok(results)

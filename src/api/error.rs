@@ -93,6 +93,19 @@ fn unexpected_reply_message(may_have_applied: bool) -> &'static str {
 }
 
 impl ApiError {
+    /// Whether a change was sent and its outcome is unknown (no answer, or one the dashboard
+    /// could not read): the UI must say "may have been saved", never "not saved".
+    pub fn may_have_applied(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable {
+                may_have_applied: true
+            } | Self::UnexpectedReply {
+                may_have_applied: true
+            } | Self::Unreachable
+        )
+    }
+
     /// The HTTP status the server function answers with.
     pub fn status(&self) -> u16 {
         match self {

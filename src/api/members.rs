@@ -140,6 +140,10 @@ pub fn member_guardrail(member: &Member, me: &str, manager_count: usize) -> Opti
 pub struct InviteOutcome {
     pub email: String,
     pub result: Result<(), String>,
+    /// The invitation was sent and the API's answer is unknown: it may exist. Shown as such, never
+    /// as "not invited".
+    #[serde(default)]
+    pub unconfirmed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -515,6 +519,7 @@ mod ssr {
         let request = MemberRequest::current()?;
         let mut outcomes = Vec::new();
         for item in listed {
+            let mut unconfirmed = false;
             let result = match item.outcome {
                 Err(message) => Err(message),
                 Ok(email) => request
@@ -525,11 +530,15 @@ mod ssr {
                     )
                     .await
                     .map(|_| ())
-                    .map_err(|error| error.to_string()),
+                    .map_err(|error| {
+                        unconfirmed = error.may_have_applied();
+                        error.to_string()
+                    }),
             };
             outcomes.push(InviteOutcome {
                 email: item.text,
                 result,
+                unconfirmed,
             });
         }
         Ok(outcomes)

@@ -136,6 +136,12 @@ pub(super) fn InviteForm(action: ServerAction<InviteMembers>, roles: Vec<Role>) 
                                     let ok = outcome.result.is_ok();
                                     let text = match outcome.result {
                                         Ok(()) => format!("{}: invited", outcome.email),
+                                        Err(error) if outcome.unconfirmed => {
+                                            format!(
+                                                "{}: may have been invited — {error}",
+                                                outcome.email,
+                                            )
+                                        }
                                         Err(error) => {
                                             format!("{}: not invited — {error}", outcome.email)
                                         }

@@ -107,8 +107,18 @@ pub fn MembersPage() -> impl IntoView {
             .iter()
             .filter(|outcome| outcome.result.is_ok())
             .count();
+        let unconfirmed = outcomes
+            .iter()
+            .filter(|outcome| outcome.unconfirmed)
+            .count();
+        let unknown = match unconfirmed {
+            0 => String::new(),
+            unconfirmed => format!(
+                "; {unconfirmed} may have been invited (check the pending invitations before sending again)"
+            ),
+        };
         let text = format!(
-            "Invited {invited} of {}; see each one below the form.",
+            "Invited {invited} of {}{unknown}; see each one below the form.",
             count_of(outcomes.len() as u64, "address", "addresses")
         );
         if invited == outcomes.len() {

@@ -205,6 +205,9 @@ pub(super) fn BulkAddForm(
                                         let ok = line.outcome.is_ok();
                                         let note = match line.outcome {
                                             Ok(cidr) => format!("added {cidr}"),
+                                            Err(error) if line.unconfirmed => {
+                                                format!("may have been added: {error}")
+                                            }
                                             Err(error) => format!("not added: {error}"),
                                         };
                                         view! {

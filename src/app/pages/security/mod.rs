@@ -70,13 +70,21 @@ pub fn SecurityPage() -> impl IntoView {
     });
     announcer.follow(bulk, |lines| {
         let added = lines.iter().filter(|line| line.outcome.is_ok()).count();
-        let refused = lines.len() - added;
+        let unconfirmed = lines.iter().filter(|line| line.unconfirmed).count();
+        let refused = lines.len() - added - unconfirmed;
+        let unknown = match unconfirmed {
+            0 => String::new(),
+            unconfirmed => format!(
+                "; {} may have been added (check the list before sending again)",
+                count_of(unconfirmed as u64, "line", "lines")
+            ),
+        };
         let text = format!(
-            "Added {}; {} not added.",
+            "Added {}{unknown}; {} not added.",
             count_of(added as u64, "entry", "entries"),
             count_of(refused as u64, "line was", "lines were")
         );
-        if refused == 0 {
+        if refused == 0 && unconfirmed == 0 {
             Announcement::success(text)
         } else {
             Announcement::problem(text)
