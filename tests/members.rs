@@ -642,3 +642,57 @@ async fn an_invitation_whose_answer_was_lost_is_unconfirmed_not_refused() {
     assert!(outcomes[0].result.is_err(), "{outcomes:?}");
     assert!(!outcomes[0].unconfirmed, "{outcomes:?}");
 }
+
+/// A role Ben holds that the role list does not name is offered in his dialog, ticked, so that a
+/// save (which replaces his roles whole) does not drop it unseen. Without the role list, no
+/// roles dialog is offered at all (one with nothing to tick would only mislead); removing him
+/// still is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_role_the_list_does_not_name_is_kept_and_no_dialog_without_the_list() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    let roles = browser.call(LoadRoles {}).await.unwrap().roles;
+    let developer = roles
+        .iter()
+        .position(|role| role.id == "rol_developer")
+        .expect("the seeded Developer role");
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "GET", "path_prefix": "/v1/platforms/me/roles",
+                            "action": { "kind": "edit_body",
+                                        "pointer": format!("/items/{developer}/id"),
+                                        "value": "rol_developer_v2" } }] }),
+    )
+    .await;
+    let open = keystone_dashboard::domain::encode_component("roles:auth0|acme-ben");
+    let html = browser
+        .get(&format!("/members?open={open}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let dialog = &html[html.find("Roles of ").expect("Ben's roles dialog is open")..];
+    let dialog = &dialog[..dialog.find("</form>").unwrap()];
+    assert!(
+        dialog.contains(r#"value="rol_developer" checked"#),
+        "the held role has its box, ticked: {dialog}"
+    );
+    assert!(dialog.contains("not in the platform"), "{dialog}");
+
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "GET", "path_prefix": "/v1/platforms/me/roles",
+                            "action": { "kind": "status", "status": 500 } }] }),
+    )
+    .await;
+    let html = browser.get("/members").await.text().await.unwrap();
+    assert!(
+        html.contains("data-testid=\"member-row\""),
+        "the table stands"
+    );
+    assert!(
+        !html.contains(">Change roles<"),
+        "no roles dialog without the roles"
+    );
+    assert!(html.contains(">Remove<"), "removing still works");
+}

@@ -19,8 +19,8 @@ use crate::{
     },
     app::kit::{
         count_of, initials, use_offset_query, Announcement, Announcer, Confirm, DataTable,
-        DialogDraft, DraftDialog, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow,
-        Pager, ReadOnlyNotice, RowInput, SectionFailed, SubmitButton,
+        DialogDraft, DraftDialog, FormErrors, InlineDialog, InlineDialogs, Loaded, PageHeader,
+        PageWindow, Pager, ReadOnlyNotice, RowInput, SectionFailed, SubmitButton,
     },
     domain::{query_string, Timestamp},
 };
@@ -321,6 +321,7 @@ fn MemberRow(
         .collect::<Vec<_>>()
         .join(", ");
     let held: Vec<String> = member.roles.iter().map(|role| role.id.clone()).collect();
+    let roles = role_choices(&roles, &member.roles);
     let (joined, seen) = (day(&member.joined_at), day(&member.last_login_at));
     let user_id = member.user_id.clone();
     let email_attr = email.clone();
@@ -376,12 +377,43 @@ fn OddMemberRow(record: OddRecord, can_manage: bool) -> impl IntoView {
     }
 }
 
+/// The roles a member's dialog offers: the platform's, and any the member holds that its list
+/// does not name (retired, or the list is of another source), ticked. A save replaces the
+/// member's roles whole, so a held role without a box would be dropped unseen. `None` when the
+/// platform's roles could not be read: the dialog is not offered (the page says why), rather than
+/// one with nothing to choose from.
+fn role_choices(
+    roles: &std::sync::Arc<Vec<Role>>,
+    held: &[crate::api::HeldRole],
+) -> Option<std::sync::Arc<Vec<Role>>> {
+    if roles.is_empty() {
+        return None;
+    }
+    let unlisted: Vec<Role> = held
+        .iter()
+        .filter(|held| !roles.iter().any(|role| role.id == held.id))
+        .map(|held| Role {
+            id: held.id.clone(),
+            name: held.name.clone(),
+            description: "Held, but not in the platform's role list: kept unless you untick it."
+                .to_owned(),
+            permissions: None,
+        })
+        .collect();
+    Some(if unlisted.is_empty() {
+        roles.clone()
+    } else {
+        std::sync::Arc::new(roles.iter().cloned().chain(unlisted).collect())
+    })
+}
+
 #[component]
 fn MemberActions(
     user_id: String,
     name: String,
     held: Vec<String>,
-    roles: std::sync::Arc<Vec<Role>>,
+    /// `None`: the roles could not be read, and cannot be changed now.
+    roles: Option<std::sync::Arc<Vec<Role>>>,
     draft: DialogDraft<Vec<String>>,
     actions: Actions,
 ) -> impl IntoView {
@@ -391,29 +423,31 @@ fn MemberActions(
     let removal_question = format!("Remove {name} from the platform?");
     let confirm_label = format!("Yes, remove {name}");
     let (roles_name, remove_name) = (format!("for {name}"), name.clone());
-    let roles_form = move |draft: RowInput<Vec<String>>| {
-        let selected = Signal::derive(move || draft.get());
-        let toggle = Callback::new(move |(role, ticked): (String, bool)| {
-            draft.update(|selected| tick(selected, role, ticked));
-        });
+    let legend = format!("Roles of {name}");
+    let roles_dialog = roles.map(|roles| {
+        let roles_form = move |input: RowInput<Vec<String>>| {
+            let selected = Signal::derive(move || input.get());
+            let toggle = Callback::new(move |(role, ticked): (String, bool)| {
+                input.update(|selected| tick(selected, role, ticked));
+            });
+            view! {
+                <ActionForm action=actions.roles attr:class="form">
+                    <input type="hidden" name="user_id" value=roles_id.clone() />
+                    <fieldset>
+                        <legend>{legend.clone()}</legend>
+                        <RoleChoices roles=roles.to_vec() selected toggle />
+                    </fieldset>
+                    <FormErrors action=actions.roles dialog=input.dialog_key() />
+                    <SubmitButton
+                        label="Save roles"
+                        busy="Saving…"
+                        pending=actions.roles.pending()
+                        small=true
+                    />
+                </ActionForm>
+            }
+        };
         view! {
-            <ActionForm action=actions.roles attr:class="form">
-                <input type="hidden" name="user_id" value=roles_id />
-                <fieldset>
-                    <legend>{format!("Roles of {name}")}</legend>
-                    <RoleChoices roles=roles.to_vec() selected toggle />
-                </fieldset>
-                <SubmitButton
-                    label="Save roles"
-                    busy="Saving…"
-                    pending=actions.roles.pending()
-                    small=true
-                />
-            </ActionForm>
-        }
-    };
-    view! {
-        <td class="row-actions">
             <DraftDialog
                 key=roles_key
                 label="Change roles".to_owned()
@@ -422,6 +456,11 @@ fn MemberActions(
                 saved=held
                 form=roles_form
             />
+        }
+    });
+    view! {
+        <td class="row-actions">
+            {roles_dialog}
             <InlineDialog
                 key=remove_key
                 label="Remove".to_owned()
