@@ -130,3 +130,27 @@ test('without JavaScript a refused save shows what was wrong and leads back to t
   await expect(page.getByTestId('profile-form')).toBeVisible();
   await context.close();
 });
+
+test.describe('a top bar read again that fails', () => {
+  // The top bar's read is cut off on purpose.
+  test.use({ expectedConsoleErrors: [/net::ERR_FAILED/] });
+
+  test('keeps the bar it had, its switcher and Sign out', async ({ page }) => {
+    await signIn(page, '/settings');
+    await waitForHydration(page);
+    const name = await page.getByTestId('topbar-platform').innerText();
+    // Saved; then the top bar's read again never reaches the dashboard's server.
+    let cut = 0;
+    await page.route('**/api/shell', (route) => {
+      cut += 1;
+      return route.abort();
+    });
+    await page.getByTestId('save-profile').click();
+    await expect(page.getByTestId('announcement')).toHaveText(`Saved the profile of ${name}.`);
+    await expect.poll(() => cut).toBeGreaterThan(0);
+    await expect(page.getByTestId('reading-bar')).toBeHidden();
+    await expect(page.getByText('The dashboard could not load your platform')).toHaveCount(0);
+    await expect(page.getByTestId('topbar-platform')).toHaveText(name);
+    await expect(page.getByTestId('environment-switcher')).toBeVisible();
+  });
+});

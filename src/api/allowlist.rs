@@ -239,7 +239,7 @@ impl ChangeCheck {
     }
 
     /// The environment whose list this is: the add forms send it, so that a change is made where
-    /// the page showed it ([`ssr::Current::is_shown_as`]).
+    /// the page showed it ([`ssr::Current::refuse_unless_shown`]).
     pub fn environment(&self) -> &EnvironmentSlug {
         &self.environment
     }
@@ -523,18 +523,24 @@ pub(crate) mod ssr {
         /// form's): the session moved on since, in another tab say, and the change would land
         /// where the member is not looking, checked against a list they have not seen. A caller
         /// that names none (the test harness, a script) is taken at its session's word.
-        pub fn is_shown_as(&self, shown: Option<&str>) -> Result<(), ApiError> {
-            match shown {
-                Some(shown) if shown != self.environment.slug.as_str() => {
-                    Err(ApiError::Conflict(format!(
-                        "This page showed the list of {shown}, but you have since switched to {} ({}), in another tab perhaps. Nothing was added. Reload the page to work on {}, or switch back to {shown}.",
-                        self.environment.name,
-                        self.environment.slug.as_str(),
-                        self.environment.name,
-                    )))
-                }
-                _ => Ok(()),
+        pub fn refuse_unless_shown(&self, shown: Option<&str>) -> Result<(), ApiError> {
+            let Some(shown) = shown else {
+                return Ok(());
+            };
+            let shown = EnvironmentSlug::parse(shown).map_err(|_| {
+                ApiError::BadRequest(
+                    "The form names no environment the dashboard knows.".to_owned(),
+                )
+            })?;
+            if shown == self.environment.slug {
+                return Ok(());
             }
+            Err(ApiError::Conflict(format!(
+                "This page showed the list of {shown}, but you have since switched to {} ({}), in another tab perhaps. Nothing was added: the page now shows the list of {}; look at it before adding to it.",
+                self.environment.name,
+                self.environment.slug.as_str(),
+                self.environment.name,
+            )))
         }
 
         /// What a change is checked against: the list and callers just read.
@@ -841,7 +847,7 @@ pub(crate) mod ssr {
         let cidr = cidr_field(&cidr)?;
         let description = ssr::clean_description(description)?;
         let current = ssr::current(ssr::Callers::Read).await?;
-        current.is_shown_as(environment.as_deref())?;
+        current.refuse_unless_shown(environment.as_deref())?;
         match crate::domain::overlap(
             &cidr,
             &current
@@ -877,7 +883,7 @@ pub(crate) mod ssr {
             return Err(ApiError::BadRequest(refusal));
         }
         let current = ssr::current(ssr::Callers::Read).await?;
-        current.is_shown_as(environment.as_deref())?;
+        current.refuse_unless_shown(environment.as_deref())?;
         let check = current.change_check();
         let (parsed, warnings) = check.adding_lines(&lines);
         let adding = parsed.iter().filter(|line| line.outcome.is_ok()).count();

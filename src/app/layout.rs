@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
 
-use super::kit::{initials, use_hydrated, ShellReads, SignInAgain};
+use super::kit::{initials, use_hydrated, ShellRefresh, SignInAgain};
 use crate::api::{
     load_shell, ApiError, EnvironmentChoice, MemberSummary, ShellView, SwitchEnvironment,
 };
@@ -59,18 +59,32 @@ pub fn Sidebar() -> impl IntoView {
 }
 
 /// Top bar: platform name, environment switcher and user menu, loaded from the BFF, and read
-/// again after a page saved a change to what it shows ([`ShellReads`]). A transition: the old bar
+/// again after a page saved a change to what it shows ([`ShellRefresh`]). A transition: the old bar
 /// stays until the new one is ready, so it never blinks empty.
 #[component]
 pub fn TopBar() -> impl IntoView {
-    let reads = ShellReads::expect();
-    let shell = Resource::new(move || reads.version(), |_| load_shell());
+    let refresh = ShellRefresh::expect();
+    let shell = Resource::new(move || refresh.version(), |_| load_shell());
+    // A read again after a change that fails (an outage) keeps the bar it had: its switcher and
+    // Sign out still work, and the change itself was announced. Only a first read's failure, or
+    // a session that ended, takes the bar's place.
+    let last_shown = StoredValue::new(None::<ShellView>);
     view! {
         <Transition fallback=|| {
             view! { <header class="topbar topbar--loading" aria-busy="true"></header> }
         }>
             {move || Suspend::new(async move {
-                match shell.await {
+                let shell = match shell.await {
+                    Ok(shell) => {
+                        last_shown.set_value(Some(shell.clone()));
+                        Ok(shell)
+                    }
+                    Err(error) if error != ApiError::SignedOut => {
+                        last_shown.get_value().ok_or(error)
+                    }
+                    Err(error) => Err(error),
+                };
+                match shell {
                     Ok(shell) => view! { <TopBarContent shell /> }.into_any(),
                     Err(ApiError::SignedOut) => {
                         view! {

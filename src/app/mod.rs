@@ -15,7 +15,7 @@ use leptos_router::{
 };
 
 use hydration::HydrateAfterFirstPaint;
-use kit::{Announcer, ReadingBar, Reads, ShellReads, Toasts};
+use kit::{Announcer, ReadingBar, Reads, ShellRefresh, Toasts};
 use layout::{ErrorPanel, Sidebar, TopBar};
 use pages::{
     ActivityRoute, EnvironmentsRoute, MembersRoute, NotFoundPage, OverviewRoute, RolesRoute,
@@ -55,7 +55,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     Announcer::provide();
     Reads::provide();
-    ShellReads::provide();
+    ShellRefresh::provide();
 
     // Each page in its section's WASM chunk (see `pages`). Bound here rather than written inline:
     // leptosfmt strips the braces of `view={Lazy::<T>::new()}`, which leaves an attribute the

@@ -31,13 +31,14 @@ impl Announcement {
     }
 }
 
-/// The dashboard's announcer, provided once by the shell.
+/// The dashboard's announcer, provided once by the shell: what the region shows, and how many
+/// times it was changed (a repeat shown a beat later is dropped if anything changed it meanwhile).
 #[derive(Clone, Copy)]
-pub struct Announcer(RwSignal<Option<Announcement>>);
+pub struct Announcer(RwSignal<Option<Announcement>>, StoredValue<u64>);
 
 impl Announcer {
     pub fn provide() -> Self {
-        let announcer = Self(RwSignal::new(None));
+        let announcer = Self(RwSignal::new(None), StoredValue::new(0));
         provide_context(announcer);
         announcer
     }
@@ -49,19 +50,31 @@ impl Announcer {
     pub fn say(self, announcement: Announcement) {
         // The same words again (a retry that failed the same way) would leave the region as it
         // was: nothing for a screen reader to read, nothing new to see. Emptied first, it speaks
-        // and shows them anew a beat later.
+        // and shows them anew a beat later, unless something else was said (or the page changed)
+        // meanwhile.
         if self
             .0
             .with_untracked(|shown| shown.as_ref() == Some(&announcement))
         {
-            self.0.set(None);
+            let this_one = self.show(None);
             set_timeout(
-                move || self.0.set(Some(announcement)),
+                move || {
+                    if self.1.get_value() == this_one {
+                        self.show(Some(announcement));
+                    }
+                },
                 std::time::Duration::from_millis(REPEAT_AFTER_MS),
             );
             return;
         }
-        self.0.set(Some(announcement));
+        self.show(Some(announcement));
+    }
+
+    /// Sets what the region shows; the count of changes after it.
+    fn show(self, shown: Option<Announcement>) -> u64 {
+        self.1.update_value(|changes| *changes += 1);
+        self.0.set(shown);
+        self.1.get_value()
     }
 
     /// Announces each outcome of `action`: `success` words what was done; a refusal or failure is
@@ -105,25 +118,23 @@ pub fn Toasts() -> impl IntoView {
     Effect::new(move |previous: Option<String>| {
         let now = path.get();
         if previous.is_some_and(|previous| previous != now) {
-            announcer.0.set(None);
+            announcer.show(None);
         }
         now
     });
-    // Counts what was said, so that a timer set for one announcement never clears a later one.
-    let said_count = StoredValue::new(0u64);
+    // A timer set for one announcement never clears a later one: the announcer counts changes.
     Effect::new(move |_| {
         let good_news = announcer
             .0
             .with(|said| said.as_ref().is_some_and(|said| said.ok));
-        said_count.update_value(|count| *count += 1);
         if good_news {
-            let this_one = said_count.get_value();
+            let this_one = announcer.1.get_value();
             set_timeout(
                 move || {
-                    if said_count.get_value() == this_one {
+                    if announcer.1.get_value() == this_one {
                         // Its Dismiss button may hold the focus: it goes on to the page.
-                        let held = focus_is_within(REGION_CLASS);
-                        announcer.0.set(None);
+                        let held = super::focus::focus_is_within(REGION_CLASS);
+                        announcer.show(None);
                         if held {
                             super::focus_main();
                         }
@@ -135,7 +146,7 @@ pub fn Toasts() -> impl IntoView {
     });
     // The button goes with the announcement: the focus goes on to the page, not to its top.
     let dismiss = move |_| {
-        announcer.0.set(None);
+        announcer.show(None);
         super::focus_main();
     };
     view! {
@@ -163,25 +174,5 @@ pub fn Toasts() -> impl IntoView {
     }
 }
 
-/// The region's class, which [`focus_is_within`] looks for.
+/// The region's class: good news clearing itself hands the focus on if it is inside.
 const REGION_CLASS: &str = "toast-region";
-
-/// Whether the focus is inside the element of class `class`. Browser only (a timer's callback);
-/// false on the server.
-fn focus_is_within(class: &str) -> bool {
-    #[cfg(not(feature = "ssr"))]
-    {
-        document().active_element().is_some_and(|focused| {
-            focused
-                .closest(&format!(".{class}"))
-                .ok()
-                .flatten()
-                .is_some()
-        })
-    }
-    #[cfg(feature = "ssr")]
-    {
-        let _ = class;
-        false
-    }
-}

@@ -34,6 +34,33 @@ pub fn elements(selector: &str) -> Vec<leptos::web_sys::Element> {
         .collect()
 }
 
+/// Whether the focus is inside the element of class `class`. False on the server.
+pub fn focus_is_within(class: &str) -> bool {
+    #[cfg(not(feature = "ssr"))]
+    {
+        document().active_element().is_some_and(|focused| {
+            focused
+                .closest(&format!(".{class}"))
+                .ok()
+                .flatten()
+                .is_some()
+        })
+    }
+    #[cfg(feature = "ssr")]
+    {
+        let _ = class;
+        false
+    }
+}
+
+/// [`focus_main`], unless the member moved on: only when the focus is lost or still inside the
+/// element of class `class` (the part of the page that is going away).
+pub fn focus_main_from(class: &str) {
+    if focus_is_lost() || focus_is_within(class) {
+        focus_main();
+    }
+}
+
 /// Hands the focus to the page's main region (the skip link's target, which shows no ring): for a
 /// control that went with what it acted on (a dismissed panel or announcement), so that the next
 /// Tab starts from the page's content, not its top. Nothing on the server.

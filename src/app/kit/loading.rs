@@ -56,9 +56,9 @@ impl Reads {
 /// the old name after a saved rename would say the save did not take. Provided once by the app;
 /// a page follows each action that changes what the top bar shows.
 #[derive(Clone, Copy)]
-pub struct ShellReads(RwSignal<u32>);
+pub struct ShellRefresh(RwSignal<u32>);
 
-impl ShellReads {
+impl ShellRefresh {
     pub fn provide() {
         provide_context(Self(RwSignal::new(0)));
     }
@@ -84,6 +84,21 @@ impl ShellReads {
                 .value()
                 .with(|outcome| matches!(outcome, Some(Ok(_))))
             {
+                self.0.update(|version| *version += 1);
+            }
+        });
+    }
+
+    /// Has the top bar read again after each outcome of `action`, a refusal too: for a change
+    /// refused because the session moved on elsewhere (another tab switched environment), so
+    /// that the bar shows where the session is now, as the page does once it reads again.
+    pub fn follow_every_outcome<S>(self, action: ServerAction<S>)
+    where
+        S: ServerFn<Error = ApiError> + Clone + Send + Sync + 'static,
+        S::Output: Send + Sync + 'static,
+    {
+        Effect::new(move |_| {
+            if action.value().with(Option::is_some) {
                 self.0.update(|version| *version += 1);
             }
         });

@@ -4,7 +4,7 @@
 //! - [`Loaded`]: "load, show the failure in place (with a way back in or a retry), else render".
 //!   [`SectionFailed`] is its counterpart for one section of a page that stands without it;
 //!   [`ReadingBar`] shows while any list is being read again behind what it shows;
-//!   [`ShellReads`] has the top bar read again after a page saved what it shows.
+//!   [`ShellRefresh`] has the top bar read again after a page saved what it shows.
 //! - [`InlineDialog`] with [`InlineDialogs`], [`DialogDraft`] and [`RowInput`]: a row's dialog
 //!   whose open state and typed input survive the list reloading under it; [`DraftDialog`] one
 //!   whose form edits the row's draft, with a [`RowField`] for each of its text inputs.
@@ -17,8 +17,8 @@
 //!   read-only field beside it.
 //! - [`SubmitButton`]: disabled while its action runs, with a "…ing" label; [`FormErrors`]: the
 //!   fields its server function refused, listed under the form.
-//! - [`focus_row`], [`focus_main`]: where the focus goes when the control holding it takes itself
-//!   away.
+//! - [`focus_row`], [`focus_main`], [`focus_main_from`]: where the focus goes when the control
+//!   holding it takes itself away.
 //! - [`Pager`] over a [`PageWindow`]: "11–20 of 42" and the links either side.
 //! - [`DataTable`] (and [`TableScroll`] for tables of another shape): headings, an actions
 //!   column for those who may change rows; a wide table scrolls inside its panel, never the page.
@@ -41,8 +41,10 @@ pub use controls::{
     PageHeader, ReadOnlyNotice, SubmitButton, TableScroll, TextField,
 };
 pub use dialog::{DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowField, RowInput};
-pub use focus::{focus_main, focus_row};
-pub use loading::{LoadFailed, Loaded, ReadingBar, Reads, SectionFailed, ShellReads, SignInAgain};
+pub use focus::{focus_is_lost, focus_is_within, focus_main, focus_main_from, focus_row};
+pub use loading::{
+    LoadFailed, Loaded, ReadingBar, Reads, SectionFailed, ShellRefresh, SignInAgain,
+};
 pub use pager::{use_offset_query, PageWindow, Pager};
 pub use switch::ActiveSwitch;
 pub use text::{count_of, initials};

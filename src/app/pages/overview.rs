@@ -10,7 +10,7 @@ use crate::{
         Listed, OverviewView,
     },
     app::kit::{
-        count_of, focus_main, Announcement, Announcer, Loaded, SectionFailed, SubmitButton,
+        count_of, focus_main_from, Announcement, Announcer, Loaded, SectionFailed, SubmitButton,
     },
 };
 
@@ -21,13 +21,14 @@ pub fn OverviewPage() -> impl IntoView {
     Announcer::expect().follow(dismiss, |_| {
         Announcement::success("The getting-started checklist is dismissed.")
     });
-    // Its Dismiss button goes with the checklist: the focus goes on to the page, not its top.
+    // Its Dismiss button goes with the checklist: the focus goes on to the page, not its top
+    // (unless the member moved on while it was sent).
     Effect::new(move |_| {
         if dismiss
             .value()
             .with(|outcome| matches!(outcome, Some(Ok(_))))
         {
-            focus_main();
+            focus_main_from(CHECKLIST_CLASS);
         }
     });
     // The heading stands outside the loaded part: loading, failed or shown, the page says what it is.
@@ -200,6 +201,9 @@ fn OverviewContent(
     .into_any()
 }
 
+/// The checklist's class, by which its Dismiss hands the focus on.
+const CHECKLIST_CLASS: &str = "checklist";
+
 /// A new platform's first steps, each a link to where it is done, ticked from what the API holds.
 #[component]
 fn GettingStarted(
@@ -210,7 +214,7 @@ fn GettingStarted(
     let total = steps.len();
     view! {
         <section
-            class="panel checklist"
+            class=format!("panel {CHECKLIST_CLASS}")
             aria-labelledby="getting-started-heading"
             data-testid="getting-started"
         >

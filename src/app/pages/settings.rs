@@ -11,7 +11,7 @@ use crate::{
     },
     app::kit::{
         Announcement, Announcer, CheckedField, CopyButton, DataTable, FormErrors, Loaded,
-        PageHeader, ReadOnlyNotice, SectionFailed, ShellReads, SubmitButton, TextField,
+        PageHeader, ReadOnlyNotice, SectionFailed, ShellRefresh, SubmitButton, TextField,
     },
     domain::WebUrl,
 };
@@ -29,7 +29,7 @@ pub fn GeneralSettingsPage() -> impl IntoView {
         }
     });
     // The top bar names the platform.
-    ShellReads::expect().follow(save);
+    ShellRefresh::expect().follow(save);
     Announcer::expect().follow(save, |profile| {
         Announcement::success(format!("Saved the profile of {}.", profile.name))
     });

@@ -15,10 +15,10 @@ use crate::{
         KNOWN_EVENTS,
     },
     app::kit::{
-        focus_row, use_hydrated, use_offset_query, ActiveSwitch, Announcement, Announcer,
-        CheckedField, Confirm, CopyField, DataTable, DialogDraft, DraftDialog, FormErrors,
-        HiddenLabel, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager, RowField,
-        RowInput, SubmitButton, TextField,
+        focus_is_lost, focus_is_within, focus_row, use_hydrated, use_offset_query, ActiveSwitch,
+        Announcement, Announcer, CheckedField, Confirm, CopyField, DataTable, DialogDraft,
+        DraftDialog, FormErrors, HiddenLabel, InlineDialog, InlineDialogs, Loaded, PageHeader,
+        PageWindow, Pager, RowField, RowInput, SubmitButton, TextField,
     },
 };
 
@@ -302,6 +302,7 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
         .map(|event| event_label(event))
         .collect::<Vec<_>>()
         .join(", ");
+    let log_id = id.clone();
     let deliveries_href = format!(
         "/webhooks?endpoint={}",
         crate::domain::encode_component(&id)
@@ -354,12 +355,14 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
                 <div class="action-group">
                     <SendTest id=test_id url=test_url action=actions.test />
                     // The log takes the focus once shown (`DeliveryLogPanel`): the router does
-                    // not scroll to the page's top first.
+                    // not scroll to the page's top first. This endpoint's log already shown, the
+                    // address does not change: its heading takes the focus at once.
                     <a
-                        class="button button--secondary button--small"
+                        class=format!("button button--secondary button--small {LOG_LINK_CLASS}")
                         href=deliveries_href
                         data-noscroll=true
                         data-testid="show-deliveries"
+                        on:click=move |_| focus_shown_log(&log_id)
                     >
                         "Deliveries"
                         <HiddenLabel text=Some(deliveries_which) />
@@ -694,7 +697,7 @@ fn DeliveryLogPanel(actions: Actions) -> impl IntoView {
         },
         |(endpoint, offset, ..)| async move {
             let Some(id) = endpoint else {
-                return Ok(ShownLog::None);
+                return Ok(ShownLog::NoEndpoint);
             };
             match load_deliveries(id, offset).await {
                 Ok(log) => Ok(ShownLog::Log(log)),
@@ -727,13 +730,13 @@ fn DeliveryLogPanel(actions: Actions) -> impl IntoView {
                         Some(
                             view! {
                                 <p class="panel muted" data-testid="delivery-log-gone">
-                                    "No endpoint has this id: it was deleted, and its delivery log with it."
+                                    "No endpoint has this id (it may have been deleted, and its delivery log with it)."
                                 </p>
                             }
                                 .into_any(),
                         )
                     }
-                    ShownLog::None => None,
+                    ShownLog::NoEndpoint => None,
                 }}
             </Loaded>
         </Show>
@@ -744,7 +747,7 @@ fn DeliveryLogPanel(actions: Actions) -> impl IntoView {
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum ShownLog {
     /// The address names no endpoint.
-    None,
+    NoEndpoint,
     Log(DeliveryLog),
     /// The API knows no endpoint by that id.
     Gone,
@@ -762,11 +765,15 @@ fn DeliveryTable(
         if let Some(heading) = heading.get() {
             if picked.get_value() {
                 picked.set_value(false);
-                // A frame on: the transition puts the new table in the page after its effects
-                // have run, and a heading not yet in the page takes no focus.
-                request_animation_frame(move || {
-                    let _ = heading.focus();
-                });
+                // Unless the member moved on while the log was read (the focus still on a
+                // Deliveries link, or lost). A frame on: the transition puts the new table in the
+                // page after its effects have run, and a heading not yet in the page takes no
+                // focus.
+                if focus_is_lost() || focus_is_within(LOG_LINK_CLASS) {
+                    request_animation_frame(move || {
+                        let _ = heading.focus();
+                    });
+                }
             }
         }
     });
@@ -786,7 +793,13 @@ fn DeliveryTable(
     };
     let empty = log.deliveries.is_empty();
     view! {
-        <section class="panel" aria-labelledby="deliveries-heading" data-testid="delivery-log">
+        <section
+            class="panel"
+            id=LOG_PANEL_ID
+            data-endpoint=endpoint.get_untracked().unwrap_or_default()
+            aria-labelledby="deliveries-heading"
+            data-testid="delivery-log"
+        >
             <h2 id="deliveries-heading" node_ref=heading tabindex="-1">
                 {format!("Deliveries to {}", log.endpoint_url)}
             </h2>
@@ -837,6 +850,32 @@ fn DeliveryTable(
         </section>
     }
 }
+
+/// The class of the rows' Deliveries links.
+const LOG_LINK_CLASS: &str = "deliveries-link";
+
+/// When the log shown is already endpoint `id`'s, its heading takes the focus (and the view). A
+/// click that changes the address is [`DeliveryLogPanel`]'s to follow. Nothing on the server.
+fn focus_shown_log(id: &str) {
+    #[cfg(not(feature = "ssr"))]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let shown = document()
+            .get_element_by_id(LOG_PANEL_ID)
+            .filter(|panel| panel.get_attribute("data-endpoint").as_deref() == Some(id));
+        if let Some(heading) = shown
+            .and_then(|panel| panel.query_selector("h2").ok().flatten())
+            .and_then(|heading| heading.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = heading.focus();
+        }
+    }
+    #[cfg(feature = "ssr")]
+    let _ = id;
+}
+
+/// The delivery log panel's id; it names its endpoint in `data-endpoint`.
+const LOG_PANEL_ID: &str = "delivery-log";
 
 #[component]
 fn DeliveryRow(delivery: WebhookDelivery) -> impl IntoView {

@@ -17,7 +17,7 @@ use crate::{
     app::kit::{
         ActiveSwitch, Announcement, Announcer, Confirm, DataTable, DialogDraft, DraftDialog,
         FormErrors, InlineDialogs, Loaded, PageHeader, ReadOnlyNotice, RowField, RowInput,
-        ShellReads, SubmitButton,
+        ShellRefresh, SubmitButton,
     },
 };
 
@@ -64,7 +64,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
     dialog.follow(actions.update);
     dialog.follow(actions.deactivate);
     // The top bar's switcher lists the environments by name, an inactive one as such.
-    let shell = ShellReads::expect();
+    let shell = ShellRefresh::expect();
     shell.follow(actions.create);
     shell.follow(actions.update);
     shell.follow(actions.deactivate);

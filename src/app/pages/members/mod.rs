@@ -85,9 +85,10 @@ pub fn MembersPage() -> impl IntoView {
     // refused or failed request keeps everything.
     Effect::new(move |_| {
         if let Some(Ok(outcomes)) = actions.invite.value().get() {
+            // Not one that may have been made: its line below the form says to check first.
             let refused: Vec<String> = outcomes
                 .into_iter()
-                .filter(|outcome| outcome.result.is_err())
+                .filter(|outcome| outcome.result.is_err() && !outcome.unconfirmed)
                 .map(|outcome| outcome.email)
                 .collect();
             if refused.is_empty() {
@@ -191,7 +192,10 @@ fn MembersPanel(view: MembersView, actions: Actions) -> impl IntoView {
     let roles_failed = roles.as_ref().err().cloned();
     let roles = roles.unwrap_or_default();
     // Shared by the rows: a row's roles form is built only when it is opened.
-    let row_roles = std::sync::Arc::new(roles.clone());
+    // `None` when they could not be read: no roles dialog is offered then.
+    let row_roles = roles_failed
+        .is_none()
+        .then(|| std::sync::Arc::new(roles.clone()));
     // Looked up once for the table, not by each row (see `InlineDialog`'s `dialogs`).
     let draft = expect_context::<Drafts>().member_roles;
     view! {
@@ -307,7 +311,8 @@ fn MemberCell(name: String, email: String) -> impl IntoView {
 fn MemberRow(
     member: Member,
     guard: Option<String>,
-    roles: std::sync::Arc<Vec<Role>>,
+    /// `None`: the platform's roles could not be read.
+    roles: Option<std::sync::Arc<Vec<Role>>>,
     draft: DialogDraft<Vec<String>>,
     can_manage: bool,
     actions: Actions,
@@ -321,7 +326,7 @@ fn MemberRow(
         .collect::<Vec<_>>()
         .join(", ");
     let held: Vec<String> = member.roles.iter().map(|role| role.id.clone()).collect();
-    let roles = role_choices(&roles, &member.roles);
+    let roles = role_choices(roles.as_ref(), &member.roles);
     let (joined, seen) = (day(&member.joined_at), day(&member.last_login_at));
     let user_id = member.user_id.clone();
     let email_attr = email.clone();
@@ -383,12 +388,10 @@ fn OddMemberRow(record: OddRecord, can_manage: bool) -> impl IntoView {
 /// platform's roles could not be read: the dialog is not offered (the page says why), rather than
 /// one with nothing to choose from.
 fn role_choices(
-    roles: &std::sync::Arc<Vec<Role>>,
+    roles: Option<&std::sync::Arc<Vec<Role>>>,
     held: &[crate::api::HeldRole],
 ) -> Option<std::sync::Arc<Vec<Role>>> {
-    if roles.is_empty() {
-        return None;
-    }
+    let roles = roles?;
     let unlisted: Vec<Role> = held
         .iter()
         .filter(|held| !roles.iter().any(|role| role.id == held.id))

@@ -22,7 +22,7 @@ use crate::{
     app::kit::{
         count_of, use_offset_query, Announcement, Announcer, Confirm, DataTable, DialogDraft,
         DraftDialog, FormErrors, InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow,
-        Pager, ReadOnlyNotice, RowField, RowInput, SectionFailed, SubmitButton,
+        Pager, ReadOnlyNotice, RowField, RowInput, SectionFailed, ShellRefresh, SubmitButton,
     },
     domain::{Cidr, Timestamp},
 };
@@ -34,6 +34,11 @@ pub fn SecurityPage() -> impl IntoView {
     let bulk = ServerAction::<AddAllowlistEntries>::new();
     let describe = ServerAction::<UpdateAllowlistDescription>::new();
     let delete = ServerAction::<DeleteAllowlistEntry>::new();
+    // An add is refused when another tab switched the session's environment; the list read again
+    // then shows the session's environment, and the top bar follows.
+    let shell = ShellRefresh::expect();
+    shell.follow_every_outcome(add);
+    shell.follow_every_outcome(bulk);
     // Every finished change reloads the list from the API: the page shows what was saved, not
     // what was meant. The table's page is in the URL; the whole list is read for each (every
     // check of a change needs all of it), and only the page's rows are kept.
@@ -108,9 +113,10 @@ pub fn SecurityPage() -> impl IntoView {
     });
     Effect::new(move |_| {
         if let Some(Ok(lines)) = bulk.value().get() {
+            // Not one that may have been added: its line in the results says to check first.
             let refused: Vec<String> = lines
                 .iter()
-                .filter(|line| line.outcome.is_err())
+                .filter(|line| line.outcome.is_err() && !line.unconfirmed)
                 .map(|line| line.text.clone())
                 .collect();
             drafts.bulk_lines.set(refused.join("\n"));
