@@ -79,14 +79,7 @@ impl ShellRefresh {
         S: ServerFn<Error = ApiError> + Clone + Send + Sync + 'static,
         S::Output: Send + Sync + 'static,
     {
-        Effect::new(move |_| {
-            if action
-                .value()
-                .with(|outcome| matches!(outcome, Some(Ok(_))))
-            {
-                self.0.update(|version| *version += 1);
-            }
-        });
+        self.after(action, false);
     }
 
     /// Has the top bar read again after each outcome of `action`, a refusal too: for a change
@@ -97,8 +90,23 @@ impl ShellRefresh {
         S: ServerFn<Error = ApiError> + Clone + Send + Sync + 'static,
         S::Output: Send + Sync + 'static,
     {
+        self.after(action, true);
+    }
+
+    /// Has the top bar read again after each save of `action`, and after each refusal or
+    /// failure too when `refused_too`.
+    fn after<S>(self, action: ServerAction<S>, refused_too: bool)
+    where
+        S: ServerFn<Error = ApiError> + Clone + Send + Sync + 'static,
+        S::Output: Send + Sync + 'static,
+    {
         Effect::new(move |_| {
-            if action.value().with(Option::is_some) {
+            let reads_again = action.value().with(|outcome| match outcome {
+                Some(Ok(_)) => true,
+                Some(Err(_)) => refused_too,
+                None => false,
+            });
+            if reads_again {
                 self.0.update(|version| *version += 1);
             }
         });
