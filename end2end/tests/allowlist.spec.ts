@@ -208,3 +208,29 @@ test('a long allowlist is paged without a reload, the range in the pager and the
     for (const id of ids) await request.delete(`${list}/${id}`, { headers });
   }
 });
+
+test.describe('an add from a page of an environment another tab switched away from', () => {
+  // The refusal is provoked on purpose.
+  test.use({ expectedConsoleErrors: [/status of 409 .*\/api\/allowlist\/add/] });
+
+  test('is refused, and the page and its top bar move to where the session is', async ({ page, context }) => {
+    await signIn(page, '/security');
+    await waitForHydration(page);
+    await switchTo(page, 'staging', 'Staging');
+    // Another tab switches the session to development; this one still shows staging.
+    const other = await context.newPage();
+    await other.goto('/security');
+    await waitForHydration(other);
+    await switchTo(other, 'development', 'Development');
+    await other.close();
+
+    const form = page.getByTestId('add-entry-form');
+    await form.getByLabel('IP address or CIDR network').fill('192.0.2.0/24');
+    // Staging's first entry, confirmed as the page asks.
+    await form.getByLabel('I understand').check();
+    await page.getByTestId('add-entry').click();
+    await expect(page.getByTestId('announcement')).toContainText('you have since switched to Development');
+    await expect(page.getByTestId('allowlist-environment')).toHaveText('Development');
+    await expect(page.getByTestId('environment-switcher')).toHaveValue('development');
+  });
+});

@@ -79,32 +79,33 @@ impl ShellRefresh {
         S: ServerFn<Error = ApiError> + Clone + Send + Sync + 'static,
         S::Output: Send + Sync + 'static,
     {
-        self.after(action, false);
+        self.after(action, true);
     }
 
-    /// Has the top bar read again after each outcome of `action`, a refusal too: for a change
-    /// refused because the session moved on elsewhere (another tab switched environment), so
-    /// that the bar shows where the session is now, as the page does once it reads again.
-    pub fn follow_every_outcome<S>(self, action: ServerAction<S>)
+    /// Has the top bar read again after each refusal or failure of `action`: for a change refused
+    /// because the session moved on elsewhere (another tab switched environment), so that the bar
+    /// shows where the session is now, as the page does once it reads again. A saved one changed
+    /// nothing the bar shows, and costs no read.
+    pub fn follow_refusals<S>(self, action: ServerAction<S>)
     where
         S: ServerFn<Error = ApiError> + Clone + Send + Sync + 'static,
         S::Output: Send + Sync + 'static,
     {
-        self.after(action, true);
+        self.after(action, false);
     }
 
-    /// Has the top bar read again after each save of `action`, and after each refusal or
-    /// failure too when `refused_too`.
-    fn after<S>(self, action: ServerAction<S>, refused_too: bool)
+    /// Has the top bar read again after each outcome of `action` that is a save (`saved`) or a
+    /// refusal or failure (`!saved`).
+    fn after<S>(self, action: ServerAction<S>, saved: bool)
     where
         S: ServerFn<Error = ApiError> + Clone + Send + Sync + 'static,
         S::Output: Send + Sync + 'static,
     {
         Effect::new(move |_| {
-            let reads_again = action.value().with(|outcome| match outcome {
-                Some(Ok(_)) => true,
-                Some(Err(_)) => refused_too,
-                None => false,
+            let reads_again = action.value().with(|outcome| {
+                outcome
+                    .as_ref()
+                    .is_some_and(|outcome| outcome.is_ok() == saved)
             });
             if reads_again {
                 self.0.update(|version| *version += 1);

@@ -37,8 +37,8 @@ pub fn SecurityPage() -> impl IntoView {
     // An add is refused when another tab switched the session's environment; the list read again
     // then shows the session's environment, and the top bar follows.
     let shell = ShellRefresh::expect();
-    shell.follow_every_outcome(add);
-    shell.follow_every_outcome(bulk);
+    shell.follow_refusals(add);
+    shell.follow_refusals(bulk);
     // Every finished change reloads the list from the API: the page shows what was saved, not
     // what was meant. The table's page is in the URL; the whole list is read for each (every
     // check of a change needs all of it), and only the page's rows are kept.
