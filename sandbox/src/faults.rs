@@ -121,7 +121,8 @@ pub struct FaultRule {
     /// HTTP method to match; any when absent.
     #[serde(default)]
     pub method: Option<String>,
-    /// Path prefix to match, e.g. `/v1/platforms/me/members` or `/oauth/token`.
+    /// Prefix of the path and query to match, e.g. `/v1/platforms/me/members`, `/oauth/token`
+    /// or `/v1/platforms/me/members?limit=100` (the query as the client sent it).
     pub path_prefix: String,
     pub action: FaultAction,
     /// How many requests the rule applies to before it expires; forever when absent.

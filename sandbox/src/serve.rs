@@ -87,7 +87,14 @@ async fn handle(
         (
             faults.latency_ms,
             fail,
-            faults.take_action(request.method().as_str(), &path),
+            // With its query: a rule can single out one read of a list among others.
+            faults.take_action(
+                request.method().as_str(),
+                request
+                    .uri()
+                    .path_and_query()
+                    .map_or(&path, |target| target.as_str()),
+            ),
         )
     };
     if latency_ms > 0 {

@@ -118,18 +118,20 @@ pub struct MembersView {
     pub can_manage: bool,
     /// How many members hold the Platform Manager role: exact below two, possibly short of the
     /// total above (the guardrail only asks whether someone is the last one). Counted only for
-    /// members who may manage, the only ones shown the guardrails; 0 otherwise.
-    pub manager_count: usize,
+    /// members who may manage, the only ones shown the guardrails; `Some(0)` otherwise. `None`
+    /// when the count could not be read: the page stands, the controls stay offered, and the
+    /// API (and the BFF's own check before a removal) still refuses to lose the last one.
+    pub manager_count: Option<usize>,
 }
 
 /// Why an action on a member is not available, if it is not (shown before the API would refuse).
-pub fn member_guardrail(member: &Member, me: &str, manager_count: usize) -> Option<String> {
+pub fn member_guardrail(member: &Member, me: &str, manager_count: Option<usize>) -> Option<String> {
     if member.user_id == me {
         return Some(
             "You cannot change or remove yourself; ask another Platform Manager.".to_owned(),
         );
     }
-    if member.is_platform_manager() && manager_count <= 1 {
+    if member.is_platform_manager() && manager_count.is_some_and(|count| count <= 1) {
         return Some("The last Platform Manager cannot be removed or demoted.".to_owned());
     }
     None
@@ -467,9 +469,15 @@ mod ssr {
         });
         // Only members who may manage are shown the guardrails.
         let manager_count = if can_manage {
-            ssr::manager_count(&request).await?
+            // Only a guardrail's hint: a failed count must not take the whole page down.
+            ssr::manager_count(&request)
+                .await
+                .inspect_err(
+                    |error| tracing::warn!(%error, "could not count the Platform Managers"),
+                )
+                .ok()
         } else {
-            0
+            Some(0)
         };
         Ok(MembersView {
             members: page
@@ -811,16 +819,26 @@ mod tests {
 
     #[test]
     fn guardrails_protect_yourself_and_the_last_manager() {
-        assert!(member_guardrail(&member("me", "Viewer"), "me", 2)
+        assert!(member_guardrail(&member("me", "Viewer"), "me", Some(2))
             .unwrap()
             .contains("yourself"));
-        assert!(member_guardrail(&member("ada", PLATFORM_MANAGER), "me", 1)
-            .unwrap()
-            .contains("last Platform Manager"));
+        assert!(
+            member_guardrail(&member("ada", PLATFORM_MANAGER), "me", Some(1))
+                .unwrap()
+                .contains("last Platform Manager")
+        );
         assert_eq!(
-            member_guardrail(&member("ada", PLATFORM_MANAGER), "me", 2),
+            member_guardrail(&member("ada", PLATFORM_MANAGER), "me", Some(2)),
             None
         );
-        assert_eq!(member_guardrail(&member("ben", "Developer"), "me", 1), None);
+        assert_eq!(
+            member_guardrail(&member("ben", "Developer"), "me", Some(1)),
+            None
+        );
+        // A count that could not be read blocks nothing: the API still guards the last one.
+        assert_eq!(
+            member_guardrail(&member("ada", PLATFORM_MANAGER), "me", None),
+            None
+        );
     }
 }
