@@ -36,6 +36,7 @@ fn create(slug: &str, timeout: &str) -> CreateEnvironment {
         auth0_client_id: "qa-client".to_owned(),
         default_timeout_seconds: Some(timeout.to_owned()),
         webhook_url: None,
+        webhook_secret: None,
     }
 }
 
@@ -119,6 +120,7 @@ async fn environments_are_created_with_validated_fields() {
         default_timeout_seconds: Some("600".to_owned()),
         rate_limit_rpm: Some(rate.to_owned()),
         webhook_url: Some(String::new()),
+        webhook_secret: None,
         confirm: None,
     };
     browser.call(update("90")).await.unwrap();
@@ -126,6 +128,62 @@ async fn environments_are_created_with_validated_fields() {
     assert_eq!((qa.name.as_str(), qa.rate_limit_rpm), ("Quality", Some(90)));
     let refused = browser.call(update("many")).await.unwrap_err();
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// What the sandbox stores as `slug`'s webhook secret (write-only in the API, so not readable
+/// through it).
+fn stored_secret(app: &TestApp, slug: &str) -> Option<String> {
+    app.sandbox().state.store.read(|data| {
+        data.environment_by_slug(slug)
+            .unwrap()
+            .webhook_secret
+            .clone()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_secret_is_set_on_create_and_edit_kept_when_left_empty_and_never_read_back() {
+    let app = spawn_app().await;
+    let browser = manager(&app).await;
+    let (status, created) = browser
+        .server_fn(
+            "environments/create",
+            &[
+                ("name", "QA"),
+                ("slug", "qa"),
+                ("auth0_client_id", "qa-client"),
+                ("webhook_secret", " whsec_first\n"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(stored_secret(&app, "qa").as_deref(), Some("whsec_first"));
+    assert!(!created.to_string().contains("whsec_"), "{created}");
+
+    let id = created["id"].as_str().unwrap().to_owned();
+    let edit = |secret: &str| {
+        let id = id.clone();
+        let secret = secret.to_owned();
+        let browser = &browser;
+        async move {
+            browser
+                .server_fn(
+                    "environments/update",
+                    &[("id", &id), ("name", "QA"), ("webhook_secret", &secret)],
+                )
+                .await
+        }
+    };
+    // An edit that leaves the field empty keeps the secret: the form cannot show it.
+    let (status, saved) = edit("").await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(stored_secret(&app, "qa").as_deref(), Some("whsec_first"));
+    let (status, saved) = edit("whsec_second").await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(stored_secret(&app, "qa").as_deref(), Some("whsec_second"));
+    assert!(!saved.to_string().contains("whsec_"), "{saved}");
+    let (_, listed) = browser.server_fn("environments", &[]).await;
+    assert!(!listed.to_string().contains("whsec_"), "{listed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,6 +197,7 @@ async fn an_edit_of_production_is_confirmed_and_nothing_changes_until_it_is() {
         default_timeout_seconds: None,
         rate_limit_rpm: Some("60".to_owned()),
         webhook_url: None,
+        webhook_secret: None,
         confirm,
     };
     let unconfirmed = browser.call(rename(None)).await.unwrap_err();
@@ -179,6 +238,7 @@ async fn an_edit_of_production_is_confirmed_and_nothing_changes_until_it_is() {
             default_timeout_seconds: None,
             rate_limit_rpm: None,
             webhook_url: None,
+            webhook_secret: None,
             confirm: None,
         })
         .await

@@ -421,6 +421,7 @@ async fn the_shell_remembers_the_platform_until_this_dashboard_changes_it() {
         default_timeout_seconds: None,
         rate_limit_rpm: None,
         webhook_url: None,
+        webhook_secret: None,
         confirm: None,
     })
     .await

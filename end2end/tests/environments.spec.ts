@@ -58,9 +58,18 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await qa.getByText('Edit').click();
   await qa.getByLabel('Name').fill('Quality');
   await qa.getByLabel('Rate limit (requests per minute; empty for the default)').fill('90');
+  // The signing secret is write-only: typed masked, sent with the save, never shown again.
+  const secret = qa.getByLabel('New webhook signing secret (empty keeps the current one)');
+  await expect(secret).toHaveAttribute('type', 'password');
+  await secret.fill('whsec_from_the_dialog');
+  const sent = page.waitForRequest((request) => request.url().endsWith('/api/environments/update'));
   await qa.getByRole('button', { name: 'Save' }).click();
+  expect((await sent).postData()).toContain('webhook_secret=whsec_from_the_dialog');
   await expect(qa).toContainText('90/min');
   await expect(qa).toContainText('Quality');
+  await qa.getByText('Edit').click();
+  await expect(secret).toHaveValue('');
+  await qa.getByText('Edit').click();
   await expect(switcher.locator('option[value="qa"]')).toHaveText('Quality');
 
   // Deactivate staging: the confirmation explains the effect; M2M credentials then stop working.

@@ -125,6 +125,7 @@ pub async fn create_environment(
     auth0_client_id: String,
     default_timeout_seconds: Option<String>,
     webhook_url: Option<String>,
+    webhook_secret: Option<String>,
 ) -> Result<EnvironmentDetail, ApiError> {
     ssr::respond(
         ssr::create_environment(
@@ -132,7 +133,10 @@ pub async fn create_environment(
             slug,
             auth0_client_id,
             default_timeout_seconds,
-            webhook_url,
+            ssr::Webhook {
+                url: webhook_url,
+                secret: webhook_secret,
+            },
         )
         .await,
     )
@@ -145,6 +149,7 @@ pub async fn update_environment(
     default_timeout_seconds: Option<String>,
     rate_limit_rpm: Option<String>,
     webhook_url: Option<String>,
+    webhook_secret: Option<String>,
     confirm: Option<String>,
 ) -> Result<EnvironmentDetail, ApiError> {
     ssr::respond(
@@ -153,7 +158,10 @@ pub async fn update_environment(
             name,
             default_timeout_seconds,
             rate_limit_rpm,
-            webhook_url,
+            ssr::Webhook {
+                url: webhook_url,
+                secret: webhook_secret,
+            },
             confirm,
         )
         .await,
@@ -177,6 +185,14 @@ mod ssr {
     use super::*;
     use crate::server::{member::MemberRequest, upstream::paths};
 
+    /// An environment's webhook fields as the forms send them.
+    pub struct Webhook {
+        pub url: Option<String>,
+        /// Write-only in the API [doc]: never read back, so the forms start it empty, and an empty
+        /// one leaves the stored secret as it is.
+        pub secret: Option<String>,
+    }
+
     pub async fn load_environments() -> Result<EnvironmentsView, ApiError> {
         let request = MemberRequest::current()?;
         let environments = request.environment_listing::<EnvironmentDetail>().await?;
@@ -191,24 +207,25 @@ mod ssr {
 
     /// The problems found, in the order the forms show their fields.
     fn invalid(mut errors: Vec<FieldError>) -> ApiError {
-        const FORM_ORDER: [&str; 6] = [
+        const FORM_ORDER: [&str; 7] = [
             "name",
             "slug",
             "auth0_client_id",
             "default_timeout_seconds",
             "rate_limit_rpm",
             "webhook_url",
+            "webhook_secret",
         ];
         errors.sort_by_key(|error| FORM_ORDER.iter().position(|field| *field == error.field));
         ApiError::Validation(errors)
     }
 
-    /// The fields both forms share (name, default timeout, webhook URL), checked, as the body of
-    /// the API call; each problem is added to `errors`, next to its field.
+    /// The fields both forms share (name, default timeout, webhook URL and secret), checked, as
+    /// the body of the API call; each problem is added to `errors`, next to its field.
     fn shared_fields(
         name: &str,
         default_timeout_seconds: Option<&str>,
-        webhook_url: Option<String>,
+        webhook: Webhook,
         errors: &mut Vec<FieldError>,
     ) -> serde_json::Value {
         if name.trim().is_empty() {
@@ -216,7 +233,8 @@ mod ssr {
         }
         // A web address, said beside the field, before the API is asked: a `gopher://` or a typo
         // would otherwise come back as the API's generic refusal.
-        let webhook_url = webhook_url
+        let webhook_url = webhook
+            .url
             .map(|url| url.trim().to_owned())
             .filter(|url| !url.is_empty())
             .and_then(|url| match crate::domain::WebUrl::parse(&url) {
@@ -227,6 +245,17 @@ mod ssr {
                 }
             });
         let mut body = serde_json::json!({ "name": name.trim(), "webhook_url": webhook_url });
+        // Sent only when one was typed: the API never says whether a secret is set, so an empty
+        // field means "keep it", never "clear it". The ends are trimmed as a paste brings them;
+        // the receiver's copy would not have them.
+        if let Some(secret) = webhook
+            .secret
+            .as_deref()
+            .map(str::trim)
+            .filter(|secret| !secret.is_empty())
+        {
+            body["webhook_secret"] = secret.into();
+        }
         // Not nullable in the API (an integer defaulting to 3600): left blank, it is left out.
         match parse_timeout(default_timeout_seconds) {
             Ok(Some(timeout)) => body["default_timeout_seconds"] = timeout.into(),
@@ -241,7 +270,7 @@ mod ssr {
         slug: String,
         auth0_client_id: String,
         default_timeout_seconds: Option<String>,
-        webhook_url: Option<String>,
+        webhook: Webhook,
     ) -> Result<EnvironmentDetail, ApiError> {
         let mut errors = Vec::new();
         if let Err(error) = EnvironmentSlug::parse(slug.trim()) {
@@ -253,7 +282,7 @@ mod ssr {
         let mut body = shared_fields(
             &name,
             default_timeout_seconds.as_deref(),
-            webhook_url,
+            webhook,
             &mut errors,
         );
         if !errors.is_empty() {
@@ -276,7 +305,7 @@ mod ssr {
         name: String,
         default_timeout_seconds: Option<String>,
         rate_limit_rpm: Option<String>,
-        webhook_url: Option<String>,
+        webhook: Webhook,
         confirm: Option<String>,
     ) -> Result<EnvironmentDetail, ApiError> {
         let environment_id = crate::domain::ResourceId::parse(&id)?;
@@ -284,7 +313,7 @@ mod ssr {
         let mut body = shared_fields(
             &name,
             default_timeout_seconds.as_deref(),
-            webhook_url,
+            webhook,
             &mut errors,
         );
         match parse_rate_limit(rate_limit_rpm.as_deref()) {

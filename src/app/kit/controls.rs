@@ -31,18 +31,22 @@ pub fn TextField(
     /// Off for identifiers and addresses.
     #[prop(optional)]
     no_spellcheck: bool,
+    /// A secret: masked, never offered by autofill, never sent to a spelling service.
+    #[prop(optional)]
+    secret: bool,
 ) -> impl IntoView {
     view! {
         <label for=id>{label}</label>
         <input
             id=id
-            type="text"
+            type=if secret { "password" } else { "text" }
             name=name
             required=required
             placeholder=placeholder
             inputmode=inputmode
             maxlength=maxlength
-            spellcheck=no_spellcheck.then_some("false")
+            autocomplete=secret.then_some("off")
+            spellcheck=(no_spellcheck || secret).then_some("false")
             // `bind:value` sets the property only, which a server-rendered page has none of: the
             // attribute carries the value until the page is interactive, and without JavaScript.
             value=value.get_untracked()

@@ -575,6 +575,9 @@ pub fn RowField<T>(
     /// Off for addresses and identifiers.
     #[prop(optional)]
     no_spellcheck: bool,
+    /// A secret: masked, never offered by autofill, never sent to a spelling service.
+    #[prop(optional)]
+    secret: bool,
     #[prop(optional, into)] problem: Option<Signal<Option<String>>>,
 ) -> impl IntoView
 where
@@ -585,13 +588,14 @@ where
         <label>
             {label}
             <input
-                type="text"
+                type=if secret { "password" } else { "text" }
                 name=name
                 value=field(&mut input.saved()).clone()
                 required=required
                 inputmode=numeric.then_some("numeric")
                 maxlength=maxlength
-                spellcheck=no_spellcheck.then_some("false")
+                autocomplete=secret.then_some("off")
+                spellcheck=(no_spellcheck || secret).then_some("false")
                 aria-invalid=move || is_problem().to_string()
                 prop:value=move || field(&mut input.get()).clone()
                 on:input=move |event| {

@@ -16,6 +16,7 @@ pub(super) struct NewEnvironment {
     client_id: RwSignal<String>,
     timeout: RwSignal<String>,
     webhook: RwSignal<String>,
+    webhook_secret: RwSignal<String>,
 }
 
 impl NewEnvironment {
@@ -26,6 +27,7 @@ impl NewEnvironment {
             self.client_id,
             self.timeout,
             self.webhook,
+            self.webhook_secret,
         ] {
             field.set(String::new());
         }
@@ -88,6 +90,13 @@ pub(super) fn CreateEnvironmentForm(action: ServerAction<CreateEnvironment>) -> 
                     name="webhook_url"
                     value=draft.webhook
                     no_spellcheck=true
+                />
+                <TextField
+                    id="environment-webhook-secret"
+                    label="Webhook signing secret (optional; it cannot be read back)"
+                    name="webhook_secret"
+                    value=draft.webhook_secret
+                    secret=true
                 />
                 <FormErrors action=action />
                 <SubmitButton

@@ -109,6 +109,9 @@ struct EnvironmentEdit {
     timeout: String,
     rate: String,
     webhook: String,
+    /// Write-only: the API never shows the stored one, so the field starts empty and an empty
+    /// field keeps it.
+    webhook_secret: String,
 }
 
 impl EnvironmentEdit {
@@ -121,6 +124,7 @@ impl EnvironmentEdit {
                 .map(|rpm| rpm.to_string())
                 .unwrap_or_default(),
             webhook: environment.webhook_url.clone().unwrap_or_default(),
+            webhook_secret: String::new(),
         }
     }
 }
@@ -314,6 +318,13 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
                     name="webhook_url"
                     no_spellcheck=true
                     field=|fields: &mut EnvironmentEdit| &mut fields.webhook
+                />
+                <RowField
+                    input=edit
+                    label="New webhook signing secret (empty keeps the current one)"
+                    name="webhook_secret"
+                    secret=true
+                    field=|fields: &mut EnvironmentEdit| &mut fields.webhook_secret
                 />
                 <Confirm warnings=production_warnings />
                 <FormErrors action=actions.update dialog=edit.dialog_key() />
