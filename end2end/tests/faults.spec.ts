@@ -55,3 +55,33 @@ test('a lost reply to an add keeps the input, re-reads the list and never applie
   await expect(page.getByTestId('announcement')).toContainText('already on the list');
   await expect(rows).toHaveCount(1);
 });
+
+test('a list that cannot be read again keeps the page and what was typed, says so, and retries in place', async ({ page }) => {
+  await signIn(page, '/security');
+  await waitForHydration(page);
+  const form = page.getByTestId('add-entry-form');
+  const field = form.getByLabel('IP address or CIDR network');
+  const network = '198.51.100.88/32';
+  await field.fill(network);
+  // The add fails, and so does the list's read after it.
+  await setFaults({
+    rules: [
+      { method: 'POST', path_prefix: '/v1/platforms/me/environments/', action: { kind: 'status', status: 503 } },
+      { method: 'GET', path_prefix: '/v1/platforms/me/environments/', action: { kind: 'status', status: 503 } },
+    ],
+  });
+  const confirm = form.getByLabel('I understand');
+  if (await confirm.count()) await confirm.check();
+  await form.getByTestId('add-entry').click();
+  const notice = page.getByTestId('read-again-failed');
+  await expect(notice).toContainText('may be out of date');
+  await expect(notice).toHaveAttribute('role', 'alert');
+  // The form is still there, with what was typed.
+  await expect(field).toHaveValue(network);
+  await expect(page.locator('.panel--error')).toHaveCount(0);
+  // Back up: the retry reads the list alone, in place, and the notice goes.
+  await setFaults({});
+  await notice.getByRole('button', { name: 'Try again' }).click();
+  await expect(notice).toHaveCount(0);
+  await expect(field).toHaveValue(network);
+});

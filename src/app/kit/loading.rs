@@ -5,7 +5,7 @@ use std::sync::{
     Arc,
 };
 
-use leptos::{either::Either, prelude::*, server_fn::ServerFn};
+use leptos::{either::EitherOf3, prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_location;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -139,6 +139,10 @@ pub fn ReadingBar() -> impl IntoView {
 /// content would be (a way back in when the session ended, the reason and a retry otherwise).
 /// A transition: after a change the old content stays on screen until the new one is ready, and
 /// the shell's [`ReadingBar`] shows meanwhile.
+///
+/// A read that fails after one succeeded (the reload after a change, a pager's link) keeps what
+/// was read last on screen under a notice that says it may be out of date, with a retry: the
+/// page's forms, and what was typed in them, are not swapped for an error.
 #[component]
 pub fn Loaded<T, V, F>(
     resource: Resource<Result<T, ApiError>>,
@@ -152,6 +156,35 @@ where
     V: IntoView + 'static,
 {
     let set_pending = Reads::counted();
+    // Kept in the browser only: the server renders each page once, and a copy there would cost
+    // every render a clone of the whole list.
+    let last_read = StoredValue::new(None::<T>);
+    let shown = move || {
+        let children = children.clone();
+        Suspend::new(async move {
+            // No arm is erased with `into_any`, which boxes the page and walks it whole on the
+            // server (see `TableScroll`).
+            match resource.await {
+                Ok(value) => {
+                    if !cfg!(feature = "ssr") {
+                        last_read.set_value(Some(value.clone()));
+                    }
+                    EitherOf3::A(children(value))
+                }
+                // A session that ended is said as such: nothing on the page can be saved any more.
+                Err(error) => match last_read
+                    .get_value()
+                    .filter(|_| error != ApiError::SignedOut)
+                {
+                    Some(value) => EitherOf3::B(view! {
+                        <ReadAgainFailed error resource />
+                        {children(value)}
+                    }),
+                    None => EitherOf3::C(view! { <LoadFailed error /> }),
+                },
+            }
+        })
+    };
     view! {
         <Transition
             set_pending
@@ -163,21 +196,7 @@ where
                 }
             }
         >
-            {move || {
-                let children = children.clone();
-                Suspend::new(async move {
-                    match resource.await {
-                        Ok(value) => Either::Left(children(value)),
-                        Err(error) => {
-                            Either::Right(
-                                // Not erased with `into_any`, which boxes the page and walks it whole
-                                // on the server (see `TableScroll`).
-                                view! { <LoadFailed error /> },
-                            )
-                        }
-                    }
-                })
-            }}
+            {shown}
         </Transition>
     }
 }
@@ -212,6 +231,31 @@ pub fn LoadFailed(error: ApiError) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// Above content read earlier, when reading it again failed: the reason, that what is shown may
+/// be out of date, and a retry of the read alone (the page and its forms stay).
+#[component]
+fn ReadAgainFailed<T>(error: ApiError, resource: Resource<Result<T, ApiError>>) -> impl IntoView
+where
+    T: Send + Sync + Serialize + DeserializeOwned + 'static,
+{
+    view! {
+        <div class="section-failed read-again-failed" role="alert" data-testid="read-again-failed">
+            <p>
+                {format!(
+                    "Could not read this page again: {error} What it shows was read earlier and may be out of date.",
+                )}
+            </p>
+            <button
+                type="button"
+                class="button button--secondary button--small"
+                on:click=move |_| resource.refetch()
+            >
+                "Try again"
+            </button>
+        </div>
+    }
 }
 
 /// A section that could not be read says so in place; the rest of the page stands.
