@@ -534,6 +534,50 @@ async fn a_long_list_is_shown_a_page_at_a_time() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_log_read_in_part_says_how_far_back_the_callers_are_known() {
+    let app = spawn_app().await;
+    let browser = manager_on_staging(&app).await;
+    common::m2m_status(&app.sandbox_url, "staging").await;
+    let read = || async {
+        browser
+            .call(LoadRecentCallers {})
+            .await
+            .unwrap()
+            .expect("Ada reads the log")
+            .log
+    };
+    let whole = read().await;
+    assert_eq!(whole.callers.len(), 1);
+    assert_eq!(whole.read_back_to, None, "the whole week was read");
+    let page = browser.get("/security").await.text().await.unwrap();
+    assert!(page.contains("called this environment in the last 7 days"));
+
+    // A log that holds more entries in the week than one read brings.
+    common::set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "GET", "path_prefix": "/v1/activity?",
+                            "action": { "kind": "edit_body", "pointer": "/total", "value": 5000 } }] }),
+    )
+    .await;
+    let part = read().await;
+    let oldest = part.read_back_to.expect("read in part");
+    // The oldest of the entries read (the seeded ones, days before the call).
+    assert!(
+        oldest.moment() < part.callers[0].last_call.moment(),
+        "{oldest:?}"
+    );
+    let page = browser.get("/security").await.text().await.unwrap();
+    assert!(
+        page.contains(&format!(
+            "called this environment since {}",
+            oldest.second_utc()
+        )),
+        "{page}"
+    );
+    assert!(!page.contains("called this environment in the last 7 days"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_saved() {
     let app = spawn_app().await;
     let browser = manager_on_staging(&app).await;
@@ -547,6 +591,7 @@ async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_
         .await
         .unwrap()
         .expect("Ada reads the log")
+        .log
         .callers;
     assert_eq!(callers.len(), 1, "{callers:?}");
     assert_eq!(callers[0].client_id, "sandbox-m2m-staging");
@@ -663,6 +708,7 @@ async fn a_caller_logged_under_another_actor_type_is_still_named() {
                 .await
                 .unwrap()
                 .expect("Ada reads the log")
+                .log
                 .callers
         }
     };

@@ -60,7 +60,7 @@ pub struct Allowlist {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AllowlistView {
     pub allowlist: Allowlist,
-    pub recent_callers: Section<Vec<RecentCaller>>,
+    pub recent_callers: Section<CallerLog>,
 }
 
 impl AllowlistView {
@@ -80,7 +80,7 @@ impl AllowlistView {
                         .to_owned(),
                 ),
             )),
-            read => read.map(|read| read.map(|read| read.callers)).transpose(),
+            read => read.map(|read| read.map(|read| read.log)).transpose(),
         };
         Self {
             allowlist,
@@ -122,7 +122,7 @@ pub struct AllowlistPage {
     pub total: u64,
     /// Every parsed entry's network, on this page or not.
     pub networks: Vec<Cidr>,
-    pub recent_callers: Section<Vec<RecentCaller>>,
+    pub recent_callers: Section<CallerLog>,
 }
 
 impl AllowlistView {
@@ -173,7 +173,7 @@ impl AllowlistPage {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecentCallers {
     pub environment_id: String,
-    pub callers: Vec<RecentCaller>,
+    pub log: CallerLog,
 }
 
 impl RecentCallers {
@@ -203,7 +203,7 @@ impl ChangeCheck {
         parsed: &[AllowlistEntry],
         unparsed_count: usize,
         environment: &EnvironmentSlug,
-        callers: &Section<Vec<RecentCaller>>,
+        callers: &Section<CallerLog>,
     ) -> Self {
         Self::of_networks(
             parsed.iter().map(|entry| entry.cidr).collect(),
@@ -218,7 +218,7 @@ impl ChangeCheck {
         networks: Vec<Cidr>,
         entries: usize,
         environment: &EnvironmentSlug,
-        callers: &Section<Vec<RecentCaller>>,
+        callers: &Section<CallerLog>,
     ) -> Self {
         Self {
             networks,
@@ -329,6 +329,17 @@ pub struct RecentCaller {
     pub last_call: Timestamp,
 }
 
+/// The recent M2M callers as read from the activity log: one page of it (its largest), newest
+/// entries first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallerLog {
+    pub callers: Vec<RecentCaller>,
+    /// Set when the log held more entries in the last [`CALLERS_LOOKBACK_DAYS`] days than one read
+    /// brings (a busy environment): the time of the oldest entry read. Calls before it are not
+    /// known, and the page says so instead of claiming the whole period.
+    pub read_back_to: Option<Timestamp>,
+}
+
 /// The callers a list would refuse: `networks` are its parsed networks and `entries` how many
 /// entries it holds in all. An empty list allows all; an entry the dashboard cannot parse is not
 /// counted as letting anyone in (the preview errs on the side of naming a caller).
@@ -352,9 +363,9 @@ pub fn refused_callers<'a>(
 
 /// The recent callers a change can be checked against: `None` when the activity log could not be
 /// read (the change then says so), none when the member may not read it (the page says so).
-fn checkable_callers(callers: &Section<Vec<RecentCaller>>) -> Option<&[RecentCaller]> {
+fn checkable_callers(callers: &Section<CallerLog>) -> Option<&[RecentCaller]> {
     match callers {
-        Some(Ok(callers)) => Some(callers),
+        Some(Ok(log)) => Some(&log.callers),
         Some(Err(_)) => None,
         None => Some(&[]),
     }
@@ -515,7 +526,7 @@ pub(crate) mod ssr {
         pub environment_id: ResourceId,
         pub entries: Vec<AllowlistEntry>,
         pub entries_as_stored: Vec<OddRecord>,
-        pub recent_callers: Section<Vec<RecentCaller>>,
+        pub recent_callers: Section<CallerLog>,
     }
 
     impl Current {
@@ -640,7 +651,7 @@ pub(crate) mod ssr {
         request: &MemberRequest,
         environment_id: &ResourceId,
         reads_log: bool,
-    ) -> Section<Vec<RecentCaller>> {
+    ) -> Section<CallerLog> {
         if !reads_log {
             return None;
         }
@@ -657,8 +668,20 @@ pub(crate) mod ssr {
             .get::<crate::api::Page<Lenient<CallEntry>>>(paths::ACTIVITY, &query)
             .await;
         Some(page.map(|page| {
+            // Fewer entries than the period holds: the callers are known back to the oldest.
+            let partial = page.total > page.items.len() as u64;
             let mut callers: Vec<RecentCaller> = Vec::new();
+            let mut oldest: Option<Timestamp> = None;
             for entry in page.items.into_iter().filter_map(Lenient::parsed) {
+                let older = |moment| {
+                    oldest
+                        .as_ref()
+                        .and_then(Timestamp::moment)
+                        .is_none_or(|oldest| moment < oldest)
+                };
+                if entry.created_at.moment().is_some_and(older) {
+                    oldest = Some(entry.created_at.clone());
+                }
                 let (Some(client_id), Some(address)) = (
                     entry
                         .actor_id
@@ -681,7 +704,10 @@ pub(crate) mod ssr {
                     });
                 }
             }
-            callers
+            CallerLog {
+                callers,
+                read_back_to: oldest.filter(|_| partial),
+            }
         }))
     }
 
@@ -832,9 +858,9 @@ pub(crate) mod ssr {
         let callers = ssr::read_callers(&request, &environment_id, true)
             .await
             .transpose()?;
-        Ok(callers.map(|callers| RecentCallers {
+        Ok(callers.map(|log| RecentCallers {
             environment_id: environment.id,
-            callers,
+            log,
         }))
     }
 
@@ -1230,7 +1256,10 @@ mod tests {
     fn a_change_check_counts_the_entries_it_cannot_parse_and_names_callers_only_for_a_network() {
         let staging = slug("staging");
         let office = Cidr::parse("203.0.113.0/24").unwrap();
-        let callers: Section<Vec<RecentCaller>> = Some(Ok(vec![caller("billing", "192.0.2.9")]));
+        let callers: Section<CallerLog> = Some(Ok(CallerLog {
+            callers: vec![caller("billing", "192.0.2.9")],
+            read_back_to: None,
+        }));
         // One odd entry only: adding is not the first entry (and the list, which lets no one in
         // that it can read, refused billing already); deleting it is the last.
         let odd_only = ChangeCheck::new(&[], 1, &staging, &callers);

@@ -16,7 +16,7 @@ use crate::{
     api::permissions::SECURITY_MANAGE,
     api::{
         refused_callers, AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, AllowlistPage,
-        ChangeCheck, DeleteAllowlistEntry, Listed, OddRecord, RecentCaller, Section,
+        CallerLog, ChangeCheck, DeleteAllowlistEntry, Listed, OddRecord, Section,
         UpdateAllowlistDescription, ALLOWLIST_PAGE_SIZE, CALLERS_LOOKBACK_DAYS, MAX_DESCRIPTION,
     },
     app::kit::{
@@ -443,11 +443,23 @@ fn DeleteEntry(
 /// what every change's confirmation checks against (the lockout preview).
 #[component]
 fn RecentCallers(
-    callers: Section<Vec<RecentCaller>>,
+    callers: Section<CallerLog>,
     networks: Vec<Cidr>,
     /// Entries on the list, parsed or not.
     entries: usize,
 ) -> impl IntoView {
+    // What the log read covers: the whole period, or (a busy environment) its newest part only.
+    let covered = match &callers {
+        Some(Ok(CallerLog {
+            read_back_to: Some(oldest),
+            ..
+        })) => format!(
+            "since {} (the newest entries of the activity log; calls before that, in the last {CALLERS_LOOKBACK_DAYS} days, were not read)",
+            oldest.second_utc()
+        ),
+        _ => format!("in the last {CALLERS_LOOKBACK_DAYS} days"),
+    };
+    let callers = callers.map(|read| read.map(|log| log.callers));
     let body = match callers {
         None => view! {
             <p class="muted">
@@ -458,7 +470,7 @@ fn RecentCallers(
         Some(Err(error)) => view! { <SectionFailed what="the recent M2M callers" error /> }.into_any(),
         Some(Ok(callers)) if callers.is_empty() => view! {
             <p class="muted" data-testid="no-recent-callers">
-                {format!("No M2M calls in the last {CALLERS_LOOKBACK_DAYS} days.")}
+                {format!("No M2M calls {covered}.")}
             </p>
         }
         .into_any(),
@@ -512,7 +524,7 @@ fn RecentCallers(
             <h2 id="recent-callers-heading">"Recent M2M callers"</h2>
             <p class="muted">
                 {format!(
-                    "Clients that called this environment in the last {CALLERS_LOOKBACK_DAYS} days, from the activity log. A change that would refuse one names it before it is saved.",
+                    "Clients that called this environment {covered}, from the activity log. A change that would refuse one names it before it is saved.",
                 )}
             </p>
             {body}
