@@ -156,3 +156,44 @@ test('a member without the webhook permission is told why', async ({ page }) => 
   await expect(page.getByTestId('read-only')).toContainText('platform:webhooks:manage');
   await expect(page.getByTestId('create-webhook-form')).toHaveCount(0);
 });
+
+test('a second secret shown before the first is stored does not take the first off the screen', async ({ page }) => {
+  await signIn(page, '/webhooks');
+  await waitForHydration(page);
+  const url = 'https://hooks.acme.example/second-secret';
+  const form = page.getByTestId('create-webhook-form');
+  await form.getByLabel('URL', { exact: true }).fill(url);
+  await page.getByTestId('create-webhook').click();
+  const created = page.locator(`[data-testid="one-time-secret"][data-url="${url}"]`);
+  const createdSecret = await created.getByTestId('secret-value').inputValue();
+  expect(createdSecret.length).toBeGreaterThan(20);
+
+  // Another endpoint's secret rotated before the first is stored: both are shown, the newest
+  // first, with the focus.
+  const other = page.locator(`[data-testid="webhook-row"]:not([data-url="${url}"])`).first();
+  const otherUrl = await other.getAttribute('data-url');
+  await other.getByTestId('rotate-secret').click();
+  await other.locator('.inline-dialog__body:visible').getByLabel('I understand').check();
+  await other.getByRole('button', { name: 'Rotate the secret' }).click();
+  const rotated = page.locator(`[data-testid="one-time-secret"][data-url="${otherUrl}"]`);
+  await expect(rotated).toContainText('previous secret keeps working until');
+  await expect(rotated.getByTestId('copy-secret')).toBeFocused();
+  await expect(page.getByTestId('one-time-secret')).toHaveCount(2);
+  await expect(page.getByTestId('one-time-secret').first()).toHaveAttribute('data-url', otherUrl!);
+  await expect(created.getByTestId('secret-value')).toHaveValue(createdSecret);
+
+  // The same endpoint rotated again: its newer secret replaces its own earlier one only.
+  const rotatedSecret = await rotated.getByTestId('secret-value').inputValue();
+  await other.getByTestId('rotate-secret').click();
+  await other.locator('.inline-dialog__body:visible').getByLabel('I understand').check();
+  await other.getByRole('button', { name: 'Rotate the secret' }).click();
+  await expect(rotated.getByTestId('secret-value')).not.toHaveValue(rotatedSecret);
+  await expect(page.getByTestId('one-time-secret')).toHaveCount(2);
+
+  // Each is dismissed on its own.
+  await created.getByTestId('secret-stored').click();
+  await expect(created).toHaveCount(0);
+  await expect(rotated).toHaveCount(1);
+  await rotated.getByTestId('secret-stored').click();
+  await expect(page.getByTestId('one-time-secret')).toHaveCount(0);
+});

@@ -48,6 +48,9 @@ pub struct WebhooksView {
 /// A secret the API shows once: at creation, or at a rotation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OneTimeSecret {
+    /// The endpoint it signs for (its URL, should a creation's reply name no id): a newer secret
+    /// of the same endpoint replaces this one on the page, another endpoint's never does.
+    pub endpoint_id: String,
     pub endpoint_url: String,
     pub secret: String,
     /// After a rotation: until when deliveries are still signed with the previous secret too.
@@ -347,10 +350,14 @@ mod ssr {
             .ok_or(ApiError::UnexpectedReply {
                 may_have_applied: true,
             })?;
+        let endpoint_url = created["url"]
+            .as_str()
+            .map_or_else(|| url.trim().to_owned(), str::to_owned);
         Ok(OneTimeSecret {
-            endpoint_url: created["url"]
+            endpoint_id: created["id"]
                 .as_str()
-                .map_or_else(|| url.trim().to_owned(), str::to_owned),
+                .map_or_else(|| endpoint_url.clone(), str::to_owned),
+            endpoint_url,
             secret: secret.to_owned(),
             previous_valid_until: None,
         })
@@ -434,6 +441,7 @@ mod ssr {
             .send_for::<(), _>(reqwest::Method::POST, &paths::webhook_rotation(&id), None)
             .await?;
         Ok(OneTimeSecret {
+            endpoint_id: id.as_str().to_owned(),
             endpoint_url,
             secret: rotation.new_secret,
             previous_valid_until: Some(rotation.previous_secret_valid_until),

@@ -93,19 +93,19 @@ pub fn WebhooksPage() -> impl IntoView {
         edit: DialogDraft::new(dialog),
     };
     provide_context(drafts);
-    // The secret the API just showed, kept on screen until the member says it is stored.
-    let secret = RwSignal::new(None::<OneTimeSecret>);
+    // The secrets the API just showed, each kept on screen until the member says it is stored.
+    let secrets = ShownSecrets::default();
     Effect::new(move |_| {
         if let Some(Ok(created)) = actions.create.value().get() {
             drafts.url.set(String::new());
             drafts.description.set(String::new());
             drafts.events.set(vec!["*".to_owned()]);
-            secret.set(Some(created));
+            secrets.show(created);
         }
     });
     Effect::new(move |_| {
         if let Some(Ok(rotated)) = actions.rotate.value().get() {
-            secret.set(Some(rotated));
+            secrets.show(rotated);
         }
     });
     dialog.follow(actions.update);
@@ -150,7 +150,7 @@ pub fn WebhooksPage() -> impl IntoView {
             title="Webhooks"
             summary="Endpoints KeyStone notifies of settlement changes, each delivery signed with the endpoint's secret."
         />
-        <SecretOnce secret />
+        <SecretsOnce secrets />
         <Loaded resource=webhooks loading="Loading webhook endpoints…" let:view>
             <WebhooksPanel view actions />
         </Loaded>
@@ -158,22 +158,48 @@ pub fn WebhooksPage() -> impl IntoView {
     }
 }
 
-/// A secret shown this once: copy it, or type it out; it is gone once dismissed.
+/// The secrets shown this once, newest first. Each stays until the member says it is stored: a
+/// second creation or rotation before that must not take the first secret off the screen, as it
+/// cannot be read again (and a rotated one has already replaced the receiver's).
+#[derive(Clone, Copy, Default)]
+struct ShownSecrets {
+    shown: RwSignal<Vec<OneTimeSecret>>,
+    /// How many were ever shown: the focus follows each new one, not a dismissal.
+    arrivals: RwSignal<u32>,
+}
+
+impl ShownSecrets {
+    fn show(self, secret: OneTimeSecret) {
+        self.shown.update(|shown| {
+            // The endpoint's earlier secret, if still shown, is superseded by this one.
+            shown.retain(|earlier| earlier.endpoint_id != secret.endpoint_id);
+            shown.insert(0, secret);
+        });
+        self.arrivals.update(|count| *count += 1);
+    }
+
+    fn stored(self, endpoint_id: &str) {
+        self.shown
+            .update(|shown| shown.retain(|secret| secret.endpoint_id != endpoint_id));
+    }
+}
+
+/// Each secret shown this once: copy it, or type it out; it is gone once dismissed.
 #[component]
-fn SecretOnce(secret: RwSignal<Option<OneTimeSecret>>) -> impl IntoView {
-    let panel = NodeRef::<leptos::html::Section>::new();
-    // The member's next step is here, and the panel appears above the list, away from the form or
-    // the row that asked for it: the focus goes to its Copy button (scrolled into view), a frame
-    // on, once the panel is in the page.
+fn SecretsOnce(secrets: ShownSecrets) -> impl IntoView {
+    let panels = NodeRef::<leptos::html::Div>::new();
+    // The member's next step is here, and a panel appears above the list, away from the form or
+    // the row that asked for it: the focus goes to the newest one's Copy button (scrolled into
+    // view), a frame on, once the panel is in the page.
     #[cfg(not(feature = "ssr"))]
     Effect::new(move |_| {
         use leptos::wasm_bindgen::JsCast;
-        if secret.with(Option::is_some) {
+        if secrets.arrivals.get() > 0 {
             request_animation_frame(move || {
-                let copy = panel
+                let copy = panels
                     .try_get_untracked()
                     .flatten()
-                    .and_then(|panel| panel.query_selector("button").ok().flatten())
+                    .and_then(|panels| panels.query_selector("button").ok().flatten())
                     .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok());
                 if let Some(copy) = copy {
                     let _ = copy.focus();
@@ -181,51 +207,70 @@ fn SecretOnce(secret: RwSignal<Option<OneTimeSecret>>) -> impl IntoView {
             });
         }
     });
-    move || {
-        secret.get().map(|shown| {
-            let stored_url = shown.endpoint_url.clone();
-            let window = shown.previous_valid_until.as_ref().map(|until| {
-                format!(
-                    "The previous secret keeps working until {}: update your receiver before then.",
-                    until.second_utc()
-                )
-            });
-            view! {
-                <section
-                    node_ref=panel
-                    class="panel panel--secret"
-                    role="status"
-                    data-testid="one-time-secret"
-                >
-                    <h2>{format!("Signing secret for {}", shown.endpoint_url)}</h2>
-                    <p>
-                        <strong>"Copy it now: you will not see it again."</strong>
-                        " Your receiver checks each delivery's X-Keystone-Signature (the hex HMAC-SHA256 of the body) with it."
-                    </p>
-                    <p>
-                        <CopyField
-                            value=shown.secret
-                            what="signing secret"
-                            button="Copy"
-                            field_testid="secret-value"
-                            button_testid="copy-secret"
-                        />
-                    </p>
-                    {window.map(|window| view! { <p class="muted">{window}</p> })}
-                    <button
-                        type="button"
-                        class="button button--secondary"
-                        data-testid="secret-stored"
-                        on:click=move |_| {
-                            focus_row("data-url", &stored_url);
-                            secret.set(None);
-                        }
-                    >
-                        "I have stored it"
-                    </button>
-                </section>
-            }
-        })
+    view! {
+        <div node_ref=panels>
+            {move || {
+                secrets
+                    .shown
+                    .get()
+                    .into_iter()
+                    .map(|shown| view! { <SecretOnce shown secrets /> })
+                    .collect_view()
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn SecretOnce(shown: OneTimeSecret, secrets: ShownSecrets) -> impl IntoView {
+    let OneTimeSecret {
+        endpoint_id,
+        endpoint_url,
+        secret,
+        previous_valid_until,
+    } = shown;
+    let window = previous_valid_until.map(|until| {
+        format!(
+            "The previous secret keeps working until {}: update your receiver before then.",
+            until.second_utc()
+        )
+    });
+    let heading = format!("Signing secret for {endpoint_url}");
+    let url = endpoint_url.clone();
+    view! {
+        <section
+            class="panel panel--secret"
+            role="status"
+            data-testid="one-time-secret"
+            data-url=url
+        >
+            <h2>{heading}</h2>
+            <p>
+                <strong>"Copy it now: you will not see it again."</strong>
+                " Your receiver checks each delivery's X-Keystone-Signature (the hex HMAC-SHA256 of the body) with it."
+            </p>
+            <p>
+                <CopyField
+                    value=secret
+                    what="signing secret"
+                    button="Copy"
+                    field_testid="secret-value"
+                    button_testid="copy-secret"
+                />
+            </p>
+            {window.map(|window| view! { <p class="muted">{window}</p> })}
+            <button
+                type="button"
+                class="button button--secondary"
+                data-testid="secret-stored"
+                on:click=move |_| {
+                    focus_row("data-url", &endpoint_url);
+                    secrets.stored(&endpoint_id);
+                }
+            >
+                "I have stored it"
+            </button>
+        </section>
     }
 }
 
