@@ -419,6 +419,14 @@ async fn a_resend_whose_new_invitation_fails_says_the_old_one_was_revoked() {
     let message = error.to_string();
     assert!(message.contains("was revoked"), "{message}");
     assert!(!message.contains("Nothing was changed"), "{message}");
+    // What to invite again with, for the page to put back in its form, and in words.
+    let not_resent = &error["NotResent"];
+    assert_eq!(not_resent["email"], invitation["invitee_email"], "{error}");
+    let role_ids = not_resent["role_ids"].as_array().unwrap();
+    assert!(!role_ids.is_empty(), "{error}");
+    for name in invitation["role_names"].as_array().unwrap() {
+        assert!(message.contains(name.as_str().unwrap()), "{message}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -21,6 +21,15 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A resend revoked the old invitation, and the API refused the new one: nothing is pending
+    /// for `email` any more. `role_ids` are the roles it had, for inviting again (the Members
+    /// page puts both back in its invite form); `message` says what happened.
+    #[error("{message}")]
+    NotResent {
+        message: String,
+        email: String,
+        role_ids: Vec<String>,
+    },
     /// One message per field, as the API's 422 reply lists them.
     #[error("{}", summarize(.0))]
     Validation(Vec<FieldError>),
@@ -112,7 +121,7 @@ impl ApiError {
             Self::SignedOut => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
-            Self::Conflict(_) => 409,
+            Self::Conflict(_) | Self::NotResent { .. } => 409,
             Self::Validation(_) => 422,
             Self::BadRequest(_) => 400,
             Self::Refused(_) | Self::UnexpectedReply { .. } => 502,

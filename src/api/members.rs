@@ -379,9 +379,15 @@ mod ssr {
             .collect())
     }
 
+    /// The roles a resend invites with: their ids, and their names to say them.
+    pub struct Resent {
+        pub ids: Vec<String>,
+        pub names: Vec<String>,
+    }
+
     /// A resend's create failed after its revoke went through: the member must hear that the old
     /// invitation is gone, whatever the create's own error says about "nothing changed".
-    pub fn after_revoke(error: ApiError, email: &str) -> ApiError {
+    pub fn after_revoke(error: ApiError, email: &str, roles: Resent) -> ApiError {
         match error {
             ApiError::SignedOut => ApiError::SignedOut,
             ApiError::Unavailable {
@@ -395,9 +401,14 @@ mod ssr {
             other => {
                 let reason = other.to_string();
                 let reason = reason.split(". ").next().unwrap_or_default().trim_end_matches('.');
-                ApiError::Conflict(format!(
-                    "The old invitation of {email} was revoked, but the new one was not sent ({reason}). Invite {email} again."
-                ))
+                let names = roles.names.join(", ");
+                ApiError::NotResent {
+                    message: format!(
+                        "The old invitation of {email} was revoked, but the new one was not sent ({reason}). Invite {email} again with the roles it had: {names}."
+                    ),
+                    email: email.to_owned(),
+                    role_ids: roles.ids,
+                }
             }
         }
     }
@@ -652,6 +663,14 @@ mod ssr {
             .send::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None)
             .await?;
         let email = invitation.invitee_email;
+        let resent = ssr::Resent {
+            names: roles
+                .iter()
+                .filter(|role| role_ids.contains(&role.id))
+                .map(|role| role.name.clone())
+                .collect(),
+            ids: role_ids.clone(),
+        };
         request
             .send_for(
                 reqwest::Method::POST,
@@ -659,7 +678,7 @@ mod ssr {
                 Some(&serde_json::json!({ "email": email, "role_ids": role_ids, "send_email": true })),
             )
             .await
-            .map_err(|error| ssr::after_revoke(error, &email))
+            .map_err(|error| ssr::after_revoke(error, &email, resent))
     }
 
     pub async fn load_roles() -> Result<RolesView, ApiError> {

@@ -126,9 +126,11 @@ impl InlineDialogs {
             let Some(key) = open.filter(|open| sent_from.as_ref() == Some(open)) else {
                 return;
             };
+            // Either way the row may go with the reload (a refused resend whose old invitation
+            // was revoked all the same).
+            #[cfg(not(feature = "ssr"))]
+            self.refocus_if_the_row_goes(&key);
             if succeeded {
-                #[cfg(not(feature = "ssr"))]
-                self.refocus_if_the_row_goes(&key);
                 self.refocus.set(Some(Refocus::Button(key)));
                 self.close();
             } else {
@@ -179,7 +181,8 @@ impl InlineDialogs {
     }
 
     /// A save that removes its row (a deletion; a resend, whose invitation comes back under a
-    /// new id) leaves no rebuilt dialog `key` to take the focus back. Once the old row has left the
+    /// new id), or a refusal that does (a resend that revoked the old invitation and could not
+    /// send the new one), leaves no rebuilt dialog `key` to take the focus back. Once the old row has left the
     /// page and no rebuilt row has taken the focus, it goes to the same kind of dialog button at
     /// the same place in the list (the row that moved up into it), or the one before when the
     /// last row went, or the page's main region when none is left; never while the member has
@@ -202,22 +205,27 @@ impl InlineDialogs {
             .position(|button| *button == old_button)
             .unwrap_or(0);
         let key = key.to_owned();
-        once_gone(old_button, move || {
+        once_gone(old_button, "aria-controls", move || {
             let still_pending = self
                 .refocus
-                .try_with_untracked(
-                    |refocus| matches!(refocus, Some(Refocus::Button(sent)) if *sent == key),
-                )
+                .try_with_untracked(|refocus| {
+                    matches!(
+                        refocus,
+                        Some(Refocus::Button(sent) | Refocus::Submit(sent)) if *sent == key
+                    )
+                })
                 .unwrap_or(false);
             // A dialog opened meanwhile (its row rebuilt too) is where the member is now.
             let another_open = self
                 .open
-                .try_with_untracked(Option::is_some)
+                .try_with_untracked(|open| open.as_ref().is_some_and(|open| *open != key))
                 .unwrap_or(true);
             if !still_pending || another_open || !focus_is_lost() {
                 return;
             }
             self.refocus.set(None);
+            // A refused dialog stays open; its row is gone.
+            self.close();
             let buttons = elements(&same_kind);
             let target = buttons
                 .get(place.min(buttons.len().saturating_sub(1)))

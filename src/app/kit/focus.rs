@@ -77,6 +77,23 @@ pub fn focus_main() {
     }
 }
 
+/// Hands the focus to the form field `id`: the member's next step after a change put something
+/// back in it. Nothing on the server.
+pub fn focus_field(id: &str) {
+    #[cfg(not(feature = "ssr"))]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(field) = document()
+            .get_element_by_id(id)
+            .and_then(|field| field.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = field.focus();
+        }
+    }
+    #[cfg(feature = "ssr")]
+    let _ = id;
+}
+
 /// Hands the focus to the first usable button of the table row whose `attribute` is `value`, or
 /// to the page's main region when no row has it. For a control that takes itself off the page
 /// (a panel's dismiss button): the focus would fall to the page's top, and the next Tab start
@@ -103,14 +120,21 @@ pub fn focus_row(attribute: &str, value: &str) {
     let _ = (attribute, value);
 }
 
-/// Runs `then` a frame after `element` has left the document (the list holding it was rebuilt,
-/// and the rebuilt rows' effects have run), or never if it is still there ten seconds on (a list
-/// that did not reload). Browser only.
+/// Runs `then` a frame after `element` has left the document, or now stands for something else
+/// (the list holding it was rebuilt, and the rebuilt rows' effects have run), or never if it is
+/// still there ten seconds on (a list that did not reload). `identity` is the attribute that says
+/// what it stands for: a rebuilt list patches the elements it keeps in place, so the element of
+/// a row that went may stay in the page as the row that moved up into its place. Browser only.
 #[cfg(not(feature = "ssr"))]
-pub fn once_gone(element: leptos::web_sys::Element, then: impl FnOnce() + 'static) {
+pub fn once_gone(
+    element: leptos::web_sys::Element,
+    identity: &'static str,
+    then: impl FnOnce() + 'static,
+) {
     use std::{cell::Cell, rc::Rc};
     fn wait(
         element: leptos::web_sys::Element,
+        gone: impl Fn(&leptos::web_sys::Element) -> bool + 'static,
         expired: Rc<Cell<bool>>,
         then: impl FnOnce() + 'static,
     ) {
@@ -118,13 +142,17 @@ pub fn once_gone(element: leptos::web_sys::Element, then: impl FnOnce() + 'stati
             if expired.get() {
                 return;
             }
-            if !element.is_connected() {
+            if gone(&element) {
                 request_animation_frame(then);
             } else {
-                wait(element, expired, then);
+                wait(element, gone, expired, then);
             }
         });
     }
+    let was = element.get_attribute(identity);
+    let gone = move |element: &leptos::web_sys::Element| {
+        !element.is_connected() || element.get_attribute(identity) != was
+    };
     let expired = Rc::new(Cell::new(false));
     set_timeout(
         {
@@ -133,5 +161,5 @@ pub fn once_gone(element: leptos::web_sys::Element, then: impl FnOnce() + 'stati
         },
         std::time::Duration::from_secs(10),
     );
-    wait(element, expired, then);
+    wait(element, gone, expired, then);
 }

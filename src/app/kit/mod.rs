@@ -41,7 +41,9 @@ pub use controls::{
     PageHeader, ReadOnlyNotice, SubmitButton, TableScroll, TextField,
 };
 pub use dialog::{DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowField, RowInput};
-pub use focus::{focus_is_lost, focus_is_within, focus_main, focus_main_from, focus_row};
+pub use focus::{
+    focus_field, focus_is_lost, focus_is_within, focus_main, focus_main_from, focus_row,
+};
 pub use loading::{
     LoadFailed, Loaded, ReadingBar, Reads, SectionFailed, ShellRefresh, SignInAgain,
 };

@@ -13,14 +13,14 @@ use leptos_router::{components::Form, hooks::use_query_map};
 use crate::{
     api::permissions::MEMBERS_MANAGE,
     api::{
-        load_members, member_guardrail, removal_warning, ChangeMemberRoles, InviteMembers, Listed,
-        Member, MembersView, OddRecord, RemoveMember, ResendInvitation, RevokeInvitation, Role,
-        MEMBERS_PAGE_SIZE,
+        load_members, member_guardrail, removal_warning, ApiError, ChangeMemberRoles,
+        InviteMembers, Listed, Member, MembersView, OddRecord, RemoveMember, ResendInvitation,
+        RevokeInvitation, Role, MEMBERS_PAGE_SIZE,
     },
     app::kit::{
-        count_of, initials, use_offset_query, Announcement, Announcer, Confirm, DataTable,
-        DialogDraft, DraftDialog, FormErrors, InlineDialog, InlineDialogs, Loaded, PageHeader,
-        PageWindow, Pager, ReadOnlyNotice, RowInput, SectionFailed, SubmitButton,
+        count_of, focus_field, initials, use_offset_query, Announcement, Announcer, Confirm,
+        DataTable, DialogDraft, DraftDialog, FormErrors, InlineDialog, InlineDialogs, Loaded,
+        PageHeader, PageWindow, Pager, ReadOnlyNotice, RowInput, SectionFailed, SubmitButton,
     },
     domain::{query_string, Timestamp},
 };
@@ -96,6 +96,27 @@ pub fn MembersPage() -> impl IntoView {
                 drafts.invite_send_email.set(true);
             }
             drafts.invite_emails.set(refused.join("\n"));
+        }
+    });
+    // A resend that revoked the old invitation and could not send the new one: the address and
+    // its roles go back in the invite form, unless the member is typing another there.
+    Effect::new(move |_| {
+        let not_resent = actions.resend.value().with(|outcome| match outcome {
+            Some(Err(ApiError::NotResent {
+                email, role_ids, ..
+            })) => Some((email.clone(), role_ids.clone())),
+            _ => None,
+        });
+        if let Some((email, role_ids)) = not_resent {
+            if drafts
+                .invite_emails
+                .with_untracked(|typed| typed.trim().is_empty())
+            {
+                drafts.invite_emails.set(email);
+                drafts.invite_roles.set(role_ids);
+                drafts.invite_send_email.set(true);
+                focus_field("invite-emails");
+            }
         }
     });
     dialog.follow(actions.roles);
