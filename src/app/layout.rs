@@ -1,9 +1,9 @@
 //! The application shell: sidebar navigation, top bar, environment switcher and user menu.
 
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_location};
+use leptos_router::components::A;
 
-use super::kit::{initials, use_hydrated, ShellRefresh, SignInAgain};
+use super::kit::{initials, on_page_change, use_hydrated, ShellRefresh, SignInAgain};
 use crate::api::{
     load_shell, ApiError, EnvironmentChoice, MemberSummary, ShellView, SwitchEnvironment,
 };
@@ -281,14 +281,7 @@ fn UserMenu(member: MemberSummary) -> impl IntoView {
             menu.set_open(false);
         }
     };
-    let path = use_location().pathname;
-    Effect::new(move |before: Option<String>| {
-        let now = path.get();
-        if before.is_some_and(|before| before != now) {
-            close();
-        }
-        now
-    });
+    on_page_change(close);
     #[cfg(not(feature = "ssr"))]
     {
         use leptos::wasm_bindgen::JsCast;

@@ -3,7 +3,6 @@
 //! actions to follow and how to word a success; a failure speaks the API's own words.
 
 use leptos::{prelude::*, server_fn::ServerFn};
-use leptos_router::hooks::use_location;
 
 use crate::api::ApiError;
 
@@ -114,13 +113,8 @@ const SUCCESS_SHOWN_FOR: std::time::Duration = std::time::Duration::from_secs(8)
 #[component]
 pub fn Toasts() -> impl IntoView {
     let announcer = Announcer::expect();
-    let path = use_location().pathname;
-    Effect::new(move |previous: Option<String>| {
-        let now = path.get();
-        if previous.is_some_and(|previous| previous != now) {
-            announcer.show(None);
-        }
-        now
+    super::on_page_change(move || {
+        announcer.show(None);
     });
     // A timer set for one announcement never clears a later one: the announcer counts changes.
     Effect::new(move |_| {

@@ -476,6 +476,19 @@ pub fn use_hydrated() -> Signal<bool> {
     hydrated.into()
 }
 
+/// Runs `then` each time the member moves to another page (not on the first one): for what
+/// belongs to the page it was shown on, such as an announcement or an open menu.
+pub fn on_page_change(then: impl Fn() + 'static) {
+    let path = leptos_router::hooks::use_location().pathname;
+    Effect::new(move |before: Option<String>| {
+        let now = path.get();
+        if before.is_some_and(|before| before != now) {
+            then();
+        }
+        now
+    });
+}
+
 /// A value to copy (an invitation link, a secret shown once): in a read-only field, always there
 /// to select by hand, with a [`CopyButton`] beside it. `what` names both for screen readers.
 #[component]

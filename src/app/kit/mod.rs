@@ -18,7 +18,8 @@
 //! - [`SubmitButton`]: disabled while its action runs, with a "…ing" label; [`FormErrors`]: the
 //!   fields its server function refused, listed under the form.
 //! - [`focus_row`], [`focus_main`], [`focus_main_from`]: where the focus goes when the control
-//!   holding it takes itself away.
+//!   holding it takes itself away; [`focus_field`]: to a field a change put something back in.
+//! - [`on_page_change`]: for what belongs to the page it was shown on (an announcement, a menu).
 //! - [`Pager`] over a [`PageWindow`]: "11–20 of 42" and the links either side.
 //! - [`DataTable`] (and [`TableScroll`] for tables of another shape): headings, an actions
 //!   column for those who may change rows; a wide table scrolls inside its panel, never the page.
@@ -37,8 +38,8 @@ mod text;
 pub use announce::{Announcement, Announcer, Toasts};
 pub use confirm::Confirm;
 pub use controls::{
-    use_hydrated, CheckedField, CopyButton, CopyField, DataTable, FormErrors, HiddenLabel,
-    PageHeader, ReadOnlyNotice, SubmitButton, TableScroll, TextField,
+    on_page_change, use_hydrated, CheckedField, CopyButton, CopyField, DataTable, FormErrors,
+    HiddenLabel, PageHeader, ReadOnlyNotice, SubmitButton, TableScroll, TextField,
 };
 pub use dialog::{DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowField, RowInput};
 pub use focus::{
