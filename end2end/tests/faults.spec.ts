@@ -1,4 +1,4 @@
-import { test, expect, signIn, waitForHydration, setFaults } from './fixtures';
+import { test, expect, signIn, waitForHydration, setFaults, SANDBOX_URL } from './fixtures';
 
 /**
  * The upstream misbehaving, through the sandbox's fault injection: pages say what is wrong and
@@ -63,12 +63,10 @@ test('a list that cannot be read again keeps the page and what was typed, says s
   const field = form.getByLabel('IP address or CIDR network');
   const network = '198.51.100.88/32';
   await field.fill(network);
+  const listFails = { method: 'GET', path_prefix: '/v1/platforms/me/environments/', action: { kind: 'status', status: 503 } };
   // The add fails, and so does the list's read after it.
   await setFaults({
-    rules: [
-      { method: 'POST', path_prefix: '/v1/platforms/me/environments/', action: { kind: 'status', status: 503 } },
-      { method: 'GET', path_prefix: '/v1/platforms/me/environments/', action: { kind: 'status', status: 503 } },
-    ],
+    rules: [{ method: 'POST', path_prefix: '/v1/platforms/me/environments/', action: { kind: 'status', status: 503 } }, listFails],
   });
   const confirm = form.getByLabel('I understand');
   if (await confirm.count()) await confirm.check();
@@ -79,9 +77,55 @@ test('a list that cannot be read again keeps the page and what was typed, says s
   // The form is still there, with what was typed.
   await expect(field).toHaveValue(network);
   await expect(page.locator('.panel--error')).toHaveCount(0);
-  // Back up: the retry reads the list alone, in place, and the notice goes.
+  // A retry that fails the same way says so anew.
+  await setFaults({ rules: [listFails] });
+  await notice.getByRole('button', { name: 'Try again' }).click();
+  await expect(notice).toContainText('(2 tries)');
+  // An add that is saved, and whose list then cannot be read: the notice does not say nothing
+  // was changed. (The add reads the list once before it adds; that read goes through.)
+  const stats = await (await page.request.get(`${SANDBOX_URL}/_sandbox/stats`)).json();
+  // This page's list: the latest one read (the overview reads every environment's).
+  const listPath: string = stats.recent_requests
+    .map((r: any) => r.path)
+    .filter((path: string) => path.endsWith('/ip-allowlist'))
+    .pop();
+  await setFaults({
+    rules: [
+      { method: 'GET', path_prefix: listPath, times: 1, action: { kind: 'edit_body', pointer: '/not-in-the-reply', value: 0 } },
+      { method: 'GET', path_prefix: listPath, action: { kind: 'status', status: 503 } },
+    ],
+  });
+  if (await confirm.count()) await confirm.check();
+  await form.getByTestId('add-entry').click();
+  await expect(page.getByTestId('announcement')).toContainText(network);
+  await expect(notice).toContainText('(3 tries)');
+  await expect(notice).toContainText('may not show a change just made');
+  await expect(notice).not.toContainText('Nothing was changed');
+  // Back up: the retry reads the list alone, in place; the notice goes, and the focus its button
+  // held goes on to the page.
   await setFaults({});
   await notice.getByRole('button', { name: 'Try again' }).click();
   await expect(notice).toHaveCount(0);
-  await expect(field).toHaveValue(network);
+  await expect(page.getByTestId('allowlist-row').filter({ hasText: network })).toHaveCount(1);
+  await expect(page.locator('#main')).toBeFocused();
+  // Left as found for the other tests.
+  const row = page.getByTestId('allowlist-row').filter({ hasText: network });
+  await row.getByTestId('delete-entry').click();
+  const deleting = row.locator('.inline-dialog__body:visible');
+  if (await deleting.getByLabel('I understand').count()) await deleting.getByLabel('I understand').check();
+  await deleting.getByRole('button', { name: /^Yes, delete/ }).click();
+  await expect(row).toHaveCount(0);
+});
+
+test('a read of another page or search that fails is shown as a failure, not as the old rows', async ({ page }) => {
+  await signIn(page, '/members');
+  await waitForHydration(page);
+  await expect(page.getByTestId('member-row').first()).toBeVisible();
+  await setFaults({ rules: [{ method: 'GET', path_prefix: '/v1/platforms/me/members', action: { kind: 'status', status: 503 } }] });
+  await page.getByTestId('member-search').fill('grace');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/search=grace/);
+  await expect(page.getByRole('alert').filter({ hasText: /not reachable/ })).toBeVisible();
+  await expect(page.getByTestId('read-again-failed')).toHaveCount(0);
+  await expect(page.getByTestId('member-row')).toHaveCount(0);
 });

@@ -102,6 +102,19 @@ fn unexpected_reply_message(may_have_applied: bool) -> &'static str {
 }
 
 impl ApiError {
+    /// The message's first sentence, without its stop: the reason alone, for a sentence that says
+    /// what it meant (its "Nothing was changed", say, is about the call that failed, not about
+    /// what came before it).
+    pub fn first_sentence(&self) -> String {
+        let message = self.to_string();
+        message
+            .split(". ")
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_owned()
+    }
+
     /// Whether a change was sent and its outcome is unknown (no answer, or one the dashboard
     /// could not read): the UI must say "may have been saved", never "not saved".
     pub fn may_have_applied(&self) -> bool {

@@ -5,7 +5,7 @@ use std::sync::{
     Arc,
 };
 
-use leptos::{either::EitherOf3, prelude::*, server_fn::ServerFn};
+use leptos::{either::Either, prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_location;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -140,9 +140,12 @@ pub fn ReadingBar() -> impl IntoView {
 /// A transition: after a change the old content stays on screen until the new one is ready, and
 /// the shell's [`ReadingBar`] shows meanwhile.
 ///
-/// A read that fails after one succeeded (the reload after a change, a pager's link) keeps what
-/// was read last on screen under a notice that says it may be out of date, with a retry: the
-/// page's forms, and what was typed in them, are not swapped for an error.
+/// A read of the same address that fails after one succeeded (the reload after a change, a retry)
+/// keeps what was read last on screen, under a notice that says it may be out of date, with a
+/// retry of the read alone: the page's forms, and what was typed in them, are not swapped for an
+/// error, and the notice comes and goes without rebuilding the page under the focus. A failed
+/// read of another address (a pager's link, a search) is shown as a failure: the old address's
+/// rows would pass for the new one's.
 #[component]
 pub fn Loaded<T, V, F>(
     resource: Resource<Result<T, ApiError>>,
@@ -157,31 +160,55 @@ where
 {
     let set_pending = Reads::counted();
     // Kept in the browser only: the server renders each page once, and a copy there would cost
-    // every render a clone of the whole list.
-    let last_read = StoredValue::new(None::<T>);
+    // every render a clone of the whole list. With the address it was read for.
+    let last_read = StoredValue::new(None::<(String, T)>);
+    // Failed reads since the last good one: said in the notice, so that a retry that fails the
+    // same way changes what it says (and is read out again).
+    let failures = StoredValue::new(0u32);
+    let location = use_location();
+    let address = move || {
+        path_and_query(
+            &location.pathname.get_untracked(),
+            &location.search.get_untracked(),
+        )
+    };
     let shown = move || {
         let children = children.clone();
         Suspend::new(async move {
             // No arm is erased with `into_any`, which boxes the page and walks it whole on the
-            // server (see `TableScroll`).
+            // server (see `TableScroll`). The notice is an `Option` beside the content, so that
+            // it comes and goes with the content patched in place.
             match resource.await {
                 Ok(value) => {
                     if !cfg!(feature = "ssr") {
-                        last_read.set_value(Some(value.clone()));
+                        let recovered = failures.get_value() > 0;
+                        failures.set_value(0);
+                        last_read.set_value(Some((address(), value.clone())));
+                        // The notice's Try again held the focus, and went with it.
+                        #[cfg(not(feature = "ssr"))]
+                        if recovered {
+                            request_animation_frame(|| super::focus_main_from(READ_AGAIN_CLASS));
+                        }
+                        #[cfg(feature = "ssr")]
+                        let _ = recovered;
                     }
-                    EitherOf3::A(children(value))
+                    Either::Left((None, children(value)))
                 }
                 // A session that ended is said as such: nothing on the page can be saved any more.
-                Err(error) => match last_read
-                    .get_value()
-                    .filter(|_| error != ApiError::SignedOut)
-                {
-                    Some(value) => EitherOf3::B(view! {
-                        <ReadAgainFailed error resource />
-                        {children(value)}
-                    }),
-                    None => EitherOf3::C(view! { <LoadFailed error /> }),
-                },
+                Err(error) => {
+                    let here = address();
+                    let kept = last_read
+                        .get_value()
+                        .filter(|(read_for, _)| error != ApiError::SignedOut && *read_for == here);
+                    match kept {
+                        Some((_, value)) => {
+                            failures.update_value(|failed| *failed += 1);
+                            let notice = view! { <ReadAgainFailed error resource failures=failures.get_value() /> };
+                            Either::Left((Some(notice), children(value)))
+                        }
+                        None => Either::Right(view! { <LoadFailed error /> }),
+                    }
+                }
             }
         })
     };
@@ -233,19 +260,41 @@ pub fn LoadFailed(error: ApiError) -> impl IntoView {
     .into_any()
 }
 
-/// Above content read earlier, when reading it again failed: the reason, that what is shown may
-/// be out of date, and a retry of the read alone (the page and its forms stay).
+/// The class of [`ReadAgainFailed`]'s notice.
+const READ_AGAIN_CLASS: &str = "read-again-failed";
+
+/// Above content read earlier, when reading it again failed: why, in the error's first sentence
+/// (its "nothing was changed" is about the read, and beside a change just saved it would say the
+/// save did not happen), that what is shown may be out of date, and a retry of the read alone.
 #[component]
-fn ReadAgainFailed<T>(error: ApiError, resource: Resource<Result<T, ApiError>>) -> impl IntoView
+fn ReadAgainFailed<T>(
+    error: ApiError,
+    resource: Resource<Result<T, ApiError>>,
+    /// Failed reads in a row.
+    failures: u32,
+) -> impl IntoView
 where
     T: Send + Sync + Serialize + DeserializeOwned + 'static,
 {
+    let said = match failures {
+        0 | 1 => format!(
+            "Could not refresh what is shown: {}.",
+            error.first_sentence()
+        ),
+        tries => format!(
+            "Still could not refresh what is shown ({tries} tries): {}.",
+            error.first_sentence()
+        ),
+    };
     view! {
-        <div class="section-failed read-again-failed" role="alert" data-testid="read-again-failed">
+        <div
+            class=format!("section-failed {READ_AGAIN_CLASS}")
+            role="alert"
+            data-testid="read-again-failed"
+        >
             <p>
-                {format!(
-                    "Could not read this page again: {error} What it shows was read earlier and may be out of date.",
-                )}
+                {said}
+                " It was read earlier, so it may be out of date, and may not show a change just made."
             </p>
             <button
                 type="button"
