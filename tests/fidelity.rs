@@ -399,34 +399,63 @@ async fn a_resend_whose_new_invitation_fails_says_the_old_one_was_revoked() {
     let app = spawn_app().await;
     let browser = signed_in(&app).await;
     let (_, view) = browser.server_fn("members", &[]).await;
-    let invitation = ok(&view["invitations"], "invitations")[0].clone();
-    set_faults(
-        &app.sandbox_url,
-        json!({ "rules": [{ "method": "POST", "path_prefix": "/v1/platforms/me/invitations",
-                            "action": { "kind": "status", "status": 409 } }] }),
-    )
-    .await;
-    let (status, error) = browser
-        .server_fn(
-            "invitations/resend",
-            &[
-                ("id", invitation["id"].as_str().unwrap()),
-                ("confirm", &resend_confirmed(&invitation)),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{error}");
-    let message = error.to_string();
-    assert!(message.contains("was revoked"), "{message}");
-    assert!(!message.contains("Nothing was changed"), "{message}");
-    // What to invite again with, for the page to put back in its form, and in words.
+    let invitations = ok(&view["invitations"], "invitations").clone();
+    // The API refuses the new invitation (503: not made) or finds it conflicts (409: the
+    // address is a member or invited already, another tab's resend, say).
+    let resend_refused = |invitation: Value, status: u16| {
+        let browser = &browser;
+        let sandbox_url = app.sandbox_url.clone();
+        async move {
+            set_faults(
+                &sandbox_url,
+                json!({ "rules": [{ "method": "POST", "path_prefix": "/v1/platforms/me/invitations",
+                                    "action": { "kind": "status", "status": status } }] }),
+            )
+            .await;
+            let (status, error) = browser
+                .server_fn(
+                    "invitations/resend",
+                    &[
+                        ("id", invitation["id"].as_str().unwrap()),
+                        ("confirm", &resend_confirmed(&invitation)),
+                    ],
+                )
+                .await;
+            assert_eq!(status, StatusCode::CONFLICT, "{error}");
+            let message = error.to_string();
+            assert!(message.contains("was revoked"), "{message}");
+            assert!(!message.contains("Nothing was changed"), "{message}");
+            error
+        }
+    };
+
+    // Not made: what to invite again with, for the page to put back in its form, and in words.
+    let error = resend_refused(invitations[0].clone(), 503).await;
     let not_resent = &error["NotResent"];
-    assert_eq!(not_resent["email"], invitation["invitee_email"], "{error}");
-    let role_ids = not_resent["role_ids"].as_array().unwrap();
-    assert!(!role_ids.is_empty(), "{error}");
-    for name in invitation["role_names"].as_array().unwrap() {
-        assert!(message.contains(name.as_str().unwrap()), "{message}");
+    assert_eq!(
+        not_resent["email"], invitations[0]["invitee_email"],
+        "{error}"
+    );
+    assert!(
+        !not_resent["role_ids"].as_array().unwrap().is_empty(),
+        "{error}"
+    );
+    for name in invitations[0]["role_names"].as_array().unwrap() {
+        assert!(
+            error.to_string().contains(name.as_str().unwrap()),
+            "{error}"
+        );
     }
+
+    // A conflict: inviting again would be refused the same way, so no form is filled.
+    let error = resend_refused(invitations[1].clone(), 409).await;
+    assert!(error.get("NotResent").is_none(), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("may already be a member or invited"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

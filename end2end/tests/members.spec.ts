@@ -169,13 +169,13 @@ test.describe('a resend whose new invitation the API refuses', () => {
   test.afterEach(async () => setFaults({}));
   test.use({ expectedConsoleErrors: [/status of 409/] });
 
-  /** Resends the first pending invitation; the revoke goes through, the new one is refused. */
+  /** Resends the first pending invitation; the revoke goes through, the new one is not made. */
   async function resendRefused(page: Page) {
     const row = page.getByTestId('invitation-row').first();
     const email = (await row.getAttribute('data-email'))!;
     const roles = (await row.locator('td').nth(1).innerText()).split(', ');
     await setFaults({
-      rules: [{ method: 'POST', path_prefix: '/v1/platforms/me/invitations', times: 1, action: { kind: 'status', status: 409 } }],
+      rules: [{ method: 'POST', path_prefix: '/v1/platforms/me/invitations', times: 1, action: { kind: 'status', status: 503 } }],
     });
     await row.getByTestId('resend').click();
     await row.locator('.inline-dialog__body:visible').getByLabel('I understand').check();

@@ -398,9 +398,14 @@ mod ssr {
             } => ApiError::Conflict(format!(
                 "The old invitation of {email} was revoked; the new one may or may not have been sent. Reload to check before sending again."
             )),
+            // The API's conflict: the address is a member, or has a pending invitation already
+            // (another tab's resend, say). Inviting it again would be refused the same way.
+            conflict @ ApiError::Conflict(_) => ApiError::Conflict(format!(
+                "The old invitation of {email} was revoked; the new one was refused ({}). {email} may already be a member or invited: reload to check.",
+                conflict.first_sentence()
+            )),
             other => {
-                let reason = other.to_string();
-                let reason = reason.split(". ").next().unwrap_or_default().trim_end_matches('.');
+                let reason = other.first_sentence();
                 let names = roles.names.join(", ");
                 ApiError::NotResent {
                     message: format!(

@@ -17,6 +17,9 @@ use std::sync::{Arc, Mutex};
 use super::HiddenLabel;
 use crate::domain::{encode_component, query_string};
 
+/// The class of an inline dialog (its button and its body).
+pub const DIALOG_CLASS: &str = "inline-dialog";
+
 /// The query parameter naming the dialog a page is rendered with open.
 const OPEN_PARAMETER: &str = "open";
 
@@ -220,12 +223,16 @@ impl InlineDialogs {
                 .open
                 .try_with_untracked(|open| open.as_ref().is_some_and(|open| *open != key))
                 .unwrap_or(true);
-            if !still_pending || another_open || !focus_is_lost() {
+            if !still_pending || another_open {
                 return;
             }
+            // The row is gone: nothing is left to take the focus back, and a refused dialog,
+            // which stays open, is open no more.
             self.refocus.set(None);
-            // A refused dialog stays open; its row is gone.
             self.close();
+            if !focus_is_lost() {
+                return;
+            }
             let buttons = elements(&same_kind);
             let target = buttons
                 .get(place.min(buttons.len().saturating_sub(1)))
@@ -458,7 +465,7 @@ pub fn InlineDialog(
     };
     view! {
         <span
-            class="inline-dialog"
+            class=DIALOG_CLASS
             on:keydown=move |event| {
                 if event.key() == "Escape" && is_open() {
                     dialog.close();
@@ -526,7 +533,7 @@ fn own_button(event: &leptos::ev::KeyboardEvent) -> Option<leptos::web_sys::Html
         .target()?
         .dyn_into::<leptos::web_sys::Element>()
         .ok()?
-        .closest(".inline-dialog")
+        .closest(&format!(".{DIALOG_CLASS}"))
         .ok()??
         .query_selector(":scope > a")
         .ok()??
@@ -602,7 +609,10 @@ where
                 required=required
                 inputmode=numeric.then_some("numeric")
                 maxlength=maxlength
-                autocomplete=secret.then_some("off")
+                // As in `TextField`: no password manager fills a secret in.
+                autocomplete=secret.then_some("new-password")
+                data-1p-ignore=secret.then_some("")
+                data-lpignore=secret.then_some("true")
                 spellcheck=(no_spellcheck || secret).then_some("false")
                 aria-invalid=move || is_problem().to_string()
                 prop:value=move || field(&mut input.get()).clone()

@@ -65,20 +65,11 @@ pub fn focus_main_from(class: &str) {
 /// control that went with what it acted on (a dismissed panel or announcement), so that the next
 /// Tab starts from the page's content, not its top. Nothing on the server.
 pub fn focus_main() {
-    #[cfg(not(feature = "ssr"))]
-    {
-        use leptos::wasm_bindgen::JsCast;
-        if let Some(main) = document()
-            .get_element_by_id("main")
-            .and_then(|main| main.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-        {
-            let _ = main.focus();
-        }
-    }
+    focus_field("main");
 }
 
-/// Hands the focus to the form field `id`: the member's next step after a change put something
-/// back in it. Nothing on the server.
+/// Hands the focus to the element `id`: a form field that a change put something back in (the
+/// member's next step), the page's main region. Nothing on the server.
 pub fn focus_field(id: &str) {
     #[cfg(not(feature = "ssr"))]
     {

@@ -41,7 +41,9 @@ pub use controls::{
     on_page_change, use_hydrated, CheckedField, CopyButton, CopyField, DataTable, FormErrors,
     HiddenLabel, PageHeader, ReadOnlyNotice, SubmitButton, TableScroll, TextField,
 };
-pub use dialog::{DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowField, RowInput};
+pub use dialog::{
+    DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowField, RowInput, DIALOG_CLASS,
+};
 pub use focus::{
     focus_field, focus_is_lost, focus_is_within, focus_main, focus_main_from, focus_row,
 };

@@ -18,9 +18,10 @@ use crate::{
         RevokeInvitation, Role, MEMBERS_PAGE_SIZE,
     },
     app::kit::{
-        count_of, focus_field, initials, use_offset_query, Announcement, Announcer, Confirm,
-        DataTable, DialogDraft, DraftDialog, FormErrors, InlineDialog, InlineDialogs, Loaded,
-        PageHeader, PageWindow, Pager, ReadOnlyNotice, RowInput, SectionFailed, SubmitButton,
+        count_of, focus_field, focus_is_lost, focus_is_within, initials, use_offset_query,
+        Announcement, Announcer, Confirm, DataTable, DialogDraft, DraftDialog, FormErrors,
+        InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager, ReadOnlyNotice,
+        RowInput, SectionFailed, SubmitButton, DIALOG_CLASS,
     },
     domain::{query_string, Timestamp},
 };
@@ -108,14 +109,19 @@ pub fn MembersPage() -> impl IntoView {
             _ => None,
         });
         if let Some((email, role_ids)) = not_resent {
-            if drafts
+            let form_unused = drafts
                 .invite_emails
                 .with_untracked(|typed| typed.trim().is_empty())
-            {
+                && drafts.invite_roles.with_untracked(Vec::is_empty);
+            if form_unused {
+                // Unless the member moved on while the resend ran.
+                let focus_here = focus_is_lost() || focus_is_within(DIALOG_CLASS);
                 drafts.invite_emails.set(email);
                 drafts.invite_roles.set(role_ids);
                 drafts.invite_send_email.set(true);
-                focus_field("invite-emails");
+                if focus_here {
+                    focus_field("invite-emails");
+                }
             }
         }
     });
