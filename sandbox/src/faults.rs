@@ -169,10 +169,11 @@ impl Faults {
             .any(|route| route.matches(method, path))
     }
 
-    /// The action for this request, consuming one use of a counted rule.
-    pub fn take_action(&mut self, method: &str, path: &str) -> Option<FaultAction> {
+    /// The action for this request (`target`: its path and query), consuming one use of a
+    /// counted rule.
+    pub fn take_action(&mut self, method: &str, target: &str) -> Option<FaultAction> {
         let index = self.rules.iter().position(|rule| {
-            path.starts_with(&rule.path_prefix)
+            target.starts_with(&rule.path_prefix)
                 && rule
                     .method
                     .as_deref()

@@ -133,7 +133,7 @@ pub async fn create_environment(
             slug,
             auth0_client_id,
             default_timeout_seconds,
-            ssr::Webhook {
+            ssr::WebhookFields {
                 url: webhook_url,
                 secret: webhook_secret,
             },
@@ -158,7 +158,7 @@ pub async fn update_environment(
             name,
             default_timeout_seconds,
             rate_limit_rpm,
-            ssr::Webhook {
+            ssr::WebhookFields {
                 url: webhook_url,
                 secret: webhook_secret,
             },
@@ -186,7 +186,7 @@ mod ssr {
     use crate::server::{member::MemberRequest, upstream::paths};
 
     /// An environment's webhook fields as the forms send them.
-    pub struct Webhook {
+    pub struct WebhookFields {
         pub url: Option<String>,
         /// Write-only in the API [doc]: never read back, so the forms start it empty, and an empty
         /// one leaves the stored secret as it is.
@@ -225,7 +225,7 @@ mod ssr {
     fn shared_fields(
         name: &str,
         default_timeout_seconds: Option<&str>,
-        webhook: Webhook,
+        webhook: WebhookFields,
         errors: &mut Vec<FieldError>,
     ) -> serde_json::Value {
         if name.trim().is_empty() {
@@ -246,15 +246,16 @@ mod ssr {
             });
         let mut body = serde_json::json!({ "name": name.trim(), "webhook_url": webhook_url });
         // Sent only when one was typed: the API never says whether a secret is set, so an empty
-        // field means "keep it", never "clear it". The ends are trimmed as a paste brings them;
-        // the receiver's copy would not have them.
-        if let Some(secret) = webhook
-            .secret
-            .as_deref()
-            .map(str::trim)
-            .filter(|secret| !secret.is_empty())
-        {
-            body["webhook_secret"] = secret.into();
+        // field means "keep it", never "clear it". Sent as typed or refused, never trimmed: a
+        // space at an end is more likely pasted than meant, but a receiver that kept it would
+        // fail every signature against a trimmed copy.
+        match webhook.secret.as_deref().filter(|secret| !secret.is_empty()) {
+            Some(secret) if secret.trim() != secret => errors.push(field(
+                "webhook_secret",
+                "The signing secret starts or ends with a space or a line break: check what was pasted.",
+            )),
+            Some(secret) => body["webhook_secret"] = secret.into(),
+            None => {}
         }
         // Not nullable in the API (an integer defaulting to 3600): left blank, it is left out.
         match parse_timeout(default_timeout_seconds) {
@@ -270,7 +271,7 @@ mod ssr {
         slug: String,
         auth0_client_id: String,
         default_timeout_seconds: Option<String>,
-        webhook: Webhook,
+        webhook: WebhookFields,
     ) -> Result<EnvironmentDetail, ApiError> {
         let mut errors = Vec::new();
         if let Err(error) = EnvironmentSlug::parse(slug.trim()) {
@@ -305,7 +306,7 @@ mod ssr {
         name: String,
         default_timeout_seconds: Option<String>,
         rate_limit_rpm: Option<String>,
-        webhook: Webhook,
+        webhook: WebhookFields,
         confirm: Option<String>,
     ) -> Result<EnvironmentDetail, ApiError> {
         let environment_id = crate::domain::ResourceId::parse(&id)?;

@@ -45,11 +45,16 @@ pub fn TextField(
             placeholder=placeholder
             inputmode=inputmode
             maxlength=maxlength
-            autocomplete=secret.then_some("off")
+            // A password manager ignores `off` on a password input: `new-password` and the
+            // managers' own opt-outs keep a saved password from being filled in as a secret.
+            autocomplete=secret.then_some("new-password")
+            data-1p-ignore=secret.then_some("")
+            data-lpignore=secret.then_some("true")
             spellcheck=(no_spellcheck || secret).then_some("false")
             // `bind:value` sets the property only, which a server-rendered page has none of: the
             // attribute carries the value until the page is interactive, and without JavaScript.
-            value=value.get_untracked()
+            // Never a secret's: the attribute is in the page's HTML for anything that reads it.
+            value=(!secret).then(|| value.get_untracked())
             bind:value=value
         />
     }

@@ -94,7 +94,7 @@ pub fn WebhooksPage() -> impl IntoView {
     };
     provide_context(drafts);
     // The secrets the API just showed, each kept on screen until the member says it is stored.
-    let secrets = ShownSecrets::default();
+    let secrets = ShownSecrets::new([actions.create.value(), actions.rotate.value()]);
     Effect::new(move |_| {
         if let Some(Ok(created)) = actions.create.value().get() {
             drafts.url.set(String::new());
@@ -161,14 +161,25 @@ pub fn WebhooksPage() -> impl IntoView {
 /// The secrets shown this once, newest first. Each stays until the member says it is stored: a
 /// second creation or rotation before that must not take the first secret off the screen, as it
 /// cannot be read again (and a rotated one has already replaced the receiver's).
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct ShownSecrets {
     shown: RwSignal<Vec<OneTimeSecret>>,
     /// How many were ever shown: the focus follows each new one, not a dismissal.
     arrivals: RwSignal<u32>,
+    /// The replies that brought them (a creation's, a rotation's): each holds its secret too
+    /// until the action runs again, and a stored secret is kept nowhere in the page.
+    replies: [MappedSignal<Option<Result<OneTimeSecret, ApiError>>>; 2],
 }
 
 impl ShownSecrets {
+    fn new(replies: [MappedSignal<Option<Result<OneTimeSecret, ApiError>>>; 2]) -> Self {
+        Self {
+            shown: RwSignal::new(Vec::new()),
+            arrivals: RwSignal::new(0),
+            replies,
+        }
+    }
+
     fn show(self, secret: OneTimeSecret) {
         self.shown.update(|shown| {
             // The endpoint's earlier secret, if still shown, is superseded by this one.
@@ -178,45 +189,68 @@ impl ShownSecrets {
         self.arrivals.update(|count| *count += 1);
     }
 
-    fn stored(self, endpoint_id: &str) {
+    /// Forgets the secret of `endpoint_id`; the focus goes on to the next secret still shown, or
+    /// to the endpoint's row (`url`) when none is left.
+    fn stored(self, endpoint_id: &str, url: &str) {
         self.shown
             .update(|shown| shown.retain(|secret| secret.endpoint_id != endpoint_id));
+        for reply in self.replies {
+            let holds_it = reply.with_untracked(
+                |reply| matches!(reply, Some(Ok(secret)) if secret.endpoint_id == endpoint_id),
+            );
+            if holds_it {
+                // Every follower of these replies takes `None` as nothing to do.
+                reply.set(None);
+            }
+        }
+        if self.shown.with_untracked(Vec::is_empty) {
+            focus_row("data-url", url);
+        } else {
+            focus_first_secret();
+        }
     }
 }
+
+/// Hands the focus to the Copy button of the first (newest) secret shown, a frame on, once the
+/// panels are in the page. Nothing on the server.
+fn focus_first_secret() {
+    #[cfg(not(feature = "ssr"))]
+    request_animation_frame(|| {
+        use leptos::wasm_bindgen::JsCast;
+        let copy = document()
+            .query_selector(&format!("#{SECRETS_ID} button"))
+            .ok()
+            .flatten()
+            .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+        if let Some(copy) = copy {
+            let _ = copy.focus();
+        }
+    });
+}
+
+/// The id of the secrets' panels' container.
+const SECRETS_ID: &str = "one-time-secrets";
 
 /// Each secret shown this once: copy it, or type it out; it is gone once dismissed.
 #[component]
 fn SecretsOnce(secrets: ShownSecrets) -> impl IntoView {
-    let panels = NodeRef::<leptos::html::Div>::new();
     // The member's next step is here, and a panel appears above the list, away from the form or
     // the row that asked for it: the focus goes to the newest one's Copy button (scrolled into
-    // view), a frame on, once the panel is in the page.
-    #[cfg(not(feature = "ssr"))]
+    // view).
     Effect::new(move |_| {
-        use leptos::wasm_bindgen::JsCast;
         if secrets.arrivals.get() > 0 {
-            request_animation_frame(move || {
-                let copy = panels
-                    .try_get_untracked()
-                    .flatten()
-                    .and_then(|panels| panels.query_selector("button").ok().flatten())
-                    .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok());
-                if let Some(copy) = copy {
-                    let _ = copy.focus();
-                }
-            });
+            focus_first_secret();
         }
     });
+    // Keyed by the secret itself: a new one is a new panel, and those shown already stay as they
+    // are (a member selecting one by hand keeps selecting the same secret).
     view! {
-        <div node_ref=panels>
-            {move || {
-                secrets
-                    .shown
-                    .get()
-                    .into_iter()
-                    .map(|shown| view! { <SecretOnce shown secrets /> })
-                    .collect_view()
-            }}
+        <div id=SECRETS_ID>
+            <For
+                each=move || secrets.shown.get()
+                key=|shown| shown.secret.clone()
+                children=move |shown| view! { <SecretOnce shown secrets /> }
+            />
         </div>
     }
 }
@@ -263,10 +297,7 @@ fn SecretOnce(shown: OneTimeSecret, secrets: ShownSecrets) -> impl IntoView {
                 type="button"
                 class="button button--secondary"
                 data-testid="secret-stored"
-                on:click=move |_| {
-                    focus_row("data-url", &endpoint_url);
-                    secrets.stored(&endpoint_id);
-                }
+                on:click=move |_| secrets.stored(&endpoint_id, &endpoint_url)
             >
                 "I have stored it"
             </button>

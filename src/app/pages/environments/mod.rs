@@ -321,7 +321,7 @@ fn EnvironmentActions(environment: EnvironmentDetail, actions: Actions) -> impl 
                 />
                 <RowField
                     input=edit
-                    label="New webhook signing secret (empty keeps the current one)"
+                    label="New webhook signing secret (replaces the current one, if any, at once; empty keeps it)"
                     name="webhook_secret"
                     secret=true
                     field=|fields: &mut EnvironmentEdit| &mut fields.webhook_secret
