@@ -575,6 +575,19 @@ async fn a_busy_log_read_in_part_says_how_far_back_the_callers_are_known() {
         "{page}"
     );
     assert!(!page.contains("called this environment in the last 7 days"));
+    // Each change that could lock a caller out says what it was checked against.
+    let refused = browser
+        .call(add(&browser, "198.51.100.0/24", Some("office"), false).await)
+        .await
+        .unwrap_err();
+    let warning = refused.needs_confirmation();
+    assert!(
+        warning.contains(&format!(
+            "checked against the M2M clients that called since {}",
+            oldest.second_utc()
+        )),
+        "{warning}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -195,6 +195,8 @@ pub struct ChangeCheck {
     environment: EnvironmentSlug,
     /// `None`: the activity log could not be read (none when the member may not read it).
     callers: Option<Vec<RecentCaller>>,
+    /// Said with every change that could lock a caller out when the log was read in part.
+    read_in_part: Option<Warning>,
 }
 
 impl ChangeCheck {
@@ -225,6 +227,10 @@ impl ChangeCheck {
             entries,
             environment: environment.clone(),
             callers: checkable_callers(callers).map(<[RecentCaller]>::to_vec),
+            read_in_part: match callers {
+                Some(Ok(log)) if log.partial => Some(read_in_part_warning(log)),
+                _ => None,
+            },
         }
     }
 
@@ -247,13 +253,18 @@ impl ChangeCheck {
     /// Adding `adding`: the first entry's effect, allow-everyone networks, production, and each
     /// recent caller it newly locks out (or that the callers could not be checked).
     pub fn adding(&self, adding: &[Cidr]) -> Vec<Warning> {
-        add_warnings(
+        let mut warnings = add_warnings(
             self.entries,
             &self.networks,
             adding,
             &self.environment,
             self.callers.as_deref(),
-        )
+        );
+        // Only a first entry can lock a caller out; a later one only lets more in.
+        if self.entries == 0 && !adding.is_empty() {
+            warnings.extend(self.read_in_part.clone());
+        }
+        warnings
     }
 
     /// What any addition means before one is typed: the first entry's effect, production. (No
@@ -284,13 +295,18 @@ impl ChangeCheck {
 
     /// Deleting `deleting` (`None`: an entry shown as stored, which never let anyone in).
     pub fn deleting(&self, deleting: Option<Cidr>) -> Vec<Warning> {
-        delete_warnings(
+        let mut warnings = delete_warnings(
             self.entries,
             &self.networks,
             deleting,
             &self.environment,
             self.callers.as_deref(),
-        )
+        );
+        // Deleting a network from a list that stays restricted can lock a caller out.
+        if deleting.is_some() && self.entries > 1 {
+            warnings.extend(self.read_in_part.clone());
+        }
+        warnings
     }
 }
 
@@ -334,10 +350,36 @@ pub struct RecentCaller {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallerLog {
     pub callers: Vec<RecentCaller>,
-    /// Set when the log held more entries in the last [`CALLERS_LOOKBACK_DAYS`] days than one read
-    /// brings (a busy environment): the time of the oldest entry read. Calls before it are not
-    /// known, and the page says so instead of claiming the whole period.
+    /// Whether the log held more entries in the last [`CALLERS_LOOKBACK_DAYS`] days than one read
+    /// brings (a busy environment): calls before the oldest entry read are not known, and the
+    /// page and each change's confirmation say so instead of claiming the whole period.
+    pub partial: bool,
+    /// When `partial`, the time of the oldest entry read (if any had a time the dashboard reads).
     pub read_back_to: Option<Timestamp>,
+}
+
+impl CallerLog {
+    /// How far back the callers are known, to end "Clients that called this environment …".
+    pub fn covered(&self) -> String {
+        match (self.partial, &self.read_back_to) {
+            (false, _) => format!("in the last {CALLERS_LOOKBACK_DAYS} days"),
+            (true, Some(oldest)) => format!(
+                "since {} (the newest entries of the activity log; calls before that, in the last {CALLERS_LOOKBACK_DAYS} days, were not read)",
+                oldest.second_utc()
+            ),
+            (true, None) => format!(
+                "lately (the newest entries of the activity log; older calls in the last {CALLERS_LOOKBACK_DAYS} days were not read)"
+            ),
+        }
+    }
+}
+
+/// A change checked against a log read in part: a caller seen only before it is not named.
+fn read_in_part_warning(log: &CallerLog) -> Warning {
+    Warning::new(format!(
+        "This change is checked against the M2M clients that called {}: one seen only before then is not named.",
+        log.covered()
+    ))
 }
 
 /// The callers a list would refuse: `networks` are its parsed networks and `entries` how many
@@ -706,6 +748,7 @@ pub(crate) mod ssr {
             }
             CallerLog {
                 callers,
+                partial,
                 read_back_to: oldest.filter(|_| partial),
             }
         }))
@@ -1253,11 +1296,46 @@ mod tests {
     }
 
     #[test]
+    fn a_log_read_in_part_is_said_with_each_change_that_could_lock_a_caller_out() {
+        let staging = slug("staging");
+        let office = Cidr::parse("203.0.113.0/24").unwrap();
+        let home = Cidr::parse("198.51.100.0/24").unwrap();
+        let read_in_part: Section<CallerLog> = Some(Ok(CallerLog {
+            callers: vec![caller("billing", "203.0.113.9")],
+            partial: true,
+            read_back_to: Some(Timestamp::parse("2026-12-05T10:00:00Z")),
+        }));
+        let said = |warnings: Vec<Warning>| {
+            warnings
+                .iter()
+                .any(|warning| warning.text().contains("since 2026-12-05 10:00:00 UTC"))
+        };
+        let empty = ChangeCheck::new(&[], 0, &staging, &read_in_part);
+        assert!(said(empty.adding(&[office])), "a first entry");
+        let two = ChangeCheck::of_networks(vec![office, home], 2, &staging, &read_in_part);
+        assert!(
+            !said(two.adding(&[Cidr::parse("192.0.2.0/24").unwrap()])),
+            "lets more in"
+        );
+        assert!(said(two.deleting(Some(home))), "the list stays restricted");
+        let one = ChangeCheck::of_networks(vec![office], 1, &staging, &read_in_part);
+        assert!(!said(one.deleting(Some(office))), "the list opens to all");
+        let whole = Some(Ok(CallerLog {
+            partial: false,
+            ..read_in_part.clone().unwrap().unwrap()
+        }));
+        assert!(!said(
+            ChangeCheck::new(&[], 0, &staging, &whole).adding(&[office])
+        ));
+    }
+
+    #[test]
     fn a_change_check_counts_the_entries_it_cannot_parse_and_names_callers_only_for_a_network() {
         let staging = slug("staging");
         let office = Cidr::parse("203.0.113.0/24").unwrap();
         let callers: Section<CallerLog> = Some(Ok(CallerLog {
             callers: vec![caller("billing", "192.0.2.9")],
+            partial: false,
             read_back_to: None,
         }));
         // One odd entry only: adding is not the first entry (and the list, which lets no one in

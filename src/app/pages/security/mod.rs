@@ -450,13 +450,7 @@ fn RecentCallers(
 ) -> impl IntoView {
     // What the log read covers: the whole period, or (a busy environment) its newest part only.
     let covered = match &callers {
-        Some(Ok(CallerLog {
-            read_back_to: Some(oldest),
-            ..
-        })) => format!(
-            "since {} (the newest entries of the activity log; calls before that, in the last {CALLERS_LOOKBACK_DAYS} days, were not read)",
-            oldest.second_utc()
-        ),
+        Some(Ok(log)) => log.covered(),
         _ => format!("in the last {CALLERS_LOOKBACK_DAYS} days"),
     };
     let callers = callers.map(|read| read.map(|log| log.callers));
