@@ -583,7 +583,7 @@ async fn a_busy_log_read_in_part_says_how_far_back_the_callers_are_known() {
     let warning = refused.needs_confirmation();
     assert!(
         warning.contains(&format!(
-            "checked against the M2M clients that called since {}",
+            "checked against the newest entries of the activity log only: an M2M client seen only before them is not named (they go back to {})",
             oldest.second_utc()
         )),
         "{warning}"

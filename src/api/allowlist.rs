@@ -272,13 +272,18 @@ impl ChangeCheck {
     /// depends on the network.)
     pub fn any_addition(&self) -> Vec<Warning> {
         let example = Cidr::parse("192.0.2.0/24").expect("a valid documentation network");
-        add_warnings(
+        let mut warnings = add_warnings(
             self.entries,
             &self.networks,
             &[example],
             &self.environment,
             Some(&[]),
-        )
+        );
+        // As any first entry carries it (see `adding`).
+        if self.entries == 0 {
+            warnings.extend(self.read_in_part.clone());
+        }
+        warnings
     }
 
     /// Pasted lines, judged against this list: each line's outcome, and what adding the good
@@ -374,12 +379,17 @@ impl CallerLog {
     }
 }
 
-/// A change checked against a log read in part: a caller seen only before it is not named.
+/// A change checked against a log read in part: a caller seen only before it is not named. How
+/// far back it goes is a detail, outside what is confirmed: a busy log moves on between the
+/// page's read and the server's, and a confirmation must not go stale with it.
 fn read_in_part_warning(log: &CallerLog) -> Warning {
-    Warning::new(format!(
-        "This change is checked against the M2M clients that called {}: one seen only before then is not named.",
-        log.covered()
-    ))
+    Warning::with_detail(
+        "This change is checked against the newest entries of the activity log only: an M2M client seen only before them is not named".to_owned(),
+        &match &log.read_back_to {
+            Some(oldest) => format!(" (they go back to {}).", oldest.second_utc()),
+            None => ".".to_owned(),
+        },
+    )
 }
 
 /// The callers a list would refuse: `networks` are its parsed networks and `entries` how many
@@ -1306,9 +1316,11 @@ mod tests {
             read_back_to: Some(Timestamp::parse("2026-12-05T10:00:00Z")),
         }));
         let said = |warnings: Vec<Warning>| {
-            warnings
-                .iter()
-                .any(|warning| warning.text().contains("since 2026-12-05 10:00:00 UTC"))
+            warnings.iter().any(|warning| {
+                warning
+                    .text()
+                    .contains("go back to 2026-12-05 10:00:00 UTC")
+            })
         };
         let empty = ChangeCheck::new(&[], 0, &staging, &read_in_part);
         assert!(said(empty.adding(&[office])), "a first entry");
@@ -1327,6 +1339,22 @@ mod tests {
         assert!(!said(
             ChangeCheck::new(&[], 0, &staging, &whole).adding(&[office])
         ));
+        // The page read the log a moment before the server: the window moved, and what the
+        // member confirmed still confirms the change.
+        let moved_on: Section<CallerLog> = Some(Ok(CallerLog {
+            read_back_to: Some(Timestamp::parse("2026-12-05T11:30:00Z")),
+            ..read_in_part.clone().unwrap().unwrap()
+        }));
+        let on_the_page = ChangeCheck::new(&[], 0, &staging, &read_in_part).adding(&[office]);
+        let on_the_server = ChangeCheck::new(&[], 0, &staging, &moved_on).adding(&[office]);
+        assert!(crate::api::confirms(
+            &crate::api::confirmation_code(&on_the_page),
+            &on_the_server
+        ));
+        assert!(
+            said(empty.any_addition()),
+            "a first entry, before it is typed"
+        );
     }
 
     #[test]
