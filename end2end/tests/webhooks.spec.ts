@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { test, expect, signIn, waitForHydration, startReceiver, SANDBOX_URL, DMITRI } from './fixtures';
+import { test, expect, signIn, waitForHydration, startReceiver, setFaults, SANDBOX_URL, DMITRI } from './fixtures';
 
 /** An event, as a settlement changing state sends it (the sandbox's control API). */
 async function emit(event: string) {
@@ -198,4 +198,29 @@ test('a second secret shown before the first is stored does not take the first o
   await expect(rotated).toHaveCount(1);
   await rotated.getByTestId('secret-stored').click();
   await expect(page.getByTestId('one-time-secret')).toHaveCount(0);
+});
+
+test.describe('the endpoints list read again', () => {
+  test.afterEach(async () => setFaults({}));
+  test.use({ expectedConsoleErrors: [/status of 503/] });
+
+  test('keeps the list and its forms when it fails after a delivery log was opened', async ({ page }) => {
+    await signIn(page, '/webhooks');
+    await waitForHydration(page);
+    const row = page.getByTestId('webhook-row').first();
+    // The address now names the log shown; the list is read by its changes alone.
+    await row.getByTestId('show-deliveries').click();
+    await expect(page).toHaveURL(/endpoint=/);
+    await expect(page.getByTestId('delivery-log')).toBeVisible();
+    await setFaults({ rules: [{ method: 'GET', path_prefix: '/v1/platforms/me/webhooks?', action: { kind: 'status', status: 503 } }] });
+    await row.getByTestId('edit-webhook').click();
+    await row.locator('.inline-dialog__body:visible').getByRole('button', { name: 'Save' }).click();
+    const notice = page.getByTestId('read-again-failed');
+    await expect(notice).toContainText('may be out of date');
+    await expect(page.getByTestId('create-webhook-form')).toBeVisible();
+    await expect(page.locator('.panel--error')).toHaveCount(0);
+    await setFaults({});
+    await notice.getByRole('button', { name: 'Try again' }).click();
+    await expect(notice).toHaveCount(0);
+  });
 });

@@ -151,6 +151,11 @@ pub fn Loaded<T, V, F>(
     resource: Resource<Result<T, ApiError>>,
     /// "Loading members…"
     loading: &'static str,
+    /// What the resource is read by, when not the page's address: the last good read is shown
+    /// again only while this is the same (a list keyed by its changes alone, on a page whose
+    /// address also names another panel's state, gives a constant).
+    #[prop(optional, into)]
+    reads_by: Option<Signal<String>>,
     children: F,
 ) -> impl IntoView
 where
@@ -166,11 +171,12 @@ where
     // same way changes what it says (and is read out again).
     let failures = StoredValue::new(0u32);
     let location = use_location();
-    let address = move || {
-        path_and_query(
+    let address = move || match reads_by {
+        Some(key) => key.get_untracked(),
+        None => path_and_query(
             &location.pathname.get_untracked(),
             &location.search.get_untracked(),
-        )
+        ),
     };
     let shown = move || {
         let children = children.clone();
@@ -181,16 +187,19 @@ where
             match resource.await {
                 Ok(value) => {
                     if !cfg!(feature = "ssr") {
-                        let recovered = failures.get_value() > 0;
                         failures.set_value(0);
                         last_read.set_value(Some((address(), value.clone())));
-                        // The notice's Try again held the focus, and went with it.
+                        // The notice's Try again holds the focus (the notice is still in the
+                        // page) and goes with it: the focus goes on to the page. Any other
+                        // recovery leaves the focus to whoever moves it (a dialog's save).
                         #[cfg(not(feature = "ssr"))]
-                        if recovered {
-                            request_animation_frame(|| super::focus_main_from(READ_AGAIN_CLASS));
+                        if super::focus_is_within(READ_AGAIN_CLASS) {
+                            request_animation_frame(|| {
+                                if super::focus_is_lost() {
+                                    super::focus_main();
+                                }
+                            });
                         }
-                        #[cfg(feature = "ssr")]
-                        let _ = recovered;
                     }
                     Either::Left((None, children(value)))
                 }
@@ -206,7 +215,10 @@ where
                             let notice = view! { <ReadAgainFailed error resource failures=failures.get_value() /> };
                             Either::Left((Some(notice), children(value)))
                         }
-                        None => Either::Right(view! { <LoadFailed error /> }),
+                        None => {
+                            failures.set_value(0);
+                            Either::Right(view! { <LoadFailed error /> })
+                        }
                     }
                 }
             }

@@ -151,7 +151,13 @@ pub fn WebhooksPage() -> impl IntoView {
             summary="Endpoints KeyStone notifies of settlement changes, each delivery signed with the endpoint's secret."
         />
         <SecretsOnce secrets />
-        <Loaded resource=webhooks loading="Loading webhook endpoints…" let:view>
+        // Read by its changes alone: the address names the delivery log shown below.
+        <Loaded
+            resource=webhooks
+            loading="Loading webhook endpoints…"
+            reads_by=String::new()
+            let:view
+        >
             <WebhooksPanel view actions />
         </Loaded>
         <DeliveryLogPanel actions />
@@ -192,8 +198,14 @@ impl ShownSecrets {
     /// Forgets the secret of `endpoint_id`; the focus goes on to the next secret still shown, or
     /// to the endpoint's row (`url`) when none is left.
     fn stored(self, endpoint_id: &str, url: &str) {
-        self.shown
-            .update(|shown| shown.retain(|secret| secret.endpoint_id != endpoint_id));
+        let mut place = 0;
+        self.shown.update(|shown| {
+            place = shown
+                .iter()
+                .position(|secret| secret.endpoint_id == endpoint_id)
+                .unwrap_or(0);
+            shown.retain(|secret| secret.endpoint_id != endpoint_id);
+        });
         for reply in self.replies {
             let holds_it = reply.with_untracked(
                 |reply| matches!(reply, Some(Ok(secret)) if secret.endpoint_id == endpoint_id),
@@ -203,29 +215,31 @@ impl ShownSecrets {
                 reply.set(None);
             }
         }
-        if self.shown.with_untracked(Vec::is_empty) {
-            focus_row("data-url", url);
-        } else {
-            focus_first_secret();
+        // The next secret down, or the last one when the lowest went.
+        match self.shown.with_untracked(Vec::len) {
+            0 => focus_row("data-url", url),
+            left => focus_secret(place.min(left - 1)),
         }
     }
 }
 
-/// Hands the focus to the Copy button of the first (newest) secret shown, a frame on, once the
-/// panels are in the page. Nothing on the server.
-fn focus_first_secret() {
+/// Hands the focus to the Copy button of the secret shown at `place` (0: the newest), a frame
+/// on, once the panels are in the page. Nothing on the server.
+fn focus_secret(place: usize) {
     #[cfg(not(feature = "ssr"))]
-    request_animation_frame(|| {
+    request_animation_frame(move || {
         use leptos::wasm_bindgen::JsCast;
         let copy = document()
-            .query_selector(&format!("#{SECRETS_ID} button"))
+            .query_selector_all(&format!("#{SECRETS_ID} [data-testid=\"copy-secret\"]"))
             .ok()
-            .flatten()
+            .and_then(|buttons| buttons.item(place as u32))
             .and_then(|button| button.dyn_into::<leptos::web_sys::HtmlElement>().ok());
         if let Some(copy) = copy {
             let _ = copy.focus();
         }
     });
+    #[cfg(feature = "ssr")]
+    let _ = place;
 }
 
 /// The id of the secrets' panels' container.
@@ -239,7 +253,7 @@ fn SecretsOnce(secrets: ShownSecrets) -> impl IntoView {
     // view).
     Effect::new(move |_| {
         if secrets.arrivals.get() > 0 {
-            focus_first_secret();
+            focus_secret(0);
         }
     });
     // Keyed by the secret itself: a new one is a new panel, and those shown already stay as they
