@@ -456,6 +456,13 @@ async fn a_resend_whose_new_invitation_fails_says_the_old_one_was_revoked() {
             .contains("may already be a member or invited"),
         "{error}"
     );
+    // Should the list show neither, the roles to invite it again with are named.
+    for name in invitations[1]["role_names"].as_array().unwrap() {
+        assert!(
+            error.to_string().contains(name.as_str().unwrap()),
+            "{error}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -60,7 +60,8 @@ test('create, edit, deactivate and reactivate environments; overview and activit
   await qa.getByLabel('Rate limit (requests per minute; empty for the default)').fill('90');
   // The signing secret is write-only: typed masked, sent with the save, never shown again.
   const secret = qa.getByLabel(/^New webhook signing secret/);
-  await expect(secret).toHaveAttribute('type', 'password');
+  await expect(secret).toHaveAttribute('autocomplete', 'off');
+  expect(await secret.evaluate((input) => getComputedStyle(input).getPropertyValue('-webkit-text-security'))).toBe('disc');
   await secret.fill('whsec_from_the_dialog');
   const sent = page.waitForRequest((request) => request.url().endsWith('/api/environments/update'));
   await qa.getByRole('button', { name: 'Save' }).click();

@@ -401,8 +401,9 @@ mod ssr {
             // The API's conflict: the address is a member, or has a pending invitation already
             // (another tab's resend, say). Inviting it again would be refused the same way.
             conflict @ ApiError::Conflict(_) => ApiError::Conflict(format!(
-                "The old invitation of {email} was revoked; the new one was refused ({}). {email} may already be a member or invited: reload to check.",
-                conflict.first_sentence()
+                "The old invitation of {email} was revoked; the new one was refused ({}). {email} may already be a member or invited: reload to check, and if the list shows neither, invite {email} again with the roles it had: {}.",
+                conflict.first_sentence(),
+                roles.names.join(", ")
             )),
             other => {
                 let reason = other.first_sentence();

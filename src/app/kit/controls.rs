@@ -39,15 +39,17 @@ pub fn TextField(
         <label for=id>{label}</label>
         <input
             id=id
-            type=if secret { "password" } else { "text" }
+            type="text"
+            class=secret.then_some(SECRET_INPUT_CLASS)
             name=name
             required=required
             placeholder=placeholder
             inputmode=inputmode
             maxlength=maxlength
-            // A password manager ignores `off` on a password input: `new-password` and the
-            // managers' own opt-outs keep a saved password from being filled in as a secret.
-            autocomplete=secret.then_some("new-password")
+            // Masked by the stylesheet, not a password input: browsers fill saved passwords into
+            // those, and offer generated ones, whatever `autocomplete` says, and either would
+            // silently replace the secret. The password managers' own opt-outs besides.
+            autocomplete=secret.then_some("off")
             data-1p-ignore=secret.then_some("")
             data-lpignore=secret.then_some("true")
             spellcheck=(no_spellcheck || secret).then_some("false")
@@ -187,7 +189,11 @@ fn give_focus_back(button: NodeRef<leptos::html::Button>, dialogs: Option<super:
         return;
     };
     let button: leptos::web_sys::Element = button.into();
-    let in_row_dialog = button.closest(".inline-dialog").ok().flatten().is_some();
+    let in_row_dialog = button
+        .closest(&format!(".{}", super::dialog::DIALOG_CLASS))
+        .ok()
+        .flatten()
+        .is_some();
     let shown = shown_submits();
     let Some(place) = shown.iter().position(|shown| *shown == button) else {
         return;
@@ -480,6 +486,9 @@ pub fn use_hydrated() -> Signal<bool> {
     Effect::new(move |_| hydrated.set(true));
     hydrated.into()
 }
+
+/// The class of a secret's input: masked as it is typed (see `TextField`).
+pub const SECRET_INPUT_CLASS: &str = "secret-input";
 
 /// Runs `then` each time the member moves to another page (not on the first one): for what
 /// belongs to the page it was shown on, such as an announcement or an open menu.

@@ -18,7 +18,7 @@ use super::HiddenLabel;
 use crate::domain::{encode_component, query_string};
 
 /// The class of an inline dialog (its button and its body).
-pub const DIALOG_CLASS: &str = "inline-dialog";
+pub(super) const DIALOG_CLASS: &str = "inline-dialog";
 
 /// The query parameter naming the dialog a page is rendered with open.
 const OPEN_PARAMETER: &str = "open";
@@ -603,14 +603,15 @@ where
         <label>
             {label}
             <input
-                type=if secret { "password" } else { "text" }
+                type="text"
+                class=secret.then_some(super::controls::SECRET_INPUT_CLASS)
                 name=name
                 value=field(&mut input.saved()).clone()
                 required=required
                 inputmode=numeric.then_some("numeric")
                 maxlength=maxlength
-                // As in `TextField`: no password manager fills a secret in.
-                autocomplete=secret.then_some("new-password")
+                // As in `TextField`: masked, and nothing fills a secret in.
+                autocomplete=secret.then_some("off")
                 data-1p-ignore=secret.then_some("")
                 data-lpignore=secret.then_some("true")
                 spellcheck=(no_spellcheck || secret).then_some("false")

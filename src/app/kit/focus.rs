@@ -53,6 +53,34 @@ pub fn focus_is_within(class: &str) -> bool {
     }
 }
 
+/// Whether the focus is in the inline dialog whose button has `testid` (one kind of row dialog:
+/// "resend"). False on the server.
+pub fn focus_is_in_dialog(testid: &str) -> bool {
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .active_element()
+            .and_then(|focused| {
+                focused
+                    .closest(&format!(".{}", super::dialog::DIALOG_CLASS))
+                    .ok()
+                    .flatten()
+            })
+            .and_then(|dialog| {
+                dialog
+                    .query_selector(&format!("[data-testid=\"{testid}\"]"))
+                    .ok()
+                    .flatten()
+            })
+            .is_some()
+    }
+    #[cfg(feature = "ssr")]
+    {
+        let _ = testid;
+        false
+    }
+}
+
 /// [`focus_main`], unless the member moved on: only when the focus is lost or still inside the
 /// element of class `class` (the part of the page that is going away).
 pub fn focus_main_from(class: &str) {

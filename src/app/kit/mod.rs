@@ -41,11 +41,10 @@ pub use controls::{
     on_page_change, use_hydrated, CheckedField, CopyButton, CopyField, DataTable, FormErrors,
     HiddenLabel, PageHeader, ReadOnlyNotice, SubmitButton, TableScroll, TextField,
 };
-pub use dialog::{
-    DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowField, RowInput, DIALOG_CLASS,
-};
+pub use dialog::{DialogDraft, DraftDialog, InlineDialog, InlineDialogs, RowField, RowInput};
 pub use focus::{
-    focus_field, focus_is_lost, focus_is_within, focus_main, focus_main_from, focus_row,
+    focus_field, focus_is_in_dialog, focus_is_lost, focus_is_within, focus_main, focus_main_from,
+    focus_row,
 };
 pub use loading::{
     LoadFailed, Loaded, ReadingBar, Reads, SectionFailed, ShellRefresh, SignInAgain,

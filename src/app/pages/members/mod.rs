@@ -18,10 +18,10 @@ use crate::{
         RevokeInvitation, Role, MEMBERS_PAGE_SIZE,
     },
     app::kit::{
-        count_of, focus_field, focus_is_lost, focus_is_within, initials, use_offset_query,
+        count_of, focus_field, focus_is_in_dialog, focus_is_lost, initials, use_offset_query,
         Announcement, Announcer, Confirm, DataTable, DialogDraft, DraftDialog, FormErrors,
         InlineDialog, InlineDialogs, Loaded, PageHeader, PageWindow, Pager, ReadOnlyNotice,
-        RowInput, SectionFailed, SubmitButton, DIALOG_CLASS,
+        RowInput, SectionFailed, SubmitButton,
     },
     domain::{query_string, Timestamp},
 };
@@ -115,7 +115,7 @@ pub fn MembersPage() -> impl IntoView {
                 && drafts.invite_roles.with_untracked(Vec::is_empty);
             if form_unused {
                 // Unless the member moved on while the resend ran.
-                let focus_here = focus_is_lost() || focus_is_within(DIALOG_CLASS);
+                let focus_here = focus_is_lost() || focus_is_in_dialog("resend");
                 drafts.invite_emails.set(email);
                 drafts.invite_roles.set(role_ids);
                 drafts.invite_send_email.set(true);
