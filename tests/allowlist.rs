@@ -8,7 +8,7 @@ use common::{
     add_confirmed_lines, allowlist_confirmation, spawn_app, status, Browser, ListChange, TestApp,
 };
 use keystone_dashboard::api::{
-    AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, AllowlistPage, ApiError,
+    AddAllowlistEntries, AddAllowlistEntry, AllowlistEntry, AllowlistPage, ApiError, CallerLog,
     DeleteAllowlistEntry, LoadAllowlist, LoadAllowlistPage, LoadRecentCallers, SwitchEnvironment,
     UpdateAllowlistDescription,
 };
@@ -16,6 +16,16 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 const VIEWER: &str = "auth0|acme-dmitri";
+
+/// The recent M2M callers as the Security page reads them, by a member who may read the log.
+async fn caller_log(browser: &Browser) -> CallerLog {
+    browser
+        .call(LoadRecentCallers {})
+        .await
+        .unwrap()
+        .expect("the member reads the log")
+        .log
+}
 
 async fn switch_to(browser: &Browser, slug: &str) {
     browser
@@ -538,14 +548,7 @@ async fn a_busy_log_read_in_part_says_how_far_back_the_callers_are_known() {
     let app = spawn_app().await;
     let browser = manager_on_staging(&app).await;
     common::m2m_status(&app.sandbox_url, "staging").await;
-    let read = || async {
-        browser
-            .call(LoadRecentCallers {})
-            .await
-            .unwrap()
-            .expect("Ada reads the log")
-            .log
-    };
+    let read = || caller_log(&browser);
     let whole = read().await;
     assert_eq!(whole.callers.len(), 1);
     assert_eq!(whole.read_back_to, None, "the whole week was read");
@@ -599,13 +602,7 @@ async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_
         common::m2m_status(&app.sandbox_url, "staging").await,
         StatusCode::OK
     );
-    let callers = browser
-        .call(LoadRecentCallers {})
-        .await
-        .unwrap()
-        .expect("Ada reads the log")
-        .log
-        .callers;
+    let callers = caller_log(&browser).await.callers;
     assert_eq!(callers.len(), 1, "{callers:?}");
     assert_eq!(callers[0].client_id, "sandbox-m2m-staging");
     assert_eq!(callers[0].address.to_string(), "127.0.0.1");
@@ -715,15 +712,7 @@ async fn a_caller_logged_under_another_actor_type_is_still_named() {
                 }
             }
         });
-        async {
-            browser
-                .call(LoadRecentCallers {})
-                .await
-                .unwrap()
-                .expect("Ada reads the log")
-                .log
-                .callers
-        }
+        async { caller_log(&browser).await.callers }
     };
     let callers = callers_when_logged_as("client").await;
     assert_eq!(callers.len(), 1, "{callers:?}");
