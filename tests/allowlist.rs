@@ -17,6 +17,16 @@ use serde_json::json;
 
 const VIEWER: &str = "auth0|acme-dmitri";
 
+/// What the office's network, added unconfirmed as staging's first entry, is refused for.
+async fn first_entry_warning(browser: &Browser) -> String {
+    browser
+        .call(add(browser, "198.51.100.0/24", Some("office"), false).await)
+        .await
+        .unwrap_err()
+        .needs_confirmation()
+        .to_owned()
+}
+
 /// The recent M2M callers as the Security page reads them, by a member who may read the log.
 async fn caller_log(browser: &Browser) -> CallerLog {
     browser
@@ -579,11 +589,7 @@ async fn a_busy_log_read_in_part_says_how_far_back_the_callers_are_known() {
     );
     assert!(!page.contains("called this environment in the last 7 days"));
     // Each change that could lock a caller out says what it was checked against.
-    let refused = browser
-        .call(add(&browser, "198.51.100.0/24", Some("office"), false).await)
-        .await
-        .unwrap_err();
-    let warning = refused.needs_confirmation();
+    let warning = first_entry_warning(&browser).await;
     assert!(
         warning.contains(&format!(
             "checked against the newest entries of the activity log only: an M2M client seen only before them is not named (they go back to {})",
@@ -610,11 +616,7 @@ async fn a_change_that_would_lock_out_a_recent_m2m_caller_names_it_before_it_is_
     assert!(page.contains(r#"data-client="sandbox-m2m-staging""#));
 
     // A first entry that leaves this machine out: the confirmation names the client.
-    let refused = browser
-        .call(add(&browser, "198.51.100.0/24", Some("office"), false).await)
-        .await
-        .unwrap_err();
-    let warning = refused.needs_confirmation();
+    let warning = first_entry_warning(&browser).await;
     assert!(
         warning.contains("sandbox-m2m-staging would be refused: it last called from 127.0.0.1"),
         "{warning}"

@@ -34,17 +34,21 @@ pub fn elements(selector: &str) -> Vec<leptos::web_sys::Element> {
         .collect()
 }
 
+/// The nearest element of class `class` around what has the focus. Browser only.
+#[cfg(not(feature = "ssr"))]
+fn focused_inside(class: &str) -> Option<leptos::web_sys::Element> {
+    document()
+        .active_element()?
+        .closest(&format!(".{class}"))
+        .ok()
+        .flatten()
+}
+
 /// Whether the focus is inside the element of class `class`. False on the server.
 pub fn focus_is_within(class: &str) -> bool {
     #[cfg(not(feature = "ssr"))]
     {
-        document().active_element().is_some_and(|focused| {
-            focused
-                .closest(&format!(".{class}"))
-                .ok()
-                .flatten()
-                .is_some()
-        })
+        focused_inside(class).is_some()
     }
     #[cfg(feature = "ssr")]
     {
@@ -58,14 +62,7 @@ pub fn focus_is_within(class: &str) -> bool {
 pub fn focus_is_in_dialog(testid: &str) -> bool {
     #[cfg(not(feature = "ssr"))]
     {
-        document()
-            .active_element()
-            .and_then(|focused| {
-                focused
-                    .closest(&format!(".{}", super::dialog::DIALOG_CLASS))
-                    .ok()
-                    .flatten()
-            })
+        focused_inside(super::dialog::DIALOG_CLASS)
             .and_then(|dialog| {
                 dialog
                     .query_selector(&format!("[data-testid=\"{testid}\"]"))
