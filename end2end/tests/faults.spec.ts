@@ -117,6 +117,44 @@ test('a list that cannot be read again keeps the page and what was typed, says s
   await expect(row).toHaveCount(0);
 });
 
+test('a recovery the notice did not bring about leaves the focus where the user put it', async ({ page }) => {
+  await signIn(page, '/security');
+  await waitForHydration(page);
+  const form = page.getByTestId('add-entry-form');
+  const field = form.getByLabel('IP address or CIDR network');
+  const confirm = form.getByLabel('I understand');
+  await setFaults({
+    rules: [
+      { method: 'POST', path_prefix: '/v1/platforms/me/environments/', action: { kind: 'status', status: 503 } },
+      { method: 'GET', path_prefix: '/v1/platforms/me/environments/', action: { kind: 'status', status: 503 } },
+    ],
+  });
+  await field.fill('198.51.100.89/32');
+  if (await confirm.count()) await confirm.check();
+  await form.getByTestId('add-entry').click();
+  const notice = page.getByTestId('read-again-failed');
+  await expect(notice).toContainText('may be out of date');
+  // The user goes on with the form, not the notice: an add from the keyboard that is saved, and
+  // whose list is then read; the notice goes, and the focus stays in the form.
+  await setFaults({});
+  const network = '198.51.100.90/32';
+  await field.fill(network);
+  if (await confirm.count()) await confirm.check();
+  await field.press('Enter');
+  await expect(page.getByTestId('announcement')).toContainText(network);
+  await expect(notice).toHaveCount(0);
+  await expect(page.getByTestId('allowlist-row').filter({ hasText: network })).toHaveCount(1);
+  await expect(page.locator('#main')).not.toBeFocused();
+  await expect(form.locator(':focus')).toHaveCount(1);
+  // Left as found for the other tests.
+  const row = page.getByTestId('allowlist-row').filter({ hasText: network });
+  await row.getByTestId('delete-entry').click();
+  const deleting = row.locator('.inline-dialog__body:visible');
+  if (await deleting.getByLabel('I understand').count()) await deleting.getByLabel('I understand').check();
+  await deleting.getByRole('button', { name: /^Yes, delete/ }).click();
+  await expect(row).toHaveCount(0);
+});
+
 test('a read of another page or search that fails is shown as a failure, not as the old rows', async ({ page }) => {
   await signIn(page, '/members');
   await waitForHydration(page);
