@@ -256,6 +256,35 @@ async fn a_state_is_good_for_one_callback_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_is_spent_by_a_callback_that_fails_with_a_server_error() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let authorize_url = browser.start_login("").await;
+    let callback = browser
+        .sign_in_at_provider(&authorize_url, &[("user_id", ADA)])
+        .await;
+    // The token endpoint down: the callback fails with a 5xx, a reply after which the session
+    // layer saves nothing on its own.
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "POST", "path_prefix": "/oauth/token", "action": { "kind": "status", "status": 503 } }] }),
+    )
+    .await;
+    let failed = browser.callback(&callback).await;
+    assert!(failed.status().is_server_error(), "{}", failed.status());
+
+    // Back up, the same callback (its code still good at the provider) is refused.
+    set_faults(&app.sandbox_url, json!({})).await;
+    let replay = browser.callback(&callback).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    let stats = common::sandbox_stats(&app.sandbox_url).await;
+    assert_eq!(
+        stats["grants"]["authorization_code"], 0,
+        "the replay never reached the provider"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_redeemed_with_another_logins_verifier_is_refused() {
     let app = spawn_app().await;
     let browser = app.browser();

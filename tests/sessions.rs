@@ -591,8 +591,9 @@ async fn a_sign_in_whose_record_cannot_be_stored_answers_a_page_and_keeps_no_tok
         .sign_in_at_provider(&attempt, &[("user_id", ADA)])
         .await;
 
-    // The real store refuses: SQLite itself fails every write of a session record from now on,
-    // while the token set's table still takes its row.
+    // The real store refuses: SQLite itself fails every write of a new session record from now
+    // on (the signed-in one, under its renewed id), while the token set's table still takes its
+    // row. The login's own record still takes the write that spends its state.
     let store = sqlx::SqlitePool::connect(&format!(
         "sqlite://{}",
         data_dir.join("sessions.sqlite3").display()
@@ -601,6 +602,7 @@ async fn a_sign_in_whose_record_cannot_be_stored_answers_a_page_and_keeps_no_tok
     .unwrap();
     sqlx::query(
         "CREATE TRIGGER refuse_records BEFORE INSERT ON tower_sessions \
+         WHEN NOT EXISTS (SELECT 1 FROM tower_sessions WHERE id = NEW.id) \
          BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
     )
     .execute(&store)
@@ -633,8 +635,14 @@ async fn a_sign_in_whose_record_cannot_be_stored_answers_a_page_and_keeps_no_tok
         .await
         .unwrap();
     let refuse = |trigger: &str, event: &str| {
+        // As above: a session record's write is refused for the signed-in record only.
+        let when = if event.ends_with("tower_sessions") {
+            "WHEN NOT EXISTS (SELECT 1 FROM tower_sessions WHERE id = NEW.id)"
+        } else {
+            ""
+        };
         format!(
-            "CREATE TRIGGER {trigger} BEFORE {event} \
+            "CREATE TRIGGER {trigger} BEFORE {event} {when} \
              BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
         )
     };

@@ -267,7 +267,8 @@ async fn finish_login(
     let Some(state) = query.state.as_deref() else {
         return Err(unknown_attempt());
     };
-    // Consumed before anything else, so a replayed callback finds nothing, even if this one fails.
+    // Consumed (and stored so) before anything else, so a replayed callback finds nothing, even if
+    // this one fails.
     let pending = session::take_login(session, state)
         .await
         .map_err(|error| store_unavailable(&error))?

@@ -242,6 +242,10 @@ pub async fn take_login(
     let login = pending.remove(state);
     if login.is_some() {
         session.insert(PENDING_LOGINS_KEY, pending).await?;
+        // Saved now, not when the response goes: the session layer saves nothing after a 5xx,
+        // and a callback that fails that way (the token endpoint down) would leave its state,
+        // nonce and verifier in the store for a replay of the same callback to finish.
+        session.save().await?;
     }
     Ok(login.filter(|login| now() - login.started_at < PENDING_LOGIN_TTL))
 }
