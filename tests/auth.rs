@@ -558,9 +558,16 @@ async fn an_invitation_link_does_not_replace_a_session_unasked() {
     browser.sign_in().await;
     let ticket = "sandbox-ticket-seeded-nora";
     let link = format!("/auth/login?invitation={ticket}&organization=org_acme_markets");
+    let mut policies = Vec::new();
     for site in ["cross-site", "same-site", "none", "same-origin"] {
         let asked = browser.get_from(&link, site).await;
         assert_eq!(asked.status(), StatusCode::OK, "{site}");
+        policies.push(
+            asked.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
         let html = asked.text().await.unwrap();
         assert!(html.contains("Accept the invitation?"), "{html}");
         assert!(
@@ -593,10 +600,25 @@ async fn an_invitation_link_does_not_replace_a_session_unasked() {
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let accepted = browser.post_form("/auth/login", &form).await;
     assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+    let authorize = reqwest::Url::parse(&common::location(&accepted)).unwrap();
     assert!(
-        common::location(&accepted).contains(&format!("invitation={ticket}")),
+        authorize.as_str().contains(&format!("invitation={ticket}")),
         "on to the provider"
     );
+    // The page's policy lets its button's POST go on there: Chromium applies `form-action` to
+    // the redirect that follows a form post, and would stop the acceptance on the page.
+    let provider = authorize.origin().ascii_serialization();
+    for policy in policies {
+        let form_action = policy
+            .split(';')
+            .map(str::trim)
+            .find_map(|directive| directive.strip_prefix("form-action "))
+            .unwrap_or_else(|| panic!("{policy}"));
+        assert!(
+            form_action.split(' ').any(|source| source == provider),
+            "{provider} in {policy}"
+        );
+    }
 }
 
 /// A deployment pinned to one organization refuses another's invitation before it asks anything.

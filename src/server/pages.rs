@@ -6,9 +6,19 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-/// These pages load only the site stylesheet; everything else stays forbidden.
-const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; \
-                        form-action 'self'; frame-ancestors 'none'";
+/// These pages load only the site stylesheet; everything else stays forbidden. Their forms post
+/// to this origin and to `extra_form_action` (see [`confirm_page`]).
+fn page_csp(extra_form_action: &str) -> String {
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; \
+         form-action 'self'{}{extra_form_action}; frame-ancestors 'none'",
+        if extra_form_action.is_empty() {
+            ""
+        } else {
+            " "
+        },
+    )
+}
 
 /// A page saying what went wrong with a sign-in and offering to start again.
 pub fn sign_in_problem(
@@ -32,16 +42,19 @@ pub fn problem_page(
         href = escape(href),
         label = escape(label),
     );
-    render(status, title, paragraphs, &way_on)
+    render(status, title, paragraphs, &way_on, "")
 }
 
 /// A page asking the member to confirm: its button posts `fields` to `action` (a same-origin
-/// POST, so the CSRF check stands between another site and what it does).
+/// POST, so the CSRF check stands between another site and what it does). `redirected_to`: the
+/// origins `action` may redirect the post to (space-separated), which the page's `form-action`
+/// must admit too: Chromium applies it to the redirect that follows a form post.
 pub fn confirm_page(
     title: &str,
     paragraphs: &[&str],
     (action, fields): (&str, &[(&str, &str)]),
     label: &str,
+    redirected_to: &str,
 ) -> Response {
     let hidden: String = fields
         .iter()
@@ -58,10 +71,16 @@ pub fn confirm_page(
         action = escape(action),
         label = escape(label),
     );
-    render(StatusCode::OK, title, paragraphs, &form)
+    render(StatusCode::OK, title, paragraphs, &form, redirected_to)
 }
 
-fn render(status: StatusCode, title: &str, paragraphs: &[&str], way_on: &str) -> Response {
+fn render(
+    status: StatusCode,
+    title: &str,
+    paragraphs: &[&str],
+    way_on: &str,
+    extra_form_action: &str,
+) -> Response {
     let paragraphs: String = paragraphs
         .iter()
         .map(|text| format!("<p>{}</p>\n", escape(text)))
@@ -87,10 +106,11 @@ fn render(status: StatusCode, title: &str, paragraphs: &[&str], way_on: &str) ->
     );
     let mut response = (status, Html(html)).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_CSP),
-    );
+    // The origins come from the issuer and the checked discovery document (`Provider::origin`);
+    // should one not make a header value, the page still goes with a policy, the strict one.
+    let policy = HeaderValue::from_str(&page_csp(extra_form_action))
+        .unwrap_or_else(|_| HeaderValue::from_str(&page_csp("")).expect("an ASCII policy"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     // The callback URL carries a code and state, a refusal what the member typed: never cached.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

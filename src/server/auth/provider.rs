@@ -344,22 +344,30 @@ impl IdentityProvider {
     }
 
     /// The provider's origins (scheme, host, port; space-separated), for the CSP's `form-action`:
-    /// the issuer's, and the end-session endpoint's when it lives elsewhere. Signing out posts to
-    /// `/auth/logout`, which redirects to one of them.
+    /// the issuer's, and those of the authorization and end-session endpoints when they live
+    /// elsewhere. Accepting an invitation posts to `/auth/login`, which redirects to the first;
+    /// signing out posts to `/auth/logout`, which redirects to the second.
     pub fn origin(&self) -> String {
         let mut origins = vec![self.issuer_url.origin().ascii_serialization()];
-        let end_session = self
-            .cached()
-            .and_then(|discovered| discovered.end_session_endpoint.clone());
+        let discovered = self.cached();
+        let endpoints = discovered.iter().flat_map(|discovered| {
+            [
+                Some(discovered.oauth.auth_uri().url()),
+                discovered.end_session_endpoint.as_ref(),
+            ]
+        });
         // Only a plain host name or address goes into the policy: the URL standard admits hosts
         // such as `*` or `a;b`, which in a CSP would widen `form-action` or add a directive.
-        if let Some(endpoint) = end_session.filter(|endpoint| match endpoint.host() {
-            Some(oauth2::url::Host::Domain(domain)) => domain
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-'),
-            Some(_) => true,
-            None => false,
-        }) {
+        for endpoint in endpoints
+            .flatten()
+            .filter(|endpoint| match endpoint.host() {
+                Some(oauth2::url::Host::Domain(domain)) => domain
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-'),
+                Some(_) => true,
+                None => false,
+            })
+        {
             let origin = endpoint.origin().ascii_serialization();
             if !origins.contains(&origin) {
                 origins.push(origin);
