@@ -151,6 +151,18 @@ async fn the_session_cookie_is_host_only_secure_http_only_and_lax() {
         set_cookie.starts_with(&format!("{SESSION_COOKIE}=")),
         "{set_cookie}"
     );
+    let attributes = host_cookie_attributes(&set_cookie);
+    assert!(
+        attributes
+            .iter()
+            .any(|attribute| attribute.starts_with("max-age=")),
+        "idle expiry: {set_cookie}"
+    );
+}
+
+/// The session cookie's attributes (lower case), checked for what a `__Host-` cookie needs and
+/// what ours always has.
+fn host_cookie_attributes(set_cookie: &str) -> Vec<String> {
     let attributes: Vec<String> = set_cookie
         .split(';')
         .skip(1)
@@ -168,12 +180,41 @@ async fn the_session_cookie_is_host_only_secure_http_only_and_lax() {
             .any(|attribute| attribute.starts_with("domain")),
         "{set_cookie}"
     );
-    assert!(
-        attributes
+    attributes
+}
+
+/// The cookie that removes a session (a sign-out, a session that ended) is one a browser takes:
+/// it refuses a `__Host-` cookie without `Secure`, a removal too, and would keep the dead id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cookie_that_removes_a_session_is_one_a_browser_accepts() {
+    let app = TestApp::builder()
+        .config(|config| config.session_idle_timeout_seconds = 2)
+        .spawn()
+        .await;
+    let removal = |response: &reqwest::Response| {
+        let set_cookie = response
+            .headers()
+            .get_all("set-cookie")
             .iter()
-            .any(|attribute| attribute.starts_with("max-age=")),
-        "idle expiry: {set_cookie}"
-    );
+            .map(|value| value.to_str().unwrap().to_owned())
+            .find(|value| value.starts_with(&format!("{SESSION_COOKIE}=")))
+            .expect("the session cookie is removed");
+        let attributes = host_cookie_attributes(&set_cookie);
+        assert!(
+            attributes.iter().any(|attribute| attribute == "max-age=0"),
+            "{set_cookie}"
+        );
+    };
+    let signing_out = app.browser();
+    signing_out.sign_in().await;
+    removal(&signing_out.post_form("/auth/logout", &[]).await);
+    assert_eq!(signing_out.session_cookie(), None);
+
+    let idle = app.browser();
+    idle.sign_in().await;
+    tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
+    removal(&idle.get("/members").await);
+    assert_eq!(idle.session_cookie(), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -274,13 +274,25 @@ impl Browser {
         }
     }
 
-    /// Keeps what the server set, as a browser would (an emptied or expired cookie is dropped).
+    /// Keeps what the server set, as a browser would (an emptied or expired cookie is dropped; a
+    /// `__Host-` one without `Secure` and `Path=/` is ignored, a removal too).
     fn remember(&self, response: &reqwest::Response) {
         for set_cookie in response.headers().get_all(header::SET_COOKIE) {
             let set_cookie = set_cookie.to_str().unwrap();
             let Some(rest) = set_cookie.strip_prefix(&format!("{SESSION_COOKIE}=")) else {
                 continue;
             };
+            let attributes: Vec<String> = rest
+                .split(';')
+                .skip(1)
+                .map(|part| part.trim().to_ascii_lowercase())
+                .collect();
+            if !["secure", "path=/"]
+                .iter()
+                .all(|needed| attributes.iter().any(|attribute| attribute == needed))
+            {
+                continue;
+            }
             let value = rest.split(';').next().unwrap_or_default();
             let removed = value.is_empty() || set_cookie.to_ascii_lowercase().contains("max-age=0");
             self.set_session_cookie((!removed).then(|| value.to_owned()));

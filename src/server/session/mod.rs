@@ -445,7 +445,7 @@ pub async fn layer(
     backend: &Backend,
     policy: &SessionPolicy,
 ) -> Result<Router, StoreError> {
-    Ok(match backend {
+    let with_sessions = match backend {
         Backend::Memory(_) => router.layer(manager(HashedIds(MemoryStore::default()), policy)),
         Backend::Embedded(pools) => {
             let store = pools.session_records(Duration::from_secs(300)).await?;
@@ -458,7 +458,53 @@ pub async fn layer(
         Backend::Redis(pool) => {
             router.layer(manager(HashedIds(RedisStore::new(pool.clone())), policy))
         }
-    })
+    };
+    Ok(with_sessions.layer(axum::middleware::map_response(removal_cookie_attributes)))
+}
+
+/// The session layer's removal cookie (a sign-out, a session that ended) is the cookie the
+/// request sent, emptied: it has none of the session cookie's attributes. A browser refuses a
+/// `__Host-` cookie without `Secure` and `Path=/`, a removal too, and would keep sending the dead
+/// session's id until its idle time ran out. The attributes go back on here.
+async fn removal_cookie_attributes(
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    use axum::http::{header::SET_COOKIE, HeaderValue};
+
+    let headers = response.headers_mut();
+    if !headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|value| bare_session_removal(value).is_some())
+    {
+        return response;
+    }
+    let set_cookies: Vec<HeaderValue> = headers.get_all(SET_COOKIE).iter().cloned().collect();
+    headers.remove(SET_COOKIE);
+    for value in set_cookies {
+        let value = match bare_session_removal(&value) {
+            Some(mut cookie) => {
+                cookie.set_secure(true);
+                cookie.set_http_only(true);
+                cookie.set_same_site(SameSite::Lax);
+                cookie.set_path("/");
+                HeaderValue::from_str(&cookie.to_string()).unwrap_or(value)
+            }
+            None => value,
+        };
+        headers.append(SET_COOKIE, value);
+    }
+    response
+}
+
+/// A session cookie set without `Secure`: the session layer's removal.
+fn bare_session_removal(
+    value: &axum::http::HeaderValue,
+) -> Option<tower_sessions::cookie::Cookie<'static>> {
+    let text = value.to_str().ok()?;
+    tower_sessions::cookie::Cookie::parse(text.to_owned())
+        .ok()
+        .filter(|cookie| cookie.name() == SESSION_COOKIE && cookie.secure() != Some(true))
 }
 
 fn manager<S: SessionStore + Clone>(store: S, policy: &SessionPolicy) -> SessionManagerLayer<S> {
