@@ -283,6 +283,18 @@ async fn an_endpoint_is_edited_disabled_and_deleted_once_confirmed() {
         .unwrap();
     assert_eq!(edited.events, ["settlement.failed"]);
     assert_eq!(edited.description.as_deref(), Some("Renamed"));
+    // A description left blank clears it (sent as "", never null: an update leaves out what it
+    // does not set).
+    let cleared = browser
+        .call(UpdateWebhook {
+            id: id.clone(),
+            url: receiver.url.clone(),
+            description: " ".to_owned(),
+            events: vec!["settlement.failed".to_owned()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(cleared.description, None);
 
     // Disabling is confirmed, naming the endpoint; unconfirmed, it stays active.
     let unconfirmed = browser

@@ -185,6 +185,21 @@ pub fn endpoint_body(
     }))
 }
 
+/// The edit form's fields as the body of an update, which never sends `null` (the contract: unset
+/// fields are left out; the SDK drops `None`). A description left blank is sent as `""`, the way
+/// a client of the SDK clears one; a `null` there is what the create takes, not the update.
+pub fn endpoint_update_body(
+    url: &str,
+    description: &str,
+    events: &[String],
+) -> Result<serde_json::Value, Vec<FieldError>> {
+    let mut body = endpoint_body(url, description, events)?;
+    if body["description"].is_null() {
+        body["description"] = serde_json::Value::from("");
+    }
+    Ok(body)
+}
+
 #[server(endpoint = "webhooks")]
 pub async fn load_webhooks() -> Result<WebhooksView, ApiError> {
     ssr::respond(ssr::load_webhooks().await)
@@ -370,7 +385,8 @@ mod ssr {
         events: Vec<String>,
     ) -> Result<WebhookEndpoint, ApiError> {
         let id = ResourceId::parse(&id)?;
-        let body = endpoint_body(&url, &description, &events).map_err(ApiError::Validation)?;
+        let body =
+            endpoint_update_body(&url, &description, &events).map_err(ApiError::Validation)?;
         MemberRequest::current()?
             .send_for(reqwest::Method::PATCH, &paths::webhook(&id), Some(&body))
             .await
@@ -504,6 +520,23 @@ mod tests {
                 "events": ["settlement.*"],
             })
         );
+    }
+
+    #[test]
+    fn an_update_never_sends_null() {
+        let events = ["*".to_owned()];
+        let blank = endpoint_update_body("https://hooks.acme.example/in", " ", &events).unwrap();
+        assert_eq!(
+            blank,
+            serde_json::json!({
+                "url": "https://hooks.acme.example/in",
+                "description": "",
+                "events": ["*"],
+            })
+        );
+        let described =
+            endpoint_update_body("https://hooks.acme.example/in", " Ledger ", &events).unwrap();
+        assert_eq!(described["description"], "Ledger");
     }
 
     #[test]
