@@ -531,6 +531,63 @@ async fn the_members_page_stands_when_roles_or_invitations_fail() {
     }
 }
 
+/// The Activity page needs the environments for its filter alone: when they cannot be read, the
+/// log still shows, the filter says why it offers no environment, and a filter by one is refused
+/// (never dropped, which would widen the log unsaid).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_activity_log_stands_when_the_environments_cannot_be_read() {
+    let app = spawn_app().await;
+    let browser = signed_in(&app).await;
+    // A first read settles the session's environment (a new session lists them to choose one).
+    let first = browser
+        .call(keystone_dashboard::api::LoadActivity {
+            filters: keystone_dashboard::api::ActivityFilters::default(),
+        })
+        .await
+        .unwrap();
+    assert!(first.environments.is_ok());
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "GET", "path_prefix": "/v1/platforms/me/environments?", "action": { "kind": "status", "status": 500 } }] }),
+    )
+    .await;
+    let all = browser
+        .call(keystone_dashboard::api::LoadActivity {
+            filters: keystone_dashboard::api::ActivityFilters::default(),
+        })
+        .await
+        .unwrap();
+    assert!(!all.entries.is_empty());
+    assert!(all.environments.is_err(), "{:?}", all.environments);
+    let narrowed = browser
+        .call(keystone_dashboard::api::LoadActivity {
+            filters: keystone_dashboard::api::ActivityFilters {
+                environment: keystone_dashboard::domain::EnvironmentSlug::parse("staging").ok(),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap();
+    assert!(narrowed.entries.is_empty());
+    let refused: Vec<_> = narrowed
+        .refused_filters
+        .iter()
+        .map(|refused| refused.message.as_str())
+        .collect();
+    assert!(
+        refused.len() == 1 && refused[0].contains("environments could not be read"),
+        "{refused:?}"
+    );
+    let page = browser.get("/activity").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Could not load the environments (to filter by one)"),
+        "{html}"
+    );
+    assert!(html.contains("data-testid=\"activity-entry\""), "{html}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_overview_stands_when_one_allowlist_count_fails() {
     let app = spawn_app().await;

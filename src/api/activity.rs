@@ -122,7 +122,9 @@ pub struct ActivityView {
     pub entries: Vec<Listed<ActivityEntry>>,
     pub total: u64,
     pub offset: u64,
-    pub environments: Vec<EnvironmentRecord>,
+    /// For the environment filter alone: the log is read without them when no environment is
+    /// chosen, so a failure here is said beside the filter and the log still shows.
+    pub environments: Result<Vec<EnvironmentRecord>, ApiError>,
     /// The filters of the address that cannot be applied (a day that is not a date, an
     /// environment the platform does not have), each with why. When there are any, the log is
     /// not read and the page shows the filters to correct, not an error in their place.
@@ -188,21 +190,32 @@ mod ssr {
 
     pub async fn load_activity(filters: ActivityFilters) -> Result<ActivityView, ApiError> {
         let request = MemberRequest::current()?;
-        let environments = request.environments().await?;
+        let environments = request.environments().await;
         let mut query = vec![
             ("limit", ACTIVITY_PAGE_SIZE.to_string()),
             ("offset", filters.offset.to_string()),
         ];
         let mut refused_filters = Vec::new();
         if let Some(slug) = &filters.environment {
-            match environments
-                .iter()
-                .find(|environment| environment.slug == *slug)
-            {
-                Some(environment) => query.push(("environment_id", environment.id.clone())),
-                None => refused_filters.push(FieldError {
+            let chosen = environments.as_ref().map(|environments| {
+                environments
+                    .iter()
+                    .find(|environment| environment.slug == *slug)
+            });
+            match chosen {
+                Ok(Some(environment)) => query.push(("environment_id", environment.id.clone())),
+                Ok(None) => refused_filters.push(FieldError {
                     field: "environment".to_owned(),
                     message: format!("This platform has no {slug} environment."),
+                }),
+                // The filter needs the environment's id, which only the list gives.
+                Err(error) => refused_filters.push(FieldError {
+                    field: "environment".to_owned(),
+                    message: format!(
+                        "The environments could not be read, so the log cannot be narrowed to \
+                         {slug}: {}.",
+                        error.first_sentence()
+                    ),
                 }),
             }
         }

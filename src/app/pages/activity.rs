@@ -8,7 +8,7 @@ use crate::{
         activity_in_words, load_activity, ActivityEntry, ActivityFilters, ActivityView, Listed,
         OddRecord, ACTIVITY_PAGE_SIZE,
     },
-    app::kit::{Loaded, PageHeader, PageWindow, Pager},
+    app::kit::{Loaded, PageHeader, PageWindow, Pager, SectionFailed},
     domain::EnvironmentSlug,
 };
 
@@ -90,15 +90,16 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
         refused_filters,
     } = view;
     let filters_refused = !refused_filters.is_empty();
+    // Without the environments the filter offers "All" alone, and says why beside it.
+    let (listed, unlisted) = match environments {
+        Ok(listed) => (listed, None),
+        Err(error) => (Vec::new(), Some(error)),
+    };
     // Entries do not say which environment they belong to; only the filter does.
     let scope = filters
         .environment
         .as_ref()
-        .and_then(|slug| {
-            environments
-                .iter()
-                .find(|environment| environment.slug == *slug)
-        })
+        .and_then(|slug| listed.iter().find(|environment| environment.slug == *slug))
         .map_or_else(
             || "all environments".to_owned(),
             |environment| environment.name.clone(),
@@ -122,7 +123,7 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
                 <label>
                     "Environment" <select name="environment" data-testid="activity-environment">
                         <option value="">"All"</option>
-                        {environments
+                        {listed
                             .into_iter()
                             .map(|environment| {
                                 let selected = chosen.environment.as_ref()
@@ -136,6 +137,10 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
                             .collect_view()}
                     </select>
                 </label>
+                {unlisted
+                    .map(|error| {
+                        view! { <SectionFailed what="the environments (to filter by one)" error /> }
+                    })}
                 <label>
                     "Category" <select name="category">
                         <option value="">"All"</option>
