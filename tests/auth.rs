@@ -586,6 +586,27 @@ async fn an_invitation_link_signs_the_invitee_in_as_a_new_member() {
         session["email"].as_str().unwrap().starts_with("nora"),
         "{session}"
     );
+    // The log files the acceptance with the other invitations' entries (its type's first word).
+    let manager = app.browser();
+    manager.sign_in().await;
+    let invitations = manager
+        .call(keystone_dashboard::api::LoadActivity {
+            filters: keystone_dashboard::api::ActivityFilters {
+                category: Some("invitation".to_owned()),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap();
+    let kinds: Vec<String> = invitations
+        .entries
+        .into_iter()
+        .filter_map(|entry| entry.parsed().map(|entry| entry.kind))
+        .collect();
+    assert!(
+        kinds.iter().any(|kind| kind == "invitation.accepted"),
+        "{kinds:?}"
+    );
 }
 
 /// A signed-in member who follows an invitation link (from a mail, another site, or this one) is

@@ -382,7 +382,8 @@ fn accept_invitation(
         data.activity.push(ActivityEntry {
             id: uuid::Uuid::new_v4(),
             kind: "invitation.accepted".to_owned(),
-            category: "members".to_owned(),
+            // The type's first word, as every other entry's (`Caller::activity`).
+            category: "invitation".to_owned(),
             severity: "info".to_owned(),
             description: format!("{email} accepted the invitation and joined the platform"),
             actor_type: "user".to_owned(),
