@@ -970,6 +970,38 @@ async fn the_sandbox_records_requests_no_route_matches_and_redirects_a_trailing_
     assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
     assert!(nowhere.headers().contains_key("x-ratelimit-limit"));
     assert_eq!(nowhere.headers()["keystone-version"], "0.1.0");
+    // A path the API has, with a method it has not: FastAPI's 405, its body and headers.
+    let token: Value = http
+        .post(format!("{}/oauth/token", app.sandbox_url))
+        .json(&json!({
+            "client_id": "sandbox-m2m-development",
+            "client_secret": "sandbox-m2m-secret-development",
+            "audience": "https://api.keystoneos.xyz",
+            "grant_type": "client_credentials",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let wrong_method = http
+        .get(format!(
+            "{}/v1/platforms/me/members/auth0|acme-ada",
+            app.sandbox_url
+        ))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(wrong_method.headers().contains_key("x-ratelimit-limit"));
+    assert_eq!(wrong_method.headers()["keystone-version"], "0.1.0");
+    assert!(wrong_method.headers().contains_key("allow"));
+    assert_eq!(
+        wrong_method.json::<Value>().await.unwrap(),
+        json!({ "detail": "Method Not Allowed" })
+    );
     let reached = recorded_requests(&app).await;
     let seen: Vec<(String, String)> = reached
         .iter()
@@ -984,7 +1016,11 @@ async fn the_sandbox_records_requests_no_route_matches_and_redirects_a_trailing_
         seen,
         [
             ("PATCH".to_owned(), "/v1/platforms/me/".to_owned()),
-            ("DELETE".to_owned(), "/v1/nowhere".to_owned())
+            ("DELETE".to_owned(), "/v1/nowhere".to_owned()),
+            (
+                "GET".to_owned(),
+                "/v1/platforms/me/members/auth0|acme-ada".to_owned()
+            )
         ]
     );
 }

@@ -55,6 +55,26 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .merge(activity::router())
         .merge(webhooks::router())
         .route_layer(middleware::from_fn_with_state(state, authenticate))
+        .layer(middleware::map_response(method_not_allowed_body))
+}
+
+/// A path the API has, with a method it has not: axum's router answers 405 with an empty body
+/// (past the caller's check, which stamps the headers every reply carries and records it).
+/// FastAPI's 405 says so in the API's error body [doc: `{"detail": …}`].
+async fn method_not_allowed_body(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(
+        parts,
+        axum::body::Body::from(r#"{"detail":"Method Not Allowed"}"#),
+    )
 }
 
 /// Who is calling, from where, with which permissions, in which environment.
