@@ -944,7 +944,7 @@ async fn ids_that_are_not_ids_never_reach_the_api() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_sandbox_records_requests_no_route_matches_and_redirects_a_trailing_slash() {
+async fn the_sandbox_answers_and_records_what_no_handler_takes_as_fastapi_does() {
     let app = spawn_app().await;
     reset_sandbox_stats(&app.sandbox_url).await;
     let http = reqwest::Client::builder()
@@ -1002,6 +1002,18 @@ async fn the_sandbox_records_requests_no_route_matches_and_redirects_a_trailing_
         wrong_method.json::<Value>().await.unwrap(),
         json!({ "detail": "Method Not Allowed" })
     );
+    // An empty body is no body to FastAPI: the model is missing (422), not malformed JSON (400).
+    let empty = http
+        .post(format!("{}/v1/platforms/me/environments", app.sandbox_url))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused: Value = empty.json().await.unwrap();
+    assert_eq!(refused["detail"][0]["loc"], json!(["body"]), "{refused}");
+    assert_eq!(refused["detail"][0]["type"], "missing", "{refused}");
     let reached = recorded_requests(&app).await;
     let seen: Vec<(String, String)> = reached
         .iter()
@@ -1020,7 +1032,11 @@ async fn the_sandbox_records_requests_no_route_matches_and_redirects_a_trailing_
             (
                 "GET".to_owned(),
                 "/v1/platforms/me/members/auth0|acme-ada".to_owned()
-            )
+            ),
+            (
+                "POST".to_owned(),
+                "/v1/platforms/me/environments".to_owned()
+            ),
         ]
     );
 }

@@ -17,6 +17,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // FastAPI reads an empty body as no body, whatever its type: the model is missing (422),
+        // as for a `null` one, not malformed JSON.
+        if axum::body::HttpBody::size_hint(request.body()).exact() == Some(0) {
+            return model(serde_json::Value::Null).map(Self);
+        }
         match axum::Json::<serde_json::Value>::from_request(request, state).await {
             Ok(axum::Json(value)) => model(value).map(Self),
             Err(JsonRejection::JsonSyntaxError(error)) => Err(ApiError::BadRequest(format!(
