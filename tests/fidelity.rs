@@ -586,6 +586,32 @@ async fn the_activity_log_stands_when_the_environments_cannot_be_read() {
         "{html}"
     );
     assert!(html.contains("data-testid=\"activity-entry\""), "{html}");
+    // The filter by an environment stays chosen in the form, so filtering again by another field
+    // does not drop it unsaid.
+    let filtered = browser.get("/activity?environment=staging").await;
+    let html = filtered.text().await.unwrap();
+    assert!(
+        html.contains(r#"<option value="staging" selected"#),
+        "{html}"
+    );
+    assert!(html.contains("data-testid=\"refused-filters\""), "{html}");
+
+    // A session that ended is said as such, not as a filter that cannot be applied.
+    set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "method": "GET", "path_prefix": "/v1/platforms/me/environments?", "action": { "kind": "status", "status": 401 } }] }),
+    )
+    .await;
+    let ended = browser
+        .call(keystone_dashboard::api::LoadActivity {
+            filters: keystone_dashboard::api::ActivityFilters {
+                environment: keystone_dashboard::domain::EnvironmentSlug::parse("staging").ok(),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(ended.error, keystone_dashboard::api::ApiError::SignedOut);
 }
 
 #[tokio::test(flavor = "multi_thread")]

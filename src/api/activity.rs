@@ -190,7 +190,14 @@ mod ssr {
 
     pub async fn load_activity(filters: ActivityFilters) -> Result<ActivityView, ApiError> {
         let request = MemberRequest::current()?;
-        let environments = request.environments().await;
+        let environments = match request.environments().await {
+            // A session that ended (or that cannot be renewed) is said as such, not as a filter
+            // that cannot be applied: a filtered page would never read the log, which says it.
+            Err(error @ (ApiError::SignedOut | ApiError::ProviderUnavailable)) => {
+                return Err(error)
+            }
+            listed => listed,
+        };
         let mut query = vec![
             ("limit", ACTIVITY_PAGE_SIZE.to_string()),
             ("offset", filters.offset.to_string()),

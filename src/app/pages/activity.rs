@@ -95,6 +95,19 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
         Ok(listed) => (listed, None),
         Err(error) => (Vec::new(), Some(error)),
     };
+    // The chosen environment stays chosen when the list is missing: filtering again by another
+    // field must not drop it, which would widen the log unsaid.
+    let unlisted_choice = unlisted
+        .is_some()
+        .then(|| filters.environment.clone())
+        .flatten()
+        .map(|slug| {
+            view! {
+                <option value=slug.to_string() selected=true>
+                    {slug.to_string()}
+                </option>
+            }
+        });
     // Entries do not say which environment they belong to; only the filter does.
     let scope = filters
         .environment
@@ -123,6 +136,7 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
                 <label>
                     "Environment" <select name="environment" data-testid="activity-environment">
                         <option value="">"All"</option>
+                        {unlisted_choice}
                         {listed
                             .into_iter()
                             .map(|environment| {
