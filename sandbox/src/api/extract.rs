@@ -9,6 +9,9 @@ use serde::{de::DeserializeOwned, Deserialize};
 use super::error::{ApiError, FieldError};
 use crate::model::Page;
 
+/// The largest body read (axum's default limit for a JSON body).
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 /// A JSON body: malformed JSON is a 400, a body of the wrong shape a 422 naming the field that is
 /// wrong, in pydantic's words (as the real API, FastAPI, does).
 pub struct ApiJson<T>(pub T);
@@ -18,10 +21,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         // FastAPI reads an empty body as no body, whatever its type: the model is missing (422),
-        // as for a `null` one, not malformed JSON.
-        if axum::body::HttpBody::size_hint(request.body()).exact() == Some(0) {
+        // as for a `null` one, not malformed JSON. Read whole first: a chunked or HTTP/2 body
+        // does not say its length.
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|error| ApiError::BadRequest(format!("Unreadable body: {error}")))?;
+        if bytes.is_empty() {
             return model(serde_json::Value::Null).map(Self);
         }
+        let request = Request::from_parts(parts, axum::body::Body::from(bytes));
         match axum::Json::<serde_json::Value>::from_request(request, state).await {
             Ok(axum::Json(value)) => model(value).map(Self),
             Err(JsonRejection::JsonSyntaxError(error)) => Err(ApiError::BadRequest(format!(
