@@ -376,6 +376,16 @@ impl IdentityProvider {
         origins.join(" ")
     }
 
+    /// [`Self::origin`] once the discovery document is known (fetched now if it is not, as the
+    /// sign-in it leads to would): for a page whose form goes on to the authorization endpoint,
+    /// which may live on another origin than the issuer. Without the document, the issuer's.
+    pub async fn form_action_origins(&self) -> String {
+        if let Err(error) = self.discovered().await {
+            tracing::warn!(%error, "the provider's endpoints are unknown for a page's form-action");
+        }
+        self.origin()
+    }
+
     /// Fetches the discovery document now (at start, and for readiness), whatever the cache holds.
     pub async fn discover(&self) -> Result<(), DiscoveryError> {
         let _one_at_a_time = self.discovery_fetch.lock().await;

@@ -199,7 +199,7 @@ async fn start_sign_in(
                 ],
                 ("/auth/login", &fields),
                 "Accept the invitation",
-                &bff.provider.origin(),
+                &bff.provider.form_action_origins().await,
             ));
         }
     }
