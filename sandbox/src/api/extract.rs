@@ -9,9 +9,6 @@ use serde::{de::DeserializeOwned, Deserialize};
 use super::error::{ApiError, FieldError};
 use crate::model::Page;
 
-/// The largest body read (axum's default limit for a JSON body).
-const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-
 /// A JSON body: malformed JSON is a 400, a body of the wrong shape a 422 naming the field that is
 /// wrong, in pydantic's words (as the real API, FastAPI, does).
 pub struct ApiJson<T>(pub T);
@@ -24,13 +21,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         // as for a `null` one, not malformed JSON. Read whole first: a chunked or HTTP/2 body
         // does not say its length.
         let (parts, body) = request.into_parts();
-        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        let headers = parts.headers.clone();
+        // Read as axum's own extractors read (`DefaultBodyLimit` holds), with their refusal.
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
             .await
-            .map_err(|error| ApiError::BadRequest(format!("Unreadable body: {error}")))?;
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
         if bytes.is_empty() {
             return model(serde_json::Value::Null).map(Self);
         }
-        let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let mut request = Request::new(axum::body::Body::from(bytes));
+        *request.headers_mut() = headers;
         match axum::Json::<serde_json::Value>::from_request(request, state).await {
             Ok(axum::Json(value)) => model(value).map(Self),
             Err(JsonRejection::JsonSyntaxError(error)) => Err(ApiError::BadRequest(format!(

@@ -376,12 +376,15 @@ impl IdentityProvider {
         origins.join(" ")
     }
 
-    /// [`Self::origin`] once the discovery document is known (fetched now if it is not, as the
-    /// sign-in it leads to would): for a page whose form goes on to the authorization endpoint,
-    /// which may live on another origin than the issuer. Without the document, the issuer's.
+    /// [`Self::origin`] once the discovery document is known (fetched now if no copy is held,
+    /// as the sign-in it leads to would; an old copy serves as it is): for a page whose form goes
+    /// on to the authorization endpoint, which may live on another origin than the issuer.
+    /// Without the document, the issuer's.
     pub async fn form_action_origins(&self) -> String {
-        if let Err(error) = self.discovered().await {
-            tracing::warn!(%error, "the provider's endpoints are unknown for a page's form-action");
+        if self.cached().is_none() {
+            if let Err(error) = self.discovered().await {
+                tracing::warn!(%error, "the provider's endpoints are unknown for a page's form-action");
+            }
         }
         self.origin()
     }
