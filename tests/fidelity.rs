@@ -531,6 +531,21 @@ async fn the_members_page_stands_when_roles_or_invitations_fail() {
     }
 }
 
+/// The Activity log's first page, in one environment or all.
+async fn activity_in(
+    browser: &Browser,
+    environment: Option<&str>,
+) -> Result<keystone_dashboard::api::ActivityView, Refused> {
+    let filters = keystone_dashboard::api::ActivityFilters {
+        environment: environment
+            .map(|slug| keystone_dashboard::domain::EnvironmentSlug::parse(slug).unwrap()),
+        ..Default::default()
+    };
+    browser
+        .call(keystone_dashboard::api::LoadActivity { filters })
+        .await
+}
+
 /// The Activity page needs the environments for its filter alone: when they cannot be read, the
 /// log still shows, the filter says why it offers no environment, and a filter by one is refused
 /// (never dropped, which would widen the log unsaid).
@@ -539,35 +554,17 @@ async fn the_activity_log_stands_when_the_environments_cannot_be_read() {
     let app = spawn_app().await;
     let browser = signed_in(&app).await;
     // A first read settles the session's environment (a new session lists them to choose one).
-    let first = browser
-        .call(keystone_dashboard::api::LoadActivity {
-            filters: keystone_dashboard::api::ActivityFilters::default(),
-        })
-        .await
-        .unwrap();
+    let first = activity_in(&browser, None).await.unwrap();
     assert!(first.environments.is_ok());
     set_faults(
         &app.sandbox_url,
         json!({ "rules": [{ "method": "GET", "path_prefix": "/v1/platforms/me/environments?", "action": { "kind": "status", "status": 500 } }] }),
     )
     .await;
-    let all = browser
-        .call(keystone_dashboard::api::LoadActivity {
-            filters: keystone_dashboard::api::ActivityFilters::default(),
-        })
-        .await
-        .unwrap();
+    let all = activity_in(&browser, None).await.unwrap();
     assert!(!all.entries.is_empty());
     assert!(all.environments.is_err(), "{:?}", all.environments);
-    let narrowed = browser
-        .call(keystone_dashboard::api::LoadActivity {
-            filters: keystone_dashboard::api::ActivityFilters {
-                environment: keystone_dashboard::domain::EnvironmentSlug::parse("staging").ok(),
-                ..Default::default()
-            },
-        })
-        .await
-        .unwrap();
+    let narrowed = activity_in(&browser, Some("staging")).await.unwrap();
     assert!(narrowed.entries.is_empty());
     let refused: Vec<_> = narrowed
         .refused_filters
@@ -602,15 +599,7 @@ async fn the_activity_log_stands_when_the_environments_cannot_be_read() {
         json!({ "rules": [{ "method": "GET", "path_prefix": "/v1/platforms/me/environments?", "action": { "kind": "status", "status": 401 } }] }),
     )
     .await;
-    let ended = browser
-        .call(keystone_dashboard::api::LoadActivity {
-            filters: keystone_dashboard::api::ActivityFilters {
-                environment: keystone_dashboard::domain::EnvironmentSlug::parse("staging").ok(),
-                ..Default::default()
-            },
-        })
-        .await
-        .unwrap_err();
+    let ended = activity_in(&browser, Some("staging")).await.unwrap_err();
     assert_eq!(ended.error, keystone_dashboard::api::ApiError::SignedOut);
 }
 
@@ -997,26 +986,13 @@ async fn the_sandbox_answers_and_records_what_no_handler_takes_as_fastapi_does()
     assert!(nowhere.headers().contains_key("x-ratelimit-limit"));
     assert_eq!(nowhere.headers()["keystone-version"], "0.1.0");
     // A path the API has, with a method it has not: FastAPI's 405, its body and headers.
-    let token: Value = http
-        .post(format!("{}/oauth/token", app.sandbox_url))
-        .json(&json!({
-            "client_id": "sandbox-m2m-development",
-            "client_secret": "sandbox-m2m-secret-development",
-            "audience": "https://api.keystoneos.xyz",
-            "grant_type": "client_credentials",
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = m2m_token(&app.sandbox_url, "development").await.unwrap();
     let wrong_method = http
         .get(format!(
             "{}/v1/platforms/me/members/auth0|acme-ada",
             app.sandbox_url
         ))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();
@@ -1031,7 +1007,7 @@ async fn the_sandbox_answers_and_records_what_no_handler_takes_as_fastapi_does()
     // An empty body is no body to FastAPI: the model is missing (422), not malformed JSON (400).
     let empty = http
         .post(format!("{}/v1/platforms/me/environments", app.sandbox_url))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(&token)
         .header("content-type", "application/json")
         .send()
         .await

@@ -1,3 +1,4 @@
+import type { Page } from '@playwright/test';
 import { test, expect, signIn, waitForHydration, setFaults, SANDBOX_URL } from './fixtures';
 
 /**
@@ -10,6 +11,16 @@ test.afterEach(async () => setFaults({}));
 test.use({ expectedConsoleErrors: [/status of (50[0-9]|409)/] });
 
 const PAGES = ['/', '/members', '/roles', '/environments', '/security', '/activity'];
+
+/** Deletes an allowlist entry the test added, confirming what the page asks. */
+async function deleteEntry(page: Page, network: string) {
+  const row = page.getByTestId('allowlist-row').filter({ hasText: network });
+  await row.getByTestId('delete-entry').click();
+  const deleting = row.locator('.inline-dialog__body:visible');
+  if (await deleting.getByLabel('I understand').count()) await deleting.getByLabel('I understand').check();
+  await deleting.getByRole('button', { name: /^Yes, delete/ }).click();
+  await expect(row).toHaveCount(0);
+}
 
 test('with the API failing, every page says so and recovers with Try again', async ({ page }) => {
   await signIn(page, '/');
@@ -109,12 +120,7 @@ test('a list that cannot be read again keeps the page and what was typed, says s
   await expect(page.getByTestId('allowlist-row').filter({ hasText: network })).toHaveCount(1);
   await expect(page.locator('#main')).toBeFocused();
   // Left as found for the other tests.
-  const row = page.getByTestId('allowlist-row').filter({ hasText: network });
-  await row.getByTestId('delete-entry').click();
-  const deleting = row.locator('.inline-dialog__body:visible');
-  if (await deleting.getByLabel('I understand').count()) await deleting.getByLabel('I understand').check();
-  await deleting.getByRole('button', { name: /^Yes, delete/ }).click();
-  await expect(row).toHaveCount(0);
+  await deleteEntry(page, network);
 });
 
 test('a recovery the notice did not bring about leaves the focus where the user put it', async ({ page }) => {
@@ -147,12 +153,7 @@ test('a recovery the notice did not bring about leaves the focus where the user 
   await expect(page.locator('#main')).not.toBeFocused();
   await expect(form.locator(':focus')).toHaveCount(1);
   // Left as found for the other tests.
-  const row = page.getByTestId('allowlist-row').filter({ hasText: network });
-  await row.getByTestId('delete-entry').click();
-  const deleting = row.locator('.inline-dialog__body:visible');
-  if (await deleting.getByLabel('I understand').count()) await deleting.getByLabel('I understand').check();
-  await deleting.getByRole('button', { name: /^Yes, delete/ }).click();
-  await expect(row).toHaveCount(0);
+  await deleteEntry(page, network);
 });
 
 test('a read of another page or search that fails is shown as a failure, not as the old rows', async ({ page }) => {

@@ -768,10 +768,10 @@ pub fn find_jwt(text: &str) -> Option<&str> {
     })
 }
 
-/// Status of an M2M call (client credentials of environment `slug`) from this machine, 127.0.0.1.
-pub async fn m2m_status(sandbox_url: &str, slug: &str) -> StatusCode {
-    let http = reqwest::Client::new();
-    let reply = http
+/// An access token of the sandbox's M2M client for environment `slug` (client credentials), or
+/// None when the sandbox refuses one.
+pub async fn m2m_token(sandbox_url: &str, slug: &str) -> Option<String> {
+    let reply = reqwest::Client::new()
         .post(format!("{sandbox_url}/oauth/token"))
         .json(&serde_json::json!({
             "client_id": format!("sandbox-m2m-{slug}"),
@@ -783,8 +783,15 @@ pub async fn m2m_status(sandbox_url: &str, slug: &str) -> StatusCode {
         .await
         .unwrap();
     let token: Value = reply.json().await.unwrap();
-    http.get(format!("{sandbox_url}/v1/platforms/me/environments"))
-        .bearer_auth(token["access_token"].as_str().unwrap_or_default())
+    token["access_token"].as_str().map(str::to_owned)
+}
+
+/// Status of an M2M call (client credentials of environment `slug`) from this machine, 127.0.0.1.
+pub async fn m2m_status(sandbox_url: &str, slug: &str) -> StatusCode {
+    let token = m2m_token(sandbox_url, slug).await;
+    reqwest::Client::new()
+        .get(format!("{sandbox_url}/v1/platforms/me/environments"))
+        .bearer_auth(token.unwrap_or_default())
         .send()
         .await
         .unwrap()
