@@ -21,7 +21,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         // as for a `null` one, not malformed JSON. Read whole first: a chunked or HTTP/2 body
         // does not say its length.
         let (parts, body) = request.into_parts();
-        let headers = parts.headers.clone();
+        let (headers, extensions) = (parts.headers.clone(), parts.extensions.clone());
         // Read as axum's own extractors read (`DefaultBodyLimit` holds), with their refusal.
         let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
             .await
@@ -31,6 +31,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         }
         let mut request = Request::new(axum::body::Body::from(bytes));
         *request.headers_mut() = headers;
+        *request.extensions_mut() = extensions;
         match axum::Json::<serde_json::Value>::from_request(request, state).await {
             Ok(axum::Json(value)) => model(value).map(Self),
             Err(JsonRejection::JsonSyntaxError(error)) => Err(ApiError::BadRequest(format!(
