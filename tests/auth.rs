@@ -246,10 +246,7 @@ async fn signing_in_renews_the_session_id() {
 async fn a_callback_with_a_state_this_session_never_issued_is_refused() {
     let app = spawn_app().await;
     let browser = app.browser();
-    let authorize_url = browser.start_login("").await;
-    let callback = browser
-        .sign_in_at_provider(&authorize_url, &[("user_id", ADA)])
-        .await;
+    let callback = browser.callback_as(ADA, "").await;
     let code = callback.param("code").unwrap();
 
     let forged = browser
@@ -278,10 +275,7 @@ async fn a_callback_with_a_state_this_session_never_issued_is_refused() {
 async fn a_state_is_good_for_one_callback_only() {
     let app = spawn_app().await;
     let browser = app.browser();
-    let authorize_url = browser.start_login("").await;
-    let callback = browser
-        .sign_in_at_provider(&authorize_url, &[("user_id", ADA)])
-        .await;
+    let callback = browser.callback_as(ADA, "").await;
     assert_eq!(
         browser.callback(&callback).await.status(),
         StatusCode::SEE_OTHER
@@ -300,10 +294,7 @@ async fn a_state_is_good_for_one_callback_only() {
 async fn a_state_is_spent_by_a_callback_that_fails_with_a_server_error() {
     let app = spawn_app().await;
     let browser = app.browser();
-    let authorize_url = browser.start_login("").await;
-    let callback = browser
-        .sign_in_at_provider(&authorize_url, &[("user_id", ADA)])
-        .await;
+    let callback = browser.callback_as(ADA, "").await;
     // The token endpoint down: the callback fails with a 5xx, a reply after which the session
     // layer saves nothing on its own.
     set_faults(
@@ -598,11 +589,7 @@ async fn an_invitation_link_signs_the_invitee_in_as_a_new_member() {
         })
         .await
         .unwrap();
-    let kinds: Vec<String> = invitations
-        .entries
-        .into_iter()
-        .filter_map(|entry| entry.parsed().map(|entry| entry.kind))
-        .collect();
+    let kinds = common::activity_kinds(&invitations);
     assert!(
         kinds.iter().any(|kind| kind == "invitation.accepted"),
         "{kinds:?}"
@@ -1176,10 +1163,7 @@ async fn an_authorization_response_naming_another_issuer_is_refused() {
     let slash_added = format!("{}/", app.sandbox_url);
     for iss in [None, Some(slash_added.as_str())] {
         let browser = app.browser();
-        let authorize_url = browser.start_login("").await;
-        let callback = browser
-            .sign_in_at_provider(&authorize_url, &[("user_id", ADA)])
-            .await;
+        let callback = browser.callback_as(ADA, "").await;
         let callback = Callback {
             url: with_iss(&callback.url, iss),
         };

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{spawn_app, Browser, TestApp};
+use common::{activity_kinds, spawn_app, Browser, TestApp};
 use keystone_dashboard::{
     api::{
         confirmation_code, deactivation_warning, production_edit_warnings, ActivityFilters,
@@ -53,14 +53,6 @@ async fn activity(
     filters: ActivityFilters,
 ) -> Result<ActivityView, common::Refused> {
     browser.call(LoadActivity { filters }).await
-}
-
-fn kinds(view: &ActivityView) -> Vec<String> {
-    view.entries
-        .iter()
-        .filter_map(|listed| listed.clone().parsed())
-        .map(|entry| entry.kind)
-        .collect()
 }
 
 fn in_environment(slug: &str) -> ActivityFilters {
@@ -312,7 +304,7 @@ async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activit
 
     // The log lists both changes under staging, and not under production.
     let staging_log = activity(&browser, in_environment("staging")).await.unwrap();
-    let staging_kinds = kinds(&staging_log);
+    let staging_kinds = activity_kinds(&staging_log);
     // The M2M call just made is logged too (the sandbox logs M2M requests).
     assert_eq!(staging_kinds[0], "api.request");
     let changes: Vec<&String> = staging_kinds
@@ -327,7 +319,7 @@ async fn deactivation_is_confirmed_refuses_m2m_and_shows_in_overview_and_activit
     let production_log = activity(&browser, in_environment("production"))
         .await
         .unwrap();
-    assert!(kinds(&production_log)
+    assert!(activity_kinds(&production_log)
         .iter()
         .all(|kind| !kind.starts_with("environment.")));
     let searched = activity(

@@ -486,12 +486,7 @@ async fn roles_change_and_members_leave_but_never_yourself_or_the_last_manager()
         })
         .await
         .unwrap();
-    let kinds: Vec<String> = log
-        .entries
-        .into_iter()
-        .filter_map(|entry| entry.parsed())
-        .map(|entry| entry.kind)
-        .collect();
+    let kinds = common::activity_kinds(&log);
     assert!(
         kinds.iter().any(|kind| kind == "member.roles_updated")
             && kinds.iter().any(|kind| kind == "member.removed"),

@@ -260,10 +260,7 @@ async fn a_sign_in_started_before_the_pin_cannot_finish_into_another_organizatio
         .spawn()
         .await;
     let browser = app.browser();
-    let attempt = browser.start_login("").await;
-    let callback = browser
-        .sign_in_at_provider(&attempt, &[("user_id", ADA)])
-        .await;
+    let callback = browser.callback_as(ADA, "").await;
     app.stop().await;
 
     let listener = std::net::TcpListener::bind(public_url.trim_start_matches("http://")).unwrap();
@@ -654,10 +651,7 @@ async fn a_sign_in_whose_record_cannot_be_stored_answers_a_page_and_keeps_no_tok
         &[("refuse_token_sets", "INSERT ON token_sets")][..],
     ] {
         let revoked = families(app.sandbox()).1;
-        let attempt = browser.start_login("").await;
-        let callback = browser
-            .sign_in_at_provider(&attempt, &[("user_id", ADA)])
-            .await;
+        let callback = browser.callback_as(ADA, "").await;
         for (trigger, event) in triggers {
             sqlx::query(&refuse(trigger, event))
                 .execute(&store)
@@ -682,10 +676,7 @@ async fn a_sign_in_whose_record_cannot_be_stored_answers_a_page_and_keeps_no_tok
                 .unwrap();
         }
     }
-    let attempt = browser.start_login("").await;
-    let callback = browser
-        .sign_in_at_provider(&attempt, &[("user_id", ADA)])
-        .await;
+    let callback = browser.callback_as(ADA, "").await;
     assert_eq!(
         browser.callback(&callback).await.status(),
         StatusCode::SEE_OTHER

@@ -395,11 +395,16 @@ impl Browser {
 
     /// The whole sign-in; returns the callback's reply (a redirect to the return path on success).
     pub async fn sign_in_as(&self, user_id: &str, query: &str) -> reqwest::Response {
-        let authorize_url = self.start_login(query).await;
-        let callback = self
-            .sign_in_at_provider(&authorize_url, &[("user_id", user_id)])
-            .await;
+        let callback = self.callback_as(user_id, query).await;
         self.callback(&callback).await
+    }
+
+    /// A login started here (`query` on `/auth/login`) and completed at the provider as
+    /// `user_id`: the callback the provider sends back, not yet followed.
+    pub async fn callback_as(&self, user_id: &str, query: &str) -> Callback {
+        let authorize_url = self.start_login(query).await;
+        self.sign_in_at_provider(&authorize_url, &[("user_id", user_id)])
+            .await
     }
 
     /// Signs Ada (a Platform Manager) in and checks it worked.
@@ -858,4 +863,13 @@ pub async fn allowlist_confirmation(browser: &Browser, change: ListChange<'_>) -
         ),
     };
     confirmation_code(&warnings)
+}
+
+/// The types of the log entries the dashboard could read, newest first.
+pub fn activity_kinds(view: &keystone_dashboard::api::ActivityView) -> Vec<String> {
+    view.entries
+        .iter()
+        .filter_map(|listed| listed.clone().parsed())
+        .map(|entry| entry.kind)
+        .collect()
 }
