@@ -97,10 +97,10 @@ fn ActivityPanel(view: ActivityView, filters: ActivityFilters) -> impl IntoView 
     };
     // The chosen environment stays chosen when the list is missing: filtering again by another
     // field must not drop it, which would widen the log unsaid.
-    let unlisted_choice = unlisted
-        .is_some()
-        .then(|| filters.environment.clone())
-        .flatten()
+    let unlisted_choice = filters
+        .environment
+        .clone()
+        .filter(|_| unlisted.is_some())
         .map(|slug| {
             view! {
                 <option value=slug.to_string() selected=true>

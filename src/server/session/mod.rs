@@ -501,7 +501,11 @@ async fn removal_cookie_attributes(
 fn bare_session_removal(
     value: &axum::http::HeaderValue,
 ) -> Option<tower_sessions::cookie::Cookie<'static>> {
-    let text = value.to_str().ok()?;
+    // Every response passes here: only the session cookie is parsed.
+    let text = value
+        .to_str()
+        .ok()
+        .filter(|text| text.starts_with(SESSION_COOKIE))?;
     tower_sessions::cookie::Cookie::parse(text.to_owned())
         .ok()
         .filter(|cookie| cookie.name() == SESSION_COOKIE && cookie.secure() != Some(true))
