@@ -513,6 +513,76 @@ async fn signing_out_during_a_refresh_is_final_with_redis() {
     signing_out_during_a_refresh_is_final(SessionStoreKind::Redis, Some(&redis)).await;
 }
 
+/// A request in flight that marks the member "last seen" writes back that mark alone: an
+/// environment switched to while it ran stays chosen. (tower-sessions writes back the whole record
+/// a request loaded, which switched the member back without a word, while the switcher showed the
+/// new environment.)
+async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran(
+    store: SessionStoreKind,
+    redis: Option<&RedisServer>,
+) {
+    let data_dir = std::env::temp_dir().join(format!(
+        "keystone-switch-race-{}-{store:?}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let app = TestApp::builder()
+        .config(|config| {
+            on_store(config, store, &data_dir, redis);
+            // The "last seen" mark is then written every 2 s: by the slow request below.
+            config.session_idle_timeout_seconds = 8;
+        })
+        .spawn()
+        .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    let current = |shell: serde_json::Value| shell["current_environment"].clone();
+    let (_, shell) = browser.server_fn("shell", &[]).await;
+    assert_eq!(current(shell), json!("development"));
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    common::set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "path_prefix": "/v1/platforms/me/members", "action": { "kind": "delay", "ms": 1_500 }, "times": 1 }] }),
+    )
+    .await;
+
+    let (slow, switched) = tokio::join!(browser.server_fn("members", &[]), async {
+        // Once the slow request has marked the member seen and waits on the API.
+        while common::fault_uses_left(&app.sandbox_url).await > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        browser
+            .server_fn("environment", &[("slug", "staging")])
+            .await
+    });
+    assert_eq!(slow.0, StatusCode::OK, "{}", slow.1);
+    assert_eq!(switched.0, StatusCode::OK, "{}", switched.1);
+
+    let (_, shell) = browser.server_fn("shell", &[]).await;
+    assert_eq!(
+        current(shell),
+        json!("staging"),
+        "the slow request switched the member back"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran_with_the_embedded_store() {
+    a_slow_request_keeps_an_environment_switch_made_while_it_ran(SessionStoreKind::Embedded, None)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran_with_redis() {
+    let redis = RedisServer::start().await;
+    a_slow_request_keeps_an_environment_switch_made_while_it_ran(
+        SessionStoreKind::Redis,
+        Some(&redis),
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_over_a_live_session_revokes_the_session_it_replaces() {
     let app = spawn_app().await;

@@ -5,6 +5,7 @@
 mod backend;
 mod cipher;
 mod hashed;
+mod merged;
 mod recent;
 mod vault;
 
@@ -21,6 +22,7 @@ use tower_sessions_redis_store::RedisStore;
 pub use backend::{Backend, FencedSave, StoreError};
 pub use cipher::{KeyError, TokenCipher};
 use hashed::HashedIds;
+use merged::ChangesOnly;
 use recent::RecentRecords;
 pub use vault::{refresh_lease, TokenSet, TokenSetId, TokenVault, VaultError};
 
@@ -459,7 +461,10 @@ pub async fn layer(
             router.layer(manager(HashedIds(RedisStore::new(pool.clone())), policy))
         }
     };
-    Ok(with_sessions.layer(axum::middleware::map_response(removal_cookie_attributes)))
+    Ok(with_sessions
+        .layer(axum::middleware::map_response(removal_cookie_attributes))
+        // Outside the session layer: its load and its save both happen inside the request's scope.
+        .layer(axum::middleware::from_fn(merged::hold_request_record)))
 }
 
 /// The session layer's removal cookie (a sign-out, a session that ended) is the cookie the
@@ -511,8 +516,16 @@ fn bare_session_removal(
         .filter(|cookie| cookie.name() == SESSION_COOKIE && cookie.secure() != Some(true))
 }
 
-fn manager<S: SessionStore + Clone>(store: S, policy: &SessionPolicy) -> SessionManagerLayer<S> {
-    SessionManagerLayer::new(store)
+/// The keys whose value is a map of independent entries, merged entry by entry at a save (see
+/// [`ChangesOnly`]).
+const ENTRY_MERGED_KEYS: &[&str] = &[PENDING_LOGINS_KEY];
+
+fn manager<S: SessionStore + Clone>(
+    store: S,
+    policy: &SessionPolicy,
+) -> SessionManagerLayer<ChangesOnly<S>> {
+    // Outermost, so the merge sees the ids the requests hold (the hashing happens below it).
+    SessionManagerLayer::new(ChangesOnly::new(store, ENTRY_MERGED_KEYS))
         .with_name(SESSION_COOKIE)
         // Always Secure, even on http://127.0.0.1: browsers treat loopback as a secure context.
         .with_secure(true)
