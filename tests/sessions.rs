@@ -542,19 +542,32 @@ async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran(
     tokio::time::sleep(Duration::from_millis(2_200)).await;
     common::set_faults(
         &app.sandbox_url,
-        json!({ "rules": [{ "path_prefix": "/v1/platforms/me/members", "action": { "kind": "delay", "ms": 1_500 }, "times": 1 }] }),
+        json!({ "rules": [{ "path_prefix": "/v1/platforms/me/members", "action": { "kind": "delay", "ms": 3_000 }, "times": 1 }] }),
     )
     .await;
 
-    let (slow, switched) = tokio::join!(browser.server_fn("members", &[]), async {
-        // Once the slow request has marked the member seen and waits on the API.
-        while common::fault_uses_left(&app.sandbox_url).await > 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+    let (slow, switched) = tokio::join!(
+        async {
+            let reply = browser.server_fn("members", &[]).await;
+            (reply, Instant::now())
+        },
+        async {
+            // Once the slow request has marked the member seen and waits on the API.
+            while common::fault_uses_left(&app.sandbox_url).await > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let reply = browser
+                .server_fn("environment", &[("slug", "staging")])
+                .await;
+            (reply, Instant::now())
         }
-        browser
-            .server_fn("environment", &[("slug", "staging")])
-            .await
-    });
+    );
+    let ((slow, slow_ended), (switched, switch_ended)) = (slow, switched);
+    // Otherwise the switch would win whatever the saves do, and the test would prove nothing.
+    assert!(
+        switch_ended < slow_ended,
+        "the switch took longer than the slow request's delay"
+    );
     assert_eq!(slow.0, StatusCode::OK, "{}", slow.1);
     assert_eq!(switched.0, StatusCode::OK, "{}", switched.1);
 

@@ -5,7 +5,14 @@
 //! earlier one's change: a slow request that marked the member "last seen" would switch the
 //! environment back to the one it loaded, and a callback would write back a pending login another
 //! tab's callback had just spent. So each request remembers the record as it loaded it, and its
-//! save applies to the record as stored now only the values that differ from that.
+//! save applies to the record as stored now only the values that differ from that. (A value the
+//! request removed without having loaded it is no change: it was never there to remove.)
+//!
+//! The request's memory is a task-local set up around the session layer, which loads the record
+//! (on the first read) and saves it (after the handler). A store call made from a task the request
+//! spawned (Leptos runs a page's resources in their own tasks) finds none and writes the record
+//! whole, as tower-sessions would: such tasks only read the record the gate loaded, or change it
+//! for the layer's save, which is merged.
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -17,18 +24,20 @@ use axum::{extract::Request, middleware::Next, response::Response};
 use serde_json::{Map, Value};
 use tower_sessions::{
     session::{Id, Record},
-    session_store::{Result, SessionStore},
+    session_store::{Error, Result, SessionStore},
 };
 
 type Data = HashMap<String, Value>;
+pub type Entries = Map<String, Value>;
 
-/// What this request knows of its record: the values it last loaded or wrote, and, once it gave
-/// the session a new id (a sign-in), the old record as stored just before it was deleted.
+/// What this request knows of its record.
 struct Held {
     id: Id,
+    /// The values the request last loaded or wrote.
     data: Data,
-    /// `Some(None)`: the old record was already gone (another request had replaced or ended it).
-    cycled_from: Option<Option<Data>>,
+    /// Set when the request deleted the record (a sign-in giving it a new id, a sign-out): the
+    /// record as stored just before, `None` if it was already gone.
+    deleted_as_stored: Option<Option<Data>>,
 }
 
 type RequestRecord = Arc<Mutex<Option<Held>>>;
@@ -37,10 +46,7 @@ tokio::task_local! {
     static REQUEST_RECORD: RequestRecord;
 }
 
-/// Gives each request a place for the record it loads. Goes outside the session layer, which loads
-/// the record (lazily, on the first read) and saves it (after the handler) inside this scope. A
-/// store call outside it (a task the request spawned) finds none and is passed through unmerged,
-/// as tower-sessions would do it.
+/// Gives each request a place for the record it loads. Goes outside the session layer.
 pub async fn hold_request_record(request: Request, next: Next) -> Response {
     REQUEST_RECORD
         .scope(RequestRecord::default(), next.run(request))
@@ -68,62 +74,83 @@ fn hold(id: Id, data: &Data) {
         *held = Some(Held {
             id,
             data: data.clone(),
-            cycled_from: None,
+            deleted_as_stored: None,
         })
     });
 }
 
-/// Wraps the session store so that saves merge (see the module's comment). `entry_merged` names
-/// the keys whose value is a map of independent entries (the pending logins, one per tab): their
-/// entries are merged one by one, so two requests that each spent their own entry both stay spent.
-/// Every other value is replaced whole: mixing the fields of two environments would describe
-/// neither.
+/// A key whose value is a map of independent entries (the pending logins, one per tab): its
+/// entries are merged one by one, so two requests that each spent their own entry both stay
+/// spent, then `bound` trims the result (entries merged from other requests could otherwise grow
+/// it past its limit). Every other value is replaced whole: mixing the fields of two environments
+/// would describe neither.
+#[derive(Clone, Copy, Debug)]
+pub struct EntryMerged {
+    pub key: &'static str,
+    pub bound: fn(&mut Entries),
+}
+
+/// Wraps the session store so that saves merge (see the module's comment).
 #[derive(Clone, Debug)]
 pub struct ChangesOnly<S> {
     store: S,
-    entry_merged: &'static [&'static str],
+    entry_merged: &'static [EntryMerged],
     /// Two saves of one record in this process take turns between reading what is stored and
     /// writing the merge. Striped by id: sign-ins of different sessions do not queue for one
-    /// lock. Replicas on Redis do not share these; between them the window is one round trip long
-    /// instead of a whole request.
-    turns: Arc<[tokio::sync::Mutex<()>]>,
+    /// lock. Replicas on Redis do not share these; between them the window is the few store round
+    /// trips of a save instead of a whole request.
+    turns: Arc<[Arc<tokio::sync::Mutex<()>>]>,
 }
 
 const TURN_STRIPES: usize = 64;
 
 impl<S> ChangesOnly<S> {
-    pub fn new(store: S, entry_merged: &'static [&'static str]) -> Self {
+    pub fn new(store: S, entry_merged: &'static [EntryMerged]) -> Self {
         Self {
             store,
             entry_merged,
             turns: (0..TURN_STRIPES)
-                .map(|_| tokio::sync::Mutex::new(()))
+                .map(|_| Arc::new(tokio::sync::Mutex::new(())))
                 .collect(),
         }
     }
 
-    fn turn(&self, id: &Id) -> &tokio::sync::Mutex<()> {
-        &self.turns[id.0.rem_euclid(TURN_STRIPES as i128) as usize]
+    fn turn(&self, id: &Id) -> Arc<tokio::sync::Mutex<()>> {
+        self.turns[id.0.rem_euclid(TURN_STRIPES as i128) as usize].clone()
     }
 }
 
+/// Runs `step` to its end in a task of its own, holding `turn`: a request dropped mid-save (the
+/// browser went away) must not release the turn while its write is still landing, or the next
+/// save would merge onto what that write replaces.
+async fn in_turn<T: Send + 'static>(
+    turn: Arc<tokio::sync::Mutex<()>>,
+    step: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(async move {
+        let _turn = turn.lock_owned().await;
+        step.await
+    })
+    .await
+    .map_err(|failed| Error::Backend(failed.to_string()))?
+}
+
 #[async_trait]
-impl<S: SessionStore> SessionStore for ChangesOnly<S> {
+impl<S: SessionStore + Clone> SessionStore for ChangesOnly<S> {
     async fn create(&self, record: &mut Record) -> Result<()> {
-        // A new id for a record this request loaded (`Session::cycle_id` at sign-in): what the
-        // request changed goes onto the old record as it stood when deleted, or onto nothing if
-        // another request had already replaced it, so that entries this request only carried
-        // along (another tab's login, spent by its own callback since) are not revived.
-        let cycled = with_held(|held| {
+        // A record this request deleted, now given a new id (`Session::cycle_id` at sign-in): it
+        // keeps the request's own values, as tower-sessions would, less the entries it only
+        // carried along that were spent meanwhile (another tab's login, taken by its own callback).
+        let deleted = with_held(|held| {
             held.as_mut()
-                .and_then(|held| Some((held.data.clone(), held.cycled_from.take()?)))
+                .and_then(|held| Some((held.data.clone(), held.deleted_as_stored.take()?)))
         })
         .flatten();
-        if let Some((loaded, stored)) = cycled {
-            record.data = merge(
+        if let Some((loaded, stored)) = deleted {
+            drop_spent_entries(
                 &loaded,
-                &record.data,
-                &stored.unwrap_or_default(),
+                &mut record.data,
+                stored.as_ref(),
                 self.entry_merged,
             );
         }
@@ -134,20 +161,27 @@ impl<S: SessionStore> SessionStore for ChangesOnly<S> {
 
     async fn save(&self, record: &Record) -> Result<()> {
         let Some(loaded) = held_data(&record.id) else {
+            if REQUEST_RECORD.try_with(|_| ()).is_err() {
+                tracing::debug!("a session record saved whole, outside a request's scope");
+            }
             return self.store.save(record).await;
         };
-        let _turn = self.turn(&record.id).lock().await;
-        let Some(stored) = self.store.load(&record.id).await? else {
+        let (store, entry_merged, ours) = (self.store.clone(), self.entry_merged, record.clone());
+        in_turn(self.turn(&record.id), async move {
             // Ended since this request loaded it (signed out, timed out, replaced at a sign-in):
-            // writing it would bring it back.
-            return Ok(());
-        };
-        let merged = Record {
-            id: record.id,
-            data: merge(&loaded, &record.data, &stored.data, self.entry_merged),
-            expiry_date: record.expiry_date,
-        };
-        self.store.save(&merged).await?;
+            // writing it would bring it back. (`HashedIds` checks this again below: it also
+            // guards saves made outside a request.)
+            let Some(stored) = store.load(&ours.id).await? else {
+                return Ok(());
+            };
+            let merged = Record {
+                id: ours.id,
+                data: merge(&loaded, &ours.data, &stored.data, entry_merged),
+                expiry_date: ours.expiry_date,
+            };
+            store.save(&merged).await
+        })
+        .await?;
         // The next save of this request (an early save, then the session layer's) diffs against
         // what the request itself held, not the merge: the merge's other values are not its own.
         hold(record.id, &record.data);
@@ -166,12 +200,16 @@ impl<S: SessionStore> SessionStore for ChangesOnly<S> {
         if held_data(id).is_none() {
             return self.store.delete(id).await;
         }
-        let _turn = self.turn(id).lock().await;
-        let stored = self.store.load(id).await?.map(|record| record.data);
-        self.store.delete(id).await?;
+        let (store, deleted) = (self.store.clone(), *id);
+        let stored = in_turn(self.turn(id), async move {
+            let stored = store.load(&deleted).await?.map(|record| record.data);
+            store.delete(&deleted).await?;
+            Ok(stored)
+        })
+        .await?;
         with_held(|held| {
             if let Some(held) = held.as_mut().filter(|held| held.id == *id) {
-                held.cycled_from = Some(stored);
+                held.deleted_as_stored = Some(stored);
             }
         });
         Ok(())
@@ -179,7 +217,7 @@ impl<S: SessionStore> SessionStore for ChangesOnly<S> {
 }
 
 /// `stored` with the changes from `loaded` to `ours` applied.
-fn merge(loaded: &Data, ours: &Data, stored: &Data, entry_merged: &[&str]) -> Data {
+fn merge(loaded: &Data, ours: &Data, stored: &Data, entry_merged: &[EntryMerged]) -> Data {
     let mut merged = stored.clone();
     let keys: BTreeSet<&String> = loaded.keys().chain(ours.keys()).collect();
     for key in keys {
@@ -187,24 +225,21 @@ fn merge(loaded: &Data, ours: &Data, stored: &Data, entry_merged: &[&str]) -> Da
         if before == after {
             continue;
         }
-        match after {
-            Some(Value::Object(after)) if entry_merged.contains(&key.as_str()) => {
-                let empty = Map::new();
-                let before = match before {
-                    Some(Value::Object(before)) => before,
-                    _ => &empty,
-                };
+        let by_entry = entry_merged.iter().find(|merged| merged.key == key);
+        match (after, by_entry) {
+            (Some(Value::Object(after)), Some(by_entry)) => {
                 let mut entries = match merged.remove(key) {
                     Some(Value::Object(stored)) => stored,
                     _ => Map::new(),
                 };
-                apply_entries(before, after, &mut entries);
+                apply_entries(entries_of(before), after, &mut entries);
+                (by_entry.bound)(&mut entries);
                 merged.insert(key.clone(), Value::Object(entries));
             }
-            Some(value) => {
+            (Some(value), _) => {
                 merged.insert(key.clone(), value.clone());
             }
-            None => {
+            (None, _) => {
                 merged.remove(key);
             }
         }
@@ -212,11 +247,15 @@ fn merge(loaded: &Data, ours: &Data, stored: &Data, entry_merged: &[&str]) -> Da
     merged
 }
 
-fn apply_entries(
-    before: &Map<String, Value>,
-    after: &Map<String, Value>,
-    stored: &mut Map<String, Value>,
-) {
+fn entries_of(value: Option<&Value>) -> &Entries {
+    static NONE: std::sync::LazyLock<Entries> = std::sync::LazyLock::new(Map::new);
+    match value {
+        Some(Value::Object(entries)) => entries,
+        _ => &NONE,
+    }
+}
+
+fn apply_entries(before: &Entries, after: &Entries, stored: &mut Entries) {
     let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     for name in names {
         match (before.get(name), after.get(name)) {
@@ -231,6 +270,26 @@ fn apply_entries(
     }
 }
 
+/// Removes from `ours` the entries it carried unchanged from `loaded` that `stored` no longer
+/// holds (all of them when the record was gone): another request spent them.
+fn drop_spent_entries(
+    loaded: &Data,
+    ours: &mut Data,
+    stored: Option<&Data>,
+    entry_merged: &[EntryMerged],
+) {
+    for EntryMerged { key, .. } in entry_merged {
+        let Some(Value::Object(entries)) = ours.get_mut(*key) else {
+            continue;
+        };
+        let (before, kept) = (
+            entries_of(loaded.get(*key)),
+            entries_of(stored.and_then(|stored| stored.get(*key))),
+        );
+        entries.retain(|name, value| before.get(name) != Some(value) || kept.contains_key(name));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -240,8 +299,21 @@ mod tests {
 
     const PENDING: &str = "pending";
 
+    /// Keeps at most two entries: the first two by name.
+    fn first_two(entries: &mut Entries) {
+        let beyond: Vec<String> = entries.keys().skip(2).cloned().collect();
+        for name in beyond {
+            entries.remove(&name);
+        }
+    }
+
+    const MERGED: &[EntryMerged] = &[EntryMerged {
+        key: PENDING,
+        bound: first_two,
+    }];
+
     fn store() -> Arc<ChangesOnly<MemoryStore>> {
-        Arc::new(ChangesOnly::new(MemoryStore::default(), &[PENDING]))
+        Arc::new(ChangesOnly::new(MemoryStore::default(), MERGED))
     }
 
     /// One request's view of the session `id`: each step runs inside that request's scope.
@@ -344,7 +416,7 @@ mod tests {
         let first_new = stored(&store, first.session.id().unwrap()).await.unwrap();
         assert_eq!(first_new, json!({ PENDING: {}, "member": "ada" }));
         let second_new = stored(&store, second.session.id().unwrap()).await.unwrap();
-        assert_eq!(second_new, json!({ "member": "grace" }));
+        assert_eq!(second_new, json!({ PENDING: {}, "member": "grace" }));
     }
 
     #[tokio::test]
@@ -379,6 +451,69 @@ mod tests {
         assert_eq!(stored(&store, id).await.unwrap(), json!({ "a": 2, "b": 1 }));
     }
 
+    /// The new record of a sign-in is the sign-in's own: a value another request stored meanwhile
+    /// (an environment of the organization being left) does not come along.
+    #[tokio::test]
+    async fn a_sign_in_keeps_nothing_another_request_stored_meanwhile() {
+        let store = store();
+        let id = seeded(&store, json!({ PENDING: { "a": 1 } })).await;
+        let (callback, other) = (InFlight::new(&store, id), InFlight::new(&store, id));
+        callback
+            .step(callback.session.get::<Value>(PENDING))
+            .await
+            .unwrap();
+        other
+            .step(async {
+                other.session.insert("environment", "production").await?;
+                other.session.save().await
+            })
+            .await
+            .unwrap();
+        callback
+            .step(async {
+                callback.session.cycle_id().await?;
+                callback.session.remove_value("environment").await?;
+                callback.session.insert("member", "ada").await?;
+                callback.session.save().await
+            })
+            .await
+            .unwrap();
+        let signed_in = stored(&store, callback.session.id().unwrap()).await;
+        assert_eq!(
+            signed_in.unwrap(),
+            json!({ PENDING: { "a": 1 }, "member": "ada" })
+        );
+    }
+
+    #[tokio::test]
+    async fn entries_merged_from_other_requests_are_bounded_again() {
+        let store = store();
+        let id = seeded(&store, json!({ PENDING: {} })).await;
+        let (first, second) = (InFlight::new(&store, id), InFlight::new(&store, id));
+        for request in [&first, &second] {
+            request
+                .step(request.session.get::<Value>(PENDING))
+                .await
+                .unwrap();
+        }
+        for (request, entries) in [
+            (&first, json!({ "b": 1, "d": 1 })),
+            (&second, json!({ "a": 1, "c": 1 })),
+        ] {
+            request
+                .step(async {
+                    request.session.insert(PENDING, entries).await?;
+                    request.session.save().await
+                })
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            stored(&store, id).await.unwrap()[PENDING],
+            json!({ "a": 1, "b": 1 })
+        );
+    }
+
     #[test]
     fn entries_of_a_merged_key_are_applied_one_by_one_and_other_values_whole() {
         let data = |value: Value| -> Data { serde_json::from_value(value).unwrap() };
@@ -392,7 +527,7 @@ mod tests {
             &data(
                 json!({ PENDING: { "a": 1 }, "environment": { "id": 3, "slug": "dev" }, "x": 1 }),
             ),
-            &[PENDING],
+            MERGED,
         );
         assert_eq!(
             serde_json::to_value(merged).unwrap(),

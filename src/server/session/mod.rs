@@ -220,18 +220,48 @@ pub async fn remember_login(
     login: PendingLogin,
 ) -> Result<(), tower_sessions::session::Error> {
     let mut pending = pending_logins(session).await?;
-    let now = now();
-    pending.retain(|_, login| now - login.started_at < PENDING_LOGIN_TTL);
-    while pending.len() >= MAX_PENDING_LOGINS {
-        let oldest = pending
+    let forgotten = logins_to_forget(
+        pending
             .iter()
-            .min_by_key(|(_, login)| login.started_at)
-            .map(|(state, _)| state.clone())
-            .expect("not empty");
-        pending.remove(&oldest);
+            .map(|(state, login)| (state, login.started_at)),
+        MAX_PENDING_LOGINS - 1,
+    );
+    for state in forgotten {
+        pending.remove(&state);
     }
     pending.insert(state.to_owned(), login);
     session.insert(PENDING_LOGINS_KEY, pending).await
+}
+
+/// Of the logins `(state, started_at)`, those to forget so that at most `kept` stay: every one
+/// past its time, then the oldest.
+fn logins_to_forget<'a>(
+    logins: impl Iterator<Item = (&'a String, i64)>,
+    kept: usize,
+) -> Vec<String> {
+    let now = now();
+    let (mut live, mut forgotten): (Vec<_>, Vec<_>) =
+        logins.partition(|(_, started_at)| now - started_at < PENDING_LOGIN_TTL);
+    live.sort_by_key(|(_, started_at)| std::cmp::Reverse(*started_at));
+    forgotten.extend(live.into_iter().skip(kept));
+    forgotten
+        .into_iter()
+        .map(|(state, _)| state.clone())
+        .collect()
+}
+
+/// The pending logins after a merge with other requests' (see [`ChangesOnly`]), bounded again.
+fn bound_merged_logins(logins: &mut merged::Entries) {
+    let forgotten = logins_to_forget(
+        logins.iter().map(|(state, login)| {
+            let started_at = login.get("started_at").and_then(serde_json::Value::as_i64);
+            (state, started_at.unwrap_or(0))
+        }),
+        MAX_PENDING_LOGINS,
+    );
+    for state in forgotten {
+        logins.remove(&state);
+    }
 }
 
 /// Takes the login for `state` out of the session: a state is good for one callback only
@@ -518,7 +548,10 @@ fn bare_session_removal(
 
 /// The keys whose value is a map of independent entries, merged entry by entry at a save (see
 /// [`ChangesOnly`]).
-const ENTRY_MERGED_KEYS: &[&str] = &[PENDING_LOGINS_KEY];
+const ENTRY_MERGED_KEYS: &[merged::EntryMerged] = &[merged::EntryMerged {
+    key: PENDING_LOGINS_KEY,
+    bound: bound_merged_logins,
+}];
 
 fn manager<S: SessionStore + Clone>(
     store: S,
@@ -538,4 +571,37 @@ fn manager<S: SessionStore + Clone>(
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
             policy.idle_timeout.as_secs() as i64,
         )))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Pending logins as the record holds them, started `ages` seconds ago, named by their age.
+    fn logins(ages: &[i64]) -> merged::Entries {
+        let now = now();
+        ages.iter()
+            .map(|age| (format!("s{age}"), json!({ "started_at": now - age })))
+            .collect()
+    }
+
+    #[test]
+    fn merged_logins_keep_the_newest_live_ones_up_to_the_bound() {
+        let expired = PENDING_LOGIN_TTL + 1;
+        let mut merged = logins(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, expired]);
+        bound_merged_logins(&mut merged);
+        let kept: Vec<&String> = merged.keys().collect();
+        assert_eq!(kept.len(), MAX_PENDING_LOGINS);
+        assert!(!merged.contains_key(&format!("s{expired}")), "{kept:?}");
+        assert!(
+            !merged.contains_key("s9") && !merged.contains_key("s10"),
+            "{kept:?}"
+        );
+        assert!(
+            merged.contains_key("s1") && merged.contains_key("s8"),
+            "{kept:?}"
+        );
+    }
 }
