@@ -2,8 +2,9 @@
 //! (tower-sessions) and the sealed token sets live side by side in it.
 //!
 //! Token sets are kept apart from the session record on purpose: tower-sessions writes the whole
-//! record at the end of a request, so a concurrent request that loaded the record before a refresh
-//! would otherwise write the spent refresh token back over the rotated one.
+//! record at the end of a request (merged with concurrent changes by `merged::ChangesOnly`, yet
+//! still whole for a value the request itself changed), and a refresh token must never be written
+//! back over the rotated one by a request that loaded it before a refresh.
 
 use std::{
     collections::HashMap,

@@ -10,8 +10,9 @@
 //!
 //! The request's memory is a task-local set up around the session layer, which loads the record
 //! (on the first read) and saves it (after the handler). A store call made from a task the request
-//! spawned (Leptos runs a page's resources in their own tasks) finds none and writes the record
-//! whole, as tower-sessions would: such tasks only read the record the gate loaded, or change it
+//! spawned (Leptos runs a page's resources in their own tasks) finds none: a record first loaded
+//! there is saved whole, as tower-sessions would. Today the gate (`require_member`) or the auth
+//! route loads every record in the request's own task; a spawned task only reads it or changes it
 //! for the layer's save, which is merged.
 
 use std::{
@@ -26,6 +27,7 @@ use tower_sessions::{
     session::{Id, Record},
     session_store::{Error, Result, SessionStore},
 };
+use tracing::Instrument;
 
 type Data = HashMap<String, Value>;
 pub type Entries = Map<String, Value>;
@@ -95,9 +97,8 @@ pub struct EntryMerged {
 pub struct ChangesOnly<S> {
     store: S,
     entry_merged: &'static [EntryMerged],
-    /// Two saves of one record in this process take turns between reading what is stored and
-    /// writing the merge. Striped by id: sign-ins of different sessions do not queue for one
-    /// lock. Replicas on Redis do not share these; between them the window is the few store round
+    /// Two saves (or deletes) of one record in this process take turns between reading what is
+    /// stored and writing. Striped by id: sessions rarely queue behind another's store call. Replicas on Redis do not share these; between them the window is the few store round
     /// trips of a save instead of a whole request.
     turns: Arc<[Arc<tokio::sync::Mutex<()>>]>,
 }
@@ -127,10 +128,13 @@ async fn in_turn<T: Send + 'static>(
     turn: Arc<tokio::sync::Mutex<()>>,
     step: impl std::future::Future<Output = Result<T>> + Send + 'static,
 ) -> Result<T> {
-    tokio::spawn(async move {
-        let _turn = turn.lock_owned().await;
-        step.await
-    })
+    tokio::spawn(
+        async move {
+            let _turn = turn.lock_owned().await;
+            step.await
+        }
+        .in_current_span(),
+    )
     .await
     .map_err(|failed| Error::Backend(failed.to_string()))?
 }
@@ -139,15 +143,16 @@ async fn in_turn<T: Send + 'static>(
 impl<S: SessionStore + Clone> SessionStore for ChangesOnly<S> {
     async fn create(&self, record: &mut Record) -> Result<()> {
         // A record this request deleted, now given a new id (`Session::cycle_id` at sign-in): it
-        // keeps the request's own values, as tower-sessions would, less the entries it only
-        // carried along that were spent meanwhile (another tab's login, taken by its own callback).
+        // keeps the request's own values, as tower-sessions would (nothing another request stored
+        // meanwhile, such as an environment of the organization being left), except for entries
+        // of the pending logins (see `carry_live_entries`).
         let deleted = with_held(|held| {
             held.as_mut()
                 .and_then(|held| Some((held.data.clone(), held.deleted_as_stored.take()?)))
         })
         .flatten();
         if let Some((loaded, stored)) = deleted {
-            drop_spent_entries(
+            carry_live_entries(
                 &loaded,
                 &mut record.data,
                 stored.as_ref(),
@@ -161,9 +166,9 @@ impl<S: SessionStore + Clone> SessionStore for ChangesOnly<S> {
 
     async fn save(&self, record: &Record) -> Result<()> {
         let Some(loaded) = held_data(&record.id) else {
-            if REQUEST_RECORD.try_with(|_| ()).is_err() {
-                tracing::debug!("a session record saved whole, outside a request's scope");
-            }
+            // Only a record first loaded in a task the request spawned gets here: say so where a
+            // maintainer looks, as its save can undo a concurrent change.
+            tracing::debug!("a session record saved whole: its request did not load it");
             return self.store.save(record).await;
         };
         let (store, entry_merged, ours) = (self.store.clone(), self.entry_merged, record.clone());
@@ -270,23 +275,31 @@ fn apply_entries(before: &Entries, after: &Entries, stored: &mut Entries) {
     }
 }
 
-/// Removes from `ours` the entries it carried unchanged from `loaded` that `stored` no longer
-/// holds (all of them when the record was gone): another request spent them.
-fn drop_spent_entries(
+/// The entries of `ours` as a new record should hold them: those it carried unchanged from
+/// `loaded` but `stored` no longer holds are dropped (another request spent them; all carried ones
+/// when the record was gone), and those `stored` gained meanwhile are added (another tab's login,
+/// started while this request ran: the same browser's, and tied to no organization).
+fn carry_live_entries(
     loaded: &Data,
     ours: &mut Data,
     stored: Option<&Data>,
     entry_merged: &[EntryMerged],
 ) {
-    for EntryMerged { key, .. } in entry_merged {
+    for EntryMerged { key, bound } in entry_merged {
         let Some(Value::Object(entries)) = ours.get_mut(*key) else {
             continue;
         };
-        let (before, kept) = (
+        let (before, stored) = (
             entries_of(loaded.get(*key)),
             entries_of(stored.and_then(|stored| stored.get(*key))),
         );
-        entries.retain(|name, value| before.get(name) != Some(value) || kept.contains_key(name));
+        entries.retain(|name, value| before.get(name) != Some(value) || stored.contains_key(name));
+        for (name, value) in stored {
+            if !before.contains_key(name) && !entries.contains_key(name) {
+                entries.insert(name.clone(), value.clone());
+            }
+        }
+        bound(entries);
     }
 }
 
@@ -299,9 +312,9 @@ mod tests {
 
     const PENDING: &str = "pending";
 
-    /// Keeps at most two entries: the first two by name.
-    fn first_two(entries: &mut Entries) {
-        let beyond: Vec<String> = entries.keys().skip(2).cloned().collect();
+    /// Keeps at most three entries: the first three by name.
+    fn first_three(entries: &mut Entries) {
+        let beyond: Vec<String> = entries.keys().skip(3).cloned().collect();
         for name in beyond {
             entries.remove(&name);
         }
@@ -309,7 +322,7 @@ mod tests {
 
     const MERGED: &[EntryMerged] = &[EntryMerged {
         key: PENDING,
-        bound: first_two,
+        bound: first_three,
     }];
 
     fn store() -> Arc<ChangesOnly<MemoryStore>> {
@@ -385,6 +398,24 @@ mod tests {
         )
         .await;
         let (first, second) = (InFlight::new(&store, id), InFlight::new(&store, id));
+        // Both callbacks have read the record before either saves.
+        for callback in [&first, &second] {
+            callback
+                .step(callback.session.get::<Value>(PENDING))
+                .await
+                .unwrap();
+        }
+        // Meanwhile a third tab starts a login.
+        let third = InFlight::new(&store, id);
+        third
+            .step(async {
+                let mut pending: Map<String, Value> = third.session.get(PENDING).await?.unwrap();
+                pending.insert("c".to_owned(), json!(3));
+                third.session.insert(PENDING, pending).await?;
+                third.session.save().await
+            })
+            .await
+            .unwrap();
         // Each callback takes its own login out and saves at once, then signs in (a new id).
         for (callback, state) in [(&first, "a"), (&second, "b")] {
             callback
@@ -398,7 +429,10 @@ mod tests {
                 .await
                 .unwrap();
         }
-        assert_eq!(stored(&store, id).await.unwrap()[PENDING], json!({}));
+        assert_eq!(
+            stored(&store, id).await.unwrap()[PENDING],
+            json!({ "c": 3 })
+        );
         for (callback, member) in [(&first, "ada"), (&second, "grace")] {
             callback
                 .step(async {
@@ -411,10 +445,11 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(stored(&store, id).await, None, "the old id is gone");
-        // The first found the old record with both logins spent; the second found it gone and
-        // keeps only what it wrote itself.
+        // The first found the old record with both logins spent and the third tab's started: that
+        // one can still finish in the new session. The second found the record gone and keeps
+        // none of the logins it only carried along.
         let first_new = stored(&store, first.session.id().unwrap()).await.unwrap();
-        assert_eq!(first_new, json!({ PENDING: {}, "member": "ada" }));
+        assert_eq!(first_new, json!({ PENDING: { "c": 3 }, "member": "ada" }));
         let second_new = stored(&store, second.session.id().unwrap()).await.unwrap();
         assert_eq!(second_new, json!({ PENDING: {}, "member": "grace" }));
     }
@@ -510,7 +545,7 @@ mod tests {
         }
         assert_eq!(
             stored(&store, id).await.unwrap()[PENDING],
-            json!({ "a": 1, "b": 1 })
+            json!({ "a": 1, "b": 1, "c": 1 })
         );
     }
 

@@ -102,8 +102,8 @@ impl SessionPolicy {
         }
     }
 
-    /// `last_seen_at` is written at most this often: a session is not rewritten on every request
-    /// (which would also race with concurrent changes), yet idle expiry stays precise enough.
+    /// `last_seen_at` is written at most this often: a session is not rewritten on every request,
+    /// yet idle expiry stays precise enough.
     fn touch_interval(&self) -> i64 {
         (self.idle_timeout.as_secs() as i64 / 4).clamp(1, 60)
     }
