@@ -552,16 +552,34 @@ async fn an_error_from_the_provider_gets_a_readable_page() {
     );
 }
 
+/// The invitee is asked on a page of ours before anything starts at the provider, signed in or
+/// not: a link from anywhere must not make a browser accept an invitation unasked (the provider's
+/// own session could sign its member in without a word).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invitation_link_signs_the_invitee_in_as_a_new_member() {
     let app = spawn_app().await;
     let ticket = "sandbox-ticket-seeded-nora";
     let browser = app.browser();
-    let authorize_url = browser
-        .start_login(&format!(
-            "?invitation={ticket}&organization=org_acme_markets&organization_name=Acme%20Markets"
-        ))
+    let link = format!(
+        "/auth/login?invitation={ticket}&organization=org_acme_markets&organization_name=Acme%20Markets"
+    );
+    let asked = browser.get_from(&link, "cross-site").await;
+    assert_eq!(asked.status(), StatusCode::OK, "asked first, not sent on");
+    let html = asked.text().await.unwrap();
+    assert!(html.contains("Accept the invitation?"), "{html}");
+    assert!(html.contains("nothing has been accepted"), "{html}");
+    let accepted = browser
+        .post_form(
+            "/auth/login",
+            &[
+                ("invitation", ticket),
+                ("organization", "org_acme_markets"),
+                ("returnTo", "/"),
+            ],
+        )
         .await;
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+    let authorize_url = common::location(&accepted);
     assert_eq!(
         common::query_param(&authorize_url, "invitation").as_deref(),
         Some(ticket)

@@ -30,6 +30,9 @@ test('invite, accept as the invitee, change the role, remove, revoke', async ({ 
   const invitee = await browser.newContext();
   const inviteePage = await invitee.newPage();
   await inviteePage.goto(link);
+  // Asked on the dashboard's own page first: a link alone accepts nothing.
+  await expect(inviteePage.getByRole('heading', { name: 'Accept the invitation?' })).toBeVisible();
+  await inviteePage.getByRole('button', { name: 'Accept the invitation' }).click();
   await inviteePage.getByRole('button', { name: 'Accept and sign in as newbie@example.com' }).click();
   await expect(inviteePage.getByTestId('member-name')).toHaveText('newbie');
   await invitee.close();

@@ -175,33 +175,49 @@ async fn start_sign_in(
             "/auth/login",
         ));
     }
-    if let Ok(session::SessionState::SignedIn { .. }) = bff.current_member(session).await {
+    let signed_in = matches!(
+        bff.current_member(session).await,
+        Ok(session::SessionState::SignedIn { .. })
+    );
+    match &invitation {
         // Already signed in and not accepting an invitation: nothing to do at the provider.
-        let Some(ticket) = &invitation else {
-            return Ok(Redirect::to(return_to.as_str()).into_response());
-        };
-        // Accepting one ends this session and signs in again, possibly into the organization
-        // that sent it. A link (from a mail, another site, anywhere) must not do that unasked:
-        // a manager of another platform in the tenant could move a member's next changes there.
-        // The member says so on a page of ours, whose button is a same-origin POST.
-        if !confirmed {
+        None if signed_in => return Ok(Redirect::to(return_to.as_str()).into_response()),
+        // Accepting one signs in, possibly into the organization that sent it, and ends a session
+        // there is. A link (from a mail, another site, anywhere) must not do that unasked: a
+        // manager of another platform of the tenant, who sees the invitations they send, could
+        // have a member's browser accept one and move that member's next changes there, signed
+        // in or not (the provider's own session may sign them in without a word). The member says
+        // so on a page of ours, whose button is a same-origin POST.
+        Some(ticket) if !confirmed => {
             let mut fields = vec![("invitation", ticket.as_str())];
             fields.extend(named.as_deref().map(|named| ("organization", named)));
             fields.push(("returnTo", return_to.as_str()));
-            return Ok(crate::server::pages::confirm_page(
-                "Accept the invitation?",
+            let paragraphs: &[&str] = if signed_in {
                 &[
                     "You are signed in to the KeyStone Dashboard. Accepting this invitation signs \
                      you out and in again, possibly into another platform: what you do next \
                      would be done there.",
                     "If you did not expect an invitation, close this page: you stay signed in as \
                      you are.",
-                ],
+                ]
+            } else {
+                &[
+                    "This link invites you to a platform's team on the KeyStone Dashboard. \
+                     Accepting it signs you in as a member of that platform: what you do next \
+                     would be done there.",
+                    "If you did not expect an invitation, close this page: nothing has been \
+                     accepted.",
+                ]
+            };
+            return Ok(crate::server::pages::confirm_page(
+                "Accept the invitation?",
+                paragraphs,
                 ("/auth/login", &fields),
                 "Accept the invitation",
                 &bff.provider.form_action_origins().await,
             ));
         }
+        _ => {}
     }
     let organization = named.or_else(|| bff.default_organization.clone());
     let start = bff
