@@ -565,6 +565,8 @@ async fn an_invitation_link_signs_the_invitee_in_as_a_new_member() {
     );
     let asked = browser.get_from(&link, "cross-site").await;
     assert_eq!(asked.status(), StatusCode::OK, "asked first, not sent on");
+    // Asking keeps nothing: no session, no login in flight until the member accepts.
+    assert!(asked.headers().get("set-cookie").is_none());
     let html = asked.text().await.unwrap();
     assert!(html.contains("Accept the invitation?"), "{html}");
     assert!(html.contains("nothing has been accepted"), "{html}");

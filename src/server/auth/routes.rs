@@ -1,5 +1,6 @@
-//! `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`: plain axum routes reached by
-//! navigation (and a form post), so they work before the WASM has loaded.
+//! `GET /auth/login`, `POST /auth/login` (an invitation, once accepted on our page),
+//! `GET /auth/callback`, `POST /auth/logout`: plain axum routes reached by navigation (and form
+//! posts), so they work before the WASM has loaded.
 
 use std::sync::{Arc, Mutex};
 
@@ -182,8 +183,8 @@ async fn start_sign_in(
     match &invitation {
         // Already signed in and not accepting an invitation: nothing to do at the provider.
         None if signed_in => return Ok(Redirect::to(return_to.as_str()).into_response()),
-        // Accepting one signs in, possibly into the organization that sent it, and ends a session
-        // there is. A link (from a mail, another site, anywhere) must not do that unasked: a
+        // Accepting one signs in, possibly into the organization that sent it, and ends any
+        // current session. A link (from a mail, another site, anywhere) must not do that unasked: a
         // manager of another platform of the tenant, who sees the invitations they send, could
         // have a member's browser accept one and move that member's next changes there, signed
         // in or not (the provider's own session may sign them in without a word). The member says

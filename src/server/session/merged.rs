@@ -98,8 +98,9 @@ pub struct ChangesOnly<S> {
     store: S,
     entry_merged: &'static [EntryMerged],
     /// Two saves (or deletes) of one record in this process take turns between reading what is
-    /// stored and writing. Striped by id: sessions rarely queue behind another's store call. Replicas on Redis do not share these; between them the window is the few store round
-    /// trips of a save instead of a whole request.
+    /// stored and writing. Striped by id: sessions rarely queue behind another's store call.
+    /// Replicas on Redis do not share these; between them the window is the few store round trips
+    /// of a save instead of a whole request.
     turns: Arc<[Arc<tokio::sync::Mutex<()>>]>,
 }
 
@@ -166,9 +167,9 @@ impl<S: SessionStore + Clone> SessionStore for ChangesOnly<S> {
 
     async fn save(&self, record: &Record) -> Result<()> {
         let Some(loaded) = held_data(&record.id) else {
-            // Only a record first loaded in a task the request spawned gets here: say so where a
-            // maintainer looks, as its save can undo a concurrent change.
-            tracing::debug!("a session record saved whole: its request did not load it");
+            // A record first loaded in a task the request spawned, or saved outside any request:
+            // say so where a maintainer looks, as its save can undo a concurrent change.
+            tracing::debug!("a session record saved whole: not loaded in its request's scope");
             return self.store.save(record).await;
         };
         let (store, entry_merged, ours) = (self.store.clone(), self.entry_merged, record.clone());
