@@ -19,6 +19,14 @@ const TOKEN_TTL: i64 = 6;
 const REFRESH_MARGIN: u64 = 2;
 const CONCURRENT_REQUESTS: usize = 100;
 
+/// A data folder of this test's own (`keystone-<label>-<pid>` under the temp folder), emptied of
+/// what an earlier run left.
+fn fresh_dir(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("keystone-{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 /// Waits until the access token issued at `signed_in_at` is inside the refresh margin.
 async fn until_refresh_is_due(signed_in_at: Instant) {
     let due = Duration::from_secs((TOKEN_TTL as u64) - REFRESH_MARGIN) + Duration::from_millis(500);
@@ -136,8 +144,7 @@ fn on_embedded_store(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_in_browser_stays_signed_in_across_a_restart() {
-    let data_dir = std::env::temp_dir().join(format!("keystone-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let data_dir = fresh_dir("restart");
     let (listener, public_url) = reserve_port();
     let sandbox = spawn_sandbox(&public_url, |_| {}).await;
     let start = |listener| on_embedded_store(&sandbox, &data_dir, listener).spawn();
@@ -216,8 +223,7 @@ async fn a_signed_in_browser_stays_signed_in_across_a_restart() {
 /// removed and their refresh tokens revoked at the provider.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_of_an_organization_the_deployment_no_longer_serves_ends() {
-    let data_dir = std::env::temp_dir().join(format!("keystone-repin-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let data_dir = fresh_dir("repin");
     let (listener, public_url) = reserve_port();
     let sandbox = spawn_sandbox(&public_url, |_| {}).await;
     let start = |listener, organization: &str| {
@@ -251,8 +257,7 @@ async fn a_session_of_an_organization_the_deployment_no_longer_serves_ends() {
 /// not the one the login asked for, and the refresh token just issued is revoked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_started_before_the_pin_cannot_finish_into_another_organization() {
-    let data_dir = std::env::temp_dir().join(format!("keystone-pin-race-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let data_dir = fresh_dir("pin-race");
     let (listener, public_url) = reserve_port();
     let sandbox = spawn_sandbox(&public_url, |_| {}).await;
     let app = on_embedded_store(&sandbox, &data_dir, listener)
@@ -418,26 +423,35 @@ fn on_store(
     config.token_encryption_key = Some(common::TEST_TOKEN_KEY.to_owned());
 }
 
+/// On `store`, with an idle timeout short enough (8 s) that a request in flight also rewrites its
+/// session record: the "last seen" mark is written every 2 s, as a busy member's requests do.
+fn marking_seen(
+    builder: TestAppBuilder,
+    store: SessionStoreKind,
+    data_dir: &std::path::Path,
+    redis: Option<&RedisServer>,
+) -> TestAppBuilder {
+    builder.config(|config| {
+        on_store(config, store, data_dir, redis);
+        config.session_idle_timeout_seconds = 8;
+    })
+}
+
 /// Signs out while a refresh is at the provider, then checks that nothing of the session is left:
 /// the old cookie is refused and no token set was written back.
 async fn signing_out_during_a_refresh_is_final(
     store: SessionStoreKind,
     redis: Option<&RedisServer>,
 ) {
-    let data_dir = std::env::temp_dir().join(format!(
-        "keystone-signout-race-{}-{store:?}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let app = short_lived_tokens(TestApp::builder())
-        .config(|config| {
-            on_store(config, store, &data_dir, redis);
-            // Short enough that the request in flight also rewrites its session record (the
-            // "last seen" mark), as a busy member's requests do.
-            config.session_idle_timeout_seconds = 8;
-        })
-        .spawn()
-        .await;
+    let data_dir = fresh_dir(&format!("signout-race-{store:?}"));
+    let app = marking_seen(
+        short_lived_tokens(TestApp::builder()),
+        store,
+        &data_dir,
+        redis,
+    )
+    .spawn()
+    .await;
     let browser = app.browser();
     browser.sign_in().await;
     let cookie = browser.session_cookie().unwrap();
@@ -521,17 +535,8 @@ async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran(
     store: SessionStoreKind,
     redis: Option<&RedisServer>,
 ) {
-    let data_dir = std::env::temp_dir().join(format!(
-        "keystone-switch-race-{}-{store:?}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let app = TestApp::builder()
-        .config(|config| {
-            on_store(config, store, &data_dir, redis);
-            // The "last seen" mark is then written every 2 s: by the slow request below.
-            config.session_idle_timeout_seconds = 8;
-        })
+    let data_dir = fresh_dir(&format!("switch-race-{store:?}"));
+    let app = marking_seen(TestApp::builder(), store, &data_dir, redis)
         .spawn()
         .await;
     let browser = app.browser();
@@ -639,8 +644,7 @@ async fn a_sign_in_over_a_live_session_revokes_the_session_it_replaces() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_data_folder_it_creates_is_its_owners_alone() {
     use std::os::unix::fs::PermissionsExt;
-    let parent = std::env::temp_dir().join(format!("keystone-private-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&parent);
+    let parent = fresh_dir("private");
     let data_dir = parent.join("data");
     let app = TestApp::builder()
         .config(|config| {
@@ -662,9 +666,7 @@ async fn the_data_folder_it_creates_is_its_owners_alone() {
 /// tokens were stored: the member gets the page that says so, and the tokens are not left behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_whose_record_cannot_be_stored_answers_a_page_and_keeps_no_tokens() {
-    let data_dir =
-        std::env::temp_dir().join(format!("keystone-record-refused-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let data_dir = fresh_dir("record-refused");
     let app = TestApp::builder()
         .config(|config| {
             config.session_store = SessionStoreKind::Embedded;

@@ -347,6 +347,21 @@ mod tests {
         async fn step<T>(&self, step: impl std::future::Future<Output = T>) -> T {
             REQUEST_RECORD.scope(self.record.clone(), step).await
         }
+
+        /// Reads the record (its first read loads it, as the gate's does).
+        async fn load(&self) {
+            self.step(self.session.get::<Value>(PENDING)).await.unwrap();
+        }
+
+        /// Sets `key` and saves at once, as a request that changed one value and answered.
+        async fn save_with(&self, key: &str, value: Value) {
+            self.step(async {
+                self.session.insert(key, value).await?;
+                self.session.save().await
+            })
+            .await
+            .unwrap();
+        }
     }
 
     async fn seeded(store: &Arc<ChangesOnly<MemoryStore>>, data: Value) -> Id {
@@ -376,13 +391,7 @@ mod tests {
         slow.step(slow.session.insert("member", json!({ "seen": 2 })))
             .await
             .unwrap();
-        switch
-            .step(async {
-                switch.session.insert("environment", "staging").await?;
-                switch.session.save().await
-            })
-            .await
-            .unwrap();
+        switch.save_with("environment", json!("staging")).await;
         slow.step(slow.session.save()).await.unwrap();
         assert_eq!(
             stored(&store, id).await.unwrap(),
@@ -401,10 +410,7 @@ mod tests {
         let (first, second) = (InFlight::new(&store, id), InFlight::new(&store, id));
         // Both callbacks have read the record before either saves.
         for callback in [&first, &second] {
-            callback
-                .step(callback.session.get::<Value>(PENDING))
-                .await
-                .unwrap();
+            callback.load().await;
         }
         // Meanwhile a third tab starts a login.
         let third = InFlight::new(&store, id);
@@ -494,17 +500,8 @@ mod tests {
         let store = store();
         let id = seeded(&store, json!({ PENDING: { "a": 1 } })).await;
         let (callback, other) = (InFlight::new(&store, id), InFlight::new(&store, id));
-        callback
-            .step(callback.session.get::<Value>(PENDING))
-            .await
-            .unwrap();
-        other
-            .step(async {
-                other.session.insert("environment", "production").await?;
-                other.session.save().await
-            })
-            .await
-            .unwrap();
+        callback.load().await;
+        other.save_with("environment", json!("production")).await;
         callback
             .step(async {
                 callback.session.cycle_id().await?;
@@ -527,22 +524,13 @@ mod tests {
         let id = seeded(&store, json!({ PENDING: {} })).await;
         let (first, second) = (InFlight::new(&store, id), InFlight::new(&store, id));
         for request in [&first, &second] {
-            request
-                .step(request.session.get::<Value>(PENDING))
-                .await
-                .unwrap();
+            request.load().await;
         }
         for (request, entries) in [
             (&first, json!({ "b": 1, "d": 1 })),
             (&second, json!({ "a": 1, "c": 1 })),
         ] {
-            request
-                .step(async {
-                    request.session.insert(PENDING, entries).await?;
-                    request.session.save().await
-                })
-                .await
-                .unwrap();
+            request.save_with(PENDING, entries).await;
         }
         assert_eq!(
             stored(&store, id).await.unwrap()[PENDING],
