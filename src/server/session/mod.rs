@@ -254,8 +254,9 @@ fn logins_to_forget<'a>(
 fn bound_merged_logins(logins: &mut merged::Entries) {
     let forgotten = logins_to_forget(
         logins.iter().map(|(state, login)| {
-            let started_at = login.get("started_at").and_then(serde_json::Value::as_i64);
-            (state, started_at.unwrap_or(0))
+            // Read as `remember_login` wrote it; an entry that is not a login counts as expired.
+            let login = PendingLogin::deserialize(login);
+            (state, login.map_or(0, |login| login.started_at))
         }),
         MAX_PENDING_LOGINS,
     );
@@ -575,15 +576,24 @@ fn manager<S: SessionStore + Clone>(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
-    /// Pending logins as the record holds them, started `ages` seconds ago, named by their age.
+    /// Pending logins as the record holds them (serialised as `remember_login` stores them, so a
+    /// renamed field cannot leave the bound reading none), started `ages` seconds ago, named by
+    /// their age.
     fn logins(ages: &[i64]) -> merged::Entries {
         let now = now();
         ages.iter()
-            .map(|age| (format!("s{age}"), json!({ "started_at": now - age })))
+            .map(|age| {
+                let login = PendingLogin {
+                    nonce: "n".to_owned(),
+                    pkce_verifier: "v".to_owned(),
+                    organization: None,
+                    return_to: ReturnTo::or_home(None),
+                    started_at: now - age,
+                };
+                (format!("s{age}"), serde_json::to_value(login).unwrap())
+            })
             .collect()
     }
 
