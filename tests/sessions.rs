@@ -527,24 +527,37 @@ async fn signing_out_during_a_refresh_is_final_with_redis() {
     signing_out_during_a_refresh_is_final(SessionStoreKind::Redis, Some(&redis)).await;
 }
 
-/// A request in flight that marks the member "last seen" writes back that mark alone: an
-/// environment switched to while it ran stays chosen. (tower-sessions writes back the whole record
-/// a request loaded, which switched the member back without a word, while the switcher showed the
-/// new environment.)
+/// What the slow request of the switch race writes to its record.
+#[derive(Clone, Copy, Debug)]
+enum SlowRequestWrites {
+    /// The "last seen" mark, the environment chosen earlier being untouched.
+    SeenMark,
+    /// The member's first environment, which it fills in from the list before its slow call.
+    FirstEnvironment,
+}
+
+/// A request in flight that changed its record writes back its own change alone: an environment
+/// switched to while it ran stays chosen. (tower-sessions writes back the whole record a request
+/// loaded, which switched the member back without a word, while the switcher showed the new
+/// environment; an environment the request itself filled in is applied only if nobody chose one
+/// meanwhile.)
 async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran(
     store: SessionStoreKind,
     redis: Option<&RedisServer>,
+    writes: SlowRequestWrites,
 ) {
-    let data_dir = fresh_dir(&format!("switch-race-{store:?}"));
+    let data_dir = fresh_dir(&format!("switch-race-{store:?}-{writes:?}"));
     let app = marking_seen(TestApp::builder(), store, &data_dir, redis)
         .spawn()
         .await;
     let browser = app.browser();
     browser.sign_in().await;
     let current = |shell: serde_json::Value| shell["current_environment"].clone();
-    let (_, shell) = browser.server_fn("shell", &[]).await;
-    assert_eq!(current(shell), json!("development"));
-    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    if let SlowRequestWrites::SeenMark = writes {
+        let (_, shell) = browser.server_fn("shell", &[]).await;
+        assert_eq!(current(shell), json!("development"));
+        tokio::time::sleep(Duration::from_millis(2_200)).await;
+    }
     common::set_faults(
         &app.sandbox_url,
         json!({ "rules": [{ "path_prefix": "/v1/platforms/me/members", "action": { "kind": "delay", "ms": 3_000 }, "times": 1 }] }),
@@ -557,7 +570,7 @@ async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran(
             (reply, Instant::now())
         },
         async {
-            // Once the slow request has marked the member seen and waits on the API.
+            // Once the slow request has changed its record and waits on the API.
             while common::fault_uses_left(&app.sandbox_url).await > 0 {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -573,14 +586,14 @@ async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran(
         switch_ended < slow_ended,
         "the switch took longer than the slow request's delay"
     );
-    // It saved its record (the "last seen" mark): the session layer sets the cookie only then.
+    // It saved its record (its change): the session layer sets the cookie only then.
     let saved = slow
         .headers()
         .get_all("set-cookie")
         .iter()
         .any(|value| value.to_str().unwrap().starts_with(SESSION_COOKIE));
     assert_eq!(slow.status(), StatusCode::OK);
-    assert!(saved, "the slow request did not mark the member seen");
+    assert!(saved, "the slow request saved no change ({writes:?})");
     assert_eq!(switched.0, StatusCode::OK, "{}", switched.1);
 
     let (_, shell) = browser.server_fn("shell", &[]).await;
@@ -594,8 +607,12 @@ async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran_with_the_embedded_store() {
-    a_slow_request_keeps_an_environment_switch_made_while_it_ran(SessionStoreKind::Embedded, None)
-        .await;
+    a_slow_request_keeps_an_environment_switch_made_while_it_ran(
+        SessionStoreKind::Embedded,
+        None,
+        SlowRequestWrites::SeenMark,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -604,8 +621,88 @@ async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran_with_redis
     a_slow_request_keeps_an_environment_switch_made_while_it_ran(
         SessionStoreKind::Redis,
         Some(&redis),
+        SlowRequestWrites::SeenMark,
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_environment_a_slow_request_filled_in_does_not_undo_a_switch_made_meanwhile() {
+    a_slow_request_keeps_an_environment_switch_made_while_it_ran(
+        SessionStoreKind::Embedded,
+        None,
+        SlowRequestWrites::FirstEnvironment,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_environment_a_slow_request_filled_in_does_not_undo_a_switch_made_meanwhile_with_redis(
+) {
+    let redis = RedisServer::start().await;
+    a_slow_request_keeps_an_environment_switch_made_while_it_ran(
+        SessionStoreKind::Redis,
+        Some(&redis),
+        SlowRequestWrites::FirstEnvironment,
+    )
+    .await;
+}
+
+/// The other order: a switch waits on the API while a page fills in the member's first
+/// environment and saves it. The switch answered that staging is current, so staging it is (a
+/// switch saved as a derived value would give way to the page's, and the UI would be lying).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_switch_stands_over_a_first_environment_filled_in_meanwhile() {
+    let data_dir = fresh_dir("slow-switch");
+    let app = marking_seen(
+        TestApp::builder(),
+        SessionStoreKind::Embedded,
+        &data_dir,
+        None,
+    )
+    .spawn()
+    .await;
+    let browser = app.browser();
+    browser.sign_in().await;
+    common::set_faults(
+        &app.sandbox_url,
+        json!({ "rules": [{ "path_prefix": "/v1/platforms/me/environments", "action": { "kind": "delay", "ms": 2_000 }, "times": 1 }] }),
+    )
+    .await;
+    let (switched, page) = tokio::join!(
+        async {
+            let reply = browser
+                .server_fn("environment", &[("slug", "staging")])
+                .await;
+            (reply, Instant::now())
+        },
+        async {
+            // Once the switch waits on the API for the list it checks the slug against.
+            while common::fault_uses_left(&app.sandbox_url).await > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let reply = browser.post_form("/api/members", &[]).await;
+            let filled_in = reply
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .any(|value| value.to_str().unwrap().starts_with(SESSION_COOKIE));
+            (reply.status(), filled_in, Instant::now())
+        }
+    );
+    let ((switched, switch_ended), (page_status, filled_in, page_ended)) = (switched, page);
+    assert_eq!(page_status, StatusCode::OK);
+    assert!(filled_in, "the page saved no environment of its own");
+    assert!(page_ended < switch_ended, "the page did not finish first");
+    assert_eq!(switched.0, StatusCode::OK, "{}", switched.1);
+
+    let (_, shell) = browser.server_fn("shell", &[]).await;
+    assert_eq!(
+        shell["current_environment"],
+        json!("staging"),
+        "the switch answered staging, and the member works in another environment"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -205,7 +205,7 @@ impl MemberRequest {
             .ok_or_else(|| {
                 ApiError::NotFound("This platform has no active environment.".to_owned())
             })?;
-        session::set_environment(&self.session, fallback)
+        session::follow_environment(&self.session, fallback)
             .await
             .map_err(store_error)?;
         Ok(fallback.slug.clone())
@@ -236,7 +236,7 @@ impl MemberRequest {
             .ok_or_else(|| {
                 ApiError::NotFound(format!("This platform has no {slug} environment."))
             })?;
-        session::set_environment(&self.session, &record)
+        session::follow_environment(&self.session, &record)
             .await
             .map_err(store_error)?;
         Ok(record)
@@ -277,7 +277,7 @@ impl MemberRequest {
             .find(|environment| &environment.slug == slug)
         {
             Some(environment) if environment.is_active => {
-                session::set_environment(&self.session, environment)
+                session::choose_environment(&self.session, environment)
                     .await
                     .map_err(store_error)?;
                 tracing::info!(environment = %slug, "environment switched");
@@ -382,7 +382,7 @@ impl MemberRequest {
         };
         let listed = listed.into_iter().find(|listed| listed.slug == kept.slug);
         if let Some(listed) = listed.filter(|listed| *listed != kept) {
-            session::set_environment(&self.session, &listed)
+            session::follow_environment(&self.session, &listed)
                 .await
                 .map_err(store_error)?;
         }

@@ -8,6 +8,11 @@
 //! save applies to the record as stored now only the values that differ from that. (A value the
 //! request removed without having loaded it is no change: it was never there to remove.)
 //!
+//! Some values a request both chooses and derives from what it read (the environment: switched to
+//! by the member, or filled in from a listing). A derived change applies only when no other
+//! request changed the value since this one loaded it: a slow page that filled in the environment
+//! it started with must not undo a switch made while it ran. A chosen change always applies.
+//!
 //! The request's memory is a task-local set up around the session layer, which loads the record
 //! (on the first read) and saves it (after the handler). A store call made from a task the request
 //! spawned (Leptos runs a page's resources in their own tasks) finds none: a record first loaded
@@ -92,11 +97,44 @@ pub struct EntryMerged {
     pub bound: fn(&mut Entries),
 }
 
+/// A value requests derive from what they read unless they set `chosen` beside it (the one place
+/// this rule is described; the session's keys point here). A derived change applies only over the
+/// value the request loaded: another request's value stands. A chosen change applies whatever is
+/// stored, even when it equals what the request loaded (two quick switches, there and back: the
+/// second must undo the first). `chosen` marks the request's next save and is never stored; a
+/// value derived after that save, in the same request, is derived again.
+#[derive(Clone, Copy, Debug)]
+pub struct Derived {
+    pub key: &'static str,
+    pub chosen: &'static str,
+}
+
+/// How a save merges the values of a record that are not simply replaced by the request's own.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules {
+    pub entry_merged: &'static [EntryMerged],
+    pub derived: &'static [Derived],
+}
+
+impl Rules {
+    fn is_mark(&self, key: &str) -> bool {
+        self.derived.iter().any(|derived| derived.chosen == key)
+    }
+
+    /// `data` as the store should hold it: without the marks.
+    fn without_marks(&self, data: &Data) -> Data {
+        data.iter()
+            .filter(|(key, _)| !self.is_mark(key))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
+    }
+}
+
 /// Wraps the session store so that saves merge (see the module's comment).
 #[derive(Clone, Debug)]
 pub struct ChangesOnly<S> {
     store: S,
-    entry_merged: &'static [EntryMerged],
+    rules: Rules,
     /// Two saves (or deletes) of one record in this process take turns between reading what is
     /// stored and writing. Striped by id: sessions rarely queue behind another's store call.
     /// Replicas on Redis do not share these; between them the window is the few store round trips
@@ -107,10 +145,10 @@ pub struct ChangesOnly<S> {
 const TURN_STRIPES: usize = 64;
 
 impl<S> ChangesOnly<S> {
-    pub fn new(store: S, entry_merged: &'static [EntryMerged]) -> Self {
+    pub fn new(store: S, rules: Rules) -> Self {
         Self {
             store,
-            entry_merged,
+            rules,
             turns: (0..TURN_STRIPES)
                 .map(|_| Arc::new(tokio::sync::Mutex::new(())))
                 .collect(),
@@ -157,10 +195,18 @@ impl<S: SessionStore + Clone> SessionStore for ChangesOnly<S> {
                 &loaded,
                 &mut record.data,
                 stored.as_ref(),
-                self.entry_merged,
+                self.rules.entry_merged,
             );
         }
-        self.store.create(record).await?;
+        // The marks stay in the request's session (for its later saves); the store gets a copy
+        // without them, and the session's record takes the id the store settled on.
+        let mut created = Record {
+            id: record.id,
+            data: self.rules.without_marks(&record.data),
+            expiry_date: record.expiry_date,
+        };
+        self.store.create(&mut created).await?;
+        record.id = created.id;
         hold(record.id, &record.data);
         Ok(())
     }
@@ -170,9 +216,13 @@ impl<S: SessionStore + Clone> SessionStore for ChangesOnly<S> {
             // A record first loaded in a task the request spawned, or saved outside any request:
             // say so where a maintainer looks, as its save can undo a concurrent change.
             tracing::debug!("a session record saved whole: not loaded in its request's scope");
-            return self.store.save(record).await;
+            let whole = Record {
+                data: self.rules.without_marks(&record.data),
+                ..record.clone()
+            };
+            return self.store.save(&whole).await;
         };
-        let (store, entry_merged, ours) = (self.store.clone(), self.entry_merged, record.clone());
+        let (store, rules, ours) = (self.store.clone(), self.rules, record.clone());
         in_turn(self.turn(&record.id), async move {
             // Ended since this request loaded it (signed out, timed out, replaced at a sign-in):
             // writing it would bring it back. (`HashedIds` checks this again below: it also
@@ -182,7 +232,7 @@ impl<S: SessionStore + Clone> SessionStore for ChangesOnly<S> {
             };
             let merged = Record {
                 id: ours.id,
-                data: merge(&loaded, &ours.data, &stored.data, entry_merged),
+                data: merge(&loaded, &ours.data, &stored.data, rules),
                 expiry_date: ours.expiry_date,
             };
             store.save(&merged).await
@@ -223,15 +273,24 @@ impl<S: SessionStore + Clone> SessionStore for ChangesOnly<S> {
 }
 
 /// `stored` with the changes from `loaded` to `ours` applied.
-fn merge(loaded: &Data, ours: &Data, stored: &Data, entry_merged: &[EntryMerged]) -> Data {
-    let mut merged = stored.clone();
+fn merge(loaded: &Data, ours: &Data, stored: &Data, rules: Rules) -> Data {
+    let mut merged = rules.without_marks(stored);
     let keys: BTreeSet<&String> = loaded.keys().chain(ours.keys()).collect();
     for key in keys {
         let (before, after) = (loaded.get(key), ours.get(key));
-        if before == after {
+        let rule = rules.derived.iter().find(|derived| derived.key == key);
+        // Marked since the last save the request made (which held the mark already).
+        let chosen = rule.is_some_and(|derived| {
+            ours.contains_key(derived.chosen) && !loaded.contains_key(derived.chosen)
+        });
+        if rules.is_mark(key) || (before == after && !chosen) {
             continue;
         }
-        let by_entry = entry_merged.iter().find(|merged| merged.key == key);
+        if rule.is_some() && !chosen && stored.get(key) != before {
+            // Derived, and another request changed the value since: its value stands.
+            continue;
+        }
+        let by_entry = rules.entry_merged.iter().find(|merged| merged.key == key);
         match (after, by_entry) {
             (Some(Value::Object(after)), Some(by_entry)) => {
                 let mut entries = match merged.remove(key) {
@@ -321,13 +380,21 @@ mod tests {
         }
     }
 
-    const MERGED: &[EntryMerged] = &[EntryMerged {
-        key: PENDING,
-        bound: first_three,
-    }];
+    const CHOSEN: &str = "environment_chosen";
+
+    const RULES: Rules = Rules {
+        entry_merged: &[EntryMerged {
+            key: PENDING,
+            bound: first_three,
+        }],
+        derived: &[Derived {
+            key: "environment",
+            chosen: CHOSEN,
+        }],
+    };
 
     fn store() -> Arc<ChangesOnly<MemoryStore>> {
-        Arc::new(ChangesOnly::new(MemoryStore::default(), MERGED))
+        Arc::new(ChangesOnly::new(MemoryStore::default(), RULES))
     }
 
     /// One request's view of the session `id`: each step runs inside that request's scope.
@@ -362,6 +429,12 @@ mod tests {
             .await
             .unwrap();
         }
+
+        /// Chooses `environment` (as a switch does: marked chosen) and saves at once.
+        async fn choose(&self, environment: Value) {
+            self.step(self.session.insert(CHOSEN, true)).await.unwrap();
+            self.save_with("environment", environment).await;
+        }
     }
 
     async fn seeded(store: &Arc<ChangesOnly<MemoryStore>>, data: Value) -> Id {
@@ -391,11 +464,72 @@ mod tests {
         slow.step(slow.session.insert("member", json!({ "seen": 2 })))
             .await
             .unwrap();
-        switch.save_with("environment", json!("staging")).await;
+        switch.choose(json!("staging")).await;
         slow.step(slow.session.save()).await.unwrap();
         assert_eq!(
             stored(&store, id).await.unwrap(),
             json!({ "member": { "seen": 2 }, "environment": "staging" })
+        );
+    }
+
+    /// A slow page that filled in the environment it started with (the record for a kept slug, a
+    /// first environment) leaves a switch made meanwhile chosen.
+    #[tokio::test]
+    async fn a_value_a_slow_request_derived_does_not_undo_a_choice_made_meanwhile() {
+        let store = store();
+        let id = seeded(&store, json!({ "environment": "development" })).await;
+        let (slow, switch) = (InFlight::new(&store, id), InFlight::new(&store, id));
+        slow.load().await;
+        let filled_in = json!({ "id": 1, "slug": "development" });
+        slow.step(slow.session.insert("environment", filled_in))
+            .await
+            .unwrap();
+        switch.choose(json!("staging")).await;
+        slow.step(slow.session.save()).await.unwrap();
+        assert_eq!(
+            stored(&store, id).await.unwrap(),
+            json!({ "environment": "staging" }),
+            "the switch stands, and its mark is not stored"
+        );
+    }
+
+    /// Two quick switches from one page, there and back: the second loaded the value it chooses,
+    /// and still undoes the first.
+    #[tokio::test]
+    async fn a_choice_of_the_value_loaded_undoes_a_choice_made_meanwhile() {
+        let store = store();
+        let id = seeded(&store, json!({ "environment": "development" })).await;
+        let (there, back) = (InFlight::new(&store, id), InFlight::new(&store, id));
+        for switch in [&there, &back] {
+            switch.load().await;
+        }
+        there.choose(json!("staging")).await;
+        back.choose(json!("development")).await;
+        assert_eq!(
+            stored(&store, id).await.unwrap(),
+            json!({ "environment": "development" })
+        );
+    }
+
+    /// A derived value applies when nobody changed the value meanwhile, and a choice applies over
+    /// a value derived meanwhile.
+    #[tokio::test]
+    async fn a_choice_applies_over_a_value_derived_meanwhile() {
+        let store = store();
+        let id = seeded(&store, json!({ "environment": "development" })).await;
+        let (switch, page) = (InFlight::new(&store, id), InFlight::new(&store, id));
+        switch.load().await;
+        let filled_in = json!({ "id": 1, "slug": "development" });
+        page.load().await;
+        page.save_with("environment", filled_in.clone()).await;
+        assert_eq!(
+            stored(&store, id).await.unwrap(),
+            json!({ "environment": filled_in })
+        );
+        switch.choose(json!("staging")).await;
+        assert_eq!(
+            stored(&store, id).await.unwrap(),
+            json!({ "environment": "staging" })
         );
     }
 
@@ -542,20 +676,14 @@ mod tests {
     fn entries_of_a_merged_key_are_applied_one_by_one_and_other_values_whole() {
         let data = |value: Value| -> Data { serde_json::from_value(value).unwrap() };
         let merged = merge(
-            &data(
-                json!({ PENDING: { "a": 1, "b": 1 }, "environment": { "id": 1, "slug": "dev" } }),
-            ),
-            &data(
-                json!({ PENDING: { "b": 1, "c": 1 }, "environment": { "id": 2, "slug": "stg" } }),
-            ),
-            &data(
-                json!({ PENDING: { "a": 1 }, "environment": { "id": 3, "slug": "dev" }, "x": 1 }),
-            ),
-            MERGED,
+            &data(json!({ PENDING: { "a": 1, "b": 1 }, "profile": { "id": 1, "name": "a" } })),
+            &data(json!({ PENDING: { "b": 1, "c": 1 }, "profile": { "id": 2, "name": "b" } })),
+            &data(json!({ PENDING: { "a": 1 }, "profile": { "id": 3, "name": "a" }, "x": 1 })),
+            RULES,
         );
         assert_eq!(
             serde_json::to_value(merged).unwrap(),
-            json!({ PENDING: { "c": 1 }, "environment": { "id": 2, "slug": "stg" }, "x": 1 })
+            json!({ PENDING: { "c": 1 }, "profile": { "id": 2, "name": "b" }, "x": 1 })
         );
     }
 }

@@ -39,6 +39,10 @@ pub const SESSION_COOKIE: &str = "__Host-keystone_session";
 const MEMBER_KEY: &str = "member";
 const PENDING_LOGINS_KEY: &str = "pending_logins";
 const ENVIRONMENT_KEY: &str = "environment";
+/// Set beside the environment when the member chose it (a switch): the request's save applies a
+/// chosen environment whatever another request stored meanwhile, one filled in from a listing only
+/// over the one the request loaded (see [`merged::Derived`]). Never stored.
+const ENVIRONMENT_CHOSEN_KEY: &str = "environment_chosen";
 /// The member hid the overview's getting-started checklist (for this session: the browser holds
 /// nothing but the session cookie, and the API has no place for a member's preferences).
 const CHECKLIST_DISMISSED_KEY: &str = "getting_started_dismissed";
@@ -283,7 +287,8 @@ pub async fn take_login(
     Ok(login.filter(|login| now() - login.started_at < PENDING_LOGIN_TTL))
 }
 
-/// The environment a member chose, as the session keeps it. The whole record (id and name
+/// The environment the session works in, as it keeps it: chosen by the member, or filled in from a
+/// listing (see [`choose_environment`], [`follow_environment`]). The whole record (id and name
 /// beside the slug) lets the allowlist's calls go straight to `/environments/{id}/ip-allowlist`
 /// instead of listing the environments first on every request. Records written before the id
 /// was kept hold the slug alone; they still open, and the next lookup fills in the rest.
@@ -322,7 +327,18 @@ pub async fn dismiss_checklist(session: &Session) -> Result<(), tower_sessions::
     session.insert(CHECKLIST_DISMISSED_KEY, true).await
 }
 
-pub async fn set_environment(
+/// The member's own choice of environment: it stands over what other requests in flight derive.
+pub async fn choose_environment(
+    session: &Session,
+    environment: &EnvironmentRecord,
+) -> Result<(), tower_sessions::session::Error> {
+    session.insert(ENVIRONMENT_CHOSEN_KEY, true).await?;
+    follow_environment(session, environment).await
+}
+
+/// The environment as this request derived it from a listing (a first environment, the record for
+/// a kept slug, a rename): stored only if no other request changed it meanwhile.
+pub async fn follow_environment(
     session: &Session,
     environment: &EnvironmentRecord,
 ) -> Result<(), tower_sessions::session::Error> {
@@ -547,19 +563,25 @@ fn bare_session_removal(
         .filter(|cookie| cookie.name() == SESSION_COOKIE && cookie.secure() != Some(true))
 }
 
-/// The keys whose value is a map of independent entries, merged entry by entry at a save (see
-/// [`ChangesOnly`]).
-const ENTRY_MERGED_KEYS: &[merged::EntryMerged] = &[merged::EntryMerged {
-    key: PENDING_LOGINS_KEY,
-    bound: bound_merged_logins,
-}];
+/// How a save merges the record (see [`ChangesOnly`]): the pending logins entry by entry; the
+/// environment, when derived, only over the one the request loaded.
+const MERGE_RULES: merged::Rules = merged::Rules {
+    entry_merged: &[merged::EntryMerged {
+        key: PENDING_LOGINS_KEY,
+        bound: bound_merged_logins,
+    }],
+    derived: &[merged::Derived {
+        key: ENVIRONMENT_KEY,
+        chosen: ENVIRONMENT_CHOSEN_KEY,
+    }],
+};
 
 fn manager<S: SessionStore + Clone>(
     store: S,
     policy: &SessionPolicy,
 ) -> SessionManagerLayer<ChangesOnly<S>> {
     // Outermost, so the merge sees the ids the requests hold (the hashing happens below it).
-    SessionManagerLayer::new(ChangesOnly::new(store, ENTRY_MERGED_KEYS))
+    SessionManagerLayer::new(ChangesOnly::new(store, MERGE_RULES))
         .with_name(SESSION_COOKIE)
         // Always Secure, even on http://127.0.0.1: browsers treat loopback as a secure context.
         .with_secure(true)
