@@ -45,6 +45,9 @@ struct Held {
     /// Set when the request deleted the record (a sign-in giving it a new id, a sign-out): the
     /// record as stored just before, `None` if it was already gone.
     deleted_as_stored: Option<Option<Data>>,
+    /// Entries (key, name) the request's last save removed that another request had removed
+    /// first, or that went with the record: spent elsewhere, not by this request.
+    spent_elsewhere: BTreeSet<(String, String)>,
 }
 
 type RequestRecord = Arc<Mutex<Option<Held>>>;
@@ -82,8 +85,35 @@ fn hold(id: Id, data: &Data) {
             id,
             data: data.clone(),
             deleted_as_stored: None,
+            spent_elsewhere: BTreeSet::new(),
         })
     });
+}
+
+/// One request's scope, for tests that drive several requests' sessions step by step.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(super) struct RequestScope(RequestRecord);
+
+#[cfg(test)]
+impl RequestScope {
+    pub(super) async fn run<T>(&self, step: impl std::future::Future<Output = T>) -> T {
+        REQUEST_RECORD.scope(self.0.clone(), step).await
+    }
+}
+
+/// Whether the entry `name` of `key`, which this request removed, had been removed by another
+/// request (or gone with the record) when the request's last save ran: an entry taken once (a
+/// login's state) was taken by that other request, not by this one. Saves take turns only within a
+/// process: replicas on Redis can both see it stored in the few round trips of their saves.
+pub fn spent_elsewhere(key: &str, name: &str) -> bool {
+    with_held(|held| {
+        held.as_ref().is_some_and(|held| {
+            held.spent_elsewhere
+                .contains(&(key.to_owned(), name.to_owned()))
+        })
+    })
+    .unwrap_or(false)
 }
 
 /// A key whose value is a map of independent entries (the pending logins, one per tab): its
@@ -223,24 +253,31 @@ impl<S: SessionStore + Clone> SessionStore for ChangesOnly<S> {
             return self.store.save(&whole).await;
         };
         let (store, rules, ours) = (self.store.clone(), self.rules, record.clone());
-        in_turn(self.turn(&record.id), async move {
+        let spent_elsewhere = in_turn(self.turn(&record.id), async move {
             // Ended since this request loaded it (signed out, timed out, replaced at a sign-in):
             // writing it would bring it back. (`HashedIds` checks this again below: it also
             // guards saves made outside a request.)
             let Some(stored) = store.load(&ours.id).await? else {
-                return Ok(());
+                return Ok(removed_entries(&loaded, &ours.data, None, rules));
             };
+            let spent_elsewhere = removed_entries(&loaded, &ours.data, Some(&stored.data), rules);
             let merged = Record {
                 id: ours.id,
                 data: merge(&loaded, &ours.data, &stored.data, rules),
                 expiry_date: ours.expiry_date,
             };
-            store.save(&merged).await
+            store.save(&merged).await?;
+            Ok(spent_elsewhere)
         })
         .await?;
         // The next save of this request (an early save, then the session layer's) diffs against
         // what the request itself held, not the merge: the merge's other values are not its own.
         hold(record.id, &record.data);
+        with_held(|held| {
+            if let Some(held) = held.as_mut() {
+                held.spent_elsewhere = spent_elsewhere;
+            }
+        });
         Ok(())
     }
 
@@ -310,6 +347,27 @@ fn merge(loaded: &Data, ours: &Data, stored: &Data, rules: Rules) -> Data {
         }
     }
     merged
+}
+
+/// The entries of merged keys that `ours` removed from `loaded` and `stored` no longer holds (all
+/// it removed when the record is gone).
+fn removed_entries(
+    loaded: &Data,
+    ours: &Data,
+    stored: Option<&Data>,
+    rules: Rules,
+) -> BTreeSet<(String, String)> {
+    let mut removed = BTreeSet::new();
+    for EntryMerged { key, .. } in rules.entry_merged {
+        let (before, after) = (entries_of(loaded.get(*key)), entries_of(ours.get(*key)));
+        let still_stored = entries_of(stored.and_then(|stored| stored.get(*key)));
+        for name in before.keys() {
+            if !after.contains_key(name) && !still_stored.contains_key(name) {
+                removed.insert((key.to_string(), name.clone()));
+            }
+        }
+    }
+    removed
 }
 
 fn entries_of(value: Option<&Value>) -> &Entries {
@@ -400,19 +458,19 @@ mod tests {
     /// One request's view of the session `id`: each step runs inside that request's scope.
     struct InFlight {
         session: Session,
-        record: RequestRecord,
+        scope: RequestScope,
     }
 
     impl InFlight {
         fn new(store: &Arc<ChangesOnly<MemoryStore>>, id: Id) -> Self {
             Self {
                 session: Session::new(Some(id), store.clone(), None),
-                record: RequestRecord::default(),
+                scope: RequestScope::default(),
             }
         }
 
         async fn step<T>(&self, step: impl std::future::Future<Output = T>) -> T {
-            REQUEST_RECORD.scope(self.record.clone(), step).await
+            self.scope.run(step).await
         }
 
         /// Reads the record (its first read loads it, as the gate's does).
@@ -593,6 +651,48 @@ mod tests {
         assert_eq!(first_new, json!({ PENDING: { "c": 3 }, "member": "ada" }));
         let second_new = stored(&store, second.session.id().unwrap()).await.unwrap();
         assert_eq!(second_new, json!({ PENDING: {}, "member": "grace" }));
+    }
+
+    /// A replayed callback racing the first: both loaded the login before either saved. Only the
+    /// first save takes it; the second learns it was spent elsewhere. So does a take whose record
+    /// ended meanwhile.
+    #[tokio::test]
+    async fn an_entry_two_requests_take_at_once_is_taken_by_one() {
+        let store = store();
+        let id = seeded(&store, json!({ PENDING: { "a": 1, "b": 1 } })).await;
+        let (first, replay) = (InFlight::new(&store, id), InFlight::new(&store, id));
+        for callback in [&first, &replay] {
+            callback.load().await;
+        }
+        let mut taken_elsewhere = Vec::new();
+        for callback in [&first, &replay] {
+            taken_elsewhere.push(
+                callback
+                    .step(async {
+                        callback
+                            .session
+                            .insert(PENDING, json!({ "b": 1 }))
+                            .await
+                            .unwrap();
+                        callback.session.save().await.unwrap();
+                        (spent_elsewhere(PENDING, "a"), spent_elsewhere(PENDING, "b"))
+                    })
+                    .await,
+            );
+        }
+        assert_eq!(taken_elsewhere, [(false, false), (true, false)]);
+
+        let (late, sign_out) = (InFlight::new(&store, id), InFlight::new(&store, id));
+        late.load().await;
+        sign_out.step(sign_out.session.flush()).await.unwrap();
+        let taken_elsewhere = late
+            .step(async {
+                late.session.insert(PENDING, json!({})).await.unwrap();
+                late.session.save().await.unwrap();
+                spent_elsewhere(PENDING, "b")
+            })
+            .await;
+        assert!(taken_elsewhere, "the record ended before this take");
     }
 
     #[tokio::test]

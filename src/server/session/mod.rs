@@ -283,6 +283,12 @@ pub async fn take_login(
         // and a callback that fails that way (the token endpoint down) would leave its state,
         // nonce and verifier in the store for a replay of the same callback to finish.
         session.save().await?;
+        // A replay of this callback that loaded the record before this save may have taken the
+        // login first: a state is good for one callback, so only the save that removed it from
+        // the store has it.
+        if merged::spent_elsewhere(PENDING_LOGINS_KEY, state) {
+            return Ok(None);
+        }
     }
     Ok(login.filter(|login| now() - login.started_at < PENDING_LOGIN_TTL))
 }
@@ -600,6 +606,16 @@ fn manager<S: SessionStore + Clone>(
 mod tests {
     use super::*;
 
+    fn login_started(started_at: i64) -> PendingLogin {
+        PendingLogin {
+            nonce: "n".to_owned(),
+            pkce_verifier: "v".to_owned(),
+            organization: None,
+            return_to: ReturnTo::or_home(None),
+            started_at,
+        }
+    }
+
     /// Pending logins as the record holds them (serialised as `remember_login` stores them, so a
     /// renamed field cannot leave the bound reading none), started `ages` seconds ago, named by
     /// their age.
@@ -607,16 +623,41 @@ mod tests {
         let now = now();
         ages.iter()
             .map(|age| {
-                let login = PendingLogin {
-                    nonce: "n".to_owned(),
-                    pkce_verifier: "v".to_owned(),
-                    organization: None,
-                    return_to: ReturnTo::or_home(None),
-                    started_at: now - age,
-                };
+                let login = login_started(now - age);
                 (format!("s{age}"), serde_json::to_value(login).unwrap())
             })
             .collect()
+    }
+
+    /// A replayed callback racing the first (both loaded the record before either took the
+    /// login): one of them has the login, the other finds it spent.
+    #[tokio::test]
+    async fn a_state_two_callbacks_bring_at_once_is_taken_by_one() {
+        let store = std::sync::Arc::new(ChangesOnly::new(MemoryStore::default(), MERGE_RULES));
+        let started = Session::new(None, store.clone(), None);
+        merged::RequestScope::default()
+            .run(async {
+                remember_login(&started, "s", login_started(now())).await?;
+                started.save().await
+            })
+            .await
+            .unwrap();
+        let id = started.id();
+        let callbacks = [(); 2].map(|()| {
+            (
+                merged::RequestScope::default(),
+                Session::new(id, store.clone(), None),
+            )
+        });
+        for (scope, session) in &callbacks {
+            scope.run(pending_logins(session)).await.unwrap();
+        }
+        let mut taken = Vec::new();
+        for (scope, session) in &callbacks {
+            let login = scope.run(take_login(session, "s")).await.unwrap();
+            taken.push(login.is_some());
+        }
+        assert_eq!(taken, [true, false]);
     }
 
     #[test]
