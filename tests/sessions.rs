@@ -125,6 +125,50 @@ async fn two_replicas_sharing_redis_refresh_once_and_share_the_session() {
     assert_eq!(stats["grants"]["refresh_token"], 1, "{stats}");
 }
 
+/// A replayed callback on another replica that loaded the session before the first callback
+/// saved (the replicas' saves do not take turns): the record it loaded still holds the login. The
+/// state is claimed once across the replicas, so the replay is refused before the token endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_replayed_on_another_replica_at_once_is_refused() {
+    let redis = RedisServer::start().await;
+    let public = reserve_port();
+    let public_url = public.1.clone();
+    let sandbox = spawn_sandbox(&public.1, |_| {}).await;
+    let (first, second) = two_replicas_on_redis(&redis, &sandbox, public, |_| {}).await;
+    let browser = first.browser();
+    let callback = browser.callback_as(ADA, "").await;
+    let replay = browser.via(&second.addr_url);
+    // The record as the other replica loads it before the first callback's save lands.
+    let records: Vec<String> = redis
+        .keys()
+        .into_iter()
+        .filter(|key| !key.starts_with("keystone-dashboard:"))
+        .collect();
+    let [record] = records.as_slice() else {
+        panic!("one session record: {records:?}");
+    };
+    assert_eq!(redis.cli(&["COPY", record, "loaded-before"]).trim(), "1");
+
+    let signed_in = browser.callback(&callback).await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        redis
+            .cli(&["COPY", "loaded-before", record, "REPLACE"])
+            .trim(),
+        "1"
+    );
+    let replayed = replay.get(&callback.url.replacen(&public_url, "", 1)).await;
+    let status = replayed.status();
+    let page = replayed.text().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("This sign-in link has expired"), "{page}");
+    let stats = sandbox_stats(&sandbox.base_url()).await;
+    assert_eq!(
+        stats["grants"]["authorization_code"], 1,
+        "the replay reached the token endpoint: {stats}"
+    );
+}
+
 /// A dashboard on `sandbox` whose embedded store lives in `data_dir`, serving on `listener` (the
 /// same address again after a restart).
 fn on_embedded_store(

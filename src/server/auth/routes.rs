@@ -287,7 +287,7 @@ async fn finish_login(
     };
     // Consumed (and stored so) before anything else, so a replayed callback finds nothing, even if
     // this one fails.
-    let pending = session::take_login(session, state)
+    let pending = session::take_login(session, &bff.store, state)
         .await
         .map_err(|error| store_unavailable(&error))?
         .ok_or_else(|| {

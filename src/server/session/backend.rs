@@ -212,6 +212,7 @@ pub const STORE_COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// Keys in Redis are namespaced so the dashboard can share an instance.
 const REDIS_TOKENS: &str = "keystone-dashboard:tokens:";
 const REDIS_LOCKS: &str = "keystone-dashboard:refresh-lock:";
+const REDIS_CLAIMED: &str = "keystone-dashboard:claimed:";
 /// Sorted set of token-set ids scored by expiry: counting sessions without scanning the keyspace.
 const REDIS_INDEX: &str = "keystone-dashboard:token-index";
 /// Sorted set of token-set ids scored by when their session ends unless seen again (see
@@ -675,6 +676,27 @@ impl Backend {
                         format!("{REDIS_LOCKS}{id}"),
                         holder,
                         Some(Expiration::PX(lease.as_millis() as i64)),
+                        Some(SetOptions::NX),
+                        false,
+                    )
+                    .await?;
+                Ok(reply.is_some())
+            }
+        }
+    }
+
+    /// Claims `key` for `ttl`: `true` for the first claim only, across every replica. Backends
+    /// used by a single process grant every claim: there the session saves take turns and tell a
+    /// second taker themselves (`merged::spent_elsewhere`).
+    pub async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(_) | Self::Embedded(_) => Ok(true),
+            Self::Redis(pool) => {
+                let reply: Option<String> = pool
+                    .set(
+                        format!("{REDIS_CLAIMED}{key}"),
+                        "1",
+                        Some(Expiration::PX(ttl.as_millis() as i64)),
                         Some(SetOptions::NX),
                         false,
                     )

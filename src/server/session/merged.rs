@@ -79,41 +79,34 @@ fn held_data(id: &Id) -> Option<Data> {
     .flatten()
 }
 
-fn hold(id: Id, data: &Data) {
+fn hold(id: Id, data: &Data, spent_elsewhere: BTreeSet<(String, String)>) {
     with_held(|held| {
         *held = Some(Held {
             id,
             data: data.clone(),
             deleted_as_stored: None,
-            spent_elsewhere: BTreeSet::new(),
+            spent_elsewhere,
         })
     });
-}
-
-/// One request's scope, for tests that drive several requests' sessions step by step.
-#[cfg(test)]
-#[derive(Clone, Default)]
-pub(super) struct RequestScope(RequestRecord);
-
-#[cfg(test)]
-impl RequestScope {
-    pub(super) async fn run<T>(&self, step: impl std::future::Future<Output = T>) -> T {
-        REQUEST_RECORD.scope(self.0.clone(), step).await
-    }
 }
 
 /// Whether the entry `name` of `key`, which this request removed, had been removed by another
 /// request (or gone with the record) when the request's last save ran: an entry taken once (a
 /// login's state) was taken by that other request, not by this one. Saves take turns only within a
 /// process: replicas on Redis can both see it stored in the few round trips of their saves.
-pub fn spent_elsewhere(key: &str, name: &str) -> bool {
+///
+/// Without the request's memory of the record `id` (a save outside the request's scope, say after
+/// the layers were reordered) the answer is `true`: a take that cannot be checked is refused, so
+/// such a mistake stops every sign-in in the tests instead of quietly allowing replays.
+pub fn spent_elsewhere(id: &Id, key: &str, name: &str) -> bool {
     with_held(|held| {
-        held.as_ref().is_some_and(|held| {
+        held.as_ref().filter(|held| held.id == *id).map(|held| {
             held.spent_elsewhere
                 .contains(&(key.to_owned(), name.to_owned()))
         })
     })
-    .unwrap_or(false)
+    .flatten()
+    .unwrap_or(true)
 }
 
 /// A key whose value is a map of independent entries (the pending logins, one per tab): its
@@ -237,7 +230,7 @@ impl<S: SessionStore + Clone> SessionStore for ChangesOnly<S> {
         };
         self.store.create(&mut created).await?;
         record.id = created.id;
-        hold(record.id, &record.data);
+        hold(record.id, &record.data, BTreeSet::new());
         Ok(())
     }
 
@@ -253,38 +246,33 @@ impl<S: SessionStore + Clone> SessionStore for ChangesOnly<S> {
             return self.store.save(&whole).await;
         };
         let (store, rules, ours) = (self.store.clone(), self.rules, record.clone());
-        let spent_elsewhere = in_turn(self.turn(&record.id), async move {
+        let removed_meanwhile = in_turn(self.turn(&record.id), async move {
             // Ended since this request loaded it (signed out, timed out, replaced at a sign-in):
             // writing it would bring it back. (`HashedIds` checks this again below: it also
             // guards saves made outside a request.)
             let Some(stored) = store.load(&ours.id).await? else {
                 return Ok(removed_entries(&loaded, &ours.data, None, rules));
             };
-            let spent_elsewhere = removed_entries(&loaded, &ours.data, Some(&stored.data), rules);
+            let removed_meanwhile = removed_entries(&loaded, &ours.data, Some(&stored.data), rules);
             let merged = Record {
                 id: ours.id,
                 data: merge(&loaded, &ours.data, &stored.data, rules),
                 expiry_date: ours.expiry_date,
             };
             store.save(&merged).await?;
-            Ok(spent_elsewhere)
+            Ok(removed_meanwhile)
         })
         .await?;
         // The next save of this request (an early save, then the session layer's) diffs against
         // what the request itself held, not the merge: the merge's other values are not its own.
-        hold(record.id, &record.data);
-        with_held(|held| {
-            if let Some(held) = held.as_mut() {
-                held.spent_elsewhere = spent_elsewhere;
-            }
-        });
+        hold(record.id, &record.data, removed_meanwhile);
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         let record = self.store.load(id).await?;
         if let Some(record) = &record {
-            hold(record.id, &record.data);
+            hold(record.id, &record.data, BTreeSet::new());
         }
         Ok(record)
     }
@@ -426,7 +414,7 @@ mod tests {
     use serde_json::json;
     use tower_sessions::{MemoryStore, Session};
 
-    use super::*;
+    use super::{testing::RequestScope, *};
 
     const PENDING: &str = "pending";
 
@@ -615,18 +603,21 @@ mod tests {
             })
             .await
             .unwrap();
-        // Each callback takes its own login out and saves at once, then signs in (a new id).
+        // Each callback takes its own login out and saves at once, then signs in (a new id). Each
+        // has taken its own: the other removed another entry.
         for (callback, state) in [(&first, "a"), (&second, "b")] {
-            callback
+            let taken_elsewhere = callback
                 .step(async {
                     let mut pending: Map<String, Value> =
                         callback.session.get(PENDING).await?.unwrap();
                     pending.remove(state);
                     callback.session.insert(PENDING, pending).await?;
-                    callback.session.save().await
+                    callback.session.save().await?;
+                    Ok::<_, tower_sessions::session::Error>(spent_elsewhere(&id, PENDING, state))
                 })
                 .await
                 .unwrap();
+            assert!(!taken_elsewhere, "{state} was taken by its own callback");
         }
         assert_eq!(
             stored(&store, id).await.unwrap()[PENDING],
@@ -675,7 +666,11 @@ mod tests {
                             .await
                             .unwrap();
                         callback.session.save().await.unwrap();
-                        (spent_elsewhere(PENDING, "a"), spent_elsewhere(PENDING, "b"))
+                        let id = callback.session.id().unwrap();
+                        (
+                            spent_elsewhere(&id, PENDING, "a"),
+                            spent_elsewhere(&id, PENDING, "b"),
+                        )
                     })
                     .await,
             );
@@ -689,7 +684,7 @@ mod tests {
             .step(async {
                 late.session.insert(PENDING, json!({})).await.unwrap();
                 late.session.save().await.unwrap();
-                spent_elsewhere(PENDING, "b")
+                spent_elsewhere(&id, PENDING, "b")
             })
             .await;
         assert!(taken_elsewhere, "the record ended before this take");
@@ -785,5 +780,20 @@ mod tests {
             serde_json::to_value(merged).unwrap(),
             json!({ PENDING: { "c": 1 }, "profile": { "id": 2, "name": "b" }, "x": 1 })
         );
+    }
+}
+
+/// One request's scope, for tests that drive several requests' sessions step by step.
+#[cfg(test)]
+pub(super) mod testing {
+    use super::{RequestRecord, REQUEST_RECORD};
+
+    #[derive(Clone, Default)]
+    pub struct RequestScope(RequestRecord);
+
+    impl RequestScope {
+        pub async fn run<T>(&self, step: impl std::future::Future<Output = T>) -> T {
+            REQUEST_RECORD.scope(self.0.clone(), step).await
+        }
     }
 }

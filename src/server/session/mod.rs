@@ -13,6 +13,7 @@ use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use axum::Router;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::{
     cookie::SameSite, Expiry, MemoryStore, Session, SessionManagerLayer, SessionStore,
@@ -273,6 +274,7 @@ fn bound_merged_logins(logins: &mut merged::Entries) {
 /// (replay defence), and only in the session that started it (login CSRF defence, RFC 9700 §4.7).
 pub async fn take_login(
     session: &Session,
+    store: &Backend,
     state: &str,
 ) -> Result<Option<PendingLogin>, tower_sessions::session::Error> {
     let mut pending = pending_logins(session).await?;
@@ -286,7 +288,21 @@ pub async fn take_login(
         // A replay of this callback that loaded the record before this save may have taken the
         // login first: a state is good for one callback, so only the save that removed it from
         // the store has it.
-        if merged::spent_elsewhere(PENDING_LOGINS_KEY, state) {
+        let id = session.id().unwrap_or_default();
+        if merged::spent_elsewhere(&id, PENDING_LOGINS_KEY, state) {
+            return Ok(None);
+        }
+        // Replicas on Redis do not share those turns: two callbacks on two replicas could each
+        // have loaded the login before either saved. The first to claim the state has it. The
+        // claim is named by a hash: the state itself travels in URLs.
+        let claim = format!("login:{:x}", Sha256::digest(state.as_bytes()));
+        let ttl = Duration::from_secs(PENDING_LOGIN_TTL as u64);
+        let first = store.claim_once(&claim, ttl).await.map_err(|error| {
+            tower_sessions::session::Error::Store(tower_sessions::session_store::Error::Backend(
+                error.to_string(),
+            ))
+        })?;
+        if !first {
             return Ok(None);
         }
     }
@@ -634,8 +650,9 @@ mod tests {
     #[tokio::test]
     async fn a_state_two_callbacks_bring_at_once_is_taken_by_one() {
         let store = std::sync::Arc::new(ChangesOnly::new(MemoryStore::default(), MERGE_RULES));
+        let memory = Backend::Memory(Default::default());
         let started = Session::new(None, store.clone(), None);
-        merged::RequestScope::default()
+        merged::testing::RequestScope::default()
             .run(async {
                 remember_login(&started, "s", login_started(now())).await?;
                 started.save().await
@@ -645,7 +662,7 @@ mod tests {
         let id = started.id();
         let callbacks = [(); 2].map(|()| {
             (
-                merged::RequestScope::default(),
+                merged::testing::RequestScope::default(),
                 Session::new(id, store.clone(), None),
             )
         });
@@ -654,7 +671,7 @@ mod tests {
         }
         let mut taken = Vec::new();
         for (scope, session) in &callbacks {
-            let login = scope.run(take_login(session, "s")).await.unwrap();
+            let login = scope.run(take_login(session, &memory, "s")).await.unwrap();
             taken.push(login.is_some());
         }
         assert_eq!(taken, [true, false]);
