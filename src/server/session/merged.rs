@@ -483,6 +483,14 @@ mod tests {
         }
     }
 
+    /// Two requests of the session `id` that have both read the record before either saves.
+    async fn both_loaded(store: &Arc<ChangesOnly<MemoryStore>>, id: Id) -> (InFlight, InFlight) {
+        let both = (InFlight::new(store, id), InFlight::new(store, id));
+        both.0.load().await;
+        both.1.load().await;
+        both
+    }
+
     async fn seeded(store: &Arc<ChangesOnly<MemoryStore>>, data: Value) -> Id {
         let mut record = Record {
             id: Id::default(),
@@ -545,10 +553,7 @@ mod tests {
     async fn a_choice_of_the_value_loaded_undoes_a_choice_made_meanwhile() {
         let store = store();
         let id = seeded(&store, json!({ "environment": "development" })).await;
-        let (there, back) = (InFlight::new(&store, id), InFlight::new(&store, id));
-        for switch in [&there, &back] {
-            switch.load().await;
-        }
+        let (there, back) = both_loaded(&store, id).await;
         there.choose(json!("staging")).await;
         back.choose(json!("development")).await;
         assert_eq!(
@@ -563,10 +568,8 @@ mod tests {
     async fn a_choice_applies_over_a_value_derived_meanwhile() {
         let store = store();
         let id = seeded(&store, json!({ "environment": "development" })).await;
-        let (switch, page) = (InFlight::new(&store, id), InFlight::new(&store, id));
-        switch.load().await;
+        let (switch, page) = both_loaded(&store, id).await;
         let filled_in = json!({ "id": 1, "slug": "development" });
-        page.load().await;
         page.save_with("environment", filled_in.clone()).await;
         assert_eq!(
             stored(&store, id).await.unwrap(),
@@ -587,11 +590,7 @@ mod tests {
             json!({ PENDING: { "a": 1, "b": 2 }, "environment": "development" }),
         )
         .await;
-        let (first, second) = (InFlight::new(&store, id), InFlight::new(&store, id));
-        // Both callbacks have read the record before either saves.
-        for callback in [&first, &second] {
-            callback.load().await;
-        }
+        let (first, second) = both_loaded(&store, id).await;
         // Meanwhile a third tab starts a login.
         let third = InFlight::new(&store, id);
         third
@@ -651,10 +650,7 @@ mod tests {
     async fn an_entry_two_requests_take_at_once_is_taken_by_one() {
         let store = store();
         let id = seeded(&store, json!({ PENDING: { "a": 1, "b": 1 } })).await;
-        let (first, replay) = (InFlight::new(&store, id), InFlight::new(&store, id));
-        for callback in [&first, &replay] {
-            callback.load().await;
-        }
+        let (first, replay) = both_loaded(&store, id).await;
         let mut taken_elsewhere = Vec::new();
         for callback in [&first, &replay] {
             taken_elsewhere.push(
@@ -751,10 +747,7 @@ mod tests {
     async fn entries_merged_from_other_requests_are_bounded_again() {
         let store = store();
         let id = seeded(&store, json!({ PENDING: {} })).await;
-        let (first, second) = (InFlight::new(&store, id), InFlight::new(&store, id));
-        for request in [&first, &second] {
-            request.load().await;
-        }
+        let (first, second) = both_loaded(&store, id).await;
         for (request, entries) in [
             (&first, json!({ "b": 1, "d": 1 })),
             (&second, json!({ "a": 1, "c": 1 })),
