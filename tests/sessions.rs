@@ -571,6 +571,16 @@ async fn signing_out_during_a_refresh_is_final_with_redis() {
     signing_out_during_a_refresh_is_final(SessionStoreKind::Redis, Some(&redis)).await;
 }
 
+/// Whether `reply` sets the session cookie: the session layer does so only when it saved a
+/// changed record.
+fn sets_session_cookie(reply: &reqwest::Response) -> bool {
+    reply
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|value| value.to_str().unwrap().starts_with(SESSION_COOKIE))
+}
+
 /// What the slow request of the switch race writes to its record.
 #[derive(Clone, Copy, Debug)]
 enum SlowRequestWrites {
@@ -631,11 +641,7 @@ async fn a_slow_request_keeps_an_environment_switch_made_while_it_ran(
         "the switch took longer than the slow request's delay"
     );
     // It saved its record (its change): the session layer sets the cookie only then.
-    let saved = slow
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .any(|value| value.to_str().unwrap().starts_with(SESSION_COOKIE));
+    let saved = sets_session_cookie(&slow);
     assert_eq!(slow.status(), StatusCode::OK);
     assert!(saved, "the slow request saved no change ({writes:?})");
     assert_eq!(switched.0, StatusCode::OK, "{}", switched.1);
@@ -726,11 +732,7 @@ async fn a_slow_switch_stands_over_a_first_environment_filled_in_meanwhile() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             let reply = browser.post_form("/api/members", &[]).await;
-            let filled_in = reply
-                .headers()
-                .get_all("set-cookie")
-                .iter()
-                .any(|value| value.to_str().unwrap().starts_with(SESSION_COOKIE));
+            let filled_in = sets_session_cookie(&reply);
             (reply.status(), filled_in, Instant::now())
         }
     );

@@ -668,34 +668,34 @@ impl Backend {
         holder: &str,
         lease: Duration,
     ) -> Result<bool, StoreError> {
-        match self {
-            Self::Memory(_) | Self::Embedded(_) => Ok(true),
-            Self::Redis(pool) => {
-                let reply: Option<String> = pool
-                    .set(
-                        format!("{REDIS_LOCKS}{id}"),
-                        holder,
-                        Some(Expiration::PX(lease.as_millis() as i64)),
-                        Some(SetOptions::NX),
-                        false,
-                    )
-                    .await?;
-                Ok(reply.is_some())
-            }
-        }
+        self.set_if_absent(&format!("{REDIS_LOCKS}{id}"), holder, lease)
+            .await
     }
 
     /// Claims `key` for `ttl`: `true` for the first claim only, across every replica. Backends
     /// used by a single process grant every claim: there the session saves take turns and tell a
     /// second taker themselves (`merged::spent_elsewhere`).
     pub async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.set_if_absent(&format!("{REDIS_CLAIMED}{key}"), "1", ttl)
+            .await
+    }
+
+    /// Sets `key` to `value` for `ttl` unless it is set (`SET NX PX`, one atomic command): `true`
+    /// when this call set it. Single-process backends have nothing to share and always answer
+    /// `true` (see the callers for what takes their place).
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         match self {
             Self::Memory(_) | Self::Embedded(_) => Ok(true),
             Self::Redis(pool) => {
                 let reply: Option<String> = pool
                     .set(
-                        format!("{REDIS_CLAIMED}{key}"),
-                        "1",
+                        key,
+                        value,
                         Some(Expiration::PX(ttl.as_millis() as i64)),
                         Some(SetOptions::NX),
                         false,
