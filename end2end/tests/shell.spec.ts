@@ -256,6 +256,44 @@ test('every page hydrates when entered directly and, with Save-Data on, loads it
   expect(manifestFetched, 'the split manifest fetched with Save-Data on').toBe(false);
 });
 
+test("a page entered directly asks for its section's code with the bundle, once each, not when hydration reaches the route", async ({ page }) => {
+  // Save-Data keeps the idle warm-up from asking for every chunk again after hydration; a page's
+  // own section is fetched ahead either way, since hydrating the page needs it.
+  await page.addInitScript(saveData);
+  await signIn(page, '/');
+  // The sign-in's landing page ends its own loads first; they would be counted with the next's.
+  await waitForHydration(page);
+  for (const { path, section } of routes) {
+    const requested: string[] = [];
+    const onRequest = (request: { url: () => string }) => {
+      const { pathname } = new URL(request.url());
+      if (pathname.startsWith('/pkg/')) requested.push(pathname);
+    };
+    page.on('request', onRequest);
+    await page.goto(path);
+    await waitForHydration(page);
+    await expect(page.locator('[aria-busy="true"]')).toHaveCount(0);
+    page.off('request', onRequest);
+    const named = (await page.evaluate(() => document.querySelector('meta[name="keystone-route-chunks"]')?.getAttribute('content') ?? '')).split(' ').filter(Boolean);
+    expect(named.map(sectionOf).filter(Boolean), `${path} names its section's chunk`).toEqual([section]);
+    // The split loader's JS is imported once the main module runs and reaches the route: every
+    // chunk named was asked for before that, with the bundle.
+    const splitLoader = requested.findIndex((pathname) => pathname.startsWith('/pkg/__wasm_split.'));
+    expect(splitLoader, `${path} imported the split loader`).toBeGreaterThan(-1);
+    for (const chunk of named) {
+      const asked = requested.indexOf(chunk);
+      expect(asked, `${chunk} asked for on ${path}`).toBeGreaterThan(-1);
+      expect(asked, `${chunk} asked for before the split loader on ${path}`).toBeLessThan(splitLoader);
+      // Once: the split loader's fetch took the preloaded response (a preload it could not use,
+      // CORS mode or credentials that differ, makes it ask again).
+      expect(requested.filter((pathname) => pathname === chunk), `${chunk} asked for once on ${path}`).toHaveLength(1);
+    }
+    // And nothing the page needed was left out: every chunk it loaded was named.
+    const chunksLoaded = requested.filter((pathname) => pathname.endsWith('.wasm') && !pathname.startsWith('/pkg/keystone-dashboard.'));
+    expect([...new Set(chunksLoaded)].sort(), `the chunks ${path} loaded`).toEqual([...named].sort());
+  }
+});
+
 test("once a page is interactive, every section's code is fetched into the cache while the browser is idle, and a click into any page loads it from there", async ({ page }) => {
   // When the page hydrated, on the page's clock, to set against the chunks' request times.
   await page.addInitScript(recordHydrationTime);

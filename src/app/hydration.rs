@@ -7,11 +7,21 @@
 //! for a page the server had already rendered in full. (Its `defer` option still preloads, at low
 //! priority, and leaves the chunks' preloads as they are.) Pages read in full and their forms post
 //! without WASM, so painting first costs little: the bundle's JS and WASM are fetched together
-//! once the first contentful paint has been presented, the route's chunks when hydration reaches
-//! the route. The price is that the fetches start later (a page's interactive controls, the
-//! webhooks page's buttons say, wait that much longer); on loopback the time to interactive did
-//! not grow (Chromium, median of 20, same machine, back to back, with a chunk per page then:
-//! /members 401 -> 311 ms, /security 369 -> 272 ms).
+//! once the first contentful paint has been presented, and with them the chunks of the route's
+//! section, which the server names in the head (`name_route_chunks`). The price is that the
+//! fetches start later (a page's interactive controls, the webhooks page's buttons say, wait that
+//! much longer); on loopback the time to interactive did not grow (Chromium, median of 20, same
+//! machine, back to back, with a chunk per page then: /members 401 -> 311 ms, /security 369 -> 272
+//! ms).
+//!
+//! The route's chunks go with the main module rather than when hydration reaches the route (the
+//! split loader's own time to ask): on a throttled first visit (150 ms added to each request,
+//! 1.6 Mbps), that waited for the main module's download and start, then paid another round trip.
+//! Asked for with it, /members and /security became interactive about 145 ms sooner (3,170
+//! instead of 3,318 ms, 3,345 instead of 3,503; A/B in docs/architecture.md), and warm loads,
+//! which read the chunks from the cache, 10-20 ms sooner. They are preloads (`as="fetch"`, CORS
+//! as the split loader's `fetch` asks), so the split loader's request takes the preloaded
+//! response instead of asking again.
 //!
 //! "Presented" is the paint entry's report (Chromium reports it on the compositor's
 //! presentation), not a frame callback and a timer after it: with a slow compositor (Lighthouse's
@@ -48,9 +58,26 @@ const LOADER: &str = r#"((script, wasm, manifest) => {
     // The WASM is fetched while the JS that instantiates it is imported, not once it has been:
     // one link fewer in the chain before the page is interactive. Awaited together, so that a
     // failure of either is reported once (the page stays as the server rendered it, and works).
-    Promise.all([import(script), fetch(wasm)])
+    const loaded = Promise.all([import(script), fetch(wasm)]);
+    preloadRouteChunks();
+    loaded
       .then(([bundle, module]) => bundle.default({ module_or_path: module }).then(() => bundle.hydrate()))
       .then(() => whenHydrated(warmSections), (error) => console.error("The page could not be made interactive:", error));
+  };
+  // The chunks of the route's section, which the split loader asks for only once the main module
+  // runs and reaches the route (see the module's comment). A preload, not a fetch: the split
+  // loader's `fetch` (CORS, same-origin credentials, as `crossOrigin = "anonymous"` asks) takes
+  // the preloaded response. A chunk that fails here is asked for again by the split loader.
+  const preloadRouteChunks = () => {
+    const named = document.querySelector('meta[name="keystone-route-chunks"]');
+    for (const href of named?.content.split(" ").filter(Boolean) ?? []) {
+      const link = document.createElement("link");
+      link.rel = "preload";
+      link.as = "fetch";
+      link.crossOrigin = "anonymous";
+      link.href = href;
+      document.head.append(link);
+    }
   };
   // Hydration ends asynchronously, when the app marks the document (src/lib.rs).
   const whenHydrated = (callback) => {
@@ -111,6 +138,24 @@ const LOADER: &str = r#"((script, wasm, manifest) => {
     afterNextPaint();
   }
 })"#;
+
+/// Names the chunks of the route's section in the page's head (`<meta name="keystone-route-chunks">`,
+/// their paths space-separated), for the loader to fetch beside the main module. Called as the
+/// server renders a route of `section` (the split function's name); a build that was not split
+/// names none, and the split loader fetches the section when hydration reaches the route.
+#[cfg(feature = "ssr")]
+pub fn name_route_chunks(section: &str) {
+    let Some(section_chunks) = use_context::<crate::server::assets::SectionChunks>() else {
+        return;
+    };
+    let Some(paths) = section_chunks.of(section) else {
+        return;
+    };
+    // Rendered only to be registered: leptos_meta puts it in the head (`<MetaTags />`), as it
+    // does a page's `<Title>` rendered at the same point.
+    let _ = view! { <leptos_meta::Meta name="keystone-route-chunks" content=paths.to_owned() /> }
+        .to_html();
+}
 
 /// The `<script>` that hydrates the page after its first paint (server-rendered into the head).
 #[component]

@@ -5,7 +5,10 @@
 //! server binary. A hashed name never changes meaning, so browsers keep those files a year without
 //! asking again; a name without a hash (a debug build) is revalidated on every use.
 
-use std::sync::OnceLock;
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
 
 use axum::{
     extract::Request,
@@ -95,6 +98,62 @@ impl AssetNames {
             .filter(|path| !site_root.join(path.trim_start_matches('/')).is_file())
             .cloned()
             .collect()
+    }
+}
+
+/// The WASM chunks that each section of pages needs, from the split manifest, so that a page can
+/// have its own section's chunks fetched beside the main module (`app::hydration`) instead of
+/// once the main module has started and reached the route. Empty for a build that was not split.
+#[derive(Clone, Debug, Default)]
+pub struct SectionChunks(Arc<HashMap<String, String>>);
+
+impl SectionChunks {
+    /// The manifest's sections (`{"team_section_<hash>": ["chunk_7.<hash>", ..], ..}`), keyed by
+    /// the split function's name (`team_section`) with their chunks' paths. The paths go into the
+    /// page and from there into requests: a section that names anything but a plain file name
+    /// (letters, digits, `_`, `-`, `.`) is left out, and the page then fetches it as before.
+    pub fn from_manifest(manifest: &str) -> Self {
+        let sections: HashMap<String, Vec<String>> =
+            serde_json::from_str(manifest).unwrap_or_default();
+        let is_file_name = |name: &str| {
+            !name.is_empty()
+                && !name.starts_with('.')
+                && name
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || b"_-.".contains(&byte))
+        };
+        let by_function = sections
+            .into_iter()
+            .filter_map(|(split, chunks)| {
+                // `#[lazy]` names a split `<function>_<hash of its call site>`.
+                let (function, hash) = split.rsplit_once('_')?;
+                let named = !hash.is_empty() && hash.bytes().all(|byte| byte.is_ascii_digit());
+                let paths = chunks
+                    .iter()
+                    .map(|chunk| is_file_name(chunk).then(|| format!("/{PKG_DIR}/{chunk}.wasm")))
+                    .collect::<Option<Vec<_>>>()?;
+                (named && !paths.is_empty()).then(|| (function.to_owned(), paths.join(" ")))
+            })
+            .collect();
+        Self(Arc::new(by_function))
+    }
+
+    /// The build's manifest under `site_root`, as `names` calls it (none for a build that was not
+    /// split, or one whose manifest cannot be read: `missing_under` already reports that).
+    pub fn read(site_root: &std::path::Path, names: &AssetNames) -> Self {
+        names
+            .split_manifest
+            .as_ref()
+            .and_then(|path| {
+                std::fs::read_to_string(site_root.join(path.trim_start_matches('/'))).ok()
+            })
+            .map(|manifest| Self::from_manifest(&manifest))
+            .unwrap_or_default()
+    }
+
+    /// The paths of a section's chunks, space-separated, by the split function's name.
+    pub fn of(&self, function: &str) -> Option<&str> {
+        self.0.get(function).map(String::as_str)
     }
 }
 
@@ -211,6 +270,50 @@ mod tests {
         assert_eq!(
             names.stylesheet,
             "/pkg/keystone-dashboard.Vt2t1ZzUe0FzXc5HvS1wqA.css"
+        );
+    }
+
+    #[test]
+    fn a_sections_chunks_are_named_by_its_split_function() {
+        let chunks = SectionChunks::from_manifest(
+            r#"{"team_section_3307435055768256098": ["chunk_7.8MAXb8PnTsTiDmn6dBylgQ", "split_team_section_3307435055768256098.Qi-J0G1K6qV_SGVjmj2xEw"],
+                "overview_section_3307435055768256098": ["chunk_5.xQ_PjZun7dQ6QLclnDeXfw"]}"#,
+        );
+        assert_eq!(
+            chunks.of("team_section"),
+            Some("/pkg/chunk_7.8MAXb8PnTsTiDmn6dBylgQ.wasm /pkg/split_team_section_3307435055768256098.Qi-J0G1K6qV_SGVjmj2xEw.wasm")
+        );
+        assert_eq!(
+            chunks.of("overview_section"),
+            Some("/pkg/chunk_5.xQ_PjZun7dQ6QLclnDeXfw.wasm")
+        );
+        assert_eq!(chunks.of("team"), None);
+        assert_eq!(chunks.of("team_section_3307435055768256098"), None);
+    }
+
+    #[test]
+    fn a_section_naming_anything_but_a_file_is_left_out() {
+        let chunks = SectionChunks::from_manifest(
+            r#"{"team_section_1": ["chunk_7.abc", "../../etc/passwd"],
+                "settings_section_2": ["chunk_8.abc\" onload=\"alert(1)"],
+                "security_section_3": [".hidden"],
+                "roles_section_x": ["chunk_9.abc"],
+                "empty_section_4": [],
+                "overview_section_5": ["chunk_5.abc"]}"#,
+        );
+        for function in [
+            "team_section",
+            "settings_section",
+            "security_section",
+            "roles_section",
+            "empty_section",
+        ] {
+            assert_eq!(chunks.of(function), None, "{function}");
+        }
+        assert_eq!(chunks.of("overview_section"), Some("/pkg/chunk_5.abc.wasm"));
+        assert_eq!(
+            SectionChunks::from_manifest("not json").of("overview_section"),
+            None
         );
     }
 

@@ -520,6 +520,15 @@ async fn router(
         bff: bff.clone(),
     }));
     let routes = route_list();
+    // Each render's context: its CSP nonce, and which chunks each section of pages needs (for the
+    // page's loader, `app::hydration`).
+    let page_context = {
+        let section_chunks = assets::SectionChunks::read(&config.site_root, names);
+        move || {
+            provide_nonce();
+            leptos::prelude::provide_context(section_chunks.clone());
+        }
+    };
 
     let app = Router::new()
         .merge(health::router())
@@ -527,8 +536,9 @@ async fn router(
         .merge(auth::router(auth::SignInLimiter::new(
             config.sign_in_rate_limit_per_minute,
         )))
-        // A fresh CSP nonce per rendered page; `middleware::attach_page_csp` puts it in the header.
-        .leptos_routes_with_context(&state, routes, provide_nonce, {
+        // A fresh CSP nonce per rendered page (`middleware::attach_page_csp` puts it in the
+        // header), and the sections' chunks (`page_context` above).
+        .leptos_routes_with_context(&state, routes, page_context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })

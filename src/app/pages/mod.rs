@@ -22,7 +22,9 @@ use leptos_router::LazyRoute;
 /// of chunks sharing it, and with a chunk per page a first load instantiated up to 76 modules,
 /// which cost more blocking time than the bytes saved (figures in docs/architecture.md). The
 /// sections are a choice: the sidebar's Team pages, its four Settings pages as two sections of
-/// similar size, and the overview with Monitoring. `data` is empty: each page starts its own reads
+/// similar size, and the overview with Monitoring. On a page entered directly, the server names its
+/// section's chunks in the head, and the loader fetches them beside the main module
+/// (`app::hydration::name_route_chunks`). `data` is empty: each page starts its own reads
 /// when it renders, so on a page entered directly the server has sent them with the HTML; a click
 /// into a section loads its chunk (from the cache, or the network if it is not there yet) before
 /// the page's reads start.
@@ -62,6 +64,8 @@ macro_rules! lazy_sections {
                 }
 
                 async fn view(_this: Self) -> AnyView {
+                    #[cfg(feature = "ssr")]
+                    crate::app::hydration::name_route_chunks(stringify!($section));
                     $section($pages::$route).await
                 }
 
