@@ -276,8 +276,9 @@ test("a page entered directly asks for its section's code with the bundle, once 
     page.off('request', onRequest);
     const named = (await page.evaluate(() => document.querySelector('meta[name="keystone-route-chunks"]')?.getAttribute('content') ?? '')).split(' ').filter(Boolean);
     expect(named.map(sectionOf).filter(Boolean), `${path} names its section's chunk`).toEqual([section]);
-    // The split loader's JS is imported once the main module runs and reaches the route: every
-    // chunk named was asked for before that, with the bundle.
+    // The main JS imports the split loader's JS as soon as it is parsed, and the split loader asks
+    // for a section only once the main module runs and reaches the route: a chunk asked for before
+    // the split loader's JS was asked for with the bundle, by the page's preload.
     const splitLoader = requested.findIndex((pathname) => pathname.startsWith('/pkg/__wasm_split.'));
     expect(splitLoader, `${path} imported the split loader`).toBeGreaterThan(-1);
     for (const chunk of named) {
@@ -287,6 +288,8 @@ test("a page entered directly asks for its section's code with the bundle, once 
       // Once: the split loader's fetch took the preloaded response (a preload it could not use,
       // CORS mode or credentials that differ, makes it ask again).
       expect(requested.filter((pathname) => pathname === chunk), `${chunk} asked for once on ${path}`).toHaveLength(1);
+      const initiator = await page.evaluate((chunk) => (performance.getEntriesByName(new URL(chunk, location.href).href)[0] as PerformanceResourceTiming | undefined)?.initiatorType, chunk);
+      expect(initiator, `${chunk} fetched by a preload on ${path}`).toBe('link');
     }
     // And nothing the page needed was left out: every chunk it loaded was named.
     const chunksLoaded = requested.filter((pathname) => pathname.endsWith('.wasm') && !pathname.startsWith('/pkg/keystone-dashboard.'));

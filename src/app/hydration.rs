@@ -31,9 +31,9 @@
 //! costs a warm load a few milliseconds (Chromium, three pairs: /members 133 -> 141 ms median).
 //!
 //! Leptos's preloads of the chunks also depended on cargo-leptos's `hash.txt` naming the split
-//! manifest right, which it did not in every build of an older cargo-leptos; now no build
-//! preloads. (0.3.10 names it with the hash its file carries; the server warns at start-up when
-//! the line or the file is missing.)
+//! manifest right, which it did not in every build of an older cargo-leptos. (0.3.10 names it with
+//! the hash its file carries; the server warns at start-up when the line or the file is missing.)
+//! Nothing is preloaded from the head now; the route's chunks are preloaded by the loader, below.
 //!
 //! Once the page is interactive, the loader fetches every section's chunks (the split manifest
 //! lists them) into the HTTP cache while the browser is idle, so that the first click into another
@@ -143,6 +143,9 @@ const LOADER: &str = r#"((script, wasm, manifest) => {
 /// their paths space-separated), for the loader to fetch beside the main module. Called as the
 /// server renders a route of `section` (the split function's name); a build that was not split
 /// names none, and the split loader fetches the section when hydration reaches the route.
+/// Leptos has its own form of this (`prefetch_lazy_fn_on_server`, which leptos_integration_utils
+/// turns into `<link rel="preload">`s in the head when `HydrationScripts` provided the manifest):
+/// those start before the first paint, which is what this loader avoids (see the module's comment).
 #[cfg(feature = "ssr")]
 pub fn name_route_chunks(section: &str) {
     let Some(section_chunks) = use_context::<crate::server::assets::SectionChunks>() else {

@@ -110,31 +110,49 @@ pub struct SectionChunks(Arc<HashMap<String, String>>);
 impl SectionChunks {
     /// The manifest's sections (`{"team_section_<hash>": ["chunk_7.<hash>", ..], ..}`), keyed by
     /// the split function's name (`team_section`) with their chunks' paths. The paths go into the
-    /// page and from there into requests: a section that names anything but a plain file name
-    /// (letters, digits, `_`, `-`, `.`) is left out, and the page then fetches it as before.
+    /// page and from there into requests: a section that names anything but a plain file name is
+    /// left out, and so is a function name two splits share; the page then fetches that section
+    /// as before, when hydration reaches it. Each is logged: a manifest this cannot read (a
+    /// cargo-leptos that names splits otherwise) would otherwise turn the preloads off unseen.
     pub fn from_manifest(manifest: &str) -> Self {
-        let sections: HashMap<String, Vec<String>> =
-            serde_json::from_str(manifest).unwrap_or_default();
-        let is_file_name = |name: &str| {
-            !name.is_empty()
-                && !name.starts_with('.')
-                && name
-                    .bytes()
-                    .all(|byte| byte.is_ascii_alphanumeric() || b"_-.".contains(&byte))
+        let sections: HashMap<String, Vec<String>> = match serde_json::from_str(manifest) {
+            Ok(sections) => sections,
+            Err(error) => {
+                tracing::warn!(%error, "the split manifest does not read: no page preloads its section's chunks");
+                HashMap::new()
+            }
         };
-        let by_function = sections
-            .into_iter()
-            .filter_map(|(split, chunks)| {
-                // `#[lazy]` names a split `<function>_<hash of its call site>`.
-                let (function, hash) = split.rsplit_once('_')?;
-                let named = !hash.is_empty() && hash.bytes().all(|byte| byte.is_ascii_digit());
-                let paths = chunks
-                    .iter()
-                    .map(|chunk| is_file_name(chunk).then(|| format!("/{PKG_DIR}/{chunk}.wasm")))
-                    .collect::<Option<Vec<_>>>()?;
-                (named && !paths.is_empty()).then(|| (function.to_owned(), paths.join(" ")))
-            })
-            .collect();
+        let mut by_function: HashMap<String, String> = HashMap::new();
+        let mut shared = Vec::new();
+        for (split, chunks) in sections {
+            // `#[lazy]` names a split `<function>_<hash of its call site>`, the hash in decimal.
+            let function = split
+                .rsplit_once('_')
+                .filter(|(_, hash)| {
+                    !hash.is_empty() && hash.bytes().all(|byte| byte.is_ascii_digit())
+                })
+                .map(|(function, _)| function.to_owned());
+            let paths = chunks
+                .iter()
+                .map(|chunk| is_plain_file_name(chunk).then(|| format!("/{PKG_DIR}/{chunk}.wasm")))
+                .collect::<Option<Vec<_>>>()
+                .filter(|paths| !paths.is_empty());
+            let (Some(function), Some(paths)) = (function, paths) else {
+                tracing::warn!(%split, "the split manifest's section is not one this server reads: its pages fetch it once the main module reaches them");
+                continue;
+            };
+            if by_function
+                .insert(function.clone(), paths.join(" "))
+                .is_some()
+            {
+                shared.push(function);
+            }
+        }
+        for function in shared {
+            // Which of two splits a page's route renders is not known here.
+            by_function.remove(&function);
+            tracing::warn!(%function, "two splits of the manifest share a function name: its pages fetch it once the main module reaches them");
+        }
         Self(Arc::new(by_function))
     }
 
@@ -175,6 +193,17 @@ fn is_hashed(file_name: &str) -> bool {
     let (_extension, hash) = (parts.next(), parts.next());
     // `x.wasm.br` is fetched as `x.wasm`; only the names the pages ask for matter here.
     hash.is_some_and(is_hash) && parts.next().is_some()
+}
+
+/// A file name that stays one inside `/pkg/` and inside an HTML attribute: letters, digits, `_`,
+/// `-` and `.`, not starting with a dot. (`is_hashed` checks only the hash before the extension:
+/// it takes `../x.<hash>.wasm`.)
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"_-.".contains(&byte))
 }
 
 /// cargo-leptos's content hash: 22 base64url characters (an MD5).
@@ -292,7 +321,7 @@ mod tests {
     }
 
     #[test]
-    fn a_section_naming_anything_but_a_file_is_left_out() {
+    fn a_section_naming_anything_but_a_file_or_sharing_its_name_is_left_out() {
         let chunks = SectionChunks::from_manifest(
             r#"{"team_section_1": ["chunk_7.abc", "../../etc/passwd"],
                 "settings_section_2": ["chunk_8.abc\" onload=\"alert(1)"],
@@ -315,6 +344,11 @@ mod tests {
             SectionChunks::from_manifest("not json").of("overview_section"),
             None
         );
+        let shared = SectionChunks::from_manifest(
+            r#"{"team_section_1": ["chunk_1.abc"], "team_section_2": ["chunk_2.abc"], "overview_section_3": ["chunk_3.abc"]}"#,
+        );
+        assert_eq!(shared.of("team_section"), None);
+        assert_eq!(shared.of("overview_section"), Some("/pkg/chunk_3.abc.wasm"));
     }
 
     #[test]
